@@ -1,0 +1,5 @@
+//! RTP (RFC 3550): header model, parsing, building, sequence arithmetic.
+
+mod header;
+
+pub use header::RtpHeader;

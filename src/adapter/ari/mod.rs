@@ -1,0 +1,1 @@
+//! ARI adapter: REST client and event stream toward Asterisk.

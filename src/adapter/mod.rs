@@ -1,0 +1,3 @@
+//! One module per outside thing. Adapters implement the application's ports.
+
+pub mod ari;

@@ -1,0 +1,1 @@
+//! Pure call and conversation model: identifiers, value types, state machines, events.
