@@ -1,3 +1,4 @@
 //! One module per outside thing. Adapters implement the application's ports.
 
 pub mod ari;
+pub mod config;

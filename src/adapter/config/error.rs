@@ -1,0 +1,95 @@
+//! What went wrong with the configuration, phrased for the operator.
+
+use std::{fmt, path::PathBuf};
+
+/// A configuration problem. Its `Display` names the key, where the value came
+/// from, what was wrong with it and, where known, the form that was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The file given with `--config` could not be read.
+    Unreadable {
+        /// The path that was tried.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The file is not valid TOML.
+    Syntax {
+        /// The file.
+        path: String,
+        /// The TOML parser's message (with line and column).
+        reason: String,
+    },
+    /// A key holds a value that is wrong for it.
+    Invalid {
+        /// Dotted key, e.g. `http.listen`.
+        key: String,
+        /// Where the value came from: the file or an environment variable.
+        origin: String,
+        /// What was wrong.
+        problem: String,
+        /// The expected form, when one can be stated.
+        expected: Option<String>,
+    },
+}
+
+impl ConfigError {
+    /// The dotted key at fault, when there is one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unreadable { path, reason } => {
+                write!(
+                    f,
+                    "cannot read configuration file {}: {reason}",
+                    path.display()
+                )
+            }
+            Self::Syntax { path, reason } => {
+                write!(f, "configuration file {path} is not valid TOML: {reason}")
+            }
+            Self::Invalid {
+                key,
+                origin,
+                problem,
+                expected,
+            } => {
+                write!(f, "configuration key `{key}` ({origin}): {problem}")?;
+                if let Some(e) = expected {
+                    write!(f, "; expected {e}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The expected form of each key, for messages. Keys not listed get none.
+pub(super) fn expected_form(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "http.listen" => "HOST:PORT, e.g. 127.0.0.1:8080",
+        "ari.url" => {
+            "an http:// or https:// URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088"
+        }
+        "ari.username" => "the ARI user of Asterisk's ari.conf",
+        "ari.app" => "1-64 characters from A-Z a-z 0-9 . _ -",
+        "ari.probe_interval" | "ari.request_timeout" | "lifecycle.drain_deadline" => {
+            "a whole number with a unit: ms, s, m or h, e.g. 30s"
+        }
+        "media.bind_address" | "media.advertise_address" => "an IP address, e.g. 127.0.0.1",
+        "media.rtp_port_range" => "START-END with 1 <= START <= END <= 65535, e.g. 20000-29999",
+        "log.level" => "a tracing filter such as info, debug or info,voice_gateway=debug",
+        "log.format" => "json or pretty",
+        _ => return None,
+    })
+}

@@ -1,0 +1,190 @@
+//! Loading: defaults, file, environment, typed struct, semantic checks.
+
+use super::{
+    Config, ConfigError, DEFAULT_CONFIG_PATH,
+    error::expected_form,
+    overrides::{self, Applied},
+};
+use std::{
+    net::IpAddr,
+    path::{Path, PathBuf},
+};
+use toml::{Table, Value};
+
+/// Where the effective configuration came from, for `check-config` and the start log.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSource {
+    /// The file that was read, if any (none: embedded defaults only).
+    pub file: Option<PathBuf>,
+    /// Keys overridden from the environment, with the variable that set each.
+    pub env_overrides: Vec<(String, String)>,
+}
+
+/// Loads the configuration.
+///
+/// `path` is the `--config` argument: when given, the file must exist; when
+/// not, [`DEFAULT_CONFIG_PATH`] is read if present and embedded defaults serve
+/// otherwise (so `make run` works on a fresh clone). `env` is normally
+/// `std::env::vars()`; tests pass their own.
+pub fn load(
+    path: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(Config, ConfigSource), ConfigError> {
+    let (file, text) = match path {
+        Some(p) => (Some(p.to_path_buf()), Some(read(p)?)),
+        None => {
+            let p = Path::new(DEFAULT_CONFIG_PATH);
+            if p.exists() {
+                (Some(p.to_path_buf()), Some(read(p)?))
+            } else {
+                (None, None)
+            }
+        }
+    };
+    let name = file.as_ref().map(|p| p.display().to_string());
+    load_inner(name.as_deref(), text.as_deref().unwrap_or(""), env).map(|(c, applied)| {
+        let env_overrides = applied.into_iter().map(|a| (a.key, a.variable)).collect();
+        (
+            c,
+            ConfigSource {
+                file,
+                env_overrides,
+            },
+        )
+    })
+}
+
+/// Loads from TOML text (and environment overrides) without touching the disk.
+pub fn load_from_str(
+    text: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigError> {
+    load_inner(Some("<inline>"), text, env).map(|(c, _)| c)
+}
+
+fn read(p: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(p).map_err(|e| ConfigError::Unreadable {
+        path: p.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+fn load_inner(
+    file: Option<&str>,
+    text: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(Config, Vec<Applied>), ConfigError> {
+    let file_label = file.unwrap_or("<defaults>");
+    let mut tree = match Value::try_from(Config::default()) {
+        Ok(Value::Table(t)) => t,
+        _ => unreachable!("the default configuration serialises to a table"),
+    };
+    let from_file: Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+            path: file_label.into(),
+            reason: e.to_string().trim().to_owned(),
+        })?;
+    merge(&mut tree, from_file);
+    let applied = overrides::apply(&mut tree, env)?;
+    let origin = |key: &str| match applied.iter().find(|a| a.key == key) {
+        Some(a) => format!("set by {}", a.variable),
+        None => format!("from {file_label}"),
+    };
+
+    let config: Config = serde_path_to_error::deserialize(Value::Table(tree)).map_err(|e| {
+        let key = e.path().to_string();
+        let problem = e.into_inner().to_string();
+        ConfigError::Invalid {
+            origin: origin(&key),
+            expected: expected_form(&key).map(str::to_owned),
+            problem,
+            key,
+        }
+    })?;
+    validate(&config).map_err(|(key, problem)| ConfigError::Invalid {
+        origin: origin(key),
+        expected: expected_form(key).map(str::to_owned),
+        problem,
+        key: key.to_owned(),
+    })?;
+    Ok((config, applied))
+}
+
+/// Deep-merges `over` into `base`: tables merge key by key, anything else replaces.
+fn merge(base: &mut Table, over: Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Table(b)), Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Checks that span more than one value's syntax. Returns the key at fault.
+fn validate(c: &Config) -> Result<(), (&'static str, String)> {
+    let url = c.ari.url.trim();
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or((
+            "ari.url",
+            format!("{url:?} is not an http:// or https:// URL"),
+        ))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) || host.contains('@') {
+        return Err(("ari.url", format!("{url:?} has no usable host")));
+    }
+    if c.ari.username.trim().is_empty() {
+        return Err(("ari.username", "is empty".into()));
+    }
+    let app = &c.ari.app;
+    if app.is_empty()
+        || app.len() > 64
+        || !app
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        return Err((
+            "ari.app",
+            format!("{app:?} is not a valid Stasis application name"),
+        ));
+    }
+    for (key, d) in [
+        ("ari.probe_interval", c.ari.probe_interval.0),
+        ("ari.request_timeout", c.ari.request_timeout.0),
+    ] {
+        if d.is_zero() {
+            return Err((key, "must be greater than zero".into()));
+        }
+    }
+    if c.media.advertised().is_unspecified() {
+        return Err((
+            "media.advertise_address",
+            format!(
+                "must be set to an address Asterisk can reach when media.bind_address is {}",
+                c.media.bind_address
+            ),
+        ));
+    }
+    if let Some(IpAddr::V4(a)) = c.media.advertise_address
+        && a.is_broadcast()
+    {
+        return Err((
+            "media.advertise_address",
+            "a broadcast address cannot receive RTP".into(),
+        ));
+    }
+    if c.media.rtp_port_range.len() < 2 {
+        return Err(("media.rtp_port_range", "holds fewer than 2 ports".into()));
+    }
+    if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&c.log.level) {
+        return Err((
+            "log.level",
+            format!("{:?} is not a valid filter: {e}", c.log.level),
+        ));
+    }
+    Ok(())
+}

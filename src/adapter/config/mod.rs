@@ -1,0 +1,31 @@
+//! Configuration: one typed struct, loaded from a TOML file and overridden by
+//! `VOICEGW__SECTION__KEY` environment variables, validated once at start.
+//!
+//! Loading goes: embedded defaults → file → environment → typed struct →
+//! semantic checks. Every failure names the key, where the value came from,
+//! what was wrong and the form that was expected, so an operator can fix the
+//! deployment from the one log line.
+
+mod error;
+mod load;
+mod model;
+mod overrides;
+mod secret;
+mod types;
+
+pub use error::ConfigError;
+pub use load::{ConfigSource, load, load_from_str};
+pub use model::{
+    AriConfig, Config, HttpConfig, LifecycleConfig, LogConfig, LogFormat, MediaConfig,
+};
+pub use secret::Secret;
+pub use types::{HumanDuration, PortRange};
+
+/// Default location of the configuration file, relative to the working directory.
+pub const DEFAULT_CONFIG_PATH: &str = "config/voice-gateway.toml";
+
+/// Prefix of environment variables that override configuration keys.
+pub const ENV_PREFIX: &str = "VOICEGW__";
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,154 @@
+//! The configuration's shape and its embedded defaults.
+//!
+//! Each field's doc is the reference an operator reads; `config/voice-gateway.toml`
+//! repeats it key by key. Unknown keys are rejected so a typo never silently
+//! falls back to a default.
+
+use super::{HumanDuration, PortRange, Secret};
+use serde::{Deserialize, Serialize};
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    time::Duration,
+};
+
+/// The whole configuration of one gateway instance.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The management HTTP server (API, health, metrics).
+    pub http: HttpConfig,
+    /// The Asterisk REST Interface this instance drives.
+    pub ari: AriConfig,
+    /// Where call audio is received and sent.
+    pub media: MediaConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Start-up and shutdown behaviour.
+    pub lifecycle: LifecycleConfig,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address the HTTP server listens on, `HOST:PORT`.
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+        }
+    }
+}
+
+/// `[ari]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AriConfig {
+    /// Base URL of Asterisk's HTTP server (without `/ari`).
+    pub url: String,
+    /// ARI user from Asterisk's `ari.conf`.
+    pub username: String,
+    /// That user's password. Never printed.
+    pub password: Secret,
+    /// Name of the Stasis application the dialplan sends calls to.
+    pub app: String,
+    /// How often reachability is checked while no event stream is up.
+    pub probe_interval: HumanDuration,
+    /// Timeout of one ARI REST request.
+    pub request_timeout: HumanDuration,
+}
+
+impl Default for AriConfig {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:8088".into(),
+            username: "voice-gateway".into(),
+            password: Secret::default(),
+            app: "voice-gateway".into(),
+            probe_interval: HumanDuration(Duration::from_secs(2)),
+            request_timeout: HumanDuration(Duration::from_secs(5)),
+        }
+    }
+}
+
+/// `[media]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// Local address the per-call RTP sockets bind to.
+    pub bind_address: IpAddr,
+    /// Address Asterisk is told to send RTP to (`external_host`). Defaults to
+    /// `bind_address`; required when that is a wildcard such as `0.0.0.0`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertise_address: Option<IpAddr>,
+    /// UDP ports for per-call RTP sockets, `START-END` inclusive: one per call.
+    pub rtp_port_range: PortRange,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            advertise_address: None,
+            rtp_port_range: PortRange {
+                start: 20000,
+                end: 29999,
+            },
+        }
+    }
+}
+
+/// Output format of log lines.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for log shippers.
+    Json,
+    /// Human-readable, for a terminal.
+    Pretty,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A `tracing` filter: `info`, `debug`, or `info,voice_gateway=debug`.
+    pub level: String,
+    /// `json` or `pretty`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// `[lifecycle]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LifecycleConfig {
+    /// On SIGTERM/SIGINT, how long live calls may go on before the process exits anyway.
+    pub drain_deadline: HumanDuration,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        Self {
+            drain_deadline: HumanDuration(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl MediaConfig {
+    /// The address Asterisk should send this instance's RTP to.
+    pub fn advertised(&self) -> IpAddr {
+        self.advertise_address.unwrap_or(self.bind_address)
+    }
+}

@@ -1,0 +1,240 @@
+use super::*;
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn invalid(text: &str, vars: &[(&str, &str)]) -> ConfigError {
+    load_from_str(text, env(vars)).expect_err("configuration should be rejected")
+}
+
+#[test]
+fn embedded_defaults_are_valid() {
+    let c = load_from_str("", env(&[])).unwrap();
+    assert_eq!(
+        c.http.listen,
+        "127.0.0.1:8080".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(c.ari.url, "http://127.0.0.1:8088");
+    assert_eq!(c.ari.app, "voice-gateway");
+    assert_eq!(c.lifecycle.drain_deadline.0, Duration::from_secs(30));
+    assert_eq!(c.log.format, LogFormat::Pretty);
+}
+
+#[test]
+fn the_shipped_file_is_valid_and_documents_every_key() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/voice-gateway.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    load_from_str(&text, env(&[])).unwrap();
+    // Every key of the effective configuration appears in the shipped file,
+    // so the file stays the key-by-key reference.
+    let defaults = toml::Value::try_from(Config::default()).unwrap();
+    for (section, table) in defaults.as_table().unwrap() {
+        assert!(
+            text.contains(&format!("[{section}]")),
+            "section [{section}] undocumented"
+        );
+        for key in table.as_table().unwrap().keys() {
+            assert!(
+                text.contains(&format!("\n{key} =")),
+                "key {section}.{key} undocumented"
+            );
+        }
+    }
+}
+
+#[test]
+fn file_then_environment() {
+    let text = "[http]\nlisten = \"127.0.0.1:9000\"\n[log]\nformat = \"json\"\n";
+    let c = load_from_str(text, env(&[])).unwrap();
+    assert_eq!(c.http.listen.port(), 9000);
+    assert_eq!(c.log.format, LogFormat::Json);
+
+    let c = load_from_str(
+        text,
+        env(&[
+            ("VOICEGW__HTTP__LISTEN", "127.0.0.1:9100"),
+            ("VOICEGW__ARI__URL", "https://pbx.example:8089"),
+            ("VOICEGW__ARI__PASSWORD", "1234"),
+            ("VOICEGW__MEDIA__RTP_PORT_RANGE", "30000-30099"),
+            ("VOICEGW__MEDIA__ADVERTISE_ADDRESS", "10.0.0.5"),
+            ("VOICEGW__LIFECYCLE__DRAIN_DEADLINE", "500ms"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.http.listen.port(), 9100);
+    assert_eq!(c.ari.url, "https://pbx.example:8089");
+    assert_eq!(c.ari.password.expose(), "1234");
+    assert_eq!(
+        c.media.rtp_port_range,
+        PortRange {
+            start: 30000,
+            end: 30099
+        }
+    );
+    assert_eq!(c.media.advertised().to_string(), "10.0.0.5");
+    assert_eq!(c.lifecycle.drain_deadline.0, Duration::from_millis(500));
+}
+
+#[test]
+fn bad_listen_address_names_key_origin_and_form() {
+    let e = invalid("[http]\nlisten = \"localhost\"\n", &[]);
+    assert_eq!(e.key(), Some("http.listen"));
+    let msg = e.to_string();
+    assert!(
+        msg.contains("from <inline>") && msg.contains("HOST:PORT"),
+        "{msg}"
+    );
+
+    let e = invalid("", &[("VOICEGW__HTTP__LISTEN", "nope")]);
+    assert_eq!(e.key(), Some("http.listen"));
+    assert!(
+        e.to_string().contains("set by VOICEGW__HTTP__LISTEN"),
+        "{e}"
+    );
+}
+
+#[test]
+fn each_bad_value_is_rejected_with_its_key() {
+    let cases: &[(&str, &[(&str, &str)], &str, &str)] = &[
+        (
+            "[http]\nlisen = \"x\"\n",
+            &[],
+            "http.lisen",
+            "unknown field",
+        ),
+        ("[nope]\nx = 1\n", &[], "nope", "unknown field"),
+        (
+            "[ari]\nurl = \"ftp://pbx\"\n",
+            &[],
+            "ari.url",
+            "not an http",
+        ),
+        (
+            "[ari]\nurl = \"http://\"\n",
+            &[],
+            "ari.url",
+            "no usable host",
+        ),
+        (
+            "[ari]\napp = \"my app; rm\"\n",
+            &[],
+            "ari.app",
+            "not a valid Stasis",
+        ),
+        ("[ari]\nusername = \" \"\n", &[], "ari.username", "empty"),
+        (
+            "[ari]\nrequest_timeout = \"0s\"\n",
+            &[],
+            "ari.request_timeout",
+            "greater than zero",
+        ),
+        (
+            "[media]\nrtp_port_range = \"3000-2000\"\n",
+            &[],
+            "media.rtp_port_range",
+            "above",
+        ),
+        (
+            "[media]\nrtp_port_range = \"3000-3000\"\n",
+            &[],
+            "media.rtp_port_range",
+            "fewer than 2",
+        ),
+        (
+            "[media]\nbind_address = \"0.0.0.0\"\n",
+            &[],
+            "media.advertise_address",
+            "must be set",
+        ),
+        (
+            "[media]\nbind_address = \"my-host\"\n",
+            &[],
+            "media.bind_address",
+            "invalid",
+        ),
+        (
+            "[log]\nformat = \"xml\"\n",
+            &[],
+            "log.format",
+            "unknown variant",
+        ),
+        (
+            "[log]\nlevel = \"info,[[\"\n",
+            &[],
+            "log.level",
+            "not a valid filter",
+        ),
+        (
+            "[lifecycle]\ndrain_deadline = 30\n",
+            &[],
+            "lifecycle.drain_deadline",
+            "invalid type",
+        ),
+        (
+            "",
+            &[("VOICEGW__LIFECYCLE__DRAIN_DEADLINE", "30")],
+            "lifecycle.drain_deadline",
+            "no unit",
+        ),
+        (
+            "",
+            &[("VOICEGW__LOG__FORMAT", "yaml")],
+            "log.format",
+            "unknown variant",
+        ),
+        (
+            "",
+            &[("VOICEGW__MEDIA__RTP_PORT_RANGE", "1-99999")],
+            "media.rtp_port_range",
+            "not a port",
+        ),
+        (
+            "",
+            &[("VOICEGW__HTTP__NOPE", "1")],
+            "http.nope",
+            "unknown field",
+        ),
+        (
+            "",
+            &[("VOICEGW__WHAT__EVER", "1")],
+            "what.ever",
+            "no configuration section",
+        ),
+    ];
+    for (text, vars, key, problem) in cases {
+        let e = invalid(text, vars);
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&format!("`{key}`")),
+            "case {text:?} {vars:?}: wrong key in {msg}"
+        );
+        assert!(
+            msg.contains(problem),
+            "case {text:?} {vars:?}: expected {problem:?} in {msg}"
+        );
+    }
+}
+
+#[test]
+fn syntax_errors_and_missing_files_are_reported() {
+    let e = invalid("[http\nlisten = 1", &[]);
+    assert!(matches!(e, ConfigError::Syntax { .. }), "{e}");
+    assert!(e.to_string().contains("not valid TOML"));
+
+    let e = load(Some(Path::new("/nonexistent/voice-gateway.toml")), env(&[])).unwrap_err();
+    assert!(matches!(e, ConfigError::Unreadable { .. }), "{e}");
+}
+
+#[test]
+fn printing_the_effective_configuration_masks_secrets() {
+    let c = load_from_str("[ari]\npassword = \"s3cret-pw\"\n", env(&[])).unwrap();
+    let printed = toml::to_string(&c).unwrap();
+    assert!(!printed.contains("s3cret-pw"));
+    assert!(printed.contains("password = \"********\""));
+    assert!(!format!("{c:?}").contains("s3cret-pw"));
+}
