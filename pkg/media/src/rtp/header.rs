@@ -17,3 +17,18 @@ pub struct RtpHeader {
     /// Synchronisation source.
     pub ssrc: u32,
 }
+
+impl RtpHeader {
+    /// Writes this header as a plain 12-byte RTP header (no padding, extension
+    /// or CSRCs) followed by `payload` into `out`; returns the bytes written.
+    ///
+    /// The pacer's fast path: the common audio packet without building an
+    /// [`RtpPacket`](super::RtpPacket) first.
+    pub fn write_packet(
+        &self,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, super::RtpBuildError> {
+        super::RtpPacket::new(*self, payload).write_to(out)
+    }
+}
