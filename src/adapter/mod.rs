@@ -2,3 +2,5 @@
 
 pub mod ari;
 pub mod config;
+pub mod telemetry;
+pub mod http;

@@ -1,1 +1,4 @@
-//! Ports (traits) and use cases.
+//! Ports (traits) and use cases. Depends on the domain, never on an adapter.
+
+pub mod admission;
+pub mod health;

@@ -1,0 +1,52 @@
+//! The management HTTP server (axum): health, readiness, metrics; the call API
+//! joins it in a later issue.
+//!
+//! [`router`] builds the whole router from shared state, so tests drive it
+//! with `tower::ServiceExt::oneshot` and no socket.
+
+mod health;
+
+use crate::{
+    adapter::telemetry::{BuildInfo, Metrics},
+    application::{admission::CallAdmission, health::Readiness},
+};
+use axum::{Router, routing::get};
+use std::sync::Arc;
+
+/// Everything the handlers share. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Dependency states and the draining flag.
+    pub readiness: Arc<Readiness>,
+    /// New-call gate and live-call count.
+    pub admission: Arc<CallAdmission>,
+    /// Metric registry.
+    pub metrics: Arc<Metrics>,
+    /// What this binary is.
+    pub build: BuildInfo,
+}
+
+impl AppState {
+    /// Fresh state with no dependency declared yet.
+    pub fn new(build: BuildInfo) -> Self {
+        Self {
+            readiness: Arc::default(),
+            admission: Arc::default(),
+            metrics: Arc::new(Metrics::new(&build)),
+            build,
+        }
+    }
+}
+
+/// Builds the router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .fallback(health::not_found)
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests;
