@@ -112,3 +112,85 @@ impl Codec for Opus {
         Ok(self.encoder.encode(pcm, out)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resample::signal::{db, goertzel_fraction, rms, tone, zero_crossing_freq};
+
+    /// Encodes and decodes one second of a 1 kHz tone frame by frame and
+    /// returns the decoded audio after the first 100 ms (codec warm-up).
+    fn round_trip_tone(rate: u32) -> Vec<i16> {
+        let mut c = Opus::new(rate, 111, OpusApplication::Voip).unwrap();
+        let n = c.samples_per_frame();
+        let mut packet = [0u8; Opus::MAX_PACKET];
+        let mut pcm = vec![0i16; n];
+        let mut out = Vec::new();
+        for f in 0..50 {
+            let frame = tone(rate, 1000.0, 16384.0, f * n, n);
+            let len = c.encode(&frame, &mut packet).unwrap();
+            assert!(len > 0 && len < 400, "{len} bytes");
+            assert_eq!(c.decode(&packet[..len], &mut pcm), Ok(n));
+            out.extend_from_slice(&pcm);
+        }
+        out.split_off(rate as usize / 10)
+    }
+
+    #[test]
+    fn tone_survives_round_trip_at_each_rate() {
+        for rate in [16000, 24000, 48000] {
+            let out = round_trip_tone(rate);
+            let f = zero_crossing_freq(&out, rate);
+            assert!((f - 1000.0).abs() < 2.0, "{rate}: {f} Hz");
+            let frac = goertzel_fraction(&out, rate, 1000.0);
+            assert!(frac > 0.95, "{rate}: {frac}");
+            let level = db(rms(&out), 16384.0 / 2f64.sqrt());
+            assert!(level.abs() < 1.0, "{rate}: {level:+.2} dB");
+        }
+    }
+
+    #[test]
+    fn rtp_clock_is_48k_whatever_the_pcm_rate() {
+        let c = Opus::new(16000, 111, OpusApplication::Audio).unwrap();
+        assert_eq!(
+            (c.payload_type(), c.clock_rate(), c.sample_rate()),
+            (111, 48000, 16000)
+        );
+        assert_eq!((c.samples_per_frame(), c.timestamp_step()), (320, 960));
+    }
+
+    #[test]
+    fn empty_payload_conceals_one_frame() {
+        let mut c = Opus::new(48000, 111, OpusApplication::Voip).unwrap();
+        let mut out = [0i16; 5760];
+        assert_eq!(c.decode(&[], &mut out), Ok(960));
+    }
+
+    #[test]
+    fn rejects_bad_rates_frames_and_packets() {
+        assert_eq!(
+            Opus::new(44100, 111, OpusApplication::Voip).err(),
+            Some(CodecError::UnsupportedRate(44100))
+        );
+        let mut c = Opus::new(48000, 111, OpusApplication::Voip).unwrap();
+        let mut buf = [0u8; Opus::MAX_PACKET];
+        assert_eq!(
+            c.encode(&[0; 100], &mut buf),
+            Err(CodecError::BadFrameLength(100))
+        );
+        assert_eq!(
+            c.encode(&[0; 1440], &mut buf),
+            Err(CodecError::BadFrameLength(1440))
+        );
+        assert!(c.encode(&[0; 480], &mut buf).is_ok()); // 10 ms is a valid Opus frame
+        let mut pcm = [0i16; 960];
+        // TOC config 3 = SILK 60 ms: 2880 samples do not fit in 960 -> libopus error.
+        assert!(matches!(
+            c.decode(&[3 << 3, 0, 0], &mut pcm),
+            Err(CodecError::Opus { .. })
+        ));
+        c.set_bitrate(24000).unwrap();
+        c.set_inband_fec(10).unwrap();
+        assert!(c.lookahead().unwrap() > 0);
+    }
+}
