@@ -8,3 +8,4 @@
 pub mod adapter;
 pub mod application;
 pub mod domain;
+pub mod server;

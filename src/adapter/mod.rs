@@ -4,3 +4,4 @@ pub mod ari;
 pub mod config;
 pub mod telemetry;
 pub mod http;
+pub mod ari_probe;

@@ -94,7 +94,7 @@ fn load_inner(
 
     let config: Config = serde_path_to_error::deserialize(Value::Table(tree)).map_err(|e| {
         let key = e.path().to_string();
-        let problem = e.into_inner().to_string();
+        let problem = e.into_inner().message().trim().to_owned();
         ConfigError::Invalid {
             origin: origin(&key),
             expected: expected_form(&key).map(str::to_owned),

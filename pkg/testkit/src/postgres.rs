@@ -1,0 +1,181 @@
+//! A real PostgreSQL server (Debian package `postgresql`): `initdb` into a
+//! temporary directory, then `postgres` in the foreground on a free port.
+//!
+//! PostgreSQL refuses to run as root, so when the tests run as root (CI) the
+//! server runs as the `postgres` user the Debian package creates, and owns the
+//! temporary directory.
+
+use crate::{
+    HarnessError, install::ensure_installed, net::free_port, net::wait_until, process::Guard,
+};
+use std::{
+    os::unix::process::CommandExt,
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+/// A PostgreSQL server with trust authentication for user `postgres` on a free
+/// loopback port, its data in a temporary directory; stopped on drop.
+#[derive(Debug)]
+pub struct PostgresServer {
+    port: u16,
+    process: Guard,
+    _dir: tempfile::TempDir,
+}
+
+impl PostgresServer {
+    /// Installs PostgreSQL if missing, creates a cluster and starts it.
+    pub fn start() -> Result<Self, HarnessError> {
+        let bin = bin_dir()?;
+        let dir = tempfile::tempdir()?;
+        let owner = run_as();
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
+        }
+        let data = dir.path().join("data");
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb
+            .args([
+                "--auth=trust",
+                "--username=postgres",
+                "--encoding=UTF8",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(&data);
+        as_owner(&mut initdb, owner);
+        let out = initdb.output()?;
+        if !out.status.success() {
+            return Err(HarnessError::Start {
+                program: "initdb".into(),
+                reason: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            });
+        }
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port()?;
+            let mut cmd = Command::new(bin.join("postgres"));
+            cmd.arg("-D")
+                .arg(&data)
+                .args(["-p", &port.to_string(), "-k"])
+                .arg(dir.path())
+                .args([
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                ]);
+            as_owner(&mut cmd, owner);
+            let log = dir.path().join(format!("postgres-{port}.log"));
+            let mut process = Guard::spawn(cmd, &log)?;
+            let ready = || process.exited() || is_ready(&bin, port);
+            if wait_until(Duration::from_secs(30), ready) && !process.exited() {
+                return Ok(Self {
+                    port,
+                    process,
+                    _dir: dir,
+                });
+            }
+            last = process.log_tail();
+        }
+        Err(HarnessError::Start {
+            program: "postgres".into(),
+            reason: last,
+        })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A connection URL for database `db` as user `postgres` (trust auth).
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+}
+
+/// The newest installed PostgreSQL's binary directory, installing it if none.
+fn bin_dir() -> Result<PathBuf, HarnessError> {
+    if let Some(d) = newest_bin_dir() {
+        return Ok(d);
+    }
+    ensure_installed("pg_ctlcluster", "postgresql", &[])?;
+    newest_bin_dir().ok_or_else(|| HarnessError::Start {
+        program: "postgres".into(),
+        reason: "installed, yet no /usr/lib/postgresql/*/bin/postgres".into(),
+    })
+}
+
+fn newest_bin_dir() -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, p): &(u32, PathBuf)| {
+            p.join("postgres").is_file() && p.join("initdb").is_file()
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, p)| p)
+}
+
+/// The `postgres` user's ids when running as root; `None` otherwise.
+fn run_as() -> Option<(u32, u32)> {
+    let uid = |args: &[&str]| -> Option<u32> {
+        let out = Command::new("id").args(args).output().ok()?;
+        String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+    };
+    if uid(&["-u"])? != 0 {
+        return None;
+    }
+    Some((uid(&["-u", "postgres"])?, uid(&["-g", "postgres"])?))
+}
+
+fn as_owner(cmd: &mut Command, owner: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = owner {
+        cmd.uid(uid).gid(gid);
+    }
+}
+
+fn is_ready(bin: &Path, port: u16) -> bool {
+    Command::new(bin.join("pg_isready"))
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_a_real_server_and_answers_sql() {
+        let pg = PostgresServer::start().expect("postgres starts");
+        let bin = bin_dir().unwrap();
+        let out = Command::new(bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &pg.port().to_string(),
+                "-U",
+                "postgres",
+                "-tAc",
+                "select 6*7",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42", "{out:?}");
+    }
+}

@@ -1,0 +1,135 @@
+//! The real binary: check-config exit codes, serve, health endpoints, SIGTERM.
+
+use crate::support::{get_json, wait_for};
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_voice-gateway");
+
+fn check_config(env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_prints_masked_configuration() {
+    let (code, out, _) = check_config(&[("VOICEGW__ARI__PASSWORD", "topsecret")], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("[ari]") && out.contains("password = \"********\""),
+        "{out}"
+    );
+    assert!(!out.contains("topsecret"));
+    assert!(
+        out.contains("ari.password overridden by VOICEGW__ARI__PASSWORD"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_config_names_the_bad_key_and_exits_2() {
+    let (code, _, err) = check_config(&[("VOICEGW__HTTP__LISTEN", "not-an-address")], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("`http.listen`") && err.contains("VOICEGW__HTTP__LISTEN"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[log]\nformat = \"xml\"\n").unwrap();
+    let (code, _, err) = check_config(&[], &["--config", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("`log.format`") && err.contains("json or pretty"),
+        "{err}"
+    );
+
+    let (code, _, err) = check_config(&[], &["--config", "/nonexistent.toml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read configuration file"), "{err}");
+}
+
+#[test]
+fn version_flag() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with(concat!("voice-gateway ", env!("CARGO_PKG_VERSION")))
+    );
+}
+
+#[tokio::test]
+async fn serve_answers_health_and_exits_0_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .env("VOICEGW__HTTP__LISTEN", "127.0.0.1:0")
+        .env("VOICEGW__ARI__URL", "http://127.0.0.1:1")
+        .env("VOICEGW__ARI__PROBE_INTERVAL", "50ms")
+        .env("VOICEGW__LOG__FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The start line carries the bound address (port 0 was asked for).
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("gateway logs a start line").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).expect("json log lines");
+        if v["message"] == "voice-gateway started" {
+            break v["http"].as_str().unwrap().to_owned();
+        }
+    };
+    let drain_logs = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let base = format!("http://{addr}");
+
+    assert_eq!(get_json(&base, "/healthz").await.0, 200);
+    let body = wait_for(&base, "/readyz", |c, b| {
+        c == 503 && b["dependencies"]["ari"]["state"] == "down"
+    })
+    .await;
+    assert!(
+        body["dependencies"]["ari"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot connect"),
+        "{body}"
+    );
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("voicegw_build_info{"), "{metrics}");
+    assert!(
+        metrics.contains("process_resident_memory_bytes"),
+        "{metrics}"
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exit.code(), Some(0), "SIGTERM with no live calls exits 0");
+    let logs = drain_logs.join().unwrap().join("\n");
+    assert!(
+        logs.contains("draining") && logs.contains("all calls ended"),
+        "{logs}"
+    );
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the gateway, compiled into one binary.
+
+mod binary;
+mod harness;
+mod lifecycle;
+mod support;
