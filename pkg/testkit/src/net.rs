@@ -13,6 +13,7 @@ pub fn free_port() -> std::io::Result<u16> {
 
 /// Polls `ready` every 20 ms until it returns true or `timeout` passes. This
 /// waits for a condition (a server answering), it does not time the test.
+#[allow(clippy::disallowed_methods)] // a blocking poll in a test harness, not a timing assumption
 pub fn wait_until(timeout: Duration, mut ready: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + timeout;
     loop {

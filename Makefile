@@ -1,0 +1,43 @@
+# voice-gateway — the two commands a newcomer needs are `make run` and `make test`.
+# Both install what they need on a fresh Debian machine with only the Rust toolchain.
+
+CARGO ?= cargo
+ARGS ?=
+
+.PHONY: run test bench lint fmt deps deps-test check-config clean
+
+## run: build (release) and run the gateway on its embedded defaults
+run: deps
+	$(CARGO) run --release -p voice-gateway -- serve $(ARGS)
+
+## test: install what the tests need, then run the whole test suite
+test: deps-test
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+## bench: criterion micro-benchmarks of the media path (and later the load benchmark)
+bench: deps
+	$(CARGO) bench --workspace
+
+## lint: formatting, clippy with warnings as errors, tokio-free core crates
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	scripts/check-no-tokio.sh
+
+## fmt: format the whole workspace
+fmt:
+	$(CARGO) fmt --all
+
+## check-config: validate the configuration and print it with secrets masked
+check-config:
+	$(CARGO) run -q -p voice-gateway -- check-config $(ARGS)
+
+deps:
+	scripts/install-deps.sh build
+
+deps-test:
+	scripts/install-deps.sh test
+
+clean:
+	$(CARGO) clean

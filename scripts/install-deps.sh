@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building and testing voice-gateway needs on a fresh Debian
+# machine that has only the Rust toolchain. Idempotent: installs only what is
+# missing, so repeated `make test` runs cost nothing.
+#
+#   scripts/install-deps.sh build   # cmake (libopus is built from source by the opus crate)
+#   scripts/install-deps.sh test    # build + redis-server, PostgreSQL
+set -euo pipefail
+
+want=()
+need() { # need BINARY PACKAGE
+  command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || want+=("$2")
+}
+
+need cmake cmake
+need pkg-config pkg-config
+if [ "${1:-build}" = test ]; then
+  need redis-server redis-server
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
+fi
+
+if [ ${#want[@]} -gt 0 ]; then
+  echo "install-deps: installing ${want[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+  # Debian starts the packaged services; the tests start their own servers on
+  # free ports, so a system-wide instance is not needed.
+fi
