@@ -98,9 +98,12 @@ fn bad_listen_address_names_key_origin_and_form() {
     );
 }
 
+/// (file text, environment, key at fault, words of the problem)
+type BadCase = (&'static str, &'static [(&'static str, &'static str)], &'static str, &'static str);
+
 #[test]
 fn each_bad_value_is_rejected_with_its_key() {
-    let cases: &[(&str, &[(&str, &str)], &str, &str)] = &[
+    let cases: &[BadCase] = &[
         (
             "[http]\nlisen = \"x\"\n",
             &[],
