@@ -14,8 +14,17 @@ impl JitterBuffer {
             return Insert::TooLarge;
         }
         if self.ssrc != Some(header.ssrc) {
-            if self.ssrc.is_some() {
+            if let Some((old, since)) = self.previous_ssrc
+                && old == header.ssrc
+                && now.saturating_duration_since(since) <= self.config.max_delay
+            {
+                // Reordered across the change: late for a stream we left.
+                self.stats.late += 1;
+                return Insert::Late;
+            }
+            if let Some(old) = self.ssrc {
                 self.stats.ssrc_changes += 1;
+                self.previous_ssrc = Some((old, now));
                 self.reset();
             }
             self.ssrc = Some(header.ssrc);
@@ -41,7 +50,12 @@ impl JitterBuffer {
             let too_late = p.at(header.timestamp, self.config.clock_rate) < now;
             if drained || too_late || header.marker || usize::from(ahead) >= self.slots.capacity() {
                 self.stats.lost += u64::from(ahead);
-                return self.start_talkspurt(now, header, payload);
+                let gap_from = p.next_seq;
+                let inserted = self.start_talkspurt(now, header, payload);
+                if let Some(p) = self.playout.as_mut() {
+                    (p.gap_from, p.gap_len) = (gap_from, ahead);
+                }
+                return inserted;
             }
         } else if usize::from(ahead) >= self.slots.capacity() {
             // Too far ahead to fit while older packets wait: give those up
@@ -81,7 +95,10 @@ impl JitterBuffer {
         }
         let due = p.at(header.timestamp, self.config.clock_rate);
         let fits = usize::from(self.highest.wrapping_sub(header.sequence)) < self.slots.capacity();
-        if !p.started && due >= now && fits {
+        // Never behind what already came out, even as concealment.
+        let after_last = p.last_emit.is_none_or(|e| due >= e + FRAME)
+            && p.last_seq.is_none_or(|l| seq_diff(header.sequence, l) > 0);
+        if !p.started && due >= now && fits && after_last {
             // Reordered at the very start of a talkspurt, before anything played:
             // move the playout point back to it instead of calling it late.
             p.next_seq = header.sequence;
@@ -120,7 +137,10 @@ impl JitterBuffer {
             next_ts: header.timestamp,
             started: false,
             concealed_run: 0,
-            last_emit: not_before.map(|nb| nb - FRAME),
+            last_emit: self.playout.and_then(|p| p.last_emit),
+            last_seq: self.playout.and_then(|p| p.last_seq),
+            gap_from: header.sequence,
+            gap_len: 0,
         });
         self.highest = header.sequence;
         self.stats.talkspurts += 1;
@@ -141,6 +161,12 @@ impl JitterBuffer {
             arrival: Some(now),
         };
         self.slots.store(meta, payload);
+        if let Some(p) = self.playout
+            && header.sequence.wrapping_sub(p.gap_from) < p.gap_len
+        {
+            // Counted lost when the talkspurt started; it was only reordered.
+            self.stats.lost -= 1;
+        }
         if header.marker {
             // A new talkspurt: its timestamp jump says nothing about the network.
             self.estimator.restart();

@@ -101,7 +101,8 @@ pub struct JitterStats {
     pub lost: u64,
     /// Frames emitted as concealment (a subset of `lost`).
     pub concealed: u64,
-    /// Packets dropped because their playout time had passed.
+    /// Packets dropped because their playout time had passed (including
+    /// stragglers of the previous SSRC just after a change).
     pub late: u64,
     /// Packets dropped as copies of one already held or played.
     pub duplicate: u64,
@@ -139,6 +140,13 @@ struct Playout {
     started: bool,
     concealed_run: u32,
     last_emit: Option<Instant>,
+    /// Sequence number of the last frame emitted, played or concealed.
+    last_seq: Option<u16>,
+    /// Sequence numbers counted lost when this talkspurt started after a gap:
+    /// `[gap_from, gap_from + gap_len)`. One of them turning up reordered
+    /// before anything played is taken back off the count.
+    gap_from: u16,
+    gap_len: u16,
 }
 
 impl Playout {
@@ -161,6 +169,9 @@ pub struct JitterBuffer {
     samples_per_frame: u32,
     playout: Option<Playout>,
     ssrc: Option<u32>,
+    /// The SSRC before the last change, and when it changed: its stragglers
+    /// are dropped for a while instead of switching back.
+    previous_ssrc: Option<(u32, Instant)>,
     buffered: usize,
     /// Highest sequence number held in the current talkspurt.
     highest: u16,
@@ -186,6 +197,7 @@ impl JitterBuffer {
             samples_per_frame: config.clock_rate / 50,
             playout: None,
             ssrc: None,
+            previous_ssrc: None,
             buffered: 0,
             highest: 0,
             estimator: JitterEstimator::default(),
@@ -212,6 +224,11 @@ impl JitterBuffer {
         self.buffered = 0;
         self.estimator.restart();
         self.last_len = 0;
+    }
+
+    /// SSRC of the stream being played, once a packet has arrived.
+    pub fn ssrc(&self) -> Option<u32> {
+        self.ssrc
     }
 
     /// Packets held, waiting for their playout time.

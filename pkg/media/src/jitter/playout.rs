@@ -83,6 +83,7 @@ impl JitterBuffer {
         p.started = true;
         p.concealed_run = 0;
         p.last_emit = Some(due);
+        p.last_seq = Some(m.seq);
         self.playout = Some(p);
         self.buffered -= 1;
         let payload = self.slots.take(m.seq);
@@ -110,6 +111,7 @@ impl JitterBuffer {
         p.next_ts = timestamp.wrapping_add(self.samples_per_frame);
         p.concealed_run += 1;
         p.last_emit = Some(due);
+        p.last_seq = Some(sequence);
         self.playout = Some(p);
         self.stats.lost += 1;
         self.stats.concealed += 1;

@@ -52,10 +52,10 @@ proptest! {
         let mut actions = script.iter();
         let mut pending = actions.next();
         loop {
-            if let Some((gap, _)) = pending {
-                if next_action == now {
-                    next_action = now + Duration::from_micros(*gap);
-                }
+            if let Some((gap, _)) = pending
+                && next_action == now
+            {
+                next_action = now + Duration::from_micros(*gap);
             }
             let wake_at = p.poll_timeout().map(|d| {
                 wake += 1;
