@@ -5,10 +5,11 @@
 //! a global, so tests drive the whole lifecycle in-process.
 
 use crate::adapter::{
-    ari_probe,
+    ari::{AriClient, AriClientConfig},
+    ari_stream::{self, EventStreamConfig, StreamItem, StreamMetrics},
     config::Config,
     http::{self, AppState},
-    telemetry::BuildInfo,
+    telemetry::{BuildInfo, Metrics},
 };
 use std::{future::Future, net::SocketAddr};
 use tokio::net::TcpListener;
@@ -24,6 +25,9 @@ pub enum ServerError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The ARI settings cannot make a client or an events URL.
+    #[error("ARI configuration: {0}")]
+    Ari(String),
     /// The HTTP server failed while running.
     #[error("HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
@@ -35,6 +39,9 @@ pub struct Gateway {
     config: Config,
     listener: TcpListener,
     state: AppState,
+    ari: AriClient,
+    stream_cfg: EventStreamConfig,
+    stream_metrics: StreamMetrics,
 }
 
 impl Gateway {
@@ -44,10 +51,32 @@ impl Gateway {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
+        let build = BuildInfo::current();
+        let mut metrics = Metrics::new(&build);
+        let stream_metrics = StreamMetrics::register(metrics.registry_mut());
+        let ari = AriClient::new(AriClientConfig {
+            base_url: format!("{}/ari", config.ari.url.trim_end_matches('/')),
+            username: config.ari.username.clone(),
+            password: config.ari.password.expose().to_owned(),
+            app: config.ari.app.clone(),
+            request_timeout: config.ari.request_timeout.0,
+        })
+        .map_err(|e| ServerError::Ari(e.to_string()))?;
+        let url =
+            ari_stream::events_url(&config.ari.url, &config.ari.app).map_err(ServerError::Ari)?;
+        let stream_cfg = EventStreamConfig::new(
+            url,
+            config.ari.username.clone(),
+            config.ari.password.clone(),
+        );
+        let state = AppState::with_metrics(build, metrics);
         Ok(Self {
             config,
             listener,
-            state: AppState::new(BuildInfo::current()),
+            state,
+            ari,
+            stream_cfg,
+            stream_metrics,
         })
     }
 
@@ -72,9 +101,23 @@ impl Gateway {
             config,
             listener,
             state,
+            ari,
+            mut stream_cfg,
+            stream_metrics,
         } = self;
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
-        let probe = tokio::spawn(ari_probe::run(config.ari.clone(), state.readiness.clone()));
+        stream_cfg.backoff_max = config.ari.reconnect_max_delay.0;
+        let (stop_stream, stream_stop_rx) = tokio::sync::watch::channel(false);
+        let (items_tx, items) = tokio::sync::mpsc::channel(1024);
+        let stream = tokio::spawn(ari_stream::run(
+            stream_cfg,
+            ari,
+            items_tx,
+            state.readiness.clone(),
+            stream_metrics,
+            stream_stop_rx,
+        ));
+        let consumer = tokio::spawn(consume(items));
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
         let app = http::router(state.clone());
         let mut server = tokio::spawn(async move {
@@ -89,7 +132,7 @@ impl Gateway {
         tokio::select! {
             () = shutdown => {}
             res = &mut server => {
-                probe.abort();
+                let _ = stop_stream.send(true);
                 return match res {
                     Ok(Ok(())) => Ok(()),
                     Ok(Err(e)) => Err(ServerError::Serve(e)),
@@ -109,12 +152,34 @@ impl Gateway {
                 "drain deadline passed with calls still live; exiting anyway"
             ),
         }
-        probe.abort();
+        // The events socket stays up through the drain: live calls still need
+        // their hangups and DTMF. Closing it unregisters the app on Asterisk.
+        let _ = stop_stream.send(true);
+        let _ = stream.await;
+        let _ = consumer.await;
         let _ = stop_http.send(());
         match server.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(ServerError::Serve(e)),
             Err(join) => Err(ServerError::Serve(std::io::Error::other(join))),
+        }
+    }
+}
+
+/// Takes the events stream's items until call handling arrives (issue 5 routes
+/// them to per-call sessions); for now it logs what Asterisk reports.
+async fn consume(mut items: tokio::sync::mpsc::Receiver<StreamItem>) {
+    while let Some(item) = items.recv().await {
+        match item {
+            StreamItem::Resynced { channels, bridges } => {
+                tracing::info!(
+                    channels = channels.len(),
+                    bridges = bridges.len(),
+                    "ARI resynchronised"
+                )
+            }
+            StreamItem::Event(e) => tracing::debug!(event = e.type_name(), "ARI event"),
+            other => tracing::debug!(item = ?other, "ARI stream"),
         }
     }
 }

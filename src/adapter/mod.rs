@@ -1,7 +1,7 @@
 //! One module per outside thing. Adapters implement the application's ports.
 
 pub mod ari;
-pub mod ari_probe;
 pub mod config;
 pub mod http;
 pub mod telemetry;
+pub mod ari_stream;

@@ -7,7 +7,7 @@ use voice_gateway::adapter::config::{Config, load_from_str};
 /// address where nothing listens (port 1 on loopback refuses at once).
 pub(crate) fn test_config(drain_deadline: &str) -> Config {
     let text = format!(
-        "[http]\nlisten = \"127.0.0.1:0\"\n[ari]\nurl = \"http://127.0.0.1:1\"\nprobe_interval = \"50ms\"\n\
+        "[http]\nlisten = \"127.0.0.1:0\"\n[ari]\nurl = \"http://127.0.0.1:1\"\nreconnect_max_delay = \"50ms\"\n\
          [lifecycle]\ndrain_deadline = \"{drain_deadline}\"\n"
     );
     load_from_str(&text, Vec::new()).expect("test configuration is valid")

@@ -83,7 +83,7 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         }
         "ari.username" => "the ARI user of Asterisk's ari.conf",
         "ari.app" => "1-64 characters from A-Z a-z 0-9 . _ -",
-        "ari.probe_interval" | "ari.request_timeout" | "lifecycle.drain_deadline" => {
+        "ari.reconnect_max_delay" | "ari.request_timeout" | "lifecycle.drain_deadline" => {
             "a whole number with a unit: ms, s, m or h, e.g. 30s"
         }
         "media.bind_address" | "media.advertise_address" => "an IP address, e.g. 127.0.0.1",

@@ -153,7 +153,7 @@ fn validate(c: &Config) -> Result<(), (&'static str, String)> {
         ));
     }
     for (key, d) in [
-        ("ari.probe_interval", c.ari.probe_interval.0),
+        ("ari.reconnect_max_delay", c.ari.reconnect_max_delay.0),
         ("ari.request_timeout", c.ari.request_timeout.0),
     ] {
         if d.is_zero() {

@@ -55,8 +55,9 @@ pub struct AriConfig {
     pub password: Secret,
     /// Name of the Stasis application the dialplan sends calls to.
     pub app: String,
-    /// How often reachability is checked while no event stream is up.
-    pub probe_interval: HumanDuration,
+    /// Largest delay between reconnect attempts of the events socket (the delay
+    /// grows from 250 ms with jitter up to this).
+    pub reconnect_max_delay: HumanDuration,
     /// Timeout of one ARI REST request.
     pub request_timeout: HumanDuration,
 }
@@ -68,7 +69,7 @@ impl Default for AriConfig {
             username: "voice-gateway".into(),
             password: Secret::default(),
             app: "voice-gateway".into(),
-            probe_interval: HumanDuration(Duration::from_secs(2)),
+            reconnect_max_delay: HumanDuration(Duration::from_secs(10)),
             request_timeout: HumanDuration(Duration::from_secs(5)),
         }
     }

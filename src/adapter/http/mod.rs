@@ -29,10 +29,16 @@ pub struct AppState {
 impl AppState {
     /// Fresh state with no dependency declared yet.
     pub fn new(build: BuildInfo) -> Self {
+        let metrics = Metrics::new(&build);
+        Self::with_metrics(build, metrics)
+    }
+
+    /// Fresh state around a registry that adapters have already added to.
+    pub fn with_metrics(build: BuildInfo, metrics: Metrics) -> Self {
         Self {
             readiness: Arc::default(),
             admission: Arc::default(),
-            metrics: Arc::new(Metrics::new(&build)),
+            metrics: Arc::new(metrics),
             build,
         }
     }
