@@ -2,3 +2,4 @@
 
 pub mod admission;
 pub mod health;
+pub mod ports;

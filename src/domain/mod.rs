@@ -1,1 +1,13 @@
 //! Pure call and conversation model: identifiers, value types, state machines, events.
+//!
+//! Nothing here does I/O or reads the clock: time comes in as a parameter. Values
+//! are checked once, at the boundary, into newtypes whose `parse` is the only way
+//! in, so code past the boundary cannot hold an invalid one.
+
+pub mod call;
+pub mod events;
+pub mod ids;
+pub mod phone;
+
+pub use ids::{AgentId, CallId, ChannelRef, IdError, TenantId};
+pub use phone::{Did, E164, PhoneError, Redacted};

@@ -1,0 +1,4 @@
+//! Ports: the traits adapters implement. The application depends on these,
+//! never on an adapter.
+
+pub mod orchestrator;

@@ -1,0 +1,1 @@
+//! The agent orchestrator port (filled by the orchestrator work).
