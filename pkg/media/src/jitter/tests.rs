@@ -291,3 +291,30 @@ fn jittery_network_raises_the_next_talkspurts_delay_up_to_the_cap() {
     put(&mut jb, at + ms(3000), 200);
     assert_eq!(jb.stats().delay, ms(70));
 }
+
+#[test]
+fn steady_state_does_not_allocate() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::new(JitterConfig {
+        concealment: Concealment::RepeatLast,
+        ..JitterConfig::default()
+    });
+    let mut played = 0;
+    let info = allocation_counter::measure(|| {
+        for i in 0..500u16 {
+            let now = t0 + ms(20) * u32::from(i);
+            // Every 7th packet lost, every 5th a duplicate: all paths run.
+            if i % 7 != 3 {
+                put(&mut jb, now, i);
+            }
+            if i % 5 == 0 {
+                put(&mut jb, now, i);
+            }
+            while let Some(f) = jb.pop(now) {
+                played += f.payload.len();
+            }
+        }
+    });
+    assert_eq!(info.count_total, 0);
+    assert!(played > 0 && jb.stats().concealed > 0);
+}

@@ -217,3 +217,29 @@ fn time_going_backwards_is_ignored() {
     assert_eq!(drain(&mut p, t0 + ms(100)).len(), 1);
     assert!(drain(&mut p, t0).is_empty());
 }
+
+#[test]
+fn steady_state_does_not_allocate() {
+    // The counter is live in this test binary (guards the zeros below).
+    let guard = allocation_counter::measure(|| drop(std::hint::black_box(vec![1u8])));
+    assert_eq!(guard.count_total, 1);
+    let t0 = Instant::now();
+    let mut p = pacer();
+    let frame = [0u8; 160];
+    let mut sent = 0;
+    let info = allocation_counter::measure(|| {
+        for i in 0..500u32 {
+            let now = t0 + ms(20) * i;
+            p.push(now, &frame).unwrap();
+            p.handle_timeout(now);
+            while let Some(pkt) = p.poll_output() {
+                sent += pkt.payload.len();
+            }
+            if i % 100 == 99 {
+                p.flush();
+            }
+        }
+    });
+    assert_eq!(info.count_total, 0);
+    assert!(sent > 0);
+}

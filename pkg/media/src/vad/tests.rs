@@ -314,3 +314,29 @@ fn earshot_stays_quiet_on_silence_and_noise() {
     });
     assert!(events.is_empty(), "{events:?}");
 }
+
+#[test]
+fn detectors_do_not_allocate_per_frame() {
+    let t0 = Instant::now();
+    let mut energy = EnergyVad::new(VadConfig::default(), EnergyConfig::default());
+    let mut neural = EarshotVad::new(VadConfig::default(), EarshotConfig::default());
+    let speech = speech_16k();
+    let mut events = 0;
+    let info = allocation_counter::measure(|| {
+        for (i, frame) in speech.chunks_exact(320).enumerate() {
+            let at = t0 + ms(20) * i as u32;
+            energy.handle_frame(at, &frame[..160], 8000);
+            neural.handle_frame(at, frame, 16000);
+            neural.handle_timeout(at);
+            while energy
+                .poll_event()
+                .or_else(|| neural.poll_event())
+                .is_some()
+            {
+                events += 1;
+            }
+        }
+    });
+    assert_eq!(info.count_total, 0);
+    assert!(events > 0);
+}
