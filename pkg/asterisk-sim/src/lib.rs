@@ -1,0 +1,22 @@
+//! A simulator of Asterisk 20.20.1 as seen through ARI 8.0.0, for tests and load generation.
+//!
+//! It owns an HTTP + WebSocket server (REST under `/ari`, events at `/ari/events`, chan_websocket
+//! media at `/media/{id}`), the channels, bridges and playbacks behind it, and real media sockets
+//! (UnicastRTP over UDP, AudioSocket over TCP, media WebSocket). Its behaviour follows the
+//! recordings in `shared/ari-fixtures/`, quirks included (see that README); where it simplifies,
+//! the item says so.
+//!
+//! Start it with [`Simulator::start`]; drive calls and faults through the returned [`SimHandle`].
+
+mod config;
+mod handle;
+mod http;
+mod media;
+mod sim;
+mod util;
+
+pub use config::{Outcome, SimConfig};
+pub use handle::{OriginateRecord, SimCallId, SimHandle, Simulator};
+pub use media::g711;
+pub use media::record::{MediaFormat, RxPacket};
+pub use sim::faults::RestFault;

@@ -1,0 +1,124 @@
+//! RTP packets (RFC 3550) as Asterisk's UnicastRTP sends and receives them.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::UdpSocket;
+
+use super::MediaEngine;
+use super::record::{MediaFormat, Record, RxPacket};
+
+/// Writes a 12-byte RTP header.
+pub(crate) fn header(out: &mut Vec<u8>, marker: bool, pt: u8, seq: u16, ts: u32, ssrc: u32) {
+    out.push(0x80);
+    out.push(if marker { 0x80 } else { 0 } | (pt & 0x7f));
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&ts.to_be_bytes());
+    out.extend_from_slice(&ssrc.to_be_bytes());
+}
+
+/// Parses an RTP packet: (marker, pt, seq, ts, ssrc, payload). None if it is not RTP v2.
+pub(crate) fn parse(buf: &[u8]) -> Option<(bool, u8, u16, u32, u32, &[u8])> {
+    if buf.len() < 12 || buf[0] >> 6 != 2 {
+        return None;
+    }
+    let cc = usize::from(buf[0] & 0x0f);
+    let mut off = 12 + 4 * cc;
+    if buf[0] & 0x10 != 0 {
+        let ext = buf.get(off + 2..off + 4)?;
+        off += 4 + 4 * usize::from(u16::from_be_bytes([ext[0], ext[1]]));
+    }
+    let mut end = buf.len();
+    if buf[0] & 0x20 != 0 {
+        end = end.checked_sub(usize::from(*buf.last()?))?;
+    }
+    let payload = buf.get(off..end)?;
+    let seq = u16::from_be_bytes([buf[2], buf[3]]);
+    let ts = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
+    let ssrc = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
+    Some((buf[1] & 0x80 != 0, buf[1] & 0x7f, seq, ts, ssrc, payload))
+}
+
+/// Receives what the gateway sends to a UnicastRTP channel and records it.
+pub(crate) async fn receive(
+    sock: Arc<UdpSocket>,
+    rec: Arc<Mutex<Record>>,
+    engine_base: tokio::time::Instant,
+    keep: bool,
+    loss: Arc<Mutex<super::RtpFaults>>,
+) {
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let Ok((n, _from)) = sock.recv_from(&mut buf).await else {
+            return;
+        };
+        let at_ms = engine_base.elapsed().as_secs_f64() * 1000.0;
+        let Some((marker, pt, seq, ts, ssrc, payload)) = parse(&buf[..n]) else {
+            continue;
+        };
+        let l = loss.lock().map(|f| f.loss).unwrap_or(0.0);
+        if l > 0.0 && fastrand::f64() < l {
+            continue;
+        }
+        let mut r = rec.lock().unwrap_or_else(|e| e.into_inner());
+        // A dynamic PT has no rx mapping on a UnicastRTP channel: Asterisk drops slin16 (118)
+        // from us, and anything not matching the channel's format is not passed on (fixture 14).
+        let forwarded = pt == r.format.payload_type() && r.format != MediaFormat::Slin16;
+        r.packets.push(RxPacket {
+            at_ms,
+            seq,
+            ts,
+            marker,
+            pt,
+            ssrc,
+            payload: if keep { payload.to_vec() } else { Vec::new() },
+            forwarded,
+        });
+    }
+}
+
+/// Opens the local UDP socket of a UnicastRTP channel and starts its receiver.
+pub(crate) async fn open(
+    engine: &MediaEngine,
+    id: &str,
+    dest: SocketAddr,
+    format: MediaFormat,
+) -> std::io::Result<SocketAddr> {
+    let sock = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
+    let local = sock.local_addr()?;
+    let rec = engine.add(
+        id,
+        super::Sink::Udp {
+            sock: Arc::clone(&sock),
+            dest,
+        },
+        format,
+        false,
+    );
+    let task = tokio::spawn(receive(
+        sock,
+        rec,
+        engine.base,
+        engine.record_payloads,
+        Arc::clone(&engine.faults),
+    ));
+    engine.add_task(id, task.abort_handle());
+    Ok(local)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_round_trip() {
+        let mut b = Vec::new();
+        header(&mut b, true, 8, 65_535, 160, 0xdead_beef);
+        b.extend_from_slice(&[1, 2, 3]);
+        assert_eq!(
+            parse(&b),
+            Some((true, 8, 65_535, 160, 0xdead_beef, &[1u8, 2, 3][..]))
+        );
+        assert_eq!(parse(&b[..5]), None);
+    }
+}
