@@ -11,7 +11,11 @@ use crate::adapter::{
     http::{self, AppState},
     telemetry::{BuildInfo, Metrics},
 };
-use std::{future::Future, net::SocketAddr};
+use crate::application::{
+    admission::CallAdmission,
+    live_calls::{Change, LiveCalls},
+};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
 
 /// Why the gateway could not run.
@@ -117,7 +121,7 @@ impl Gateway {
             stream_metrics,
             stream_stop_rx,
         ));
-        let consumer = tokio::spawn(consume(items));
+        let consumer = tokio::spawn(consume(items, state.admission.clone()));
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
         let app = http::router(state.clone());
         let mut server = tokio::spawn(async move {
@@ -166,21 +170,45 @@ impl Gateway {
     }
 }
 
-/// Takes the events stream's items until call handling arrives (issue 5 routes
-/// them to per-call sessions); for now it logs what Asterisk reports.
-async fn consume(mut items: tokio::sync::mpsc::Receiver<StreamItem>) {
+/// Takes the events stream's items and keeps the live-call registry in step.
+/// (The conversation work attaches a session to each call; until then calls are
+/// tracked, reconciled after reconnects, and counted for the drain.)
+async fn consume(
+    mut items: tokio::sync::mpsc::Receiver<StreamItem>,
+    admission: Arc<CallAdmission>,
+) {
+    let mut calls = LiveCalls::default();
     while let Some(item) = items.recv().await {
+        let now = std::time::SystemTime::now();
         match item {
+            StreamItem::Event(e) => {
+                if let Some(change) = calls.on_event(&e, &admission, now) {
+                    log_change(&change);
+                }
+            }
             StreamItem::Resynced { channels, bridges } => {
+                let changes = calls.reconcile(channels.iter().map(|c| &c.id), now);
                 tracing::info!(
                     channels = channels.len(),
                     bridges = bridges.len(),
+                    held = calls.len(),
+                    ended = changes.len(),
                     "ARI resynchronised"
-                )
+                );
+                changes.iter().for_each(log_change);
             }
-            StreamItem::Event(e) => tracing::debug!(event = e.type_name(), "ARI event"),
             other => tracing::debug!(item = ?other, "ARI stream"),
         }
+    }
+}
+
+fn log_change(change: &Change) {
+    match change {
+        Change::Started { channel, .. } => tracing::info!(%channel, "call started"),
+        Change::Refused { channel, reason } => tracing::warn!(%channel, %reason, "call refused"),
+        Change::Ended {
+            channel, reason, ..
+        } => tracing::info!(%channel, %reason, "call ended"),
     }
 }
 

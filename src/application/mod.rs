@@ -2,4 +2,6 @@
 
 pub mod admission;
 pub mod health;
+pub mod live_calls;
 pub mod ports;
+pub mod sentences;
