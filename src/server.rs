@@ -15,6 +15,12 @@ use crate::application::{
     admission::CallAdmission,
     live_calls::{Change, LiveCalls},
 };
+use crate::domain::call::EndReason;
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family},
+    registry::Registry,
+};
 use std::{future::Future, net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
 
@@ -46,6 +52,7 @@ pub struct Gateway {
     ari: AriClient,
     stream_cfg: EventStreamConfig,
     stream_metrics: StreamMetrics,
+    call_metrics: CallMetrics,
 }
 
 impl Gateway {
@@ -58,6 +65,7 @@ impl Gateway {
         let build = BuildInfo::current();
         let mut metrics = Metrics::new(&build);
         let stream_metrics = StreamMetrics::register(metrics.registry_mut());
+        let call_metrics = CallMetrics::register(metrics.registry_mut());
         let ari = AriClient::new(AriClientConfig {
             base_url: format!("{}/ari", config.ari.url.trim_end_matches('/')),
             username: config.ari.username.clone(),
@@ -81,6 +89,7 @@ impl Gateway {
             ari,
             stream_cfg,
             stream_metrics,
+            call_metrics,
         })
     }
 
@@ -108,9 +117,11 @@ impl Gateway {
             ari,
             mut stream_cfg,
             stream_metrics,
+            call_metrics,
         } = self;
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
         stream_cfg.backoff_max = config.ari.reconnect_max_delay.0;
+        stream_cfg.backoff_min = stream_cfg.backoff_min.min(stream_cfg.backoff_max);
         let (stop_stream, stream_stop_rx) = tokio::sync::watch::channel(false);
         let (items_tx, items) = tokio::sync::mpsc::channel(1024);
         let stream = tokio::spawn(ari_stream::run(
@@ -121,7 +132,7 @@ impl Gateway {
             stream_metrics,
             stream_stop_rx,
         ));
-        let consumer = tokio::spawn(consume(items, state.admission.clone()));
+        let consumer = tokio::spawn(consume(items, state.admission.clone(), call_metrics));
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
         let app = http::router(state.clone());
         let mut server = tokio::spawn(async move {
@@ -176,6 +187,7 @@ impl Gateway {
 async fn consume(
     mut items: tokio::sync::mpsc::Receiver<StreamItem>,
     admission: Arc<CallAdmission>,
+    metrics: CallMetrics,
 ) {
     let mut calls = LiveCalls::default();
     while let Some(item) = items.recv().await {
@@ -183,7 +195,7 @@ async fn consume(
         match item {
             StreamItem::Event(e) => {
                 if let Some(change) = calls.on_event(&e, &admission, now) {
-                    log_change(&change);
+                    metrics.record(&change);
                 }
             }
             StreamItem::Resynced { channels, bridges } => {
@@ -195,20 +207,62 @@ async fn consume(
                     ended = changes.len(),
                     "ARI resynchronised"
                 );
-                changes.iter().for_each(log_change);
+                changes.iter().for_each(|c| metrics.record(c));
             }
             other => tracing::debug!(item = ?other, "ARI stream"),
         }
     }
 }
 
-fn log_change(change: &Change) {
-    match change {
-        Change::Started { channel, .. } => tracing::info!(%channel, "call started"),
-        Change::Refused { channel, reason } => tracing::warn!(%channel, %reason, "call refused"),
-        Change::Ended {
-            channel, reason, ..
-        } => tracing::info!(%channel, %reason, "call ended"),
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: String,
+}
+
+/// Call counts by outcome.
+#[derive(Debug, Clone, Default)]
+struct CallMetrics {
+    started: Counter,
+    refused: Counter,
+    ended: Family<ReasonLabel, Counter>,
+}
+
+impl CallMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let m = Self::default();
+        registry.register("calls_started", "Calls taken on", m.started.clone());
+        registry.register(
+            "calls_refused",
+            "Calls refused (draining, bad DID argument)",
+            m.refused.clone(),
+        );
+        registry.register("calls_ended", "Calls ended, by reason", m.ended.clone());
+        m
+    }
+
+    fn record(&self, change: &Change) {
+        match change {
+            Change::Started { channel, .. } => {
+                self.started.inc();
+                tracing::info!(%channel, "call started");
+            }
+            Change::Refused { channel, reason } => {
+                self.refused.inc();
+                tracing::warn!(%channel, %reason, "call refused");
+            }
+            Change::Ended {
+                channel, reason, ..
+            } => {
+                let label = match reason {
+                    EndReason::Error(_) => "error".to_owned(),
+                    other => other.to_string(),
+                };
+                self.ended
+                    .get_or_create(&ReasonLabel { reason: label })
+                    .inc();
+                tracing::info!(%channel, %reason, "call ended");
+            }
+        }
     }
 }
 
