@@ -5,3 +5,4 @@ pub mod config;
 pub mod http;
 pub mod telemetry;
 pub mod ari_stream;
+pub mod orchestrator;
