@@ -107,6 +107,7 @@ impl ReplyDecoder {
     }
 
     /// Whether the terminator was seen (it is queued, or already popped).
+    #[cfg(test)]
     pub(super) fn is_done(&self) -> bool {
         self.asm.done
     }
