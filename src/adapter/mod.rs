@@ -6,3 +6,5 @@ pub mod http;
 pub mod telemetry;
 pub mod ari_stream;
 pub mod orchestrator;
+pub mod directory;
+pub mod events;

@@ -76,7 +76,17 @@ impl std::error::Error for ConfigError {}
 
 /// The expected form of each key, for messages. Keys not listed get none.
 pub(super) fn expected_form(key: &str) -> Option<&'static str> {
-    Some(match key {
+    // `routes[3].did` → `routes.did`
+    let key = match key.split_once('[') {
+        Some((head, rest)) => format!("{head}{}", rest.split_once(']').map_or("", |(_, t)| t)),
+        None => key.to_owned(),
+    };
+    Some(match key.as_str() {
+        "routes.did" => "*, an exact DID (+15551234567 or 100) or a prefix ending in * (+1555*)",
+        "routes.tenant" | "routes.agent" => "letters, digits, - and _ (at most 64)",
+        "routes.language" => "a BCP 47 tag such as en-US",
+        "events.path" => "a file path",
+        "media.transport" => "rtp, audiosocket or websocket",
         "http.listen" => "HOST:PORT, e.g. 127.0.0.1:8080",
         "ari.url" => {
             "an http:// or https:// URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088"

@@ -103,10 +103,10 @@ fn load_inner(
         }
     })?;
     validate(&config).map_err(|(key, problem)| ConfigError::Invalid {
-        origin: origin(key),
-        expected: expected_form(key).map(str::to_owned),
+        origin: origin(&key),
+        expected: expected_form(&key).map(str::to_owned),
         problem,
-        key: key.to_owned(),
+        key,
     })?;
     Ok((config, applied))
 }
@@ -124,7 +124,64 @@ fn merge(base: &mut Table, over: Table) {
 }
 
 /// Checks that span more than one value's syntax. Returns the key at fault.
-fn validate(c: &Config) -> Result<(), (&'static str, String)> {
+fn validate(c: &Config) -> Result<(), (String, String)> {
+    validate_scalars(c).map_err(|(k, p)| (k.to_owned(), p))?;
+    validate_routes(c)
+}
+
+/// `[[routes]]`: valid patterns, no pattern twice.
+fn validate_routes(c: &Config) -> Result<(), (String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, r) in c.routes.iter().enumerate() {
+        let key = |field: &str| format!("routes[{i}].{field}");
+        if let Err(problem) = check_did_pattern(&r.did) {
+            return Err((key("did"), problem));
+        }
+        if !seen.insert(r.did.as_str()) {
+            return Err((key("did"), format!("{:?} is routed twice", r.did)));
+        }
+        if r.language.is_empty()
+            || r.language.len() > 35
+            || !r
+                .language
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err((
+                key("language"),
+                format!("{:?} is not a BCP 47 language tag", r.language),
+            ));
+        }
+        if r.greeting
+            .as_ref()
+            .is_some_and(|g| g.trim().is_empty() || g.len() > 1000)
+        {
+            return Err((
+                key("greeting"),
+                "is empty or longer than 1000 characters".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_did_pattern(p: &str) -> Result<(), String> {
+    if p == "*" {
+        return Ok(());
+    }
+    let (body, prefix) = match p.strip_suffix('*') {
+        Some(b) => (b, true),
+        None => (p, false),
+    };
+    let digits = body.strip_prefix('+').unwrap_or(body);
+    let ok = !digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit());
+    match (ok, prefix) {
+        (true, _) => Ok(()),
+        (false, _) => Err(format!("{p:?} is not a DID pattern")),
+    }
+}
+
+fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
     let url = c.ari.url.trim();
     let rest = url
         .strip_prefix("http://")

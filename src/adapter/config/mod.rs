@@ -16,7 +16,8 @@ mod types;
 pub use error::ConfigError;
 pub use load::{ConfigSource, load, load_from_str};
 pub use model::{
-    AriConfig, Config, HttpConfig, LifecycleConfig, LogConfig, LogFormat, MediaConfig,
+    AriConfig, Config, EventsConfig, HttpConfig, LifecycleConfig, LogConfig, LogFormat,
+    MediaConfig, MediaTransport, RouteConfig,
 };
 pub use secret::Secret;
 pub use types::{HumanDuration, PortRange};

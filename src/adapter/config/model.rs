@@ -5,14 +5,16 @@
 //! falls back to a default.
 
 use super::{HumanDuration, PortRange, Secret};
+use crate::domain::{AgentId, TenantId};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
     time::Duration,
 };
 
 /// The whole configuration of one gateway instance.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The management HTTP server (API, health, metrics).
@@ -25,6 +27,11 @@ pub struct Config {
     pub log: LogConfig,
     /// Start-up and shutdown behaviour.
     pub lifecycle: LifecycleConfig,
+    /// Where call events go.
+    pub events: EventsConfig,
+    /// DID routing for the embedded default: `[[routes]]` tables, tried
+    /// exact DID first, then the longest matching prefix pattern, then `*`.
+    pub routes: Vec<RouteConfig>,
 }
 
 /// `[http]`
@@ -87,6 +94,21 @@ pub struct MediaConfig {
     pub advertise_address: Option<IpAddr>,
     /// UDP ports for per-call RTP sockets, `START-END` inclusive: one per call.
     pub rtp_port_range: PortRange,
+    /// How Asterisk's externalMedia reaches us: `rtp` (UnicastRTP, µ-law 8 kHz),
+    /// `audiosocket` (TCP, slin 8/16 kHz) or `websocket` (chan_websocket).
+    pub transport: MediaTransport,
+}
+
+/// The externalMedia transport.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaTransport {
+    /// UnicastRTP over UDP.
+    Rtp,
+    /// AudioSocket over TCP.
+    Audiosocket,
+    /// The media WebSocket.
+    Websocket,
 }
 
 impl Default for MediaConfig {
@@ -98,6 +120,7 @@ impl Default for MediaConfig {
                 start: 20000,
                 end: 29999,
             },
+            transport: MediaTransport::Rtp,
         }
     }
 }
@@ -152,4 +175,74 @@ impl MediaConfig {
     pub fn advertised(&self) -> IpAddr {
         self.advertise_address.unwrap_or(self.bind_address)
     }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http: HttpConfig::default(),
+            ari: AriConfig::default(),
+            media: MediaConfig::default(),
+            log: LogConfig::default(),
+            lifecycle: LifecycleConfig::default(),
+            events: EventsConfig::default(),
+            // A fresh `make run` answers any DID with the built-in agent.
+            routes: vec![RouteConfig {
+                did: "*".into(),
+                tenant: TenantId::parse("default").expect("valid"),
+                agent: AgentId::parse("builtin").expect("valid"),
+                greeting: None,
+                language: "en-US".into(),
+                stt: None,
+                tts: None,
+            }],
+        }
+    }
+}
+
+/// `[events]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// JSON-lines file the embedded default appends one CloudEvents envelope per line to.
+    pub path: PathBuf,
+    /// CloudEvents `source` of this instance's events.
+    pub source: String,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("var/events.jsonl"),
+            source: "voice-gateway".into(),
+        }
+    }
+}
+
+/// One `[[routes]]` entry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// `*` (any), an exact DID (`+15551234567`, `100`) or a prefix ending in `*` (`+1555*`).
+    pub did: String,
+    /// Tenant id.
+    pub tenant: TenantId,
+    /// Agent id (`builtin` is the built-in agent).
+    pub agent: AgentId,
+    /// Greeting to speak first; absent lets the agent greet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    /// BCP 47 language.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Speech-to-text provider; absent for the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stt: Option<String>,
+    /// Text-to-speech provider; absent for the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tts: Option<String>,
+}
+
+fn default_language() -> String {
+    "en-US".into()
 }

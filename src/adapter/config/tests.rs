@@ -23,6 +23,23 @@ fn embedded_defaults_are_valid() {
     assert_eq!(c.ari.app, "voice-gateway");
     assert_eq!(c.lifecycle.drain_deadline.0, Duration::from_secs(30));
     assert_eq!(c.log.format, LogFormat::Pretty);
+    assert_eq!(c.media.transport, MediaTransport::Rtp);
+    assert_eq!(c.routes.len(), 1, "a catch-all route to the built-in agent");
+    assert_eq!(
+        (c.routes[0].did.as_str(), c.routes[0].agent.as_str()),
+        ("*", "builtin")
+    );
+}
+
+#[test]
+fn routes_from_the_file_replace_the_default() {
+    let text = "[[routes]]\ndid = \"+15551234567\"\ntenant = \"acme\"\nagent = \"sales\"\ngreeting = \"Hi!\"\n\
+                [[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"support\"\nlanguage = \"es-US\"\n";
+    let c = load_from_str(text, env(&[])).unwrap();
+    assert_eq!(c.routes.len(), 2);
+    assert_eq!(c.routes[0].greeting.as_deref(), Some("Hi!"));
+    assert_eq!(c.routes[1].language, "es-US");
+    assert_eq!(c.routes[0].language, "en-US");
 }
 
 #[test]
@@ -33,12 +50,13 @@ fn the_shipped_file_is_valid_and_documents_every_key() {
     // Every key of the effective configuration appears in the shipped file,
     // so the file stays the key-by-key reference.
     let defaults = toml::Value::try_from(Config::default()).unwrap();
-    for (section, table) in defaults.as_table().unwrap() {
-        assert!(
-            text.contains(&format!("[{section}]")),
-            "section [{section}] undocumented"
-        );
-        for key in table.as_table().unwrap().keys() {
+    for (section, value) in defaults.as_table().unwrap() {
+        let (header, table) = match value {
+            toml::Value::Array(a) => (format!("[[{section}]]"), a[0].as_table().unwrap().clone()),
+            v => (format!("[{section}]"), v.as_table().unwrap().clone()),
+        };
+        assert!(text.contains(&header), "section {header} undocumented");
+        for key in table.keys() {
             assert!(
                 text.contains(&format!("\n{key} =")),
                 "key {section}.{key} undocumented"
@@ -99,7 +117,12 @@ fn bad_listen_address_names_key_origin_and_form() {
 }
 
 /// (file text, environment, key at fault, words of the problem)
-type BadCase = (&'static str, &'static [(&'static str, &'static str)], &'static str, &'static str);
+type BadCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
 
 #[test]
 fn each_bad_value_is_rejected_with_its_key() {

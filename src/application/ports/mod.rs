@@ -2,3 +2,5 @@
 //! never on an adapter.
 
 pub mod orchestrator;
+pub mod directory;
+pub mod events;

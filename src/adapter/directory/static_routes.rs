@@ -1,0 +1,117 @@
+//! Routes from the configuration file.
+
+use crate::{
+    adapter::config::RouteConfig,
+    application::ports::{
+        directory::{DirectoryError, Route, TenantDirectory},
+        orchestrator::BoxFuture,
+    },
+    domain::Did,
+};
+use std::collections::HashMap;
+
+/// DID routing from `[[routes]]`: exact DID first, then the longest prefix
+/// pattern (`+1555*`), then the catch-all `*`.
+#[derive(Debug, Clone, Default)]
+pub struct StaticDirectory {
+    exact: HashMap<String, Route>,
+    /// Sorted longest prefix first.
+    prefixes: Vec<(String, Route)>,
+    any: Option<Route>,
+}
+
+impl StaticDirectory {
+    /// Builds the table; the configuration loader has validated the patterns.
+    pub fn new(routes: &[RouteConfig]) -> Self {
+        let mut dir = Self::default();
+        for r in routes {
+            let route = Route {
+                tenant: r.tenant.clone(),
+                agent: r.agent.clone(),
+                greeting: r.greeting.clone(),
+                language: r.language.clone(),
+                stt: r.stt.clone(),
+                tts: r.tts.clone(),
+            };
+            match r.did.strip_suffix('*') {
+                Some("") => dir.any = Some(route),
+                Some(prefix) => dir.prefixes.push((prefix.to_owned(), route)),
+                None => {
+                    dir.exact.insert(r.did.clone(), route);
+                }
+            }
+        }
+        dir.prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        dir
+    }
+
+    /// The route for a DID, synchronously.
+    pub fn find(&self, did: &Did) -> Option<&Route> {
+        let d = did.as_str();
+        self.exact
+            .get(d)
+            .or_else(|| {
+                self.prefixes
+                    .iter()
+                    .find(|(p, _)| d.starts_with(p.as_str()))
+                    .map(|(_, r)| r)
+            })
+            .or(self.any.as_ref())
+    }
+}
+
+impl TenantDirectory for StaticDirectory {
+    fn lookup<'a>(&'a self, did: &'a Did) -> BoxFuture<'a, Result<Option<Route>, DirectoryError>> {
+        let found = self.find(did).cloned();
+        Box::pin(async move { Ok(found) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::config::load_from_str;
+
+    #[test]
+    fn exact_then_longest_prefix_then_any() {
+        let cfg = load_from_str(
+            "[[routes]]\ndid = \"*\"\ntenant = \"t0\"\nagent = \"any\"\n\
+             [[routes]]\ndid = \"+1555*\"\ntenant = \"t1\"\nagent = \"short\"\n\
+             [[routes]]\ndid = \"+155512*\"\ntenant = \"t1\"\nagent = \"long\"\n\
+             [[routes]]\ndid = \"+15551234567\"\ntenant = \"t2\"\nagent = \"exact\"\n",
+            Vec::new(),
+        )
+        .unwrap();
+        let dir = StaticDirectory::new(&cfg.routes);
+        let agent = |d: &str| {
+            dir.find(&Did::parse(d).unwrap())
+                .map(|r| r.agent.to_string())
+        };
+        assert_eq!(agent("+15551234567").as_deref(), Some("exact"));
+        assert_eq!(agent("+15551299999").as_deref(), Some("long"));
+        assert_eq!(agent("+15559999999").as_deref(), Some("short"));
+        assert_eq!(agent("100").as_deref(), Some("any"));
+    }
+
+    #[tokio::test]
+    async fn no_catch_all_means_no_route() {
+        let cfg = load_from_str(
+            "[[routes]]\ndid = \"100\"\ntenant = \"t\"\nagent = \"a\"\n",
+            Vec::new(),
+        )
+        .unwrap();
+        let dir = StaticDirectory::new(&cfg.routes);
+        assert!(
+            dir.lookup(&Did::parse("101").unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let r = dir
+            .lookup(&Did::parse("100").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.tenant.as_str(), r.language.as_str()), ("t", "en-US"));
+    }
+}

@@ -1,0 +1,36 @@
+//! The tenant directory port: which tenant, agent and voice serve a dialled number.
+
+use super::orchestrator::BoxFuture;
+use crate::domain::{AgentId, Did, TenantId};
+use serde::{Deserialize, Serialize};
+
+/// Everything the gateway needs to answer a DID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// The tenant the call belongs to (scopes its keys and events).
+    pub tenant: TenantId,
+    /// The agent that answers.
+    pub agent: AgentId,
+    /// A greeting to speak first; `None` lets the agent choose.
+    pub greeting: Option<String>,
+    /// BCP 47 language, e.g. `en-US`.
+    pub language: String,
+    /// Speech-to-text provider name; `None` for the instance default.
+    pub stt: Option<String>,
+    /// Text-to-speech provider name; `None` for the instance default.
+    pub tts: Option<String>,
+}
+
+/// Why a lookup could not be answered (not: "no route", which is `Ok(None)`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryError {
+    /// The backing store is unreachable.
+    #[error("tenant directory unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Looks a DID up.
+pub trait TenantDirectory: Send + Sync {
+    /// The route for `did`, or `None` when no route matches.
+    fn lookup<'a>(&'a self, did: &'a Did) -> BoxFuture<'a, Result<Option<Route>, DirectoryError>>;
+}

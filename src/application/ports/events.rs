@@ -1,0 +1,61 @@
+//! The event publisher port: call events from the catalog, in per-call order.
+
+use super::orchestrator::BoxFuture;
+use crate::domain::{CallId, TenantId, events::EventType};
+use std::time::SystemTime;
+
+/// One call event, before it is put into an envelope (CloudEvents for Kafka
+/// and the embedded JSON-lines file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallEvent {
+    /// Unique per event (consumers de-duplicate on it); a UUIDv7, so ids sort by time.
+    pub id: String,
+    /// From the catalog.
+    pub event_type: EventType,
+    /// The call; also the Kafka key, which keeps a call's events in order.
+    pub call_id: CallId,
+    /// The tenant (every event carries it: the audit trail).
+    pub tenant_id: TenantId,
+    /// When it happened.
+    pub time: SystemTime,
+    /// The event's own fields (an object).
+    pub data: serde_json::Value,
+}
+
+impl CallEvent {
+    /// A new event with a fresh id.
+    pub fn new(
+        event_type: EventType,
+        call_id: CallId,
+        tenant_id: TenantId,
+        time: SystemTime,
+        data: serde_json::Value,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            event_type,
+            call_id,
+            tenant_id,
+            time,
+            data,
+        }
+    }
+}
+
+/// Why an event could not be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// The publisher has stopped (shutdown).
+    #[error("event publisher stopped")]
+    Stopped,
+    /// The local spool or file cannot take more.
+    #[error("event spool full: {0}")]
+    Full(String),
+}
+
+/// Publishes call events. Implementations keep each call's events in the order
+/// they were published and must not lose an accepted event.
+pub trait EventPublisher: Send + Sync {
+    /// Accepts an event for delivery.
+    fn publish(&self, event: CallEvent) -> BoxFuture<'_, Result<(), PublishError>>;
+}
