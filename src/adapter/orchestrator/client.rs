@@ -22,9 +22,12 @@ const MAX_SMALL_BODY: usize = 16 * 1024;
 /// What a turn request tells the orchestrator it can take, best first.
 const ACCEPT_REPLY: &str = "text/event-stream, application/x-ndjson;q=0.9, application/json;q=0.8";
 
-/// Why the client could not be built.
+/// Why an orchestrator adapter could not be built from its configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientBuildError {
+    /// A setting of the built-in agent is unusable (its transfer target).
+    #[error("orchestrator configuration: {0}")]
+    Config(String),
     /// The configured URL is not an absolute http(s) URL.
     #[error("orchestrator url `{url}` is not an http(s) base URL: {why}")]
     Url {
