@@ -4,3 +4,5 @@
 pub mod orchestrator;
 pub mod directory;
 pub mod events;
+pub mod media;
+pub mod telephony;

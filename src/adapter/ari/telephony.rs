@@ -1,0 +1,207 @@
+//! The application's [`Telephony`] port over the ARI client.
+
+use super::{
+    AriClient, AriError, DialplanTarget, DtmfTiming, ExternalMedia, ExternalMediaInfo,
+    ExternalMediaTransport, HangupReason, MediaFormat, Originate,
+};
+use crate::application::ports::{
+    orchestrator::BoxFuture,
+    telephony::{
+        AudioTransport, HangupCause, MediaChannel, OriginateRequest, Telephony, TelephonyError,
+        WireFormat,
+    },
+};
+use ari::{BridgeId, ChannelId};
+
+fn map(e: AriError) -> TelephonyError {
+    match e.status() {
+        Some(404) => TelephonyError::Gone(e.asterisk_message().unwrap_or("resource").to_owned()),
+        // 400 "Channel not found" from addChannel: the caller is gone.
+        Some(400)
+            if e.asterisk_message()
+                .is_some_and(|m| m.contains("not found")) =>
+        {
+            TelephonyError::Gone(e.asterisk_message().unwrap_or_default().to_owned())
+        }
+        Some(_) => TelephonyError::Refused {
+            operation: e.to_string(),
+            message: e.asterisk_message().unwrap_or_default().to_owned(),
+        },
+        None => TelephonyError::Unavailable(e.to_string()),
+    }
+}
+
+fn format(f: WireFormat) -> MediaFormat {
+    match f {
+        WireFormat::Ulaw => MediaFormat::Ulaw,
+        WireFormat::Alaw => MediaFormat::Alaw,
+        WireFormat::Slin => MediaFormat::Slin,
+        WireFormat::Slin16 => MediaFormat::Slin16,
+    }
+}
+
+impl Telephony for AriClient {
+    fn answer<'a>(&'a self, channel: &'a ChannelId) -> BoxFuture<'a, Result<(), TelephonyError>> {
+        Box::pin(async move { AriClient::answer(self, channel).await.map_err(map) })
+    }
+
+    fn hangup<'a>(
+        &'a self,
+        channel: &'a ChannelId,
+        cause: HangupCause,
+    ) -> BoxFuture<'a, Result<(), TelephonyError>> {
+        let reason = match cause {
+            HangupCause::Normal => HangupReason::Normal,
+            HangupCause::Busy => HangupReason::Busy,
+            HangupCause::NoAnswer => HangupReason::NoAnswer,
+            HangupCause::Failure => HangupReason::Failure,
+        };
+        Box::pin(async move {
+            AriClient::hangup(self, channel, Some(reason))
+                .await
+                .map_err(map)
+        })
+    }
+
+    fn create_bridge<'a>(
+        &'a self,
+        bridge: &'a BridgeId,
+    ) -> BoxFuture<'a, Result<(), TelephonyError>> {
+        Box::pin(async move {
+            AriClient::create_bridge(self, Some(bridge), None)
+                .await
+                .map(drop)
+                .map_err(map)
+        })
+    }
+
+    fn destroy_bridge<'a>(
+        &'a self,
+        bridge: &'a BridgeId,
+    ) -> BoxFuture<'a, Result<(), TelephonyError>> {
+        Box::pin(async move { AriClient::destroy_bridge(self, bridge).await.map_err(map) })
+    }
+
+    fn add_to_bridge<'a>(
+        &'a self,
+        bridge: &'a BridgeId,
+        channel: &'a ChannelId,
+    ) -> BoxFuture<'a, Result<(), TelephonyError>> {
+        Box::pin(async move {
+            AriClient::add_channel(self, bridge, channel)
+                .await
+                .map_err(map)
+        })
+    }
+
+    fn external_media<'a>(
+        &'a self,
+        channel: &'a ChannelId,
+        transport: &'a AudioTransport,
+        wire: WireFormat,
+    ) -> BoxFuture<'a, Result<MediaChannel, TelephonyError>> {
+        Box::pin(async move {
+            let transport = match transport {
+                AudioTransport::Rtp { external_host } => ExternalMediaTransport::UnicastRtp {
+                    external_host: *external_host,
+                },
+                AudioTransport::AudioSocket {
+                    external_host,
+                    uuid,
+                } => ExternalMediaTransport::AudioSocket {
+                    external_host: *external_host,
+                    uuid: uuid.clone(),
+                },
+            };
+            let request = ExternalMedia {
+                transport,
+                format: format(wire),
+                channel_id: Some(channel.clone()),
+                variables: Default::default(),
+            };
+            let created = self.external_media(&request).await.map_err(map)?;
+            let asterisk_rtp = match ExternalMediaInfo::from_channel(&created) {
+                Some(ExternalMediaInfo::Rtp { asterisk_rtp }) => Some(asterisk_rtp),
+                _ => None,
+            };
+            Ok(MediaChannel {
+                channel: created.id,
+                asterisk_rtp,
+            })
+        })
+    }
+
+    fn play<'a>(
+        &'a self,
+        channel: &'a ChannelId,
+        media: &'a str,
+    ) -> BoxFuture<'a, Result<(), TelephonyError>> {
+        Box::pin(async move {
+            AriClient::play(self, channel, &[media], None)
+                .await
+                .map(drop)
+                .map_err(map)
+        })
+    }
+
+    fn redirect<'a>(
+        &'a self,
+        channel: &'a ChannelId,
+        endpoint: &'a str,
+    ) -> BoxFuture<'a, Result<(), TelephonyError>> {
+        Box::pin(async move {
+            AriClient::redirect(self, channel, endpoint)
+                .await
+                .map_err(map)
+        })
+    }
+
+    fn continue_in_dialplan<'a>(
+        &'a self,
+        channel: &'a ChannelId,
+        context: &'a str,
+        extension: &'a str,
+    ) -> BoxFuture<'a, Result<(), TelephonyError>> {
+        Box::pin(async move {
+            let target = DialplanTarget {
+                context: Some(context.to_owned()),
+                extension: Some(extension.to_owned()),
+                priority: Some(1),
+                label: None,
+            };
+            AriClient::continue_in_dialplan(self, channel, &target)
+                .await
+                .map_err(map)
+        })
+    }
+
+    fn originate<'a>(
+        &'a self,
+        request: &'a OriginateRequest,
+    ) -> BoxFuture<'a, Result<(), TelephonyError>> {
+        Box::pin(async move {
+            let o = Originate {
+                endpoint: request.endpoint.clone(),
+                channel_id: Some(request.channel_id.clone()),
+                other_channel_id: None,
+                app_args: request.app_args.clone(),
+                caller_id: request.caller_id.clone(),
+                timeout: Some(request.timeout),
+                variables: request.variables.clone(),
+            };
+            AriClient::originate(self, &o).await.map(drop).map_err(map)
+        })
+    }
+
+    fn send_dtmf<'a>(
+        &'a self,
+        channel: &'a ChannelId,
+        digits: &'a str,
+    ) -> BoxFuture<'a, Result<(), TelephonyError>> {
+        Box::pin(async move {
+            AriClient::send_dtmf(self, channel, digits, DtmfTiming::default())
+                .await
+                .map_err(map)
+        })
+    }
+}
