@@ -6,3 +6,4 @@ pub mod directory;
 pub mod events;
 pub mod media;
 pub mod telephony;
+pub mod speech;
