@@ -10,24 +10,40 @@ use vg_media::resample::{FrameResampler, StreamResampler};
 use vg_media::rtp::{RtpHeader, RtpPacket, SeqTracker};
 
 fn tone(n: usize, rate: u32) -> Vec<i16> {
-    (0..n).map(|i| (10000.0 * (i as f64 * 6.283 * 1000.0 / f64::from(rate)).sin()) as i16).collect()
+    (0..n)
+        .map(|i| {
+            (10000.0 * (i as f64 * std::f64::consts::TAU * 1000.0 / f64::from(rate)).sin()) as i16
+        })
+        .collect()
 }
 
 #[test]
 fn the_counter_sees_allocations() {
     // Guards every zero below against a counter that counts nothing.
-    assert_eq!(measure(|| drop(std::hint::black_box(vec![1u8]))).count_total, 1);
+    assert_eq!(
+        measure(|| drop(std::hint::black_box(vec![1u8]))).count_total,
+        1
+    );
 }
 
 #[test]
 fn rtp_parse_build_and_seq_tracking_do_not_allocate() {
-    let header = RtpHeader { marker: false, payload_type: 0, sequence: 1, timestamp: 160, ssrc: 7 };
+    let header = RtpHeader {
+        marker: false,
+        payload_type: 0,
+        sequence: 1,
+        timestamp: 160,
+        ssrc: 7,
+    };
     let payload = [0xffu8; 160];
     let mut buf = [0u8; 1500];
     let mut seq = SeqTracker::new();
     let info = measure(|| {
         for i in 0..100u16 {
-            let h = RtpHeader { sequence: header.sequence.wrapping_add(i), ..header };
+            let h = RtpHeader {
+                sequence: header.sequence.wrapping_add(i),
+                ..header
+            };
             let n = h.write_packet(&payload, &mut buf).unwrap();
             let p = RtpPacket::parse(&buf[..n]).unwrap();
             seq.update(p.header.sequence);
@@ -77,7 +93,13 @@ fn opus_frames_do_not_allocate_after_construction() {
 
 #[test]
 fn resampling_frames_and_streams_do_not_allocate() {
-    for (from, to) in [(8000, 16000), (24000, 8000), (22050, 8000), (48000, 16000), (16000, 48000)] {
+    for (from, to) in [
+        (8000, 16000),
+        (24000, 8000),
+        (22050, 8000),
+        (48000, 16000),
+        (16000, 48000),
+    ] {
         let mut r = FrameResampler::new(from, to).unwrap();
         let input = tone(r.input_len(), from);
         let mut out = vec![0i16; r.output_len()];
