@@ -8,3 +8,4 @@ pub mod ari_stream;
 pub mod orchestrator;
 pub mod directory;
 pub mod events;
+pub mod speech;

@@ -1,0 +1,4 @@
+//! Speech providers behind the `SpeechToText` / `TextToSpeech` ports
+//! (`crate::application::ports::speech`).
+
+pub mod fake;
