@@ -3,5 +3,6 @@
 pub mod admission;
 pub mod health;
 pub mod live_calls;
+pub mod session;
 pub mod ports;
 pub mod sentences;

@@ -8,6 +8,7 @@ pub mod call;
 pub mod events;
 pub mod ids;
 pub mod phone;
+pub mod pii;
 
 pub use ids::{AgentId, CallId, ChannelRef, IdError, TenantId};
 pub use phone::{Did, E164, PhoneError, Redacted};

@@ -29,6 +29,8 @@ pub enum CallInput {
     ReplyStarted,
     /// The reply finished playing.
     ReplyFinished,
+    /// The agent answered with nothing to say (an action only, or empty).
+    NothingToSay,
     /// The caller spoke over the agent.
     BargeIn,
     /// A transfer to a person began.
@@ -159,6 +161,9 @@ impl Call {
             }
             (S::Active { phase: Speaking }, I::BargeIn) => {
                 (S::Active { phase: Listening }, vec![E::CallBargein])
+            }
+            (S::Active { phase: Thinking }, I::NothingToSay) => {
+                (S::Active { phase: Listening }, vec![E::AgentResponded])
             }
             (S::Active { .. }, I::TransferStarted) => (S::Transferring, vec![E::CallEscalated]),
             (S::Transferring, I::TransferCompleted) => (

@@ -1,0 +1,67 @@
+//! The turn loop's knobs.
+
+use crate::application::ports::telephony::WireFormat;
+use std::{net::IpAddr, time::Duration};
+
+/// How a call session behaves. Defaults follow the platform's failure strategy
+/// (DESIGN.md, "When things fail").
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Encoding of the externalMedia leg.
+    pub wire_format: WireFormat,
+    /// Address Asterisk should send RTP to; the leg's own address when `None`.
+    pub advertise_ip: Option<IpAddr>,
+    /// Rate the STT receives caller audio at.
+    pub stt_rate: u32,
+    /// Silence after the VAD's end of speech before the turn ends.
+    pub endpointing: Duration,
+    /// How long to wait for the STT's final result after `finish`.
+    pub final_timeout: Duration,
+    /// A caller turn longer than this is cut and sent as is.
+    pub max_turn: Duration,
+    /// Silence while listening before a reprompt.
+    pub silence_timeout: Duration,
+    /// Reprompts before the goodbye.
+    pub max_reprompts: u32,
+    /// Spoken on caller silence.
+    pub reprompt_text: String,
+    /// Spoken before hanging up after the last reprompt.
+    pub goodbye_text: String,
+    /// Spoken when the agent fails or times out.
+    pub fallback_text: String,
+    /// A TTS stream that gives no audio this long after its first text fails.
+    pub tts_first_byte_timeout: Duration,
+    /// Whether the caller may interrupt the agent.
+    pub barge_in: bool,
+    /// An STT interim result needs this many words to count as a barge-in
+    /// (the VAD's onset is the other trigger; short noises pass neither).
+    pub barge_in_min_words: usize,
+    /// Dialplan context for blind transfers of non-SIP channels (`continue`).
+    pub transfer_context: String,
+    /// Played to callers of a DID with no route, before hanging up; `None` hangs up at once.
+    pub unknown_did_media: Option<String>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            wire_format: WireFormat::Ulaw,
+            advertise_ip: None,
+            stt_rate: 16_000,
+            endpointing: Duration::from_millis(200),
+            final_timeout: Duration::from_secs(2),
+            max_turn: Duration::from_secs(30),
+            silence_timeout: Duration::from_secs(5),
+            max_reprompts: 2,
+            reprompt_text: "Sorry, I didn't catch that. Could you say it again?".into(),
+            goodbye_text: "I still can't hear you, so I'll hang up now. Goodbye.".into(),
+            fallback_text: "Sorry, I'm having trouble answering right now. Could you repeat that?"
+                .into(),
+            tts_first_byte_timeout: Duration::from_secs(5),
+            barge_in: true,
+            barge_in_min_words: 1,
+            transfer_context: "transfer".into(),
+            unknown_did_media: Some("sound:ss-noservice".into()),
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Commands from the registry and the API, transfers, and the end of the call.
+
+use super::{
+    SessionCommand, SessionEnded,
+    run::{AfterSpeech, Session},
+};
+use crate::{
+    application::ports::{orchestrator::TransferTarget, telephony::TelephonyError},
+    domain::{
+        call::{CallInput, CallState, EndReason, Phase},
+        events::EventType,
+    },
+};
+use serde_json::json;
+
+impl Session {
+    pub(super) async fn on_command(&mut self, command: SessionCommand) {
+        match command {
+            SessionCommand::Dtmf(d) => self.on_dtmf(d).await,
+            SessionCommand::CallerGone => {
+                self.res.caller = None;
+                self.end(EndReason::CallerHangup, false);
+            }
+            SessionCommand::ChannelLost => {
+                self.res.caller = None;
+                self.end(EndReason::ChannelLost, false);
+            }
+            SessionCommand::Hangup(reason) => self.end(reason, true),
+            SessionCommand::Say(text) => {
+                if self.phase() == Some(Phase::Speaking) {
+                    self.barge_in(tokio::time::Instant::now()).await;
+                }
+                self.say(text, AfterSpeech::Listen).await;
+            }
+            SessionCommand::Transfer(target) => {
+                if let (Some(conv), Ok(t)) =
+                    (&self.conversation, TransferTarget::parse(target.clone()))
+                    && let Err(e) = self.deps.orchestrator.transfer(conv, &t).await
+                {
+                    tracing::warn!(error = %e, "orchestrator not told of the transfer");
+                }
+                self.transfer(target).await;
+            }
+        }
+    }
+
+    /// Blind transfer. A target with a `/` is an endpoint (`PJSIP/6001`) and a
+    /// SIP caller is redirected to it; anything else is an extension in the
+    /// transfer context, entered with `continue`. The call leaves the gateway.
+    pub(super) async fn transfer(&mut self, target: String) {
+        if !matches!(self.call.state(), CallState::Active { .. }) {
+            return;
+        }
+        let data = json!({"target": target, "mode": "blind"});
+        if !self
+            .transition(CallInput::TransferStarted, data.clone())
+            .await
+        {
+            return;
+        }
+        let t = self.deps.telephony.clone();
+        let caller = self.inbound.caller.clone();
+        let sip = ["PJSIP/", "SIP/"]
+            .iter()
+            .any(|p| self.inbound.channel_name.starts_with(p));
+        let result = if target.contains('/') {
+            if sip {
+                t.redirect(&caller, &target).await
+            } else {
+                Err(TelephonyError::Refused {
+                    operation: "redirect".into(),
+                    message: format!("{} is not a SIP channel", self.inbound.channel_name),
+                })
+            }
+        } else {
+            t.continue_in_dialplan(&caller, &self.deps.config.transfer_context, &target)
+                .await
+        };
+        match result {
+            Ok(()) => {
+                self.transition(CallInput::TransferCompleted, data).await;
+                // The caller is Asterisk's now: release our side only.
+                self.res.caller = None;
+                self.end(EndReason::Transferred, false);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, %target, "transfer failed; back to the agent");
+                self.transition(
+                    CallInput::TransferFailed,
+                    json!({"target": target, "error": e.to_string()}),
+                )
+                .await;
+                self.say(
+                    "Sorry, I couldn't transfer you right now.".into(),
+                    AfterSpeech::Listen,
+                )
+                .await;
+            }
+        }
+    }
+
+    /// Releases everything once and publishes `call.ended` with the figures.
+    pub(super) async fn finish(mut self, reason: EndReason, hang_up_caller: bool) -> SessionEnded {
+        if let Some(t) = &mut self.tts {
+            t.cancel();
+        }
+        if let Some(s) = &mut self.stt {
+            s.cancel();
+        }
+        self.reply = None;
+        let telephony = self.deps.telephony.clone();
+        self.res.release(telephony.as_ref(), hang_up_caller).await;
+
+        let already_ended = self.call.state().is_terminal();
+        if !already_ended {
+            let now = std::time::SystemTime::now();
+            let _ = self.call.apply(CallInput::End(reason.clone()), now);
+        }
+        let since = self.call.answered_at().unwrap_or(self.call.started_at());
+        let duration = self
+            .call
+            .ended_at()
+            .and_then(|e| e.duration_since(since).ok())
+            .unwrap_or_default();
+        let data = json!({
+            "reason": reason_label(&reason),
+            "detail": reason.to_string(),
+            "duration_ms": duration.as_millis() as u64,
+            "answered": self.call.answered_at().is_some(),
+            "turns": self.call.turns(),
+            "barge_ins": self.barge_ins,
+            "latency": self.latencies,
+        });
+        self.publish(EventType::CallEnded, data).await;
+        tracing::info!(%reason, turns = self.call.turns(), "call ended");
+        SessionEnded {
+            caller: self.inbound.caller.clone(),
+            call_id: self.call_id.clone(),
+            reason,
+        }
+    }
+}
+
+/// A stable label for metrics and events (an error's text goes in `detail`).
+pub(crate) fn reason_label(reason: &EndReason) -> String {
+    match reason {
+        EndReason::Error(_) => "error".into(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,154 @@
+//! The per-call session: the turn loop that ties the caller's audio, speech
+//! recognition, the agent and speech synthesis together.
+//!
+//! One task per call owns everything the call uses and `select!`s over: the
+//! registry's commands (DTMF and hangups from ARI, API requests), the media
+//! leg's events (caller audio, VAD, playback drained), the STT session, the TTS
+//! session, the agent's streamed reply, and one timer (the nearest of the
+//! turn's deadlines). Nothing else touches the call's state, so there are no
+//! locks. See `run.rs` for the loop and the files beside it for each concern:
+//! `setup` (answer, bridge, externalMedia), `listen` (end of turn), `speak`
+//! (reply → sentences → TTS → media, barge-in), `control` (commands, transfer,
+//! the end).
+//!
+//! The session ends exactly once, through `Session::finish`, which releases
+//! every resource, publishes `call.ended` with the call's figures and reports
+//! to the registry. The call's admission permit is dropped with the task, so a
+//! drain counts it until then.
+
+mod config;
+mod control;
+mod latency;
+mod listen;
+mod publish;
+mod resources;
+mod run;
+mod setup;
+mod speak;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::SessionConfig;
+pub use latency::TurnLatency;
+
+use crate::{
+    application::{
+        admission::CallPermit,
+        ports::{
+            directory::TenantDirectory, events::EventPublisher, media::MediaEndpoint,
+            orchestrator::AgentOrchestrator, speech::SpeechToText, speech::TextToSpeech,
+            telephony::Telephony,
+        },
+    },
+    domain::{CallId, Did, call::EndReason},
+};
+use ari::ChannelId;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+/// The ports a session uses, shared by all calls.
+#[derive(Clone)]
+pub struct SessionDeps {
+    /// Call control.
+    pub telephony: Arc<dyn Telephony>,
+    /// Audio legs.
+    pub media: Arc<dyn MediaEndpoint>,
+    /// DID → tenant, agent.
+    pub directory: Arc<dyn TenantDirectory>,
+    /// The agent.
+    pub orchestrator: Arc<dyn AgentOrchestrator>,
+    /// Speech recognition.
+    pub stt: Arc<dyn SpeechToText>,
+    /// Speech synthesis.
+    pub tts: Arc<dyn TextToSpeech>,
+    /// Call events.
+    pub events: Arc<dyn EventPublisher>,
+    /// Behaviour.
+    pub config: Arc<SessionConfig>,
+}
+
+impl std::fmt::Debug for SessionDeps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionDeps")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the registry (or the API) tells a running session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionCommand {
+    /// A DTMF digit from ARI's `ChannelDtmfReceived`.
+    Dtmf(char),
+    /// The caller's channel left Stasis or was destroyed.
+    CallerGone,
+    /// After a reconnect, Asterisk no longer has the caller's channel.
+    ChannelLost,
+    /// End the call (API or shutdown).
+    Hangup(EndReason),
+    /// Speak this now (API `say`).
+    Say(String),
+    /// Blind transfer to a dialplan extension or a SIP endpoint.
+    Transfer(String),
+}
+
+/// A running session, as the registry holds it.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    /// The call.
+    pub call_id: CallId,
+    /// Commands to the session; closed once it has ended.
+    pub commands: mpsc::Sender<SessionCommand>,
+}
+
+/// Sent to the registry when a session has finished and released everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEnded {
+    /// The caller's channel (the registry's key).
+    pub caller: ChannelId,
+    /// The call.
+    pub call_id: CallId,
+    /// Why it ended.
+    pub reason: EndReason,
+}
+
+/// An inbound call as it entered Stasis.
+#[derive(Debug, Clone)]
+pub struct InboundCall {
+    /// The caller's channel.
+    pub caller: ChannelId,
+    /// Its name (`PJSIP/trunk-000001`): tells a SIP channel from others.
+    pub channel_name: String,
+    /// The dialled number.
+    pub did: Did,
+    /// The caller's number as Asterisk reports it (not validated: display only).
+    pub caller_number: String,
+}
+
+/// Starts the session of an inbound call.
+pub fn spawn_inbound(
+    deps: SessionDeps,
+    call: InboundCall,
+    permit: CallPermit,
+    ended: mpsc::UnboundedSender<SessionEnded>,
+) -> SessionHandle {
+    let call_id =
+        CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id");
+    let (tx, rx) = mpsc::channel(64);
+    let session = run::Session::new(deps, call_id.clone(), call.clone(), rx);
+    let span = tracing::info_span!("call", call_id = %call_id, channel = %call.caller);
+    tokio::spawn(
+        async move {
+            let result = session.run().await;
+            drop(permit);
+            let _ = ended.send(result);
+        }
+        .instrument(span),
+    );
+    SessionHandle {
+        call_id,
+        commands: tx,
+    }
+}

@@ -1,0 +1,264 @@
+//! The session's state and its loop.
+
+use super::{
+    InboundCall, SessionCommand, SessionDeps, SessionEnded, latency::Marks, resources::Resources,
+};
+use crate::{
+    application::{
+        ports::{
+            directory::Route,
+            media::{MediaCommand, MediaEvent},
+            orchestrator::{ConversationId, OrchestratorError, ReplyPart, ReplyStream},
+            speech::{SttEvent, SttSession, TtsEvent, TtsSession},
+        },
+        sentences::SentenceSplitter,
+    },
+    domain::{
+        CallId, TenantId,
+        call::{Call, Direction, EndReason},
+    },
+};
+use futures_util::StreamExt;
+use tokio::{
+    sync::mpsc,
+    time::{Instant, sleep_until},
+};
+
+/// What to do when the agent's current speech has been played out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum AfterSpeech {
+    Listen,
+    Hangup(EndReason),
+    Transfer(String),
+}
+
+/// The deadlines of the turn; the loop sleeps until the nearest.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Deadlines {
+    /// Listening with no speech: reprompt.
+    pub(super) silence: Option<Instant>,
+    /// Speech ended: end the turn unless it resumes.
+    pub(super) endpoint: Option<Instant>,
+    /// `finish` sent to STT: stop waiting for the final.
+    pub(super) final_result: Option<Instant>,
+    /// The caller has talked too long: cut the turn.
+    pub(super) max_turn: Option<Instant>,
+    /// Text sent to TTS and no audio yet.
+    pub(super) tts_first_byte: Option<Instant>,
+}
+
+impl Deadlines {
+    fn next(&self) -> Option<Instant> {
+        [
+            self.silence,
+            self.endpoint,
+            self.final_result,
+            self.max_turn,
+            self.tts_first_byte,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
+/// One text piece sent to TTS and the audio it produced so far.
+#[derive(Debug, Clone)]
+pub(super) struct Piece {
+    pub(super) id: u32,
+    pub(super) text: String,
+    pub(super) audio: std::time::Duration,
+}
+
+pub(super) struct Session {
+    pub(super) deps: SessionDeps,
+    pub(super) call_id: CallId,
+    pub(super) tenant: TenantId,
+    pub(super) inbound: InboundCall,
+    pub(super) route: Option<Route>,
+    pub(super) call: Call,
+    pub(super) res: Resources,
+    pub(super) conversation: Option<ConversationId>,
+    pub(super) commands: mpsc::Receiver<SessionCommand>,
+    pub(super) leg_events: Option<mpsc::Receiver<MediaEvent>>,
+    pub(super) stt: Option<SttSession>,
+    pub(super) stt_failures: u32,
+    pub(super) tts: Option<TtsSession>,
+    pub(super) reply: Option<ReplyStream>,
+    pub(super) splitter: SentenceSplitter,
+    pub(super) reply_done: bool,
+    pub(super) tts_done: bool,
+    pub(super) pieces: Vec<Piece>,
+    pub(super) after_speech: AfterSpeech,
+    pub(super) transcript: String,
+    pub(super) last_confidence: Option<f32>,
+    pub(super) speech_active: bool,
+    pub(super) interrupted: Option<String>,
+    pub(super) reprompts: u32,
+    pub(super) deadlines: Deadlines,
+    pub(super) marks: Marks,
+    pub(super) latencies: Vec<super::TurnLatency>,
+    pub(super) barge_ins: u32,
+    pub(super) ending: Option<(EndReason, bool)>,
+}
+
+/// Why the loop woke.
+pub(super) enum Wake {
+    Command(Option<SessionCommand>),
+    Media(Option<MediaEvent>),
+    Stt(Option<SttEvent>),
+    Tts(Option<TtsEvent>),
+    Reply(Option<Result<ReplyPart, OrchestratorError>>),
+    Timer,
+}
+
+impl Session {
+    pub(super) fn new(
+        deps: SessionDeps,
+        call_id: CallId,
+        inbound: InboundCall,
+        commands: mpsc::Receiver<SessionCommand>,
+    ) -> Self {
+        let now = std::time::SystemTime::now();
+        Self {
+            deps,
+            call_id,
+            // Until the route is known; an unrouted call keeps this tenant.
+            tenant: TenantId::parse("unrouted").expect("valid"),
+            inbound,
+            route: None,
+            call: Call::new(Direction::Inbound, now),
+            res: Resources::default(),
+            conversation: None,
+            commands,
+            leg_events: None,
+            stt: None,
+            stt_failures: 0,
+            tts: None,
+            reply: None,
+            splitter: SentenceSplitter::new(),
+            reply_done: true,
+            tts_done: true,
+            pieces: Vec::new(),
+            after_speech: AfterSpeech::Listen,
+            transcript: String::new(),
+            last_confidence: None,
+            speech_active: false,
+            interrupted: None,
+            reprompts: 0,
+            deadlines: Deadlines::default(),
+            marks: Marks::default(),
+            latencies: Vec::new(),
+            barge_ins: 0,
+            ending: None,
+        }
+    }
+
+    /// Runs the call to its end and releases everything.
+    pub(super) async fn run(mut self) -> SessionEnded {
+        if self.setup().await {
+            while self.ending.is_none() {
+                let wake = self.next_wake().await;
+                self.on_wake(wake).await;
+            }
+        }
+        let (reason, hang_up_caller) = self
+            .ending
+            .take()
+            .unwrap_or((EndReason::Error("session stopped".into()), true));
+        self.finish(reason, hang_up_caller).await
+    }
+
+    /// Waits for the next thing to happen. Each branch borrows a different field,
+    /// and every receiver used here is cancel-safe.
+    async fn next_wake(&mut self) -> Wake {
+        let Session {
+            commands,
+            leg_events,
+            stt,
+            tts,
+            reply,
+            deadlines,
+            ..
+        } = self;
+        let deadline = deadlines.next();
+        tokio::select! {
+            biased;
+            c = commands.recv() => Wake::Command(c),
+            e = recv_media(leg_events) => Wake::Media(e),
+            e = recv_stt(stt) => Wake::Stt(e),
+            e = recv_tts(tts) => Wake::Tts(e),
+            p = next_part(reply) => Wake::Reply(p),
+            () = sleep_opt(deadline) => Wake::Timer,
+        }
+    }
+
+    async fn on_wake(&mut self, wake: Wake) {
+        match wake {
+            Wake::Command(Some(c)) => self.on_command(c).await,
+            // Every handle is gone: nobody can end this call any more but us.
+            Wake::Command(None) => self.end(EndReason::Shutdown, true),
+            Wake::Media(Some(e)) => self.on_media(e).await,
+            Wake::Media(None) => {
+                self.leg_events = None;
+                self.end(EndReason::Error("media leg ended".into()), true);
+            }
+            Wake::Stt(e) => self.on_stt(e).await,
+            Wake::Tts(e) => self.on_tts(e).await,
+            Wake::Reply(p) => self.on_reply(p).await,
+            Wake::Timer => self.on_timer().await,
+        }
+    }
+
+    /// Marks the call for ending; the loop stops after the current wake.
+    pub(super) fn end(&mut self, reason: EndReason, hang_up_caller: bool) {
+        if self.ending.is_none() {
+            self.ending = Some((reason, hang_up_caller));
+        }
+    }
+
+    /// Sends a command to the media leg without waiting. The leg's queue only
+    /// fills if its task is stuck; then the command is dropped and logged.
+    pub(super) fn leg_send(&self, cmd: MediaCommand) {
+        if let Some(leg) = &self.res.leg
+            && let Err(e) = leg.try_send(cmd)
+        {
+            tracing::warn!(call_id = %self.call_id, error = %e, "media leg did not take a command");
+        }
+    }
+}
+
+async fn recv_media(rx: &mut Option<mpsc::Receiver<MediaEvent>>) -> Option<MediaEvent> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_stt(s: &mut Option<SttSession>) -> Option<SttEvent> {
+    match s {
+        Some(s) if s.is_active() => s.recv().await,
+        _ => std::future::pending().await,
+    }
+}
+
+async fn recv_tts(s: &mut Option<TtsSession>) -> Option<TtsEvent> {
+    match s {
+        Some(s) if s.is_active() => s.recv().await,
+        _ => std::future::pending().await,
+    }
+}
+
+async fn next_part(r: &mut Option<ReplyStream>) -> Option<Result<ReplyPart, OrchestratorError>> {
+    match r {
+        Some(r) => r.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

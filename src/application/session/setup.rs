@@ -1,0 +1,180 @@
+//! Taking an inbound call: route, conversation, media, answer, bridge, greeting.
+
+use super::run::{AfterSpeech, Session};
+use crate::{
+    application::ports::{
+        media::{MediaCommand, MediaRequest},
+        orchestrator::CreateConversation,
+        speech::{SttConfig, SttSampleRate},
+        telephony::{AudioTransport, HangupCause},
+    },
+    domain::call::{CallInput, Direction, EndReason},
+};
+use ari::{BridgeId, ChannelId};
+use serde_json::json;
+use std::net::SocketAddr;
+
+impl Session {
+    /// Sets the call up. Returns false when the call ended during setup (the
+    /// reason is in `self.ending`).
+    pub(super) async fn setup(&mut self) -> bool {
+        self.res.caller = Some(self.inbound.caller.clone());
+        let route = match self.deps.directory.lookup(&self.inbound.did).await {
+            Ok(Some(route)) => route,
+            Ok(None) => {
+                tracing::warn!(did = %self.inbound.did.redacted(), "no route for the dialled number: hanging up");
+                self.transition(CallInput::InboundArrived, self.started_data())
+                    .await;
+                let _ = self
+                    .deps
+                    .telephony
+                    .hangup(&self.inbound.caller, HangupCause::Failure)
+                    .await;
+                self.res.caller = None;
+                self.end(EndReason::UnknownDid, false);
+                return false;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "tenant directory failed");
+                self.end(EndReason::Error(e.to_string()), true);
+                return false;
+            }
+        };
+        self.tenant = route.tenant.clone();
+        self.route = Some(route.clone());
+        self.transition(CallInput::InboundArrived, self.started_data())
+            .await;
+
+        // The agent and the media path are independent: set them up together.
+        let orchestrator = self.deps.orchestrator.clone();
+        let conversation = orchestrator.create_conversation(CreateConversation {
+            call_id: self.call_id.clone(),
+            tenant_id: route.tenant.clone(),
+            agent_id: route.agent.clone(),
+            direction: Direction::Inbound,
+            caller: None,
+            callee: Some(self.inbound.did.clone()),
+            language: route.language.clone(),
+            metadata: Default::default(),
+        });
+        let (conversation, media) = tokio::join!(conversation, self.setup_media());
+        if let Err(e) = media {
+            self.end(EndReason::Error(e), true);
+            return false;
+        }
+        let greeting = match conversation {
+            Ok(c) => {
+                self.conversation = Some(c.conversation_id);
+                route.greeting.clone().or(c.greeting)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot create the conversation");
+                self.end(EndReason::Error(format!("orchestrator: {e}")), true);
+                return false;
+            }
+        };
+        if !self.open_stt().await {
+            return false;
+        }
+        self.transition(
+            CallInput::Converse {
+                greeting: greeting.is_some(),
+            },
+            json!({}),
+        )
+        .await;
+        match greeting {
+            Some(text) => self.say(text, AfterSpeech::Listen).await,
+            None => self.listen(),
+        }
+        true
+    }
+
+    /// Answer, media leg, bridge, externalMedia. Errors name the step.
+    async fn setup_media(&mut self) -> Result<(), String> {
+        let cfg = self.deps.config.clone();
+        let leg = self
+            .deps
+            .media
+            .open(MediaRequest {
+                call: self.call_id.clone(),
+                format: cfg.wire_format,
+                stt_rate: cfg.stt_rate,
+            })
+            .await
+            .map_err(|e| format!("media: {e}"))?;
+        let external_host =
+            SocketAddr::new(cfg.advertise_ip.unwrap_or(leg.local.ip()), leg.local.port());
+        self.leg_events = Some(leg.events);
+        self.res.leg = Some(leg.commands);
+
+        let t = self.deps.telephony.clone();
+        t.answer(&self.inbound.caller)
+            .await
+            .map_err(|e| format!("answer: {e}"))?;
+        self.transition(CallInput::Answered, json!({})).await;
+
+        // Ids chosen here, so events that beat the HTTP responses still match.
+        let bridge = BridgeId::new(format!("vg-b-{}", self.call_id));
+        t.create_bridge(&bridge)
+            .await
+            .map_err(|e| format!("bridge: {e}"))?;
+        self.res.bridge = Some(bridge.clone());
+        let media_channel = ChannelId::new(format!("vg-m-{}", self.call_id));
+        self.res.media_channel = Some(media_channel.clone());
+        let created = t
+            .external_media(
+                &media_channel,
+                &AudioTransport::Rtp { external_host },
+                cfg.wire_format,
+            )
+            .await
+            .map_err(|e| format!("externalMedia: {e}"))?;
+        if let Some(peer) = created.asterisk_rtp {
+            self.leg_send(MediaCommand::SetPeer(peer));
+        }
+        t.add_to_bridge(&bridge, &self.inbound.caller)
+            .await
+            .map_err(|e| format!("bridge caller: {e}"))?;
+        t.add_to_bridge(&bridge, &media_channel)
+            .await
+            .map_err(|e| format!("bridge media: {e}"))?;
+        Ok(())
+    }
+
+    /// Opens (or reopens) the STT session. False when the call must end.
+    pub(super) async fn open_stt(&mut self) -> bool {
+        let language = self
+            .route
+            .as_ref()
+            .map_or("en-US".to_owned(), |r| r.language.clone());
+        let rate = if self.deps.config.stt_rate == 8_000 {
+            SttSampleRate::Hz8000
+        } else {
+            SttSampleRate::Hz16000
+        };
+        match self.deps.stt.open(SttConfig::new(language, rate)).await {
+            Ok(s) => {
+                self.stt = Some(s);
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "speech recognition unavailable");
+                self.publish(
+                    crate::domain::events::EventType::SttFailed,
+                    json!({"error": e.to_string()}),
+                )
+                .await;
+                self.end(EndReason::Error(format!("stt: {e}")), true);
+                false
+            }
+        }
+    }
+
+    fn started_data(&self) -> serde_json::Value {
+        json!({
+            "did": self.inbound.did.as_str(),
+            "caller_number": self.inbound.caller_number,
+        })
+    }
+}

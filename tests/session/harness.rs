@@ -1,0 +1,187 @@
+//! Starts one session over the fakes and speaks for the caller.
+
+use crate::fakes::{FakeMedia, FakeTelephony, MemoryEvents};
+use std::{sync::Arc, time::Duration};
+use tokio::{sync::mpsc, time::Instant};
+use voice_gateway::{
+    adapter::{
+        config::load_from_str,
+        directory::StaticDirectory,
+        orchestrator::{BuiltinAgent, OrchestratorConfig},
+        speech::fake::{FakeStt, FakeSttConfig, FakeTts, FakeTtsConfig},
+    },
+    application::{
+        admission::CallAdmission,
+        ports::{
+            media::{AudioFrame, MAX_FRAME_SAMPLES, MediaEvent},
+            orchestrator::AgentOrchestrator,
+        },
+        session::{
+            InboundCall, SessionCommand, SessionConfig, SessionDeps, SessionEnded, spawn_inbound,
+        },
+    },
+    domain::Did,
+};
+
+pub(crate) struct Call {
+    pub(crate) commands: mpsc::Sender<SessionCommand>,
+    pub(crate) ended: mpsc::UnboundedReceiver<SessionEnded>,
+    pub(crate) telephony: Arc<FakeTelephony>,
+    pub(crate) media: Arc<FakeMedia>,
+    pub(crate) events: Arc<MemoryEvents>,
+    pub(crate) stt: Arc<FakeStt>,
+    pub(crate) tts: Arc<FakeTts>,
+    pub(crate) admission: Arc<CallAdmission>,
+}
+
+pub(crate) struct Options {
+    pub(crate) did: &'static str,
+    pub(crate) routes: &'static str,
+    pub(crate) orchestrator: Option<Arc<dyn AgentOrchestrator>>,
+    pub(crate) config: SessionConfig,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            did: "+15551234567",
+            routes: "[[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"builtin\"\n",
+            orchestrator: None,
+            config: SessionConfig::default(),
+        }
+    }
+}
+
+pub(crate) fn start(opts: Options) -> Call {
+    let cfg = load_from_str(opts.routes, Vec::new()).unwrap();
+    let telephony = Arc::new(FakeTelephony::default());
+    let media = Arc::new(FakeMedia::default());
+    let events = Arc::new(MemoryEvents::default());
+    let stt = Arc::new(FakeStt::new(FakeSttConfig {
+        trailing_silence: None,
+        ..Default::default()
+    }));
+    let tts = Arc::new(FakeTts::new(FakeTtsConfig::default()));
+    let orchestrator = opts
+        .orchestrator
+        .unwrap_or_else(|| Arc::new(BuiltinAgent::new(&OrchestratorConfig::default()).unwrap()));
+    let deps = SessionDeps {
+        telephony: telephony.clone(),
+        media: media.clone(),
+        directory: Arc::new(StaticDirectory::new(&cfg.routes)),
+        orchestrator,
+        stt: stt.clone(),
+        tts: tts.clone(),
+        events: events.clone(),
+        config: Arc::new(opts.config),
+    };
+    let admission = Arc::new(CallAdmission::default());
+    let (ended_tx, ended) = mpsc::unbounded_channel();
+    let inbound = InboundCall {
+        caller: ari::ChannelId::new("1795241008.163"),
+        channel_name: "PJSIP/trunk-00000001".into(),
+        did: Did::parse(opts.did).unwrap(),
+        caller_number: "+15557654321".into(),
+    };
+    let handle = spawn_inbound(deps, inbound, admission.try_admit().unwrap(), ended_tx);
+    Call {
+        commands: handle.commands,
+        ended,
+        telephony,
+        media,
+        events,
+        stt,
+        tts,
+        admission,
+    }
+}
+
+impl Call {
+    /// The event types published so far, in order.
+    pub(crate) fn types(&self) -> Vec<String> {
+        self.events
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.event_type.as_str().to_owned())
+            .collect()
+    }
+
+    /// The data of the last event of a type.
+    pub(crate) fn data(&self, t: &str) -> serde_json::Value {
+        let events = self.events.0.lock().unwrap();
+        events
+            .iter()
+            .rev()
+            .find(|e| e.event_type.as_str() == t)
+            .map(|e| e.data.clone())
+            .unwrap_or_default()
+    }
+
+    /// Waits (in virtual time) until `pred` holds; panics after 120 virtual seconds.
+    pub(crate) async fn until(&self, pred: impl Fn(&Call) -> bool, what: &str) {
+        let end = Instant::now() + Duration::from_secs(120);
+        while !pred(self) {
+            assert!(
+                Instant::now() < end,
+                "never happened: {what}; events: {:?}",
+                self.types()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    pub(crate) async fn until_event(&self, t: &str) {
+        self.until(|c| c.types().iter().any(|x| x == t), t).await;
+    }
+
+    pub(crate) fn count(&self, t: &str) -> usize {
+        self.types().iter().filter(|x| *x == t).count()
+    }
+
+    /// The caller talks for `duration`: VAD start, loud frames every 20 ms, VAD end.
+    pub(crate) async fn speak(&self, duration: Duration) {
+        let tx = self
+            .media
+            .caller
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("media leg open");
+        tx.send(MediaEvent::SpeechStarted {
+            at: Instant::now().into_std(),
+        })
+        .await
+        .unwrap();
+        let frames = duration.as_millis() / 20;
+        for n in 0..frames {
+            let mut pcm = [0i16; MAX_FRAME_SAMPLES];
+            for (i, s) in pcm.iter_mut().enumerate() {
+                let t = (n as usize * MAX_FRAME_SAMPLES + i) as f64 / 16_000.0;
+                *s = (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16;
+            }
+            let frame = AudioFrame {
+                pcm,
+                len: MAX_FRAME_SAMPLES as u16,
+                rate: 16_000,
+                at: Instant::now().into_std(),
+            };
+            tx.send(MediaEvent::Audio(frame)).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tx.send(MediaEvent::SpeechEnded {
+            at: Instant::now().into_std(),
+        })
+        .await
+        .unwrap();
+    }
+
+    /// Waits for the session's end report.
+    pub(crate) async fn ended(&mut self) -> SessionEnded {
+        tokio::time::timeout(Duration::from_secs(120), self.ended.recv())
+            .await
+            .expect("session ends")
+            .unwrap()
+    }
+}

@@ -1,0 +1,7 @@
+//! The per-call session end to end with in-process fakes for Asterisk's call
+//! control and the media leg, the fake speech providers and the built-in
+//! agent, on tokio's paused clock: every run is the same run.
+
+mod fakes;
+mod harness;
+mod turns;

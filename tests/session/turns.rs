@@ -1,0 +1,240 @@
+//! Scenarios of issue 5, each against the same fakes.
+
+use crate::harness::{Options, start};
+use std::time::Duration;
+use voice_gateway::{application::session::SessionCommand, domain::call::EndReason};
+
+const CALLER: &str = "1795241008.163";
+
+#[tokio::test(start_paused = true)]
+async fn greeting_then_a_turn_then_caller_hangup() {
+    let mut call = start(Options::default());
+    call.stt.expect_utterances(["what are your opening hours"]);
+    call.until_event("tts.generated").await; // the greeting has been played out
+    assert_eq!(
+        call.types()[..3],
+        ["call.started", "call.answered", "tts.generated"]
+    );
+    assert!(
+        call.tts.log().texts[0].contains("built-in assistant"),
+        "{:?}",
+        call.tts.log().texts
+    );
+    assert_eq!(
+        call.media.log.lock().unwrap().peer.unwrap().port(),
+        40010,
+        "RTP peer set from externalMedia"
+    );
+
+    call.speak(Duration::from_millis(1200)).await;
+    call.until(|c| c.count("tts.generated") == 2, "the reply played")
+        .await;
+    let said = call.data("stt.transcribed");
+    assert_eq!(said["text"], "what are your opening hours");
+    assert_eq!(said["turn"], 1);
+    assert!(
+        call.tts
+            .log()
+            .texts
+            .iter()
+            .any(|t| t.contains("You said: what are your opening hours"))
+    );
+    assert_eq!(call.data("agent.responded")["agent_id"], "builtin");
+
+    call.commands
+        .send(SessionCommand::CallerGone)
+        .await
+        .unwrap();
+    let ended = call.ended().await;
+    assert_eq!(ended.reason, EndReason::CallerHangup);
+    let end = call.data("call.ended");
+    assert_eq!(end["reason"], "caller_hangup");
+    assert_eq!(end["turns"], 1);
+    let latency = &end["latency"][0];
+    assert!(latency["total_ms"].as_f64().unwrap() > 0.0, "{end}");
+    // Cleanup: media channel hung up and bridge destroyed once; the caller is
+    // gone already, so not hung up; the leg closed; the permit released.
+    assert_eq!(call.telephony.count("hangup vg-m-"), 1);
+    assert_eq!(call.telephony.count("destroy_bridge"), 1);
+    assert_eq!(call.telephony.count(&format!("hangup {CALLER}")), 0);
+    call.until(|c| c.media.log.lock().unwrap().closed == 1, "leg closed")
+        .await;
+    assert_eq!(call.admission.live_calls(), 0);
+    assert!(
+        call.events
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|e| e.tenant_id.as_str() == "acme")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn barge_in_flushes_audio_and_tells_the_agent_what_was_heard() {
+    let call = start(Options::default());
+    call.stt.expect_utterances(["please hold on"]);
+    // Talk over the greeting once its audio is playing.
+    call.until(
+        |c| c.media.log.lock().unwrap().played > Duration::from_secs(1),
+        "greeting playing",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    call.speak(Duration::from_millis(600)).await;
+    call.until_event("call.bargein").await;
+    let log = call.media.log.lock().unwrap().clone();
+    assert_eq!(log.flushes.len(), 1, "one flush");
+    assert!(
+        log.flushes[0].dropped > Duration::ZERO,
+        "{:?}",
+        log.flushes[0]
+    );
+    let b = call.data("call.bargein");
+    assert_eq!(
+        b["delay_ms"].as_f64().unwrap(),
+        0.0,
+        "the fake leg stops at once: {b}"
+    );
+    let heard = b["heard_text"].as_str().unwrap();
+    assert!(
+        !heard.is_empty() && heard.len() < call.tts.log().texts[0].len(),
+        "heard {heard:?}"
+    );
+    // Nothing more of the greeting is queued after the flush.
+    let played_at_flush = log.played;
+    // The interrupted caller's turn goes on to the agent, which hears what was heard.
+    call.until_event("stt.transcribed").await;
+    call.until_event("agent.responded").await;
+    let replies = call.tts.log().texts;
+    assert!(
+        replies.last().unwrap().contains("please hold on"),
+        "{replies:?}"
+    );
+    assert!(
+        replies.iter().any(|t| t.starts_with("Sorry, go ahead")),
+        "agent told of the interruption: {replies:?}"
+    );
+    let flushes = call.media.log.lock().unwrap().flushes.len();
+    assert_eq!(flushes, 1, "the reply itself was not cut");
+    let _ = played_at_flush;
+    assert_eq!(call.count("call.bargein"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dtmf_is_a_turn() {
+    let call = start(Options::default());
+    call.until_event("tts.generated").await;
+    call.commands.send(SessionCommand::Dtmf('7')).await.unwrap();
+    call.until(|c| c.count("tts.generated") == 2, "reply to the digit")
+        .await;
+    assert_eq!(call.data("call.dtmf")["digit"], "7");
+    assert!(
+        call.tts
+            .log()
+            .texts
+            .iter()
+            .any(|t| t.contains("You pressed 7"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_did_is_hung_up_with_a_clear_reason() {
+    let mut call = start(Options {
+        did: "100",
+        routes: "[[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"builtin\"\n",
+        ..Default::default()
+    });
+    let ended = call.ended().await;
+    assert_eq!(ended.reason, EndReason::UnknownDid);
+    assert_eq!(call.types(), ["call.started", "call.ended"]);
+    assert_eq!(call.data("call.ended")["reason"], "unknown_did");
+    assert_eq!(call.telephony.count(&format!("hangup {CALLER}")), 1);
+    assert_eq!(call.telephony.count("answer"), 0);
+    assert_eq!(call.media.log.lock().unwrap().opened, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn silence_reprompts_then_says_goodbye_and_hangs_up() {
+    let mut call = start(Options::default());
+    let ended = call.ended().await;
+    assert_eq!(ended.reason, EndReason::Silence);
+    let texts = call.tts.log().texts;
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("didn't catch that"))
+            .count(),
+        2,
+        "{texts:?}"
+    );
+    assert!(texts.last().unwrap().contains("Goodbye"));
+    assert_eq!(
+        call.telephony.count(&format!("hangup {CALLER}")),
+        1,
+        "the gateway hangs up"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn asking_for_a_person_transfers_blind_into_the_dialplan() {
+    let mut call = start(Options::default());
+    call.stt.expect_utterances(["can I talk to a person"]);
+    call.until_event("tts.generated").await;
+    call.speak(Duration::from_millis(800)).await;
+    let ended = call.ended().await;
+    assert_eq!(ended.reason, EndReason::Transferred);
+    assert!(call.types().ends_with(&[
+        "call.escalated".into(),
+        "call.transferred".into(),
+        "call.ended".into()
+    ]));
+    assert_eq!(
+        call.telephony
+            .count(&format!("continue {CALLER} transfer agents")),
+        1
+    );
+    assert_eq!(
+        call.telephony.count(&format!("hangup {CALLER}")),
+        0,
+        "the caller is Asterisk's now"
+    );
+    assert!(
+        call.tts
+            .log()
+            .texts
+            .iter()
+            .any(|t| t.contains("transfer you")),
+        "spoken before transferring"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn goodbye_from_the_caller_ends_the_call_after_the_agent_says_it() {
+    let mut call = start(Options::default());
+    call.stt.expect_utterances(["thanks, goodbye"]);
+    call.until_event("tts.generated").await;
+    call.speak(Duration::from_millis(800)).await;
+    let ended = call.ended().await;
+    assert_eq!(ended.reason, EndReason::AgentHangup);
+    assert!(call.tts.log().texts.last().unwrap().contains("Goodbye"));
+    assert_eq!(call.telephony.count(&format!("hangup {CALLER}")), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn setup_failure_ends_the_call_and_releases_what_was_taken() {
+    let mut call = start(Options::default());
+    *call.telephony.fail.lock().unwrap() = Some((
+        "add_to_bridge".into(),
+        voice_gateway::application::ports::telephony::TelephonyError::Unavailable("down".into()),
+    ));
+    let ended = call.ended().await;
+    assert!(
+        matches!(ended.reason, EndReason::Error(ref e) if e.contains("bridge")),
+        "{:?}",
+        ended.reason
+    );
+    assert_eq!(call.telephony.count("destroy_bridge"), 1);
+    assert_eq!(call.telephony.count("hangup vg-m-"), 1);
+    assert_eq!(call.telephony.count(&format!("hangup {CALLER}")), 1);
+}
