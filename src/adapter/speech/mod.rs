@@ -2,3 +2,4 @@
 //! (`crate::application::ports::speech`).
 
 pub mod fake;
+pub mod wyoming;
