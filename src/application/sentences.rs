@@ -102,11 +102,11 @@ impl SentenceSplitter {
         let head = &self.buf[..limit];
         let clause = head
             .char_indices()
-            .filter(|&(i, c)| {
+            .rev()
+            .find(|&(i, c)| {
                 matches!(c, ',' | ';' | ':')
                     && head[i + c.len_utf8()..].starts_with(char::is_whitespace)
             })
-            .last()
             .map(|(i, c)| i + c.len_utf8());
         let space = head.rfind(char::is_whitespace).filter(|&i| i > 0);
         Some(clause.or(space).unwrap_or(limit))

@@ -64,7 +64,7 @@ impl Reply {
         let item = self.step().await;
         self.finished = matches!(item, Ok(ReplyPart::Done) | Err(_));
         if let Err(e) = &item {
-            tracing::warn!(error = %e, seen_part = self.seen_part, "agent reply failed");
+            tracing::debug!(error = %e, seen_part = self.seen_part, "agent reply failed");
         }
         Some(item)
     }
