@@ -45,8 +45,10 @@
 //!   caller heard none: audio is suppressed while a key is down).
 //! - The inbound VAD runs on the output frame when that is 8 or 16 kHz (the
 //!   rates the detectors take), else on the decoded frame.
-//! - The FFT resampler delays audio by 10 ms. Outbound, `end_of_speech`
-//!   pushes that tail out with silence so the end of a reply is heard.
+//! - Resampling delays audio (2 ms on the FIR for 8/16/24/48 kHz, 10 ms on
+//!   the FFT for 22.05 kHz). Outbound, `end_of_speech` pushes that tail out
+//!   with silence so the end of a reply is heard. Inbound, the tail of a
+//!   talkspurt comes out with the next one (at most 2 ms of audio on the FIR).
 
 mod codecs;
 mod inbound;

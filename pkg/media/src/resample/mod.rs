@@ -8,7 +8,13 @@
 //! - [`StreamResampler`] accepts chunks of any length (TTS audio does not come
 //!   in 20 ms pieces), keeps the remainder, and emits whole 20 ms output frames.
 //!
-//! # Why rubato's `Fft` resampler
+//! # Two engines
+//! Pairs among 8, 16, 24 and 48 kHz (ratios L/M with L, M ≤ 6) run on a
+//! polyphase FIR (`fir.rs`): about 2 ms of delay and a fraction of the FFT's
+//! cost, which matters on the per-call inbound and outbound paths. Pairs with
+//! 22.05 kHz (ratios like 441/160) run on rubato's `Fft`, as below.
+//!
+//! # Why rubato's `Fft` resampler for 22.05 kHz
 //! Every pair of these rates has an exact rational ratio whose reduced input
 //! block divides a 20 ms frame (22.05 kHz: 441 = 3 × 147 against 48 kHz,
 //! 1 × 441 against 8/16 kHz), so the synchronous FFT resampler with
@@ -19,9 +25,10 @@
 //! for a ratio that never drifts (the RTP clock is the only clock here).
 //!
 //! Cost: an algorithmic delay of half an FFT block, i.e. 10 ms of audio
-//! ([`FrameResampler::delay`]). The first output frame starts with that much
+//! ([`FrameResampler::delay`]; 2 ms on the FIR). The first output frame starts with that much
 //! of the filter's warm-up (near silence).
 
+mod fir;
 mod frame;
 mod stream;
 

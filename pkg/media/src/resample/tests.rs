@@ -48,9 +48,13 @@ fn one_khz_tone_keeps_frequency_level_and_continuity_for_every_pair() {
 }
 
 #[test]
-fn delay_is_half_a_frame_for_resampling_and_zero_for_passthrough() {
+fn delay_is_2_ms_on_the_fir_half_a_frame_on_the_fft_and_zero_for_passthrough() {
     let r = FrameResampler::new(8000, 16000).unwrap();
-    assert_eq!(r.delay(), 160); // 10 ms at 16 kHz
+    assert_eq!(r.delay(), 32); // 2 ms at 16 kHz (polyphase FIR)
+    let r = FrameResampler::new(24000, 8000).unwrap();
+    assert_eq!(r.delay(), 16); // 2 ms at 8 kHz
+    let r = FrameResampler::new(22050, 8000).unwrap();
+    assert_eq!(r.delay(), 80); // 10 ms at 8 kHz (FFT)
     let same = FrameResampler::new(16000, 16000).unwrap();
     assert_eq!(same.delay(), 0);
 }
