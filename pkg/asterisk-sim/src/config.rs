@@ -45,7 +45,8 @@ pub struct SimConfig {
     pub default_sound_duration: Duration,
     /// When set, a `sound:` missing from the table fails like a missing file (fixture 06).
     pub unknown_sounds_fail: bool,
-    /// Outcome per dialed number (the extension of `Local/EXT@ctx`, the user part otherwise).
+    /// Outcome per dialed number (the extension of `Local/EXT@ctx`, the user part otherwise),
+    /// or per `@context` for a whole Local context.
     pub outcomes: HashMap<String, Outcome>,
     /// Outcome for numbers not in `outcomes`.
     pub default_outcome: Outcome,
@@ -82,6 +83,8 @@ impl Default for SimConfig {
             ("noanswer", Outcome::NoAnswer),
             ("reject", Outcome::Reject { cause: 21 }),
             ("nosuchexten", Outcome::NoSuchExtension),
+            // A key `@context` applies to every number dialed into that context.
+            ("@nosuchcontext", Outcome::NoSuchExtension),
             ("ring-then-answer", Outcome::Answer { after: ms(2000) }),
         ]
         .into_iter()

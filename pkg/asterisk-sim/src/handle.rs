@@ -149,6 +149,15 @@ impl SimHandle {
         self.channel_of(call).is_none()
     }
 
+    /// Sets a dialplan global (`dialplan set global NAME VALUE`), readable over
+    /// `GET /asterisk/variable`.
+    pub fn set_global(&self, name: &str, value: &str) {
+        self.sim
+            .lock()
+            .globals
+            .insert(name.to_string(), value.to_string());
+    }
+
     /// Sets what dialing `number` does from now on.
     pub fn set_outcome(&self, number: &str, outcome: Outcome) {
         self.sim.lock().outcomes.insert(number.to_string(), outcome);

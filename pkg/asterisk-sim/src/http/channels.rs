@@ -306,10 +306,6 @@ async fn snoop(
 ) -> Response {
     let r = (|| {
         let p = Params::parse(q, &body)?;
-        let mut st = sim.lock();
-        if !st.channels.contains_key(&id) {
-            return Err(ApiError::channel_not_found());
-        }
         let spy = p.get("spy").unwrap_or("none");
         let whisper = p.get("whisper").unwrap_or("none");
         if spy == "none" && whisper == "none" {
@@ -317,6 +313,10 @@ async fn snoop(
                 400,
                 "Direction must be specified for at least spy or whisper",
             ));
+        }
+        let mut st = sim.lock();
+        if !st.channels.contains_key(&id) {
+            return Err(ApiError::channel_not_found());
         }
         let app = p
             .get("app")

@@ -88,12 +88,16 @@ async fn run(
             },
         }
     };
+    {
+        // Unregister before answering the close, so a client that saw its socket closed
+        // finds the app already gone (fixture 10: GET /applications → []).
+        let mut st = sim.lock();
+        for (a, c) in &conns {
+            st.unregister_socket(a, *c);
+        }
+    }
     if graceful {
         // Answer the client's close frame, as Asterisk does (code 1000).
         let _ = tx.close().await;
-    }
-    let mut st = sim.lock();
-    for (a, c) in &conns {
-        st.unregister_socket(a, *c);
     }
 }

@@ -43,10 +43,15 @@ async fn ping(State(sim): S) -> Response {
     ok(json!({"ping": "pong", "timestamp": timestamp(), "asterisk_id": sim.cfg.asterisk_id}))
 }
 
-async fn global_var(RawQuery(q): RawQuery) -> Response {
+async fn global_var(State(sim): S, RawQuery(q): RawQuery) -> Response {
     let r = Params::parse(q, &Bytes::new()).and_then(|p| match p.get("variable") {
         None | Some("") => Err(ApiError::new(400, "Variable name is required")),
-        Some(_) => Err(ApiError::new(404, "Provided variable was not found")),
+        Some(v) => sim
+            .lock()
+            .globals
+            .get(v)
+            .cloned()
+            .ok_or_else(|| ApiError::new(404, "Provided variable was not found")),
     });
     reply(r.map(|v: String| ok(value_body(&v))))
 }

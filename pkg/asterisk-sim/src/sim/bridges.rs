@@ -96,7 +96,7 @@ impl State {
         }
         for id in ids {
             if let Some(old) = self.channels.get(&id).and_then(|c| c.bridge.clone()) {
-                self.leave_bridge(sim, &id, &old);
+                self.leave_bridge_as(sim, &id, &old, true);
             }
             self.enter_bridge(sim, &id, bridge);
         }
@@ -188,6 +188,13 @@ impl State {
     /// Takes a channel out of its bridge: `BRIDGEPEER=""` if it had a peer, then
     /// `ChannelLeftBridge`. A bridge playback whose audience is gone fails (fixture 06).
     pub(crate) fn leave_bridge(&mut self, sim: &Arc<Sim>, id: &str, bridge: &str) {
+        self.leave_bridge_as(sim, id, bridge, false);
+    }
+
+    /// `unsubscribe`: the channel moves to another bridge or the bridge is being destroyed;
+    /// the app then stops hearing about the bridge once none of its channels is left, which is
+    /// why fixture 05 shows no `BridgeDestroyed` while fixture 01 (members hung up) does.
+    fn leave_bridge_as(&mut self, sim: &Arc<Sim>, id: &str, bridge: &str, unsubscribe: bool) {
         let Some(b) = self.bridges.get_mut(bridge) else {
             return;
         };
@@ -200,6 +207,9 @@ impl State {
         } else {
             vec![]
         };
+        if unsubscribe && members.is_empty() {
+            b.app = None;
+        }
         if let Some(c) = self.channels.get_mut(id) {
             c.bridge = None;
         }
@@ -255,7 +265,7 @@ impl State {
         let members = b.channels.clone();
         let pbs: Vec<String> = b.playbacks.iter().cloned().collect();
         for m in members {
-            self.leave_bridge(sim, &m, bridge);
+            self.leave_bridge_as(sim, &m, bridge, true);
         }
         for pb in pbs {
             self.finish_playback(sim, &pb, PbState::Failed);

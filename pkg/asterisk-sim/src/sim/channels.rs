@@ -353,10 +353,22 @@ impl State {
             .ok_or_else(|| ApiError::new(404, "Provided variable was not found"))
     }
 
-    /// Whether `id` has a playback running or queued (variable sets wait behind it).
+    /// Whether `id` has a playback running or queued (variable sets wait behind it). A
+    /// playback of an unknown URI scheme plays nothing and does not hold the channel's
+    /// command queue (fixture 05 sets a variable while one "plays").
     pub(crate) fn has_playback(&self, id: &str) -> bool {
-        self.channels
-            .get(id)
-            .is_some_and(|c| !c.playbacks.is_empty())
+        let Some(ch) = self.channels.get(id) else {
+            return false;
+        };
+        ch.playbacks.iter().any(|pb| {
+            self.playbacks.get(pb).is_some_and(|p| {
+                let uri = p.media.get(p.index).map(String::as_str).unwrap_or("");
+                let scheme = uri.split(':').next().unwrap_or("");
+                matches!(
+                    scheme,
+                    "sound" | "recording" | "digits" | "number" | "characters" | "tone"
+                )
+            })
+        })
     }
 }

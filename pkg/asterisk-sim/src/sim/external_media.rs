@@ -220,7 +220,7 @@ pub(crate) async fn create(sim: &Arc<Sim>, p: &Params) -> ApiResult<Value> {
 /// `ChannelDestroyed`, with no `ChannelHangupRequest` (fixture 12).
 fn watch_audiosocket_close(sim: &Arc<Sim>, id: &str, gone: tokio::sync::oneshot::Receiver<()>) {
     let (sim, id) = (Arc::clone(sim), id.to_string());
-    let epoch = sim.lock().epoch;
+    let epoch = sim.epoch.load(std::sync::atomic::Ordering::SeqCst);
     tokio::spawn(async move {
         if gone.await.is_ok() {
             let mut st = sim.lock();

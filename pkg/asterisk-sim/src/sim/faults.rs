@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::model::ChanKind;
+use super::model::{ChanKind, Origin};
 use super::{Sim, State};
 
 /// A fault applied to REST requests whose method and path match.
@@ -84,38 +84,57 @@ impl Sim {
     /// restart. For `boot` afterwards REST answers 503 "Asterisk not booted".
     pub(crate) fn restart(self: &Arc<Self>, boot: Duration) {
         let mut st = self.lock();
-        let ids: Vec<String> = st.channels.keys().cloned().collect();
+        let mut ids: Vec<String> = st.channels.keys().cloned().collect();
+        ids.sort();
         for id in &ids {
+            let Some(ch) = st.channels.get(id) else {
+                continue;
+            };
+            let (in_stasis, kind, bridge, origin) =
+                (ch.in_stasis, ch.kind.clone(), ch.bridge.clone(), ch.origin);
+            // A `;2` half goes down with its `;1` below.
+            if matches!(kind, ChanKind::Local2) {
+                continue;
+            }
+            let peer = match &kind {
+                ChanKind::Local1 { peer } if st.channels.contains_key(peer) => Some(peer.clone()),
+                _ => None,
+            };
             st.chan_event(
                 id,
                 "ChannelHangupRequest",
                 json!({"cause": 4, "soft": true}),
             );
-        }
-        for id in &ids {
-            let Some(ch) = st.channels.get(id) else {
-                continue;
-            };
-            let (in_stasis, kind, bridge) = (ch.in_stasis, ch.kind.clone(), ch.bridge.clone());
+            if let Some(p) = &peer {
+                st.chan_event(p, "ChannelHangupRequest", json!({"cause": 4, "soft": true}));
+                st.chan_event(
+                    p,
+                    "ChannelHangupRequest",
+                    json!({"cause": 16, "soft": true}),
+                );
+            }
             if let Some(b) = bridge {
                 st.leave_bridge(self, id, &b);
             }
             if in_stasis {
                 st.chan_event(id, "StasisEnd", json!({}));
-                st.varset(id, "STASISSTATUS", "SUCCESS");
+                if origin == Origin::Ari {
+                    st.varset(id, "STASISSTATUS", "SUCCESS");
+                }
             }
-            if let ChanKind::Local1 { peer } = kind {
-                st.chan_event(&peer, "ChannelHangupRequest", json!({"cause": 0}));
+            if let Some(p) = &peer {
+                st.chan_event(p, "ChannelHangupRequest", json!({"cause": 0}));
             }
-        }
-        for id in &ids {
-            if st
-                .channels
-                .get(id)
-                .is_some_and(|c| c.origin == super::model::Origin::Ari)
-            {
+            if origin == Origin::Ari {
                 st.chan_event(
                     id,
+                    "ChannelDestroyed",
+                    json!({"cause": 0, "cause_txt": "Unknown"}),
+                );
+            }
+            if let Some(p) = &peer {
+                st.chan_event(
+                    p,
                     "ChannelDestroyed",
                     json!({"cause": 0, "cause_txt": "Unknown"}),
                 );
@@ -123,6 +142,8 @@ impl Sim {
         }
         st.abort_sockets(None);
         reset(&mut st);
+        self.epoch
+            .store(st.epoch, std::sync::atomic::Ordering::SeqCst);
         st.booting_until = (!boot.is_zero()).then(|| tokio::time::Instant::now() + boot);
         self.media.close_all();
     }

@@ -59,6 +59,8 @@ pub(crate) struct State {
     pub(crate) events_sent: u64,
     /// Originate outcomes per dialed number (config defaults, changeable at run time).
     pub(crate) outcomes: HashMap<String, crate::config::Outcome>,
+    /// Dialplan globals (`GET /asterisk/variable`).
+    pub(crate) globals: HashMap<String, String>,
 }
 
 impl State {
@@ -79,6 +81,7 @@ impl State {
             booting_until: None,
             events_sent: 0,
             outcomes,
+            globals: HashMap::new(),
         }
     }
 
@@ -173,6 +176,9 @@ pub(crate) struct Sim {
     st: Mutex<State>,
     pub(crate) media: MediaEngine,
     pub(crate) faults: faults::Faults,
+    /// Mirror of `State::epoch`, readable while the state lock is held (timers are armed
+    /// from inside locked sections and must not lock again).
+    pub(crate) epoch: std::sync::atomic::AtomicU64,
     /// Woken whenever a playback ends, for variable sets queued behind playbacks.
     pub(crate) playback_idle: Notify,
 }
@@ -187,6 +193,7 @@ impl Sim {
             media,
             faults: faults::Faults::default(),
             playback_idle: Notify::new(),
+            epoch: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -201,7 +208,7 @@ impl Sim {
         F: FnOnce(&Arc<Sim>, &mut State) + Send + 'static,
     {
         let sim = Arc::clone(self);
-        let epoch = sim.lock().epoch;
+        let epoch = sim.epoch.load(std::sync::atomic::Ordering::SeqCst);
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             let mut st = sim.lock();

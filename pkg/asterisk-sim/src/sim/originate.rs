@@ -99,9 +99,20 @@ impl State {
         }
         let (tech, resource) = o.endpoint.split_once('/').unwrap_or(("", ""));
         let number = dialed_number(&o.endpoint);
+        let ctx_key = format!(
+            "@{}",
+            resource
+                .split('@')
+                .nth(1)
+                .unwrap_or("")
+                .split('/')
+                .next()
+                .unwrap_or("")
+        );
         let outcome = self
             .outcomes
             .get(&number)
+            .or_else(|| self.outcomes.get(&ctx_key))
             .cloned()
             .unwrap_or_else(|| sim.cfg.default_outcome.clone());
         let local = tech == "Local";
