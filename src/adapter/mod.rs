@@ -9,3 +9,4 @@ pub mod orchestrator;
 pub mod directory;
 pub mod events;
 pub mod speech;
+pub mod media;

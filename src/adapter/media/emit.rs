@@ -1,0 +1,99 @@
+//! Events from a leg to its session: never blocking the media task.
+//!
+//! Audio goes with `try_send`: a slow session loses frames (counted) rather
+//! than stalling pacing. Control events go the same way, as the task must not
+//! wait either; losing one means the channel is far too small or the session
+//! is stuck, so it is logged as an error.
+
+use super::metrics::MediaMetrics;
+use crate::application::ports::media::{AudioFrame, MAX_FRAME_SAMPLES, MediaEvent};
+use crate::domain::CallId;
+use ::media::pipeline::{InboundOutput, InboundPipeline};
+use ::media::vad::{VadEvent, VoiceActivityDetector};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{self, error::TrySendError};
+
+/// Whether the leg goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    /// The session is gone (or asked to close).
+    Stop,
+}
+
+/// The sending half of a leg's events, with its counters.
+pub(crate) struct Emitter {
+    pub(crate) events: mpsc::Sender<MediaEvent>,
+    pub(crate) metrics: MediaMetrics,
+    pub(crate) call: CallId,
+}
+
+impl Emitter {
+    /// Resolves once the session dropped its receiver.
+    pub(crate) async fn closed(&self) {
+        self.events.closed().await;
+    }
+
+    /// Sends a control event without waiting.
+    pub(crate) fn control(&self, event: MediaEvent) -> Flow {
+        match self.events.try_send(event) {
+            Ok(()) => Flow::Continue,
+            Err(TrySendError::Closed(_)) => Flow::Stop,
+            Err(TrySendError::Full(event)) => {
+                self.metrics.control_events_lost.inc();
+                tracing::error!(call = %self.call, ?event, "media event channel full: control event lost");
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Delivers everything the inbound pipeline has due.
+    pub(crate) fn inbound<V: VoiceActivityDetector>(&self, p: &mut InboundPipeline<V>) -> Flow {
+        let rate = p.config().output_rate;
+        while let Some(out) = p.poll_output() {
+            let flow = match out {
+                InboundOutput::Audio { pcm, at } => self.audio(pcm, rate, at),
+                InboundOutput::Vad(VadEvent::SpeechStart { at }) => {
+                    self.control(MediaEvent::SpeechStarted { at })
+                }
+                InboundOutput::Vad(VadEvent::SpeechEnd { at }) => {
+                    self.control(MediaEvent::SpeechEnded { at })
+                }
+                InboundOutput::Dtmf(d) => self.control(MediaEvent::Dtmf { digit: d.digit }),
+            };
+            if flow == Flow::Stop {
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// One 20 ms frame, as one [`AudioFrame`] up to 16 kHz; above that (the
+    /// port's frame holds 320 samples) as a few equal chunks, each stamped
+    /// with the time of its first sample.
+    fn audio(&self, pcm: &[i16], rate: u32, at: Instant) -> Flow {
+        let chunks = pcm.len().div_ceil(MAX_FRAME_SAMPLES).max(1);
+        let mut start = 0;
+        for i in 0..chunks {
+            let end = pcm.len() * (i + 1) / chunks;
+            let offset = Duration::from_nanos(start as u64 * 1_000_000_000 / u64::from(rate));
+            let mut frame = AudioFrame {
+                pcm: [0; MAX_FRAME_SAMPLES],
+                // At most MAX_FRAME_SAMPLES by construction of `chunks`.
+                len: u16::try_from(end - start).unwrap_or(0),
+                rate,
+                at: at + offset,
+            };
+            frame.pcm[..end - start].copy_from_slice(&pcm[start..end]);
+            match self.events.try_send(MediaEvent::Audio(frame)) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => {
+                    self.metrics.audio_frames_dropped.inc();
+                }
+                Err(TrySendError::Closed(_)) => return Flow::Stop,
+            }
+            start = end;
+        }
+        Flow::Continue
+    }
+}

@@ -1,0 +1,34 @@
+//! The media endpoint over UDP: one RTP socket and one task per call leg.
+//!
+//! [`UdpMediaEndpoint::open`](crate::application::ports::media::MediaEndpoint::open)
+//! leases a port from the configured range, binds it and spawns the leg's
+//! task. The task owns the socket and the call's sans-IO pipelines
+//! (`vg_media::pipeline`) and `select!`s over commands, datagrams and the
+//! pipelines' next deadline; it reads the clock once per wake-up.
+//!
+//! - Inbound: datagrams from the peer only (see [`peer`]: set by `SetPeer`,
+//!   else latched onto the first RTP packet's source) → jitter buffer, decode,
+//!   resample to the STT rate, VAD → `Audio`, `SpeechStarted/Ended`, `Dtmf`.
+//! - Outbound: `Play` PCM → resample, encode, pace → one packet per 20 ms to
+//!   the peer; `Flush` drops the queue at once; `PlaybackDrained` after
+//!   `EndOfSpeech` once the last packet is out.
+//! - The task ends on `Close`, on the command sender or the event receiver
+//!   being dropped; its socket closes and its port goes back to the pool once.
+//!
+//! No per-packet heap allocation: receive and transmit buffers are allocated
+//! once per leg, audio frames travel by value.
+
+mod config;
+mod emit;
+mod endpoint;
+mod leg;
+mod metrics;
+mod peer;
+mod pool;
+mod setup;
+#[cfg(test)]
+mod tests;
+
+pub use config::{PortRange, UdpMediaConfig, VadChoice};
+pub use endpoint::UdpMediaEndpoint;
+pub use metrics::MediaMetrics;

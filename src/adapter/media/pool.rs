@@ -1,0 +1,188 @@
+//! The RTP port pool: which ports of the configured range are free.
+//!
+//! Free ports wait in a FIFO, so a port just released is the last to be
+//! handed out again: stray packets still addressed to a closed leg then most
+//! likely find no socket rather than the next call's.
+
+use super::config::PortRange;
+use std::{
+    collections::VecDeque,
+    io,
+    net::{IpAddr, SocketAddr, UdpSocket},
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+/// Ports of one range, each either free or leased to exactly one leg.
+#[derive(Debug)]
+pub(crate) struct PortPool {
+    range: PortRange,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    free: VecDeque<u16>,
+    /// Indexed by `port - range.start`: a double release is caught here.
+    leased: Vec<bool>,
+}
+
+impl PortPool {
+    /// Every port of `range`, or only its even ones.
+    pub(crate) fn new(range: PortRange, even_only: bool) -> Arc<Self> {
+        let free = (range.start..=range.end)
+            .filter(|p| !even_only || p % 2 == 0)
+            .collect::<VecDeque<_>>();
+        Arc::new(Self {
+            range,
+            state: Mutex::new(State {
+                free,
+                leased: vec![false; range.len()],
+            }),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The lock guards plain data updated in one step: a panic elsewhere
+        // cannot leave it half-written.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ports free now.
+    pub(crate) fn free(&self) -> usize {
+        self.state().free.len()
+    }
+
+    /// Binds a UDP socket on `ip` at the first free port that binds. A port
+    /// taken by another process goes back to the end of the queue and the
+    /// next is tried; each free port is tried at most once.
+    pub(crate) fn bind(self: &Arc<Self>, ip: IpAddr) -> Result<(UdpSocket, PortLease), BindError> {
+        let tries = self.free();
+        for _ in 0..tries {
+            let Some(lease) = self.take() else { break };
+            match UdpSocket::bind(SocketAddr::new(ip, lease.port)) {
+                Ok(socket) => return Ok((socket, lease)),
+                // Dropping the lease returns the port to the back of the queue.
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
+                Err(e) => return Err(BindError::Io(e)),
+            }
+        }
+        Err(BindError::Exhausted)
+    }
+
+    fn take(self: &Arc<Self>) -> Option<PortLease> {
+        let mut state = self.state();
+        let port = state.free.pop_front()?;
+        state.leased[usize::from(port - self.range.start)] = true;
+        Some(PortLease {
+            pool: Arc::clone(self),
+            port,
+        })
+    }
+
+    fn release(&self, port: u16) {
+        let mut state = self.state();
+        let slot = &mut state.leased[usize::from(port - self.range.start)];
+        if std::mem::replace(slot, false) {
+            state.free.push_back(port);
+        } else {
+            tracing::error!(port, "media port released twice; ignored");
+        }
+    }
+}
+
+/// Why no socket could be bound.
+#[derive(Debug)]
+pub(crate) enum BindError {
+    /// Every port is leased or taken by another process.
+    Exhausted,
+    /// Binding failed for another reason than a taken port (e.g. an address
+    /// this host does not have): retrying other ports would not help.
+    Io(io::Error),
+}
+
+/// One leased port; dropping it returns the port to its pool, exactly once.
+#[derive(Debug)]
+pub(crate) struct PortLease {
+    pool: Arc<PortPool>,
+    port: u16,
+}
+
+impl PortLease {
+    /// The leased port.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl Drop for PortLease {
+    fn drop(&mut self) {
+        self.pool.release(self.port);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    /// A range of `n` ports that are free right now (best effort: probed).
+    fn free_range(n: u16) -> PortRange {
+        for start in (30_000..60_000).step_by(usize::from(n) + 7) {
+            let all_free =
+                (start..start + n).all(|p| UdpSocket::bind(SocketAddr::new(LOCAL, p)).is_ok());
+            if all_free {
+                return PortRange {
+                    start,
+                    end: start + n - 1,
+                };
+            }
+        }
+        panic!("no free range of {n} ports");
+    }
+
+    #[test]
+    fn leases_each_port_once_and_reuses_released_ones_last() {
+        let range = free_range(3);
+        let pool = PortPool::new(range, false);
+        let (_a, la) = pool.bind(LOCAL).unwrap();
+        let (b, lb) = pool.bind(LOCAL).unwrap();
+        assert_ne!(la.port(), lb.port());
+        drop((b, lb));
+        let (_c, lc) = pool.bind(LOCAL).unwrap();
+        assert_eq!(
+            lc.port(),
+            range.end,
+            "the never-used port comes before a released one"
+        );
+        assert_eq!(pool.free(), 1);
+    }
+
+    #[test]
+    fn skips_a_port_taken_by_someone_else() {
+        let range = free_range(2);
+        let squatter = UdpSocket::bind(SocketAddr::new(LOCAL, range.start)).unwrap();
+        let pool = PortPool::new(range, false);
+        let (_s, lease) = pool.bind(LOCAL).unwrap();
+        assert_eq!(lease.port(), range.end);
+        assert!(matches!(pool.bind(LOCAL), Err(BindError::Exhausted)));
+        drop(squatter);
+        let (_s2, again) = pool.bind(LOCAL).unwrap();
+        assert_eq!(
+            again.port(),
+            range.start,
+            "the skipped port was kept in the pool"
+        );
+    }
+
+    #[test]
+    fn even_only_hands_out_even_ports() {
+        let range = PortRange {
+            start: 41_001,
+            end: 41_006,
+        };
+        let pool = PortPool::new(range, true);
+        assert_eq!(pool.free(), 3);
+    }
+}

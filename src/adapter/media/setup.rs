@@ -1,0 +1,54 @@
+//! Pipeline settings for one leg, from its wire format and STT rate.
+
+use crate::application::ports::telephony::WireFormat;
+use ::media::pacer::PacerConfig;
+use ::media::pipeline::{InboundConfig, OutboundConfig, TelephoneCodec};
+
+/// Telephone-event payload type Asterisk uses (RFC 4733).
+const TELEPHONE_EVENT_PT: u8 = 101;
+
+/// Caller audio in `format` → PCM at `stt_rate`. Every encoding Asterisk may
+/// send at the format's clock rate is taken (G.711 both laws, L16), so a
+/// format switch on Asterisk's side is not heard as garbage.
+pub(crate) fn inbound(format: WireFormat, stt_rate: u32) -> InboundConfig {
+    let l16 = match format {
+        // Asterisk's `slin16` over UnicastRTP: PT 118, big-endian (fixture 14).
+        WireFormat::Slin16 => 118,
+        _ => ::media::codec::L16::SLIN_PT,
+    };
+    InboundConfig {
+        clock_rate: format.rate(),
+        l16_payload_type: Some(l16),
+        telephone_event_payload_type: Some(TELEPHONE_EVENT_PT),
+        output_rate: stt_rate,
+        ..InboundConfig::default()
+    }
+}
+
+/// Agent audio → RTP in `format`, numbered from random starting points
+/// (RFC 3550 §5.1: SSRC, sequence and timestamp should not be guessable).
+pub(crate) fn outbound(format: WireFormat) -> OutboundConfig {
+    let codec = match format {
+        WireFormat::Ulaw => TelephoneCodec::Pcmu,
+        WireFormat::Alaw => TelephoneCodec::Pcma,
+        WireFormat::Slin => TelephoneCodec::SLIN,
+        // Asterisk drops PT 118 from us (fixture 14); the leg still sends it
+        // so that the format stays what was negotiated, and `open` warns.
+        WireFormat::Slin16 => TelephoneCodec::L16 {
+            payload_type: 118,
+            rate: 16_000,
+        },
+    };
+    let r = uuid::Uuid::new_v4().as_u128();
+    OutboundConfig {
+        codec,
+        pacer: PacerConfig {
+            ssrc: r as u32,
+            initial_sequence: (r >> 32) as u16,
+            initial_timestamp: (r >> 48) as u32,
+            ..PacerConfig::default()
+        },
+        telephone_event_payload_type: TELEPHONE_EVENT_PT,
+        ..OutboundConfig::default()
+    }
+}

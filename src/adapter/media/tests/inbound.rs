@@ -1,0 +1,94 @@
+//! Caller audio in: latching, decoding to the STT rate, VAD, foreign packets.
+
+use super::support::*;
+use crate::application::ports::media::{MediaCommand, MediaEvent};
+
+#[tokio::test]
+async fn a_tone_then_silence_gives_16k_audio_and_speech_start_then_end() {
+    let ep = endpoint(2);
+    let mut leg = open(&ep).await;
+    let mut peer = Peer::new().await;
+    let to = leg.local;
+    let sender = tokio::spawn(async move {
+        send_paced(&mut peer, to, 50, tone_frame).await;
+        send_paced(&mut peer, to, 25, |_| SILENCE).await;
+        peer
+    });
+    let (mut frames, mut started, mut latched) = (0, false, None);
+    loop {
+        match next_event(&mut leg).await {
+            MediaEvent::Latched { peer } => latched = Some(peer),
+            MediaEvent::Audio(f) => {
+                assert_eq!((f.rate, f.samples().len()), (16_000, 320), "{f:?}");
+                frames += 1;
+            }
+            MediaEvent::SpeechStarted { .. } => {
+                assert!(!started, "one start");
+                started = true;
+            }
+            MediaEvent::SpeechEnded { .. } => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let peer = sender.await.unwrap();
+    assert!(started, "SpeechStarted came before SpeechEnded");
+    assert_eq!(latched, Some(peer.addr()), "latched first onto the sender");
+    assert!(
+        frames >= 45,
+        "most of the tone arrived as audio: {frames} frames"
+    );
+    assert!(
+        ep.metrics().packets_in.get() >= 50,
+        "the tone was counted in"
+    );
+}
+
+#[tokio::test]
+async fn packets_from_elsewhere_are_dropped_once_latched() {
+    let ep = endpoint(1);
+    let mut leg = open(&ep).await;
+    let (mut asterisk, mut intruder) = (Peer::new().await, Peer::new().await);
+    asterisk.send(leg.local, &SILENCE).await;
+    let MediaEvent::Latched { peer } = next_event(&mut leg).await else {
+        panic!("the first event is the latch");
+    };
+    assert_eq!(peer, asterisk.addr());
+    for i in 0..10 {
+        intruder.send(leg.local, &tone_frame(i)).await;
+    }
+    // Junk from the peer itself: counted, never fatal.
+    asterisk
+        .socket
+        .send_to(b"\x00junk", leg.local)
+        .await
+        .unwrap();
+    until("the intruder's packets to be dropped", || {
+        ep.metrics().dropped_foreign.get() == 10 && ep.metrics().dropped_malformed.get() == 1
+    })
+    .await;
+    // The leg is alive and still hears its peer.
+    asterisk.send(leg.local, &SILENCE).await;
+    until("the peer's packet", || ep.metrics().packets_in.get() == 3).await;
+    assert!(leg.commands.send(MediaCommand::Close).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_set_peer_refuses_anyone_else_from_the_first_packet() {
+    let ep = endpoint(1);
+    let mut leg = open(&ep).await;
+    let (mut asterisk, mut intruder) = (Peer::new().await, Peer::new().await);
+    leg.commands
+        .send(MediaCommand::SetPeer(asterisk.addr()))
+        .await
+        .unwrap();
+    intruder.send(leg.local, &SILENCE).await;
+    until("the intruder's packet to be dropped", || {
+        ep.metrics().dropped_foreign.get() == 1
+    })
+    .await;
+    asterisk.send(leg.local, &SILENCE).await;
+    let MediaEvent::Latched { peer } = next_event(&mut leg).await else {
+        panic!("the latch comes with the peer's first packet");
+    };
+    assert_eq!(peer, asterisk.addr());
+}
