@@ -266,7 +266,14 @@ impl State {
         };
         let all: Vec<String> = ch.playbacks.drain(..).collect();
         for (i, pb) in all.iter().enumerate() {
-            if i == 0 {
+            // A playback of an unknown scheme never finishes, not even at hangup (fixture 05).
+            let forever = self.playbacks.get(pb).is_some_and(|p| {
+                matches!(
+                    classify(sim, p.media.get(p.index).map(String::as_str).unwrap_or("")),
+                    Item::Forever
+                )
+            });
+            if i == 0 && !forever {
                 if let Some(p) = self.playbacks.get_mut(pb) {
                     p.generation += 1;
                     p.state = PbState::Done;

@@ -120,10 +120,23 @@ impl Replay {
         let mut expected: HashMap<String, Vec<(usize, Value)>> = HashMap::new();
         for (i, s) in steps.iter().enumerate() {
             if s["kind"] == "event" && modeled(&s["event"]) {
+                // An event stamped in the same millisecond as the next request can be that
+                // request's effect (05 records a hangup event just before its DELETE): await it
+                // after that request.
+                let t = s["t_ms"].as_u64().unwrap_or(0);
+                let next = steps
+                    .iter()
+                    .enumerate()
+                    .skip(i + 1)
+                    .find(|(_, x)| x["kind"] != "event" && x["kind"] != "note");
+                let at = match next {
+                    Some((j, x)) if x["t_ms"].as_u64().unwrap_or(0) <= t => j,
+                    _ => i,
+                };
                 expected
                     .entry(s["ws"].as_str().unwrap_or("").to_string())
                     .or_default()
-                    .push((i, s["event"].clone()));
+                    .push((at, s["event"].clone()));
             }
         }
         let start = Instant::now();
@@ -474,6 +487,26 @@ impl Replay {
                     self.sim
                         .caller_dtmf(call, e["digit"].as_str().unwrap_or("1"));
                 }
+            }
+            // The recording's script hung some channels up without recording the request
+            // (05's final cleanup): send that DELETE ourselves.
+            "ChannelHangupRequest"
+                if e.get("cause").and_then(Value::as_u64) == Some(32)
+                    && self.ids.contains_key(&chan)
+                    && !self.deleted.contains(&self.ids[&chan]) =>
+            {
+                let url = format!("{}/ari/channels/{}", self.sim.base_url(), self.ids[&chan]);
+                let http = self.http.clone();
+                self.report
+                    .skipped
+                    .push(format!("unrecorded DELETE of {chan} sent"));
+                tokio::spawn(async move {
+                    let _ = http
+                        .delete(url)
+                        .basic_auth("gw", Some("gwsecret"))
+                        .send()
+                        .await;
+                });
             }
             "ChannelHangupRequest" | "ChannelVarset" => {
                 let far = match ty {
