@@ -171,7 +171,12 @@ async fn guard(State(sim): S, req: Request, next: Next) -> Response {
     if booting {
         return ApiError::new(503, "Asterisk not booted").into_response();
     }
-    if let Some(f) = sim.faults.take(req.method().as_str(), req.uri().path()) {
+    // Inside the `/ari` nest the path lost its prefix; faults are written with full paths.
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| req.uri().path().to_string(), |u| u.path().to_string());
+    if let Some(f) = sim.faults.take(req.method().as_str(), &path) {
         if !f.delay.is_zero() {
             tokio::time::sleep(f.delay).await;
         }
