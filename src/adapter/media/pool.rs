@@ -123,24 +123,7 @@ impl Drop for PortLease {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
-
-    const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
-    /// A range of `n` ports that are free right now (best effort: probed).
-    fn free_range(n: u16) -> PortRange {
-        for start in (30_000..60_000).step_by(usize::from(n) + 7) {
-            let all_free =
-                (start..start + n).all(|p| UdpSocket::bind(SocketAddr::new(LOCAL, p)).is_ok());
-            if all_free {
-                return PortRange {
-                    start,
-                    end: start + n - 1,
-                };
-            }
-        }
-        panic!("no free range of {n} ports");
-    }
+    use crate::adapter::media::tests::support::{LOCAL, free_range};
 
     #[test]
     fn leases_each_port_once_and_reuses_released_ones_last() {

@@ -1,7 +1,8 @@
 //! Legs over real UDP on 127.0.0.1, in real time; every wait has a generous
 //! deadline and nothing synchronises by sleeping.
 
+mod against_sim;
 mod inbound;
 mod lifecycle;
 mod outbound;
-mod support;
+pub(super) mod support;

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 use tokio::net::UdpSocket;
 
-pub(super) const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+pub(in crate::adapter::media) const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Failure deadline of every wait: generous, never reached when things work.
 pub(super) const PATIENCE: Duration = Duration::from_secs(10);
 
 /// A range of `n` ports free right now, disjoint from other tests' ranges.
-pub(super) fn free_range(n: u16) -> PortRange {
+pub(in crate::adapter::media) fn free_range(n: u16) -> PortRange {
     static NEXT: AtomicU16 = AtomicU16::new(42_000);
     loop {
         let start = NEXT.fetch_add(n + 1, Ordering::Relaxed);
