@@ -4,5 +4,6 @@
 mod against_sim;
 mod inbound;
 mod lifecycle;
+mod load;
 mod outbound;
 pub(super) mod support;

@@ -65,7 +65,8 @@ pub(super) const SILENCE: [u8; 160] = [0xFF; 160];
 
 /// Asterisk's side: one socket sending and receiving RTP.
 pub(super) struct Peer {
-    pub(super) socket: UdpSocket,
+    /// Shared so a load test can receive on it while another task sends.
+    pub(super) socket: std::sync::Arc<UdpSocket>,
     seq: u16,
     ts: u32,
 }
@@ -73,7 +74,7 @@ pub(super) struct Peer {
 impl Peer {
     pub(super) async fn new() -> Self {
         Self {
-            socket: UdpSocket::bind((LOCAL, 0)).await.unwrap(),
+            socket: std::sync::Arc::new(UdpSocket::bind((LOCAL, 0)).await.unwrap()),
             seq: 7_000,
             ts: 160,
         }
