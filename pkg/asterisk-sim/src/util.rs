@@ -78,7 +78,8 @@ mod tests {
     #[test]
     fn civil_dates() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_411), (2025, 11, 20));
+        assert_eq!(civil_from_days(20_412), (2025, 11, 20));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 
     #[test]

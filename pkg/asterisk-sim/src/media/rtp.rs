@@ -17,8 +17,11 @@ pub(crate) fn header(out: &mut Vec<u8>, marker: bool, pt: u8, seq: u16, ts: u32,
     out.extend_from_slice(&ssrc.to_be_bytes());
 }
 
-/// Parses an RTP packet: (marker, pt, seq, ts, ssrc, payload). None if it is not RTP v2.
-pub(crate) fn parse(buf: &[u8]) -> Option<(bool, u8, u16, u32, u32, &[u8])> {
+/// (marker, pt, seq, ts, ssrc, payload) of one packet.
+pub(crate) type Parsed<'a> = (bool, u8, u16, u32, u32, &'a [u8]);
+
+/// Parses an RTP packet. None if it is not RTP v2.
+pub(crate) fn parse(buf: &[u8]) -> Option<Parsed<'_>> {
     if buf.len() < 12 || buf[0] >> 6 != 2 {
         return None;
     }

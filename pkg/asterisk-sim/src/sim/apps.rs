@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use super::State;
-use super::model::{App, WsOut};
+use super::model::WsOut;
 use crate::util::timestamp;
 
 impl State {
@@ -22,10 +22,7 @@ impl State {
         let conn = self.next_conn;
         self.next_conn += 1;
         let asterisk_id = self.asterisk_id.clone();
-        let a = self
-            .apps
-            .entry(app.to_string())
-            .or_insert_with(App::default);
+        let a = self.apps.entry(app.to_string()).or_default();
         if let Some(old) = a.active.take() {
             let ev = json!({
                 "type": "ApplicationReplaced",

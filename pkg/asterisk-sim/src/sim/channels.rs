@@ -102,12 +102,11 @@ impl State {
             json!({ "cause": cause, "cause_txt": cause_txt(cause) }),
         );
         if let Some(ch) = self.channels.remove(id) {
-            if let Some(call) = ch.call {
-                if let Some(c) = self.calls.get_mut(&call) {
-                    if c.channel == id {
-                        c.ended = true;
-                    }
-                }
+            if let Some(call) = ch.call
+                && let Some(c) = self.calls.get_mut(&call)
+                && c.channel == id
+            {
+                c.ended = true;
             }
             if matches!(ch.kind, ChanKind::Media { .. }) {
                 sim.media.close(id);
@@ -326,10 +325,10 @@ impl State {
         }
         if name.contains('(') {
             // Other dialplan functions (JITTERBUFFER, CALLERID…) are accepted silently.
-            if name.starts_with("CALLERID(name)") {
-                if let Some(ch) = self.channels.get_mut(id) {
-                    ch.caller.0 = value.to_string();
-                }
+            if name.starts_with("CALLERID(name)")
+                && let Some(ch) = self.channels.get_mut(id)
+            {
+                ch.caller.0 = value.to_string();
             }
             return Ok(());
         }

@@ -89,13 +89,13 @@ impl Originate {
 
 impl State {
     pub(crate) fn originate(&mut self, sim: &Arc<Sim>, o: Originate) -> ApiResult<Value> {
-        if let Some(id) = &o.channel_id {
-            if self.channels.contains_key(id) {
-                return Err(ApiError::new(
-                    409,
-                    "Channel with given unique ID already exists",
-                ));
-            }
+        if let Some(id) = &o.channel_id
+            && self.channels.contains_key(id)
+        {
+            return Err(ApiError::new(
+                409,
+                "Channel with given unique ID already exists",
+            ));
         }
         let (tech, resource) = o.endpoint.split_once('/').unwrap_or(("", ""));
         let number = dialed_number(&o.endpoint);
@@ -142,7 +142,7 @@ impl State {
             } else {
                 format!(
                     "{tech}/{}-{seq}",
-                    res_main.split('@').last().unwrap_or(res_main)
+                    res_main.split('@').next_back().unwrap_or(res_main)
                 )
             },
             state: "Down",

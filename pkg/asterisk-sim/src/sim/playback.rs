@@ -248,14 +248,13 @@ impl State {
         });
         self.playbacks.remove(pb);
         sim.playback_idle.notify_waiters();
-        if let Some(n) = next {
-            if self
+        if let Some(n) = next
+            && self
                 .playbacks
                 .get(&n)
                 .is_some_and(|p| p.state == PbState::Queued)
-            {
-                self.start_item(sim, &n);
-            }
+        {
+            self.start_item(sim, &n);
         }
     }
 

@@ -129,8 +129,15 @@ impl Replay {
                     .enumerate()
                     .skip(i + 1)
                     .find(|(_, x)| x["kind"] != "event" && x["kind"] != "note");
+                // Only a request on the event's own channel can have caused it, and never a
+                // StasisStart (that one is what the request reacts to).
+                let ev = &s["event"];
+                let caused_by = |x: &Value| {
+                    let path = x["request"]["path"].as_str().unwrap_or("");
+                    ev["type"] != "StasisStart" && chan_of(ev).is_some_and(|c| path.contains(c))
+                };
                 let at = match next {
-                    Some((j, x)) if x["t_ms"].as_u64().unwrap_or(0) <= t => j,
+                    Some((j, x)) if x["t_ms"].as_u64().unwrap_or(0) <= t && caused_by(x) => j,
                     _ => i,
                 };
                 expected
@@ -336,10 +343,10 @@ impl Replay {
                 let Some(sock) = self.socks.get_mut(&label) else {
                     return;
                 };
-                if s["code"].as_u64() == Some(1000) {
-                    if let Some(c) = &sock.close {
-                        let _ = c.send(());
-                    }
+                if s["code"].as_u64() == Some(1000)
+                    && let Some(c) = &sock.close
+                {
+                    let _ = c.send(());
                 }
                 let closed = Arc::clone(&sock.closed);
                 let deadline = Instant::now() + WAIT;

@@ -114,7 +114,10 @@ async fn connected_call(
         204
     );
     // The media channel's own StasisStart, so the next call's is the next one read.
-    assert_eq!(next_of(ws, "StasisStart").await["channel"]["id"], media.as_str());
+    assert_eq!(
+        next_of(ws, "StasisStart").await["channel"]["id"],
+        media.as_str()
+    );
     (call, chan, media, sock, rtp)
 }
 
