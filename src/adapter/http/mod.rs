@@ -1,14 +1,17 @@
-//! The management HTTP server (axum): health, readiness, metrics; the call API
-//! joins it in a later issue.
+//! The management HTTP server (axum): health, readiness, metrics, and the
+//! call API ([`api`]) when [`router_with_api`] builds it.
 //!
 //! [`router`] builds the whole router from shared state, so tests drive it
 //! with `tower::ServiceExt::oneshot` and no socket.
 
+pub mod api;
 mod health;
+
+pub use api::{ApiBuildError, ApiConfig, api_router};
 
 use crate::{
     adapter::telemetry::{BuildInfo, Metrics},
-    application::{admission::CallAdmission, health::Readiness},
+    application::{admission::CallAdmission, health::Readiness, ports::calls::CallControl},
 };
 use axum::{Router, routing::get};
 use std::sync::Arc;
@@ -52,6 +55,16 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .fallback(health::not_found)
         .with_state(state)
+}
+
+/// The management router plus the call API; fails when the API would have
+/// no way to authenticate (see [`ApiBuildError`]).
+pub fn router_with_api(
+    state: AppState,
+    control: Arc<dyn CallControl>,
+    cfg: ApiConfig,
+) -> Result<Router, ApiBuildError> {
+    Ok(router(state).merge(api_router(control, cfg)?))
 }
 
 #[cfg(test)]

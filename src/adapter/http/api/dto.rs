@@ -1,0 +1,163 @@
+//! Wire shapes of the call API. Requests reject unknown fields; they hold
+//! plain strings that `validate` turns into domain types, so each failure
+//! names its field and problem type.
+
+use crate::application::ports::calls::{CallSummary, Page};
+use serde::{Deserialize, Serialize};
+use std::{collections::BTreeMap, time::SystemTime};
+use utoipa::{IntoParams, ToSchema};
+
+/// `POST /v1/calls`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCallRequest {
+    /// Number to call, E.164 (`+` and 2-15 digits).
+    #[schema(example = "+15551234567")]
+    pub to: String,
+    /// Caller id to present, E.164; the route's default when absent.
+    pub from: Option<String>,
+    /// The agent that talks.
+    #[schema(example = "sales.v2")]
+    pub agent_id: String,
+    /// Up to 32 string pairs (keys ≤ 64 chars, values ≤ 512), kept with the call.
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Seconds to let it ring, 5-120 (default 30).
+    #[schema(minimum = 5, maximum = 120)]
+    pub ring_timeout_secs: Option<u64>,
+}
+
+/// How a transfer is done.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferModeDto {
+    /// Hand the caller over at once.
+    Blind,
+    /// Reach the person first, then connect.
+    Attended,
+}
+
+/// `POST /v1/calls/{id}/transfer`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// E.164 number or an extension of 1-20 digits.
+    pub target: String,
+    /// `blind` or `attended`.
+    pub mode: TransferModeDto,
+}
+
+/// `POST /v1/calls/{id}/say`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SayRequest {
+    /// Text to speak, 1-2000 characters.
+    pub text: String,
+    /// Speak now, cutting off what is being said (default: queue after it).
+    #[serde(default)]
+    pub interrupt: bool,
+}
+
+/// `POST /v1/calls/{id}/dtmf`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DtmfRequest {
+    /// 1-32 of `0-9 * # A-D`.
+    #[schema(example = "123#")]
+    pub digits: String,
+}
+
+/// Query of `GET /v1/calls`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only calls in this state.
+    pub state: Option<String>,
+    /// Page size, 1-100 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A call as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CallView {
+    /// Id.
+    pub call_id: String,
+    /// Owner.
+    pub tenant_id: String,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// `originating | ringing | answered | active | transferring | ended`.
+    pub state: String,
+    /// Calling number.
+    pub from: Option<String>,
+    /// Called number or DID.
+    pub to: Option<String>,
+    /// The agent.
+    pub agent_id: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, when answered.
+    pub answered_at: Option<String>,
+    /// RFC 3339, when ended.
+    pub ended_at: Option<String>,
+    /// Why it ended.
+    pub end_reason: Option<String>,
+    /// The API client's metadata.
+    pub metadata: BTreeMap<String, String>,
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+impl From<CallSummary> for CallView {
+    fn from(c: CallSummary) -> Self {
+        let direction = serde_json::to_value(c.direction)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Self {
+            call_id: c.call_id.to_string(),
+            tenant_id: c.tenant_id.to_string(),
+            direction,
+            state: c.state,
+            from: c.from,
+            to: c.to,
+            agent_id: c.agent_id.map(|a| a.to_string()),
+            created_at: rfc3339(c.created_at),
+            answered_at: c.answered_at.map(rfc3339),
+            ended_at: c.ended_at.map(rfc3339),
+            end_reason: c.end_reason,
+            metadata: c.metadata,
+        }
+    }
+}
+
+/// One page of calls, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CallPage {
+    /// The calls.
+    pub calls: Vec<CallView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page> for CallPage {
+    fn from(p: Page) -> Self {
+        Self {
+            calls: p.calls.into_iter().map(CallView::from).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+/// Reply to hangup, transfer, say and dtmf: the gateway took the request on.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Accepted {
+    /// The call.
+    pub call_id: String,
+    /// `hangup`, `transfer`, `say` or `dtmf`.
+    pub action: String,
+}

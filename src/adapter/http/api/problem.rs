@@ -1,0 +1,258 @@
+//! The one error type of the call API, rendered as RFC 9457
+//! `application/problem+json` with a stable `type` URI per kind.
+
+use crate::application::ports::calls::ControlError;
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Prefix of every problem `type`; clients match on the full URI.
+const TYPE_BASE: &str = "https://voice-gateway.dev/problems/";
+
+/// The problem document (RFC 9457) every error response carries.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable URI naming the kind of error.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the kind.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What went wrong with this request, for a human.
+    pub detail: String,
+    /// The request field at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Every way a call-API request can fail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// No usable bearer token (missing, malformed, bad signature, expired…).
+    #[error("{0}")]
+    InvalidToken(String),
+    /// The token lacks the scope the operation needs.
+    #[error("this operation needs the {0} scope")]
+    InsufficientScope(&'static str),
+    /// A field failed validation; `kind` is the problem slug.
+    #[error("{detail}")]
+    Invalid {
+        /// Problem slug, e.g. `invalid-number`.
+        kind: &'static str,
+        /// The field at fault.
+        field: Option<String>,
+        /// Human message.
+        detail: String,
+    },
+    /// The body is not JSON of the expected shape.
+    #[error("{detail}")]
+    MalformedJson {
+        /// The field at fault, when serde named one.
+        field: Option<String>,
+        /// Human message.
+        detail: String,
+    },
+    /// The body is not `application/json`.
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
+    /// The body is larger than allowed.
+    #[error("the body is larger than this API accepts")]
+    PayloadTooLarge,
+    /// No such call for this tenant (or no such thing at all).
+    #[error("{0}")]
+    NotFound(String),
+    /// The call cannot do that in its current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// Same `Idempotency-Key` with a different request.
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyMismatch,
+    /// Same `Idempotency-Key` while the first request is still running.
+    #[error("a request with this Idempotency-Key is still being processed")]
+    IdempotencyInProgress,
+    /// Too many live calls for the tenant.
+    #[error("the tenant already has {limit} live calls")]
+    TooManyCalls {
+        /// The limit.
+        limit: u32,
+        /// Seconds to wait before retrying.
+        retry_after: u64,
+    },
+    /// Originate rate exceeded.
+    #[error("originate rate exceeded for this tenant")]
+    RateLimited {
+        /// Seconds to wait before retrying.
+        retry_after: u64,
+    },
+    /// The gateway is draining.
+    #[error("the gateway is shutting down and takes no new calls")]
+    Draining,
+    /// Telephony or another dependency failed.
+    #[error("telephony is unavailable")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    /// A validation failure on one field.
+    pub(crate) fn invalid(kind: &'static str, field: &str, detail: impl Into<String>) -> Self {
+        Self::Invalid {
+            kind,
+            field: Some(field.to_owned()),
+            detail: detail.into(),
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<String>) {
+        use StatusCode as S;
+        match self {
+            Self::InvalidToken(_) => (S::UNAUTHORIZED, "invalid-token", "Invalid token", None),
+            Self::InsufficientScope(_) => (
+                S::FORBIDDEN,
+                "insufficient-scope",
+                "Insufficient scope",
+                None,
+            ),
+            Self::Invalid { kind, field, .. } => (
+                S::UNPROCESSABLE_ENTITY,
+                kind,
+                "Invalid request",
+                field.clone(),
+            ),
+            Self::MalformedJson { field, .. } => (
+                S::BAD_REQUEST,
+                "malformed-json",
+                "Malformed JSON",
+                field.clone(),
+            ),
+            Self::UnsupportedMediaType => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                None,
+            ),
+            Self::PayloadTooLarge => (
+                S::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                None,
+            ),
+            Self::NotFound(_) => (S::NOT_FOUND, "not-found", "Not found", None),
+            Self::Conflict(_) => (S::CONFLICT, "conflict", "Conflict", None),
+            Self::IdempotencyMismatch => (
+                S::UNPROCESSABLE_ENTITY,
+                "idempotency-key-mismatch",
+                "Idempotency key reused",
+                Some("Idempotency-Key".into()),
+            ),
+            Self::IdempotencyInProgress => (
+                S::CONFLICT,
+                "idempotency-in-progress",
+                "Request in progress",
+                Some("Idempotency-Key".into()),
+            ),
+            Self::TooManyCalls { .. } => (
+                S::TOO_MANY_REQUESTS,
+                "too-many-calls",
+                "Too many live calls",
+                None,
+            ),
+            Self::RateLimited { .. } => {
+                (S::TOO_MANY_REQUESTS, "rate-limited", "Rate limited", None)
+            }
+            Self::Draining => (S::SERVICE_UNAVAILABLE, "draining", "Draining", None),
+            Self::Unavailable(_) => (S::BAD_GATEWAY, "unavailable", "Telephony unavailable", None),
+        }
+    }
+
+    /// The problem document for this error.
+    pub fn problem(&self) -> Problem {
+        let (status, slug, title, field) = self.parts();
+        Problem {
+            kind: format!("{TYPE_BASE}{slug}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            field,
+        }
+    }
+}
+
+impl From<ControlError> for ApiError {
+    fn from(e: ControlError) -> Self {
+        match e {
+            ControlError::NotFound => Self::NotFound("no such call".into()),
+            ControlError::Conflict(m) => Self::Conflict(m),
+            ControlError::Draining => Self::Draining,
+            ControlError::Invalid(m) => Self::Invalid {
+                kind: "invalid-request",
+                field: None,
+                detail: m,
+            },
+            ControlError::Unavailable(m) => Self::Unavailable(m),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.problem();
+        if let Self::Unavailable(cause) = &self {
+            // The cause stays in the log: it may name internal hosts.
+            tracing::warn!(%cause, "call API: telephony unavailable");
+        }
+        let mut res = (
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            serde_json::to_string(&problem).unwrap_or_default(),
+        )
+            .into_response();
+        let h = res.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        match &self {
+            Self::InvalidToken(d) => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    bearer_challenge("invalid_token", d),
+                );
+            }
+            Self::InsufficientScope(s) => {
+                let d = format!("this operation needs the {s} scope");
+                let mut v = bearer_challenge("insufficient_scope", &d);
+                if let Ok(with_scope) =
+                    HeaderValue::from_str(&format!("{}, scope=\"{s}\"", v.to_str().unwrap_or("")))
+                {
+                    v = with_scope;
+                }
+                h.insert(header::WWW_AUTHENTICATE, v);
+            }
+            Self::TooManyCalls { retry_after, .. } | Self::RateLimited { retry_after } => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
+        }
+        res
+    }
+}
+
+/// `Bearer error="…", error_description="…"` (RFC 6750 §3) with the
+/// description reduced to characters a quoted-string may hold.
+fn bearer_challenge(error: &str, description: &str) -> HeaderValue {
+    let clean: String = description
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            c if c.is_ascii_graphic() || c == ' ' => c,
+            _ => '?',
+        })
+        .collect();
+    HeaderValue::from_str(&format!(
+        "Bearer error=\"{error}\", error_description=\"{clean}\""
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("Bearer error=\"invalid_token\""))
+}
