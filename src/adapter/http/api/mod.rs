@@ -16,6 +16,7 @@ mod extract;
 pub mod idempotency;
 mod limits;
 pub mod problem;
+mod respond;
 mod validate;
 
 pub use config::{ApiConfig, AuthConfig, LimitsConfig, TenantLimits};

@@ -3,6 +3,7 @@
 
 mod auth;
 mod calls;
+mod fake;
 mod idempotency;
 mod jwks;
 mod limits;
@@ -10,20 +11,13 @@ mod openapi;
 mod validation;
 
 use super::{ApiConfig, Clock, MemoryIdempotency, api_router_with};
-use crate::{
-    application::ports::{
-        calls::{
-            CallControl, CallSummary, ControlError, ListFilter, OriginateCall, Page, TransferMode,
-        },
-        orchestrator::BoxFuture,
-    },
-    domain::{AgentId, CallId, TenantId, call::Direction},
-};
+use crate::domain::TenantId;
 use axum::{
     Router,
     body::Body,
     http::{HeaderMap, Method, Request, StatusCode},
 };
+use fake::FakeControl;
 use http_body_util::BodyExt;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
@@ -39,172 +33,6 @@ use tower::ServiceExt;
 pub(super) const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
 /// The tests' "now": 2026-01-01T00:00:00Z.
 pub(super) const T0: u64 = 1_767_225_600;
-
-/// Records every port call and keeps the calls it placed.
-#[derive(Default)]
-pub(super) struct FakeControl {
-    pub(super) calls: Mutex<Vec<CallSummary>>,
-    pub(super) log: Mutex<Vec<String>>,
-}
-
-impl FakeControl {
-    pub(super) fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-    fn record(&self, s: String) {
-        self.log.lock().unwrap().push(s);
-    }
-    fn find(&self, tenant: &TenantId, id: &CallId) -> Result<CallSummary, ControlError> {
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|c| &c.tenant_id == tenant && &c.call_id == id)
-            .cloned()
-            .ok_or(ControlError::NotFound)
-    }
-    /// Moves a call to `state` (e.g. `ended`), as the call router would.
-    pub(super) fn set_state(&self, id: &str, state: &str) {
-        for c in self.calls.lock().unwrap().iter_mut() {
-            if c.call_id.as_str() == id {
-                c.state = state.into();
-            }
-        }
-    }
-    /// Adds a call of `tenant` directly (e.g. another tenant's).
-    pub(super) fn insert(&self, tenant: &str, id: &str) {
-        self.calls.lock().unwrap().push(summary(
-            TenantId::parse(tenant).unwrap(),
-            CallId::parse(id).unwrap(),
-            "active",
-            Default::default(),
-        ));
-    }
-}
-
-fn summary(
-    tenant: TenantId,
-    id: CallId,
-    state: &str,
-    metadata: std::collections::BTreeMap<String, String>,
-) -> CallSummary {
-    CallSummary {
-        call_id: id,
-        tenant_id: tenant,
-        direction: Direction::Outbound,
-        state: state.into(),
-        from: None,
-        to: Some("+15551234567".into()),
-        agent_id: Some(AgentId::parse("sales").unwrap()),
-        created_at: UNIX_EPOCH + Duration::from_secs(T0),
-        answered_at: None,
-        ended_at: None,
-        end_reason: None,
-        metadata,
-    }
-}
-
-impl CallControl for FakeControl {
-    fn originate(&self, r: OriginateCall) -> BoxFuture<'_, Result<CallSummary, ControlError>> {
-        Box::pin(async move {
-            self.record(format!(
-                "originate {} {} {} {}s",
-                r.tenant,
-                r.to,
-                r.agent,
-                r.ring_timeout.as_secs()
-            ));
-            let n = self.calls.lock().unwrap().len();
-            let mut c = summary(
-                r.tenant,
-                CallId::parse(format!("call-{n}")).unwrap(),
-                "originating",
-                r.metadata,
-            );
-            c.to = Some(r.to.to_string());
-            c.from = r.from.map(|f| f.to_string());
-            c.agent_id = Some(r.agent);
-            self.calls.lock().unwrap().push(c.clone());
-            Ok(c)
-        })
-    }
-    fn get<'a>(
-        &'a self,
-        t: &'a TenantId,
-        id: &'a CallId,
-    ) -> BoxFuture<'a, Result<CallSummary, ControlError>> {
-        Box::pin(async move {
-            self.record(format!("get {t} {id}"));
-            self.find(t, id)
-        })
-    }
-    fn list<'a>(
-        &'a self,
-        t: &'a TenantId,
-        f: ListFilter,
-    ) -> BoxFuture<'a, Result<Page, ControlError>> {
-        Box::pin(async move {
-            self.record(format!("list {t} {:?} {} {:?}", f.state, f.limit, f.cursor));
-            let calls: Vec<_> = self
-                .calls
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|c| &c.tenant_id == t)
-                .cloned()
-                .collect();
-            Ok(Page {
-                calls,
-                next_cursor: None,
-            })
-        })
-    }
-    fn hangup<'a>(
-        &'a self,
-        t: &'a TenantId,
-        id: &'a CallId,
-    ) -> BoxFuture<'a, Result<(), ControlError>> {
-        Box::pin(async move {
-            self.record(format!("hangup {t} {id}"));
-            self.find(t, id).map(drop)
-        })
-    }
-    fn transfer<'a>(
-        &'a self,
-        t: &'a TenantId,
-        id: &'a CallId,
-        target: String,
-        mode: TransferMode,
-    ) -> BoxFuture<'a, Result<(), ControlError>> {
-        Box::pin(async move {
-            self.record(format!("transfer {t} {id} {target} {mode:?}"));
-            self.find(t, id).map(drop)
-        })
-    }
-    fn say<'a>(
-        &'a self,
-        t: &'a TenantId,
-        id: &'a CallId,
-        text: String,
-        interrupt: bool,
-    ) -> BoxFuture<'a, Result<(), ControlError>> {
-        Box::pin(async move {
-            self.record(format!("say {t} {id} {text} {interrupt}"));
-            self.find(t, id).map(drop)
-        })
-    }
-    fn dtmf<'a>(
-        &'a self,
-        t: &'a TenantId,
-        id: &'a CallId,
-        digits: String,
-    ) -> BoxFuture<'a, Result<(), ControlError>> {
-        Box::pin(async move {
-            self.record(format!("dtmf {t} {id} {digits}"));
-            self.find(t, id).map(drop)
-        })
-    }
-}
 
 /// The router under test, its fake and its clock.
 pub(super) struct App {
