@@ -107,6 +107,7 @@ pub fn api_router_with(
         // Bounds every body extractor; larger bodies become 413 problems.
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
         .split_for_parts();
+    let calls = calls.method_not_allowed_fallback(|| async { problem::ApiError::MethodNotAllowed });
     Ok(calls.with_state(state).merge(docs::router(spec)))
 }
 

@@ -65,6 +65,9 @@ pub enum ApiError {
     /// The call cannot do that in its current state.
     #[error("{0}")]
     Conflict(String),
+    /// The path exists but not with this method.
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
     /// Same `Idempotency-Key` with a different request.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyMismatch,
@@ -139,6 +142,12 @@ impl ApiError {
             ),
             Self::NotFound(_) => (S::NOT_FOUND, "not-found", "Not found", None),
             Self::Conflict(_) => (S::CONFLICT, "conflict", "Conflict", None),
+            Self::MethodNotAllowed => (
+                S::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                None,
+            ),
             Self::IdempotencyMismatch => (
                 S::UNPROCESSABLE_ENTITY,
                 "idempotency-key-mismatch",

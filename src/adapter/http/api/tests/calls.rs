@@ -140,3 +140,19 @@ async fn another_tenants_call_is_404_for_every_operation() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_wrong_method_is_a_405_problem() {
+    let app = App::hs();
+    let r = app
+        .req(
+            Method::DELETE,
+            "/v1/calls/call-0",
+            Some(&token(json!({}))),
+            None,
+            &[],
+        )
+        .await;
+    r.problem(405, "method-not-allowed");
+    assert!(app.fake.log().is_empty());
+}
