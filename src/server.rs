@@ -1,28 +1,29 @@
-//! The composition root's async part: bind, serve, drain.
+//! The composition root's async part: build the adapters, bind, serve, drain.
 //!
 //! `cmd/voice-gateway` parses the CLI and configuration, installs logging and
 //! signal handling, then calls [`run`]. Shutdown is an argument (a future), not
 //! a global, so tests drive the whole lifecycle in-process.
 
+mod metrics;
+mod wiring;
+
 use crate::adapter::{
-    ari::{AriClient, AriClientConfig},
+    ari::AriClient,
     ari_stream::{self, EventStreamConfig, StreamItem, StreamMetrics},
     config::Config,
+    events::JsonlFile,
     http::{self, AppState},
+    store::MemoryCallStore,
     telemetry::{BuildInfo, Metrics},
 };
 use crate::application::{
-    admission::CallAdmission,
-    live_calls::{Change, LiveCalls},
+    ports::store::CallStore,
+    router::{CallRouter, ControlRequest, RouterHandle},
 };
 use crate::domain::call::EndReason;
-use prometheus_client::{
-    encoding::EncodeLabelSet,
-    metrics::{counter::Counter, family::Family},
-    registry::Registry,
-};
+use metrics::CallMetrics;
 use std::{future::Future, net::SocketAddr, sync::Arc};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::mpsc};
 
 /// Why the gateway could not run.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,9 @@ pub enum ServerError {
     /// The ARI settings cannot make a client or an events URL.
     #[error("ARI configuration: {0}")]
     Ari(String),
+    /// An adapter could not be built from the configuration.
+    #[error("{0}")]
+    Setup(String),
     /// The HTTP server failed while running.
     #[error("HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
@@ -49,14 +53,19 @@ pub struct Gateway {
     config: Config,
     listener: TcpListener,
     state: AppState,
-    ari: AriClient,
+    ari: Arc<AriClient>,
     stream_cfg: EventStreamConfig,
     stream_metrics: StreamMetrics,
     call_metrics: CallMetrics,
+    router: CallRouter,
+    ended: mpsc::UnboundedReceiver<crate::application::session::SessionEnded>,
+    control: RouterHandle,
+    control_rx: mpsc::Receiver<ControlRequest>,
+    events: JsonlFile,
 }
 
 impl Gateway {
-    /// Binds the HTTP listener (port 0 picks a free port).
+    /// Builds every adapter and binds the HTTP listener (port 0 picks a free port).
     pub async fn bind(config: Config) -> Result<Self, ServerError> {
         let addr = config.http.listen;
         let listener = TcpListener::bind(addr)
@@ -66,22 +75,32 @@ impl Gateway {
         let mut metrics = Metrics::new(&build);
         let stream_metrics = StreamMetrics::register(metrics.registry_mut());
         let call_metrics = CallMetrics::register(metrics.registry_mut());
-        let ari = AriClient::new(AriClientConfig {
-            base_url: format!("{}/ari", config.ari.url.trim_end_matches('/')),
-            username: config.ari.username.clone(),
-            password: config.ari.password.expose().to_owned(),
-            app: config.ari.app.clone(),
-            request_timeout: config.ari.request_timeout.0,
-        })
-        .map_err(|e| ServerError::Ari(e.to_string()))?;
+        let ari = Arc::new(wiring::ari_client(&config)?);
         let url =
             ari_stream::events_url(&config.ari.url, &config.ari.app).map_err(ServerError::Ari)?;
-        let stream_cfg = EventStreamConfig::new(
+        let mut stream_cfg = EventStreamConfig::new(
             url,
             config.ari.username.clone(),
             config.ari.password.clone(),
         );
+        stream_cfg.backoff_max = config.ari.reconnect_max_delay.0;
+        stream_cfg.backoff_min = stream_cfg.backoff_min.min(stream_cfg.backoff_max);
+        let events = JsonlFile::open(&config.events.path, config.events.source.clone())
+            .await
+            .map_err(|e| {
+                ServerError::Setup(format!("events.path {}: {e}", config.events.path.display()))
+            })?;
+        let store: Arc<dyn CallStore> = Arc::new(MemoryCallStore::default());
+        let deps = wiring::session_deps(
+            &config,
+            ari.clone(),
+            Arc::new(events.clone()),
+            store.clone(),
+            metrics.registry_mut(),
+        )?;
         let state = AppState::with_metrics(build, metrics);
+        let (router, ended) = CallRouter::new(deps, state.admission.clone());
+        let (control, control_rx) = RouterHandle::new(store);
         Ok(Self {
             config,
             listener,
@@ -90,6 +109,11 @@ impl Gateway {
             stream_cfg,
             stream_metrics,
             call_metrics,
+            router,
+            ended,
+            control,
+            control_rx,
+            events,
         })
     }
 
@@ -105,25 +129,33 @@ impl Gateway {
         &self.state
     }
 
+    /// Call control, as the HTTP API uses it.
+    pub fn control(&self) -> RouterHandle {
+        self.control.clone()
+    }
+
     /// Serves until `shutdown` resolves, then drains: `/readyz` answers 503 at
     /// once, new calls are refused, and this returns when the live calls have
-    /// ended or `lifecycle.drain_deadline` has passed. HTTP keeps serving during
-    /// the drain so load balancers and operators can watch it.
+    /// ended or `lifecycle.drain_deadline` has passed (then the calls still up
+    /// are hung up). HTTP and the events socket keep running during the drain.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServerError> {
         let Self {
             config,
             listener,
             state,
             ari,
-            mut stream_cfg,
+            stream_cfg,
             stream_metrics,
             call_metrics,
+            router,
+            ended,
+            control: _,
+            control_rx,
+            events,
         } = self;
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
-        stream_cfg.backoff_max = config.ari.reconnect_max_delay.0;
-        stream_cfg.backoff_min = stream_cfg.backoff_min.min(stream_cfg.backoff_max);
         let (stop_stream, stream_stop_rx) = tokio::sync::watch::channel(false);
-        let (items_tx, items) = tokio::sync::mpsc::channel(1024);
+        let (items_tx, items) = mpsc::channel(1024);
         let stream = tokio::spawn(ari_stream::run(
             stream_cfg,
             ari,
@@ -132,7 +164,15 @@ impl Gateway {
             stream_metrics,
             stream_stop_rx,
         ));
-        let consumer = tokio::spawn(consume(items, state.admission.clone(), call_metrics));
+        let (stop_calls, calls_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let consumer = tokio::spawn(consume(
+            items,
+            ended,
+            control_rx,
+            router,
+            call_metrics,
+            calls_stop_rx,
+        ));
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
         let app = http::router(state.clone());
         let mut server = tokio::spawn(async move {
@@ -148,11 +188,7 @@ impl Gateway {
             () = shutdown => {}
             res = &mut server => {
                 let _ = stop_stream.send(true);
-                return match res {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(ServerError::Serve(e)),
-                    Err(join) => Err(ServerError::Serve(std::io::Error::other(join))),
-                };
+                return flatten(res);
             }
         }
 
@@ -162,106 +198,89 @@ impl Gateway {
         tracing::info!(live_calls = state.admission.live_calls(), deadline = ?deadline, "draining");
         match tokio::time::timeout(deadline, state.admission.wait_idle()).await {
             Ok(()) => tracing::info!("all calls ended"),
-            Err(_) => tracing::warn!(
-                live_calls = state.admission.live_calls(),
-                "drain deadline passed with calls still live; exiting anyway"
-            ),
+            Err(_) => {
+                tracing::warn!(
+                    live_calls = state.admission.live_calls(),
+                    "drain deadline passed with calls still live; hanging them up"
+                );
+                let _ = stop_calls.send(());
+                // Each session releases its channels, bridge and leg on the way out.
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    state.admission.wait_idle(),
+                )
+                .await;
+            }
         }
         // The events socket stays up through the drain: live calls still need
         // their hangups and DTMF. Closing it unregisters the app on Asterisk.
         let _ = stop_stream.send(true);
         let _ = stream.await;
         let _ = consumer.await;
+        events.close().await;
         let _ = stop_http.send(());
-        match server.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ServerError::Serve(e)),
-            Err(join) => Err(ServerError::Serve(std::io::Error::other(join))),
-        }
+        flatten(server.await)
     }
 }
 
-/// Takes the events stream's items and keeps the live-call registry in step.
-/// (The conversation work attaches a session to each call; until then calls are
-/// tracked, reconciled after reconnects, and counted for the drain.)
+fn flatten(
+    res: Result<Result<(), std::io::Error>, tokio::task::JoinError>,
+) -> Result<(), ServerError> {
+    match res {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServerError::Serve(e)),
+        Err(join) => Err(ServerError::Serve(std::io::Error::other(join))),
+    }
+}
+
+/// Feeds the events stream and the sessions' end reports to the router, and
+/// hangs every call up when told to (drain deadline).
 async fn consume(
-    mut items: tokio::sync::mpsc::Receiver<StreamItem>,
-    admission: Arc<CallAdmission>,
+    mut items: mpsc::Receiver<StreamItem>,
+    mut ended: mpsc::UnboundedReceiver<crate::application::session::SessionEnded>,
+    mut control: mpsc::Receiver<ControlRequest>,
+    mut router: CallRouter,
     metrics: CallMetrics,
+    mut stop_calls: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let mut calls = LiveCalls::default();
-    while let Some(item) = items.recv().await {
-        let now = std::time::SystemTime::now();
-        match item {
-            StreamItem::Event(e) => {
-                if let Some(change) = calls.on_event(&e, &admission, now) {
-                    metrics.record(&change);
+    loop {
+        tokio::select! {
+            item = items.recv() => match item {
+                Some(StreamItem::Event(e)) => {
+                    if let Some(outcome) = router.on_event(&e).await {
+                        metrics.record(&outcome);
+                    }
+                }
+                Some(StreamItem::Resynced { channels, bridges }) => {
+                    let gone = router.on_resync(channels.iter().map(|c| &c.id));
+                    tracing::info!(
+                        channels = channels.len(),
+                        bridges = bridges.len(),
+                        held = router.live(),
+                        gone,
+                        "ARI resynchronised"
+                    );
+                }
+                Some(other) => tracing::debug!(item = ?other, "ARI stream"),
+                // The stream stopped (shutdown, or the app was taken over):
+                // sessions finish on their own; keep collecting their ends.
+                None => break,
+            },
+            Some(end) = ended.recv() => metrics.record(&router.on_ended(end)),
+            Some(req) = control.recv() => router.on_control(req).await,
+            Some(msg) = router.next_internal() => {
+                if let Some(outcome) = router.on_internal(msg).await {
+                    metrics.record(&outcome);
                 }
             }
-            StreamItem::Resynced { channels, bridges } => {
-                let changes = calls.reconcile(channels.iter().map(|c| &c.id), now);
-                tracing::info!(
-                    channels = channels.len(),
-                    bridges = bridges.len(),
-                    held = calls.len(),
-                    ended = changes.len(),
-                    "ARI resynchronised"
-                );
-                changes.iter().for_each(|c| metrics.record(c));
-            }
-            other => tracing::debug!(item = ?other, "ARI stream"),
+            Ok(()) = &mut stop_calls => router.hang_up_all(EndReason::Shutdown),
         }
     }
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ReasonLabel {
-    reason: String,
-}
-
-/// Call counts by outcome.
-#[derive(Debug, Clone, Default)]
-struct CallMetrics {
-    started: Counter,
-    refused: Counter,
-    ended: Family<ReasonLabel, Counter>,
-}
-
-impl CallMetrics {
-    fn register(registry: &mut Registry) -> Self {
-        let m = Self::default();
-        registry.register("calls_started", "Calls taken on", m.started.clone());
-        registry.register(
-            "calls_refused",
-            "Calls refused (draining, bad DID argument)",
-            m.refused.clone(),
-        );
-        registry.register("calls_ended", "Calls ended, by reason", m.ended.clone());
-        m
-    }
-
-    fn record(&self, change: &Change) {
-        match change {
-            Change::Started { channel, .. } => {
-                self.started.inc();
-                tracing::info!(%channel, "call started");
-            }
-            Change::Refused { channel, reason } => {
-                self.refused.inc();
-                tracing::warn!(%channel, %reason, "call refused");
-            }
-            Change::Ended {
-                channel, reason, ..
-            } => {
-                let label = match reason {
-                    EndReason::Error(_) => "error".to_owned(),
-                    other => other.to_string(),
-                };
-                self.ended
-                    .get_or_create(&ReasonLabel { reason: label })
-                    .inc();
-                tracing::info!(%channel, %reason, "call ended");
-            }
+    while router.live() > 0 {
+        tokio::select! {
+            Some(end) = ended.recv() => metrics.record(&router.on_ended(end)),
+            Ok(()) = &mut stop_calls => router.hang_up_all(EndReason::Shutdown),
+            else => break,
         }
     }
 }

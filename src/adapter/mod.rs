@@ -10,3 +10,4 @@ pub mod directory;
 pub mod events;
 pub mod speech;
 pub mod media;
+pub mod store;

@@ -1,65 +1,49 @@
-//! The calls this instance holds, kept in step with Asterisk's events and
-//! reconciled against what Asterisk reports after every events-socket connect.
+//! The calls this instance holds, keyed by the caller's channel, and what each
+//! ARI event means for them.
 //!
-//! Events raised while the socket was down are lost for good (fixture 10), so
-//! the snapshot taken after a reconnect is the only way to learn that a call
-//! ended meanwhile: a held call whose channel Asterisk no longer has is ended
-//! with [`EndReason::ChannelLost`]. A call whose channel is still there goes on
-//! untouched, media included. The per-call session of the conversation work
-//! will hang off each entry; until then an entry is the call's lifecycle and
-//! its admission permit, so a drain waits for these calls.
+//! The registry decides; the caller of [`LiveCalls::on_event`] acts (spawns the
+//! session, sends it the command), so the decisions are tested without I/O.
+//!
+//! Events raised while the events socket was down are lost for good (fixture
+//! 10), so the snapshot taken after a reconnect is the only way to learn that a
+//! call ended meanwhile: a held call whose channel Asterisk no longer has gets
+//! [`SessionCommand::ChannelLost`]. A call whose channel is still there goes on
+//! untouched, media included.
 
-use super::admission::{AdmissionError, CallAdmission, CallPermit};
-use crate::domain::{
-    Did,
-    call::{Call, CallInput, Direction, EndReason},
-    events::EventType,
-};
+use super::session::{InboundCall, SessionCommand, SessionHandle};
+use crate::domain::Did;
 use ari::{ChannelId, Event};
-use std::{collections::HashMap, time::SystemTime};
+use std::collections::{HashMap, HashSet};
 
-/// A call held by this instance.
-#[derive(Debug)]
-pub struct LiveCall {
-    /// Its lifecycle.
-    pub call: Call,
-    /// The DID it came in on.
-    pub did: Option<Did>,
-    _permit: CallPermit,
-}
+/// Prefix of the ids of channels the gateway creates itself (externalMedia,
+/// outbound legs): their events are not new calls.
+pub const OWN_CHANNEL_PREFIX: &str = "vg-";
 
-/// What a fed event or a reconcile did.
+/// What an event asks of the caller of [`LiveCalls::on_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    /// A call was taken on.
-    Started {
-        /// The caller's channel.
-        channel: ChannelId,
-        /// Catalog events to publish.
-        events: Vec<EventType>,
-    },
-    /// A call was refused (draining) or not understood.
-    Refused {
+pub enum Decision {
+    /// A new inbound call: admit it and start its session.
+    Start(InboundCall),
+    /// A call that cannot be taken (bad DID argument).
+    Refuse {
         /// The caller's channel.
         channel: ChannelId,
         /// Why.
         reason: String,
     },
-    /// A call ended and was released.
-    Ended {
+    /// Tell a running session.
+    Forward {
         /// The caller's channel.
         channel: ChannelId,
-        /// Why it ended.
-        reason: EndReason,
-        /// Catalog events to publish.
-        events: Vec<EventType>,
+        /// What to tell it.
+        command: SessionCommand,
     },
 }
 
-/// The registry of live calls, keyed by the caller's channel.
+/// Running sessions by caller channel.
 #[derive(Debug, Default)]
 pub struct LiveCalls {
-    calls: HashMap<ChannelId, LiveCall>,
+    calls: HashMap<ChannelId, SessionHandle>,
 }
 
 impl LiveCalls {
@@ -73,131 +57,112 @@ impl LiveCalls {
         self.calls.is_empty()
     }
 
-    /// The call on a channel, if held.
-    pub fn get(&self, channel: &ChannelId) -> Option<&LiveCall> {
+    /// The session of a caller channel.
+    pub fn get(&self, channel: &ChannelId) -> Option<&SessionHandle> {
         self.calls.get(channel)
     }
 
-    /// Feeds one ARI event. Returns what changed, if anything.
-    pub fn on_event(
-        &mut self,
-        event: &Event,
-        admission: &CallAdmission,
-        now: SystemTime,
-    ) -> Option<Change> {
+    /// Records a started session.
+    pub fn insert(&mut self, channel: ChannelId, handle: SessionHandle) {
+        self.calls.insert(channel, handle);
+    }
+
+    /// Forgets a session that has ended.
+    pub fn remove(&mut self, channel: &ChannelId) -> Option<SessionHandle> {
+        self.calls.remove(channel)
+    }
+
+    /// Every held session (for shutdown).
+    pub fn handles(&self) -> impl Iterator<Item = &SessionHandle> {
+        self.calls.values()
+    }
+
+    /// What one ARI event means.
+    pub fn on_event(&self, event: &Event) -> Option<Decision> {
+        let held = |c: &ChannelId| self.calls.contains_key(c);
+        let forward = |channel: &ChannelId, command| {
+            held(channel).then(|| Decision::Forward {
+                channel: channel.clone(),
+                command,
+            })
+        };
         match event {
             Event::StasisStart(e) => {
                 let channel = e.channel.id.clone();
-                if self.calls.contains_key(&channel) {
-                    return None; // a re-entry after a transfer back into Stasis
+                if held(&channel) || channel.as_str().starts_with(OWN_CHANNEL_PREFIX) {
+                    return None;
                 }
                 // Inbound calls carry the dialled number as the first argument
-                // (`Stasis(app,${EXTEN})`); anything else is not a call we take here.
-                let did = match e.args.first().map(|a| Did::parse(a)) {
-                    Some(Ok(did)) => did,
-                    Some(Err(err)) => {
-                        return Some(Change::Refused {
-                            channel,
-                            reason: err.to_string(),
-                        });
-                    }
-                    None => {
-                        return Some(Change::Refused {
-                            channel,
-                            reason: "StasisStart without a DID argument".into(),
-                        });
-                    }
-                };
-                let permit = match admission.try_admit() {
-                    Ok(p) => p,
-                    Err(AdmissionError::Draining) => {
-                        return Some(Change::Refused {
-                            channel,
-                            reason: AdmissionError::Draining.to_string(),
-                        });
-                    }
-                };
-                let mut call = Call::new(Direction::Inbound, now);
-                let events = call
-                    .apply(CallInput::InboundArrived, now)
-                    .expect("Created accepts InboundArrived");
-                self.calls.insert(
-                    channel.clone(),
-                    LiveCall {
-                        call,
-                        did: Some(did),
-                        _permit: permit,
+                // (`Stasis(app,${EXTEN})`).
+                Some(match e.args.first().map(|a| Did::parse(a)) {
+                    Some(Ok(did)) => Decision::Start(InboundCall {
+                        caller: channel,
+                        channel_name: e.channel.name.clone(),
+                        did,
+                        caller_number: e.channel.caller.number.clone(),
+                        outbound: None,
+                    }),
+                    Some(Err(err)) => Decision::Refuse {
+                        channel,
+                        reason: err.to_string(),
                     },
-                );
-                Some(Change::Started { channel, events })
+                    None => Decision::Refuse {
+                        channel,
+                        reason: "StasisStart without a DID argument".into(),
+                    },
+                })
+            }
+            Event::ChannelDtmfReceived(e) => {
+                let digit = e.digit.chars().next()?;
+                forward(&e.channel.id, SessionCommand::Dtmf(digit))
             }
             // A dialplan-entered channel sends nothing after StasisEnd, so it is the end.
-            Event::StasisEnd(e) => self.end(&e.channel.id, EndReason::CallerHangup, now),
-            Event::ChannelDestroyed(e) => self.end(&e.channel.id, EndReason::CallerHangup, now),
+            Event::StasisEnd(e) => forward(&e.channel.id, SessionCommand::CallerGone),
+            Event::ChannelDestroyed(e) => forward(&e.channel.id, SessionCommand::CallerGone),
             _ => None,
         }
     }
 
-    /// Ends every held call whose channel is not among `present` (the channel ids
-    /// Asterisk listed after a reconnect).
-    pub fn reconcile<'a>(
-        &mut self,
-        present: impl IntoIterator<Item = &'a ChannelId>,
-        now: SystemTime,
-    ) -> Vec<Change> {
-        let present: std::collections::HashSet<&ChannelId> = present.into_iter().collect();
-        let vanished: Vec<ChannelId> = self
-            .calls
+    /// Sessions whose caller channel is not among `present` (the channel ids
+    /// Asterisk listed after a reconnect): each should get `ChannelLost`.
+    pub fn vanished<'a>(&self, present: impl IntoIterator<Item = &'a ChannelId>) -> Vec<ChannelId> {
+        let present: HashSet<&ChannelId> = present.into_iter().collect();
+        self.calls
             .keys()
             .filter(|c| !present.contains(c))
             .cloned()
-            .collect();
-        vanished
-            .into_iter()
-            .filter_map(|c| self.end(&c, EndReason::ChannelLost, now))
             .collect()
-    }
-
-    fn end(&mut self, channel: &ChannelId, reason: EndReason, now: SystemTime) -> Option<Change> {
-        let mut live = self.calls.remove(channel)?;
-        let events = live
-            .call
-            .apply(CallInput::End(reason.clone()), now)
-            .unwrap_or_default();
-        Some(Change::Ended {
-            channel: channel.clone(),
-            reason,
-            events,
-        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::CallId;
     use ari::decode_event;
+    use tokio::sync::mpsc;
 
-    fn stasis_start(channel: &str, args: &str) -> Event {
-        decode_event(&format!(
-            r#"{{"type":"StasisStart","application":"voice-gateway","timestamp":"2026-11-21T06:03:28.135+0000",
-            "args":{args},"channel":{{"id":"{channel}","name":"PJSIP/trunk-1","state":"Ring","protocol_id":"",
-            "caller":{{"name":"","number":"+15557654321"}},"connected":{{"name":"","number":""}},"accountcode":"",
-            "dialplan":{{"context":"from-trunk","exten":"+15551234567","priority":2,"app_name":"Stasis","app_data":""}},
-            "creationtime":"2026-11-21T06:03:28.100+0000","language":"en"}}}}"#
-        ))
-        .unwrap()
+    fn channel_json(id: &str) -> serde_json::Value {
+        serde_json::json!({"id": id, "name": "PJSIP/trunk-1", "state": "Ring", "protocol_id": "",
+            "caller": {"name": "", "number": "+15557654321"}, "connected": {"name": "", "number": ""},
+            "accountcode": "", "dialplan": {"context": "from-trunk", "exten": "+15551234567", "priority": 2,
+            "app_name": "Stasis", "app_data": ""}, "creationtime": "2026-11-21T06:03:28.100+0000", "language": "en"})
     }
 
-    fn stasis_end(channel: &str) -> Event {
-        let Event::StasisStart(s) = stasis_start(channel, "[]") else {
-            unreachable!()
-        };
-        decode_event(
-            &serde_json::json!({"type":"StasisEnd","application":"voice-gateway",
-                "timestamp":"2026-11-21T06:03:29.000+0000","channel": s.channel})
-            .to_string(),
-        )
-        .unwrap()
+    fn event(t: &str, channel: &str, extra: serde_json::Value) -> Event {
+        let mut v = serde_json::json!({"type": t, "application": "voice-gateway",
+            "timestamp": "2026-11-21T06:03:28.135+0000", "channel": channel_json(channel)});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        decode_event(&v.to_string()).unwrap()
+    }
+
+    fn handle() -> SessionHandle {
+        SessionHandle {
+            call_id: CallId::parse("c1").unwrap(),
+            commands: mpsc::channel(1).0,
+        }
     }
 
     fn id(s: &str) -> ChannelId {
@@ -205,105 +170,86 @@ mod tests {
     }
 
     #[test]
-    fn tracks_calls_from_stasis_start_to_end_and_holds_a_permit() {
-        let (mut calls, adm, now) = (
-            LiveCalls::default(),
-            CallAdmission::default(),
-            SystemTime::UNIX_EPOCH,
+    fn stasis_start_with_a_did_starts_a_call_once() {
+        let mut calls = LiveCalls::default();
+        let start = event(
+            "StasisStart",
+            "c1",
+            serde_json::json!({"args": ["+15551234567"]}),
         );
-        let change = calls
-            .on_event(&stasis_start("c1", r#"["+15551234567"]"#), &adm, now)
-            .unwrap();
-        assert_eq!(
-            change,
-            Change::Started {
-                channel: id("c1"),
-                events: vec![EventType::CallStarted]
+        match calls.on_event(&start) {
+            Some(Decision::Start(call)) => {
+                assert_eq!(call.did.as_str(), "+15551234567");
+                assert_eq!(call.caller_number, "+15557654321");
+                assert_eq!(call.channel_name, "PJSIP/trunk-1");
             }
-        );
+            other => panic!("{other:?}"),
+        }
+        calls.insert(id("c1"), handle());
         assert_eq!(
-            calls.get(&id("c1")).unwrap().did.as_ref().unwrap().as_str(),
-            "+15551234567"
-        );
-        assert_eq!(adm.live_calls(), 1);
-        assert_eq!(
-            calls.on_event(&stasis_start("c1", r#"["+15551234567"]"#), &adm, now),
+            calls.on_event(&start),
             None,
-            "no double entry"
-        );
-
-        let change = calls.on_event(&stasis_end("c1"), &adm, now).unwrap();
-        assert!(matches!(
-            change,
-            Change::Ended {
-                reason: EndReason::CallerHangup,
-                ..
-            }
-        ));
-        assert_eq!(adm.live_calls(), 0, "permit released with the call");
-        assert_eq!(
-            calls.on_event(&stasis_end("c1"), &adm, now),
-            None,
-            "ends once"
+            "no second session for the same channel"
         );
     }
 
     #[test]
-    fn refuses_bad_dids_and_calls_while_draining() {
-        let (mut calls, adm, now) = (
-            LiveCalls::default(),
-            CallAdmission::default(),
-            SystemTime::UNIX_EPOCH,
+    fn own_channels_and_bad_arguments_are_not_calls() {
+        let calls = LiveCalls::default();
+        let own = event("StasisStart", "vg-m-c1", serde_json::json!({"args": []}));
+        assert_eq!(calls.on_event(&own), None);
+        let bad = event(
+            "StasisStart",
+            "c2",
+            serde_json::json!({"args": ["+1555;x"]}),
         );
-        let c = calls
-            .on_event(&stasis_start("c1", r#"["+1555;x"]"#), &adm, now)
-            .unwrap();
         assert!(
-            matches!(c, Change::Refused { ref reason, .. } if reason.contains("';'")),
-            "{c:?}"
+            matches!(calls.on_event(&bad), Some(Decision::Refuse { reason, .. }) if reason.contains("';'"))
         );
-        let c = calls
-            .on_event(&stasis_start("c2", "[]"), &adm, now)
-            .unwrap();
-        assert!(matches!(c, Change::Refused { .. }));
-        adm.begin_drain();
-        let c = calls
-            .on_event(&stasis_start("c3", r#"["100"]"#), &adm, now)
-            .unwrap();
-        assert!(matches!(c, Change::Refused { ref reason, .. } if reason.contains("draining")));
-        assert!(calls.is_empty());
+        let none = event("StasisStart", "c3", serde_json::json!({"args": []}));
+        assert!(matches!(
+            calls.on_event(&none),
+            Some(Decision::Refuse { .. })
+        ));
     }
 
     #[test]
-    fn reconcile_ends_only_calls_whose_channel_vanished() {
-        let (mut calls, adm, now) = (
-            LiveCalls::default(),
-            CallAdmission::default(),
-            SystemTime::UNIX_EPOCH,
+    fn dtmf_and_hangups_go_to_the_held_session_only() {
+        let mut calls = LiveCalls::default();
+        calls.insert(id("c1"), handle());
+        let dtmf = event(
+            "ChannelDtmfReceived",
+            "c1",
+            serde_json::json!({"digit": "5", "duration_ms": 100}),
         );
+        assert_eq!(
+            calls.on_event(&dtmf),
+            Some(Decision::Forward {
+                channel: id("c1"),
+                command: SessionCommand::Dtmf('5')
+            })
+        );
+        let end = event("StasisEnd", "c1", serde_json::json!({}));
+        assert_eq!(
+            calls.on_event(&end),
+            Some(Decision::Forward {
+                channel: id("c1"),
+                command: SessionCommand::CallerGone
+            })
+        );
+        let other = event("StasisEnd", "zz", serde_json::json!({}));
+        assert_eq!(calls.on_event(&other), None);
+    }
+
+    #[test]
+    fn vanished_lists_only_calls_whose_channel_is_gone() {
+        let mut calls = LiveCalls::default();
         for c in ["a", "b", "c"] {
-            calls.on_event(&stasis_start(c, r#"["100"]"#), &adm, now);
+            calls.insert(id(c), handle());
         }
         let present = [id("b"), id("zzz")];
-        let mut ended: Vec<_> = calls
-            .reconcile(&present, now)
-            .into_iter()
-            .map(|c| match c {
-                Change::Ended {
-                    channel,
-                    reason: EndReason::ChannelLost,
-                    events,
-                } => {
-                    assert_eq!(events, [EventType::CallEnded]);
-                    channel
-                }
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        ended.sort();
-        assert_eq!(ended, [id("a"), id("c")]);
-        assert_eq!(calls.len(), 1);
-        assert!(calls.get(&id("b")).is_some());
-        assert_eq!(adm.live_calls(), 1);
+        let mut gone = calls.vanished(&present);
+        gone.sort();
+        assert_eq!(gone, [id("a"), id("c")]);
     }
 }

@@ -5,4 +5,5 @@ pub mod health;
 pub mod live_calls;
 pub mod session;
 pub mod ports;
+pub mod router;
 pub mod sentences;

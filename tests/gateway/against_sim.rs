@@ -37,8 +37,10 @@ async fn survives_100_drops_and_reconciles_after_a_restart() {
     let cfg = load_from_str(
         &format!(
             "[http]\nlisten = \"127.0.0.1:0\"\n[ari]\nurl = \"{}\"\nusername = \"{user}\"\npassword = \"{pass}\"\n\
-             reconnect_max_delay = \"20ms\"\n[lifecycle]\ndrain_deadline = \"1s\"\n",
-            sim.base_url()
+             reconnect_max_delay = \"20ms\"\n[lifecycle]\ndrain_deadline = \"1s\"\n\
+             [events]\npath = \"{}\"\n[speech]\nstt = \"fake\"\ntts = \"fake\"\n",
+            sim.base_url(),
+            crate::support::events_path()
         ),
         Vec::new(),
     )

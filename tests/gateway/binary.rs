@@ -78,6 +78,7 @@ async fn serve_answers_health_and_exits_0_on_sigterm() {
         .env("VOICEGW__ARI__URL", "http://127.0.0.1:1")
         .env("VOICEGW__ARI__RECONNECT_MAX_DELAY", "50ms")
         .env("VOICEGW__LOG__FORMAT", "json")
+        .env("VOICEGW__EVENTS__PATH", crate::support::events_path())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

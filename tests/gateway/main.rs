@@ -2,6 +2,8 @@
 
 mod against_sim;
 mod binary;
+mod conversation;
 mod harness;
 mod lifecycle;
+mod outbound;
 mod support;

@@ -8,7 +8,9 @@ use voice_gateway::adapter::config::{Config, load_from_str};
 pub(crate) fn test_config(drain_deadline: &str) -> Config {
     let text = format!(
         "[http]\nlisten = \"127.0.0.1:0\"\n[ari]\nurl = \"http://127.0.0.1:1\"\nreconnect_max_delay = \"50ms\"\n\
-         [lifecycle]\ndrain_deadline = \"{drain_deadline}\"\n"
+         [lifecycle]\ndrain_deadline = \"{drain_deadline}\"\n[events]\npath = \"{events}\"\n\
+         [speech]\nstt = \"fake\"\ntts = \"fake\"\n",
+        events = events_path()
     );
     load_from_str(&text, Vec::new()).expect("test configuration is valid")
 }
@@ -41,4 +43,10 @@ pub(crate) async fn wait_for(
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A fresh events file for one test, in the system's temp folder.
+pub(crate) fn events_path() -> String {
+    let dir = std::env::temp_dir().join(format!("voicegw-test-{}", uuid::Uuid::new_v4()));
+    dir.join("events.jsonl").display().to_string()
 }

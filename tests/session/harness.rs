@@ -73,6 +73,7 @@ pub(crate) fn start(opts: Options) -> Call {
         stt: stt.clone(),
         tts: tts.clone(),
         events: events.clone(),
+        store: Arc::new(voice_gateway::adapter::store::MemoryCallStore::default()),
         config: Arc::new(opts.config),
     };
     let admission = Arc::new(CallAdmission::default());
@@ -82,6 +83,7 @@ pub(crate) fn start(opts: Options) -> Call {
         channel_name: "PJSIP/trunk-00000001".into(),
         did: Did::parse(opts.did).unwrap(),
         caller_number: "+15557654321".into(),
+        outbound: None,
     };
     let handle = spawn_inbound(deps, inbound, admission.try_admit().unwrap(), ended_tx);
     Call {

@@ -96,6 +96,12 @@ pub trait Resync: Send + Sync + 'static {
     fn snapshot(&self) -> impl Future<Output = Result<(Vec<Channel>, Vec<Bridge>), String>> + Send;
 }
 
+impl<T: Resync> Resync for Arc<T> {
+    fn snapshot(&self) -> impl Future<Output = Result<(Vec<Channel>, Vec<Bridge>), String>> + Send {
+        T::snapshot(self)
+    }
+}
+
 impl Resync for crate::adapter::ari::AriClient {
     async fn snapshot(&self) -> Result<(Vec<Channel>, Vec<Bridge>), String> {
         let channels = self.list_channels().await.map_err(|e| e.to_string())?;

@@ -87,6 +87,18 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "routes.language" => "a BCP 47 tag such as en-US",
         "events.path" => "a file path",
         "media.transport" => "rtp, audiosocket or websocket",
+        "speech.stt" | "speech.tts" => "wyoming or fake",
+        "outbound.endpoint" => {
+            "TECH/{number}@trunk or Local/{number}@context, e.g. PJSIP/{number}@trunk"
+        }
+        "speech.wyoming_stt" | "speech.wyoming_tts" => "HOST:PORT, e.g. 127.0.0.1:10300",
+        "orchestrator.url" => "an http:// or https:// URL",
+        "orchestrator.reply_timeout"
+        | "orchestrator.connect_timeout"
+        | "orchestrator.idle_timeout"
+        | "session.silence_timeout"
+        | "session.endpointing"
+        | "session.max_turn" => "a whole number with a unit: ms, s, m or h",
         "http.listen" => "HOST:PORT, e.g. 127.0.0.1:8080",
         "ari.url" => {
             "an http:// or https:// URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088"

@@ -182,6 +182,53 @@ fn check_did_pattern(p: &str) -> Result<(), String> {
 }
 
 fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
+    if let Some(url) = c
+        .orchestrator
+        .url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err((
+            "orchestrator.url",
+            format!("{url:?} is not an http:// or https:// URL"),
+        ));
+    }
+    for (key, addr) in [
+        ("speech.wyoming_stt", &c.speech.wyoming_stt),
+        ("speech.wyoming_tts", &c.speech.wyoming_tts),
+    ] {
+        let ok = addr
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
+        if !ok {
+            return Err((key, format!("{addr:?} is not HOST:PORT")));
+        }
+    }
+    let ep = &c.outbound.endpoint;
+    let ep_ok = ep.matches("{number}").count() == 1
+        && ep.split_once('/').is_some_and(|(tech, _)| {
+            !tech.is_empty() && tech.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+        && ep
+            .replace("{number}", "")
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/@.-_".contains(&b));
+    if !ep_ok {
+        return Err((
+            "outbound.endpoint",
+            format!(
+                "{ep:?} is not an endpoint template with one {{number}} and no dial-string characters"
+            ),
+        ));
+    }
+    if c.session.endpointing.0 > c.session.max_turn.0 {
+        return Err((
+            "session.endpointing",
+            "is longer than session.max_turn".into(),
+        ));
+    }
     let url = c.ari.url.trim();
     let rest = url
         .strip_prefix("http://")

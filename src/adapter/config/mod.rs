@@ -17,7 +17,8 @@ pub use error::ConfigError;
 pub use load::{ConfigSource, load, load_from_str};
 pub use model::{
     AriConfig, Config, EventsConfig, HttpConfig, LifecycleConfig, LogConfig, LogFormat,
-    MediaConfig, MediaTransport, RouteConfig,
+    MediaConfig, MediaTransport, OrchestratorSection, OutboundSection, RouteConfig, SessionSection,
+    SpeechProvider, SpeechSection,
 };
 pub use secret::Secret;
 pub use types::{HumanDuration, PortRange};

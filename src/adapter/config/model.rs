@@ -29,6 +29,14 @@ pub struct Config {
     pub lifecycle: LifecycleConfig,
     /// Where call events go.
     pub events: EventsConfig,
+    /// The agent orchestrator (none: the built-in agent).
+    pub orchestrator: OrchestratorSection,
+    /// Speech providers.
+    pub speech: SpeechSection,
+    /// The turn loop's timing.
+    pub session: SessionSection,
+    /// Outbound calls.
+    pub outbound: OutboundSection,
     /// DID routing for the embedded default: `[[routes]]` tables, tried
     /// exact DID first, then the longest matching prefix pattern, then `*`.
     pub routes: Vec<RouteConfig>,
@@ -186,6 +194,10 @@ impl Default for Config {
             log: LogConfig::default(),
             lifecycle: LifecycleConfig::default(),
             events: EventsConfig::default(),
+            orchestrator: OrchestratorSection::default(),
+            speech: SpeechSection::default(),
+            session: SessionSection::default(),
+            outbound: OutboundSection::default(),
             // A fresh `make run` answers any DID with the built-in agent.
             routes: vec![RouteConfig {
                 did: "*".into(),
@@ -245,4 +257,126 @@ pub struct RouteConfig {
 
 fn default_language() -> String {
     "en-US".into()
+}
+
+/// `[orchestrator]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrchestratorSection {
+    /// Base URL of the agent orchestrator; absent: the built-in agent answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Bearer token for it. Never printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    /// Time allowed for the first part of a reply; then the fallback sentence.
+    pub reply_timeout: HumanDuration,
+    /// TCP/TLS connect timeout.
+    pub connect_timeout: HumanDuration,
+    /// Longest gap between parts of a streamed reply.
+    pub idle_timeout: HumanDuration,
+    /// Built-in agent: its greeting (absent: the stock one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    /// Built-in agent: the extension it transfers callers to.
+    pub transfer_target: String,
+}
+
+impl Default for OrchestratorSection {
+    fn default() -> Self {
+        Self {
+            url: None,
+            token: None,
+            reply_timeout: HumanDuration(Duration::from_secs(10)),
+            connect_timeout: HumanDuration(Duration::from_secs(2)),
+            idle_timeout: HumanDuration(Duration::from_secs(5)),
+            greeting: None,
+            transfer_target: "agents".into(),
+        }
+    }
+}
+
+/// A speech provider.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SpeechProvider {
+    /// Local engines over the Wyoming protocol (the embedded default).
+    Wyoming,
+    /// In-process stand-ins: a tone-like voice and scripted recognition (tests, demos).
+    Fake,
+}
+
+/// `[speech]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpeechSection {
+    /// Speech-to-text provider.
+    pub stt: SpeechProvider,
+    /// Text-to-speech provider.
+    pub tts: SpeechProvider,
+    /// Wyoming speech-to-text server, `HOST:PORT`.
+    pub wyoming_stt: String,
+    /// Wyoming text-to-speech server, `HOST:PORT`.
+    pub wyoming_tts: String,
+}
+
+impl Default for SpeechSection {
+    fn default() -> Self {
+        Self {
+            stt: SpeechProvider::Wyoming,
+            tts: SpeechProvider::Wyoming,
+            wyoming_stt: "127.0.0.1:10300".into(),
+            wyoming_tts: "127.0.0.1:10200".into(),
+        }
+    }
+}
+
+/// `[session]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSection {
+    /// Caller silence before a reprompt.
+    pub silence_timeout: HumanDuration,
+    /// Reprompts before goodbye and hangup.
+    pub max_reprompts: u32,
+    /// Silence after the end of speech before the turn ends.
+    pub endpointing: HumanDuration,
+    /// Longest caller turn.
+    pub max_turn: HumanDuration,
+    /// Whether callers may interrupt the agent.
+    pub barge_in: bool,
+    /// Words an interim transcript needs to count as a barge-in.
+    pub barge_in_min_words: u32,
+    /// Dialplan context that blind transfers to an extension enter.
+    pub transfer_context: String,
+}
+
+impl Default for SessionSection {
+    fn default() -> Self {
+        Self {
+            silence_timeout: HumanDuration(Duration::from_secs(5)),
+            max_reprompts: 2,
+            endpointing: HumanDuration(Duration::from_millis(200)),
+            max_turn: HumanDuration(Duration::from_secs(30)),
+            barge_in: true,
+            barge_in_min_words: 1,
+            transfer_context: "transfer".into(),
+        }
+    }
+}
+
+/// `[outbound]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundSection {
+    /// Dial endpoint template; `{number}` becomes the validated E.164 number.
+    pub endpoint: String,
+}
+
+impl Default for OutboundSection {
+    fn default() -> Self {
+        Self {
+            endpoint: "PJSIP/{number}@trunk".into(),
+        }
+    }
 }

@@ -41,7 +41,7 @@ impl StaticDirectory {
                 }
             }
         }
-        dir.prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        dir.prefixes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         dir
     }
 

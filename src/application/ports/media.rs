@@ -50,6 +50,7 @@ impl std::fmt::Debug for AudioFrame {
 
 /// What the media task reports.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // frames by value keep the per-frame path off the heap
 pub enum MediaEvent {
     /// Caller audio for STT.
     Audio(AudioFrame),

@@ -2,8 +2,10 @@
 //! never on an adapter.
 
 pub mod orchestrator;
+pub mod calls;
 pub mod directory;
 pub mod events;
 pub mod media;
+pub mod store;
 pub mod telephony;
 pub mod speech;

@@ -38,6 +38,9 @@ pub struct SessionConfig {
     pub barge_in_min_words: usize,
     /// Dialplan context for blind transfers of non-SIP channels (`continue`).
     pub transfer_context: String,
+    /// Dial endpoint of outbound calls; `{number}` is replaced by the validated
+    /// E.164 number and nothing else.
+    pub outbound_endpoint: String,
     /// Played to callers of a DID with no route, before hanging up; `None` hangs up at once.
     pub unknown_did_media: Option<String>,
 }
@@ -62,6 +65,7 @@ impl Default for SessionConfig {
             barge_in_min_words: 1,
             transfer_context: "transfer".into(),
             unknown_did_media: Some("sound:ss-noservice".into()),
+            outbound_endpoint: "PJSIP/{number}@trunk".into(),
         }
     }
 }

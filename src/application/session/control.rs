@@ -32,6 +32,16 @@ impl Session {
                 }
                 self.say(text, AfterSpeech::Listen).await;
             }
+            SessionCommand::SendDtmf(digits) => {
+                if let Err(e) = self
+                    .deps
+                    .telephony
+                    .send_dtmf(&self.inbound.caller, &digits)
+                    .await
+                {
+                    tracing::warn!(error = %e, "sending DTMF failed");
+                }
+            }
             SessionCommand::Transfer(target) => {
                 if let (Some(conv), Ok(t)) =
                     (&self.conversation, TransferTarget::parse(target.clone()))
@@ -116,6 +126,7 @@ impl Session {
             let now = std::time::SystemTime::now();
             let _ = self.call.apply(CallInput::End(reason.clone()), now);
         }
+        self.save().await;
         let since = self.call.answered_at().unwrap_or(self.call.started_at());
         let duration = self
             .call
@@ -142,7 +153,7 @@ impl Session {
 }
 
 /// A stable label for metrics and events (an error's text goes in `detail`).
-pub(crate) fn reason_label(reason: &EndReason) -> String {
+pub fn reason_label(reason: &EndReason) -> String {
     match reason {
         EndReason::Error(_) => "error".into(),
         other => other.to_string(),

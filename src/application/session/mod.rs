@@ -21,6 +21,7 @@ mod control;
 mod latency;
 mod listen;
 mod publish;
+mod record;
 mod resources;
 mod run;
 mod setup;
@@ -30,7 +31,9 @@ mod speak;
 mod tests;
 
 pub use config::SessionConfig;
+pub use control::reason_label;
 pub use latency::TurnLatency;
+pub use record::summary;
 
 use crate::{
     application::{
@@ -38,7 +41,7 @@ use crate::{
         ports::{
             directory::TenantDirectory, events::EventPublisher, media::MediaEndpoint,
             orchestrator::AgentOrchestrator, speech::SpeechToText, speech::TextToSpeech,
-            telephony::Telephony,
+            store::CallStore, telephony::Telephony,
         },
     },
     domain::{CallId, Did, call::EndReason},
@@ -65,6 +68,8 @@ pub struct SessionDeps {
     pub tts: Arc<dyn TextToSpeech>,
     /// Call events.
     pub events: Arc<dyn EventPublisher>,
+    /// Call records for the API.
+    pub store: Arc<dyn CallStore>,
     /// Behaviour.
     pub config: Arc<SessionConfig>,
 }
@@ -92,6 +97,8 @@ pub enum SessionCommand {
     Say(String),
     /// Blind transfer to a dialplan extension or a SIP endpoint.
     Transfer(String),
+    /// Send DTMF digits to the far end (API).
+    SendDtmf(String),
 }
 
 /// A running session, as the registry holds it.
@@ -114,8 +121,9 @@ pub struct SessionEnded {
     pub reason: EndReason,
 }
 
-/// An inbound call as it entered Stasis.
-#[derive(Debug, Clone)]
+/// A call's far party as it entered Stasis: the caller of an inbound call, or
+/// the answered callee of an outbound one (then `outbound` says so).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundCall {
     /// The caller's channel.
     pub caller: ChannelId,
@@ -125,6 +133,21 @@ pub struct InboundCall {
     pub did: Did,
     /// The caller's number as Asterisk reports it (not validated: display only).
     pub caller_number: String,
+    /// Set for an answered outbound call: the router has placed and answered it.
+    pub outbound: Option<OutboundStart>,
+}
+
+/// What an answered outbound call brings into its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundStart {
+    /// The call id chosen at originate.
+    pub call_id: CallId,
+    /// Tenant and agent from the API request.
+    pub route: crate::application::ports::directory::Route,
+    /// The call's lifecycle so far (answered).
+    pub call: crate::domain::call::Call,
+    /// The API client's metadata.
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// Starts the session of an inbound call.
@@ -134,8 +157,10 @@ pub fn spawn_inbound(
     permit: CallPermit,
     ended: mpsc::UnboundedSender<SessionEnded>,
 ) -> SessionHandle {
-    let call_id =
-        CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id");
+    let call_id = match &call.outbound {
+        Some(o) => o.call_id.clone(),
+        None => CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id"),
+    };
     let (tx, rx) = mpsc::channel(64);
     let session = run::Session::new(deps, call_id.clone(), call.clone(), rx);
     let span = tracing::info_span!("call", call_id = %call_id, channel = %call.caller);

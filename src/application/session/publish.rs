@@ -15,6 +15,7 @@ impl Session {
         let now = std::time::SystemTime::now();
         match self.call.apply(input.clone(), now) {
             Ok(events) => {
+                self.save().await;
                 // `call.ended` goes out once, from `finish`, with the call's figures.
                 for t in events.into_iter().filter(|t| *t != EventType::CallEnded) {
                     self.publish(t, data.clone()).await;
@@ -25,6 +26,22 @@ impl Session {
                 tracing::warn!(call_id = %self.call_id, error = %e, "ignored transition");
                 false
             }
+        }
+    }
+
+    /// Writes the call's record to the store; a store failure is logged, never fatal.
+    pub(super) async fn save(&mut self) {
+        let record = super::record::summary(
+            &self.call_id,
+            &self.tenant,
+            &self.call,
+            Some(self.inbound.caller_number.clone()),
+            Some(self.inbound.did.to_string()),
+            self.route.as_ref().map(|r| r.agent.clone()),
+            &self.metadata,
+        );
+        if let Err(e) = self.deps.store.put(record).await {
+            tracing::warn!(call_id = %self.call_id, error = %e, "call record not stored");
         }
     }
 

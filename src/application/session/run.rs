@@ -77,6 +77,7 @@ pub(super) struct Session {
     pub(super) inbound: InboundCall,
     pub(super) route: Option<Route>,
     pub(super) call: Call,
+    pub(super) metadata: std::collections::BTreeMap<String, String>,
     pub(super) res: Resources,
     pub(super) conversation: Option<ConversationId>,
     pub(super) commands: mpsc::Receiver<SessionCommand>,
@@ -103,6 +104,7 @@ pub(super) struct Session {
 }
 
 /// Why the loop woke.
+#[allow(clippy::large_enum_variant)] // moved once per wake; boxing would allocate per audio frame
 pub(super) enum Wake {
     Command(Option<SessionCommand>),
     Media(Option<MediaEvent>),
@@ -120,14 +122,29 @@ impl Session {
         commands: mpsc::Receiver<SessionCommand>,
     ) -> Self {
         let now = std::time::SystemTime::now();
+        let (tenant, route, call, metadata) = match &inbound.outbound {
+            Some(o) => (
+                o.route.tenant.clone(),
+                Some(o.route.clone()),
+                o.call.clone(),
+                o.metadata.clone(),
+            ),
+            // Until the route is known; an unrouted call keeps this tenant.
+            None => (
+                TenantId::parse("unrouted").expect("valid"),
+                None,
+                Call::new(Direction::Inbound, now),
+                Default::default(),
+            ),
+        };
         Self {
             deps,
             call_id,
-            // Until the route is known; an unrouted call keeps this tenant.
-            tenant: TenantId::parse("unrouted").expect("valid"),
+            tenant,
             inbound,
-            route: None,
-            call: Call::new(Direction::Inbound, now),
+            route,
+            call,
+            metadata,
             res: Resources::default(),
             conversation: None,
             commands,

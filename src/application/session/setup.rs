@@ -19,7 +19,13 @@ impl Session {
     /// reason is in `self.ending`).
     pub(super) async fn setup(&mut self) -> bool {
         self.res.caller = Some(self.inbound.caller.clone());
-        let route = match self.deps.directory.lookup(&self.inbound.did).await {
+        let outbound = self.inbound.outbound.is_some();
+        let looked_up = match &self.route {
+            // Outbound: the API request chose tenant and agent.
+            Some(route) => Ok(Some(route.clone())),
+            None => self.deps.directory.lookup(&self.inbound.did).await,
+        };
+        let route = match looked_up {
             Ok(Some(route)) => route,
             Ok(None) => {
                 tracing::warn!(did = %self.inbound.did.redacted(), "no route for the dialled number: hanging up");
@@ -51,7 +57,11 @@ impl Session {
             call_id: self.call_id.clone(),
             tenant_id: route.tenant.clone(),
             agent_id: route.agent.clone(),
-            direction: Direction::Inbound,
+            direction: if outbound {
+                Direction::Outbound
+            } else {
+                Direction::Inbound
+            },
             caller: None,
             callee: Some(self.inbound.did.clone()),
             language: route.language.clone(),

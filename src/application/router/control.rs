@@ -1,0 +1,246 @@
+//! Call control from the API: requests travel to the router's task, so the
+//! router stays the only owner of the calls; reads go to the call store.
+
+use super::CallRouter;
+use crate::{
+    application::{
+        ports::{
+            calls::{
+                CallControl, CallSummary, ControlError, ListFilter, OriginateCall, Page,
+                TransferMode,
+            },
+            orchestrator::BoxFuture,
+            store::CallStore,
+            telephony::HangupCause,
+        },
+        session::SessionCommand,
+    },
+    domain::{CallId, TenantId, call::EndReason},
+};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+type Reply<T> = oneshot::Sender<Result<T, ControlError>>;
+
+/// A request for the router's task.
+#[derive(Debug)]
+pub enum ControlRequest {
+    /// Place a call.
+    Originate(OriginateCall, Reply<CallSummary>),
+    /// Tell a call's session something.
+    Command {
+        /// Whose call.
+        tenant: TenantId,
+        /// Which.
+        call: CallId,
+        /// What.
+        command: SessionCommand,
+        /// Done or why not.
+        reply: Reply<()>,
+    },
+}
+
+/// The API's way in: implements [`CallControl`].
+#[derive(Clone)]
+pub struct RouterHandle {
+    tx: mpsc::Sender<ControlRequest>,
+    store: Arc<dyn CallStore>,
+}
+
+impl std::fmt::Debug for RouterHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RouterHandle")
+    }
+}
+
+impl RouterHandle {
+    /// A handle and the receiver the router's task must drain into
+    /// [`CallRouter::on_control`].
+    pub fn new(store: Arc<dyn CallStore>) -> (Self, mpsc::Receiver<ControlRequest>) {
+        let (tx, rx) = mpsc::channel(256);
+        (Self { tx, store }, rx)
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> ControlRequest,
+    ) -> Result<T, ControlError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| ControlError::Draining)?;
+        rx.await
+            .map_err(|_| ControlError::Unavailable("the call router stopped".into()))?
+    }
+
+    async fn command(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+        command: SessionCommand,
+    ) -> Result<(), ControlError> {
+        let (tenant, call) = (tenant.clone(), call.clone());
+        self.ask(|reply| ControlRequest::Command {
+            tenant,
+            call,
+            command,
+            reply,
+        })
+        .await
+    }
+}
+
+impl CallControl for RouterHandle {
+    fn originate(
+        &self,
+        request: OriginateCall,
+    ) -> BoxFuture<'_, Result<CallSummary, ControlError>> {
+        Box::pin(self.ask(|reply| ControlRequest::Originate(request, reply)))
+    }
+
+    fn get<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        call: &'a CallId,
+    ) -> BoxFuture<'a, Result<CallSummary, ControlError>> {
+        Box::pin(async move {
+            self.store
+                .get(tenant, call)
+                .await
+                .map_err(|e| ControlError::Unavailable(e.to_string()))?
+                .ok_or(ControlError::NotFound)
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        filter: ListFilter,
+    ) -> BoxFuture<'a, Result<Page, ControlError>> {
+        Box::pin(async move {
+            self.store
+                .list(tenant, &filter)
+                .await
+                .map_err(|e| ControlError::Unavailable(e.to_string()))
+        })
+    }
+
+    fn hangup<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        call: &'a CallId,
+    ) -> BoxFuture<'a, Result<(), ControlError>> {
+        Box::pin(self.command(tenant, call, SessionCommand::Hangup(EndReason::AgentHangup)))
+    }
+
+    fn transfer<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        call: &'a CallId,
+        target: String,
+        mode: TransferMode,
+    ) -> BoxFuture<'a, Result<(), ControlError>> {
+        Box::pin(async move {
+            if mode == TransferMode::Attended {
+                return Err(ControlError::Invalid(
+                    "attended transfers are not available yet; use blind".into(),
+                ));
+            }
+            let ok = !target.is_empty()
+                && target.len() <= 128
+                && target
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.+/@".contains(&b));
+            if !ok {
+                return Err(ControlError::Invalid(format!(
+                    "{target:?} is not an extension or endpoint"
+                )));
+            }
+            self.command(tenant, call, SessionCommand::Transfer(target))
+                .await
+        })
+    }
+
+    fn say<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        call: &'a CallId,
+        text: String,
+        _interrupt: bool,
+    ) -> BoxFuture<'a, Result<(), ControlError>> {
+        Box::pin(self.command(tenant, call, SessionCommand::Say(text)))
+    }
+
+    fn dtmf<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        call: &'a CallId,
+        digits: String,
+    ) -> BoxFuture<'a, Result<(), ControlError>> {
+        Box::pin(self.command(tenant, call, SessionCommand::SendDtmf(digits)))
+    }
+}
+
+impl CallRouter {
+    /// Handles one API request.
+    pub async fn on_control(&mut self, request: ControlRequest) {
+        match request {
+            ControlRequest::Originate(req, reply) => {
+                let _ = reply.send(self.originate(req).await);
+            }
+            ControlRequest::Command {
+                tenant,
+                call,
+                command,
+                reply,
+            } => {
+                let _ = reply.send(self.command(&tenant, &call, command).await);
+            }
+        }
+    }
+
+    async fn command(
+        &mut self,
+        tenant: &TenantId,
+        call: &CallId,
+        command: SessionCommand,
+    ) -> Result<(), ControlError> {
+        // The record proves the tenant owns the call; another tenant's call is "not found".
+        let record = self
+            .deps
+            .store
+            .get(tenant, call)
+            .await
+            .map_err(|e| ControlError::Unavailable(e.to_string()))?;
+        let record = record.ok_or(ControlError::NotFound)?;
+        if record.ended_at.is_some() {
+            return Err(ControlError::Conflict("the call has ended".into()));
+        }
+        if let Some(h) = self.calls.handles().find(|h| &h.call_id == call) {
+            return h
+                .commands
+                .try_send(command)
+                .map_err(|e| ControlError::Unavailable(e.to_string()));
+        }
+        // Still ringing out: only a hangup makes sense.
+        let pending = self
+            .pending
+            .iter()
+            .find(|(_, p)| p.call_id() == call)
+            .map(|(c, _)| c.clone());
+        match (pending, command) {
+            (Some(channel), SessionCommand::Hangup(_)) => {
+                let t = self.deps.telephony.clone();
+                tokio::spawn(async move {
+                    let _ = t.hangup(&channel, HangupCause::Normal).await;
+                });
+                Ok(())
+            }
+            (Some(_), _) => Err(ControlError::Conflict(
+                "the call has not been answered yet".into(),
+            )),
+            (None, _) => Err(ControlError::NotFound),
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Placing outbound calls and following them until they answer or fail.
+//!
+//! What the real Asterisk does (fixture 04): a failed originate still answers
+//! 200; busy, no answer and congestion arrive only as `Dial` statuses and a
+//! `ChannelDestroyed` whose cause on the originated channel is often just 0.
+//! So the last `Dial` status decides, and the cause only when there was none.
+//! The answer is the channel's `StasisStart` (it enters Stasis `Up`).
+
+use super::{CallRouter, Outcome};
+use crate::{
+    application::{
+        admission::{AdmissionError, CallPermit},
+        ports::{
+            calls::{CallSummary, ControlError, OriginateCall},
+            directory::Route,
+            telephony::OriginateRequest,
+        },
+        session::{InboundCall, OutboundStart, spawn_inbound, summary},
+    },
+    domain::{
+        CallId, Did,
+        call::{Call, CallInput, Direction, EndReason},
+        events::EventType,
+    },
+};
+use ari::{ChannelId, Event, events::DialStatus};
+use serde_json::json;
+use std::time::SystemTime;
+
+/// Prefix of the channel ids of outbound calls.
+const OUTBOUND_PREFIX: &str = "vg-o-";
+
+/// An outbound call placed and not answered yet.
+#[derive(Debug)]
+pub(super) struct Pending {
+    call_id: CallId,
+    call: Call,
+    request: OriginateCall,
+    permit: CallPermit,
+    last_status: Option<DialStatus>,
+}
+
+/// Follow-ups the router sends itself.
+#[derive(Debug)]
+pub enum Internal {
+    /// Asterisk refused the originate request itself (HTTP 4xx/5xx).
+    OriginateFailed {
+        /// The call's channel.
+        channel: ChannelId,
+        /// What Asterisk said.
+        error: String,
+    },
+}
+
+impl Pending {
+    pub(super) fn call_id(&self) -> &CallId {
+        &self.call_id
+    }
+}
+
+impl CallRouter {
+    /// Places an outbound call. Returns its record in state `originating`;
+    /// what happens next arrives as events.
+    pub async fn originate(&mut self, request: OriginateCall) -> Result<CallSummary, ControlError> {
+        let permit = self
+            .admission
+            .try_admit()
+            .map_err(|AdmissionError::Draining| ControlError::Draining)?;
+        let call_id =
+            CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id");
+        let channel = ChannelId::new(format!("{OUTBOUND_PREFIX}{call_id}"));
+        // Only a validated E.164 number goes into the template: no dial string,
+        // technology or variable can ride in on it.
+        let endpoint = self
+            .deps
+            .config
+            .outbound_endpoint
+            .replace("{number}", request.to.as_str());
+        let now = SystemTime::now();
+        let mut call = Call::new(Direction::Outbound, now);
+        call.apply(CallInput::Originate, now)
+            .expect("Created accepts Originate");
+        let data = json!({"to": request.to, "from": request.from, "agent_id": request.agent,
+            "metadata": request.metadata, "direction": "outbound"});
+        self.publish(&call_id, &request.tenant, EventType::CallStarted, data)
+            .await;
+        let originate = OriginateRequest {
+            channel_id: channel.clone(),
+            endpoint,
+            caller_id: request.from.as_ref().map(|f| f.to_string()),
+            timeout: request.ring_timeout,
+            app_args: vec!["outbound".into(), call_id.to_string()],
+            variables: Default::default(),
+        };
+        let (telephony, internal, ch) = (
+            self.deps.telephony.clone(),
+            self.internal_tx.clone(),
+            channel.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = telephony.originate(&originate).await {
+                let _ = internal.send(Internal::OriginateFailed {
+                    channel: ch,
+                    error: e.to_string(),
+                });
+            }
+        });
+        let pending = Pending {
+            call_id,
+            call,
+            request,
+            permit,
+            last_status: None,
+        };
+        let record = self.record(&pending);
+        self.save(record.clone()).await;
+        self.pending.insert(channel, pending);
+        Ok(record)
+    }
+
+    /// Handles a follow-up from [`CallRouter::next_internal`].
+    pub async fn on_internal(&mut self, msg: Internal) -> Option<Outcome> {
+        match msg {
+            Internal::OriginateFailed { channel, error } => {
+                tracing::warn!(%channel, %error, "originate refused by Asterisk");
+                self.fail(&channel, CallInput::Failed, EndReason::Error(error))
+                    .await
+            }
+        }
+    }
+
+    /// Events of outbound calls not answered yet. `None`: not about them.
+    pub(super) async fn on_outbound_event(&mut self, event: &Event) -> Option<Option<Outcome>> {
+        let id = event.channel_id()?;
+        // The far half of a Local channel is `<id>;2`.
+        let base = ChannelId::new(id.as_str().split(';').next().unwrap_or(id.as_str()));
+        if !self.pending.contains_key(&base) {
+            return None;
+        }
+        Some(match event {
+            Event::Dial(d) => {
+                let ringing = matches!(d.dialstatus, DialStatus::Ringing | DialStatus::Progress);
+                let p = self.pending.get_mut(&base)?;
+                if !matches!(d.dialstatus, DialStatus::Started) {
+                    p.last_status = Some(d.dialstatus.clone());
+                }
+                if ringing {
+                    self.ringing(&base).await;
+                }
+                None
+            }
+            Event::ChannelStateChange(c)
+                if c.channel.state.as_str() == "Ringing" && base == *id =>
+            {
+                self.ringing(&base).await;
+                None
+            }
+            Event::StasisStart(s) if base == *id => self.answered(&base, &s.channel.name).await,
+            Event::ChannelDestroyed(d) if base == *id => {
+                let status = self.pending.get(&base)?.last_status.clone();
+                let (input, reason) = match (status, d.cause.0) {
+                    (Some(DialStatus::Busy), _) | (None, 17) => (CallInput::Busy, EndReason::Busy),
+                    (Some(DialStatus::NoAnswer | DialStatus::Cancel | DialStatus::Ringing), _)
+                    | (None, 19 | 21) => (CallInput::NoAnswer, EndReason::NoAnswer),
+                    _ => (CallInput::Failed, EndReason::Failed),
+                };
+                self.fail(&base, input, reason).await
+            }
+            _ => None,
+        })
+    }
+
+    async fn ringing(&mut self, channel: &ChannelId) {
+        let Some(p) = self.pending.get_mut(channel) else {
+            return;
+        };
+        if p.call.apply(CallInput::Ringing, SystemTime::now()).is_ok() {
+            let (call_id, tenant) = (p.call_id.clone(), p.request.tenant.clone());
+            self.publish(
+                &call_id,
+                &tenant,
+                EventType::CallRinging,
+                json!({"direction": "outbound"}),
+            )
+            .await;
+            let record = self.record(self.pending.get(channel).expect("present"));
+            self.save(record).await;
+        }
+    }
+
+    async fn answered(&mut self, channel: &ChannelId, name: &str) -> Option<Outcome> {
+        let mut p = self.pending.remove(channel)?;
+        let now = SystemTime::now();
+        if p.call.apply(CallInput::Answered, now).is_err() {
+            return None;
+        }
+        self.publish(
+            &p.call_id,
+            &p.request.tenant,
+            EventType::CallAnswered,
+            json!({"direction": "outbound"}),
+        )
+        .await;
+        let route = Route {
+            tenant: p.request.tenant.clone(),
+            agent: p.request.agent.clone(),
+            greeting: None,
+            language: "en-US".into(),
+            stt: None,
+            tts: None,
+        };
+        let party = InboundCall {
+            caller: channel.clone(),
+            channel_name: name.to_owned(),
+            did: Did::parse(p.request.to.as_str()).expect("an E.164 number is a DID"),
+            caller_number: p
+                .request
+                .from
+                .as_ref()
+                .map(|f| f.to_string())
+                .unwrap_or_default(),
+            outbound: Some(OutboundStart {
+                call_id: p.call_id.clone(),
+                route,
+                call: p.call.clone(),
+                metadata: p.request.metadata.clone(),
+            }),
+        };
+        let handle = spawn_inbound(self.deps.clone(), party, p.permit, self.ended_tx.clone());
+        self.calls.insert(channel.clone(), handle);
+        Some(Outcome::Started {
+            channel: channel.clone(),
+        })
+    }
+
+    /// An outbound call that will not be answered: busy, no answer, failed.
+    async fn fail(
+        &mut self,
+        channel: &ChannelId,
+        input: CallInput,
+        reason: EndReason,
+    ) -> Option<Outcome> {
+        let mut p = self.pending.remove(channel)?;
+        let _ = p.call.apply(input, SystemTime::now());
+        let record = self.record(&p);
+        self.save(record).await;
+        let data = json!({"reason": super::super::session::reason_label(&reason), "detail": reason.to_string(),
+            "direction": "outbound", "duration_ms": 0, "answered": false, "turns": 0});
+        self.publish(&p.call_id, &p.request.tenant, EventType::CallEnded, data)
+            .await;
+        drop(p.permit);
+        Some(Outcome::Ended {
+            channel: channel.clone(),
+            reason,
+        })
+    }
+
+    fn record(&self, p: &Pending) -> CallSummary {
+        summary(
+            &p.call_id,
+            &p.request.tenant,
+            &p.call,
+            p.request.from.as_ref().map(|f| f.to_string()),
+            Some(p.request.to.to_string()),
+            Some(p.request.agent.clone()),
+            &p.request.metadata,
+        )
+    }
+
+    pub(super) async fn save(&self, record: CallSummary) {
+        if let Err(e) = self.deps.store.put(record).await {
+            tracing::warn!(error = %e, "call record not stored");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Building the adapters the configuration asks for.
+
+use super::ServerError;
+use crate::{
+    adapter::{
+        ari::{AriClient, AriClientConfig},
+        config::{Config, SpeechProvider},
+        directory::StaticDirectory,
+        media::{MediaMetrics, UdpMediaConfig, UdpMediaEndpoint},
+        orchestrator::{self, OrchestratorConfig},
+        speech::{
+            fake::{FakeStt, FakeSttConfig, FakeTts, FakeTtsConfig},
+            wyoming::{WyomingStt, WyomingSttConfig, WyomingTts, WyomingTtsConfig},
+        },
+    },
+    application::{
+        ports::{
+            events::EventPublisher,
+            speech::{SpeechToText, TextToSpeech},
+            store::CallStore,
+        },
+        session::{SessionConfig, SessionDeps},
+    },
+};
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+
+pub(super) fn ari_client(config: &Config) -> Result<AriClient, ServerError> {
+    AriClient::new(AriClientConfig {
+        base_url: format!("{}/ari", config.ari.url.trim_end_matches('/')),
+        username: config.ari.username.clone(),
+        password: config.ari.password.expose().to_owned(),
+        app: config.ari.app.clone(),
+        request_timeout: config.ari.request_timeout.0,
+    })
+    .map_err(|e| ServerError::Ari(e.to_string()))
+}
+
+pub(super) fn session_deps(
+    config: &Config,
+    ari: Arc<AriClient>,
+    events: Arc<dyn EventPublisher>,
+    store: Arc<dyn CallStore>,
+    registry: &mut Registry,
+) -> Result<SessionDeps, ServerError> {
+    let media = UdpMediaEndpoint::new(UdpMediaConfig::from_media_config(&config.media))
+        .with_metrics(MediaMetrics::register(registry));
+    let o = &config.orchestrator;
+    let orchestrator = orchestrator::from_config(&OrchestratorConfig {
+        url: o.url.clone().filter(|u| !u.trim().is_empty()),
+        token: o.token.clone(),
+        reply_timeout: o.reply_timeout.0,
+        connect_timeout: o.connect_timeout.0,
+        idle_timeout: o.idle_timeout.0,
+        greeting: o.greeting.clone(),
+        transfer_target: o.transfer_target.clone(),
+        ..OrchestratorConfig::default()
+    })
+    .map_err(|e| ServerError::Setup(format!("orchestrator: {e}")))?;
+    let stt: Arc<dyn SpeechToText> = match config.speech.stt {
+        SpeechProvider::Wyoming => Arc::new(WyomingStt::new(WyomingSttConfig::new(format!(
+            "tcp://{}",
+            config.speech.wyoming_stt
+        )))),
+        SpeechProvider::Fake => Arc::new(FakeStt::new(FakeSttConfig::default())),
+    };
+    let tts: Arc<dyn TextToSpeech> = match config.speech.tts {
+        SpeechProvider::Wyoming => Arc::new(WyomingTts::new(WyomingTtsConfig::new(format!(
+            "tcp://{}",
+            config.speech.wyoming_tts
+        )))),
+        SpeechProvider::Fake => Arc::new(FakeTts::new(FakeTtsConfig::default())),
+    };
+    let s = &config.session;
+    let session = SessionConfig {
+        advertise_ip: config.media.advertise_address,
+        silence_timeout: s.silence_timeout.0,
+        max_reprompts: s.max_reprompts,
+        endpointing: s.endpointing.0,
+        max_turn: s.max_turn.0,
+        barge_in: s.barge_in,
+        barge_in_min_words: s.barge_in_min_words as usize,
+        transfer_context: s.transfer_context.clone(),
+        outbound_endpoint: config.outbound.endpoint.clone(),
+        ..SessionConfig::default()
+    };
+    Ok(SessionDeps {
+        telephony: ari,
+        media: Arc::new(media),
+        directory: Arc::new(StaticDirectory::new(&config.routes)),
+        orchestrator,
+        stt,
+        tts,
+        events,
+        store,
+        config: Arc::new(session),
+    })
+}

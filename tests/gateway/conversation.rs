@@ -1,0 +1,121 @@
+//! A whole conversation through the gateway, the simulator and real RTP on
+//! loopback: greeting heard, a sentence said, the reply heard, hangup, and
+//! every resource released.
+
+use crate::support::{events_path, wait_for};
+use std::time::Duration;
+use vg_asterisk_sim::{SimConfig, Simulator};
+use voice_gateway::{adapter::config::load_from_str, server::Gateway};
+
+fn rms(pcm: &[i16]) -> f64 {
+    (pcm.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / pcm.len().max(1) as f64).sqrt()
+}
+
+fn events(path: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_hears_the_greeting_speaks_and_hears_the_reply() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let (user, pass) = sim.credentials();
+    let events_file = events_path();
+    let cfg = load_from_str(
+        &format!(
+            "[http]\nlisten = \"127.0.0.1:0\"\n[ari]\nurl = \"{}\"\nusername = \"{user}\"\npassword = \"{pass}\"\n\
+             [events]\npath = \"{events_file}\"\n[speech]\nstt = \"fake\"\ntts = \"fake\"\n\
+             [media]\nrtp_port_range = \"31000-31099\"\n",
+            sim.base_url()
+        ),
+        Vec::new(),
+    )
+    .unwrap();
+    let gw = Gateway::bind(cfg).await.unwrap();
+    let base = format!("http://{}", gw.local_addr());
+    let admission = gw.state().admission.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(gw.run(async {
+        let _ = stopped.await;
+    }));
+    wait_for(&base, "/readyz", |c, _| c == 200).await;
+
+    let call = sim.place_inbound_call("+15551234567", "+15557654321");
+    // The greeting arrives as real, paced RTP and is not silence.
+    until("the greeting to be heard", || {
+        rms(&sim.heard_pcm(call)) > 500.0
+    })
+    .await;
+    until("the greeting to finish", || {
+        events(&events_file)
+            .iter()
+            .any(|e| e["type"] == "tts.generated")
+    })
+    .await;
+    let rtp = sim.received(call);
+    assert!(rtp.len() > 20, "{} packets", rtp.len());
+
+    // The caller says something (a loud 1.2 s tone stands in for speech).
+    let speech: Vec<i16> = (0..9600)
+        .map(|i| (9000.0 * (2.0 * std::f64::consts::PI * 300.0 * i as f64 / 8000.0).sin()) as i16)
+        .collect();
+    let heard_before = sim.heard_pcm(call).len();
+    assert!(sim.caller_say(call, &speech));
+    until("the reply", || {
+        events(&events_file)
+            .iter()
+            .filter(|e| e["type"] == "tts.generated")
+            .count()
+            >= 2
+    })
+    .await;
+    let evs = events(&events_file);
+    let transcribed = evs
+        .iter()
+        .find(|e| e["type"] == "stt.transcribed")
+        .expect("a transcript");
+    assert_eq!(transcribed["data"]["text"], "utterance 1");
+    assert_eq!(transcribed["data"]["tenant_id"], "default");
+    assert!(
+        sim.heard_pcm(call).len() > heard_before + 8000,
+        "the reply was heard"
+    );
+
+    sim.caller_hangup(call);
+    until("the call to end", || admission.live_calls() == 0).await;
+    let evs = events(&events_file);
+    let types: Vec<&str> = evs.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types.first(), Some(&"call.started"));
+    assert_eq!(types.last(), Some(&"call.ended"), "{types:?}");
+    let ended = evs.last().unwrap();
+    assert_eq!(ended["data"]["reason"], "caller_hangup");
+    assert_eq!(ended["data"]["turns"], 1);
+    let call_ids: std::collections::HashSet<_> = evs.iter().map(|e| e["subject"].clone()).collect();
+    assert_eq!(call_ids.len(), 1, "one call id on every event");
+    // Everything the gateway created on Asterisk is gone.
+    until("bridge and media channel released", || {
+        sim.bridge_ids().is_empty() && sim.channel_ids().is_empty()
+    })
+    .await;
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
