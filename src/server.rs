@@ -149,7 +149,7 @@ impl Gateway {
             call_metrics,
             router,
             ended,
-            control: _,
+            control,
             control_rx,
             events,
         } = self;
@@ -174,7 +174,16 @@ impl Gateway {
             calls_stop_rx,
         ));
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-        let app = http::router(state.clone());
+        let app = match wiring::api_config(&config) {
+            Some(api) => http::router_with_api(state.clone(), Arc::new(control), api)
+                .map_err(|e| ServerError::Setup(format!("call API: {e}")))?,
+            None => {
+                tracing::warn!(
+                    "call API disabled: set auth.jwt_secret or auth.jwks_url to serve /v1/calls"
+                );
+                http::router(state.clone())
+            }
+        };
         let mut server = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async {

@@ -23,7 +23,7 @@ pub const OWN_CHANNEL_PREFIX: &str = "vg-";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// A new inbound call: admit it and start its session.
-    Start(InboundCall),
+    Start(Box<InboundCall>),
     /// A call that cannot be taken (bad DID argument).
     Refuse {
         /// The caller's channel.
@@ -95,13 +95,13 @@ impl LiveCalls {
                 // Inbound calls carry the dialled number as the first argument
                 // (`Stasis(app,${EXTEN})`).
                 Some(match e.args.first().map(|a| Did::parse(a)) {
-                    Some(Ok(did)) => Decision::Start(InboundCall {
+                    Some(Ok(did)) => Decision::Start(Box::new(InboundCall {
                         caller: channel,
                         channel_name: e.channel.name.clone(),
                         did,
                         caller_number: e.channel.caller.number.clone(),
                         outbound: None,
-                    }),
+                    })),
                     Some(Err(err)) => Decision::Refuse {
                         channel,
                         reason: err.to_string(),

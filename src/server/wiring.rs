@@ -96,3 +96,43 @@ pub(super) fn session_deps(
         config: Arc::new(session),
     })
 }
+
+/// The call API's settings, or `None` when no authentication is configured
+/// (then the call API is not served: it must never run unauthenticated).
+pub(super) fn api_config(config: &Config) -> Option<crate::adapter::http::api::ApiConfig> {
+    use crate::adapter::http::api::{ApiConfig, AuthConfig, LimitsConfig, TenantLimits};
+    let a = &config.auth;
+    if a.jwt_secret.is_none() && a.jwks_url.is_none() {
+        return None;
+    }
+    let l = &config.limits;
+    Some(ApiConfig {
+        auth: AuthConfig {
+            jwt_secret: a.jwt_secret.as_ref().map(|s| s.expose().to_owned()),
+            jwks_url: a.jwks_url.clone(),
+            issuer: a.issuer.clone(),
+            audience: a.audience.clone(),
+            tenant_claim: a.tenant_claim.clone(),
+            scope_claim: a.scope_claim.clone(),
+            leeway: a.leeway.0.as_secs(),
+        },
+        limits: LimitsConfig {
+            max_concurrent_calls: l.max_concurrent_calls,
+            originate_per_minute: l.originate_per_minute,
+            burst: l.burst,
+            per_tenant: l
+                .tenants
+                .iter()
+                .map(|(k, v)| {
+                    let t = TenantLimits {
+                        max_concurrent_calls: v.max_concurrent_calls,
+                        originate_per_minute: v.originate_per_minute,
+                        burst: v.burst,
+                    };
+                    (k.clone(), t)
+                })
+                .collect(),
+        },
+        max_body_bytes: config.http.max_body_bytes,
+    })
+}

@@ -1,6 +1,7 @@
 //! Integration tests of the gateway, compiled into one binary.
 
 mod against_sim;
+mod api;
 mod binary;
 mod conversation;
 mod harness;

@@ -1,6 +1,7 @@
 //! The events socket against a real WebSocket server on loopback that plays
 //! Asterisk's part: it checks credentials, sends events, drops connections,
 //! goes silent, and takes the app over.
+#![allow(clippy::result_large_err)] // tungstenite's handshake callback returns its large ErrorResponse
 
 use super::*;
 use crate::{

@@ -88,6 +88,11 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "events.path" => "a file path",
         "media.transport" => "rtp, audiosocket or websocket",
         "speech.stt" | "speech.tts" => "wyoming or fake",
+        "auth.jwt_secret" => "a random string of at least 32 bytes",
+        "auth.jwks_url" => {
+            "the identity provider's JWKS URL, e.g. https://idp/realms/x/protocol/openid-connect/certs"
+        }
+        "auth.leeway" => "a whole number with a unit, e.g. 30s",
         "outbound.endpoint" => {
             "TECH/{number}@trunk or Local/{number}@context, e.g. PJSIP/{number}@trunk"
         }

@@ -206,6 +206,33 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             return Err((key, format!("{addr:?} is not HOST:PORT")));
         }
     }
+    if let Some(secret) = &c.auth.jwt_secret
+        && secret.expose().len() < 32
+    {
+        return Err((
+            "auth.jwt_secret",
+            "is shorter than 32 bytes: too easy to guess".into(),
+        ));
+    }
+    if let Some(url) = &c.auth.jwks_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err((
+            "auth.jwks_url",
+            format!("{url:?} is not an http:// or https:// URL"),
+        ));
+    }
+    if let Some(bad) = c
+        .limits
+        .tenants
+        .keys()
+        .find(|t| crate::domain::TenantId::parse(t.as_str()).is_err())
+    {
+        return Err(("limits.tenants", format!("{bad:?} is not a tenant id")));
+    }
+    if c.http.max_body_bytes < 1024 {
+        return Err(("http.max_body_bytes", "is below 1024 bytes".into()));
+    }
     let ep = &c.outbound.endpoint;
     let ep_ok = ep.matches("{number}").count() == 1
         && ep.split_once('/').is_some_and(|(tech, _)| {

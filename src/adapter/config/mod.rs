@@ -16,9 +16,9 @@ mod types;
 pub use error::ConfigError;
 pub use load::{ConfigSource, load, load_from_str};
 pub use model::{
-    AriConfig, Config, EventsConfig, HttpConfig, LifecycleConfig, LogConfig, LogFormat,
-    MediaConfig, MediaTransport, OrchestratorSection, OutboundSection, RouteConfig, SessionSection,
-    SpeechProvider, SpeechSection,
+    AriConfig, AuthSection, Config, EventsConfig, HttpConfig, LifecycleConfig, LimitsSection,
+    LogConfig, LogFormat, MediaConfig, MediaTransport, OrchestratorSection, OutboundSection,
+    RouteConfig, SessionSection, SpeechProvider, SpeechSection, TenantLimitsSection,
 };
 pub use secret::Secret;
 pub use types::{HumanDuration, PortRange};

@@ -37,6 +37,10 @@ pub struct Config {
     pub session: SessionSection,
     /// Outbound calls.
     pub outbound: OutboundSection,
+    /// Authentication of the call API.
+    pub auth: AuthSection,
+    /// Per-tenant limits of the call API.
+    pub limits: LimitsSection,
     /// DID routing for the embedded default: `[[routes]]` tables, tried
     /// exact DID first, then the longest matching prefix pattern, then `*`.
     pub routes: Vec<RouteConfig>,
@@ -48,12 +52,15 @@ pub struct Config {
 pub struct HttpConfig {
     /// Address the HTTP server listens on, `HOST:PORT`.
     pub listen: SocketAddr,
+    /// Largest request body the call API accepts.
+    pub max_body_bytes: usize,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            max_body_bytes: 16 * 1024,
         }
     }
 }
@@ -198,6 +205,8 @@ impl Default for Config {
             speech: SpeechSection::default(),
             session: SessionSection::default(),
             outbound: OutboundSection::default(),
+            auth: AuthSection::default(),
+            limits: LimitsSection::default(),
             // A fresh `make run` answers any DID with the built-in agent.
             routes: vec![RouteConfig {
                 did: "*".into(),
@@ -379,4 +388,84 @@ impl Default for OutboundSection {
             endpoint: "PJSIP/{number}@trunk".into(),
         }
     }
+}
+
+/// `[auth]`: bearer JWTs on the call API. Without a secret or a JWKS URL the
+/// call API is not served at all (never unauthenticated).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    /// HS256 shared secret (at least 32 bytes). Never printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt_secret: Option<Secret>,
+    /// JWKS URL for RS256/ES256 keys (Keycloak and other identity providers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+    /// Required `iss`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Required `aud`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// Claim holding the tenant id.
+    pub tenant_claim: String,
+    /// Claim holding the scopes (`calls:read`, `calls:write`).
+    pub scope_claim: String,
+    /// Clock skew allowed on `exp` and `nbf`.
+    pub leeway: HumanDuration,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            jwks_url: None,
+            issuer: None,
+            audience: None,
+            tenant_claim: "tenant_id".into(),
+            scope_claim: "scope".into(),
+            leeway: HumanDuration(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Concurrent API-placed calls per tenant.
+    pub max_concurrent_calls: u32,
+    /// Originates per minute per tenant (token bucket rate).
+    pub originate_per_minute: u32,
+    /// Originates allowed at once (token bucket size).
+    pub burst: u32,
+    /// Per-tenant overrides: `[limits.tenants.acme]`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tenants: std::collections::BTreeMap<String, TenantLimitsSection>,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        Self {
+            max_concurrent_calls: 50,
+            originate_per_minute: 60,
+            burst: 10,
+            tenants: Default::default(),
+        }
+    }
+}
+
+/// `[limits.tenants.<id>]`: any of the limits, for one tenant.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantLimitsSection {
+    /// Override of `limits.max_concurrent_calls`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_calls: Option<u32>,
+    /// Override of `limits.originate_per_minute`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub originate_per_minute: Option<u32>,
+    /// Override of `limits.burst`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
 }

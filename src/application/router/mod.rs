@@ -125,7 +125,7 @@ impl CallRouter {
                 match self.admission.try_admit() {
                     Ok(permit) => {
                         let handle =
-                            spawn_inbound(self.deps.clone(), call, permit, self.ended_tx.clone());
+                            spawn_inbound(self.deps.clone(), *call, permit, self.ended_tx.clone());
                         self.calls.insert(channel.clone(), handle);
                         Some(Outcome::Started { channel })
                     }
