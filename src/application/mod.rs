@@ -3,7 +3,7 @@
 pub mod admission;
 pub mod health;
 pub mod live_calls;
-pub mod session;
 pub mod ports;
 pub mod router;
 pub mod sentences;
+pub mod session;

@@ -41,7 +41,8 @@ impl StaticDirectory {
                 }
             }
         }
-        dir.prefixes.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        dir.prefixes
+            .sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         dir
     }
 

@@ -1,11 +1,11 @@
 //! Ports: the traits adapters implement. The application depends on these,
 //! never on an adapter.
 
-pub mod orchestrator;
 pub mod calls;
 pub mod directory;
 pub mod events;
 pub mod media;
+pub mod orchestrator;
+pub mod speech;
 pub mod store;
 pub mod telephony;
-pub mod speech;
