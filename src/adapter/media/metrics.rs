@@ -125,3 +125,24 @@ impl Synced {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_counters_show_up_in_the_exposition() {
+        let mut registry = Registry::with_prefix("voicegw");
+        let m = MediaMetrics::register(&mut registry);
+        m.packets_in.inc_by(3);
+        m.legs_open.set(2);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(text.contains("voicegw_media_packets_in_total 3"), "{text}");
+        assert!(text.contains("voicegw_media_legs_open 2"), "{text}");
+        assert!(
+            text.contains("voicegw_media_dropped_foreign_total 0"),
+            "{text}"
+        );
+    }
+}
