@@ -16,8 +16,10 @@ mod net;
 mod postgres;
 mod process;
 mod redis;
+mod wyoming;
 
 pub use install::{HarnessError, ensure_installed};
 pub use net::{free_port, wait_until};
 pub use postgres::PostgresServer;
 pub use redis::RedisServer;
+pub use wyoming::{WyomingOptions, WyomingServers};

