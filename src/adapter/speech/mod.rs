@@ -1,5 +1,9 @@
 //! Speech providers behind the `SpeechToText` / `TextToSpeech` ports
 //! (`crate::application::ports::speech`).
 
+pub mod deepgram;
+pub mod elevenlabs;
 pub mod fake;
+pub mod fallback;
+pub mod openai;
 pub mod wyoming;

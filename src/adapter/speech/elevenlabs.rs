@@ -1,0 +1,9 @@
+//! ElevenLabs text-to-speech over the stream-input WebSocket.
+
+mod messages;
+pub mod tts;
+
+pub use tts::{ElevenLabsConfig, ElevenLabsTts};
+
+#[cfg(test)]
+mod tests;
