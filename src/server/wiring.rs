@@ -57,20 +57,8 @@ pub(super) fn session_deps(
         ..OrchestratorConfig::default()
     })
     .map_err(|e| ServerError::Setup(format!("orchestrator: {e}")))?;
-    let stt: Arc<dyn SpeechToText> = match config.speech.stt {
-        SpeechProvider::Wyoming => Arc::new(WyomingStt::new(WyomingSttConfig::new(format!(
-            "tcp://{}",
-            config.speech.wyoming_stt
-        )))),
-        SpeechProvider::Fake => Arc::new(FakeStt::new(FakeSttConfig::default())),
-    };
-    let tts: Arc<dyn TextToSpeech> = match config.speech.tts {
-        SpeechProvider::Wyoming => Arc::new(WyomingTts::new(WyomingTtsConfig::new(format!(
-            "tcp://{}",
-            config.speech.wyoming_tts
-        )))),
-        SpeechProvider::Fake => Arc::new(FakeTts::new(FakeTtsConfig::default())),
-    };
+    let stt = speech_to_text(config);
+    let tts = text_to_speech(config);
     let s = &config.session;
     let session = SessionConfig {
         advertise_ip: config.media.advertise_address,
@@ -95,6 +83,29 @@ pub(super) fn session_deps(
         store,
         config: Arc::new(session),
     })
+}
+
+/// The instance's default speech-to-text provider (`[speech] stt`).
+fn speech_to_text(config: &Config) -> Arc<dyn SpeechToText> {
+    let s = &config.speech;
+    match s.stt {
+        SpeechProvider::Wyoming => Arc::new(WyomingStt::new(WyomingSttConfig::new(
+            s.wyoming.stt.clone(),
+        ))),
+        SpeechProvider::Fake => Arc::new(FakeStt::new(FakeSttConfig::default())),
+    }
+}
+
+/// The instance's default text-to-speech provider (`[speech] tts`).
+fn text_to_speech(config: &Config) -> Arc<dyn TextToSpeech> {
+    let s = &config.speech;
+    match s.tts {
+        SpeechProvider::Wyoming => Arc::new(WyomingTts::new(WyomingTtsConfig {
+            voice: s.wyoming.voice.clone(),
+            ..WyomingTtsConfig::new(s.wyoming.tts.clone())
+        })),
+        SpeechProvider::Fake => Arc::new(FakeTts::new(FakeTtsConfig::default())),
+    }
 }
 
 /// The call API's settings, or `None` when no authentication is configured

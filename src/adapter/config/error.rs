@@ -96,7 +96,10 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "outbound.endpoint" => {
             "TECH/{number}@trunk or Local/{number}@context, e.g. PJSIP/{number}@trunk"
         }
-        "speech.wyoming_stt" | "speech.wyoming_tts" => "HOST:PORT, e.g. 127.0.0.1:10300",
+        "speech.wyoming.stt" | "speech.wyoming.tts" => {
+            "tcp://HOST:PORT, e.g. tcp://127.0.0.1:10300"
+        }
+        "speech.wyoming.voice" => "a Piper voice name, e.g. en_US-joe-medium",
         "orchestrator.url" => "an http:// or https:// URL",
         "orchestrator.reply_timeout"
         | "orchestrator.connect_timeout"

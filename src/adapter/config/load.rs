@@ -195,17 +195,7 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             format!("{url:?} is not an http:// or https:// URL"),
         ));
     }
-    for (key, addr) in [
-        ("speech.wyoming_stt", &c.speech.wyoming_stt),
-        ("speech.wyoming_tts", &c.speech.wyoming_tts),
-    ] {
-        let ok = addr
-            .rsplit_once(':')
-            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
-        if !ok {
-            return Err((key, format!("{addr:?} is not HOST:PORT")));
-        }
-    }
+    super::speech::validate(&c.speech)?;
     if let Some(secret) = &c.auth.jwt_secret
         && secret.expose().len() < 32
     {

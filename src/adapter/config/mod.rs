@@ -11,6 +11,7 @@ mod load;
 mod model;
 mod overrides;
 mod secret;
+mod speech;
 mod types;
 
 pub use error::ConfigError;
@@ -18,9 +19,10 @@ pub use load::{ConfigSource, load, load_from_str};
 pub use model::{
     AriConfig, AuthSection, Config, EventsConfig, HttpConfig, LifecycleConfig, LimitsSection,
     LogConfig, LogFormat, MediaConfig, MediaTransport, OrchestratorSection, OutboundSection,
-    RouteConfig, SessionSection, SpeechProvider, SpeechSection, TenantLimitsSection,
+    RouteConfig, SessionSection, TenantLimitsSection,
 };
 pub use secret::Secret;
+pub use speech::{SpeechProvider, SpeechSection, WyomingSection};
 pub use types::{HumanDuration, PortRange};
 
 /// Default location of the configuration file, relative to the working directory.

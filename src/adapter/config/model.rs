@@ -4,7 +4,7 @@
 //! repeats it key by key. Unknown keys are rejected so a typo never silently
 //! falls back to a default.
 
-use super::{HumanDuration, PortRange, Secret};
+use super::{HumanDuration, PortRange, Secret, SpeechSection};
 use crate::domain::{AgentId, TenantId};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -301,41 +301,6 @@ impl Default for OrchestratorSection {
             idle_timeout: HumanDuration(Duration::from_secs(5)),
             greeting: None,
             transfer_target: "agents".into(),
-        }
-    }
-}
-
-/// A speech provider.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SpeechProvider {
-    /// Local engines over the Wyoming protocol (the embedded default).
-    Wyoming,
-    /// In-process stand-ins: a tone-like voice and scripted recognition (tests, demos).
-    Fake,
-}
-
-/// `[speech]`
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SpeechSection {
-    /// Speech-to-text provider.
-    pub stt: SpeechProvider,
-    /// Text-to-speech provider.
-    pub tts: SpeechProvider,
-    /// Wyoming speech-to-text server, `HOST:PORT`.
-    pub wyoming_stt: String,
-    /// Wyoming text-to-speech server, `HOST:PORT`.
-    pub wyoming_tts: String,
-}
-
-impl Default for SpeechSection {
-    fn default() -> Self {
-        Self {
-            stt: SpeechProvider::Wyoming,
-            tts: SpeechProvider::Wyoming,
-            wyoming_stt: "127.0.0.1:10300".into(),
-            wyoming_tts: "127.0.0.1:10200".into(),
         }
     }
 }

@@ -55,12 +55,24 @@ fn the_shipped_file_is_valid_and_documents_every_key() {
             toml::Value::Array(a) => (format!("[[{section}]]"), a[0].as_table().unwrap().clone()),
             v => (format!("[{section}]"), v.as_table().unwrap().clone()),
         };
-        assert!(text.contains(&header), "section {header} undocumented");
-        for key in table.keys() {
-            assert!(
+        assert_documented(&text, &header, section, &table);
+    }
+}
+
+/// `table`'s header and keys appear in `text`; sub-tables (`[speech.wyoming]`)
+/// have their own header.
+fn assert_documented(text: &str, header: &str, section: &str, table: &toml::Table) {
+    assert!(text.contains(header), "section {header} undocumented");
+    for (key, value) in table {
+        match value {
+            toml::Value::Table(sub) => {
+                let name = format!("{section}.{key}");
+                assert_documented(text, &format!("[{name}]"), &name, sub);
+            }
+            _ => assert!(
                 text.contains(&format!("\n{key} =")),
                 "key {section}.{key} undocumented"
-            );
+            ),
         }
     }
 }
@@ -224,6 +236,36 @@ fn each_bad_value_is_rejected_with_its_key() {
             &[("VOICEGW__HTTP__NOPE", "1")],
             "http.nope",
             "unknown field",
+        ),
+        (
+            "[speech.wyoming]\nstt = \"127.0.0.1:10300\"\n",
+            &[],
+            "speech.wyoming.stt",
+            "not tcp://HOST:PORT",
+        ),
+        (
+            "",
+            &[("VOICEGW__SPEECH__WYOMING__TTS", "tcp://:0")],
+            "speech.wyoming.tts",
+            "not tcp://HOST:PORT",
+        ),
+        (
+            "[speech.wyoming]\nvoice = \"joe; rm\"\n",
+            &[],
+            "speech.wyoming.voice",
+            "not a voice name",
+        ),
+        (
+            "[speech]\nwyoming_stt = \"127.0.0.1:10300\"\n",
+            &[],
+            "speech.wyoming_stt",
+            "unknown field",
+        ),
+        (
+            "[speech]\nstt = \"whisper\"\n",
+            &[],
+            "speech.stt",
+            "unknown variant",
         ),
         (
             "",
