@@ -6,9 +6,11 @@ ARGS ?=
 
 .PHONY: run test bench lint fmt deps deps-test check-config clean
 
-## run: build (release) and run the gateway on its embedded defaults
+## run: build (release) and run the gateway on its embedded defaults; with
+## [speech] on "wyoming" (the default) it first sets up and starts the local
+## speech engines (scripts/run.sh) and stops them when the gateway exits
 run: deps
-	$(CARGO) run --release -p voice-gateway -- serve $(ARGS)
+	CARGO="$(CARGO)" scripts/run.sh $(ARGS)
 
 ## test: install what the tests need, then run the whole test suite
 test: deps-test
@@ -38,6 +40,7 @@ deps:
 
 deps-test:
 	scripts/install-deps.sh test
+	scripts/speech-setup.sh >/dev/null
 
 clean:
 	$(CARGO) clean

@@ -29,6 +29,16 @@ done
 eval "$("$root/scripts/speech-setup.sh")"
 mkdir -p "$run/whisper-data" "$run/piper-download"
 
+in_use() { # in_use HOST:PORT: something already answers there
+  (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null
+}
+for a in $stt $tts; do
+  if in_use "$a"; then
+    echo "speech-start: $a is already in use; stop what listens there or change [speech.wyoming]" >&2
+    exit 1
+  fi
+done
+
 start() { # start NAME ARGS...: background server, pid file, log
   local name="$1"; shift
   "$PYTHON" "$@" >"$run/$name.log" 2>&1 &
@@ -48,7 +58,8 @@ if [ -n "$tts" ]; then
 fi
 
 fail() { echo "speech-start: $1 did not start; its log ($run/$1.log) ends:" >&2; tail -n 15 "$run/$1.log" >&2; "$root/scripts/speech-stop.sh" "$run"; exit 1; }
-[ -z "$stt" ] || "$PYTHON" "$root/scripts/wyoming-ready.py" "$stt" || fail stt
+alive() { kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
+[ -z "$stt" ] || { "$PYTHON" "$root/scripts/wyoming-ready.py" "$stt" && alive stt; } || fail stt
 # The first synthesis loads the voice (~1 s); do it now, not on the first call.
-[ -z "$tts" ] || "$PYTHON" "$root/scripts/wyoming-ready.py" "$tts" --synthesize "Hello." || fail tts
+[ -z "$tts" ] || { "$PYTHON" "$root/scripts/wyoming-ready.py" "$tts" --synthesize "Hello." && alive tts; } || fail tts
 echo "speech-start: ${stt:+STT on $stt }${tts:+TTS on $tts }(pids and logs in $run)" >&2
