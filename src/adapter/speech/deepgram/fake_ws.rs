@@ -37,6 +37,8 @@ impl FakeServer {
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let mut uri = String::new();
+                // tungstenite's callback signature fixes the error type.
+                #[allow(clippy::result_large_err)]
                 let check = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
                     uri = req.uri().to_string();
                     let got = req.headers().get(header).and_then(|v| v.to_str().ok());

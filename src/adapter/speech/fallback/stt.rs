@@ -45,8 +45,8 @@ impl FallbackStt {
         &self,
         from: usize,
         config: &SttConfig,
-    ) -> Result<(usize, SttSession), SttError> {
-        let mut last = SttError::Connect("no speech-to-text provider available".into());
+    ) -> Result<(usize, SttSession), Option<SttError>> {
+        let mut last = None;
         for (index, member) in self.members.iter().enumerate().skip(from) {
             if !member.allows() {
                 continue;
@@ -58,7 +58,7 @@ impl FallbackStt {
                     member.failed();
                     self.metrics.error(DIRECTION, &member.name);
                     self.metrics.fallback(DIRECTION, &member.name);
-                    last = e;
+                    last = Some(e);
                 }
             }
         }
@@ -69,7 +69,11 @@ impl FallbackStt {
 impl SpeechToText for FallbackStt {
     fn open(&self, config: SttConfig) -> BoxFuture<'_, Result<SttSession, SttError>> {
         Box::pin(async move {
-            let (index, inner) = self.open_from(0, &config).await?;
+            let (index, inner) = self.open_from(0, &config).await.map_err(|e| {
+                e.unwrap_or_else(|| {
+                    SttError::Connect("no speech-to-text provider available".into())
+                })
+            })?;
             let (session, end) =
                 SttSession::channel(config.clone(), SttSession::DEFAULT_QUEUE_FRAMES);
             let task = Task {
@@ -213,7 +217,11 @@ impl Task {
         self.this.metrics.error(DIRECTION, &member.name);
         self.this.metrics.fallback(DIRECTION, &member.name);
         tracing::warn!(provider = %member.name, error = %error, "stt provider failed; falling back");
-        let (index, mut session) = self.this.open_from(failed.index + 1, &self.config).await?;
+        let (index, mut session) = self
+            .this
+            .open_from(failed.index + 1, &self.config)
+            .await
+            .map_err(|e| e.unwrap_or(error))?;
         for _ in 0..self.unanswered {
             session.finish()?;
         }

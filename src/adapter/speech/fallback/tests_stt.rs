@@ -67,6 +67,10 @@ async fn a_mid_stream_error_switches_and_results_continue_within_a_second() {
     let (primary, secondary, stt, metrics) = setup(FakeSttConfig::default());
     primary.fail_after_frames(5, SttError::Provider("boom".into()));
     let mut session = stt.open(config()).await.unwrap();
+    // 100 ms of silence, which the primary fails on without a result.
+    for _ in 0..5 {
+        session.push_audio(vec![0i16; 320]).unwrap();
+    }
     let started = Instant::now();
     let event = speak_until_result(&mut session).await;
     assert!(!matches!(event, SttEvent::Error(_)), "{event:?}");

@@ -41,13 +41,14 @@ impl FallbackTts {
     }
 
     /// Opens the first provider at or after `from` that its breaker allows and
-    /// that opens; failures are counted. `Err` with the last error if none.
+    /// that opens; failures are counted. `Err` with the last error, `None` if
+    /// no provider was left to try.
     async fn open_from(
         &self,
         from: usize,
         config: &TtsConfig,
-    ) -> Result<(usize, TtsSession), TtsError> {
-        let mut last = TtsError::Connect("no text-to-speech provider available".into());
+    ) -> Result<(usize, TtsSession), Option<TtsError>> {
+        let mut last = None;
         for (index, member) in self.members.iter().enumerate().skip(from) {
             if !member.allows() {
                 continue;
@@ -59,7 +60,7 @@ impl FallbackTts {
                     member.failed();
                     self.metrics.error(DIRECTION, &member.name);
                     self.metrics.fallback(DIRECTION, &member.name);
-                    last = e;
+                    last = Some(e);
                 }
             }
         }
@@ -70,7 +71,11 @@ impl FallbackTts {
 impl TextToSpeech for FallbackTts {
     fn open(&self, config: TtsConfig) -> BoxFuture<'_, Result<TtsSession, TtsError>> {
         Box::pin(async move {
-            let (index, inner) = self.open_from(0, &config).await?;
+            let (index, inner) = self.open_from(0, &config).await.map_err(|e| {
+                e.unwrap_or_else(|| {
+                    TtsError::Connect("no text-to-speech provider available".into())
+                })
+            })?;
             let (session, end) = TtsSession::channel(config.clone());
             let task = Task {
                 this: self.clone(),
@@ -193,7 +198,11 @@ impl Task {
         self.this.metrics.error(DIRECTION, &member.name);
         self.this.metrics.fallback(DIRECTION, &member.name);
         tracing::warn!(provider = %member.name, error = %error, "tts provider failed; falling back");
-        let (index, session) = self.this.open_from(failed.index + 1, &self.config).await?;
+        let (index, session) = self
+            .this
+            .open_from(failed.index + 1, &self.config)
+            .await
+            .map_err(|e| e.unwrap_or(error))?;
         let mut next = Current {
             index,
             session,
@@ -201,8 +210,8 @@ impl Task {
             waiting_since: None,
             heard: false,
         };
-        for (piece, text) in self.pieces[self.spoken..].to_vec() {
-            send(&mut next, piece, text)?;
+        for (piece, text) in &self.pieces[self.spoken..] {
+            send(&mut next, *piece, text.clone())?;
         }
         if self.finished {
             next.session.finish()?;
