@@ -3,5 +3,6 @@
 //! harness (`vg_testkit::WyomingServers`, like Redis), driven through the
 //! gateway's Wyoming adapters, and a whole call through the simulator.
 
+mod call;
 mod engines;
 mod support;

@@ -58,16 +58,18 @@ pub(crate) async fn synthesize(uri: &str, text: &str) -> Spoken {
     }
 }
 
-/// Transcribes `pcm` (8 or 16 kHz) with the Whisper server at `uri`, as a
-/// call does: 20 ms frames, then `finish()` at the end of speech. Returns the
-/// text and the time from `finish()` to the transcript.
+/// Transcribes `pcm` (8 or 16 kHz) with the Whisper server at `uri`: the
+/// audio, then `finish()` as at the end of speech. Returns the text and the
+/// time from `finish()` to the transcript. The audio goes in one-second
+/// chunks: the session's queue holds 50 pushes, and a recording arrives all
+/// at once rather than at the pace of a call.
 pub(crate) async fn transcribe(uri: &str, pcm: &[i16], rate: SttSampleRate) -> (String, Duration) {
     let stt = WyomingStt::new(WyomingSttConfig::new(uri));
     let mut session = stt
         .open(SttConfig::new("en-US", rate))
         .await
         .expect("whisper answers");
-    for frame in pcm.chunks(rate.hz() as usize / 50) {
+    for frame in pcm.chunks(rate.hz() as usize) {
         session.push_audio(frame).unwrap();
     }
     session.finish().unwrap();
