@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test bench lint fmt deps deps-test check-config clean
+.PHONY: run test bench bench-speech lint fmt deps deps-test check-config clean
 
 ## run: build (release) and run the gateway on its embedded defaults; with
 ## [speech] on "wyoming" (the default) it first sets up and starts the local
@@ -17,9 +17,17 @@ test: deps-test
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 
-## bench: criterion micro-benchmarks of the media path (and later the load benchmark)
+## bench: criterion micro-benchmarks of the media path (and later the load benchmark),
+## then the local speech engines' figures
 bench: deps
 	$(CARGO) bench --workspace
+	$(MAKE) bench-speech
+
+## bench-speech: time to first audio of the local TTS and real-time factor of
+## the local STT on this machine (real Wyoming servers; prints the figures)
+bench-speech: deps
+	scripts/speech-setup.sh >/dev/null
+	$(CARGO) test -p voice-gateway --test speech -- --ignored --nocapture bench_local_engines
 
 ## lint: formatting, clippy with warnings as errors, tokio-free core crates
 lint: deps

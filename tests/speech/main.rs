@@ -3,6 +3,7 @@
 //! harness (`vg_testkit::WyomingServers`, like Redis), driven through the
 //! gateway's Wyoming adapters, and a whole call through the simulator.
 
+mod bench;
 mod call;
 mod engines;
 mod support;
