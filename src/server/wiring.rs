@@ -66,6 +66,7 @@ pub(super) fn session_deps(
         max_reprompts: s.max_reprompts,
         endpointing: s.endpointing.0,
         max_turn: s.max_turn.0,
+        final_timeout: s.final_timeout.0,
         barge_in: s.barge_in,
         barge_in_min_words: s.barge_in_min_words as usize,
         transfer_context: s.transfer_context.clone(),

@@ -106,7 +106,8 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         | "orchestrator.idle_timeout"
         | "session.silence_timeout"
         | "session.endpointing"
-        | "session.max_turn" => "a whole number with a unit: ms, s, m or h",
+        | "session.max_turn"
+        | "session.final_timeout" => "a whole number with a unit: ms, s, m or h",
         "http.listen" => "HOST:PORT, e.g. 127.0.0.1:8080",
         "ari.url" => {
             "an http:// or https:// URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088"

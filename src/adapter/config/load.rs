@@ -240,6 +240,9 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             ),
         ));
     }
+    if c.session.final_timeout.0.is_zero() {
+        return Err(("session.final_timeout", "must be greater than zero".into()));
+    }
     if c.session.endpointing.0 > c.session.max_turn.0 {
         return Err((
             "session.endpointing",

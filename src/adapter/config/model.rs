@@ -317,6 +317,8 @@ pub struct SessionSection {
     pub endpointing: HumanDuration,
     /// Longest caller turn.
     pub max_turn: HumanDuration,
+    /// Wait for the STT's final transcript after the end of speech.
+    pub final_timeout: HumanDuration,
     /// Whether callers may interrupt the agent.
     pub barge_in: bool,
     /// Words an interim transcript needs to count as a barge-in.
@@ -332,6 +334,10 @@ impl Default for SessionSection {
             max_reprompts: 2,
             endpointing: HumanDuration(Duration::from_millis(200)),
             max_turn: HumanDuration(Duration::from_secs(30)),
+            // Whisper tiny.en on a loaded two-core machine took 3.3 s for a
+            // 4 s utterance (Wyoming STT only starts at the end of speech);
+            // 2 s lost such turns.
+            final_timeout: HumanDuration(Duration::from_secs(5)),
             barge_in: true,
             barge_in_min_words: 1,
             transfer_context: "transfer".into(),

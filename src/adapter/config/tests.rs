@@ -268,6 +268,12 @@ fn each_bad_value_is_rejected_with_its_key() {
             "unknown variant",
         ),
         (
+            "[session]\nfinal_timeout = \"0s\"\n",
+            &[],
+            "session.final_timeout",
+            "greater than zero",
+        ),
+        (
             "",
             &[("VOICEGW__WHAT__EVER", "1")],
             "what.ever",
