@@ -106,6 +106,17 @@ async fn caller_hears_the_greeting_speaks_and_hears_the_reply() {
     assert_eq!(ended["data"]["turns"], 1);
     let call_ids: std::collections::HashSet<_> = evs.iter().map(|e| e["subject"].clone()).collect();
     assert_eq!(call_ids.len(), 1, "one call id on every event");
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("voicegw_turn_latency_seconds_count{stage=\"total\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("voicegw_calls_ended_total{reason=\"caller_hangup\"} 1"));
     // Everything the gateway created on Asterisk is gone.
     until("bridge and media channel released", || {
         sim.bridge_ids().is_empty() && sim.channel_ids().is_empty()

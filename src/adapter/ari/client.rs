@@ -25,6 +25,9 @@ pub struct AriClient {
     retry: RetryPolicy,
 }
 
+/// Idle keep-alive connections kept toward Asterisk.
+pub const IDLE_CONNECTIONS: usize = 8;
+
 impl AriClient {
     /// Builds a client. Fails on an unusable base URL.
     pub fn new(config: AriClientConfig) -> Result<Self, AriError> {
@@ -39,6 +42,10 @@ impl AriClient {
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
+            // A burst of call setups opens many connections; keep only a few
+            // idle afterwards, so Asterisk is not left holding dozens of them.
+            .pool_max_idle_per_host(IDLE_CONNECTIONS)
+            .pool_idle_timeout(std::time::Duration::from_secs(30))
             .build()
             .map_err(|e| AriError::Config(e.to_string()))?;
         Ok(Self {

@@ -26,7 +26,7 @@ pub use channels::{
     DialplanTarget, DtmfTiming, HangupReason, IfExists, Originate, Record, Snoop, SnoopDirection,
     TerminateOn,
 };
-pub use client::AriClient;
+pub use client::{AriClient, IDLE_CONNECTIONS};
 pub use config::{AriClientConfig, RetryPolicy};
 pub use error::AriError;
 pub use external_media::{

@@ -26,7 +26,7 @@ use std::{collections::HashMap, sync::Arc};
 use tokio::sync::mpsc;
 
 /// What the router did, for metrics and logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// A session started.
     Started {
@@ -46,6 +46,10 @@ pub enum Outcome {
         channel: ChannelId,
         /// Why.
         reason: EndReason,
+        /// Turn figures (empty for calls that never talked).
+        latencies: Vec<crate::application::session::TurnLatency>,
+        /// Barge-in delays in ms.
+        barge_in_delays_ms: Vec<f64>,
     },
 }
 
@@ -155,6 +159,8 @@ impl CallRouter {
         Outcome::Ended {
             channel: ended.caller,
             reason: ended.reason,
+            latencies: ended.latencies,
+            barge_in_delays_ms: ended.barge_in_delays_ms,
         }
     }
 

@@ -252,6 +252,8 @@ impl CallRouter {
         Some(Outcome::Ended {
             channel: channel.clone(),
             reason,
+            latencies: Vec::new(),
+            barge_in_delays_ms: Vec::new(),
         })
     }
 

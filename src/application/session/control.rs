@@ -148,6 +148,8 @@ impl Session {
             caller: self.inbound.caller.clone(),
             call_id: self.call_id.clone(),
             reason,
+            latencies: std::mem::take(&mut self.latencies),
+            barge_in_delays_ms: std::mem::take(&mut self.barge_in_delays_ms),
         }
     }
 }

@@ -111,7 +111,7 @@ pub struct SessionHandle {
 }
 
 /// Sent to the registry when a session has finished and released everything.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionEnded {
     /// The caller's channel (the registry's key).
     pub caller: ChannelId,
@@ -119,6 +119,10 @@ pub struct SessionEnded {
     pub call_id: CallId,
     /// Why it ended.
     pub reason: EndReason,
+    /// Latency figures of each turn that produced audio.
+    pub latencies: Vec<TurnLatency>,
+    /// Each barge-in's delay from speech onset to the last packet sent, in ms.
+    pub barge_in_delays_ms: Vec<f64>,
 }
 
 /// A call's far party as it entered Stasis: the caller of an inbound call, or

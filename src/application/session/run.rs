@@ -100,6 +100,7 @@ pub(super) struct Session {
     pub(super) marks: Marks,
     pub(super) latencies: Vec<super::TurnLatency>,
     pub(super) barge_ins: u32,
+    pub(super) barge_in_delays_ms: Vec<f64>,
     pub(super) ending: Option<(EndReason, bool)>,
 }
 
@@ -167,6 +168,7 @@ impl Session {
             marks: Marks::default(),
             latencies: Vec::new(),
             barge_ins: 0,
+            barge_in_delays_ms: Vec::new(),
             ending: None,
         }
     }

@@ -276,6 +276,9 @@ impl Session {
                 * 1000.0
         });
         self.barge_ins += 1;
+        if let Some(d) = delay_ms {
+            self.barge_in_delays_ms.push(d);
+        }
         let data = json!({
             "heard_text": pii::mask(&heard),
             "heard_ms": sent.as_millis() as u64,
