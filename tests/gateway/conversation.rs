@@ -106,17 +106,33 @@ async fn caller_hears_the_greeting_speaks_and_hears_the_reply() {
     assert_eq!(ended["data"]["turns"], 1);
     let call_ids: std::collections::HashSet<_> = evs.iter().map(|e| e["subject"].clone()).collect();
     assert_eq!(call_ids.len(), 1, "one call id on every event");
-    let metrics = reqwest::get(format!("{base}/metrics"))
+    // The router records the end a moment after the call's permit is released.
+    let base2 = base.clone();
+    let metrics = async move || {
+        reqwest::get(format!("{base2}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !metrics()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .contains("voicegw_calls_ended_total{reason=\"caller_hangup\"} 1")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "end never counted: {}",
+            metrics().await
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let text = metrics().await;
     assert!(
-        metrics.contains("voicegw_turn_latency_seconds_count{stage=\"total\"} 1"),
-        "{metrics}"
+        text.contains("voicegw_turn_latency_seconds_count{stage=\"total\"} 1"),
+        "{text}"
     );
-    assert!(metrics.contains("voicegw_calls_ended_total{reason=\"caller_hangup\"} 1"));
     // Everything the gateway created on Asterisk is gone.
     until("bridge and media channel released", || {
         sim.bridge_ids().is_empty() && sim.channel_ids().is_empty()
