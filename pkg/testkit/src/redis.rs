@@ -6,9 +6,12 @@ use crate::{
 use std::{
     io::{Read, Write},
     net::TcpStream,
+    path::Path,
     process::Command,
     time::Duration,
 };
+
+mod restart;
 
 /// A redis-server on a free loopback port with no persistence; stopped on drop.
 #[derive(Debug)]
@@ -26,20 +29,7 @@ impl RedisServer {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port()?;
-            let mut cmd = Command::new(&bin);
-            cmd.args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(dir.path());
-            let mut process = Guard::spawn(cmd, &dir.path().join("redis.log"))?;
+            let mut process = spawn(&bin, port, dir.path())?;
             if wait_until(Duration::from_secs(10), || process.exited() || ping(port))
                 && !process.exited()
             {
@@ -71,6 +61,24 @@ impl RedisServer {
     pub fn pid(&self) -> u32 {
         self.process.pid()
     }
+}
+
+/// Starts redis-server on `port` with its files in `dir`.
+fn spawn(bin: &Path, port: u16, dir: &Path) -> Result<Guard, HarnessError> {
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ])
+    .arg("--dir")
+    .arg(dir);
+    Ok(Guard::spawn(cmd, &dir.join("redis.log"))?)
 }
 
 /// Whether a Redis server answers `PING` on the port.

@@ -1,0 +1,104 @@
+//! The JSON kept in Redis for one call: the call summary as the API shows it,
+//! plus what other instances need (the owner, the version). Times are
+//! RFC 3339 with nanoseconds, so a record reads back exactly as written.
+
+use crate::{
+    application::ports::calls::CallSummary,
+    domain::{AgentId, CallId, TenantId, call::Direction},
+};
+use serde::{Deserialize, Serialize};
+use std::{collections::BTreeMap, time::SystemTime};
+
+/// One call as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct StoredCall {
+    call_id: CallId,
+    tenant_id: TenantId,
+    direction: Direction,
+    state: String,
+    from: Option<String>,
+    to: Option<String>,
+    agent_id: Option<AgentId>,
+    created_at: String,
+    answered_at: Option<String>,
+    ended_at: Option<String>,
+    end_reason: Option<String>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+    /// The instance that runs the call.
+    pub(super) gateway_instance: String,
+    /// Compared and set by the write script: higher wins.
+    pub(super) version: u64,
+}
+
+fn time(t: SystemTime) -> String {
+    humantime::format_rfc3339_nanos(t).to_string()
+}
+
+fn parse(s: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339(s).ok()
+}
+
+impl StoredCall {
+    pub(super) fn new(c: &CallSummary, gateway_instance: &str, version: u64) -> Self {
+        Self {
+            call_id: c.call_id.clone(),
+            tenant_id: c.tenant_id.clone(),
+            direction: c.direction,
+            state: c.state.clone(),
+            from: c.from.clone(),
+            to: c.to.clone(),
+            agent_id: c.agent_id.clone(),
+            created_at: time(c.created_at),
+            answered_at: c.answered_at.map(time),
+            ended_at: c.ended_at.map(time),
+            end_reason: c.end_reason.clone(),
+            metadata: c.metadata.clone(),
+            gateway_instance: gateway_instance.to_owned(),
+            version,
+        }
+    }
+
+    /// The summary, or `None` when a time does not parse (a record written
+    /// by something else: skipped rather than failing the whole read).
+    pub(super) fn summary(self) -> Option<CallSummary> {
+        let opt = |t: Option<String>| match t {
+            Some(s) => parse(&s).map(Some),
+            None => Some(None),
+        };
+        Some(CallSummary {
+            call_id: self.call_id,
+            tenant_id: self.tenant_id,
+            direction: self.direction,
+            state: self.state,
+            from: self.from,
+            to: self.to,
+            agent_id: self.agent_id,
+            created_at: parse(&self.created_at)?,
+            answered_at: opt(self.answered_at)?,
+            ended_at: opt(self.ended_at)?,
+            end_reason: self.end_reason,
+            metadata: self.metadata,
+        })
+    }
+
+    /// Decodes a stored JSON record; `None` (and a warning) when it is not one.
+    pub(super) fn decode(json: &str) -> Option<CallSummary> {
+        match serde_json::from_str::<StoredCall>(json) {
+            Ok(s) => s.summary(),
+            Err(e) => {
+                tracing::warn!(error = %e, "skipping a call record that does not decode");
+                None
+            }
+        }
+    }
+}
+
+/// The sort score of a call: its creation time in microseconds (Redis keeps
+/// scores as doubles, exact for integers this size for centuries to come).
+pub(super) fn score(c: &CallSummary) -> u64 {
+    c.created_at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros() as u64
+}
