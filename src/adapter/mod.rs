@@ -11,3 +11,4 @@ pub mod orchestrator;
 pub mod speech;
 pub mod store;
 pub mod telemetry;
+pub mod postgres;

@@ -14,6 +14,7 @@
 mod install;
 mod net;
 mod postgres;
+mod postgres_restart;
 mod process;
 mod redis;
 mod wyoming;

@@ -19,9 +19,9 @@ use std::{
 /// loopback port, its data in a temporary directory; stopped on drop.
 #[derive(Debug)]
 pub struct PostgresServer {
-    port: u16,
-    process: Guard,
-    _dir: tempfile::TempDir,
+    pub(crate) port: u16,
+    pub(crate) process: Guard,
+    pub(crate) _dir: tempfile::TempDir,
 }
 
 impl PostgresServer {
@@ -106,7 +106,7 @@ impl PostgresServer {
 }
 
 /// The newest installed PostgreSQL's binary directory, installing it if none.
-fn bin_dir() -> Result<PathBuf, HarnessError> {
+pub(crate) fn bin_dir() -> Result<PathBuf, HarnessError> {
     if let Some(d) = newest_bin_dir() {
         return Ok(d);
     }
@@ -131,7 +131,7 @@ fn newest_bin_dir() -> Option<PathBuf> {
 }
 
 /// The `postgres` user's ids when running as root; `None` otherwise.
-fn run_as() -> Option<(u32, u32)> {
+pub(crate) fn run_as() -> Option<(u32, u32)> {
     let uid = |args: &[&str]| -> Option<u32> {
         let out = Command::new("id").args(args).output().ok()?;
         String::from_utf8(out.stdout).ok()?.trim().parse().ok()
@@ -142,13 +142,13 @@ fn run_as() -> Option<(u32, u32)> {
     Some((uid(&["-u", "postgres"])?, uid(&["-g", "postgres"])?))
 }
 
-fn as_owner(cmd: &mut Command, owner: Option<(u32, u32)>) {
+pub(crate) fn as_owner(cmd: &mut Command, owner: Option<(u32, u32)>) {
     if let Some((uid, gid)) = owner {
         cmd.uid(uid).gid(gid);
     }
 }
 
-fn is_ready(bin: &Path, port: u16) -> bool {
+pub(crate) fn is_ready(bin: &Path, port: u16) -> bool {
     Command::new(bin.join("pg_isready"))
         .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q"])
         .status()

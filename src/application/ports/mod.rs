@@ -4,6 +4,7 @@
 pub mod calls;
 pub mod directory;
 pub mod events;
+pub mod history;
 pub mod media;
 pub mod orchestrator;
 pub mod speech;

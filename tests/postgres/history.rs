@@ -1,0 +1,122 @@
+use crate::Db;
+use serde_json::Value;
+use std::time::{Duration, SystemTime};
+use voice_gateway::{
+    adapter::postgres::PgHistory,
+    application::{
+        ports::history::{CallHistory, CallRecord, HistoryError, TurnRecord},
+        session::TurnLatency,
+    },
+    domain::{
+        CallId, TenantId,
+        call::{Direction, EndReason},
+    },
+};
+
+fn record(call: &str, tenant: &str) -> CallRecord {
+    let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    CallRecord {
+        call_id: CallId::parse(call).unwrap(),
+        tenant: TenantId::parse(tenant).unwrap(),
+        direction: Direction::Inbound,
+        from: Some("+15551230000".into()),
+        to: Some("+15559870000".into()),
+        started_at: start,
+        answered_at: Some(start + Duration::from_secs(1)),
+        ended_at: start + Duration::from_secs(30),
+        reason: EndReason::CallerHangup,
+        turns: vec![TurnRecord {
+            caller: Some("my card is 4111 1111 1111 1111".into()),
+            agent: Some("I have 4111-1111-1111-1111, thanks".into()),
+            interrupted: true,
+            latency: TurnLatency {
+                stt_ms: Some(120.0),
+                total_ms: Some(640.5),
+                ..TurnLatency::default()
+            },
+        }],
+    }
+}
+
+async fn turns(db: &Db, call: &str) -> Value {
+    db.sql
+        .query_one(
+            "SELECT turns FROM call_records WHERE call_id = $1",
+            &[&call],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn records_are_stored_with_card_numbers_masked_once_per_call() {
+    let db = Db::fresh().await;
+    db.tenant("t", true).await;
+    let history = PgHistory::new(&db.cfg).unwrap();
+    history.record(record("c1", "t")).await.unwrap();
+    let mut again = record("c1", "t");
+    again.reason = EndReason::Transferred;
+    history.record(again).await.unwrap();
+
+    let row = db
+        .sql
+        .query_one(
+            "SELECT tenant_id, direction, from_number, to_number, outcome, reason,
+                    extract(epoch FROM ended_at - started_at)::float8,
+                    extract(epoch FROM answered_at - started_at)::float8
+             FROM call_records",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, &str>(0), "t");
+    assert_eq!(row.get::<_, &str>(1), "inbound");
+    assert_eq!(row.get::<_, Option<&str>>(2), Some("+15551230000"));
+    assert_eq!(row.get::<_, Option<&str>>(3), Some("+15559870000"));
+    assert_eq!(
+        row.get::<_, &str>(4),
+        "caller_hangup",
+        "the first write wins"
+    );
+    assert_eq!(row.get::<_, Option<&str>>(5), Some("caller_hangup"));
+    assert_eq!(row.get::<_, f64>(6), 30.0);
+    assert_eq!(row.get::<_, f64>(7), 1.0);
+
+    let t = turns(&db, "c1").await;
+    assert_eq!(t[0]["caller"], "my card is **** **** **** 1111");
+    assert_eq!(t[0]["agent"], "I have ****-****-****-1111, thanks");
+    assert_eq!(t[0]["interrupted"], true);
+    assert_eq!(t[0]["latency"]["stt_ms"], 120.0);
+    assert_eq!(t[0]["latency"]["total_ms"], 640.5);
+    assert!(!t.to_string().contains("4111 1111"));
+}
+
+#[tokio::test]
+async fn a_tenant_without_transcript_storage_keeps_figures_but_no_text() {
+    let db = Db::fresh().await;
+    db.tenant("private", false).await;
+    let history = PgHistory::new(&db.cfg).unwrap();
+    history.record(record("c2", "private")).await.unwrap();
+    // A tenant only in the configuration file: stored, masked.
+    history.record(record("c3", "unlisted")).await.unwrap();
+    let t = turns(&db, "c2").await;
+    assert_eq!(t[0].get("caller"), None);
+    assert_eq!(t[0].get("agent"), None);
+    assert_eq!(t[0]["latency"]["total_ms"], 640.5);
+    assert_eq!(
+        turns(&db, "c3").await[0]["caller"],
+        "my card is **** **** **** 1111"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_an_error_not_a_hang() {
+    let port = vg_testkit::free_port().unwrap();
+    let cfg = crate::config(&format!("postgres://postgres@127.0.0.1:{port}/none"));
+    let history = PgHistory::new(&cfg).unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(10), history.record(record("c4", "t")))
+        .await
+        .expect("fails within the connect timeout");
+    assert!(matches!(r, Err(HistoryError::Unavailable(_))), "{r:?}");
+}
