@@ -125,3 +125,48 @@ async fn store_on_port(port: u16) -> crate::common::Fixture {
         metrics,
     }
 }
+
+/// A Redis that takes connections but never answers (here: stopped) costs a
+/// call one op timeout, not a hang.
+#[tokio::test]
+async fn a_frozen_redis_costs_one_timeout_then_memory() {
+    let redis = RedisServer::start().unwrap();
+    let f = store_on(&redis, "gw-a").await;
+    f.store.put(rec("acme", "c1", 0, "active")).await.unwrap();
+    let signal = |s: &str| {
+        let pid = redis.pid().to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args([s, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    signal("-STOP");
+    let started = Instant::now();
+    f.store.put(rec("acme", "c1", 0, "ended")).await.unwrap();
+    let first = started.elapsed();
+    f.store.put(rec("acme", "c2", 1, "active")).await.unwrap();
+    assert!(first < Duration::from_millis(1500), "{first:?}");
+    assert!(
+        started.elapsed() - first < Duration::from_millis(100),
+        "then memory at once"
+    );
+    assert!(matches!(
+        f.readiness.report().dependencies["redis"].state,
+        DependencyState::Degraded { .. }
+    ));
+    signal("-CONT");
+    eventually(Duration::from_secs(15), "readiness up", || async {
+        f.readiness.report().dependencies["redis"].state == DependencyState::Up
+    })
+    .await;
+    let got = f
+        .store
+        .get(&tenant("acme"), &call("c1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.state, "ended");
+}

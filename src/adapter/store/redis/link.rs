@@ -143,3 +143,55 @@ async fn write_back(s: &Shared) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::call::Direction;
+    use std::time::SystemTime;
+
+    fn rec(state: &str) -> CallSummary {
+        CallSummary {
+            call_id: CallId::parse("c1").unwrap(),
+            tenant_id: TenantId::parse("t").unwrap(),
+            direction: Direction::Inbound,
+            state: state.into(),
+            from: None,
+            to: None,
+            agent_id: None,
+            created_at: SystemTime::UNIX_EPOCH,
+            answered_at: None,
+            ended_at: (state == "ended").then_some(SystemTime::UNIX_EPOCH),
+            end_reason: None,
+            metadata: Default::default(),
+        }
+    }
+
+    #[test]
+    fn pending_keeps_the_newest_write_and_live_calls_come_back() {
+        let mut l = Link::default();
+        l.keep(5, rec("active"));
+        l.keep(3, rec("ringing"));
+        assert_eq!(
+            l.pending.values().next().unwrap().0,
+            5,
+            "older write ignored"
+        );
+        l.forget(3, &rec("ringing"));
+        assert_eq!(
+            l.pending(),
+            1,
+            "a write-back of an older version keeps the newer"
+        );
+        l.forget(5, &rec("active"));
+        assert_eq!(l.pending(), 0);
+
+        l.track(7, &rec("active"));
+        l.requeue_live();
+        assert_eq!(l.pending(), 1, "a live call is written back again");
+        l.track(8, &rec("ended"));
+        l.forget(7, &rec("active"));
+        l.requeue_live();
+        assert_eq!(l.pending(), 0, "an ended call is no longer live");
+    }
+}
