@@ -68,3 +68,39 @@ async fn a_taken_port_is_a_clear_error() {
     let err = Gateway::bind(cfg).await.unwrap_err();
     assert!(err.to_string().contains("http.listen"), "{err}");
 }
+
+#[tokio::test]
+async fn a_cloud_provider_without_its_key_stops_the_start_with_the_key_named() {
+    let mut cfg = test_config("1s");
+    cfg.speech.tts = voice_gateway::adapter::config::SpeechProvider::Elevenlabs;
+    if std::env::var_os("ELEVENLABS_API_KEY").is_some() {
+        return; // a developer with a real key set: nothing to show here
+    }
+    let err = Gateway::bind(cfg).await.unwrap_err().to_string();
+    assert!(
+        err.contains("speech.elevenlabs.api_key") && err.contains("ELEVENLABS_API_KEY"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn fallback_chains_build_and_each_member_is_checked() {
+    use voice_gateway::adapter::config::SpeechProvider;
+    let mut cfg = test_config("1s");
+    cfg.speech.tts_fallback = vec![SpeechProvider::Wyoming];
+    cfg.speech.stt_fallback = vec![SpeechProvider::Wyoming];
+    Gateway::bind(cfg)
+        .await
+        .expect("a fake → wyoming chain builds");
+
+    if std::env::var_os("ELEVENLABS_API_KEY").is_some() {
+        return;
+    }
+    let mut cfg = test_config("1s");
+    cfg.speech.tts_fallback = vec![SpeechProvider::Wyoming, SpeechProvider::Elevenlabs];
+    let err = Gateway::bind(cfg).await.unwrap_err().to_string();
+    assert!(
+        err.contains("speech.elevenlabs.api_key"),
+        "a fallback member is built and checked too: {err}"
+    );
+}

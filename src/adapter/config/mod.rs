@@ -22,7 +22,7 @@ pub use model::{
     RouteConfig, SessionSection, TenantLimitsSection,
 };
 pub use secret::Secret;
-pub use speech::{SpeechProvider, SpeechSection, WyomingSection};
+pub use speech::{CloudSection, SpeechProvider, SpeechSection, WyomingSection};
 pub use types::{HumanDuration, PortRange};
 
 /// Default location of the configuration file, relative to the working directory.

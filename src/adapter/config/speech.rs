@@ -14,6 +14,25 @@ pub enum SpeechProvider {
     Wyoming,
     /// In-process stand-ins: a tone-like voice and scripted recognition (tests, demos).
     Fake,
+    /// Deepgram live STT and Aura TTS (`[speech.deepgram]`).
+    Deepgram,
+    /// ElevenLabs stream-input TTS (`[speech.elevenlabs]`).
+    Elevenlabs,
+    /// An OpenAI-compatible `/v1/audio/speech` TTS (`[speech.openai]`).
+    Openai,
+}
+
+impl SpeechProvider {
+    /// The name used in configuration and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Wyoming => "wyoming",
+            Self::Fake => "fake",
+            Self::Deepgram => "deepgram",
+            Self::Elevenlabs => "elevenlabs",
+            Self::Openai => "openai",
+        }
+    }
 }
 
 /// `[speech]`
@@ -24,8 +43,20 @@ pub struct SpeechSection {
     pub stt: SpeechProvider,
     /// Text-to-speech provider.
     pub tts: SpeechProvider,
+    /// Providers tried in order when the STT provider fails mid-call.
+    pub stt_fallback: Vec<SpeechProvider>,
+    /// Providers tried in order when the TTS provider fails or stalls.
+    pub tts_fallback: Vec<SpeechProvider>,
+    /// A TTS with no audio this long after its first text is replaced.
+    pub first_byte_timeout: super::HumanDuration,
     /// `[speech.wyoming]`
     pub wyoming: WyomingSection,
+    /// `[speech.deepgram]`
+    pub deepgram: CloudSection,
+    /// `[speech.elevenlabs]`
+    pub elevenlabs: CloudSection,
+    /// `[speech.openai]`
+    pub openai: CloudSection,
 }
 
 impl Default for SpeechSection {
@@ -33,9 +64,38 @@ impl Default for SpeechSection {
         Self {
             stt: SpeechProvider::Wyoming,
             tts: SpeechProvider::Wyoming,
+            stt_fallback: Vec::new(),
+            tts_fallback: Vec::new(),
+            first_byte_timeout: super::HumanDuration(std::time::Duration::from_secs(5)),
             wyoming: WyomingSection::default(),
+            deepgram: CloudSection::default(),
+            elevenlabs: CloudSection::default(),
+            openai: CloudSection::default(),
         }
     }
+}
+
+/// `[speech.deepgram]`, `[speech.elevenlabs]`, `[speech.openai]`: every key is
+/// optional and overrides the adapter's own default. The API key may instead
+/// come from `DEEPGRAM_API_KEY`, `ELEVENLABS_API_KEY` or `OPENAI_API_KEY`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CloudSection {
+    /// API key. Never printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<super::Secret>,
+    /// Base URL (a self-hosted server, or a test double).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Model (Deepgram: the STT model; OpenAI: the TTS model; ElevenLabs: `model_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Voice (Deepgram: the Aura model; OpenAI: the voice; ElevenLabs: `voice_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
+    /// Language for recognition (Deepgram).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// `[speech.wyoming]`: the local servers (`wyoming-faster-whisper`,
@@ -96,6 +156,48 @@ pub(super) fn validate(s: &SpeechSection) -> Result<(), (&'static str, String)> 
             "speech.wyoming.voice",
             "is not a voice name like en_US-joe-medium".into(),
         ));
+    }
+    for (key, list, primary) in [
+        ("speech.stt_fallback", &s.stt_fallback, s.stt),
+        ("speech.tts_fallback", &s.tts_fallback, s.tts),
+    ] {
+        if list.contains(&primary) {
+            return Err((
+                key,
+                format!(
+                    "lists {} which is already the primary provider",
+                    primary.name()
+                ),
+            ));
+        }
+    }
+    let stt_ok = |p: SpeechProvider| {
+        matches!(
+            p,
+            SpeechProvider::Wyoming | SpeechProvider::Fake | SpeechProvider::Deepgram
+        )
+    };
+    if let Some(p) = std::iter::once(s.stt)
+        .chain(s.stt_fallback.iter().copied())
+        .find(|p| !stt_ok(*p))
+    {
+        return Err((
+            "speech.stt",
+            format!("{} offers no speech-to-text", p.name()),
+        ));
+    }
+    for (key, c) in [
+        ("speech.deepgram.base_url", &s.deepgram),
+        ("speech.elevenlabs.base_url", &s.elevenlabs),
+        ("speech.openai.base_url", &s.openai),
+    ] {
+        if let Some(u) = &c.base_url
+            && !["http://", "https://", "ws://", "wss://"]
+                .iter()
+                .any(|p| u.starts_with(p))
+        {
+            return Err((key, format!("{u:?} is not an http(s):// or ws(s):// URL")));
+        }
     }
     Ok(())
 }
