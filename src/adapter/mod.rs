@@ -8,7 +8,7 @@ pub mod events;
 pub mod http;
 pub mod media;
 pub mod orchestrator;
+pub mod postgres;
 pub mod speech;
 pub mod store;
 pub mod telemetry;
-pub mod postgres;
