@@ -1,11 +1,15 @@
 //! Event publishers and the CloudEvents envelope they share.
 //!
 //! The embedded default is [`JsonlFile`]: one envelope per line in a local file.
-//! The Kafka publisher (with its on-disk spool) arrives with the data work and
-//! uses the same [`envelope`].
+//! [`KafkaPublisher`] sends the same [`envelope`]s to a Kafka topic through an
+//! on-disk [`Spool`], so no accepted event is lost while the broker is away.
 
 mod envelope;
 mod jsonl;
+pub mod kafka;
+pub mod spool;
 
 pub use envelope::{SCHEMA_VERSION, envelope};
 pub use jsonl::JsonlFile;
+pub use kafka::{KafkaConfig, KafkaMetrics, KafkaPublisher};
+pub use spool::{Spool, SpoolError, SpoolOptions};

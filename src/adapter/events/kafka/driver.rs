@@ -1,0 +1,296 @@
+//! The task that owns the spool and the producer.
+//!
+//! Each turn: top up the send window from the spool, then wait for a command,
+//! an acknowledgement, the fsync timer or the end of a back-off. Acks are
+//! awaited in send order (`FuturesOrdered`), so the spool is committed up to
+//! the last contiguous acknowledgement; the first failure rewinds the spool to
+//! the oldest unacknowledged event and re-sends from there after a back-off,
+//! which keeps each call's order (a re-send may duplicate, never reorder).
+
+use super::{KafkaConfig, KafkaMetrics, publisher::Cmd, send};
+use crate::adapter::events::{
+    envelope,
+    spool::{Spool, SpoolError},
+};
+use crate::application::{
+    health::{DependencyState, Readiness},
+    ports::events::{CallEvent, PublishError},
+};
+use futures_util::{StreamExt, future::BoxFuture, stream::FuturesOrdered};
+use rdkafka::producer::{FutureProducer, Producer, PurgeConfig};
+use std::sync::Arc;
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::Instant,
+};
+
+/// Acks between two writes of the committed offset while busy.
+const COMMIT_EVERY: u64 = 1024;
+
+pub(super) struct Driver {
+    config: KafkaConfig,
+    source: String,
+    spool: Spool,
+    producer: FutureProducer,
+    metrics: KafkaMetrics,
+    readiness: Option<Arc<Readiness>>,
+    in_flight: FuturesOrdered<BoxFuture<'static, (u64, send::Outcome)>>,
+    /// A record librdkafka had no room for, sent first next time.
+    stash: Option<(u64, Vec<u8>)>,
+    /// Sequence after the last acknowledged event.
+    acked: u64,
+    backoff_until: Option<Instant>,
+    /// Flush requests: answered when `committed` reaches the sequence.
+    waiters: Vec<(u64, oneshot::Sender<()>)>,
+    full: bool,
+    healthy: Option<bool>,
+}
+
+impl Driver {
+    pub(super) fn new(
+        config: KafkaConfig,
+        source: String,
+        spool: Spool,
+        producer: FutureProducer,
+        metrics: KafkaMetrics,
+        readiness: Option<Arc<Readiness>>,
+    ) -> Self {
+        let acked = spool.committed();
+        let d = Self {
+            config,
+            source,
+            spool,
+            producer,
+            metrics,
+            readiness,
+            in_flight: FuturesOrdered::new(),
+            stash: None,
+            acked,
+            backoff_until: None,
+            waiters: Vec::new(),
+            full: false,
+            healthy: None,
+        };
+        d.gauges();
+        d
+    }
+
+    pub(super) async fn run(mut self, mut rx: mpsc::Receiver<Cmd>) {
+        let mut sync_tick = tokio::time::interval(self.config.fsync_interval());
+        sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut line = Vec::with_capacity(1024);
+        loop {
+            self.fill();
+            let backoff = self.backoff_until;
+            tokio::select! {
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    if self.commands(cmd, &mut rx, &mut line) {
+                        return;
+                    }
+                }
+                Some((seq, outcome)) = self.in_flight.next(), if !self.in_flight.is_empty() => {
+                    self.delivered(seq, outcome);
+                }
+                _ = sync_tick.tick() => {
+                    if let Err(e) = self.spool.sync() {
+                        tracing::error!(error = %e, "event spool: fsync failed");
+                    }
+                    self.commit();
+                }
+                _ = tokio::time::sleep_until(backoff.unwrap_or_else(Instant::now)), if backoff.is_some() => {
+                    self.backoff_until = None;
+                }
+            }
+        }
+        // The handle is gone without `close`: keep what was accepted.
+        let _ = self.spool.sync();
+        self.commit();
+    }
+
+    /// Handles `first` and whatever else is queued, flushing the spool once
+    /// before answering: an accepted event is in the OS, whatever happens next.
+    /// Returns true on `Close`.
+    fn commands(&mut self, first: Cmd, rx: &mut mpsc::Receiver<Cmd>, line: &mut Vec<u8>) -> bool {
+        let mut replies = Vec::new();
+        let mut next = Some(first);
+        let mut close = None;
+        while let Some(cmd) = next.take() {
+            match cmd {
+                Cmd::Event(ev, reply) => replies.push((reply, self.append(&ev, line))),
+                Cmd::Flush(done) => self.waiters.push((self.spool.next_seq(), done)),
+                Cmd::Close(done) => {
+                    close = Some(done);
+                    break;
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        let flushed = self.spool.flush();
+        for (reply, mut result) in replies {
+            if let (Ok(()), Err(e)) = (&result, &flushed) {
+                result = Err(PublishError::Full(format!("spool I/O: {e}")));
+            }
+            let _ = reply.send(result);
+        }
+        self.gauges();
+        self.answer_waiters();
+        if let Some(done) = close {
+            let _ = self.spool.sync();
+            self.commit();
+            let _ = done.send(());
+            return true;
+        }
+        false
+    }
+
+    fn append(&mut self, ev: &CallEvent, line: &mut Vec<u8>) -> Result<(), PublishError> {
+        line.clear();
+        // Serialising a `Value` cannot fail.
+        let _ = serde_json::to_writer(&mut *line, &envelope(ev, &self.source));
+        match self.spool.append(line) {
+            Ok(_) => {
+                self.full = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.metrics.spool_full.inc();
+                // One log line per episode; the counter has every refusal.
+                if !self.full {
+                    self.full = true;
+                    tracing::error!(error = %e, call_id = %ev.call_id, "call events refused: Kafka spool full or failing");
+                }
+                Err(PublishError::Full(match e {
+                    SpoolError::Io(e) => format!("spool I/O: {e}"),
+                    other => other.to_string(),
+                }))
+            }
+        }
+    }
+
+    /// Sends from the spool until the window is full or the spool is read out.
+    fn fill(&mut self) {
+        if self.backoff_until.is_some() {
+            return;
+        }
+        while self.in_flight.len() < self.config.max_in_flight.max(1) {
+            let next = match self.stash.take() {
+                Some(r) => Some(r),
+                None => match self.spool.read_next() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(error = %e, "event spool: read failed");
+                        self.fail(format!("spool read: {e}"));
+                        return;
+                    }
+                },
+            };
+            let Some((seq, payload)) = next else { return };
+            match send::send(&self.producer, &self.config.topic, payload) {
+                Ok(ack) => self
+                    .in_flight
+                    .push_back(Box::pin(async move { (seq, ack.await) })),
+                Err((e, payload)) => {
+                    // librdkafka's queue is full: wait for acks to make room.
+                    tracing::debug!(error = %e, "kafka queue full");
+                    self.stash = Some((seq, payload));
+                    if self.in_flight.is_empty() {
+                        self.fail(e);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn delivered(&mut self, seq: u64, outcome: send::Outcome) {
+        match outcome {
+            Ok(()) => {
+                self.acked = seq + 1;
+                self.metrics.sent.inc();
+                self.set_health(true, String::new());
+                if self.in_flight.is_empty()
+                    || !self.waiters.is_empty()
+                    || self.acked - self.spool.committed() >= COMMIT_EVERY
+                {
+                    self.commit();
+                }
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// A send failed: drop the window, rewind the spool to the first
+    /// unacknowledged event and try again after a back-off.
+    fn fail(&mut self, error: String) {
+        self.metrics.delivery_errors.inc();
+        self.set_health(false, error);
+        self.commit();
+        self.in_flight = FuturesOrdered::new();
+        self.stash = None;
+        // Queued sends would go out after our re-sends and reorder the call.
+        let _ = self.producer.purge(PurgeConfig::default().queue());
+        if self.producer.client().fatal_error().is_some() {
+            match self.config.client_config().create() {
+                Ok(p) => self.producer = p,
+                Err(e) => tracing::error!(error = %e, "kafka producer could not be recreated"),
+            }
+        }
+        self.spool.rewind();
+        self.backoff_until = Some(Instant::now() + self.config.retry_backoff());
+    }
+
+    fn commit(&mut self) {
+        if self.acked > self.spool.committed() {
+            if let Err(e) = self.spool.commit(self.acked) {
+                tracing::error!(error = %e, "event spool: commit failed (events will be re-sent)");
+            }
+            self.gauges();
+            self.answer_waiters();
+        }
+    }
+
+    fn answer_waiters(&mut self) {
+        let committed = self.spool.committed();
+        let (done, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiters)
+            .into_iter()
+            .partition(|(upto, _)| *upto <= committed);
+        self.waiters = keep;
+        for (_, tx) in done {
+            let _ = tx.send(());
+        }
+    }
+
+    fn gauges(&self) {
+        self.metrics
+            .spooled_bytes
+            .set(self.spool.pending_bytes() as i64);
+        self.metrics
+            .spooled_events
+            .set((self.spool.next_seq() - self.spool.committed()) as i64);
+    }
+
+    fn set_health(&mut self, up: bool, detail: String) {
+        if self.healthy == Some(up) {
+            return;
+        }
+        self.healthy = Some(up);
+        if up {
+            tracing::info!("kafka reachable: sending spooled call events");
+        } else {
+            tracing::warn!(error = %detail, "kafka unreachable: spooling call events on disk");
+        }
+        if let Some(r) = &self.readiness {
+            r.set(
+                "kafka",
+                if up {
+                    DependencyState::Up
+                } else {
+                    DependencyState::Down {
+                        detail: format!("{detail}; events spooled on disk"),
+                    }
+                },
+            );
+        }
+    }
+}

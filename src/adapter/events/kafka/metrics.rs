@@ -1,0 +1,54 @@
+//! Figures of the Kafka publisher and its spool.
+
+use prometheus_client::{
+    metrics::{counter::Counter, gauge::Gauge},
+    registry::Registry,
+};
+
+/// Counters shared by the publisher's task and the metrics endpoint. Cloning shares them.
+#[derive(Debug, Clone, Default)]
+pub struct KafkaMetrics {
+    /// Bytes of events in the spool not yet acknowledged by the broker.
+    pub spooled_bytes: Gauge,
+    /// Events in the spool not yet acknowledged.
+    pub spooled_events: Gauge,
+    /// Events acknowledged by the broker.
+    pub sent: Counter,
+    /// Failed sends (each is retried from the spool).
+    pub delivery_errors: Counter,
+    /// Events refused because the spool was full: the alert.
+    pub spool_full: Counter,
+}
+
+impl KafkaMetrics {
+    /// Metrics registered in `registry` (unprefixed; the gateway's registry adds `voicegw_`).
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = Self::default();
+        registry.register(
+            "kafka_spooled_bytes",
+            "Bytes of call events spooled on disk, not yet acknowledged by Kafka",
+            m.spooled_bytes.clone(),
+        );
+        registry.register(
+            "kafka_spooled_events",
+            "Call events spooled on disk, not yet acknowledged by Kafka",
+            m.spooled_events.clone(),
+        );
+        registry.register(
+            "kafka_events_sent",
+            "Call events acknowledged by Kafka",
+            m.sent.clone(),
+        );
+        registry.register(
+            "kafka_delivery_errors",
+            "Failed sends of call events to Kafka (retried from the spool)",
+            m.delivery_errors.clone(),
+        );
+        registry.register(
+            "kafka_spool_full",
+            "Call events refused because the spool was full (alert)",
+            m.spool_full.clone(),
+        );
+        m
+    }
+}
