@@ -28,3 +28,13 @@ if [ ${#want[@]} -gt 0 ]; then
   # Debian starts the packaged services; the tests start their own servers on
   # free ports, so a system-wide instance is not needed.
 fi
+
+# The Kafka-protocol broker of the event tests (tests/kafka_events): tansu, a
+# Rust broker, since Apache Kafka is not packaged. Built from source once per
+# machine: about 10 minutes on two cores.
+if [ "${1:-build}" = test ] && ! command -v tansu >/dev/null 2>&1 \
+  && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tansu" ]; then
+  echo "install-deps: installing tansu 0.6.0 (cargo install, ~10 minutes once)"
+  CARGO_TARGET_DIR="${TMPDIR:-/tmp}/vg-tansu-install" "${CARGO:-cargo}" install tansu \
+    --version 0.6.0 --no-default-features --features dynostore --locked
+fi

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod install;
+mod kafka;
 mod net;
 mod postgres;
 mod postgres_restart;
@@ -20,6 +21,7 @@ mod redis;
 mod wyoming;
 
 pub use install::{HarnessError, ensure_installed};
+pub use kafka::{KafkaBroker, TANSU_VERSION, ensure_tansu};
 pub use net::{free_port, wait_until};
 pub use postgres::PostgresServer;
 pub use redis::RedisServer;

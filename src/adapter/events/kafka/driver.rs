@@ -229,7 +229,7 @@ impl Driver {
         self.in_flight = FuturesOrdered::new();
         self.stash = None;
         // Queued sends would go out after our re-sends and reorder the call.
-        let _ = self.producer.purge(PurgeConfig::default().queue());
+        self.producer.purge(PurgeConfig::default().queue());
         if self.producer.client().fatal_error().is_some() {
             match self.config.client_config().create() {
                 Ok(p) => self.producer = p,

@@ -14,7 +14,7 @@ pub struct KafkaMetrics {
     pub spooled_events: Gauge,
     /// Events acknowledged by the broker.
     pub sent: Counter,
-    /// Failed sends (each is retried from the spool).
+    /// Send failures; each rewinds the spool and re-sends from the first unacknowledged event.
     pub delivery_errors: Counter,
     /// Events refused because the spool was full: the alert.
     pub spool_full: Counter,

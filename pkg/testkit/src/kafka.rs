@@ -1,0 +1,169 @@
+//! A Kafka-protocol broker: `tansu` (a Rust broker, installed with `cargo
+//! install` when missing), in memory, on a free loopback port.
+//!
+//! Apache Kafka needs a JVM and is not packaged for Debian; tansu speaks the
+//! same protocol, which is all librdkafka sees. This tansu release does not
+//! create topics on first use: tests call [`KafkaBroker::create_topic`].
+
+use crate::{HarnessError, install, net::free_port, net::wait_until, process::Guard};
+use std::{net::TcpStream, path::PathBuf, process::Command, time::Duration};
+
+/// The tansu release the tests are written against (its CLI and behaviour).
+pub const TANSU_VERSION: &str = "0.6.0";
+
+/// A tansu broker with in-memory storage; stopped (and its data gone) on drop.
+#[derive(Debug)]
+pub struct KafkaBroker {
+    port: u16,
+    bin: PathBuf,
+    process: Guard,
+    dir: tempfile::TempDir,
+}
+
+impl KafkaBroker {
+    /// Installs tansu if missing and starts it on a free port.
+    pub fn start() -> Result<Self, HarnessError> {
+        let bin = ensure_tansu()?;
+        let mut last = HarnessError::Start {
+            program: "tansu".into(),
+            reason: "no attempt".into(),
+        };
+        // A free port can be taken before tansu binds it: try a few.
+        for _ in 0..5 {
+            match Self::start_with(bin.clone(), free_port()?) {
+                Ok(b) => return Ok(b),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Starts a broker on `port`, e.g. the port of one that was stopped, so a
+    /// client configured with its address finds the broker back.
+    pub fn start_on(port: u16) -> Result<Self, HarnessError> {
+        Self::start_with(ensure_tansu()?, port)
+    }
+
+    fn start_with(bin: PathBuf, port: u16) -> Result<Self, HarnessError> {
+        let dir = tempfile::tempdir()?;
+        let url = format!("tcp://127.0.0.1:{port}");
+        let mut cmd = Command::new(&bin);
+        cmd.arg("broker")
+            .args(["--listener-url", &url])
+            .args(["--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .env("RUST_LOG", "warn");
+        let mut process = Guard::spawn(cmd, &dir.path().join("tansu.log"))?;
+        let up = wait_until(Duration::from_secs(30), || {
+            process.exited() || TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        if !up || process.exited() {
+            return Err(HarnessError::Start {
+                program: "tansu".into(),
+                reason: process.log_tail(),
+            });
+        }
+        Ok(Self {
+            port,
+            bin,
+            process,
+            dir,
+        })
+    }
+
+    /// `127.0.0.1:PORT`, for `bootstrap.servers`.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The broker's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// The last lines of the broker's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        crate::process::tail(&self.dir.path().join("tansu.log"))
+    }
+
+    /// Creates `name` with `partitions` partitions. Retried for a few seconds:
+    /// the listener accepts connections slightly before requests are served.
+    pub fn create_topic(&self, name: &str, partitions: u32) -> Result<(), HarnessError> {
+        let mut reason = String::new();
+        let ok = wait_until(Duration::from_secs(20), || {
+            let out = Command::new(&self.bin)
+                .args(["topic", "create", name])
+                .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
+                .args(["--partitions", &partitions.to_string()])
+                .output();
+            match out {
+                Ok(o) if o.status.success() => true,
+                Ok(o) => {
+                    reason = String::from_utf8_lossy(&o.stderr).trim().to_owned();
+                    // Asked twice (a retry after a slow answer): it is there.
+                    reason.contains("TopicAlreadyExists")
+                }
+                Err(e) => {
+                    reason = e.to_string();
+                    false
+                }
+            }
+        });
+        if ok {
+            Ok(())
+        } else {
+            Err(HarnessError::Start {
+                program: format!("tansu topic create {name}"),
+                reason,
+            })
+        }
+    }
+}
+
+/// The tansu binary, installed with `cargo install` if it is on neither `PATH`
+/// nor `~/.cargo/bin` (about ten minutes on two cores, once per machine).
+pub fn ensure_tansu() -> Result<PathBuf, HarnessError> {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|d| d.join("bin"))
+        .into_iter()
+        .collect::<Vec<_>>();
+    if let Some(p) = install::find("tansu", &cargo_bin) {
+        return Ok(p);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let args = [
+        "install",
+        "tansu",
+        "--version",
+        TANSU_VERSION,
+        "--no-default-features",
+        "--features",
+        "dynostore",
+        "--locked",
+    ];
+    let fail = |reason: String| HarnessError::Install {
+        program: "tansu".into(),
+        how: format!("cargo {}", args.join(" ")),
+        reason,
+    };
+    let out = Command::new(cargo)
+        .args(args)
+        // Not the test's target directory: that one is locked by the running build.
+        .env(
+            "CARGO_TARGET_DIR",
+            std::env::temp_dir().join("vg-tansu-install"),
+        )
+        .output()
+        .map_err(|e| fail(e.to_string()))?;
+    if !out.status.success() {
+        return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
+    }
+    install::find("tansu", &cargo_bin).ok_or_else(|| fail("installed, yet still not found".into()))
+}
