@@ -119,6 +119,11 @@ impl LiveCalls {
             // A dialplan-entered channel sends nothing after StasisEnd, so it is the end.
             Event::StasisEnd(e) => forward(&e.channel.id, SessionCommand::CallerGone),
             Event::ChannelDestroyed(e) => forward(&e.channel.id, SessionCommand::CallerGone),
+            // The only playback on a caller's channel is the unknown-DID message.
+            Event::PlaybackFinished(e) => {
+                let channel = e.playback.target_uri.strip_prefix("channel:")?;
+                forward(&ChannelId::new(channel), SessionCommand::PlaybackFinished)
+            }
             _ => None,
         }
     }
@@ -239,6 +244,31 @@ mod tests {
         );
         let other = event("StasisEnd", "zz", serde_json::json!({}));
         assert_eq!(calls.on_event(&other), None);
+    }
+
+    #[test]
+    fn a_finished_playback_goes_to_the_session_of_its_channel() {
+        let mut calls = LiveCalls::default();
+        calls.insert(id("c1"), handle());
+        let finished = |target: &str| {
+            decode_event(
+                &serde_json::json!({"type": "PlaybackFinished", "application": "voice-gateway",
+                    "timestamp": "2026-11-21T06:03:28.135+0000",
+                    "playback": {"id": "p1", "media_uri": "sound:ss-noservice",
+                        "target_uri": target, "language": "en", "state": "done"}})
+                .to_string(),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            calls.on_event(&finished("channel:c1")),
+            Some(Decision::Forward {
+                channel: id("c1"),
+                command: SessionCommand::PlaybackFinished
+            })
+        );
+        assert_eq!(calls.on_event(&finished("bridge:b1")), None);
+        assert_eq!(calls.on_event(&finished("channel:zz")), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Ports (traits) and use cases. Depends on the domain, never on an adapter.
 
 pub mod admission;
+pub mod dial;
 pub mod health;
 pub mod live_calls;
 pub mod ports;

@@ -75,6 +75,11 @@ pub(super) fn session_deps(
         barge_in: s.barge_in,
         barge_in_min_words: s.barge_in_min_words as usize,
         transfer_context: s.transfer_context.clone(),
+        transfer_mode: s.transfer_mode.into(),
+        transfer_endpoints: s.transfer_endpoints.clone(),
+        transfer_ring_timeout: s.transfer_ring_timeout.0,
+        transfer_unavailable_text: s.transfer_unavailable_text.clone(),
+        unknown_did_media: Some(s.unknown_did_sound.clone()).filter(|m| !m.is_empty()),
         outbound_endpoint: config.outbound.endpoint.clone(),
         ..SessionConfig::default()
     };

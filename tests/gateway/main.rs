@@ -2,9 +2,14 @@
 
 mod against_sim;
 mod api;
+mod barge_in;
 mod binary;
 mod conversation;
+mod failures;
 mod harness;
 mod lifecycle;
 mod outbound;
+mod rig;
+mod stub;
 mod support;
+mod transfers;

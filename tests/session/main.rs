@@ -4,4 +4,5 @@
 
 mod fakes;
 mod harness;
+mod transfers;
 mod turns;

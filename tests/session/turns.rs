@@ -142,7 +142,10 @@ async fn dtmf_is_a_turn() {
 async fn unknown_did_is_hung_up_with_a_clear_reason() {
     let mut call = start(Options {
         did: "100",
-        routes: "[[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"builtin\"\n",
+        config: voice_gateway::application::session::SessionConfig {
+            unknown_did_media: None,
+            ..Default::default()
+        },
         ..Default::default()
     });
     let ended = call.ended().await;

@@ -192,6 +192,31 @@ impl SimHandle {
             .unwrap_or_default()
     }
 
+    /// When each utterance of the party (each [`Self::caller_say`]) began to be sent to the
+    /// media channels in its bridge: the time its first 20 ms frame left, in ms on the clock of
+    /// [`RxPacket::at_ms`]. A barge-in is measured from here to the last packet received.
+    pub fn talk_onsets(&self, call: SimCallId) -> Vec<f64> {
+        let chans = self
+            .sim
+            .lock()
+            .calls
+            .get(&call)
+            .map(|c| c.media_channels.clone())
+            .unwrap_or_default();
+        let mut out: Vec<f64> = chans
+            .iter()
+            .filter_map(|c| self.sim.media.record(c))
+            .flat_map(|r| {
+                r.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .talk_onsets_ms
+                    .clone()
+            })
+            .collect();
+        out.sort_by(f64::total_cmp);
+        out
+    }
+
     /// The audio the party heard, decoded (only what Asterisk would pass on), in arrival order.
     pub fn heard_pcm(&self, call: SimCallId) -> Vec<i16> {
         let chans = self

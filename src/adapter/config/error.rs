@@ -107,7 +107,11 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         | "session.silence_timeout"
         | "session.endpointing"
         | "session.max_turn"
-        | "session.final_timeout" => "a whole number with a unit: ms, s, m or h",
+        | "session.final_timeout"
+        | "session.transfer_ring_timeout" => "a whole number with a unit: ms, s, m or h",
+        "session.transfer_mode" => "blind or attended",
+        "session.unknown_did_sound" => "sound:NAME, recording:NAME, tone:NAME or empty",
+        "session.transfer_endpoints" => "NAME = \"TECH/resource\", e.g. agents = \"PJSIP/agents\"",
         "http.listen" => "HOST:PORT, e.g. 127.0.0.1:8080",
         "ari.url" => {
             "an http:// or https:// URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088"

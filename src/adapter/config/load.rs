@@ -240,6 +240,13 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             ),
         ));
     }
+    super::session::validate(&c.session.unknown_did_sound, &c.session.transfer_endpoints)?;
+    if c.session.transfer_ring_timeout.0 < std::time::Duration::from_secs(1) {
+        return Err((
+            "session.transfer_ring_timeout",
+            "is shorter than 1s (Asterisk counts it in whole seconds)".into(),
+        ));
+    }
     if c.session.final_timeout.0.is_zero() {
         return Err(("session.final_timeout", "must be greater than zero".into()));
     }

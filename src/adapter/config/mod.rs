@@ -11,6 +11,7 @@ mod load;
 mod model;
 mod overrides;
 mod secret;
+mod session;
 mod speech;
 mod types;
 
@@ -22,6 +23,7 @@ pub use model::{
     RouteConfig, SessionSection, TenantLimitsSection,
 };
 pub use secret::Secret;
+pub use session::TransferModeSetting;
 pub use speech::{CloudSection, SpeechProvider, SpeechSection, WyomingSection};
 pub use types::{HumanDuration, PortRange};
 

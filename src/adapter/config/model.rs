@@ -325,6 +325,16 @@ pub struct SessionSection {
     pub barge_in_min_words: u32,
     /// Dialplan context that blind transfers to an extension enter.
     pub transfer_context: String,
+    /// How the agent's transfer actions are done: blind or attended.
+    pub transfer_mode: super::TransferModeSetting,
+    /// Attended transfers: target name → dial endpoint.
+    pub transfer_endpoints: std::collections::BTreeMap<String, String>,
+    /// Attended transfers: how long the person's phone rings.
+    pub transfer_ring_timeout: HumanDuration,
+    /// Attended transfers: spoken when nobody answers.
+    pub transfer_unavailable_text: String,
+    /// Media played to callers of an unrouted DID before hanging up; empty: hang up at once.
+    pub unknown_did_sound: String,
 }
 
 impl Default for SessionSection {
@@ -341,6 +351,13 @@ impl Default for SessionSection {
             barge_in: true,
             barge_in_min_words: 1,
             transfer_context: "transfer".into(),
+            transfer_mode: Default::default(),
+            transfer_endpoints: Default::default(),
+            transfer_ring_timeout: HumanDuration(Duration::from_secs(30)),
+            transfer_unavailable_text:
+                "Sorry, nobody is available to take your call right now. How else can I help?"
+                    .into(),
+            unknown_did_sound: "sound:ss-noservice".into(),
         }
     }
 }

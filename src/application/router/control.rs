@@ -142,11 +142,6 @@ impl CallControl for RouterHandle {
         mode: TransferMode,
     ) -> BoxFuture<'a, Result<(), ControlError>> {
         Box::pin(async move {
-            if mode == TransferMode::Attended {
-                return Err(ControlError::Invalid(
-                    "attended transfers are not available yet; use blind".into(),
-                ));
-            }
             let ok = !target.is_empty()
                 && target.len() <= 128
                 && target
@@ -157,7 +152,7 @@ impl CallControl for RouterHandle {
                     "{target:?} is not an extension or endpoint"
                 )));
             }
-            self.command(tenant, call, SessionCommand::Transfer(target))
+            self.command(tenant, call, SessionCommand::Transfer { target, mode })
                 .await
         })
     }
@@ -214,6 +209,7 @@ impl CallRouter {
             .await
             .map_err(|e| ControlError::Unavailable(e.to_string()))?;
         let record = record.ok_or(ControlError::NotFound)?;
+        self.check_transfer(&command)?;
         if record.ended_at.is_some() {
             return Err(ControlError::Conflict("the call has ended".into()));
         }

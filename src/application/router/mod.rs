@@ -10,6 +10,7 @@
 
 mod control;
 mod outbound;
+mod transfer;
 
 pub use control::{ControlRequest, RouterHandle};
 
@@ -122,6 +123,9 @@ impl CallRouter {
     pub async fn on_event(&mut self, event: &Event) -> Option<Outcome> {
         if let Some(outcome) = self.on_outbound_event(event).await {
             return outcome;
+        }
+        if self.on_transfer_leg_event(event) {
+            return None;
         }
         match self.calls.on_event(event)? {
             Decision::Start(call) => {

@@ -1,15 +1,14 @@
 //! Placing outbound calls and following them until they answer or fail.
 //!
-//! What the real Asterisk does (fixture 04): a failed originate still answers
-//! 200; busy, no answer and congestion arrive only as `Dial` statuses and a
-//! `ChannelDestroyed` whose cause on the originated channel is often just 0.
-//! So the last `Dial` status decides, and the cause only when there was none.
-//! The answer is the channel's `StasisStart` (it enters Stasis `Up`).
+//! A failed originate still answers 200: busy, no answer and congestion
+//! arrive only as events, read by [`Unanswered::from_dial`]. The answer is
+//! the channel's `StasisStart` (it enters Stasis `Up`).
 
 use super::{CallRouter, Outcome};
 use crate::{
     application::{
         admission::{AdmissionError, CallPermit},
+        dial::Unanswered,
         ports::{
             calls::{CallSummary, ControlError, OriginateCall},
             directory::Route,
@@ -158,11 +157,10 @@ impl CallRouter {
             Event::StasisStart(s) if base == *id => self.answered(&base, &s.channel.name).await,
             Event::ChannelDestroyed(d) if base == *id => {
                 let status = self.pending.get(&base)?.last_status.clone();
-                let (input, reason) = match (status, d.cause.0) {
-                    (Some(DialStatus::Busy), _) | (None, 17) => (CallInput::Busy, EndReason::Busy),
-                    (Some(DialStatus::NoAnswer | DialStatus::Cancel | DialStatus::Ringing), _)
-                    | (None, 19 | 21) => (CallInput::NoAnswer, EndReason::NoAnswer),
-                    _ => (CallInput::Failed, EndReason::Failed),
+                let (input, reason) = match Unanswered::from_dial(status.as_ref(), d.cause.0) {
+                    Unanswered::Busy => (CallInput::Busy, EndReason::Busy),
+                    Unanswered::NoAnswer => (CallInput::NoAnswer, EndReason::NoAnswer),
+                    Unanswered::Failed => (CallInput::Failed, EndReason::Failed),
                 };
                 self.fail(&base, input, reason).await
             }

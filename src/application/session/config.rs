@@ -1,7 +1,7 @@
 //! The turn loop's knobs.
 
-use crate::application::ports::telephony::WireFormat;
-use std::{net::IpAddr, time::Duration};
+use crate::application::ports::{calls::TransferMode, telephony::WireFormat};
+use std::{collections::BTreeMap, net::IpAddr, time::Duration};
 
 /// How a call session behaves. Defaults follow the platform's failure strategy
 /// (DESIGN.md, "When things fail").
@@ -38,10 +38,21 @@ pub struct SessionConfig {
     pub barge_in_min_words: usize,
     /// Dialplan context for blind transfers of non-SIP channels (`continue`).
     pub transfer_context: String,
+    /// How the agent's `transfer` actions are carried out (the API chooses per request).
+    pub transfer_mode: TransferMode,
+    /// Attended transfers: target names (`agents`) and the endpoints that
+    /// reach them (`PJSIP/agents`), set by the operator. An E.164 target goes
+    /// through `outbound_endpoint` instead; nothing else is dialled.
+    pub transfer_endpoints: BTreeMap<String, String>,
+    /// Attended transfers: how long the person's phone may ring.
+    pub transfer_ring_timeout: Duration,
+    /// Attended transfers: spoken when nobody takes the call; the call goes on.
+    pub transfer_unavailable_text: String,
     /// Dial endpoint of outbound calls; `{number}` is replaced by the validated
     /// E.164 number and nothing else.
     pub outbound_endpoint: String,
-    /// Played to callers of a DID with no route, before hanging up; `None` hangs up at once.
+    /// Media URI (`sound:ss-noservice`) played to callers of a DID with no
+    /// route, after answering and before hanging up; `None` hangs up at once.
     pub unknown_did_media: Option<String>,
 }
 
@@ -64,6 +75,12 @@ impl Default for SessionConfig {
             barge_in: true,
             barge_in_min_words: 1,
             transfer_context: "transfer".into(),
+            transfer_mode: TransferMode::Blind,
+            transfer_endpoints: BTreeMap::new(),
+            transfer_ring_timeout: Duration::from_secs(30),
+            transfer_unavailable_text:
+                "Sorry, nobody is available to take your call right now. How else can I help?"
+                    .into(),
             unknown_did_media: Some("sound:ss-noservice".into()),
             outbound_endpoint: "PJSIP/{number}@trunk".into(),
         }

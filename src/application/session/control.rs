@@ -5,7 +5,9 @@ use super::{
     run::{AfterSpeech, Session},
 };
 use crate::{
-    application::ports::{orchestrator::TransferTarget, telephony::TelephonyError},
+    application::ports::{
+        calls::TransferMode, orchestrator::TransferTarget, telephony::TelephonyError,
+    },
     domain::{
         call::{CallInput, CallState, EndReason, Phase},
         events::EventType,
@@ -42,15 +44,28 @@ impl Session {
                     tracing::warn!(error = %e, "sending DTMF failed");
                 }
             }
-            SessionCommand::Transfer(target) => {
+            SessionCommand::Transfer { target, mode } => {
                 if let (Some(conv), Ok(t)) =
                     (&self.conversation, TransferTarget::parse(target.clone()))
                     && let Err(e) = self.deps.orchestrator.transfer(conv, &t).await
                 {
                     tracing::warn!(error = %e, "orchestrator not told of the transfer");
                 }
-                self.transfer(target).await;
+                match mode {
+                    TransferMode::Blind => self.transfer(target).await,
+                    TransferMode::Attended => {
+                        // The API overrides the agent: a reply still being
+                        // thought of is dropped; one being spoken is finished.
+                        if self.phase() == Some(Phase::Thinking) {
+                            self.reply = None;
+                        }
+                        self.transfer_attended(target).await;
+                    }
+                }
             }
+            SessionCommand::TransferLeg(event) => self.on_transfer_leg(event).await,
+            // Only the unknown-DID message waits for one, before the loop runs.
+            SessionCommand::PlaybackFinished => {}
         }
     }
 
@@ -61,11 +76,8 @@ impl Session {
         if !matches!(self.call.state(), CallState::Active { .. }) {
             return;
         }
-        let data = json!({"target": target, "mode": "blind"});
-        if !self
-            .transition(CallInput::TransferStarted, data.clone())
-            .await
-        {
+        let data = json!({"target": target, "mode": "blind", "status": "started"});
+        if !self.transition(CallInput::TransferStarted, data).await {
             return;
         }
         let t = self.deps.telephony.clone();
@@ -88,6 +100,7 @@ impl Session {
         };
         match result {
             Ok(()) => {
+                let data = json!({"target": target, "mode": "blind"});
                 self.transition(CallInput::TransferCompleted, data).await;
                 // The caller is Asterisk's now: release our side only.
                 self.res.caller = None;
@@ -97,7 +110,8 @@ impl Session {
                 tracing::warn!(error = %e, %target, "transfer failed; back to the agent");
                 self.transition(
                     CallInput::TransferFailed,
-                    json!({"target": target, "error": e.to_string()}),
+                    json!({"target": target, "mode": "blind", "status": "failed",
+                        "outcome": "failed", "error": e.to_string()}),
                 )
                 .await;
                 self.say(
@@ -109,7 +123,8 @@ impl Session {
         }
     }
 
-    /// Releases everything once and publishes `call.ended` with the figures.
+    /// Releases everything once and publishes `call.ended` with the figures
+    /// (unless an attended transfer did at the handover).
     pub(super) async fn finish(mut self, reason: EndReason, hang_up_caller: bool) -> SessionEnded {
         if let Some(t) = &mut self.tts {
             t.cancel();
@@ -120,9 +135,27 @@ impl Session {
         self.reply = None;
         let telephony = self.deps.telephony.clone();
         self.res.release(telephony.as_ref(), hang_up_caller).await;
+        // A call handed to a person ended as `transferred`, whoever hangs up later.
+        let reason = match self.call.state() {
+            CallState::Ended { reason } if self.ended_published => reason.clone(),
+            _ => reason,
+        };
+        self.publish_ended(reason.clone()).await;
+        SessionEnded {
+            caller: self.inbound.caller.clone(),
+            call_id: self.call_id.clone(),
+            reason,
+            latencies: std::mem::take(&mut self.latencies),
+            barge_in_delays_ms: std::mem::take(&mut self.barge_in_delays_ms),
+        }
+    }
 
-        let already_ended = self.call.state().is_terminal();
-        if !already_ended {
+    /// Ends the call's lifecycle and publishes `call.ended`, once.
+    pub(super) async fn publish_ended(&mut self, reason: EndReason) {
+        if std::mem::replace(&mut self.ended_published, true) {
+            return;
+        }
+        if !self.call.state().is_terminal() {
             let now = std::time::SystemTime::now();
             let _ = self.call.apply(CallInput::End(reason.clone()), now);
         }
@@ -144,13 +177,6 @@ impl Session {
         });
         self.publish(EventType::CallEnded, data).await;
         tracing::info!(%reason, turns = self.call.turns(), "call ended");
-        SessionEnded {
-            caller: self.inbound.caller.clone(),
-            call_id: self.call_id.clone(),
-            reason,
-            latencies: std::mem::take(&mut self.latencies),
-            barge_in_delays_ms: std::mem::take(&mut self.barge_in_delays_ms),
-        }
     }
 }
 

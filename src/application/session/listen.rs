@@ -53,7 +53,8 @@ impl Session {
                 self.speech_active = true;
                 self.deadlines.silence = None;
                 self.deadlines.endpoint = None;
-                if self.deadlines.max_turn.is_none() {
+                // Not a turn while the call is being transferred.
+                if self.deadlines.max_turn.is_none() && self.phase().is_some() {
                     self.deadlines.max_turn = Some(at + self.deps.config.max_turn);
                 }
                 if self.phase() == Some(Phase::Speaking) && self.deps.config.barge_in {
@@ -200,6 +201,10 @@ impl Session {
             self.deadlines.tts_first_byte = None;
             self.tts_failed("no audio before the first-byte timeout".into())
                 .await;
+        }
+        if due(self.deadlines.transfer) {
+            self.deadlines.transfer = None;
+            self.transfer_ring_timeout().await;
         }
         if due(self.deadlines.final_result) {
             self.marks.stt_final = Some(now);

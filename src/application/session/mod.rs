@@ -8,14 +8,16 @@
 //! turn's deadlines). Nothing else touches the call's state, so there are no
 //! locks. See `run.rs` for the loop and the files beside it for each concern:
 //! `setup` (answer, bridge, externalMedia), `listen` (end of turn), `speak`
-//! (reply → sentences → TTS → media, barge-in), `control` (commands, transfer,
-//! the end).
+//! (reply → sentences → TTS → media, barge-in), `control` (commands, blind
+//! transfer, the end), `attended` (attended transfer), `unrouted` (a DID
+//! with no route).
 //!
 //! The session ends exactly once, through `Session::finish`, which releases
 //! every resource, publishes `call.ended` with the call's figures and reports
 //! to the registry. The call's admission permit is dropped with the task, so a
 //! drain counts it until then.
 
+mod attended;
 mod config;
 mod control;
 mod latency;
@@ -26,6 +28,7 @@ mod resources;
 mod run;
 mod setup;
 mod speak;
+mod unrouted;
 
 #[cfg(test)]
 mod tests;
@@ -39,14 +42,14 @@ use crate::{
     application::{
         admission::CallPermit,
         ports::{
-            directory::TenantDirectory, events::EventPublisher, media::MediaEndpoint,
-            orchestrator::AgentOrchestrator, speech::SpeechToText, speech::TextToSpeech,
-            store::CallStore, telephony::Telephony,
+            calls::TransferMode, directory::TenantDirectory, events::EventPublisher,
+            media::MediaEndpoint, orchestrator::AgentOrchestrator, speech::SpeechToText,
+            speech::TextToSpeech, store::CallStore, telephony::Telephony,
         },
     },
     domain::{CallId, Did, call::EndReason},
 };
-use ari::ChannelId;
+use ari::{ChannelId, events::DialStatus};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -95,11 +98,38 @@ pub enum SessionCommand {
     Hangup(EndReason),
     /// Speak this now (API `say`).
     Say(String),
-    /// Blind transfer to a dialplan extension or a SIP endpoint.
-    Transfer(String),
+    /// Transfer the caller (API). Blind: `target` is a dialplan extension or
+    /// a SIP endpoint. Attended: an E.164 number or a configured target name.
+    Transfer {
+        /// Where to.
+        target: String,
+        /// Blind or attended.
+        mode: TransferMode,
+    },
     /// Send DTMF digits to the far end (API).
     SendDtmf(String),
+    /// Something happened to the person's leg of an attended transfer.
+    TransferLeg(TransferLegEvent),
+    /// A playback on the caller's channel finished (the unknown-DID message).
+    PlaybackFinished,
 }
+
+/// The events of an attended transfer's leg (`vg-h-{call id}`) a session needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferLegEvent {
+    /// A `Dial` status of the leg.
+    Dial(DialStatus),
+    /// The person answered: the leg entered Stasis.
+    Answered,
+    /// The leg is gone, with its hangup cause.
+    Gone {
+        /// Q.850 cause of its `ChannelDestroyed`.
+        cause: i32,
+    },
+}
+
+/// Prefix of the channel id of an attended transfer's leg; the call id follows.
+pub const TRANSFER_LEG_PREFIX: &str = "vg-h-";
 
 /// A running session, as the registry holds it.
 #[derive(Debug, Clone)]

@@ -19,11 +19,13 @@ pub(super) struct Resources {
     pub(super) bridge: Option<BridgeId>,
     /// The media leg's command channel.
     pub(super) leg: Option<mpsc::Sender<MediaCommand>>,
+    /// The person's leg of an attended transfer, ringing or bridged.
+    pub(super) human: Option<ChannelId>,
 }
 
 impl Resources {
     /// Releases everything still held. `hang_up_caller` is false when the
-    /// caller is already gone or was handed over (a transfer).
+    /// caller is already gone or was handed over (a blind transfer).
     pub(super) async fn release(&mut self, telephony: &dyn Telephony, hang_up_caller: bool) {
         if let Some(leg) = self.leg.take() {
             let _ = leg.try_send(MediaCommand::Close);
@@ -31,6 +33,12 @@ impl Resources {
         if let Some(ch) = self.media_channel.take() {
             ignore_gone(
                 "hang up media channel",
+                telephony.hangup(&ch, HangupCause::Normal).await,
+            );
+        }
+        if let Some(ch) = self.human.take() {
+            ignore_gone(
+                "hang up the transfer leg",
                 telephony.hangup(&ch, HangupCause::Normal).await,
             );
         }

@@ -45,6 +45,8 @@ pub(super) struct Deadlines {
     pub(super) max_turn: Option<Instant>,
     /// Text sent to TTS and no audio yet.
     pub(super) tts_first_byte: Option<Instant>,
+    /// Attended transfer: the person's leg has rung long enough.
+    pub(super) transfer: Option<Instant>,
 }
 
 impl Deadlines {
@@ -55,6 +57,7 @@ impl Deadlines {
             self.final_result,
             self.max_turn,
             self.tts_first_byte,
+            self.transfer,
         ]
         .into_iter()
         .flatten()
@@ -102,6 +105,12 @@ pub(super) struct Session {
     pub(super) barge_ins: u32,
     pub(super) barge_in_delays_ms: Vec<f64>,
     pub(super) ending: Option<(EndReason, bool)>,
+    /// An attended transfer in progress.
+    pub(super) attended: Option<super::attended::Attended>,
+    /// Caller and person are connected: the session only keeps their bridge.
+    pub(super) bridged: bool,
+    /// `call.ended` is out (an attended transfer publishes it at the handover).
+    pub(super) ended_published: bool,
 }
 
 /// Why the loop woke.
@@ -170,6 +179,9 @@ impl Session {
             barge_ins: 0,
             barge_in_delays_ms: Vec::new(),
             ending: None,
+            attended: None,
+            bridged: false,
+            ended_published: false,
         }
     }
 

@@ -6,7 +6,7 @@ use crate::{
         media::{MediaCommand, MediaRequest},
         orchestrator::CreateConversation,
         speech::{SttConfig, SttSampleRate},
-        telephony::{AudioTransport, HangupCause},
+        telephony::AudioTransport,
     },
     domain::call::{CallInput, Direction, EndReason},
 };
@@ -28,16 +28,7 @@ impl Session {
         let route = match looked_up {
             Ok(Some(route)) => route,
             Ok(None) => {
-                tracing::warn!(did = %self.inbound.did.redacted(), "no route for the dialled number: hanging up");
-                self.transition(CallInput::InboundArrived, self.started_data())
-                    .await;
-                let _ = self
-                    .deps
-                    .telephony
-                    .hangup(&self.inbound.caller, HangupCause::Failure)
-                    .await;
-                self.res.caller = None;
-                self.end(EndReason::UnknownDid, false);
+                self.unrouted().await;
                 return false;
             }
             Err(e) => {
@@ -181,7 +172,7 @@ impl Session {
         }
     }
 
-    fn started_data(&self) -> serde_json::Value {
+    pub(super) fn started_data(&self) -> serde_json::Value {
         json!({
             "did": self.inbound.did.as_str(),
             "caller_number": self.inbound.caller_number,

@@ -3,6 +3,7 @@
 use super::run::{AfterSpeech, Piece, Session};
 use crate::{
     application::ports::{
+        calls::TransferMode,
         media::MediaCommand,
         orchestrator::{Action, OrchestratorError, ReplyPart, Turn},
         speech::{TtsAudio, TtsConfig, TtsEvent, TtsOutput},
@@ -65,9 +66,16 @@ impl Session {
                 self.after_speech =
                     AfterSpeech::Hangup(crate::domain::call::EndReason::AgentHangup);
             }
-            Action::Transfer { target } => {
-                self.after_speech = AfterSpeech::Transfer(target.to_string())
-            }
+            // Attended: the person's phone rings while the agent finishes
+            // its sentence; blind: the caller leaves once it is said.
+            Action::Transfer { target } => match self.deps.config.transfer_mode {
+                TransferMode::Attended => {
+                    Box::pin(self.transfer_attended(target.to_string())).await
+                }
+                TransferMode::Blind => {
+                    self.after_speech = AfterSpeech::Transfer(target.to_string())
+                }
+            },
             Action::SendDtmf { digits } => {
                 if let Err(e) = self
                     .deps
@@ -217,22 +225,31 @@ impl Session {
 
     /// The media leg has sent everything queued.
     pub(super) async fn on_playback_drained(&mut self) {
-        if self.tts_done && self.reply_done && self.phase() == Some(Phase::Speaking) {
+        let speaking = self.phase() == Some(Phase::Speaking) || self.attended.is_some();
+        if self.tts_done && self.reply_done && speaking {
             self.speech_done().await;
         }
     }
 
     /// The agent's speech is over: log its figures and do what was asked after it.
-    async fn speech_done(&mut self) {
+    pub(super) async fn speech_done(&mut self) {
         self.tts = None;
+        let text: Vec<&str> = self.pieces.iter().map(|p| p.text.as_str()).collect();
+        let audio: Duration = self.pieces.iter().map(|p| p.audio).sum();
+        let data =
+            json!({"text": pii::mask(&text.join(" ")), "audio_ms": audio.as_millis() as u64});
         if self.phase() == Some(Phase::Speaking) {
-            let text: Vec<&str> = self.pieces.iter().map(|p| p.text.as_str()).collect();
-            let audio: Duration = self.pieces.iter().map(|p| p.audio).sum();
-            let data =
-                json!({"text": pii::mask(&text.join(" ")), "audio_ms": audio.as_millis() as u64});
             self.transition(CallInput::ReplyFinished, data).await;
+        } else if self.attended.is_some() && !audio.is_zero() {
+            // Said while the person's phone rang: spoken all the same.
+            self.publish(EventType::TtsGenerated, data).await;
         }
         self.close_turn_marks();
+        if self.attended.is_some() {
+            // The agent's last sentence is out: the transfer may go on.
+            self.after_speech = AfterSpeech::Listen;
+            return Box::pin(self.progress_transfer()).await;
+        }
         match std::mem::replace(&mut self.after_speech, AfterSpeech::Listen) {
             AfterSpeech::Listen => self.listen(),
             AfterSpeech::Hangup(reason) => self.end(reason, true),

@@ -37,7 +37,8 @@ pub enum CallInput {
     TransferStarted,
     /// The person took the call.
     TransferCompleted,
-    /// The person did not answer; back to the AI, which says so.
+    /// The person did not answer (or the transfer failed); back to the AI,
+    /// which says so.
     TransferFailed,
     /// Outbound outcomes.
     Busy,
@@ -172,7 +173,11 @@ impl Call {
                 },
                 vec![E::CallTransferred, E::CallEnded],
             ),
-            (S::Transferring, I::TransferFailed) => (S::Active { phase: Speaking }, vec![]),
+            // Nobody took the call: the escalation is reported again, as failed,
+            // and the AI speaks (it says so).
+            (S::Transferring, I::TransferFailed) => {
+                (S::Active { phase: Speaking }, vec![E::CallEscalated])
+            }
             (S::Originating | S::Ringing, I::Busy) if !inbound => (S::Busy, vec![E::CallEnded]),
             (S::Originating | S::Ringing, I::NoAnswer) if !inbound => {
                 (S::NoAnswer, vec![E::CallEnded])
@@ -303,7 +308,10 @@ mod tests {
             c.apply(CallInput::TransferStarted, t(2)).unwrap(),
             [EventType::CallEscalated]
         );
-        c.apply(CallInput::TransferFailed, t(3)).unwrap();
+        assert_eq!(
+            c.apply(CallInput::TransferFailed, t(3)).unwrap(),
+            [EventType::CallEscalated]
+        );
         assert_eq!(
             c.state(),
             &CallState::Active {

@@ -49,6 +49,11 @@ struct TxStream {
     /// Send silence when nothing is pending.
     continuous: bool,
     always_continuous: bool,
+    /// The last frame sent carried queued audio: the next one does not start an utterance.
+    talking: bool,
+    /// Where the start of each utterance is noted (the speech onset tests measure from).
+    record: Arc<Mutex<Record>>,
+    base: Instant,
 }
 
 #[derive(Default)]
@@ -113,6 +118,7 @@ impl MediaEngine {
         little_endian: bool,
     ) -> Arc<Mutex<Record>> {
         let always = !matches!(sink, Sink::Udp { .. });
+        let rec = Arc::new(Mutex::new(Record::new(format, little_endian)));
         let stream = TxStream {
             sink,
             format,
@@ -124,9 +130,11 @@ impl MediaEngine {
             pending: VecDeque::new(),
             continuous: always,
             always_continuous: always,
+            talking: false,
+            record: Arc::clone(&rec),
+            base: self.base,
         };
         lock(&self.shard(id).streams).insert(id.to_string(), stream);
-        let rec = Arc::new(Mutex::new(Record::new(format, little_endian)));
         lock(&self.records).insert(id.to_string(), Arc::clone(&rec));
         rec
     }
@@ -218,6 +226,11 @@ async fn run_shard(shard: Weak<Shard>, faults: Arc<Mutex<RtpFaults>>) {
             }
             frame.clear();
             let n = s.pending.len().min(160);
+            if n > 0 && !s.talking {
+                let at_ms = s.base.elapsed().as_secs_f64() * 1000.0;
+                lock(&s.record).talk_onsets_ms.push(at_ms);
+            }
+            s.talking = n > 0;
             frame.extend(s.pending.drain(..n));
             frame.resize(160, 0);
             bytes.clear();

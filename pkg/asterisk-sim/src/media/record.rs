@@ -77,6 +77,9 @@ pub(crate) struct Record {
     /// AudioSocket and chan_websocket carry host-order (little-endian) linear audio.
     pub(crate) little_endian: bool,
     pub(crate) packets: Vec<RxPacket>,
+    /// When each utterance of the far party began to be sent on this channel
+    /// (ms since the simulator started, the clock of [`RxPacket::at_ms`]).
+    pub(crate) talk_onsets_ms: Vec<f64>,
 }
 
 impl Record {
@@ -85,6 +88,7 @@ impl Record {
             format,
             little_endian,
             packets: Vec::new(),
+            talk_onsets_ms: Vec::new(),
         }
     }
 }

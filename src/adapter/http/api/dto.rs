@@ -32,7 +32,10 @@ pub struct CreateCallRequest {
 pub enum TransferModeDto {
     /// Hand the caller over at once.
     Blind,
-    /// Reach the person first, then connect.
+    /// Ring the person first (an E.164 number, or an extension the operator
+    /// configured in `session.transfer_endpoints`; anything else is a 422),
+    /// connect once they answer and the agent has finished its sentence; if
+    /// nobody answers, the agent says so and the call goes on.
     Attended,
 }
 

@@ -1,0 +1,116 @@
+//! `[session]` keys of transfers and unrouted calls, and their checks.
+
+use crate::application::ports::calls::TransferMode;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How the agent's `transfer` actions are carried out (`session.transfer_mode`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferModeSetting {
+    /// The caller leaves for the dialplan or a SIP endpoint at once.
+    #[default]
+    Blind,
+    /// The person is reached first, then connected; back to the agent if nobody answers.
+    Attended,
+}
+
+impl From<TransferModeSetting> for TransferMode {
+    fn from(m: TransferModeSetting) -> Self {
+        match m {
+            TransferModeSetting::Blind => Self::Blind,
+            TransferModeSetting::Attended => Self::Attended,
+        }
+    }
+}
+
+/// Media schemes ARI `play` takes that make sense for a fixed message.
+const MEDIA_SCHEMES: [&str; 3] = ["sound:", "recording:", "tone:"];
+
+/// Checks `session.unknown_did_sound` and `session.transfer_endpoints`.
+pub(super) fn validate(
+    unknown_did_sound: &str,
+    endpoints: &BTreeMap<String, String>,
+) -> Result<(), (&'static str, String)> {
+    let sound = unknown_did_sound;
+    let sound_ok = sound.is_empty()
+        || MEDIA_SCHEMES.iter().any(|s| {
+            sound.strip_prefix(s).is_some_and(|rest| {
+                !rest.is_empty()
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"/_-.".contains(&b))
+            })
+        });
+    if !sound_ok {
+        return Err((
+            "session.unknown_did_sound",
+            format!("{sound:?} is not empty nor a sound:, recording: or tone: media URI"),
+        ));
+    }
+    for (name, endpoint) in endpoints {
+        let name_ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.+".contains(&b));
+        let endpoint_ok = endpoint.split_once('/').is_some_and(|(tech, rest)| {
+            !tech.is_empty()
+                && tech.bytes().all(|b| b.is_ascii_alphanumeric())
+                && !rest.is_empty()
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/@.-_+".contains(&b))
+        });
+        if !name_ok || !endpoint_ok {
+            return Err((
+                "session.transfer_endpoints",
+                format!(
+                    "{name:?} = {endpoint:?} is not a target name (A-Z a-z 0-9 - _ . +) \
+                     mapped to a dial endpoint without dial-string characters"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::adapter::config::load_from_str;
+
+    fn problem(text: &str) -> String {
+        load_from_str(text, Vec::new())
+            .expect_err("rejected")
+            .to_string()
+    }
+
+    #[test]
+    fn transfer_keys_load_and_bad_values_name_the_key() {
+        let c = load_from_str(
+            "[session]\ntransfer_mode = \"attended\"\ntransfer_ring_timeout = \"20s\"\n\
+             unknown_did_sound = \"\"\n[session.transfer_endpoints]\nagents = \"PJSIP/agents\"\n",
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.session.transfer_mode,
+            super::TransferModeSetting::Attended
+        );
+        assert_eq!(c.session.transfer_endpoints["agents"], "PJSIP/agents");
+        assert_eq!(c.session.unknown_did_sound, "");
+
+        let e = problem("[session]\ntransfer_mode = \"warm\"\n");
+        assert!(e.contains("session.transfer_mode"), "{e}");
+        let e = problem("[session]\nunknown_did_sound = \"ss-noservice\"\n");
+        assert!(e.contains("session.unknown_did_sound"), "{e}");
+        let e = problem("[session]\nunknown_did_sound = \"sound:x,sound:y\"\n");
+        assert!(e.contains("session.unknown_did_sound"), "{e}");
+        let e = problem("[session.transfer_endpoints]\nagents = \"PJSIP/6001&PJSIP/6002\"\n");
+        assert!(e.contains("session.transfer_endpoints"), "{e}");
+        let e = problem("[session.transfer_endpoints]\nagents = \"6001\"\n");
+        assert!(e.contains("not a target name"), "{e}");
+        let e = problem("[session]\ntransfer_ring_timeout = \"0s\"\n");
+        assert!(e.contains("session.transfer_ring_timeout"), "{e}");
+    }
+}
