@@ -240,7 +240,7 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             ),
         ));
     }
-    super::session::validate(&c.session.unknown_did_sound, &c.session.transfer_endpoints)?;
+    super::session::validate(c)?;
     if c.session.transfer_ring_timeout.0 < std::time::Duration::from_secs(1) {
         return Err((
             "session.transfer_ring_timeout",

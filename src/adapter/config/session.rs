@@ -27,11 +27,12 @@ impl From<TransferModeSetting> for TransferMode {
 /// Media schemes ARI `play` takes that make sense for a fixed message.
 const MEDIA_SCHEMES: [&str; 3] = ["sound:", "recording:", "tone:"];
 
-/// Checks `session.unknown_did_sound` and `session.transfer_endpoints`.
-pub(super) fn validate(
-    unknown_did_sound: &str,
-    endpoints: &BTreeMap<String, String>,
-) -> Result<(), (&'static str, String)> {
+/// Checks `session.unknown_did_sound` and `session.transfer_endpoints`, and
+/// that the built-in agent's transfer target reaches someone when transfers
+/// are attended.
+pub(super) fn validate(c: &super::Config) -> Result<(), (&'static str, String)> {
+    let (unknown_did_sound, endpoints) =
+        (&c.session.unknown_did_sound, &c.session.transfer_endpoints);
     let sound = unknown_did_sound;
     let sound_ok = sound.is_empty()
         || MEDIA_SCHEMES.iter().any(|s| {
@@ -72,6 +73,25 @@ pub(super) fn validate(
             ));
         }
     }
+    let builtin = c
+        .orchestrator
+        .url
+        .as_deref()
+        .is_none_or(|u| u.trim().is_empty());
+    let target = &c.orchestrator.transfer_target;
+    if c.session.transfer_mode == TransferModeSetting::Attended
+        && builtin
+        && crate::domain::E164::parse(target).is_err()
+        && !endpoints.contains_key(target)
+    {
+        return Err((
+            "orchestrator.transfer_target",
+            format!(
+                "{target:?} reaches nobody in an attended transfer: make it an E.164 number \
+                 or add it to [session.transfer_endpoints]"
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -110,6 +130,9 @@ mod tests {
         assert!(e.contains("session.transfer_endpoints"), "{e}");
         let e = problem("[session.transfer_endpoints]\nagents = \"6001\"\n");
         assert!(e.contains("not a target name"), "{e}");
+        let e = problem("[session]\ntransfer_mode = \"attended\"\n");
+        assert!(e.contains("orchestrator.transfer_target"), "{e}");
+        assert!(e.contains("[session.transfer_endpoints]"), "{e}");
         let e = problem("[session]\ntransfer_ring_timeout = \"0s\"\n");
         assert!(e.contains("session.transfer_ring_timeout"), "{e}");
     }
