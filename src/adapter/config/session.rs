@@ -2,7 +2,6 @@
 
 use crate::application::ports::calls::TransferMode;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// How the agent's `transfer` actions are carried out (`session.transfer_mode`).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
