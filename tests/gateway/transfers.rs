@@ -200,6 +200,16 @@ async fn a_caller_hanging_up_while_the_person_rings_takes_the_leg_down() {
     );
     rig.until("the orchestrator told", |_| !orch.transfers().is_empty())
         .await;
+    let again = rig
+        .control
+        .transfer(
+            &TenantId::parse("default").unwrap(),
+            &CallId::parse(call_id.clone()).unwrap(),
+            "+15550003333".into(),
+            TransferMode::Attended,
+        )
+        .await;
+    assert!(matches!(again, Err(ControlError::Conflict(_))), "{again:?}");
     assert_eq!(orch.transfers()[0]["target"], "+15550002222");
 
     rig.sim.caller_hangup(call);

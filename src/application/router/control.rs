@@ -210,6 +210,11 @@ impl CallRouter {
             .map_err(|e| ControlError::Unavailable(e.to_string()))?;
         let record = record.ok_or(ControlError::NotFound)?;
         self.check_transfer(&command)?;
+        if record.state == "transferring" && matches!(command, SessionCommand::Transfer { .. }) {
+            return Err(ControlError::Conflict(
+                "a transfer of this call is already in progress".into(),
+            ));
+        }
         if record.ended_at.is_some() {
             return Err(ControlError::Conflict("the call has ended".into()));
         }
