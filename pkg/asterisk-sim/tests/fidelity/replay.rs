@@ -148,14 +148,22 @@ impl Replay {
         }
         let start = Instant::now();
         let mut prev_t = 0u64;
+        let mut prev_at = start;
         for (i, s) in steps.iter().enumerate() {
             let t = s["t_ms"].as_u64().unwrap_or(0);
             if matches!(s["kind"].as_str(), Some("http" | "cli" | "ws")) {
                 if !r.await_events(i).await {
                     break;
                 }
-                if t.saturating_sub(prev_t) > 400 {
-                    tokio::time::sleep_until(start + Duration::from_millis(t)).await;
+                let gap = t.saturating_sub(prev_t);
+                if gap > 400 {
+                    // A long recorded pause is a wait for Asterisk to act on its own
+                    // (05: a channel of an unregistered app vanishes within 500 ms).
+                    // Keep at least the recorded gap after the previous request was
+                    // answered, even when a loaded machine ran that request late.
+                    let due = (start + Duration::from_millis(t))
+                        .max(prev_at + Duration::from_millis(gap));
+                    tokio::time::sleep_until(due).await;
                 }
                 prev_t = t;
             }
@@ -179,6 +187,9 @@ impl Replay {
                     }
                 }
                 _ => {}
+            }
+            if matches!(s["kind"].as_str(), Some("http" | "cli" | "ws")) {
+                prev_at = Instant::now();
             }
         }
         r.await_events(usize::MAX).await;
