@@ -15,6 +15,8 @@ pub use tts::DeepgramTts;
 #[cfg(test)]
 pub(crate) mod fake_ws;
 #[cfg(test)]
+mod listen_props;
+#[cfg(test)]
 mod stt_tests;
 #[cfg(test)]
 mod tts_tests;

@@ -6,4 +6,6 @@ pub mod tts;
 pub use tts::{ElevenLabsConfig, ElevenLabsTts};
 
 #[cfg(test)]
+mod messages_props;
+#[cfg(test)]
 mod tests;

@@ -64,7 +64,8 @@ pub(super) fn parse(text: &str) -> Result<Message, String> {
                 speech_final: v["speech_final"].as_bool().unwrap_or(false),
                 from_finalize: v["from_finalize"].as_bool().unwrap_or(false),
                 start,
-                end: start + seconds(&v["duration"]),
+                // Saturating: absurd times from a broken server must not panic the session.
+                end: start.saturating_add(seconds(&v["duration"])),
             })
         }
         "SpeechStarted" => Message::SpeechStarted {
@@ -113,7 +114,7 @@ impl Utterance {
             return Some(SttEvent::Interim {
                 text,
                 start,
-                end: r.end,
+                end: r.end.max(start),
                 confidence: r.confidence,
             });
         }
@@ -121,7 +122,8 @@ impl Utterance {
             self.parts.push(r.transcript);
             self.confidences.extend(r.confidence);
             let start = self.span.map_or(r.start, |(s, _)| s);
-            self.span = Some((start, r.end));
+            // Segments out of order (a broken server) must not end before they start.
+            self.span = Some((start, r.end.max(start)));
         }
         let ends = r.speech_final || r.from_finalize;
         (ends && (answer_finish || !self.parts.is_empty())).then(|| self.take(r.end))
