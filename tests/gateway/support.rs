@@ -45,8 +45,10 @@ pub(crate) async fn wait_for(
     }
 }
 
-/// A fresh events file for one test, in the system's temp folder.
+/// A fresh events file for one test, under cargo's scratch folder for
+/// integration tests (inside target/, so nothing is left in /tmp).
 pub(crate) fn events_path() -> String {
-    let dir = std::env::temp_dir().join(format!("voicegw-test-{}", uuid::Uuid::new_v4()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("voicegw-test-{}", uuid::Uuid::new_v4()));
     dir.join("events.jsonl").display().to_string()
 }

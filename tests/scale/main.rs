@@ -17,7 +17,8 @@ const CALLS: usize = 200;
 const STEP: usize = 20;
 
 fn events_path() -> String {
-    let dir = std::env::temp_dir().join(format!("voicegw-scale-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("voicegw-scale-{}", std::process::id()));
     dir.join("events.jsonl").display().to_string()
 }
 
