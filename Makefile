@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test bench bench-speech lint fmt deps deps-test check-config clean
+.PHONY: run test bench bench-api bench-speech lint fmt deps deps-test check-config clean
 
 ## run: build (release) and run the gateway on its embedded defaults; with
 ## [speech] on "wyoming" (the default) it first sets up and starts the local
@@ -22,6 +22,13 @@ test: deps-test
 bench: deps
 	$(CARGO) bench --workspace
 	$(MAKE) bench-speech
+
+## bench-api: the call API under load on loopback (wrk against the release
+## gateway and the simulator): requests/s and latency percentiles of
+## GET /v1/calls/{id} and GET /v1/calls, written to bench/results/
+bench-api:
+	scripts/install-deps.sh bench
+	CARGO="$(CARGO)" scripts/bench-api.sh
 
 ## bench-speech: time to first audio of the local TTS and real-time factor of
 ## the local STT on this machine (real Wyoming servers; prints the figures)

@@ -5,6 +5,7 @@
 #
 #   scripts/install-deps.sh build   # cmake (libopus is built from source by the opus crate)
 #   scripts/install-deps.sh test    # build + redis-server, PostgreSQL
+#   scripts/install-deps.sh bench   # build + wrk and curl (the API benchmark)
 set -euo pipefail
 
 want=()
@@ -17,6 +18,10 @@ need pkg-config pkg-config
 if [ "${1:-build}" = test ]; then
   need redis-server redis-server
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
+fi
+if [ "${1:-build}" = bench ]; then
+  need wrk wrk
+  need curl curl
 fi
 
 if [ ${#want[@]} -gt 0 ]; then
