@@ -45,6 +45,9 @@ pub enum ServerError {
     /// The HTTP server failed while running.
     #[error("HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
+    /// A task of the gateway failed (panicked) while it ran.
+    #[error("gateway task failed: {0}")]
+    Task(String),
 }
 
 /// A gateway whose sockets are bound but which does not serve yet.
@@ -224,11 +227,18 @@ impl Gateway {
         // The events socket stays up through the drain: live calls still need
         // their hangups and DTMF. Closing it unregisters the app on Asterisk.
         let _ = stop_stream.send(true);
-        let _ = stream.await;
-        let _ = consumer.await;
+        let streamed = stream.await;
+        let consumed = consumer.await;
         events.close().await;
         let _ = stop_http.send(());
-        flatten(server.await)
+        let served = flatten(server.await);
+        // A panicked task must not pass for a clean exit (exit code 0).
+        for (task, res) in [("ARI event stream", streamed), ("call router", consumed)] {
+            if let Err(join) = res {
+                return Err(ServerError::Task(format!("{task}: {join}")));
+            }
+        }
+        served
     }
 }
 
@@ -252,6 +262,9 @@ async fn consume(
     metrics: CallMetrics,
     mut stop_calls: tokio::sync::oneshot::Receiver<()>,
 ) {
+    // A oneshot polled again after it completed panics: poll it until it has
+    // answered (stop, or its sender dropped), never after.
+    let mut stop_pending = true;
     loop {
         tokio::select! {
             item = items.recv() => match item {
@@ -282,13 +295,23 @@ async fn consume(
                     metrics.record(&outcome);
                 }
             }
-            Ok(()) = &mut stop_calls => router.hang_up_all(EndReason::Shutdown),
+            stop = &mut stop_calls, if stop_pending => {
+                stop_pending = false;
+                if stop.is_ok() {
+                    router.hang_up_all(EndReason::Shutdown);
+                }
+            }
         }
     }
     while router.live() > 0 {
         tokio::select! {
             Some(end) = ended.recv() => metrics.record(&router.on_ended(end)),
-            Ok(()) = &mut stop_calls => router.hang_up_all(EndReason::Shutdown),
+            stop = &mut stop_calls, if stop_pending => {
+                stop_pending = false;
+                if stop.is_ok() {
+                    router.hang_up_all(EndReason::Shutdown);
+                }
+            }
             else => break,
         }
     }
