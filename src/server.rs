@@ -4,6 +4,7 @@
 //! signal handling, then calls [`run`]. Shutdown is an argument (a future), not
 //! a global, so tests drive the whole lifecycle in-process.
 
+mod data;
 mod metrics;
 mod wiring;
 
@@ -11,13 +12,11 @@ use crate::adapter::{
     ari::AriClient,
     ari_stream::{self, EventStreamConfig, StreamItem, StreamMetrics},
     config::Config,
-    events::JsonlFile,
-    http::{self, AppState},
-    store::MemoryCallStore,
+    http::{self, AppState, api::IdempotencyStore},
     telemetry::{BuildInfo, Metrics},
 };
 use crate::application::{
-    ports::store::CallStore,
+    health::Readiness,
     router::{CallRouter, ControlRequest, RouterHandle},
 };
 use crate::domain::call::EndReason;
@@ -51,7 +50,6 @@ pub enum ServerError {
 }
 
 /// A gateway whose sockets are bound but which does not serve yet.
-#[derive(Debug)]
 pub struct Gateway {
     config: Config,
     listener: TcpListener,
@@ -64,7 +62,17 @@ pub struct Gateway {
     ended: mpsc::UnboundedReceiver<crate::application::session::SessionEnded>,
     control: RouterHandle,
     control_rx: mpsc::Receiver<ControlRequest>,
-    events: JsonlFile,
+    events: data::Events,
+    idempotency: Arc<dyn IdempotencyStore>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("http", &self.listener.local_addr().ok())
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Gateway {
@@ -88,22 +96,14 @@ impl Gateway {
         );
         stream_cfg.backoff_max = config.ari.reconnect_max_delay.0;
         stream_cfg.backoff_min = stream_cfg.backoff_min.min(stream_cfg.backoff_max);
-        let events = JsonlFile::open(&config.events.path, config.events.source.clone())
-            .await
-            .map_err(|e| {
-                ServerError::Setup(format!("events.path {}: {e}", config.events.path.display()))
-            })?;
-        let store: Arc<dyn CallStore> = Arc::new(MemoryCallStore::default());
-        let deps = wiring::session_deps(
-            &config,
-            ari.clone(),
-            Arc::new(events.clone()),
-            store.clone(),
-            metrics.registry_mut(),
-        )?;
-        let state = AppState::with_metrics(build, metrics);
+        // The data adapters report into readiness before the HTTP state exists.
+        let readiness = Arc::new(Readiness::default());
+        let data = data::build(&config, &readiness, metrics.registry_mut()).await?;
+        let deps = wiring::session_deps(&config, ari.clone(), &data, metrics.registry_mut())?;
+        let mut state = AppState::with_metrics(build, metrics);
+        state.readiness = readiness;
         let (router, ended) = CallRouter::new(deps, state.admission.clone());
-        let (control, control_rx) = RouterHandle::new(store);
+        let (control, control_rx) = RouterHandle::new(data.store);
         Ok(Self {
             config,
             listener,
@@ -116,7 +116,8 @@ impl Gateway {
             ended,
             control,
             control_rx,
-            events,
+            events: data.events,
+            idempotency: data.idempotency,
         })
     }
 
@@ -155,6 +156,7 @@ impl Gateway {
             control,
             control_rx,
             events,
+            idempotency,
         } = self;
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
         let (stop_stream, stream_stop_rx) = tokio::sync::watch::channel(false);
@@ -178,8 +180,15 @@ impl Gateway {
         ));
         let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
         let app = match wiring::api_config(&config) {
-            Some(api) => http::router_with_api(state.clone(), Arc::new(control), api)
+            Some(api) => http::router(state.clone()).merge(
+                http::api::api_router_with(
+                    Arc::new(control),
+                    api,
+                    idempotency,
+                    Arc::new(std::time::SystemTime::now),
+                )
                 .map_err(|e| ServerError::Setup(format!("call API: {e}")))?,
+            ),
             None => {
                 tracing::warn!(
                     "call API disabled: set auth.jwt_secret or auth.jwks_url to serve /v1/calls"

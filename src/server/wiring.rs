@@ -5,7 +5,6 @@ use crate::{
     adapter::{
         ari::{AriClient, AriClientConfig},
         config::{CloudSection, Config, SpeechProvider},
-        directory::StaticDirectory,
         media::{MediaMetrics, UdpMediaConfig, UdpMediaEndpoint},
         orchestrator::{self, OrchestratorConfig},
         speech::{
@@ -18,11 +17,7 @@ use crate::{
         },
     },
     application::{
-        ports::{
-            events::EventPublisher,
-            speech::{SpeechToText, TextToSpeech},
-            store::CallStore,
-        },
+        ports::speech::{SpeechToText, TextToSpeech},
         session::{SessionConfig, SessionDeps},
     },
 };
@@ -43,8 +38,7 @@ pub(super) fn ari_client(config: &Config) -> Result<AriClient, ServerError> {
 pub(super) fn session_deps(
     config: &Config,
     ari: Arc<AriClient>,
-    events: Arc<dyn EventPublisher>,
-    store: Arc<dyn CallStore>,
+    data: &super::data::Data,
     registry: &mut Registry,
 ) -> Result<SessionDeps, ServerError> {
     let media = UdpMediaEndpoint::new(UdpMediaConfig::from_media_config(&config.media))
@@ -86,12 +80,13 @@ pub(super) fn session_deps(
     Ok(SessionDeps {
         telephony: ari,
         media: Arc::new(media),
-        directory: Arc::new(StaticDirectory::new(&config.routes)),
+        directory: data.directory.clone(),
         orchestrator,
         stt,
         tts,
-        events,
-        store,
+        events: data.events.publisher(),
+        store: data.store.clone(),
+        history: data.history.clone(),
         config: Arc::new(session),
     })
 }

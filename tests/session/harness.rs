@@ -32,6 +32,7 @@ pub(crate) struct Call {
     pub(crate) stt: Arc<FakeStt>,
     pub(crate) tts: Arc<FakeTts>,
     pub(crate) admission: Arc<CallAdmission>,
+    pub(crate) history: Arc<voice_gateway::application::ports::history::MemoryHistory>,
 }
 
 pub(crate) struct Options {
@@ -57,6 +58,7 @@ pub(crate) fn start(opts: Options) -> Call {
     let telephony = Arc::new(FakeTelephony::default());
     let media = Arc::new(FakeMedia::default());
     let events = Arc::new(MemoryEvents::default());
+    let history = Arc::new(voice_gateway::application::ports::history::MemoryHistory::default());
     let stt = Arc::new(FakeStt::new(FakeSttConfig {
         trailing_silence: None,
         ..Default::default()
@@ -74,6 +76,7 @@ pub(crate) fn start(opts: Options) -> Call {
         tts: tts.clone(),
         events: events.clone(),
         store: Arc::new(voice_gateway::adapter::store::MemoryCallStore::default()),
+        history: history.clone(),
         config: Arc::new(opts.config),
     };
     let admission = Arc::new(CallAdmission::default());
@@ -95,6 +98,7 @@ pub(crate) fn start(opts: Options) -> Call {
         stt,
         tts,
         admission,
+        history,
     }
 }
 

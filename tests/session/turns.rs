@@ -52,6 +52,39 @@ async fn greeting_then_a_turn_then_caller_hangup() {
     assert_eq!(end["turns"], 1);
     let latency = &end["latency"][0];
     assert!(latency["total_ms"].as_f64().unwrap() > 0.0, "{end}");
+    // The call's history record: the greeting turn, then the caller's turn with
+    // the agent's answer and that turn's latency figures.
+    let records = call.history.records();
+    assert_eq!(records.len(), 1, "one record per call");
+    let r = &records[0];
+    assert_eq!(r.tenant.as_str(), "acme");
+    assert_eq!(r.outcome(), "caller_hangup");
+    assert_eq!(r.from.as_deref(), Some("+15557654321"));
+    assert!(r.answered_at.is_some() && r.ended_at >= r.started_at);
+    assert_eq!(r.turns.len(), 2, "{:?}", r.turns);
+    assert_eq!(r.turns[0].caller, None);
+    assert!(
+        r.turns[0]
+            .agent
+            .as_deref()
+            .unwrap()
+            .contains("built-in assistant")
+    );
+    assert_eq!(
+        r.turns[1].caller.as_deref(),
+        Some("what are your opening hours")
+    );
+    assert!(
+        r.turns[1]
+            .agent
+            .as_deref()
+            .unwrap()
+            .contains("You said: what are your opening hours"),
+        "{:?}",
+        r.turns[1]
+    );
+    assert!(!r.turns[1].interrupted);
+    assert_eq!(r.turns[1].latency.total_ms, latency["total_ms"].as_f64());
     // Cleanup: media channel hung up and bridge destroyed once; the caller is
     // gone already, so not hung up; the leg closed; the permit released.
     assert_eq!(call.telephony.count("hangup vg-m-"), 1);
@@ -72,7 +105,7 @@ async fn greeting_then_a_turn_then_caller_hangup() {
 
 #[tokio::test(start_paused = true)]
 async fn barge_in_flushes_audio_and_tells_the_agent_what_was_heard() {
-    let call = start(Options::default());
+    let mut call = start(Options::default());
     call.stt.expect_utterances(["please hold on"]);
     // Talk over the greeting once its audio is playing.
     call.until(
@@ -119,6 +152,16 @@ async fn barge_in_flushes_audio_and_tells_the_agent_what_was_heard() {
     assert_eq!(flushes, 1, "the reply itself was not cut");
     let _ = played_at_flush;
     assert_eq!(call.count("call.bargein"), 1);
+    call.commands
+        .send(SessionCommand::CallerGone)
+        .await
+        .unwrap();
+    call.ended().await;
+    // The interrupted greeting is stored as what the caller heard of it.
+    let turns = &call.history.records()[0].turns;
+    assert_eq!(turns[0].agent.as_deref(), Some(heard));
+    assert!(turns[0].interrupted);
+    assert_eq!(turns[1].caller.as_deref(), Some("please hold on"));
 }
 
 #[tokio::test(start_paused = true)]

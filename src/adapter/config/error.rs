@@ -112,6 +112,25 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "session.transfer_mode" => "blind or attended",
         "session.unknown_did_sound" => "sound:NAME, recording:NAME, tone:NAME or empty",
         "session.transfer_endpoints" => "NAME = \"TECH/resource\", e.g. agents = \"PJSIP/agents\"",
+        "redis.url" => "redis://[user:password@]HOST:PORT/[DB], e.g. redis://127.0.0.1:6379/0",
+        "redis.key_prefix" => "1-32 letters, digits, - _ or ., e.g. vg",
+        "redis.gateway_instance" => "a name unique to this instance, e.g. gw-1",
+        "kafka.brokers" => "HOST:PORT[,HOST:PORT...], e.g. 127.0.0.1:9092",
+        "kafka.topic" => "1-249 letters, digits, - _ or ., e.g. voice.call-events",
+        "kafka.spool_dir" => "a directory path, e.g. var/spool/kafka",
+        "kafka.spool_max_bytes" => "a whole number of bytes, at least 1048576",
+        "postgres.url" => {
+            "postgres://[user:password@]HOST:PORT/DB, e.g. postgres://vg@127.0.0.1:5432/vg"
+        }
+        "postgres.pool_size" => "a whole number from 1 to 64",
+        "postgres.migrate" => "true or false",
+        "redis.ended_ttl"
+        | "redis.op_timeout"
+        | "redis.retry_max"
+        | "kafka.message_timeout"
+        | "postgres.connect_timeout"
+        | "postgres.refresh_interval"
+        | "postgres.max_backoff" => "a whole number with a unit: ms, s, m or h, e.g. 5s",
         "http.listen" => "HOST:PORT, e.g. 127.0.0.1:8080",
         "ari.url" => {
             "an http:// or https:// URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088"

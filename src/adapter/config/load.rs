@@ -196,6 +196,7 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
         ));
     }
     super::speech::validate(&c.speech)?;
+    super::data::validate(&c.redis, &c.kafka, &c.postgres)?;
     if let Some(secret) = &c.auth.jwt_secret
         && secret.expose().len() < 32
     {

@@ -6,6 +6,7 @@
 //! what was wrong and the form that was expected, so an operator can fix the
 //! deployment from the one log line.
 
+mod data;
 mod error;
 mod load;
 mod model;
@@ -15,6 +16,7 @@ mod session;
 mod speech;
 mod types;
 
+pub use data::{KafkaSection, PostgresSection, RedisSection};
 pub use error::ConfigError;
 pub use load::{ConfigSource, load, load_from_str};
 pub use model::{
@@ -22,7 +24,7 @@ pub use model::{
     LogConfig, LogFormat, MediaConfig, MediaTransport, OrchestratorSection, OutboundSection,
     RouteConfig, SessionSection, TenantLimitsSection,
 };
-pub use secret::Secret;
+pub use secret::{Secret, SecretUrl};
 pub use session::TransferModeSetting;
 pub use speech::{CloudSection, SpeechProvider, SpeechSection, WyomingSection};
 pub use types::{HumanDuration, PortRange};
@@ -35,3 +37,5 @@ pub const ENV_PREFIX: &str = "VOICEGW__";
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_data;

@@ -4,7 +4,9 @@
 //! repeats it key by key. Unknown keys are rejected so a typo never silently
 //! falls back to a default.
 
-use super::{HumanDuration, PortRange, Secret, SpeechSection};
+use super::{
+    HumanDuration, KafkaSection, PortRange, PostgresSection, RedisSection, Secret, SpeechSection,
+};
 use crate::domain::{AgentId, TenantId};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -41,6 +43,12 @@ pub struct Config {
     pub auth: AuthSection,
     /// Per-tenant limits of the call API.
     pub limits: LimitsSection,
+    /// The Redis call store (absent URL: memory).
+    pub redis: RedisSection,
+    /// Call events to Kafka (absent brokers: the `[events]` file).
+    pub kafka: KafkaSection,
+    /// PostgreSQL routing and call history (absent URL: `[[routes]]`, no history).
+    pub postgres: PostgresSection,
     /// DID routing for the embedded default: `[[routes]]` tables, tried
     /// exact DID first, then the longest matching prefix pattern, then `*`.
     pub routes: Vec<RouteConfig>,
@@ -207,6 +215,9 @@ impl Default for Config {
             outbound: OutboundSection::default(),
             auth: AuthSection::default(),
             limits: LimitsSection::default(),
+            redis: RedisSection::default(),
+            kafka: KafkaSection::default(),
+            postgres: PostgresSection::default(),
             // A fresh `make run` answers any DID with the built-in agent.
             routes: vec![RouteConfig {
                 did: "*".into(),

@@ -176,6 +176,7 @@ impl Session {
             "latency": self.latencies,
         });
         self.publish(EventType::CallEnded, data).await;
+        self.write_history(&reason).await;
         tracing::info!(%reason, turns = self.call.turns(), "call ended");
     }
 }

@@ -158,6 +158,7 @@ impl Session {
         let masked = pii::mask(&text);
         let data = json!({"text": masked, "confidence": self.last_confidence, "turn": self.call.turns() + 1});
         if self.transition(CallInput::EndOfTurn, data).await {
+            self.history_caller(text.clone());
             let interrupted = self.interrupted.take();
             let turn = Turn {
                 text,
@@ -183,6 +184,7 @@ impl Session {
             .transition(CallInput::Dtmf, json!({"digit": digit.to_string()}))
             .await
         {
+            self.history_caller(format!("[DTMF {digit}]"));
             let interrupted = self.interrupted.take();
             let turn = Turn {
                 text: String::new(),

@@ -20,6 +20,7 @@
 mod attended;
 mod config;
 mod control;
+mod history;
 mod latency;
 mod listen;
 mod publish;
@@ -43,6 +44,7 @@ use crate::{
         admission::CallPermit,
         ports::{
             calls::TransferMode, directory::TenantDirectory, events::EventPublisher,
+            history::CallHistory,
             media::MediaEndpoint, orchestrator::AgentOrchestrator, speech::SpeechToText,
             speech::TextToSpeech, store::CallStore, telephony::Telephony,
         },
@@ -73,6 +75,8 @@ pub struct SessionDeps {
     pub events: Arc<dyn EventPublisher>,
     /// Call records for the API.
     pub store: Arc<dyn CallStore>,
+    /// Where each ended call's record is kept.
+    pub history: Arc<dyn CallHistory>,
     /// Behaviour.
     pub config: Arc<SessionConfig>,
 }

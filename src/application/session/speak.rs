@@ -240,6 +240,7 @@ impl Session {
             json!({"text": pii::mask(&text.join(" ")), "audio_ms": audio.as_millis() as u64});
         if self.phase() == Some(Phase::Speaking) {
             self.transition(CallInput::ReplyFinished, data).await;
+            self.history_agent(text.join(" "), false);
         } else if self.attended.is_some() && !audio.is_zero() {
             // Said while the person's phone rang: spoken all the same.
             self.publish(EventType::TtsGenerated, data).await;
@@ -263,6 +264,7 @@ impl Session {
         let marks = std::mem::take(&mut self.marks);
         if marks.request.is_some() && marks.first_play.is_some() {
             self.latencies.push(marks.figures());
+            self.history_latency(marks.figures());
         }
     }
 
@@ -303,6 +305,7 @@ impl Session {
             "delay_ms": delay_ms,
         });
         self.transition(CallInput::BargeIn, data).await;
+        self.history_agent(heard.clone(), true);
         self.close_turn_marks();
         self.interrupted = Some(heard);
         self.after_speech = AfterSpeech::Listen;

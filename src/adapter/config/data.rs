@@ -1,0 +1,213 @@
+//! `[redis]`, `[kafka]`, `[postgres]`: the shared engines a fleet of gateways
+//! uses. Each is off while its address is unset, and the embedded default
+//! serves instead: calls in memory, events to the JSON-lines file of
+//! `[events]`, routes from `[[routes]]` and no call history.
+
+use super::{HumanDuration, SecretUrl};
+use serde::{Deserialize, Serialize};
+use std::{path::PathBuf, time::Duration};
+
+/// `[redis]`: the live call records and the API's idempotency keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSection {
+    /// `redis://[user:password@]host:port/[db]`; absent: calls kept in memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<SecretUrl>,
+    /// First part of every key, so several deployments can share one server.
+    pub key_prefix: String,
+    /// How long an ended call stays readable.
+    pub ended_ttl: HumanDuration,
+    /// The longest one Redis operation may take before Redis counts as down.
+    pub op_timeout: HumanDuration,
+    /// The longest pause between write-back attempts while Redis is down.
+    pub retry_max: HumanDuration,
+    /// This instance's name in the records it owns; absent: the host name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_instance: Option<String>,
+}
+
+impl Default for RedisSection {
+    fn default() -> Self {
+        Self {
+            url: None,
+            key_prefix: "vg".into(),
+            ended_ttl: HumanDuration(Duration::from_secs(3600)),
+            op_timeout: HumanDuration(Duration::from_millis(200)),
+            retry_max: HumanDuration(Duration::from_secs(5)),
+            gateway_instance: None,
+        }
+    }
+}
+
+/// `[kafka]`: call events to a topic, through an on-disk spool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaSection {
+    /// Bootstrap servers, `host:port[,host:port…]`; absent: events go to `events.path`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brokers: Option<String>,
+    /// The topic every call event goes to.
+    pub topic: String,
+    /// `client.id` shown in the broker's logs and quotas.
+    pub client_id: String,
+    /// Where events wait for the broker's acknowledgement; keep it across restarts.
+    pub spool_dir: PathBuf,
+    /// Unacknowledged bytes the spool may hold; beyond, events are refused (alert).
+    pub spool_max_bytes: u64,
+    /// A send unacknowledged this long is retried from the spool.
+    pub message_timeout: HumanDuration,
+}
+
+impl Default for KafkaSection {
+    fn default() -> Self {
+        Self {
+            brokers: None,
+            topic: "voice.call-events".into(),
+            client_id: "voice-gateway".into(),
+            spool_dir: PathBuf::from("var/spool/kafka"),
+            spool_max_bytes: 1024 * 1024 * 1024,
+            message_timeout: HumanDuration(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// `[postgres]`: DID routing and call history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresSection {
+    /// `postgres://user:password@host:port/db`; absent: `[[routes]]`, no history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<SecretUrl>,
+    /// Apply the embedded migrations at start.
+    pub migrate: bool,
+    /// Connections for call-record writes (routing uses one more).
+    pub pool_size: u32,
+    /// Give up one connection attempt after this long.
+    pub connect_timeout: HumanDuration,
+    /// Reload every route this often even without a notification.
+    pub refresh_interval: HumanDuration,
+    /// Longest wait between reconnects of the listening connection.
+    pub max_backoff: HumanDuration,
+}
+
+impl Default for PostgresSection {
+    fn default() -> Self {
+        Self {
+            url: None,
+            migrate: true,
+            pool_size: 4,
+            connect_timeout: HumanDuration(Duration::from_secs(5)),
+            refresh_interval: HumanDuration(Duration::from_secs(60)),
+            max_backoff: HumanDuration(Duration::from_secs(10)),
+        }
+    }
+}
+
+/// Checks the three sections; the error names the key.
+pub(super) fn validate(
+    redis: &RedisSection,
+    kafka: &KafkaSection,
+    pg: &PostgresSection,
+) -> Result<(), (&'static str, String)> {
+    if let Some(url) = &redis.url {
+        check_url(url, &["redis://", "rediss://", "redis+unix://", "unix://"])
+            .map_err(|p| ("redis.url", p))?;
+        redis::Client::open(url.expose())
+            .map_err(|e| ("redis.url", format!("{url} is not usable: {e}")))?;
+    }
+    let prefix = &redis.key_prefix;
+    if prefix.is_empty() || prefix.len() > 32 || !prefix.bytes().all(name_byte) {
+        return Err((
+            "redis.key_prefix",
+            format!("{prefix:?} is not 1-32 letters, digits, - _ or ."),
+        ));
+    }
+    if let Some(i) = &redis.gateway_instance
+        && (i.is_empty() || i.len() > 64 || !i.bytes().all(name_byte) || i == "call" || i == "idem")
+    {
+        return Err((
+            "redis.gateway_instance",
+            format!("{i:?} is not a usable instance name"),
+        ));
+    }
+    for (key, d) in [
+        ("redis.ended_ttl", redis.ended_ttl),
+        ("redis.op_timeout", redis.op_timeout),
+        ("redis.retry_max", redis.retry_max),
+        ("kafka.message_timeout", kafka.message_timeout),
+        ("postgres.connect_timeout", pg.connect_timeout),
+        ("postgres.refresh_interval", pg.refresh_interval),
+        ("postgres.max_backoff", pg.max_backoff),
+    ] {
+        if d.0.is_zero() {
+            return Err((key, "must be greater than zero".into()));
+        }
+    }
+    if let Some(brokers) = &kafka.brokers {
+        check_brokers(brokers).map_err(|p| ("kafka.brokers", p))?;
+    }
+    let t = &kafka.topic;
+    // Kafka's own rule for topic names.
+    if t.is_empty() || t.len() > 249 || t == "." || t == ".." || !t.bytes().all(name_byte) {
+        return Err(("kafka.topic", format!("{t:?} is not a Kafka topic name")));
+    }
+    if kafka.client_id.trim().is_empty() {
+        return Err(("kafka.client_id", "is empty".into()));
+    }
+    if kafka.spool_dir.as_os_str().is_empty() {
+        return Err(("kafka.spool_dir", "is empty".into()));
+    }
+    if kafka.spool_max_bytes < 1024 * 1024 {
+        return Err((
+            "kafka.spool_max_bytes",
+            format!("{} is below 1 MiB", kafka.spool_max_bytes),
+        ));
+    }
+    if let Some(url) = &pg.url {
+        check_url(url, &["postgres://", "postgresql://"]).map_err(|p| ("postgres.url", p))?;
+        url.expose()
+            .parse::<tokio_postgres::Config>()
+            .map_err(|e| ("postgres.url", format!("{url} is not usable: {e}")))?;
+    }
+    if pg.pool_size == 0 || pg.pool_size > 64 {
+        return Err((
+            "postgres.pool_size",
+            format!("{} is not between 1 and 64", pg.pool_size),
+        ));
+    }
+    Ok(())
+}
+
+fn name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-_.".contains(&b)
+}
+
+fn check_url(url: &SecretUrl, schemes: &[&str]) -> Result<(), String> {
+    let raw = url.expose();
+    let Some(rest) = schemes.iter().find_map(|s| raw.strip_prefix(s)) else {
+        return Err(format!(
+            "{url} does not start with {}",
+            schemes.join(" or ")
+        ));
+    };
+    if rest.is_empty() || raw.contains(char::is_whitespace) {
+        return Err(format!("{url} has no usable host"));
+    }
+    Ok(())
+}
+
+fn check_brokers(list: &str) -> Result<(), String> {
+    if list.trim().is_empty() {
+        return Err("is empty (remove the key to use the events file)".into());
+    }
+    for b in list.split(',').map(str::trim) {
+        let ok = b.rsplit_once(':').is_some_and(|(h, p)| {
+            !h.is_empty() && !h.contains(['/', ' ']) && p.parse::<u16>().is_ok_and(|p| p > 0)
+        });
+        if !ok {
+            return Err(format!("{b:?} is not HOST:PORT"));
+        }
+    }
+    Ok(())
+}

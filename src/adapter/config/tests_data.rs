@@ -1,0 +1,218 @@
+//! `[redis]`, `[kafka]`, `[postgres]`: defaults, the environment, masking and
+//! each bad value named by its key.
+
+use super::*;
+use std::time::Duration;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn unset_addresses_mean_the_embedded_defaults() {
+    let c = load_from_str("", env(&[])).unwrap();
+    assert!(c.redis.url.is_none());
+    assert!(c.kafka.brokers.is_none());
+    assert!(c.postgres.url.is_none());
+    assert_eq!(c.kafka.topic, "voice.call-events");
+    assert_eq!(c.redis.ended_ttl.0, Duration::from_secs(3600));
+    assert!(c.postgres.migrate);
+}
+
+#[test]
+fn the_environment_sets_each_engine() {
+    let c = load_from_str(
+        "",
+        env(&[
+            ("VOICEGW__REDIS__URL", "redis://:r3dis-pw@10.0.0.2:6379/1"),
+            ("VOICEGW__REDIS__GATEWAY_INSTANCE", "gw-7"),
+            ("VOICEGW__KAFKA__BROKERS", "k1:9092,k2:9092"),
+            ("VOICEGW__KAFKA__TOPIC", "acme.calls"),
+            ("VOICEGW__KAFKA__SPOOL_DIR", "/data/spool"),
+            ("VOICEGW__POSTGRES__URL", "postgres://vg:pg-pw@db:5432/vg"),
+            ("VOICEGW__POSTGRES__POOL_SIZE", "8"),
+            ("VOICEGW__POSTGRES__MIGRATE", "false"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.redis.url.as_ref().unwrap().expose(),
+        "redis://:r3dis-pw@10.0.0.2:6379/1"
+    );
+    assert_eq!(c.redis.gateway_instance.as_deref(), Some("gw-7"));
+    assert_eq!(c.kafka.brokers.as_deref(), Some("k1:9092,k2:9092"));
+    assert_eq!(c.kafka.topic, "acme.calls");
+    assert_eq!(c.kafka.spool_dir.to_str(), Some("/data/spool"));
+    assert_eq!(c.postgres.pool_size, 8);
+    assert!(!c.postgres.migrate);
+
+    // What check-config prints: which servers, never the passwords.
+    let printed = toml::to_string(&c).unwrap();
+    assert!(
+        !printed.contains("r3dis-pw") && !printed.contains("pg-pw"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("url = \"redis://:********@10.0.0.2:6379/1\""),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("url = \"postgres://vg:********@db:5432/vg\""),
+        "{printed}"
+    );
+    assert!(!format!("{c:?}").contains("pg-pw"));
+}
+
+/// (file text, environment, key at fault, words of the problem)
+type BadCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
+
+#[test]
+fn each_bad_value_is_rejected_with_its_key() {
+    let cases: &[BadCase] = &[
+        (
+            "[redis]\nurl = \"http://r:6379\"\n",
+            &[],
+            "redis.url",
+            "does not start with redis://",
+        ),
+        (
+            "",
+            &[("VOICEGW__REDIS__URL", "redis://")],
+            "redis.url",
+            "no usable host",
+        ),
+        (
+            "[redis]\nkey_prefix = \"a:b\"\n",
+            &[],
+            "redis.key_prefix",
+            "not 1-32",
+        ),
+        (
+            "[redis]\ngateway_instance = \"gw:1\"\n",
+            &[],
+            "redis.gateway_instance",
+            "not a usable",
+        ),
+        (
+            "[redis]\nop_timeout = \"0ms\"\n",
+            &[],
+            "redis.op_timeout",
+            "greater than zero",
+        ),
+        (
+            "[redis]\nended_ttl = \"1 day\"\n",
+            &[],
+            "redis.ended_ttl",
+            "unit",
+        ),
+        ("[redis]\nurl = 6379\n", &[], "redis.url", "invalid type"),
+        (
+            "",
+            &[("VOICEGW__KAFKA__BROKERS", "")],
+            "kafka.brokers",
+            "is empty",
+        ),
+        (
+            "[kafka]\nbrokers = \"k1:9092,k2\"\n",
+            &[],
+            "kafka.brokers",
+            "\"k2\" is not HOST:PORT",
+        ),
+        (
+            "[kafka]\nbrokers = \"k1:0\"\n",
+            &[],
+            "kafka.brokers",
+            "not HOST:PORT",
+        ),
+        (
+            "[kafka]\ntopic = \"voice events\"\n",
+            &[],
+            "kafka.topic",
+            "not a Kafka topic",
+        ),
+        (
+            "[kafka]\nspool_max_bytes = 1000\n",
+            &[],
+            "kafka.spool_max_bytes",
+            "below 1 MiB",
+        ),
+        (
+            "[kafka]\nspool_dir = \"\"\n",
+            &[],
+            "kafka.spool_dir",
+            "is empty",
+        ),
+        (
+            "[kafka]\nacks = \"1\"\n",
+            &[],
+            "kafka.acks",
+            "unknown field",
+        ),
+        (
+            "[postgres]\nurl = \"mysql://db/x\"\n",
+            &[],
+            "postgres.url",
+            "does not start with postgres://",
+        ),
+        (
+            "[postgres]\nurl = \"postgres://db:notaport/x\"\n",
+            &[],
+            "postgres.url",
+            "not usable",
+        ),
+        (
+            "[postgres]\npool_size = 0\n",
+            &[],
+            "postgres.pool_size",
+            "not between 1 and 64",
+        ),
+        (
+            "[postgres]\nmigrate = \"yes\"\n",
+            &[],
+            "postgres.migrate",
+            "invalid type",
+        ),
+        (
+            "[postgres]\nrefresh_interval = \"0s\"\n",
+            &[],
+            "postgres.refresh_interval",
+            "greater than zero",
+        ),
+    ];
+    for (text, vars, key, problem) in cases {
+        let e = load_from_str(text, env(vars)).unwrap_err();
+        let msg = e.to_string();
+        assert_eq!(e.key(), Some(*key), "case {text:?} {vars:?}: {msg}");
+        assert!(
+            msg.contains(problem),
+            "case {text:?} {vars:?}: expected {problem:?} in {msg}"
+        );
+        // The expected form is stated for every key of these sections.
+        if *problem != "unknown field" {
+            assert!(
+                msg.contains("; expected "),
+                "case {text:?}: no form in {msg}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_url_is_reported_without_its_password() {
+    let e = load_from_str(
+        "[postgres]\nurl = \"postgresql://u:pg-pw@db:99999/x\"\n",
+        env(&[]),
+    )
+    .unwrap_err();
+    let msg = e.to_string();
+    assert_eq!(e.key(), Some("postgres.url"), "{msg}");
+    assert!(!msg.contains("pg-pw"), "{msg}");
+}

@@ -1,0 +1,78 @@
+//! The call's history record: what was said each turn and how long it took,
+//! written once through the `CallHistory` port when the call ends.
+
+use super::{TurnLatency, run::Session};
+use crate::application::ports::history::{CallRecord, TurnRecord};
+use crate::domain::call::EndReason;
+use std::time::{Duration, SystemTime};
+
+/// A call that talks for hours must not grow its record without end; past
+/// this many turns the rest are left out of the history (events keep them).
+const MAX_TURNS: usize = 1000;
+
+/// The longest a call's end waits on the history store: the session's
+/// admission permit (and so a drain) waits on it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Session {
+    /// The caller finished a turn (speech, or a DTMF digit).
+    pub(super) fn history_caller(&mut self, text: String) {
+        if self.turn_records.len() < MAX_TURNS {
+            self.turn_records.push(TurnRecord {
+                caller: Some(text),
+                agent: None,
+                interrupted: false,
+                latency: TurnLatency::default(),
+            });
+        }
+    }
+
+    /// The agent spoke `text` (all of it, or what was heard before a barge-in):
+    /// the answer to the caller's last turn, or a turn of its own (greeting, reprompt).
+    pub(super) fn history_agent(&mut self, text: String, interrupted: bool) {
+        let room = self.turn_records.len() < MAX_TURNS;
+        match self.turn_records.last_mut() {
+            Some(t) if t.agent.is_none() => {
+                t.agent = Some(text);
+                t.interrupted = interrupted;
+            }
+            _ if room => self.turn_records.push(TurnRecord {
+                caller: None,
+                agent: Some(text),
+                interrupted,
+                latency: TurnLatency::default(),
+            }),
+            _ => {}
+        }
+    }
+
+    /// The figures of the turn that just produced audio.
+    pub(super) fn history_latency(&mut self, latency: TurnLatency) {
+        if let Some(t) = self.turn_records.last_mut() {
+            t.latency = latency;
+        }
+    }
+
+    /// Writes the record of the ended call; a failure is logged, never fatal.
+    pub(super) async fn write_history(&mut self, reason: &EndReason) {
+        let record = CallRecord {
+            call_id: self.call_id.clone(),
+            tenant: self.tenant.clone(),
+            direction: self.call.direction(),
+            from: Some(self.inbound.caller_number.clone()).filter(|n| !n.is_empty()),
+            to: Some(self.inbound.did.to_string()),
+            started_at: self.call.started_at(),
+            answered_at: self.call.answered_at(),
+            ended_at: self.call.ended_at().unwrap_or_else(SystemTime::now),
+            reason: reason.clone(),
+            turns: std::mem::take(&mut self.turn_records),
+        };
+        match tokio::time::timeout(WRITE_TIMEOUT, self.deps.history.record(record)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(call_id = %self.call_id, error = %e, "call history not written")
+            }
+            Err(_) => tracing::warn!(call_id = %self.call_id, "call history write timed out"),
+        }
+    }
+}
