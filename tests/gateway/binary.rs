@@ -38,6 +38,36 @@ fn check_config_prints_masked_configuration() {
 }
 
 #[test]
+fn check_config_prints_engine_urls_with_their_passwords_masked() {
+    let (code, out, err) = check_config(
+        &[
+            ("VOICEGW__REDIS__URL", "redis://:r3dis-pw@10.1.2.3:6379/0"),
+            ("VOICEGW__POSTGRES__URL", "postgres://vg:pg-pw@db:5432/vg"),
+            ("VOICEGW__KAFKA__BROKERS", "k1:9092,k2:9092"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("r3dis-pw") && !out.contains("pg-pw"), "{out}");
+    assert!(
+        out.contains("url = \"redis://:********@10.1.2.3:6379/0\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("url = \"postgres://vg:********@db:5432/vg\""),
+        "{out}"
+    );
+    assert!(out.contains("brokers = \"k1:9092,k2:9092\""), "{out}");
+
+    let (code, _, err) = check_config(&[("VOICEGW__KAFKA__BROKERS", "k1")], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("`kafka.brokers`") && err.contains("VOICEGW__KAFKA__BROKERS"),
+        "{err}"
+    );
+}
+
+#[test]
 fn check_config_names_the_bad_key_and_exits_2() {
     let (code, _, err) = check_config(&[("VOICEGW__HTTP__LISTEN", "not-an-address")], &[]);
     assert_eq!(code, 2);

@@ -126,6 +126,12 @@ impl Session {
     /// Releases everything once and publishes `call.ended` with the figures
     /// (unless an attended transfer did at the handover).
     pub(super) async fn finish(mut self, reason: EndReason, hang_up_caller: bool) -> SessionEnded {
+        // A reply cut short by the end still counts: what was sent of it and its figures.
+        if self.phase() == Some(Phase::Speaking) && !self.pieces.is_empty() {
+            let text: Vec<&str> = self.pieces.iter().map(|p| p.text.as_str()).collect();
+            self.history_agent(text.join(" "), false);
+        }
+        self.close_turn_marks();
         if let Some(t) = &mut self.tts {
             t.cancel();
         }

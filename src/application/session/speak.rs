@@ -260,7 +260,7 @@ impl Session {
     }
 
     /// Records the turn's latency figures once it produced audio.
-    fn close_turn_marks(&mut self) {
+    pub(super) fn close_turn_marks(&mut self) {
         let marks = std::mem::take(&mut self.marks);
         if marks.request.is_some() && marks.first_play.is_some() {
             self.latencies.push(marks.figures());

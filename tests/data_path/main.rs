@@ -1,0 +1,7 @@
+//! The gateway end to end on its shared engines: real redis-server, a tansu
+//! Kafka broker and PostgreSQL from `vg_testkit` on free ports (a fresh
+//! topic and database per test), calls placed through the Asterisk simulator.
+
+mod call;
+mod crash;
+mod support;
