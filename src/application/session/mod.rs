@@ -44,9 +44,8 @@ use crate::{
         admission::CallPermit,
         ports::{
             calls::TransferMode, directory::TenantDirectory, events::EventPublisher,
-            history::CallHistory,
-            media::MediaEndpoint, orchestrator::AgentOrchestrator, speech::SpeechToText,
-            speech::TextToSpeech, store::CallStore, telephony::Telephony,
+            history::CallHistory, media::MediaEndpoint, orchestrator::AgentOrchestrator,
+            speech::SpeechToText, speech::TextToSpeech, store::CallStore, telephony::Telephony,
         },
     },
     domain::{CallId, Did, call::EndReason},

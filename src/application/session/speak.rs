@@ -235,12 +235,12 @@ impl Session {
     pub(super) async fn speech_done(&mut self) {
         self.tts = None;
         let text: Vec<&str> = self.pieces.iter().map(|p| p.text.as_str()).collect();
+        let text = text.join(" ");
         let audio: Duration = self.pieces.iter().map(|p| p.audio).sum();
-        let data =
-            json!({"text": pii::mask(&text.join(" ")), "audio_ms": audio.as_millis() as u64});
+        let data = json!({"text": pii::mask(&text), "audio_ms": audio.as_millis() as u64});
         if self.phase() == Some(Phase::Speaking) {
             self.transition(CallInput::ReplyFinished, data).await;
-            self.history_agent(text.join(" "), false);
+            self.history_agent(text, false);
         } else if self.attended.is_some() && !audio.is_zero() {
             // Said while the person's phone rang: spoken all the same.
             self.publish(EventType::TtsGenerated, data).await;
