@@ -5,6 +5,7 @@ mod api;
 mod barge_in;
 mod binary;
 mod conversation;
+mod engines;
 mod failures;
 mod harness;
 mod lifecycle;
