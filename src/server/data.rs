@@ -148,6 +148,7 @@ async fn events(
         spool_dir: k.spool_dir.clone(),
         spool_max_bytes: k.spool_max_bytes,
         message_timeout_ms: k.message_timeout.0.as_millis() as u64,
+        properties: k.librdkafka_properties(),
         ..KafkaConfig::default()
     };
     let publisher = KafkaPublisher::start(

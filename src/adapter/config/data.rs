@@ -5,7 +5,7 @@
 
 use super::{HumanDuration, SecretUrl};
 use serde::{Deserialize, Serialize};
-use std::{path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 /// `[redis]`: the live call records and the API's idempotency keys.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,6 +57,40 @@ pub struct KafkaSection {
     pub spool_max_bytes: u64,
     /// A send unacknowledged this long is retried from the spool.
     pub message_timeout: HumanDuration,
+    /// `[kafka.properties]`: extra librdkafka settings (TLS, SASL), e.g.
+    /// `"security.protocol" = "SASL_SSL"`. From the environment `_` stands
+    /// for `.`: `VOICEGW__KAFKA__PROPERTIES__SASL_PASSWORD`. Values of keys
+    /// that may hold secrets print masked.
+    #[serde(serialize_with = "masked_properties")]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Property names whose values are secrets (or point at one).
+const SECRET_WORDS: [&str; 5] = ["password", "secret", "key", "jaas", "token"];
+
+fn masked_properties<S: serde::Serializer>(
+    props: &BTreeMap<String, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(props.len()))?;
+    for (k, v) in props {
+        let secret = SECRET_WORDS
+            .iter()
+            .any(|w| k.to_ascii_lowercase().contains(w));
+        m.serialize_entry(k, if secret { "********" } else { v.as_str() })?;
+    }
+    m.end()
+}
+
+impl KafkaSection {
+    /// The librdkafka properties with `_` read as `.` (environment names).
+    pub fn librdkafka_properties(&self) -> BTreeMap<String, String> {
+        self.properties
+            .iter()
+            .map(|(k, v)| (k.replace('_', "."), v.clone()))
+            .collect()
+    }
 }
 
 impl Default for KafkaSection {
@@ -68,6 +102,7 @@ impl Default for KafkaSection {
             spool_dir: PathBuf::from("var/spool/kafka"),
             spool_max_bytes: 1024 * 1024 * 1024,
             message_timeout: HumanDuration(Duration::from_secs(30)),
+            properties: BTreeMap::new(),
         }
     }
 }
@@ -163,6 +198,33 @@ pub(super) fn validate(
             "kafka.spool_max_bytes",
             format!("{} is below 1 MiB", kafka.spool_max_bytes),
         ));
+    }
+    for key in kafka.librdkafka_properties().keys() {
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.')
+        {
+            return Err((
+                "kafka.properties",
+                format!("{key:?} is not a librdkafka property name"),
+            ));
+        }
+        // The gateway's delivery guarantees and addressing are not negotiable.
+        if [
+            "bootstrap.servers",
+            "client.id",
+            "acks",
+            "enable.idempotence",
+            "message.timeout.ms",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err((
+                "kafka.properties",
+                format!("{key:?} is set by the gateway itself (use the [kafka] keys)"),
+            ));
+        }
     }
     if let Some(url) = &pg.url {
         check_url(url, &["postgres://", "postgresql://"]).map_err(|p| ("postgres.url", p))?;

@@ -118,6 +118,7 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "kafka.brokers" => "HOST:PORT[,HOST:PORT...], e.g. 127.0.0.1:9092",
         "kafka.topic" => "1-249 letters, digits, - _ or ., e.g. voice.call-events",
         "kafka.spool_dir" => "a directory path, e.g. var/spool/kafka",
+        "kafka.properties" => "librdkafka properties such as \"security.protocol\" = \"SASL_SSL\"",
         "kafka.spool_max_bytes" => "a whole number of bytes, at least 1048576",
         "postgres.url" => {
             "postgres://[user:password@]HOST:PORT/DB, e.g. postgres://vg@127.0.0.1:5432/vg"

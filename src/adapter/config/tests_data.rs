@@ -32,6 +32,8 @@ fn the_environment_sets_each_engine() {
             ("VOICEGW__KAFKA__BROKERS", "k1:9092,k2:9092"),
             ("VOICEGW__KAFKA__TOPIC", "acme.calls"),
             ("VOICEGW__KAFKA__SPOOL_DIR", "/data/spool"),
+            ("VOICEGW__KAFKA__PROPERTIES__SASL_PASSWORD", "k4fka-pw"),
+            ("VOICEGW__KAFKA__PROPERTIES__SECURITY_PROTOCOL", "SASL_SSL"),
             ("VOICEGW__POSTGRES__URL", "postgres://vg:pg-pw@db:5432/vg"),
             ("VOICEGW__POSTGRES__POOL_SIZE", "8"),
             ("VOICEGW__POSTGRES__MIGRATE", "false"),
@@ -46,13 +48,27 @@ fn the_environment_sets_each_engine() {
     assert_eq!(c.kafka.brokers.as_deref(), Some("k1:9092,k2:9092"));
     assert_eq!(c.kafka.topic, "acme.calls");
     assert_eq!(c.kafka.spool_dir.to_str(), Some("/data/spool"));
+    assert_eq!(
+        c.kafka.librdkafka_properties(),
+        [
+            ("sasl.password".to_owned(), "k4fka-pw".to_owned()),
+            ("security.protocol".to_owned(), "SASL_SSL".to_owned()),
+        ]
+        .into()
+    );
     assert_eq!(c.postgres.pool_size, 8);
     assert!(!c.postgres.migrate);
 
     // What check-config prints: which servers, never the passwords.
     let printed = toml::to_string(&c).unwrap();
     assert!(
-        !printed.contains("r3dis-pw") && !printed.contains("pg-pw"),
+        !printed.contains("r3dis-pw")
+            && !printed.contains("pg-pw")
+            && !printed.contains("k4fka-pw"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("security_protocol = \"SASL_SSL\""),
         "{printed}"
     );
     assert!(
@@ -155,6 +171,18 @@ fn each_bad_value_is_rejected_with_its_key() {
             &[],
             "kafka.acks",
             "unknown field",
+        ),
+        (
+            "[kafka.properties]\n\"enable.idempotence\" = \"false\"\n",
+            &[],
+            "kafka.properties",
+            "set by the gateway itself",
+        ),
+        (
+            "[kafka.properties]\n\"Security Protocol\" = \"SSL\"\n",
+            &[],
+            "kafka.properties",
+            "not a librdkafka property",
         ),
         (
             "[postgres]\nurl = \"mysql://db/x\"\n",
