@@ -7,9 +7,14 @@
 use crate::support::{Engines, Schemas, connect, consume, metric, readyz, speech, types_of, until};
 use redis::AsyncCommands;
 use std::time::Duration;
-use vg_asterisk_sim::{SimConfig, Simulator};
+use vg_asterisk_sim::{Outcome, SimConfig, Simulator};
 use vg_testkit::RedisServer;
-use voice_gateway::{adapter::config::load_from_str, server::Gateway};
+use voice_gateway::{
+    adapter::config::load_from_str,
+    application::ports::calls::{CallControl, OriginateCall},
+    domain::{AgentId, E164, TenantId},
+    server::Gateway,
+};
 
 const DID: &str = "+15551234567";
 const CALLER: &str = "+15557654321";
@@ -36,6 +41,7 @@ async fn a_call_leaves_its_state_in_redis_events_in_kafka_and_its_record_in_post
         .unwrap();
     let base = format!("http://{}", gw.local_addr());
     let admission = gw.state().admission.clone();
+    let control = gw.control();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(gw.run(async {
         let _ = stopped.await;
@@ -150,6 +156,33 @@ async fn a_call_leaves_its_state_in_redis_events_in_kafka_and_its_record_in_post
         .unwrap()
         .get(0);
     assert_eq!(unrouted, 1 + refused);
+
+    // An outbound call that is never answered has its record too.
+    sim.set_outcome("+15550000001", Outcome::Busy);
+    let busy = control
+        .originate(OriginateCall {
+            tenant: TenantId::parse("acme").unwrap(),
+            to: E164::parse("+15550000001").unwrap(),
+            from: Some(E164::parse("+15550001111").unwrap()),
+            agent: AgentId::parse("builtin").unwrap(),
+            ring_timeout: Duration::from_secs(30),
+            metadata: Default::default(),
+        })
+        .await
+        .unwrap();
+    let busy_id = busy.call_id.as_str().to_owned();
+    until("the busy call's record", 20, async || {
+        sql.query_opt(
+            "SELECT 1 FROM call_records WHERE call_id = $1 AND outcome = 'busy'
+               AND direction = 'outbound' AND answered_at IS NULL
+               AND from_number = '+15550001111' AND to_number = '+15550000001'",
+            &[&busy_id],
+        )
+        .await
+        .unwrap()
+        .is_some()
+    })
+    .await;
 
     // Kafka: every event of the call, in order, each valid against its schema.
     let (bootstrap, topic, id) = (

@@ -12,6 +12,7 @@ use crate::{
         ports::{
             calls::{CallSummary, ControlError, OriginateCall},
             directory::Route,
+            history::CallRecord,
             telephony::OriginateRequest,
         },
         session::{InboundCall, OutboundStart, spawn_inbound, summary},
@@ -246,6 +247,7 @@ impl CallRouter {
             "direction": "outbound", "duration_ms": 0, "answered": false, "turns": 0});
         self.publish(&p.call_id, &p.request.tenant, EventType::CallEnded, data)
             .await;
+        self.write_history(&p, &reason);
         drop(p.permit);
         Some(Outcome::Ended {
             channel: channel.clone(),
@@ -265,6 +267,29 @@ impl CallRouter {
             Some(p.request.agent.clone()),
             &p.request.metadata,
         )
+    }
+
+    /// The unanswered call's history record. Written off the router's loop:
+    /// a slow database must not hold up every other call's events.
+    fn write_history(&self, p: &Pending, reason: &EndReason) {
+        let record = CallRecord {
+            call_id: p.call_id.clone(),
+            tenant: p.request.tenant.clone(),
+            direction: Direction::Outbound,
+            from: p.request.from.as_ref().map(|f| f.to_string()),
+            to: Some(p.request.to.to_string()),
+            started_at: p.call.started_at(),
+            answered_at: None,
+            ended_at: p.call.ended_at().unwrap_or_else(SystemTime::now),
+            reason: reason.clone(),
+            turns: Vec::new(),
+        };
+        let history = self.deps.history.clone();
+        tokio::spawn(async move {
+            if let Err(e) = history.record(record).await {
+                tracing::warn!(error = %e, "call history not written");
+            }
+        });
     }
 
     pub(super) async fn save(&self, record: CallSummary) {
