@@ -4,4 +4,5 @@
 
 mod call;
 mod crash;
+mod shared;
 mod support;
