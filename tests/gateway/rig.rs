@@ -132,6 +132,12 @@ impl Rig {
                 && r.sim.media_stream_count() == 0
         })
         .await;
+        // The events file is written by its own task: `call.ended` may land
+        // just after the resources are gone.
+        self.until("every started call's call.ended", |r| {
+            r.count("call.ended") >= r.count("call.started").max(1)
+        })
+        .await;
     }
 
     pub(crate) async fn stop(self) {
