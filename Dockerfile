@@ -19,9 +19,12 @@ RUN apt-get update \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin voicegw
 COPY --from=build /voice-gateway /usr/local/bin/voice-gateway
 COPY config/voice-gateway.toml /etc/voice-gateway/voice-gateway.toml
+COPY assets/prompts /usr/share/voice-gateway/prompts
 USER voicegw
 # In a container the HTTP API must listen beyond loopback.
 ENV VOICEGW__HTTP__LISTEN=0.0.0.0:8080
+# The shipped file names the prompt relative to the source tree.
+ENV VOICEGW__SPEECH__TTS_FAILURE_PROMPT=/usr/share/voice-gateway/prompts/technical-difficulties.wav
 EXPOSE 8080/tcp 20000-29999/udp
 HEALTHCHECK --interval=10s --timeout=2s CMD ["voice-gateway", "--version"]
 # tini forwards SIGTERM so the gateway drains its calls before exiting.

@@ -6,6 +6,7 @@
 
 mod data;
 mod metrics;
+mod speech;
 mod wiring;
 
 use crate::adapter::{

@@ -4,22 +4,12 @@ use super::ServerError;
 use crate::{
     adapter::{
         ari::{AriClient, AriClientConfig},
-        config::{CloudSection, Config, SpeechProvider},
+        config::Config,
         media::{MediaMetrics, UdpMediaConfig, UdpMediaEndpoint},
         orchestrator::{self, OrchestratorConfig},
-        speech::{
-            deepgram::{ApiKey, DeepgramConfig, DeepgramStt, DeepgramTts},
-            elevenlabs::{ElevenLabsConfig, ElevenLabsTts},
-            fake::{FakeStt, FakeSttConfig, FakeTts, FakeTtsConfig},
-            fallback::{FallbackConfig, FallbackStt, FallbackTts, SpeechMetrics},
-            openai::{OpenAiTts, OpenAiTtsConfig},
-            wyoming::{WyomingStt, WyomingSttConfig, WyomingTts, WyomingTtsConfig},
-        },
+        speech::fallback::SpeechMetrics,
     },
-    application::{
-        ports::speech::{SpeechToText, TextToSpeech},
-        session::{SessionConfig, SessionDeps},
-    },
+    application::session::{SessionConfig, SessionDeps},
 };
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
@@ -56,10 +46,9 @@ pub(super) fn session_deps(
     })
     .map_err(|e| ServerError::Setup(format!("orchestrator: {e}")))?;
     let speech_metrics = SpeechMetrics::register(registry);
-    let stt = speech_to_text(config, &speech_metrics)?;
-    let tts = text_to_speech(config, &speech_metrics)?;
+    let speech = super::speech::speech(config, &speech_metrics)?;
     let s = &config.session;
-    let session = SessionConfig {
+    let mut session = SessionConfig {
         advertise_ip: config.media.advertise_address,
         silence_timeout: s.silence_timeout.0,
         max_reprompts: s.max_reprompts,
@@ -75,169 +64,24 @@ pub(super) fn session_deps(
         transfer_unavailable_text: s.transfer_unavailable_text.clone(),
         unknown_did_media: Some(s.unknown_did_sound.clone()).filter(|m| !m.is_empty()),
         outbound_endpoint: config.outbound.endpoint.clone(),
+        tts_first_byte_timeout: config.speech.first_byte_timeout.0,
         ..SessionConfig::default()
     };
+    // Resampled once, to the rate the call's audio leaves at.
+    session.tts_failure_prompt = super::speech::failure_prompt(config, session.wire_format.rate())?;
     Ok(SessionDeps {
         telephony: ari,
         media: Arc::new(media),
         directory: data.directory.clone(),
         orchestrator,
-        stt,
-        tts,
+        stt: speech.stt,
+        tts: speech.tts,
+        speech: Some(speech.catalog),
         events: data.events.publisher(),
         store: data.store.clone(),
         history: data.history.clone(),
         config: Arc::new(session),
     })
-}
-
-/// The STT the sessions use: the `[speech] stt` provider, behind a fallback
-/// decorator when `stt_fallback` names others.
-fn speech_to_text(
-    config: &Config,
-    metrics: &SpeechMetrics,
-) -> Result<Arc<dyn SpeechToText>, ServerError> {
-    let s = &config.speech;
-    let one = |p: SpeechProvider| -> Result<Arc<dyn SpeechToText>, ServerError> {
-        Ok(match p {
-            SpeechProvider::Wyoming => Arc::new(WyomingStt::new(WyomingSttConfig::new(
-                s.wyoming.stt.clone(),
-            ))),
-            SpeechProvider::Fake => Arc::new(FakeStt::new(FakeSttConfig::default())),
-            SpeechProvider::Deepgram => Arc::new(DeepgramStt::new(deepgram(config)?)),
-            other => {
-                return Err(ServerError::Setup(format!(
-                    "speech.stt: {} offers no speech-to-text",
-                    other.name()
-                )));
-            }
-        })
-    };
-    if s.stt_fallback.is_empty() {
-        return one(s.stt);
-    }
-    let chain = std::iter::once(s.stt).chain(s.stt_fallback.iter().copied());
-    let providers = chain
-        .map(|p| Ok((p.name().to_owned(), one(p)?)))
-        .collect::<Result<Vec<_>, ServerError>>()?;
-    // Wyoming answers only at the end of an utterance: no stall detection then.
-    let wyoming = std::iter::once(s.stt)
-        .chain(s.stt_fallback.iter().copied())
-        .any(|p| p == SpeechProvider::Wyoming);
-    let cfg = FallbackConfig {
-        first_byte_timeout: s.first_byte_timeout.0,
-        stt_stall_timeout: if wyoming {
-            None
-        } else {
-            FallbackConfig::default().stt_stall_timeout
-        },
-        ..FallbackConfig::default()
-    };
-    Ok(Arc::new(FallbackStt::new(providers, cfg, metrics.clone())))
-}
-
-/// The TTS the sessions use: the `[speech] tts` provider, behind a fallback
-/// decorator when `tts_fallback` names others.
-fn text_to_speech(
-    config: &Config,
-    metrics: &SpeechMetrics,
-) -> Result<Arc<dyn TextToSpeech>, ServerError> {
-    let s = &config.speech;
-    let one = |p: SpeechProvider| -> Result<Arc<dyn TextToSpeech>, ServerError> {
-        Ok(match p {
-            SpeechProvider::Wyoming => Arc::new(WyomingTts::new(WyomingTtsConfig {
-                voice: s.wyoming.voice.clone(),
-                ..WyomingTtsConfig::new(s.wyoming.tts.clone())
-            })),
-            SpeechProvider::Fake => Arc::new(FakeTts::new(FakeTtsConfig::default())),
-            SpeechProvider::Deepgram => Arc::new(DeepgramTts::new(deepgram(config)?)),
-            SpeechProvider::Elevenlabs => Arc::new(ElevenLabsTts::new(elevenlabs(config)?)),
-            SpeechProvider::Openai => Arc::new(
-                OpenAiTts::new(openai(config))
-                    .map_err(|e| ServerError::Setup(format!("speech.openai: {e}")))?,
-            ),
-        })
-    };
-    if s.tts_fallback.is_empty() {
-        return one(s.tts);
-    }
-    let chain = std::iter::once(s.tts).chain(s.tts_fallback.iter().copied());
-    let providers = chain
-        .map(|p| Ok((p.name().to_owned(), one(p)?)))
-        .collect::<Result<Vec<_>, ServerError>>()?;
-    let cfg = FallbackConfig {
-        first_byte_timeout: s.first_byte_timeout.0,
-        ..FallbackConfig::default()
-    };
-    Ok(Arc::new(FallbackTts::new(providers, cfg, metrics.clone())))
-}
-
-/// A cloud API key from the config file, else from its environment variable.
-fn key(section: &CloudSection, var: &str, what: &str) -> Result<ApiKey, ServerError> {
-    section
-        .api_key
-        .as_ref()
-        .map(|k| ApiKey::new(k.expose()))
-        .or_else(|| ApiKey::from_env(var))
-        .ok_or_else(|| ServerError::Setup(format!("speech.{what}.api_key is not set (nor {var})")))
-}
-
-fn deepgram(config: &Config) -> Result<DeepgramConfig, ServerError> {
-    let c = &config.speech.deepgram;
-    let mut d = DeepgramConfig {
-        api_key: key(c, "DEEPGRAM_API_KEY", "deepgram")?,
-        ..DeepgramConfig::default()
-    };
-    if let Some(v) = &c.base_url {
-        d.base_url = v.clone();
-    }
-    if let Some(v) = &c.model {
-        d.stt_model = v.clone();
-    }
-    if let Some(v) = &c.voice {
-        d.tts_model = v.clone();
-    }
-    if c.language.is_some() {
-        d.language = c.language.clone();
-    }
-    Ok(d)
-}
-
-fn elevenlabs(config: &Config) -> Result<ElevenLabsConfig, ServerError> {
-    let c = &config.speech.elevenlabs;
-    let mut e = ElevenLabsConfig {
-        api_key: key(c, "ELEVENLABS_API_KEY", "elevenlabs")?,
-        ..ElevenLabsConfig::default()
-    };
-    if let Some(v) = &c.base_url {
-        e.base_url = v.clone();
-    }
-    if let Some(v) = &c.model {
-        e.model_id = v.clone();
-    }
-    if let Some(v) = &c.voice {
-        e.voice_id = v.clone();
-    }
-    Ok(e)
-}
-
-/// Self-hosted OpenAI-compatible servers may need no key.
-fn openai(config: &Config) -> OpenAiTtsConfig {
-    let c = &config.speech.openai;
-    let mut o = OpenAiTtsConfig {
-        api_key: key(c, "OPENAI_API_KEY", "openai").unwrap_or_default(),
-        ..OpenAiTtsConfig::default()
-    };
-    if let Some(v) = &c.base_url {
-        o.base_url = v.clone();
-    }
-    if let Some(v) = &c.model {
-        o.model = v.clone();
-    }
-    if let Some(v) = &c.voice {
-        o.voice = v.clone();
-    }
-    o
 }
 
 /// The call API's settings, or `None` when no authentication is configured

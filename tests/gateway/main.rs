@@ -11,6 +11,7 @@ mod harness;
 mod lifecycle;
 mod outbound;
 mod rig;
+mod speech_choice;
 mod stub;
 mod support;
 mod transfers;

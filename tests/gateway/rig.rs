@@ -29,6 +29,16 @@ impl Rig {
     /// Starts a simulator and a gateway on it (fake speech, events to a file);
     /// `extra` is appended to the configuration (its own sections only).
     pub(crate) async fn start(sim_config: SimConfig, extra: &str) -> Rig {
+        Self::start_with_env(sim_config, extra, Vec::new()).await
+    }
+
+    /// [`Rig::start`] with `VOICEGW__…` overrides (keys of the sections the
+    /// rig writes itself, such as `[speech]`).
+    pub(crate) async fn start_with_env(
+        sim_config: SimConfig,
+        extra: &str,
+        env: Vec<(String, String)>,
+    ) -> Rig {
         let sim = Simulator::start(sim_config).await.unwrap();
         let (user, pass) = sim.credentials();
         let events_file = events_path();
@@ -41,7 +51,7 @@ impl Rig {
                 sim.base_url(),
                 first + 49
             ),
-            Vec::new(),
+            env,
         )
         .unwrap();
         let gw = Gateway::bind(cfg).await.unwrap();

@@ -107,3 +107,52 @@ async fn before_the_first_load_lookups_are_unavailable_not_unrouted() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_row_names_its_speech_fallbacks() {
+    let db = Db::fresh().await;
+    db.tenant("t", true).await;
+    db.did("100", "t", "plain").await;
+    db.sql
+        .execute(
+            "INSERT INTO dids (did_pattern, tenant_id, agent_id, stt, stt_fallback, tts, tts_fallback)
+             VALUES ('101', 't', 'chained', 'deepgram', '{wyoming}', 'elevenlabs', '{openai,wyoming}')",
+            &[],
+        )
+        .await
+        .unwrap();
+    // A NULL inside the array is refused by the table, not skipped later.
+    let e = db
+        .sql
+        .execute(
+            "INSERT INTO dids (did_pattern, tenant_id, agent_id, tts_fallback)
+             VALUES ('102', 't', 'bad', ARRAY['wyoming', NULL])",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    let message = e.as_db_error().map(|d| d.message().to_owned());
+    assert!(
+        message
+            .as_deref()
+            .is_some_and(|m| m.contains("dids_tts_fallback_check")),
+        "{e:?}"
+    );
+    let (dir, _) = db.directory().await;
+    let route = |d: &str| dir.find(&Did::parse(d).unwrap()).unwrap().unwrap();
+    let r = route("101");
+    assert_eq!(
+        (r.stt.as_deref(), r.stt_fallback.as_slice()),
+        (Some("deepgram"), ["wyoming".to_owned()].as_slice())
+    );
+    assert_eq!(
+        (r.tts.as_deref(), r.tts_fallback.as_slice()),
+        (
+            Some("elevenlabs"),
+            ["openai".to_owned(), "wyoming".to_owned()].as_slice()
+        )
+    );
+    // Columns left out: empty arrays, the instance's own fallbacks.
+    let r = route("100");
+    assert!(r.stt_fallback.is_empty() && r.tts_fallback.is_empty());
+}

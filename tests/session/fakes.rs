@@ -136,6 +136,9 @@ pub(crate) struct MediaLog {
     pub(crate) closed: usize,
     pub(crate) peer: Option<std::net::SocketAddr>,
     pub(crate) played: Duration,
+    /// Every sample queued for playing, and the rate of each `Play`.
+    pub(crate) pcm: Vec<i16>,
+    pub(crate) rates: Vec<u32>,
     pub(crate) flushes: Vec<FlushReport>,
     pub(crate) drained: usize,
 }
@@ -200,7 +203,11 @@ async fn play_loop(
                     queued = Duration::ZERO;
                 }
                 queued += d;
-                log.lock().unwrap().played += d;
+                let mut l = log.lock().unwrap();
+                l.played += d;
+                l.pcm.extend_from_slice(&pcm);
+                l.rates.push(rate);
+                drop(l);
                 if drain_at.is_some() {
                     drain_at = Some(start.unwrap() + queued);
                 }

@@ -13,8 +13,10 @@ use voice_gateway::{
     application::{
         admission::CallAdmission,
         ports::{
+            directory::TenantDirectory,
             media::{AudioFrame, MAX_FRAME_SAMPLES, MediaEvent},
             orchestrator::AgentOrchestrator,
+            speech::SpeechCatalog,
         },
         session::{
             InboundCall, SessionCommand, SessionConfig, SessionDeps, SessionEnded, spawn_inbound,
@@ -40,6 +42,12 @@ pub(crate) struct Options {
     pub(crate) routes: &'static str,
     pub(crate) orchestrator: Option<Arc<dyn AgentOrchestrator>>,
     pub(crate) config: SessionConfig,
+    /// The instance's default synthesiser (a fresh fake when `None`).
+    pub(crate) tts: Option<FakeTts>,
+    /// The providers routes may choose from.
+    pub(crate) speech: Option<Arc<dyn SpeechCatalog>>,
+    /// Replaces the directory built from `routes` (a database's rows).
+    pub(crate) directory: Option<Arc<dyn TenantDirectory>>,
 }
 
 impl Default for Options {
@@ -49,6 +57,9 @@ impl Default for Options {
             routes: "[[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"builtin\"\n",
             orchestrator: None,
             config: SessionConfig::default(),
+            tts: None,
+            speech: None,
+            directory: None,
         }
     }
 }
@@ -63,17 +74,23 @@ pub(crate) fn start(opts: Options) -> Call {
         trailing_silence: None,
         ..Default::default()
     }));
-    let tts = Arc::new(FakeTts::new(FakeTtsConfig::default()));
+    let tts = Arc::new(
+        opts.tts
+            .unwrap_or_else(|| FakeTts::new(FakeTtsConfig::default())),
+    );
     let orchestrator = opts
         .orchestrator
         .unwrap_or_else(|| Arc::new(BuiltinAgent::new(&OrchestratorConfig::default()).unwrap()));
     let deps = SessionDeps {
         telephony: telephony.clone(),
         media: media.clone(),
-        directory: Arc::new(StaticDirectory::new(&cfg.routes)),
+        directory: opts
+            .directory
+            .unwrap_or_else(|| Arc::new(StaticDirectory::new(&cfg.routes))),
         orchestrator,
         stt: stt.clone(),
         tts: tts.clone(),
+        speech: opts.speech,
         events: events.clone(),
         store: Arc::new(voice_gateway::adapter::store::MemoryCallStore::default()),
         history: history.clone(),

@@ -4,5 +4,6 @@
 
 mod fakes;
 mod harness;
+mod speech;
 mod transfers;
 mod turns;

@@ -161,6 +161,7 @@ fn validate_routes(c: &Config) -> Result<(), (String, String)> {
                 "is empty or longer than 1000 characters".into(),
             ));
         }
+        super::speech::validate_route(r).map_err(|(field, problem)| (key(field), problem))?;
     }
     Ok(())
 }

@@ -39,3 +39,5 @@ pub const ENV_PREFIX: &str = "VOICEGW__";
 mod tests;
 #[cfg(test)]
 mod tests_data;
+#[cfg(test)]
+mod tests_speech;

@@ -227,6 +227,8 @@ impl Default for Config {
                 language: "en-US".into(),
                 stt: None,
                 tts: None,
+                stt_fallback: Vec::new(),
+                tts_fallback: Vec::new(),
             }],
         }
     }
@@ -273,6 +275,13 @@ pub struct RouteConfig {
     /// Text-to-speech provider; absent for the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tts: Option<String>,
+    /// Speech-to-text providers that take over in order (with `stt`, or after
+    /// the instance's `[speech] stt` when `stt` is absent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stt_fallback: Vec<String>,
+    /// Text-to-speech providers that take over in order (likewise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tts_fallback: Vec<String>,
 }
 
 fn default_language() -> String {

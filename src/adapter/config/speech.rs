@@ -33,6 +33,25 @@ impl SpeechProvider {
             Self::Openai => "openai",
         }
     }
+
+    /// Every provider, for lookups by name.
+    pub const ALL: [Self; 5] = [
+        Self::Wyoming,
+        Self::Fake,
+        Self::Deepgram,
+        Self::Elevenlabs,
+        Self::Openai,
+    ];
+
+    /// The provider called `name` in configuration.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Whether it recognises speech (all of them synthesise it).
+    pub fn offers_stt(self) -> bool {
+        matches!(self, Self::Wyoming | Self::Fake | Self::Deepgram)
+    }
 }
 
 /// `[speech]`
@@ -49,6 +68,9 @@ pub struct SpeechSection {
     pub tts_fallback: Vec<SpeechProvider>,
     /// A TTS with no audio this long after its first text is replaced.
     pub first_byte_timeout: super::HumanDuration,
+    /// A 16-bit PCM mono WAV played instead of an utterance every TTS
+    /// provider failed to speak; empty: nothing is played.
+    pub tts_failure_prompt: String,
     /// `[speech.wyoming]`
     pub wyoming: WyomingSection,
     /// `[speech.deepgram]`
@@ -67,6 +89,7 @@ impl Default for SpeechSection {
             stt_fallback: Vec::new(),
             tts_fallback: Vec::new(),
             first_byte_timeout: super::HumanDuration(std::time::Duration::from_secs(5)),
+            tts_failure_prompt: String::new(),
             wyoming: WyomingSection::default(),
             deepgram: CloudSection::default(),
             elevenlabs: CloudSection::default(),
@@ -171,15 +194,9 @@ pub(super) fn validate(s: &SpeechSection) -> Result<(), (&'static str, String)> 
             ));
         }
     }
-    let stt_ok = |p: SpeechProvider| {
-        matches!(
-            p,
-            SpeechProvider::Wyoming | SpeechProvider::Fake | SpeechProvider::Deepgram
-        )
-    };
     if let Some(p) = std::iter::once(s.stt)
         .chain(s.stt_fallback.iter().copied())
-        .find(|p| !stt_ok(*p))
+        .find(|p| !p.offers_stt())
     {
         return Err((
             "speech.stt",
@@ -197,6 +214,41 @@ pub(super) fn validate(s: &SpeechSection) -> Result<(), (&'static str, String)> 
                 .any(|p| u.starts_with(p))
         {
             return Err((key, format!("{u:?} is not an http(s):// or ws(s):// URL")));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a `[[routes]]` entry's provider names (that each is a provider
+/// this instance can construct is checked when the server starts); the error
+/// names the field.
+pub(super) fn validate_route(r: &super::RouteConfig) -> Result<(), (&'static str, String)> {
+    for (field, primary, fallbacks, stt) in [
+        ("stt", &r.stt, &r.stt_fallback, true),
+        ("tts", &r.tts, &r.tts_fallback, false),
+    ] {
+        let fallback_field = if stt { "stt_fallback" } else { "tts_fallback" };
+        let names = primary
+            .iter()
+            .map(|n| (field, n))
+            .chain(fallbacks.iter().map(|n| (fallback_field, n)));
+        let mut seen = Vec::new();
+        for (key, name) in names {
+            let Some(p) = SpeechProvider::from_name(name) else {
+                return Err((
+                    key,
+                    format!(
+                        "{name:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai)"
+                    ),
+                ));
+            };
+            if stt && !p.offers_stt() {
+                return Err((key, format!("{name} offers no speech-to-text")));
+            }
+            if seen.contains(&p) {
+                return Err((key, format!("{name} is listed twice")));
+            }
+            seen.push(p);
         }
     }
     Ok(())

@@ -32,6 +32,8 @@ impl StaticDirectory {
                 language: r.language.clone(),
                 stt: r.stt.clone(),
                 tts: r.tts.clone(),
+                stt_fallback: r.stt_fallback.clone(),
+                tts_fallback: r.tts_fallback.clone(),
             };
             match r.did.strip_suffix('*') {
                 Some("") => dir.any = Some(route),

@@ -131,7 +131,8 @@ async fn listen(
 
 async fn load(client: &Client, timing: Timing) -> Result<RouteTable, String> {
     let query = client.query(
-        "SELECT did_pattern, tenant_id, agent_id, greeting, language, stt, tts FROM dids",
+        "SELECT did_pattern, tenant_id, agent_id, greeting, language, stt, tts, \
+         stt_fallback, tts_fallback FROM dids",
         &[],
     );
     let rows = match tokio::time::timeout(timing.query_timeout, query).await {
@@ -153,6 +154,8 @@ async fn load(client: &Client, timing: Timing) -> Result<RouteTable, String> {
             language: r.try_get(4).ok()?,
             stt: r.try_get(5).ok()?,
             tts: r.try_get(6).ok()?,
+            stt_fallback: r.try_get(7).ok()?,
+            tts_fallback: r.try_get(8).ok()?,
         };
         Some(row)
     });

@@ -31,6 +31,7 @@ macro_rules! migration {
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_tenants_dids"),
     migration!(2, "0002_call_records"),
+    migration!(3, "0003_dids_speech_fallbacks"),
 ];
 
 /// An arbitrary constant shared by every gateway: the advisory lock's key.

@@ -18,6 +18,8 @@ pub(crate) struct DidRow {
     pub(crate) language: String,
     pub(crate) stt: Option<String>,
     pub(crate) tts: Option<String>,
+    pub(crate) stt_fallback: Vec<String>,
+    pub(crate) tts_fallback: Vec<String>,
 }
 
 /// What a pattern matches.
@@ -99,6 +101,10 @@ fn check(row: &DidRow) -> Result<(Pattern, Route), String> {
         language: lang.clone(),
         stt: row.stt.clone().filter(|s| !s.is_empty()),
         tts: row.tts.clone().filter(|s| !s.is_empty()),
+        // Provider names are checked when a call uses the route: an unusable
+        // one is logged and the instance default serves.
+        stt_fallback: row.stt_fallback.clone(),
+        tts_fallback: row.tts_fallback.clone(),
     };
     Ok((pattern, route))
 }

@@ -1,9 +1,11 @@
 //! Speech providers behind the `SpeechToText` / `TextToSpeech` ports
 //! (`crate::application::ports::speech`).
 
+pub mod catalog;
 pub mod deepgram;
 pub mod elevenlabs;
 pub mod fake;
 pub mod fallback;
 pub mod openai;
+pub mod prompt;
 pub mod wyoming;

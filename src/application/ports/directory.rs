@@ -1,6 +1,6 @@
 //! The tenant directory port: which tenant, agent and voice serve a dialled number.
 
-use super::orchestrator::BoxFuture;
+use super::{orchestrator::BoxFuture, speech::SpeechChoice};
 use crate::domain::{AgentId, Did, TenantId};
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +19,30 @@ pub struct Route {
     pub stt: Option<String>,
     /// Text-to-speech provider name; `None` for the instance default.
     pub tts: Option<String>,
+    /// Speech-to-text providers that take over in order when `stt` fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stt_fallback: Vec<String>,
+    /// Text-to-speech providers that take over in order when `tts` fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tts_fallback: Vec<String>,
+}
+
+impl Route {
+    /// The route's speech-to-text choice.
+    pub fn stt_choice(&self) -> SpeechChoice {
+        SpeechChoice {
+            primary: self.stt.clone(),
+            fallbacks: self.stt_fallback.clone(),
+        }
+    }
+
+    /// The route's text-to-speech choice.
+    pub fn tts_choice(&self) -> SpeechChoice {
+        SpeechChoice {
+            primary: self.tts.clone(),
+            fallbacks: self.tts_fallback.clone(),
+        }
+    }
 }
 
 /// Why a lookup could not be answered (not: "no route", which is `Ok(None)`).

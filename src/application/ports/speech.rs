@@ -42,10 +42,12 @@
 //! Both sessions record when results came: [`SttSession::timing`] and
 //! [`TtsSession::timing`], measured where the call task sees them.
 
+mod catalog;
 mod stt;
 mod tts;
 
 pub use super::orchestrator::BoxFuture;
+pub use catalog::{CatalogError, Chosen, SpeechCatalog, SpeechChoice};
 pub use stt::{
     SpeechToText, SttConfig, SttError, SttEvent, SttInput, SttProviderEnd, SttSampleRate,
     SttSession, SttTiming,

@@ -207,6 +207,8 @@ impl CallRouter {
             language: "en-US".into(),
             stt: None,
             tts: None,
+            stt_fallback: Vec::new(),
+            tts_fallback: Vec::new(),
         };
         let party = InboundCall {
             caller: channel.clone(),

@@ -1,7 +1,23 @@
 //! The turn loop's knobs.
 
 use crate::application::ports::{calls::TransferMode, telephony::WireFormat};
-use std::{collections::BTreeMap, net::IpAddr, time::Duration};
+use std::{collections::BTreeMap, net::IpAddr, sync::Arc, time::Duration};
+
+/// A pre-recorded clip, already at the rate the call's audio leaves at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// Samples per second of `pcm`.
+    pub rate: u32,
+    /// 16-bit linear samples.
+    pub pcm: Arc<[i16]>,
+}
+
+impl Prompt {
+    /// How long it plays.
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.pcm.len() as f64 / f64::from(self.rate.max(1)))
+    }
+}
 
 /// How a call session behaves. Defaults follow the platform's failure strategy
 /// (DESIGN.md, "When things fail").
@@ -30,7 +46,12 @@ pub struct SessionConfig {
     /// Spoken when the agent fails or times out.
     pub fallback_text: String,
     /// A TTS stream that gives no audio this long after its first text fails.
+    /// With a fallback chain each provider has this long (the chain switches
+    /// by itself), plus one second for the chain to report its own failure.
     pub tts_first_byte_timeout: Duration,
+    /// Played instead of speech every TTS provider failed to give; `None`:
+    /// the caller hears nothing for it. At `wire_format`'s rate.
+    pub tts_failure_prompt: Option<Prompt>,
     /// Whether the caller may interrupt the agent.
     pub barge_in: bool,
     /// An STT interim result needs this many words to count as a barge-in
@@ -72,6 +93,7 @@ impl Default for SessionConfig {
             fallback_text: "Sorry, I'm having trouble answering right now. Could you repeat that?"
                 .into(),
             tts_first_byte_timeout: Duration::from_secs(5),
+            tts_failure_prompt: None,
             barge_in: true,
             barge_in_min_words: 1,
             transfer_context: "transfer".into(),

@@ -23,6 +23,7 @@ mod control;
 mod history;
 mod latency;
 mod listen;
+mod providers;
 mod publish;
 mod record;
 mod resources;
@@ -34,7 +35,7 @@ mod unrouted;
 #[cfg(test)]
 mod tests;
 
-pub use config::SessionConfig;
+pub use config::{Prompt, SessionConfig};
 pub use control::reason_label;
 pub use latency::TurnLatency;
 pub use record::summary;
@@ -45,7 +46,8 @@ use crate::{
         ports::{
             calls::TransferMode, directory::TenantDirectory, events::EventPublisher,
             history::CallHistory, media::MediaEndpoint, orchestrator::AgentOrchestrator,
-            speech::SpeechToText, speech::TextToSpeech, store::CallStore, telephony::Telephony,
+            speech::SpeechCatalog, speech::SpeechToText, speech::TextToSpeech, store::CallStore,
+            telephony::Telephony,
         },
     },
     domain::{CallId, Did, call::EndReason},
@@ -66,10 +68,13 @@ pub struct SessionDeps {
     pub directory: Arc<dyn TenantDirectory>,
     /// The agent.
     pub orchestrator: Arc<dyn AgentOrchestrator>,
-    /// Speech recognition.
+    /// Speech recognition: the instance default.
     pub stt: Arc<dyn SpeechToText>,
-    /// Speech synthesis.
+    /// Speech synthesis: the instance default.
     pub tts: Arc<dyn TextToSpeech>,
+    /// The providers routes may choose by name; `None`: every call uses
+    /// `stt` and `tts`, whatever its route names.
+    pub speech: Option<Arc<dyn SpeechCatalog>>,
     /// Call events.
     pub events: Arc<dyn EventPublisher>,
     /// Call records for the API.

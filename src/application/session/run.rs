@@ -9,7 +9,7 @@ use crate::{
             directory::Route,
             media::{MediaCommand, MediaEvent},
             orchestrator::{ConversationId, OrchestratorError, ReplyPart, ReplyStream},
-            speech::{SttEvent, SttSession, TtsEvent, TtsSession},
+            speech::{SpeechToText, SttEvent, SttSession, TextToSpeech, TtsEvent, TtsSession},
         },
         sentences::SentenceSplitter,
     },
@@ -19,6 +19,7 @@ use crate::{
     },
 };
 use futures_util::StreamExt;
+use std::sync::Arc;
 use tokio::{
     sync::mpsc,
     time::{Instant, sleep_until},
@@ -85,9 +86,17 @@ pub(super) struct Session {
     pub(super) conversation: Option<ConversationId>,
     pub(super) commands: mpsc::Receiver<SessionCommand>,
     pub(super) leg_events: Option<mpsc::Receiver<MediaEvent>>,
+    /// The call's recogniser: the instance default until the route chooses.
+    pub(super) stt_provider: Arc<dyn SpeechToText>,
     pub(super) stt: Option<SttSession>,
     pub(super) stt_failures: u32,
+    /// The call's synthesiser: the instance default until the route chooses.
+    pub(super) tts_provider: Arc<dyn TextToSpeech>,
+    /// How many providers stand behind `tts_provider` (its fallback chain).
+    pub(super) tts_providers: u32,
     pub(super) tts: Option<TtsSession>,
+    /// Every provider failed the current speech: its rest is not attempted.
+    pub(super) speech_failed: bool,
     pub(super) reply: Option<ReplyStream>,
     pub(super) splitter: SentenceSplitter,
     pub(super) reply_done: bool,
@@ -148,6 +157,7 @@ impl Session {
                 Default::default(),
             ),
         };
+        let (stt_provider, tts_provider) = (deps.stt.clone(), deps.tts.clone());
         Self {
             deps,
             call_id,
@@ -160,9 +170,13 @@ impl Session {
             conversation: None,
             commands,
             leg_events: None,
+            stt_provider,
             stt: None,
             stt_failures: 0,
+            tts_provider,
+            tts_providers: 1,
             tts: None,
+            speech_failed: false,
             reply: None,
             splitter: SentenceSplitter::new(),
             reply_done: true,

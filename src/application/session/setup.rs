@@ -39,6 +39,7 @@ impl Session {
         };
         self.tenant = route.tenant.clone();
         self.route = Some(route.clone());
+        self.choose_speech();
         self.transition(CallInput::InboundArrived, self.started_data())
             .await;
 
@@ -154,7 +155,8 @@ impl Session {
         } else {
             SttSampleRate::Hz16000
         };
-        match self.deps.stt.open(SttConfig::new(language, rate)).await {
+        let stt = self.stt_provider.clone();
+        match stt.open(SttConfig::new(language, rate)).await {
             Ok(s) => {
                 self.stt = Some(s);
                 true

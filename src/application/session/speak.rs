@@ -29,6 +29,7 @@ impl Session {
         self.reply_done = false;
         self.splitter = Default::default();
         self.after_speech = AfterSpeech::Listen;
+        self.speech_failed = false;
     }
 
     pub(super) async fn on_reply(&mut self, part: Option<Result<ReplyPart, OrchestratorError>>) {
@@ -103,6 +104,8 @@ impl Session {
             Some(tts) => {
                 let _ = tts.finish();
             }
+            // The failure prompt plays: its drain ends the speech.
+            None if self.speech_failed && !self.pieces.is_empty() => {}
             None => {
                 // Nothing to say (an action alone, or an empty reply).
                 if self.phase() == Some(Phase::Thinking) {
@@ -128,6 +131,10 @@ impl Session {
 
     /// Hands one sentence to TTS, opening the synthesis on the first.
     async fn speak_sentence(&mut self, sentence: String) {
+        if self.speech_failed {
+            // Every provider failed this speech already: the rest is lost.
+            return;
+        }
         if self.tts.is_none() {
             let language = self
                 .route
@@ -138,7 +145,8 @@ impl Session {
                 language,
                 output: TtsOutput::Native,
             };
-            match self.deps.tts.open(cfg).await {
+            let tts = self.tts_provider.clone();
+            match tts.open(cfg).await {
                 Ok(s) => {
                     self.tts = Some(s);
                     self.tts_done = false;
@@ -163,7 +171,7 @@ impl Session {
             Ok(id) => {
                 if self.pieces.is_empty() {
                     self.deadlines.tts_first_byte =
-                        Some(Instant::now() + self.deps.config.tts_first_byte_timeout);
+                        Some(Instant::now() + self.tts_first_byte_deadline());
                 }
                 self.pieces.push(Piece {
                     id,
@@ -207,16 +215,27 @@ impl Session {
         }
     }
 
-    /// TTS failed: report it, and carry on without the rest of this speech.
+    /// TTS failed (every provider of the chain): report it, play the
+    /// failure prompt if there is one, and carry on without the rest of this
+    /// speech.
     pub(super) async fn tts_failed(&mut self, error: String) {
+        if self.speech_failed {
+            return;
+        }
+        self.speech_failed = true;
         tracing::warn!(%error, "speech synthesis failed");
-        self.publish(EventType::TtsFailed, json!({"error": error}))
-            .await;
+        let prompt = self.deps.config.tts_failure_prompt.is_some();
+        self.publish(
+            EventType::TtsFailed,
+            json!({"error": error, "prompt": prompt}),
+        )
+        .await;
         if let Some(t) = &mut self.tts {
             t.cancel();
         }
         self.tts_done = true;
         self.deadlines.tts_first_byte = None;
+        self.play_failure_prompt().await;
         self.leg_send(MediaCommand::EndOfSpeech);
         if self.pieces.iter().all(|p| p.audio.is_zero()) {
             self.speech_done().await;
@@ -234,6 +253,7 @@ impl Session {
     /// The agent's speech is over: log its figures and do what was asked after it.
     pub(super) async fn speech_done(&mut self) {
         self.tts = None;
+        self.speech_failed = false;
         let text: Vec<&str> = self.pieces.iter().map(|p| p.text.as_str()).collect();
         let text = text.join(" ");
         let audio: Duration = self.pieces.iter().map(|p| p.audio).sum();
@@ -277,6 +297,7 @@ impl Session {
             t.cancel();
         }
         self.tts = None;
+        self.speech_failed = false;
         self.reply = None;
         self.reply_done = true;
         self.tts_done = true;

@@ -1,0 +1,74 @@
+//! `[[routes]]` speech choices and `[speech] tts_failure_prompt`.
+
+use super::*;
+
+const ROUTE: &str = "[[routes]]\ndid = \"100\"\ntenant = \"acme\"\nagent = \"a\"\n";
+
+#[test]
+fn a_route_names_its_providers_and_fallbacks() {
+    let text = format!(
+        "{ROUTE}stt = \"deepgram\"\nstt_fallback = [\"wyoming\"]\n\
+         tts = \"elevenlabs\"\ntts_fallback = [\"openai\", \"wyoming\"]\n\
+         [speech]\ntts_failure_prompt = \"assets/prompts/technical-difficulties.wav\"\n"
+    );
+    let c = load_from_str(&text, Vec::new()).unwrap();
+    let r = &c.routes[0];
+    assert_eq!(r.stt.as_deref(), Some("deepgram"));
+    assert_eq!(r.stt_fallback, ["wyoming"]);
+    assert_eq!(r.tts.as_deref(), Some("elevenlabs"));
+    assert_eq!(r.tts_fallback, ["openai", "wyoming"]);
+    assert_eq!(
+        c.speech.tts_failure_prompt,
+        "assets/prompts/technical-difficulties.wav"
+    );
+    // Absent: the instance default, and no prompt.
+    let c = load_from_str(ROUTE, Vec::new()).unwrap();
+    assert!(c.routes[0].stt_fallback.is_empty() && c.routes[0].tts.is_none());
+    assert!(c.speech.tts_failure_prompt.is_empty());
+}
+
+#[test]
+fn bad_route_speech_choices_name_the_route_and_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "stt = \"whisper\"\n",
+            "routes[0].stt",
+            "\"whisper\" is not a speech provider",
+        ),
+        (
+            "tts = \"\"\n",
+            "routes[0].tts",
+            "\"\" is not a speech provider",
+        ),
+        (
+            "stt = \"elevenlabs\"\n",
+            "routes[0].stt",
+            "elevenlabs offers no speech-to-text",
+        ),
+        (
+            "stt_fallback = [\"openai\"]\n",
+            "routes[0].stt_fallback",
+            "openai offers no speech-to-text",
+        ),
+        (
+            "tts = \"wyoming\"\ntts_fallback = [\"wyoming\"]\n",
+            "routes[0].tts_fallback",
+            "wyoming is listed twice",
+        ),
+        (
+            "tts_fallback = [\"fake\", \"deepgrm\"]\n",
+            "routes[0].tts_fallback",
+            "\"deepgrm\" is not a speech provider",
+        ),
+        ("stt_fallback = \"wyoming\"\n", "", "invalid type"),
+    ];
+    for (extra, key, problem) in cases {
+        let e = load_from_str(&format!("{ROUTE}{extra}"), Vec::new())
+            .expect_err(&format!("{extra:?} should be rejected"));
+        let shown = e.to_string();
+        if !key.is_empty() {
+            assert_eq!(e.key(), Some(*key), "{extra:?}: {shown}");
+        }
+        assert!(shown.contains(problem), "{extra:?}: {shown}");
+    }
+}

@@ -1,0 +1,98 @@
+//! The call's speech providers: the route's choice, resolved once at setup,
+//! and the pre-recorded prompt played when every synthesiser failed.
+
+use super::run::{Piece, Session};
+use crate::{
+    application::ports::{media::MediaCommand, speech::SpeechChoice},
+    domain::call::{CallInput, Phase},
+};
+use serde_json::json;
+use std::time::Duration;
+
+/// The piece id the failure prompt is recorded under (TTS ids count from 0).
+const PROMPT_PIECE: u32 = u32::MAX;
+
+impl Session {
+    /// Takes the providers the route names. A choice the catalog cannot serve
+    /// (a database route naming an unknown or unconfigured provider; routes of
+    /// the configuration file were checked at start) is logged and the
+    /// instance default serves: the call must not fail for it.
+    pub(super) fn choose_speech(&mut self) {
+        let (Some(catalog), Some(route)) = (self.deps.speech.clone(), self.route.as_ref()) else {
+            return;
+        };
+        let (stt, tts) = (route.stt_choice(), route.tts_choice());
+        if !stt.is_default() {
+            match catalog.stt(&stt) {
+                Ok(chosen) => {
+                    tracing::debug!(providers = ?chosen.names, "route's speech-to-text");
+                    self.stt_provider = chosen.provider;
+                }
+                Err(e) => warn_default(&self.tenant, "stt", &stt, &e),
+            }
+        }
+        if !tts.is_default() {
+            match catalog.tts(&tts) {
+                Ok(chosen) => {
+                    tracing::debug!(providers = ?chosen.names, "route's text-to-speech");
+                    self.tts_provider = chosen.provider;
+                    self.tts_providers = chosen.names.len().max(1) as u32;
+                }
+                Err(e) => warn_default(&self.tenant, "tts", &tts, &e),
+            }
+        } else if let Ok(chosen) = catalog.tts(&tts) {
+            // The default's chain length sets the session's first-byte backstop.
+            self.tts_providers = chosen.names.len().max(1) as u32;
+        }
+    }
+
+    /// How long the session waits for the first audio of a speech: each
+    /// provider of the chain may use its whole timeout before the chain
+    /// switches, and the chain needs a moment to report that the last failed.
+    pub(super) fn tts_first_byte_deadline(&self) -> Duration {
+        let per = self.deps.config.tts_first_byte_timeout;
+        match self.tts_providers {
+            0 | 1 => per,
+            n => per * n + Duration::from_secs(1),
+        }
+    }
+
+    /// Every synthesiser failed this speech: play the configured prompt in its
+    /// place, through the pacer like speech (so barge-in stops it), once per
+    /// speech. Returns whether a prompt is playing.
+    pub(super) async fn play_failure_prompt(&mut self) -> bool {
+        let Some(prompt) = self.deps.config.tts_failure_prompt.clone() else {
+            return false;
+        };
+        if self.pieces.iter().any(|p| p.id == PROMPT_PIECE) {
+            return true;
+        }
+        if matches!(self.phase(), Some(Phase::Thinking | Phase::Listening)) {
+            self.transition(CallInput::ReplyStarted, json!({"prompt": true}))
+                .await;
+        }
+        self.deadlines.silence = None;
+        self.leg_send(MediaCommand::Play {
+            pcm: prompt.pcm.to_vec(),
+            rate: prompt.rate,
+        });
+        self.pieces.push(Piece {
+            id: PROMPT_PIECE,
+            text: String::new(),
+            audio: prompt.duration(),
+        });
+        true
+    }
+}
+
+fn warn_default(
+    tenant: &crate::domain::TenantId,
+    direction: &str,
+    choice: &SpeechChoice,
+    error: &crate::application::ports::speech::CatalogError,
+) {
+    tracing::warn!(
+        %tenant, direction, choice = %choice, %error,
+        "the route's speech providers cannot be used; the instance default serves this call"
+    );
+}

@@ -1,0 +1,227 @@
+//! Building the speech providers: every provider the configuration can
+//! construct goes into one catalog, from which the instance default and each
+//! route's choice are drawn, plus the prompt played when synthesis fails.
+
+use super::ServerError;
+use crate::{
+    adapter::{
+        config::{CloudSection, Config, SpeechProvider},
+        speech::{
+            catalog::ProviderCatalog,
+            deepgram::{ApiKey, DeepgramConfig, DeepgramStt, DeepgramTts},
+            elevenlabs::{ElevenLabsConfig, ElevenLabsTts},
+            fake::{FakeStt, FakeSttConfig, FakeTts, FakeTtsConfig},
+            fallback::{FallbackConfig, SpeechMetrics},
+            openai::{OpenAiTts, OpenAiTtsConfig},
+            prompt::load_prompt,
+            wyoming::{WyomingStt, WyomingSttConfig, WyomingTts, WyomingTtsConfig},
+        },
+    },
+    application::{
+        ports::speech::{SpeechCatalog, SpeechChoice, SpeechToText, TextToSpeech},
+        session::Prompt,
+    },
+};
+use std::{path::Path, sync::Arc};
+
+/// What the sessions get: the default providers and the catalog routes choose from.
+pub(super) struct Speech {
+    pub(super) stt: Arc<dyn SpeechToText>,
+    pub(super) tts: Arc<dyn TextToSpeech>,
+    pub(super) catalog: Arc<dyn SpeechCatalog>,
+}
+
+/// Builds the catalog and the `[speech]` defaults (`stt` then `stt_fallback`,
+/// `tts` then `tts_fallback`), and checks every `[[routes]]` choice against
+/// it, so that a route naming a provider this instance cannot use stops the
+/// start.
+pub(super) fn speech(config: &Config, metrics: &SpeechMetrics) -> Result<Speech, ServerError> {
+    let catalog = catalog(config, metrics)?;
+    let default = SpeechChoice::default();
+    let stt = catalog
+        .stt(&default)
+        .map_err(|e| ServerError::Setup(format!("speech.stt: {e}")))?
+        .provider;
+    let tts = catalog
+        .tts(&default)
+        .map_err(|e| ServerError::Setup(format!("speech.tts: {e}")))?
+        .provider;
+    for (i, r) in config.routes.iter().enumerate() {
+        let what = |key: &str, e: &dyn std::fmt::Display| {
+            ServerError::Setup(format!("routes[{i}] (did {:?}).{key}: {e}", r.did))
+        };
+        let (stt, tts) = (
+            SpeechChoice {
+                primary: r.stt.clone(),
+                fallbacks: r.stt_fallback.clone(),
+            },
+            SpeechChoice {
+                primary: r.tts.clone(),
+                fallbacks: r.tts_fallback.clone(),
+            },
+        );
+        let key = |c: &SpeechChoice, dir: &str| match c.primary {
+            Some(_) => dir.to_owned(),
+            None => format!("{dir}_fallback"),
+        };
+        if !stt.is_default() {
+            catalog.stt(&stt).map_err(|e| what(&key(&stt, "stt"), &e))?;
+        }
+        if !tts.is_default() {
+            catalog.tts(&tts).map_err(|e| what(&key(&tts, "tts"), &e))?;
+        }
+    }
+    Ok(Speech {
+        stt,
+        tts,
+        catalog: Arc::new(catalog),
+    })
+}
+
+/// `[speech] tts_failure_prompt`, loaded and resampled to `rate`; `None` when empty.
+pub(super) fn failure_prompt(config: &Config, rate: u32) -> Result<Option<Prompt>, ServerError> {
+    let path = config.speech.tts_failure_prompt.trim();
+    if path.is_empty() {
+        return Ok(None);
+    }
+    load_prompt(Path::new(path), rate)
+        .map(Some)
+        .map_err(|e| ServerError::Setup(format!("speech.tts_failure_prompt: {e}")))
+}
+
+/// Every provider that can be constructed; the others are recorded with why not.
+fn catalog(config: &Config, metrics: &SpeechMetrics) -> Result<ProviderCatalog, ServerError> {
+    let s = &config.speech;
+    let names = |first: SpeechProvider, rest: &[SpeechProvider]| {
+        std::iter::once(first)
+            .chain(rest.iter().copied())
+            .map(|p| p.name().to_owned())
+            .collect()
+    };
+    let mut c = ProviderCatalog::new(
+        names(s.stt, &s.stt_fallback),
+        names(s.tts, &s.tts_fallback),
+        FallbackConfig {
+            first_byte_timeout: s.first_byte_timeout.0,
+            ..FallbackConfig::default()
+        },
+        metrics.clone(),
+    );
+    let wyoming = SpeechProvider::Wyoming.name();
+    // Wyoming answers only at the end of an utterance: no stall detection for it.
+    c.add_stt(
+        wyoming,
+        Arc::new(WyomingStt::new(WyomingSttConfig::new(
+            s.wyoming.stt.clone(),
+        ))),
+        false,
+    );
+    c.add_tts(
+        wyoming,
+        Arc::new(WyomingTts::new(WyomingTtsConfig {
+            voice: s.wyoming.voice.clone(),
+            ..WyomingTtsConfig::new(s.wyoming.tts.clone())
+        })),
+    );
+    let fake = SpeechProvider::Fake.name();
+    c.add_stt(fake, Arc::new(FakeStt::new(FakeSttConfig::default())), true);
+    c.add_tts(fake, Arc::new(FakeTts::new(FakeTtsConfig::default())));
+    let name = SpeechProvider::Deepgram.name();
+    match deepgram(config) {
+        Ok(d) => {
+            c.add_stt(name, Arc::new(DeepgramStt::new(d.clone())), true);
+            c.add_tts(name, Arc::new(DeepgramTts::new(d)));
+        }
+        Err(why) => c.add_unavailable(name, why),
+    }
+    let name = SpeechProvider::Elevenlabs.name();
+    match elevenlabs(config) {
+        Ok(e) => c.add_tts(name, Arc::new(ElevenLabsTts::new(e))),
+        Err(why) => c.add_unavailable(name, why),
+    }
+    let name = SpeechProvider::Openai.name();
+    match openai(config) {
+        Ok(o) => c.add_tts(
+            name,
+            Arc::new(
+                OpenAiTts::new(o).map_err(|e| ServerError::Setup(format!("speech.openai: {e}")))?,
+            ),
+        ),
+        Err(why) => c.add_unavailable(name, why),
+    }
+    Ok(c)
+}
+
+/// A cloud API key from the config file, else from its environment variable.
+fn key(section: &CloudSection, var: &str, what: &str) -> Result<ApiKey, String> {
+    section
+        .api_key
+        .as_ref()
+        .map(|k| ApiKey::new(k.expose()))
+        .or_else(|| ApiKey::from_env(var))
+        .ok_or_else(|| format!("speech.{what}.api_key is not set (nor {var})"))
+}
+
+fn deepgram(config: &Config) -> Result<DeepgramConfig, String> {
+    let c = &config.speech.deepgram;
+    let mut d = DeepgramConfig {
+        api_key: key(c, "DEEPGRAM_API_KEY", "deepgram")?,
+        ..DeepgramConfig::default()
+    };
+    if let Some(v) = &c.base_url {
+        d.base_url = v.clone();
+    }
+    if let Some(v) = &c.model {
+        d.stt_model = v.clone();
+    }
+    if let Some(v) = &c.voice {
+        d.tts_model = v.clone();
+    }
+    if c.language.is_some() {
+        d.language = c.language.clone();
+    }
+    Ok(d)
+}
+
+fn elevenlabs(config: &Config) -> Result<ElevenLabsConfig, String> {
+    let c = &config.speech.elevenlabs;
+    let mut e = ElevenLabsConfig {
+        api_key: key(c, "ELEVENLABS_API_KEY", "elevenlabs")?,
+        ..ElevenLabsConfig::default()
+    };
+    if let Some(v) = &c.base_url {
+        e.base_url = v.clone();
+    }
+    if let Some(v) = &c.model {
+        e.model_id = v.clone();
+    }
+    if let Some(v) = &c.voice {
+        e.voice_id = v.clone();
+    }
+    Ok(e)
+}
+
+/// Self-hosted OpenAI-compatible servers may need no key: a `base_url` of
+/// its own makes the provider usable without one.
+fn openai(config: &Config) -> Result<OpenAiTtsConfig, String> {
+    let c = &config.speech.openai;
+    let api_key = match key(c, "OPENAI_API_KEY", "openai") {
+        Ok(k) => k,
+        Err(_) if c.base_url.is_some() => ApiKey::default(),
+        Err(why) => return Err(format!("{why}, and no speech.openai.base_url")),
+    };
+    let mut o = OpenAiTtsConfig {
+        api_key,
+        ..OpenAiTtsConfig::default()
+    };
+    if let Some(v) = &c.base_url {
+        o.base_url = v.clone();
+    }
+    if let Some(v) = &c.model {
+        o.model = v.clone();
+    }
+    if let Some(v) = &c.voice {
+        o.voice = v.clone();
+    }
+    Ok(o)
+}

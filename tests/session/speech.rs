@@ -1,0 +1,265 @@
+//! Per-route speech providers and the prompt played when synthesis fails,
+//! on the paused clock. Fakes stand behind the provider names: the catalog
+//! maps names to providers, whatever they are.
+
+use crate::harness::{Call, Options, start};
+use std::{path::Path, sync::Arc, time::Duration};
+use voice_gateway::{
+    adapter::speech::{
+        catalog::ProviderCatalog,
+        fake::{FakeStt, FakeSttConfig, FakeTts, FakeTtsConfig, FakeTtsFailure, rms},
+        fallback::{FallbackConfig, SpeechMetrics},
+        prompt::load_prompt,
+    },
+    application::{
+        ports::{
+            directory::{DirectoryError, Route, TenantDirectory},
+            orchestrator::BoxFuture,
+            speech::{SpeechCatalog, TtsError},
+        },
+        session::SessionConfig,
+    },
+    domain::{AgentId, Did, TenantId},
+};
+
+/// The instance default is `fake` (the harness's own fakes); `wyoming` and
+/// `deepgram` are two more fakes; `elevenlabs` lacks its key.
+struct Speech {
+    default_tts: FakeTts,
+    wyoming_tts: FakeTts,
+    deepgram_tts: FakeTts,
+    wyoming_stt: FakeStt,
+    metrics: SpeechMetrics,
+    catalog: Arc<dyn SpeechCatalog>,
+}
+
+fn speech() -> Speech {
+    let metrics = SpeechMetrics::default();
+    let mut c = ProviderCatalog::new(
+        vec!["fake".into()],
+        vec!["fake".into()],
+        FallbackConfig::default(),
+        metrics.clone(),
+    );
+    let tts = || FakeTts::new(FakeTtsConfig::default());
+    let (default_tts, wyoming_tts, deepgram_tts) = (tts(), tts(), tts());
+    let wyoming_stt = FakeStt::new(FakeSttConfig {
+        trailing_silence: None,
+        ..Default::default()
+    });
+    c.add_tts("fake", Arc::new(default_tts.clone()));
+    c.add_tts("wyoming", Arc::new(wyoming_tts.clone()));
+    c.add_tts("deepgram", Arc::new(deepgram_tts.clone()));
+    c.add_stt(
+        "fake",
+        Arc::new(FakeStt::new(FakeSttConfig::default())),
+        true,
+    );
+    c.add_stt("wyoming", Arc::new(wyoming_stt.clone()), true);
+    c.add_unavailable("elevenlabs", "speech.elevenlabs.api_key is not set");
+    Speech {
+        default_tts,
+        wyoming_tts,
+        deepgram_tts,
+        wyoming_stt,
+        metrics,
+        catalog: Arc::new(c),
+    }
+}
+
+fn options(s: &Speech, routes: &'static str) -> Options {
+    Options {
+        routes,
+        tts: Some(s.default_tts.clone()),
+        speech: Some(s.catalog.clone()),
+        ..Options::default()
+    }
+}
+
+fn prompt_config() -> SessionConfig {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/prompts/technical-difficulties.wav");
+    SessionConfig {
+        tts_failure_prompt: Some(load_prompt(&path, 8_000).unwrap()),
+        ..SessionConfig::default()
+    }
+}
+
+fn greeting_said_by(tts: &FakeTts) -> bool {
+    tts.log()
+        .texts
+        .iter()
+        .any(|t| t.contains("built-in assistant"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_route_speaks_and_listens_with_the_providers_it_names() {
+    let s = speech();
+    let call = start(options(
+        &s,
+        "[[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"builtin\"\n\
+         stt = \"wyoming\"\ntts = \"wyoming\"\n",
+    ));
+    call.until_event("tts.generated").await;
+    assert!(
+        greeting_said_by(&s.wyoming_tts),
+        "{:?}",
+        s.wyoming_tts.log()
+    );
+    assert!(s.default_tts.log().texts.is_empty());
+    assert_eq!((s.wyoming_stt.log().opened, call.stt.log().opened), (1, 0));
+
+    s.wyoming_stt.expect_utterances(["hello there"]);
+    call.speak(Duration::from_millis(800)).await;
+    call.until(|c| c.count("tts.generated") == 2, "the reply played")
+        .await;
+    assert_eq!(call.data("stt.transcribed")["text"], "hello there");
+    assert!(
+        s.wyoming_tts
+            .log()
+            .texts
+            .iter()
+            .any(|t| t.contains("You said: hello there"))
+    );
+    assert!(s.default_tts.log().texts.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_route_naming_nothing_keeps_the_instance_default() {
+    let s = speech();
+    let call = start(options(&s, Options::default().routes));
+    call.until_event("tts.generated").await;
+    assert!(greeting_said_by(&s.default_tts));
+    assert!(s.wyoming_tts.log().texts.is_empty());
+    assert_eq!((call.stt.log().opened, s.wyoming_stt.log().opened), (1, 0));
+}
+
+/// A directory answering one fixed route, as a database row would.
+struct OneRoute(Route);
+
+impl TenantDirectory for OneRoute {
+    fn lookup<'a>(&'a self, _: &'a Did) -> BoxFuture<'a, Result<Option<Route>, DirectoryError>> {
+        let r = self.0.clone();
+        Box::pin(async move { Ok(Some(r)) })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_database_route_naming_unusable_providers_gets_the_default() {
+    let s = speech();
+    let route = Route {
+        tenant: TenantId::parse("acme").unwrap(),
+        agent: AgentId::parse("builtin").unwrap(),
+        greeting: None,
+        language: "en-US".into(),
+        stt: Some("whisper-9000".into()),
+        tts: Some("elevenlabs".into()),
+        stt_fallback: Vec::new(),
+        tts_fallback: vec!["wyoming".into()],
+    };
+    let call = start(Options {
+        directory: Some(Arc::new(OneRoute(route))),
+        ..options(&s, Options::default().routes)
+    });
+    call.until_event("tts.generated").await;
+    assert!(greeting_said_by(&s.default_tts));
+    assert!(s.wyoming_tts.log().texts.is_empty());
+    assert_eq!(call.stt.log().opened, 1);
+    assert_eq!(call.count("error.tts_failed"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_first_provider_is_replaced_before_the_session_gives_up() {
+    let s = speech();
+    // The chain switches after its 5 s first-byte timeout; the session's own
+    // backstop must leave it that time (it used to fire at 5 s as well).
+    s.wyoming_tts.fail_next(FakeTtsFailure::StallAfterChunks(0));
+    let call = start(options(
+        &s,
+        "[[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"builtin\"\n\
+         tts = \"wyoming\"\ntts_fallback = [\"deepgram\"]\n",
+    ));
+    call.until_event("tts.generated").await;
+    assert!(greeting_said_by(&s.deepgram_tts), "{:?}", call.types());
+    assert_eq!(call.count("error.tts_failed"), 0, "{:?}", call.types());
+    assert_eq!(s.metrics.fallbacks("tts", "wyoming"), 1);
+}
+
+const FAILING_CHAIN: &str = "[[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"builtin\"\n\
+                             tts = \"wyoming\"\ntts_fallback = [\"deepgram\"]\n";
+
+/// Starts a call whose greeting every provider of the route's chain fails.
+fn failing_call(s: &Speech) -> Call {
+    for t in [&s.wyoming_tts, &s.deepgram_tts] {
+        t.fail_next(FakeTtsFailure::Open(TtsError::Connect("down".into())));
+    }
+    start(Options {
+        config: prompt_config(),
+        ..options(s, FAILING_CHAIN)
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_prompt_plays_in_place_of_speech_every_provider_failed() {
+    let s = speech();
+    let call = failing_call(&s);
+    let prompt = prompt_config().tts_failure_prompt.unwrap();
+    call.until_event("tts.generated").await;
+    assert_eq!(call.count("error.tts_failed"), 1, "{:?}", call.types());
+    assert_eq!(call.data("error.tts_failed")["prompt"], true);
+    assert_eq!(
+        (
+            s.metrics.fallbacks("tts", "wyoming"),
+            s.metrics.errors("tts", "deepgram")
+        ),
+        (1, 1)
+    );
+    {
+        let log = call.media.log.lock().unwrap();
+        // Exactly the prompt's samples, at the call's rate, and they are speech.
+        assert_eq!(log.rates, [8_000]);
+        assert_eq!(log.pcm.len(), prompt.pcm.len());
+        assert!(log.pcm[..] == prompt.pcm[..], "the prompt's own samples");
+        assert!(
+            rms(&log.pcm) > 1000.0,
+            "speech, not silence: {}",
+            rms(&log.pcm)
+        );
+    }
+    // It was played out before the agent listened again.
+    let audio_ms = call.data("tts.generated")["audio_ms"].as_u64().unwrap();
+    assert!((4_500..4_700).contains(&audio_ms), "{audio_ms}");
+
+    // The call goes on: the next reply is spoken by the chain again.
+    call.stt.expect_utterances(["are you there"]);
+    call.speak(Duration::from_millis(800)).await;
+    call.until(|c| c.count("tts.generated") == 2, "the reply played")
+        .await;
+    let spoken = [&s.wyoming_tts, &s.deepgram_tts]
+        .iter()
+        .flat_map(|t| t.log().texts)
+        .any(|t| t.contains("You said: are you there"));
+    assert!(spoken);
+    assert_eq!(call.count("error.tts_failed"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_caller_can_talk_over_the_prompt() {
+    let s = speech();
+    let call = failing_call(&s);
+    call.until(
+        |c| !c.media.log.lock().unwrap().pcm.is_empty(),
+        "the prompt queued",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    call.speak(Duration::from_millis(600)).await;
+    call.until_event("call.bargein").await;
+    let flushes = call.media.log.lock().unwrap().flushes.clone();
+    assert_eq!(flushes.len(), 1);
+    assert!(
+        flushes[0].sent < Duration::from_millis(2_000) && !flushes[0].dropped.is_zero(),
+        "{flushes:?}"
+    );
+    assert_eq!(call.count("tts.generated"), 0, "{:?}", call.types());
+}
