@@ -5,14 +5,16 @@
 //! A choice resolves to a list of names: the instance default when it names
 //! nothing; its primary (or the default's primary when it names only
 //! fallbacks) followed by its fallbacks otherwise. One name gives the
-//! provider itself, several give a [`FallbackStt`] / [`FallbackTts`].
+//! provider itself, several give a [`FallbackStt`] / [`FallbackTts`]. Each
+//! provider has one circuit breaker per direction, shared by every chain it
+//! is in: once it has failed enough, every route skips it until it cools down.
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, PoisonError},
 };
 
-use super::fallback::{FallbackConfig, FallbackStt, FallbackTts, SpeechMetrics};
+use super::fallback::{FallbackConfig, FallbackStt, FallbackTts, SharedBreaker, SpeechMetrics};
 use crate::application::ports::speech::{
     CatalogError, Chosen, SpeechCatalog, SpeechChoice, SpeechToText, TextToSpeech,
 };
@@ -23,13 +25,20 @@ struct SttEntry {
     /// Sends results while audio flows; `false` for providers that answer
     /// only at the end of an utterance (Wyoming), which no stall detection suits.
     streams_results: bool,
+    breaker: SharedBreaker,
+}
+
+struct TtsEntry {
+    name: String,
+    provider: Arc<dyn TextToSpeech>,
+    breaker: SharedBreaker,
 }
 
 /// The providers of this instance. Build it with the `add_*` methods, then
 /// share it behind `Arc<dyn SpeechCatalog>`.
 pub struct ProviderCatalog {
     stt: Vec<SttEntry>,
-    tts: Vec<(String, Arc<dyn TextToSpeech>)>,
+    tts: Vec<TtsEntry>,
     /// Known providers this instance cannot use, with the reason.
     unavailable: Vec<(String, String)>,
     default_stt: Vec<String>,
@@ -43,7 +52,7 @@ pub struct ProviderCatalog {
 impl std::fmt::Debug for ProviderCatalog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let stt: Vec<&str> = self.stt.iter().map(|e| e.name.as_str()).collect();
-        let tts: Vec<&str> = self.tts.iter().map(|(n, _)| n.as_str()).collect();
+        let tts: Vec<&str> = self.tts.iter().map(|e| e.name.as_str()).collect();
         f.debug_struct("ProviderCatalog")
             .field("stt", &stt)
             .field("tts", &tts)
@@ -86,12 +95,17 @@ impl ProviderCatalog {
             name: name.into(),
             provider,
             streams_results,
+            breaker: SharedBreaker::new(self.fallback.breaker),
         });
     }
 
     /// Adds a text-to-speech provider.
     pub fn add_tts(&mut self, name: impl Into<String>, provider: Arc<dyn TextToSpeech>) {
-        self.tts.push((name.into(), provider));
+        self.tts.push(TtsEntry {
+            name: name.into(),
+            provider,
+            breaker: SharedBreaker::new(self.fallback.breaker),
+        });
     }
 
     /// Records a known provider that cannot be used here, and why (the
@@ -129,7 +143,7 @@ impl ProviderCatalog {
                 why: why.clone(),
             };
         }
-        if stt && self.tts.iter().any(|(n, _)| n == name) {
+        if stt && self.tts.iter().any(|e| e.name == name) {
             return CatalogError::NoSpeechToText(name.to_owned());
         }
         CatalogError::Unknown(name.to_owned())
@@ -178,30 +192,37 @@ impl SpeechCatalog for ProviderCatalog {
             };
             let list = entries
                 .iter()
-                .map(|e| (e.name.clone(), e.provider.clone()))
+                .map(|e| (e.name.clone(), e.provider.clone(), e.breaker.clone()))
                 .collect();
-            Ok(Arc::new(FallbackStt::new(list, cfg, self.metrics.clone())))
+            Ok(Arc::new(FallbackStt::with_breakers(
+                list,
+                cfg,
+                self.metrics.clone(),
+            )))
         })
     }
 
     fn tts(&self, choice: &SpeechChoice) -> Result<Chosen<dyn TextToSpeech>, CatalogError> {
         let names = Self::names(choice, &self.default_tts)?;
-        let providers = names
+        let entries = names
             .iter()
             .map(|n| {
                 self.tts
                     .iter()
-                    .find(|(name, _)| name == n)
-                    .cloned()
+                    .find(|e| &e.name == n)
                     .ok_or_else(|| self.missing(n, false))
             })
             .collect::<Result<Vec<_>, _>>()?;
         cached(&self.tts_chains, names, || {
-            if let [(_, one)] = providers.as_slice() {
-                return Ok(one.clone());
+            if let [one] = entries.as_slice() {
+                return Ok(one.provider.clone());
             }
-            Ok(Arc::new(FallbackTts::new(
-                providers,
+            let list = entries
+                .iter()
+                .map(|e| (e.name.clone(), e.provider.clone(), e.breaker.clone()))
+                .collect();
+            Ok(Arc::new(FallbackTts::with_breakers(
+                list,
                 self.fallback,
                 self.metrics.clone(),
             )))

@@ -168,3 +168,27 @@ fn unusable_choices_say_why() {
         "tts-only offers no speech-to-text"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn chains_share_each_providers_breaker() {
+    let f = fixture();
+    let first = f.catalog.tts(&choice(Some("b"), &["a"])).unwrap();
+    let second = f.catalog.tts(&choice(Some("b"), &["tts-only"])).unwrap();
+    // Three failures in a row open b's breaker (the default threshold).
+    for _ in 0..3 {
+        f.tts_b
+            .fail_next(FakeTtsFailure::Open(TtsError::Connect("down".into())));
+    }
+    for _ in 0..3 {
+        speak(&first.provider, "Via a.").await;
+    }
+    assert_eq!(f.tts_b.log().opened, 0, "b never opened a session");
+    // The other chain does not try b while its breaker is open.
+    speak(&second.provider, "Via tts-only.").await;
+    assert_eq!(f.metrics.errors("tts", "b"), 3);
+    assert_eq!(f.tts_b.log().texts.len(), 0);
+    // After the cool-down b gets its try again, from either chain.
+    tokio::time::advance(FallbackConfig::default().breaker.cool_down).await;
+    speak(&second.provider, "Back on b.").await;
+    assert_eq!(f.tts_b.log().texts, ["Back on b."]);
+}

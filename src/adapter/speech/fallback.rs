@@ -44,37 +44,62 @@ impl Default for FallbackConfig {
     }
 }
 
+/// A provider's circuit breaker, shareable by every chain the provider is
+/// in: a provider that keeps failing for one route's calls is skipped by
+/// the others too. Cloning shares it.
+#[derive(Debug, Clone)]
+pub struct SharedBreaker(Arc<Mutex<Breaker>>);
+
+impl SharedBreaker {
+    /// A closed breaker.
+    pub fn new(config: BreakerConfig) -> Self {
+        Self(Arc::new(Mutex::new(Breaker::new(config))))
+    }
+}
+
 /// One provider in the list, with its name (for metrics and logs) and breaker.
 struct Member<P: ?Sized> {
     name: String,
     provider: Arc<P>,
-    breaker: Mutex<Breaker>,
+    breaker: SharedBreaker,
 }
 
-fn members<P: ?Sized>(list: Vec<(String, Arc<P>)>, config: BreakerConfig) -> Arc<[Member<P>]> {
+/// A provider of a chain: its name, itself and its breaker.
+pub type Link<P> = (String, Arc<P>, SharedBreaker);
+
+fn members<P: ?Sized>(list: Vec<Link<P>>) -> Arc<[Member<P>]> {
     list.into_iter()
-        .map(|(name, provider)| Member {
+        .map(|(name, provider, breaker)| Member {
             name,
             provider,
-            breaker: Mutex::new(Breaker::new(config)),
+            breaker,
         })
+        .collect()
+}
+
+/// Links with a breaker of their own each.
+fn own_breakers<P: ?Sized>(list: Vec<(String, Arc<P>)>, config: BreakerConfig) -> Vec<Link<P>> {
+    list.into_iter()
+        .map(|(name, provider)| (name, provider, SharedBreaker::new(config)))
         .collect()
 }
 
 impl<P: ?Sized> Member<P> {
     fn allows(&self) -> bool {
         self.breaker
+            .0
             .lock()
             .expect("breaker lock")
             .allows(tokio::time::Instant::now())
     }
 
     fn succeeded(&self) {
-        self.breaker.lock().expect("breaker lock").success();
+        self.breaker.0.lock().expect("breaker lock").success();
     }
 
     fn failed(&self) {
         self.breaker
+            .0
             .lock()
             .expect("breaker lock")
             .failure(tokio::time::Instant::now());

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 
-use super::{FallbackConfig, Member, SpeechMetrics, members};
+use super::{FallbackConfig, Link, Member, SpeechMetrics, members, own_breakers};
 use crate::application::ports::speech::{
     BoxFuture, SpeechToText, SttConfig, SttError, SttEvent, SttInput, SttProviderEnd, SttSession,
 };
@@ -27,13 +27,24 @@ pub struct FallbackStt {
 }
 
 impl FallbackStt {
-    /// Providers in order of preference, each with a name for metrics and logs.
+    /// Providers in order of preference, each with a name for metrics and
+    /// logs and a breaker of its own.
     pub fn new(
         providers: Vec<(String, Arc<dyn SpeechToText>)>,
         config: FallbackConfig,
         metrics: SpeechMetrics,
     ) -> Self {
-        let members = members(providers, config.breaker);
+        Self::with_breakers(own_breakers(providers, config.breaker), config, metrics)
+    }
+
+    /// Providers in order of preference with their (possibly shared)
+    /// breakers; `config.breaker` is not used.
+    pub fn with_breakers(
+        providers: Vec<Link<dyn SpeechToText>>,
+        config: FallbackConfig,
+        metrics: SpeechMetrics,
+    ) -> Self {
+        let members = members(providers);
         Self {
             members,
             config,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tokio::time::{Instant, sleep_until};
 
-use super::{FallbackConfig, Member, SpeechMetrics, members};
+use super::{FallbackConfig, Link, Member, SpeechMetrics, members, own_breakers};
 use crate::application::ports::speech::{
     BoxFuture, TextToSpeech, TtsConfig, TtsError, TtsEvent, TtsInput, TtsProviderEnd, TtsSession,
 };
@@ -26,13 +26,24 @@ pub struct FallbackTts {
 }
 
 impl FallbackTts {
-    /// Providers in order of preference, each with a name for metrics and logs.
+    /// Providers in order of preference, each with a name for metrics and
+    /// logs and a breaker of its own.
     pub fn new(
         providers: Vec<(String, Arc<dyn TextToSpeech>)>,
         config: FallbackConfig,
         metrics: SpeechMetrics,
     ) -> Self {
-        let members = members(providers, config.breaker);
+        Self::with_breakers(own_breakers(providers, config.breaker), config, metrics)
+    }
+
+    /// Providers in order of preference with their (possibly shared)
+    /// breakers; `config.breaker` is not used.
+    pub fn with_breakers(
+        providers: Vec<Link<dyn TextToSpeech>>,
+        config: FallbackConfig,
+        metrics: SpeechMetrics,
+    ) -> Self {
+        let members = members(providers);
         Self {
             members,
             config,
