@@ -5,6 +5,7 @@ use crate::{
     rig::{Rig, rms},
     support::events_path,
 };
+use serde_json::json;
 use vg_asterisk_sim::SimConfig;
 use voice_gateway::{adapter::config::load_from_str, server::Gateway};
 
@@ -50,6 +51,11 @@ async fn a_route_with_a_dead_voice_plays_the_prompt_and_others_speak() {
         rig.sim.caller_hangup(call);
     }
     rig.all_released().await;
+    let mut used: Vec<_> = (0..2)
+        .map(|n| rig.data("call.ended", n)["tts_providers"].clone())
+        .collect();
+    used.sort_by_key(|v| v.to_string());
+    assert_eq!(used, [json!(["fake"]), json!(["wyoming"])]);
     rig.stop().await;
 }
 

@@ -42,7 +42,8 @@ pub(crate) struct Options {
     pub(crate) routes: &'static str,
     pub(crate) orchestrator: Option<Arc<dyn AgentOrchestrator>>,
     pub(crate) config: SessionConfig,
-    /// The instance's default synthesiser (a fresh fake when `None`).
+    /// The instance's default recogniser and synthesiser (fresh fakes when `None`).
+    pub(crate) stt: Option<FakeStt>,
     pub(crate) tts: Option<FakeTts>,
     /// The providers routes may choose from.
     pub(crate) speech: Option<Arc<dyn SpeechCatalog>>,
@@ -57,6 +58,7 @@ impl Default for Options {
             routes: "[[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"builtin\"\n",
             orchestrator: None,
             config: SessionConfig::default(),
+            stt: None,
             tts: None,
             speech: None,
             directory: None,
@@ -70,9 +72,11 @@ pub(crate) fn start(opts: Options) -> Call {
     let media = Arc::new(FakeMedia::default());
     let events = Arc::new(MemoryEvents::default());
     let history = Arc::new(voice_gateway::application::ports::history::MemoryHistory::default());
-    let stt = Arc::new(FakeStt::new(FakeSttConfig {
-        trailing_silence: None,
-        ..Default::default()
+    let stt = Arc::new(opts.stt.unwrap_or_else(|| {
+        FakeStt::new(FakeSttConfig {
+            trailing_silence: None,
+            ..Default::default()
+        })
     }));
     let tts = Arc::new(
         opts.tts

@@ -3,6 +3,7 @@
 //! maps names to providers, whatever they are.
 
 use crate::harness::{Call, Options, start};
+use serde_json::json;
 use std::{path::Path, sync::Arc, time::Duration};
 use voice_gateway::{
     adapter::speech::{
@@ -17,7 +18,7 @@ use voice_gateway::{
             orchestrator::BoxFuture,
             speech::{SpeechCatalog, TtsError},
         },
-        session::SessionConfig,
+        session::{SessionCommand, SessionConfig},
     },
     domain::{AgentId, Did, TenantId},
 };
@@ -25,6 +26,7 @@ use voice_gateway::{
 /// The instance default is `fake` (the harness's own fakes); `wyoming` and
 /// `deepgram` are two more fakes; `elevenlabs` lacks its key.
 struct Speech {
+    default_stt: FakeStt,
     default_tts: FakeTts,
     wyoming_tts: FakeTts,
     deepgram_tts: FakeTts,
@@ -43,21 +45,21 @@ fn speech() -> Speech {
     );
     let tts = || FakeTts::new(FakeTtsConfig::default());
     let (default_tts, wyoming_tts, deepgram_tts) = (tts(), tts(), tts());
-    let wyoming_stt = FakeStt::new(FakeSttConfig {
-        trailing_silence: None,
-        ..Default::default()
-    });
+    let stt = || {
+        FakeStt::new(FakeSttConfig {
+            trailing_silence: None,
+            ..Default::default()
+        })
+    };
+    let (default_stt, wyoming_stt) = (stt(), stt());
     c.add_tts("fake", Arc::new(default_tts.clone()));
     c.add_tts("wyoming", Arc::new(wyoming_tts.clone()));
     c.add_tts("deepgram", Arc::new(deepgram_tts.clone()));
-    c.add_stt(
-        "fake",
-        Arc::new(FakeStt::new(FakeSttConfig::default())),
-        true,
-    );
+    c.add_stt("fake", Arc::new(default_stt.clone()), true);
     c.add_stt("wyoming", Arc::new(wyoming_stt.clone()), true);
     c.add_unavailable("elevenlabs", "speech.elevenlabs.api_key is not set");
     Speech {
+        default_stt,
         default_tts,
         wyoming_tts,
         deepgram_tts,
@@ -70,6 +72,7 @@ fn speech() -> Speech {
 fn options(s: &Speech, routes: &'static str) -> Options {
     Options {
         routes,
+        stt: Some(s.default_stt.clone()),
         tts: Some(s.default_tts.clone()),
         speech: Some(s.catalog.clone()),
         ..Options::default()
@@ -122,6 +125,19 @@ async fn a_route_speaks_and_listens_with_the_providers_it_names() {
             .any(|t| t.contains("You said: hello there"))
     );
     assert!(s.default_tts.log().texts.is_empty());
+    let ended = hang_up(call).await;
+    assert_eq!(ended["stt_providers"], json!(["wyoming"]));
+    assert_eq!(ended["tts_providers"], json!(["wyoming"]));
+}
+
+/// The caller hangs up; the data of `call.ended`.
+async fn hang_up(mut call: Call) -> serde_json::Value {
+    call.commands
+        .send(SessionCommand::CallerGone)
+        .await
+        .unwrap();
+    call.ended().await;
+    call.data("call.ended")
 }
 
 #[tokio::test(start_paused = true)]
@@ -166,6 +182,9 @@ async fn a_database_route_naming_unusable_providers_gets_the_default() {
     assert!(s.wyoming_tts.log().texts.is_empty());
     assert_eq!(call.stt.log().opened, 1);
     assert_eq!(call.count("error.tts_failed"), 0);
+    let ended = hang_up(call).await;
+    assert_eq!(ended["stt_providers"], json!(["fake"]));
+    assert_eq!(ended["tts_providers"], json!(["fake"]));
 }
 
 #[tokio::test(start_paused = true)]
@@ -183,6 +202,9 @@ async fn a_stalled_first_provider_is_replaced_before_the_session_gives_up() {
     assert!(greeting_said_by(&s.deepgram_tts), "{:?}", call.types());
     assert_eq!(call.count("error.tts_failed"), 0, "{:?}", call.types());
     assert_eq!(s.metrics.fallbacks("tts", "wyoming"), 1);
+    let ended = hang_up(call).await;
+    assert_eq!(ended["tts_providers"], json!(["wyoming", "deepgram"]));
+    assert_eq!(ended["stt_providers"], json!(["fake"]));
 }
 
 const FAILING_CHAIN: &str = "[[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"builtin\"\n\

@@ -172,7 +172,7 @@ impl Session {
             .ended_at()
             .and_then(|e| e.duration_since(since).ok())
             .unwrap_or_default();
-        let data = json!({
+        let mut data = json!({
             "reason": reason_label(&reason),
             "detail": reason.to_string(),
             "duration_ms": duration.as_millis() as u64,
@@ -181,6 +181,10 @@ impl Session {
             "barge_ins": self.barge_ins,
             "latency": self.latencies,
         });
+        if !self.stt_names.is_empty() {
+            data["stt_providers"] = json!(self.stt_names);
+            data["tts_providers"] = json!(self.tts_names);
+        }
         self.publish(EventType::CallEnded, data).await;
         self.write_history(&reason).await;
         tracing::info!(%reason, turns = self.call.turns(), "call ended");

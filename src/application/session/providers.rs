@@ -22,28 +22,24 @@ impl Session {
             return;
         };
         let (stt, tts) = (route.stt_choice(), route.tts_choice());
-        if !stt.is_default() {
-            match catalog.stt(&stt) {
-                Ok(chosen) => {
-                    tracing::debug!(providers = ?chosen.names, "route's speech-to-text");
-                    self.stt_provider = chosen.provider;
-                }
-                Err(e) => warn_default(&self.tenant, "stt", &stt, &e),
-            }
+        let default = SpeechChoice::default();
+        let stt = catalog.stt(&stt).or_else(|e| {
+            warn_default(&self.tenant, "stt", &stt, &e);
+            catalog.stt(&default)
+        });
+        if let Ok(chosen) = stt {
+            self.stt_provider = chosen.provider;
+            self.stt_names = chosen.names;
         }
-        if !tts.is_default() {
-            match catalog.tts(&tts) {
-                Ok(chosen) => {
-                    tracing::debug!(providers = ?chosen.names, "route's text-to-speech");
-                    self.tts_provider = chosen.provider;
-                    self.tts_providers = chosen.names.len().max(1) as u32;
-                }
-                Err(e) => warn_default(&self.tenant, "tts", &tts, &e),
-            }
-        } else if let Ok(chosen) = catalog.tts(&tts) {
-            // The default's chain length sets the session's first-byte backstop.
-            self.tts_providers = chosen.names.len().max(1) as u32;
+        let tts = catalog.tts(&tts).or_else(|e| {
+            warn_default(&self.tenant, "tts", &tts, &e);
+            catalog.tts(&default)
+        });
+        if let Ok(chosen) = tts {
+            self.tts_provider = chosen.provider;
+            self.tts_names = chosen.names;
         }
+        tracing::debug!(stt = ?self.stt_names, tts = ?self.tts_names, "speech providers");
     }
 
     /// How long the session waits for the first audio of a speech: each
@@ -51,9 +47,9 @@ impl Session {
     /// switches, and the chain needs a moment to report that the last failed.
     pub(super) fn tts_first_byte_deadline(&self) -> Duration {
         let per = self.deps.config.tts_first_byte_timeout;
-        match self.tts_providers {
+        match self.tts_names.len() {
             0 | 1 => per,
-            n => per * n + Duration::from_secs(1),
+            n => per * n as u32 + Duration::from_secs(1),
         }
     }
 

@@ -92,8 +92,11 @@ pub(super) struct Session {
     pub(super) stt_failures: u32,
     /// The call's synthesiser: the instance default until the route chooses.
     pub(super) tts_provider: Arc<dyn TextToSpeech>,
-    /// How many providers stand behind `tts_provider` (its fallback chain).
-    pub(super) tts_providers: u32,
+    /// The providers behind `stt_provider`, in order; empty when routes
+    /// cannot choose (no catalog).
+    pub(super) stt_names: Vec<String>,
+    /// Likewise for `tts_provider`.
+    pub(super) tts_names: Vec<String>,
     pub(super) tts: Option<TtsSession>,
     /// Every provider failed the current speech: its rest is not attempted.
     pub(super) speech_failed: bool,
@@ -174,7 +177,8 @@ impl Session {
             stt: None,
             stt_failures: 0,
             tts_provider,
-            tts_providers: 1,
+            stt_names: Vec::new(),
+            tts_names: Vec::new(),
             tts: None,
             speech_failed: false,
             reply: None,
