@@ -4,6 +4,7 @@
 
 mod fakes;
 mod harness;
+mod prompt;
 mod speech;
 mod transfers;
 mod turns;
