@@ -9,6 +9,8 @@ mod metrics;
 mod speech;
 mod wiring;
 
+pub use speech::check_speech;
+
 use crate::adapter::{
     ari::AriClient,
     ari_stream::{self, EventStreamConfig, StreamItem, StreamMetrics},

@@ -50,6 +50,12 @@ fn main() -> ExitCode {
 }
 
 fn check_config(config: &Config, source: &ConfigSource) -> ExitCode {
+    // What only building the speech providers reveals (a route naming a
+    // provider without its key, an unreadable prompt) fails here too.
+    if let Err(e) = voice_gateway::server::check_speech(config) {
+        eprintln!("voice-gateway: invalid configuration: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     match &source.file {
         Some(f) => println!("# configuration: {} (valid)", f.display()),
         None => println!("# configuration: embedded defaults (valid)"),

@@ -78,6 +78,16 @@ pub(super) fn speech(config: &Config, metrics: &SpeechMetrics) -> Result<Speech,
     })
 }
 
+/// What `serve` would refuse about speech, without serving: the providers
+/// every route names and the failure prompt (`check-config` runs it).
+pub fn check_speech(config: &Config) -> Result<(), ServerError> {
+    speech(config, &SpeechMetrics::default())?;
+    let rate = crate::application::session::SessionConfig::default()
+        .wire_format
+        .rate();
+    failure_prompt(config, rate).map(drop)
+}
+
 /// `[speech] tts_failure_prompt`, loaded and resampled to `rate`; `None` when empty.
 pub(super) fn failure_prompt(config: &Config, rate: u32) -> Result<Option<Prompt>, ServerError> {
     let path = config.speech.tts_failure_prompt.trim();

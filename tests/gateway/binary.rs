@@ -89,6 +89,35 @@ fn check_config_names_the_bad_key_and_exits_2() {
     let (code, _, err) = check_config(&[], &["--config", "/nonexistent.toml"]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read configuration file"), "{err}");
+
+    // Found only by building the speech providers, as `serve` would.
+    let (code, _, err) = check_config(
+        &[(
+            "VOICEGW__SPEECH__TTS_FAILURE_PROMPT",
+            "/nonexistent/prompt.wav",
+        )],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("speech.tts_failure_prompt: /nonexistent/prompt.wav"),
+        "{err}"
+    );
+    let routes = dir.path().join("routes.toml");
+    std::fs::write(
+        &routes,
+        "[[routes]]\ndid = \"*\"\ntenant = \"t\"\nagent = \"a\"\ntts = \"elevenlabs\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = check_config(
+        &[("ELEVENLABS_API_KEY", "")],
+        &["--config", routes.to_str().unwrap()],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("routes[0] (did \"*\").tts: elevenlabs is not configured"),
+        "{err}"
+    );
 }
 
 #[test]
