@@ -46,6 +46,10 @@ async fn the_prompt_plays_in_place_of_speech_every_provider_failed() {
     assert_eq!(call.count("error.tts_failed"), 1, "{:?}", call.types());
     assert_eq!(call.data("error.tts_failed")["prompt"], true);
     assert_eq!(
+        call.data("error.tts_failed")["providers"],
+        serde_json::json!(["wyoming", "deepgram"])
+    );
+    assert_eq!(
         (
             s.metrics.fallbacks("tts", "wyoming"),
             s.metrics.errors("tts", "deepgram")

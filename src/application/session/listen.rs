@@ -117,7 +117,7 @@ impl Session {
         tracing::warn!(%error, attempt = self.stt_failures, "speech recognition failed");
         self.publish(
             EventType::SttFailed,
-            json!({"error": error, "attempt": self.stt_failures}),
+            json!({"error": error, "attempt": self.stt_failures, "providers": self.stt_names}),
         )
         .await;
         if self.stt_failures >= STT_RETRIES {

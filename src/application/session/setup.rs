@@ -165,7 +165,7 @@ impl Session {
                 tracing::error!(error = %e, "speech recognition unavailable");
                 self.publish(
                     crate::domain::events::EventType::SttFailed,
-                    json!({"error": e.to_string()}),
+                    json!({"error": e.to_string(), "providers": self.stt_names}),
                 )
                 .await;
                 self.end(EndReason::Error(format!("stt: {e}")), true);

@@ -227,7 +227,7 @@ impl Session {
         let prompt = self.deps.config.tts_failure_prompt.is_some();
         self.publish(
             EventType::TtsFailed,
-            json!({"error": error, "prompt": prompt}),
+            json!({"error": error, "prompt": prompt, "providers": self.tts_names}),
         )
         .await;
         if let Some(t) = &mut self.tts {
