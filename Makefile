@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test bench bench-api bench-speech lint fmt deps deps-test check-config clean
+.PHONY: run test bench bench-api bench-speech bench-load bench-soak lint fmt deps deps-test check-config clean
 
 ## run: build (release) and run the gateway on its embedded defaults; with
 ## [speech] on "wyoming" (the default) it first sets up and starts the local
@@ -17,11 +17,35 @@ test: deps-test
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 
-## bench: criterion micro-benchmarks of the media path (and later the load benchmark),
-## then the local speech engines' figures
+## bench: criterion micro-benchmarks of the media path, the local speech
+## engines' figures, then the load benchmark
 bench: deps
 	$(CARGO) bench --workspace
 	$(MAKE) bench-speech
+	$(MAKE) bench-load
+
+# Where cargo puts the release binaries.
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+STEPS ?= 100,500,1000,2000,4000
+STEP_SECS ?= 30
+SOAK_CALLS ?= 500
+SOAK_SECS ?= 1800
+
+## bench-load: concurrent full-duplex calls ramped step by step through the
+## gateway's release binary (fake speech with fixed delays, the simulator as
+## load generator over real UDP RTP); writes bench/results/<date>-load.{json,md,svg}.
+## Shorter: STEPS=100,500 STEP_SECS=20 make bench-load
+bench-load: deps
+	$(CARGO) build --release -p voice-gateway --bin voice-gateway -p vg-asterisk-sim --bin loadgen
+	ulimit -n $$(ulimit -Hn) && $(TARGET_DIR)/release/loadgen --gateway $(TARGET_DIR)/release/voice-gateway \
+		--steps $(STEPS) --step-secs $(STEP_SECS) $(ARGS)
+
+## bench-soak: SOAK_CALLS calls (500) for SOAK_SECS (1800) with churn; memory,
+## descriptor and thread growth in bench/results/<date>-soak.{json,md}
+bench-soak: deps
+	$(CARGO) build --release -p voice-gateway --bin voice-gateway -p vg-asterisk-sim --bin loadgen
+	ulimit -n $$(ulimit -Hn) && $(TARGET_DIR)/release/loadgen --gateway $(TARGET_DIR)/release/voice-gateway \
+		--soak-calls $(SOAK_CALLS) --soak-secs $(SOAK_SECS) $(ARGS)
 
 ## bench-api: the call API under load on loopback (wrk against the release
 ## gateway and the simulator): requests/s and latency percentiles of

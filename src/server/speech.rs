@@ -134,8 +134,20 @@ fn catalog(config: &Config, metrics: &SpeechMetrics) -> Result<ProviderCatalog, 
         })),
     );
     let fake = SpeechProvider::Fake.name();
-    c.add_stt(fake, Arc::new(FakeStt::new(FakeSttConfig::default())), true);
-    c.add_tts(fake, Arc::new(FakeTts::new(FakeTtsConfig::default())));
+    // `[speech.fake]`: fixed delays, so that a load benchmark measures the gateway alone.
+    let stt = FakeSttConfig {
+        final_delay: s.fake.stt_final_delay.0,
+        interim_every: s.fake.stt_interim_every.0,
+        trailing_silence: Some(s.fake.stt_trailing_silence.0),
+        ..FakeSttConfig::default()
+    };
+    let tts = FakeTtsConfig {
+        first_audio_delay: s.fake.tts_first_audio_delay.0,
+        speedup: s.fake.tts_speedup,
+        ..FakeTtsConfig::default()
+    };
+    c.add_stt(fake, Arc::new(FakeStt::new(stt)), true);
+    c.add_tts(fake, Arc::new(FakeTts::new(tts)));
     let name = SpeechProvider::Deepgram.name();
     match deepgram(config) {
         Ok(d) => {

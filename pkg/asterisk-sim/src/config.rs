@@ -52,9 +52,16 @@ pub struct SimConfig {
     pub default_outcome: Outcome,
     /// Keep every received media payload (tests); off for load runs to keep memory flat.
     pub record_payloads: bool,
+    /// Keep every received packet at all; off, only summaries are kept (talkspurts, loss,
+    /// pacing jitter), which is what thousands of calls in a load run need.
+    pub record_packets: bool,
     /// Whether the simulated caller keeps sending (silent) frames between utterances, which
     /// TALK_DETECT needs to ever send `ChannelTalkingFinished` (fixture 07).
     pub caller_sends_silence: bool,
+    /// Whether RTP toward the gateway flows without pause (silence between utterances), like a
+    /// phone without silence suppression through a mixing bridge; off, a two-party bridge sends
+    /// nothing while the caller is silent, as Asterisk's does.
+    pub continuous_rtp: bool,
     /// Number of timer tasks that send media (each serves a share of the streams).
     pub media_shards: usize,
     /// The Stasis app `place_inbound_call` dials into (`Stasis(app, DID)`).
@@ -103,7 +110,9 @@ impl Default for SimConfig {
                 after: Duration::ZERO,
             },
             record_payloads: true,
+            record_packets: true,
             caller_sends_silence: true,
+            continuous_rtp: false,
             media_shards: 4,
             inbound_app: "voice-gateway".into(),
         }

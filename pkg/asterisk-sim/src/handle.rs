@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+mod load;
+pub use load::{CallMedia, Pacing};
+
 use crate::config::{Outcome, SimConfig};
 use crate::media::record::{RxPacket, decode};
 use crate::sim::Sim;

@@ -16,7 +16,8 @@ mod sim;
 mod util;
 
 pub use config::{Outcome, SimConfig};
-pub use handle::{OriginateRecord, SimCallId, SimHandle, Simulator};
+pub use handle::{CallMedia, OriginateRecord, Pacing, SimCallId, SimHandle, Simulator};
 pub use media::g711;
 pub use media::record::{MediaFormat, RxPacket};
+pub use media::stats::{Histogram, HistogramSnapshot};
 pub use sim::faults::RestFault;

@@ -73,6 +73,8 @@ pub struct SpeechSection {
     pub tts_failure_prompt: String,
     /// `[speech.wyoming]`
     pub wyoming: WyomingSection,
+    /// `[speech.fake]`
+    pub fake: FakeSection,
     /// `[speech.deepgram]`
     pub deepgram: CloudSection,
     /// `[speech.elevenlabs]`
@@ -91,6 +93,7 @@ impl Default for SpeechSection {
             first_byte_timeout: super::HumanDuration(std::time::Duration::from_secs(5)),
             tts_failure_prompt: String::new(),
             wyoming: WyomingSection::default(),
+            fake: FakeSection::default(),
             deepgram: CloudSection::default(),
             elevenlabs: CloudSection::default(),
             openai: CloudSection::default(),
@@ -119,6 +122,43 @@ pub struct CloudSection {
     /// Language for recognition (Deepgram).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+}
+
+/// `[speech.fake]`: the fixed delays of the in-process stand-ins, so that a
+/// load benchmark measures the gateway and nothing else. The defaults are the
+/// adapters' own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FakeSection {
+    /// Recogniser: end of an utterance (`finish`) → its final transcript.
+    pub stt_final_delay: super::HumanDuration,
+    /// Recogniser: time between interim results while speech flows.
+    pub stt_interim_every: super::HumanDuration,
+    /// Recogniser: quiet time after which it finalises an utterance by itself.
+    pub stt_trailing_silence: super::HumanDuration,
+    /// Synthesiser: first text → first audio chunk.
+    pub tts_first_audio_delay: super::HumanDuration,
+    /// Synthesiser: how many times faster than real time audio comes (≥ 1).
+    pub tts_speedup: u32,
+}
+
+impl Default for FakeSection {
+    fn default() -> Self {
+        let (stt, tts) = (
+            crate::adapter::speech::fake::FakeSttConfig::default(),
+            crate::adapter::speech::fake::FakeTtsConfig::default(),
+        );
+        Self {
+            stt_final_delay: super::HumanDuration(stt.final_delay),
+            stt_interim_every: super::HumanDuration(stt.interim_every),
+            stt_trailing_silence: super::HumanDuration(
+                stt.trailing_silence
+                    .unwrap_or(std::time::Duration::from_millis(800)),
+            ),
+            tts_first_audio_delay: super::HumanDuration(tts.first_audio_delay),
+            tts_speedup: tts.speedup,
+        }
+    }
 }
 
 /// `[speech.wyoming]`: the local servers (`wyoming-faster-whisper`,
@@ -178,6 +218,18 @@ pub(super) fn validate(s: &SpeechSection) -> Result<(), (&'static str, String)> 
         return Err((
             "speech.wyoming.voice",
             "is not a voice name like en_US-joe-medium".into(),
+        ));
+    }
+    if s.fake.tts_speedup == 0 {
+        return Err((
+            "speech.fake.tts_speedup",
+            "must be at least 1 (1 = real time)".into(),
+        ));
+    }
+    if s.fake.stt_interim_every.0.is_zero() {
+        return Err((
+            "speech.fake.stt_interim_every",
+            "must be longer than zero".into(),
         ));
     }
     for (key, list, primary) in [

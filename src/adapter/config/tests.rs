@@ -268,6 +268,24 @@ fn each_bad_value_is_rejected_with_its_key() {
             "unknown variant",
         ),
         (
+            "[speech.fake]\ntts_speedup = 0\n",
+            &[],
+            "speech.fake.tts_speedup",
+            "at least 1",
+        ),
+        (
+            "[speech.fake]\nstt_interim_every = \"0ms\"\n",
+            &[],
+            "speech.fake.stt_interim_every",
+            "longer than zero",
+        ),
+        (
+            "",
+            &[("VOICEGW__SPEECH__FAKE__STT_FINAL_DELAY", "soon")],
+            "speech.fake.stt_final_delay",
+            "",
+        ),
+        (
             "[session]\nfinal_timeout = \"0s\"\n",
             &[],
             "session.final_timeout",

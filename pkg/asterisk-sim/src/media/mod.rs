@@ -12,6 +12,7 @@ pub(crate) mod audiosocket;
 pub mod g711;
 pub(crate) mod record;
 pub(crate) mod rtp;
+pub(crate) mod stats;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -54,6 +55,10 @@ struct TxStream {
     /// Where the start of each utterance is noted (the speech onset tests measure from).
     record: Arc<Mutex<Record>>,
     base: Instant,
+    /// (first, last) frame send time of the latest utterances (ms, simulator clock).
+    utterances: VecDeque<(f64, f64)>,
+    /// The last tick sent queued audio (not silence), for `utterances`.
+    in_utterance: bool,
 }
 
 #[derive(Default)]
@@ -68,6 +73,21 @@ pub(crate) struct RtpFaults {
     pub(crate) jitter_ms: u64,
 }
 
+/// What every receive task shares: the clock, impairments and the load figures.
+pub(crate) struct RxShared {
+    pub(crate) base: Instant,
+    pub(crate) faults: Arc<Mutex<RtpFaults>>,
+    pub(crate) record_payloads: bool,
+    pub(crate) record_packets: bool,
+    /// Lateness of each packet against its talkspurt's 20 ms grid.
+    pub(crate) grid: stats::Histogram,
+    /// Deviation of each packet spacing from what its timestamps say.
+    pub(crate) gaps: stats::Histogram,
+    /// RTP packets received, and packets missing from sequence gaps.
+    pub(crate) packets: std::sync::atomic::AtomicU64,
+    pub(crate) lost: std::sync::atomic::AtomicU64,
+}
+
 /// The media side of the simulator.
 pub(crate) struct MediaEngine {
     shards: Vec<Arc<Shard>>,
@@ -78,6 +98,9 @@ pub(crate) struct MediaEngine {
     pub(crate) record_payloads: bool,
     pub(crate) base: Instant,
     pub(crate) faults: Arc<Mutex<RtpFaults>>,
+    pub(crate) rx: Arc<RxShared>,
+    /// RTP flows without pause too (`SimConfig::continuous_rtp`).
+    continuous_rtp: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -85,12 +108,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl MediaEngine {
-    pub(crate) fn new(shards: usize, record_payloads: bool, base: Instant) -> Self {
+    pub(crate) fn new(cfg: &crate::SimConfig, base: Instant) -> Self {
+        let (shards, record_payloads) = (cfg.media_shards.max(1), cfg.record_payloads);
         let faults = Arc::new(Mutex::new(RtpFaults::default()));
         let shards: Vec<Arc<Shard>> = (0..shards).map(|_| Arc::new(Shard::default())).collect();
         for s in &shards {
-            tokio::spawn(run_shard(Arc::downgrade(s), Arc::clone(&faults)));
+            tokio::spawn(run_shard(Arc::downgrade(s), Arc::clone(&faults), base));
         }
+        let rx = Arc::new(RxShared {
+            base,
+            faults: Arc::clone(&faults),
+            record_payloads,
+            record_packets: cfg.record_packets,
+            grid: stats::Histogram::default(),
+            gaps: stats::Histogram::default(),
+            packets: Default::default(),
+            lost: Default::default(),
+        });
         Self {
             shards,
             records: Mutex::new(HashMap::new()),
@@ -99,6 +133,8 @@ impl MediaEngine {
             record_payloads,
             base,
             faults,
+            rx,
+            continuous_rtp: cfg.continuous_rtp,
         }
     }
 
@@ -117,7 +153,7 @@ impl MediaEngine {
         format: MediaFormat,
         little_endian: bool,
     ) -> Arc<Mutex<Record>> {
-        let always = !matches!(sink, Sink::Udp { .. });
+        let always = !matches!(sink, Sink::Udp { .. }) || self.continuous_rtp;
         let rec = Arc::new(Mutex::new(Record::new(format, little_endian)));
         let stream = TxStream {
             sink,
@@ -133,6 +169,8 @@ impl MediaEngine {
             talking: false,
             record: Arc::clone(&rec),
             base: self.base,
+            utterances: VecDeque::new(),
+            in_utterance: false,
         };
         lock(&self.shard(id).streams).insert(id.to_string(), stream);
         lock(&self.records).insert(id.to_string(), Arc::clone(&rec));
@@ -199,6 +237,18 @@ impl MediaEngine {
         lock(&self.records).clear();
     }
 
+    pub(crate) fn forget_record(&self, id: &str) {
+        lock(&self.records).remove(id);
+    }
+
+    /// (first, last) send time of the latest utterances sent on a media channel.
+    pub(crate) fn sent_utterances(&self, id: &str) -> Vec<(f64, f64)> {
+        lock(&self.shard(id).streams)
+            .get(id)
+            .map(|s| s.utterances.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
     pub(crate) fn stream_count(&self) -> usize {
         self.shards.iter().map(|s| lock(&s.streams).len()).sum()
     }
@@ -209,7 +259,7 @@ impl MediaEngine {
 }
 
 /// One shard's 20 ms sender loop; ends when the engine is dropped.
-async fn run_shard(shard: Weak<Shard>, faults: Arc<Mutex<RtpFaults>>) {
+async fn run_shard(shard: Weak<Shard>, faults: Arc<Mutex<RtpFaults>>, base: Instant) {
     let period = Duration::from_millis(20);
     let mut tick = tokio::time::interval_at(Instant::now() + period, period);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -219,9 +269,12 @@ async fn run_shard(shard: Weak<Shard>, faults: Arc<Mutex<RtpFaults>>) {
         tick.tick().await;
         let Some(shard) = shard.upgrade() else { return };
         let f = *lock(&faults);
+        let now_ms = base.elapsed().as_secs_f64() * 1000.0;
         let mut streams = lock(&shard.streams);
         for s in streams.values_mut() {
-            if s.pending.is_empty() && !s.continuous {
+            let talking = !s.pending.is_empty();
+            note_utterance(s, talking, now_ms);
+            if !talking && !s.continuous {
                 continue;
             }
             frame.clear();
@@ -237,6 +290,21 @@ async fn run_shard(shard: Weak<Shard>, faults: Arc<Mutex<RtpFaults>>) {
             send_frame(s, &frame, &mut bytes, f);
         }
     }
+}
+
+/// Keeps when each utterance's first and last frames went out.
+fn note_utterance(s: &mut TxStream, talking: bool, now_ms: f64) {
+    match (talking, s.in_utterance, s.utterances.back_mut()) {
+        (true, true, Some(last)) => last.1 = now_ms,
+        (true, _, _) => {
+            if s.utterances.len() == stats::KEEP_SPURTS {
+                s.utterances.pop_front();
+            }
+            s.utterances.push_back((now_ms, now_ms));
+        }
+        (false, _, _) => {}
+    }
+    s.in_utterance = talking;
 }
 
 fn send_frame(s: &mut TxStream, pcm: &[i16], bytes: &mut Vec<u8>, f: RtpFaults) {

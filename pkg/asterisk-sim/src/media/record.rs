@@ -80,6 +80,8 @@ pub(crate) struct Record {
     /// When each utterance of the far party began to be sent on this channel
     /// (ms since the simulator started, the clock of [`RxPacket::at_ms`]).
     pub(crate) talk_onsets_ms: Vec<f64>,
+    /// Timing figures kept even when packets are not (load runs).
+    pub(crate) summary: super::stats::RxSummary,
 }
 
 impl Record {
@@ -89,6 +91,7 @@ impl Record {
             little_endian,
             packets: Vec::new(),
             talk_onsets_ms: Vec::new(),
+            summary: super::stats::RxSummary::default(),
         }
     }
 }

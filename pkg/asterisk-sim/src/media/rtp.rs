@@ -7,6 +7,8 @@ use tokio::net::UdpSocket;
 
 use super::MediaEngine;
 use super::record::{MediaFormat, Record, RxPacket};
+use super::stats::RxPoint;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// Writes a 12-byte RTP header.
 pub(crate) fn header(out: &mut Vec<u8>, marker: bool, pt: u8, seq: u16, ts: u32, ssrc: u32) {
@@ -46,20 +48,18 @@ pub(crate) fn parse(buf: &[u8]) -> Option<Parsed<'_>> {
 pub(crate) async fn receive(
     sock: Arc<UdpSocket>,
     rec: Arc<Mutex<Record>>,
-    engine_base: tokio::time::Instant,
-    keep: bool,
-    loss: Arc<Mutex<super::RtpFaults>>,
+    engine: Arc<super::RxShared>,
 ) {
     let mut buf = vec![0u8; 2048];
     loop {
         let Ok((n, _from)) = sock.recv_from(&mut buf).await else {
             return;
         };
-        let at_ms = engine_base.elapsed().as_secs_f64() * 1000.0;
+        let at_ms = engine.base.elapsed().as_secs_f64() * 1000.0;
         let Some((marker, pt, seq, ts, ssrc, payload)) = parse(&buf[..n]) else {
             continue;
         };
-        let l = loss.lock().map(|f| f.loss).unwrap_or(0.0);
+        let l = engine.faults.lock().map(|f| f.loss).unwrap_or(0.0);
         if l > 0.0 && fastrand::f64() < l {
             continue;
         }
@@ -67,6 +67,19 @@ pub(crate) async fn receive(
         // A dynamic PT has no rx mapping on a UnicastRTP channel: Asterisk drops slin16 (118)
         // from us, and anything not matching the channel's format is not passed on (fixture 14).
         let forwarded = pt == r.format.payload_type() && r.format != MediaFormat::Slin16;
+        let point = RxPoint {
+            at_ms,
+            seq,
+            ts,
+            marker,
+            rate: r.format.rate(),
+        };
+        let lost = r.summary.packet(point, &engine.grid, &engine.gaps);
+        engine.packets.fetch_add(1, Relaxed);
+        engine.lost.fetch_add(lost, Relaxed);
+        if !engine.record_packets {
+            continue;
+        }
         r.packets.push(RxPacket {
             at_ms,
             seq,
@@ -74,7 +87,11 @@ pub(crate) async fn receive(
             marker,
             pt,
             ssrc,
-            payload: if keep { payload.to_vec() } else { Vec::new() },
+            payload: if engine.record_payloads {
+                payload.to_vec()
+            } else {
+                Vec::new()
+            },
             forwarded,
         });
     }
@@ -98,13 +115,7 @@ pub(crate) async fn open(
         format,
         false,
     );
-    let task = tokio::spawn(receive(
-        sock,
-        rec,
-        engine.base,
-        engine.record_payloads,
-        Arc::clone(&engine.faults),
-    ));
+    let task = tokio::spawn(receive(sock, rec, Arc::clone(&engine.rx)));
     engine.add_task(id, task.abort_handle());
     Ok(local)
 }

@@ -186,7 +186,7 @@ pub(crate) struct Sim {
 impl Sim {
     pub(crate) fn new(cfg: SimConfig) -> Arc<Self> {
         let base = tokio::time::Instant::now();
-        let media = MediaEngine::new(cfg.media_shards.max(1), cfg.record_payloads, base);
+        let media = MediaEngine::new(&cfg, base);
         Arc::new(Self {
             st: Mutex::new(State::new(cfg.asterisk_id.clone(), cfg.outcomes.clone())),
             cfg,
