@@ -120,7 +120,7 @@ pub(crate) fn step_figures(
         "calls_live": b.scrape.get("voicegw_media_legs_open"),
         "window_secs": round2(secs),
         "gateway": {
-            "cpu_cores": round2(gw_cores * 100.0) / 100.0,
+            "cpu_cores": (gw_cores * 1000.0).round() / 1000.0,
             "cpu_per_call_pct_of_core": (gw_cores * 100.0 / n * 10_000.0).round() / 10_000.0,
             "rss_mib": round2(b.gw.rss_kib as f64 / 1024.0),
             "rss_per_call_kib": round2(b.gw.rss_kib.saturating_sub(base.rss_kib) as f64 / n),
