@@ -146,3 +146,42 @@ async fn caller_hears_the_greeting_speaks_and_hears_the_reply() {
         .unwrap()
         .unwrap();
 }
+
+/// A caller heard only while talking, as Asterisk sends in a two-party
+/// bridge: between answers no RTP at all. Every answer must still be heard.
+/// Before the VAD counted those gaps as silence, its noise floor learnt from
+/// speech alone and, six seconds of talking in, the call went deaf.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_heard_only_while_talking_is_heard_every_turn() {
+    use crate::rig::{Rig, speech};
+    const TURNS: usize = 8;
+    let rig = Rig::start(vg_asterisk_sim::SimConfig::default(), "").await;
+    let call = rig.sim.place_inbound_call("+15551234567", "+15557654321");
+    rig.greeting_heard(call).await;
+    for turn in 1..=TURNS {
+        let sent_before = rig.sim.received(call).len();
+        assert!(rig.sim.caller_say(call, &speech(1000)));
+        rig.until_count("stt.transcribed", turn).await;
+        assert_eq!(
+            rig.data("stt.transcribed", turn - 1)["text"],
+            format!("utterance {turn}")
+        );
+        // The reply is played out before the caller speaks again.
+        rig.until_count("tts.generated", turn + 1).await;
+        assert!(
+            rig.sim.received(call).len() > sent_before + 25,
+            "reply {turn} heard"
+        );
+    }
+    rig.sim.caller_hangup(call);
+    rig.all_released().await;
+    let ended = rig.data("call.ended", 0);
+    assert_eq!(ended["turns"], TURNS as u64, "{ended}");
+    assert_eq!(
+        rig.count("call.bargein"),
+        0,
+        "no barge-in: {:?}",
+        rig.types()
+    );
+    rig.stop().await;
+}

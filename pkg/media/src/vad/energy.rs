@@ -95,4 +95,18 @@ impl FrameClassifier for EnergyClassifier {
     fn reset(&mut self) {
         self.floor_dbfs = self.config.initial_floor_dbfs;
     }
+
+    /// A gap is quiet, at a level unknown but below whatever made the sender
+    /// stop: the floor falls (never rises) toward the initial assumption, at
+    /// the falling time constant. Otherwise speech would be the only thing
+    /// the floor ever hears, and after a few seconds of it (about six short
+    /// answers) speech would sit under the threshold and the call go deaf.
+    fn silence(&mut self, gap: Duration) {
+        let c = &self.config;
+        if self.floor_dbfs <= c.initial_floor_dbfs {
+            return;
+        }
+        let keep = (-gap.as_secs_f32() / c.floor_fall.as_secs_f32().max(1e-3)).exp();
+        self.floor_dbfs = c.initial_floor_dbfs + keep * (self.floor_dbfs - c.initial_floor_dbfs);
+    }
 }

@@ -88,6 +88,13 @@ pub trait FrameClassifier {
     fn is_speech(&mut self, pcm: &[i16], sample_rate: u32) -> bool;
     /// Forgets what was learnt about the stream.
     fn reset(&mut self);
+    /// No frames came for `gap`: the sender suppressed its silence (Asterisk
+    /// in a two-party bridge, a phone with DTX). Classifiers that learn the
+    /// background from quiet frames learn it from this instead; without it
+    /// a caller heard only while talking looks like a line full of speech.
+    fn silence(&mut self, gap: Duration) {
+        let _ = gap;
+    }
 }
 
 /// A [`FrameClassifier`] with onset and hangover around it.
@@ -95,6 +102,9 @@ pub trait FrameClassifier {
 pub struct Vad<C> {
     classifier: C,
     hangover: Hangover,
+    /// End of the last frame classified: a later frame starting well after it
+    /// follows a gap the sender filled with nothing.
+    last_end: Option<Instant>,
 }
 
 /// Energy detector with an adaptive noise floor.
@@ -108,6 +118,7 @@ impl<C: FrameClassifier> Vad<C> {
         Self {
             classifier,
             hangover: Hangover::new(config),
+            last_end: None,
         }
     }
 
@@ -135,6 +146,15 @@ impl<C: FrameClassifier> VoiceActivityDetector for Vad<C> {
     fn handle_frame(&mut self, at: Instant, pcm: &[i16], sample_rate: u32) {
         let rate = u64::from(sample_rate.max(1));
         let len = Duration::from_nanos(pcm.len() as u64 * 1_000_000_000 / rate);
+        if let Some(end) = self.last_end {
+            let gap = at.saturating_duration_since(end);
+            // Playout times of one talkspurt follow each other exactly; half a
+            // frame of slack keeps rounding from counting as a gap.
+            if gap > len / 2 {
+                self.classifier.silence(gap);
+            }
+        }
+        self.last_end = Some(at + len);
         let speech = self.classifier.is_speech(pcm, sample_rate);
         self.hangover.frame(at, at + len, speech);
     }
@@ -158,5 +178,6 @@ impl<C: FrameClassifier> VoiceActivityDetector for Vad<C> {
     fn reset(&mut self) {
         self.classifier.reset();
         self.hangover.reset();
+        self.last_end = None;
     }
 }

@@ -207,6 +207,48 @@ fn energy_ignores_silence_and_learns_steady_noise() {
     assert!(vad.classifier().noise_floor_dbfs() > -35.0);
 }
 
+/// A caller heard only while talking (Asterisk's two-party bridge sends
+/// nothing in silence): twenty one-second answers, three seconds apart, with
+/// no frame in between. Each must be heard; before gaps counted as silence,
+/// the floor climbed into the speech after about six and the call went deaf.
+#[test]
+fn energy_hears_every_talkspurt_when_silence_is_not_sent() {
+    for rate in [8000u32, 16000] {
+        let t0 = Instant::now();
+        let mut vad = EnergyVad::new(VadConfig::default(), EnergyConfig::default());
+        let n = (rate / 50) as usize;
+        let mut seed = 3;
+        let mut frame = vec![0i16; n];
+        let mut starts = 0;
+        for k in 0..20u32 {
+            let spurt = t0 + ms(4000) * k;
+            for f in 0..50u32 {
+                let at = spurt + ms(20) * f;
+                vad.handle_timeout(at);
+                for (i, s) in frame.iter_mut().enumerate() {
+                    let t = (f as usize * n + i) as f32 / rate as f32;
+                    let tone = 6000.0 * (std::f32::consts::TAU * 300.0 * t).sin();
+                    *s = noise(&mut seed, 300.0).saturating_add(tone as i16);
+                }
+                vad.handle_frame(at, &frame, rate);
+                starts += std::iter::from_fn(|| vad.poll_event())
+                    .filter(|e| matches!(e, VadEvent::SpeechStart { .. }))
+                    .count();
+            }
+            vad.handle_timeout(spurt + ms(1000) + ms(400));
+            assert!(!vad.is_speech(), "talkspurt {k} at {rate} Hz never ended");
+            let _ = std::iter::from_fn(|| vad.poll_event()).count();
+            assert_eq!(
+                starts,
+                k as usize + 1,
+                "talkspurt {k} at {rate} Hz not heard"
+            );
+        }
+        let floor = vad.classifier().noise_floor_dbfs();
+        assert!(floor < -40.0, "floor {floor} dBFS rose into the speech");
+    }
+}
+
 fn speech_16k() -> Vec<i16> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/speech-en-16k.wav");
     let mut reader = hound::WavReader::open(path).expect(path);
