@@ -221,7 +221,13 @@ impl Gateway {
         state.admission.begin_drain();
         tracing::info!(live_calls = state.admission.live_calls(), deadline = ?deadline, "draining");
         match tokio::time::timeout(deadline, state.admission.wait_idle()).await {
-            Ok(()) => tracing::info!("all calls ended"),
+            Ok(()) => {
+                tracing::info!("all calls ended");
+                // Sessions may remain only for calls handed to a person
+                // (attended transfer): told to shut down, they leave caller
+                // and person connected on Asterisk and end.
+                let _ = stop_calls.send(());
+            }
             Err(_) => {
                 tracing::warn!(
                     live_calls = state.admission.live_calls(),

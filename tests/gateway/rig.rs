@@ -151,12 +151,19 @@ impl Rig {
     }
 
     pub(crate) async fn stop(self) {
+        drop(self.stop_gateway().await);
+    }
+
+    /// Shuts the gateway down (drain, exit) and hands back the simulator,
+    /// to look at what the gateway left on "Asterisk".
+    pub(crate) async fn stop_gateway(self) -> SimHandle {
         self.stop.send(()).unwrap();
         tokio::time::timeout(Duration::from_secs(10), self.running)
             .await
-            .unwrap()
+            .expect("the gateway exits within 10 s")
             .unwrap()
             .unwrap();
+        self.sim
     }
 }
 

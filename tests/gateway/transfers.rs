@@ -125,7 +125,11 @@ async fn attended_transfer_connects_the_person_and_the_ai_leaves() {
     })
     .await;
     assert_eq!(rig.sim.bridge_ids().len(), 1);
-    assert_eq!(rig.admission.live_calls(), 1, "the bridge is still kept");
+    // The gateway carries no media for it any more: its slot is free.
+    rig.until("the call's admission slot given back", |r| {
+        r.admission.live_calls() == 0
+    })
+    .await;
 
     // The person hangs up: the caller is hung up, the bridge destroyed.
     assert!(rig.sim.caller_hangup(o.call));
@@ -221,4 +225,32 @@ async fn a_caller_hanging_up_while_the_person_rings_takes_the_leg_down() {
         "no failure reported after the end"
     );
     rig.stop().await;
+}
+
+/// A gateway shutting down (a deploy) must not cut a caller off the person
+/// they were handed to: the drain does not wait for that call, and the
+/// gateway leaves the caller, the person and their bridge on Asterisk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_leaves_a_caller_talking_to_the_person() {
+    let orch = transferring_agent().await;
+    let rig = Rig::start(SimConfig::default(), &attended(&orch, "5s")).await;
+    rig.sim.set_outcome(
+        "agents",
+        Outcome::Answer {
+            after: Duration::from_millis(300),
+        },
+    );
+    let call = rig.sim.place_inbound_call("+15551234567", "+15557654321");
+    rig.greeting_heard(call).await;
+    assert!(rig.sim.caller_say(call, &speech(800)));
+    rig.until_count("call.transferred", 1).await;
+    rig.until("only caller and person left", |r| {
+        r.sim.channel_ids().len() == 2 && r.sim.media_stream_count() == 0
+    })
+    .await;
+    let (channels, bridges) = (rig.sim.channel_ids(), rig.sim.bridge_ids());
+    // Drains (nothing to wait for) and exits; a hang here fails the test.
+    let sim = rig.stop_gateway().await;
+    assert_eq!(sim.channel_ids(), channels, "caller and person still up");
+    assert_eq!(sim.bridge_ids(), bridges, "their bridge kept");
 }

@@ -7,7 +7,9 @@
 //! call's bridge, then the AI leaves it (its externalMedia channel is hung
 //! up, STT and TTS closed) and `call.transferred` and `call.ended` go out.
 //! From then on the session only keeps the bridge: whichever party hangs up,
-//! the other is hung up and the bridge destroyed.
+//! the other is hung up and the bridge destroyed. The call no longer counts
+//! against the gateway's capacity (its admission permit is given back), and
+//! a gateway shutting down leaves the two talking instead of cutting them off.
 //!
 //! Busy, no answer, a failed dial or the ring timeout: the person's leg is
 //! hung up, `call.escalated` says the transfer failed and why, and the agent
@@ -235,6 +237,7 @@ impl Session {
         self.transition(CallInput::TransferCompleted, data).await;
         self.publish_ended(EndReason::Transferred).await;
         self.bridged = true;
+        drop(self.permit.take());
         tracing::info!("attended transfer: caller and person connected");
     }
 }

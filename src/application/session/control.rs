@@ -27,6 +27,14 @@ impl Session {
                 self.res.caller = None;
                 self.end(EndReason::ChannelLost, false);
             }
+            SessionCommand::Hangup(EndReason::Shutdown) if self.bridged => {
+                // The gateway is going away, not the call: a caller talking
+                // to a person is left talking. Their channels and bridge stay
+                // on Asterisk (hung up there by whoever hangs up first).
+                tracing::info!("shutdown: leaving the caller and the person connected");
+                self.res.leave_bridged();
+                self.end(EndReason::Shutdown, false);
+            }
             SessionCommand::Hangup(reason) => self.end(reason, true),
             SessionCommand::Say(text) => {
                 if self.phase() == Some(Phase::Speaking) {

@@ -15,7 +15,8 @@
 //! The session ends exactly once, through `Session::finish`, which releases
 //! every resource, publishes `call.ended` with the call's figures and reports
 //! to the registry. The call's admission permit is dropped with the task, so a
-//! drain counts it until then.
+//! drain counts it until then; only a call handed to a person gives it back
+//! earlier, at the handover (`attended`).
 
 mod attended;
 mod config;
@@ -204,12 +205,13 @@ pub fn spawn_inbound(
         None => CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id"),
     };
     let (tx, rx) = mpsc::channel(64);
-    let session = run::Session::new(deps, call_id.clone(), call.clone(), rx);
+    let mut session = run::Session::new(deps, call_id.clone(), call.clone(), rx);
+    session.permit = Some(permit);
     let span = tracing::info_span!("call", call_id = %call_id, channel = %call.caller);
     tokio::spawn(
         async move {
+            // The permit, if still held, is dropped with the session.
             let result = session.run().await;
-            drop(permit);
             let _ = ended.send(result);
         }
         .instrument(span),

@@ -56,6 +56,16 @@ impl Resources {
     }
 }
 
+impl Resources {
+    /// Forgets the caller, the person and their bridge without releasing
+    /// them: they outlive this gateway (see the shutdown of a bridged call).
+    pub(super) fn leave_bridged(&mut self) {
+        self.caller = None;
+        self.human = None;
+        self.bridge = None;
+    }
+}
+
 /// A resource that is already gone is released; anything else is logged.
 fn ignore_gone(what: &str, result: Result<(), TelephonyError>) {
     match result {

@@ -122,6 +122,11 @@ pub(super) struct Session {
     pub(super) attended: Option<super::attended::Attended>,
     /// Caller and person are connected: the session only keeps their bridge.
     pub(super) bridged: bool,
+    /// The call's admission slot. Given back at an attended handover, when
+    /// the gateway stops carrying the call's media: a caller talking to a
+    /// person must neither count against the gateway's capacity nor hold up
+    /// a drain. Otherwise it goes with the task.
+    pub(super) permit: Option<crate::application::admission::CallPermit>,
     /// `call.ended` is out (an attended transfer publishes it at the handover).
     pub(super) ended_published: bool,
 }
@@ -201,6 +206,7 @@ impl Session {
             ending: None,
             attended: None,
             bridged: false,
+            permit: None,
             ended_published: false,
         }
     }
