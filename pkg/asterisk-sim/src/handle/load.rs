@@ -23,10 +23,19 @@ pub struct CallMedia {
 /// The pacing of everything received since the last [`SimHandle::take_pacing`].
 #[derive(Debug, Clone)]
 pub struct Pacing {
-    /// How late each packet came against its talkspurt's 20 ms grid.
+    /// How late each packet came against its talkspurt's 20 ms grid, by the kernel's
+    /// receive stamp: what the gateway put on the wire, without the simulator's own delays.
     pub grid: HistogramSnapshot,
-    /// How far each packet spacing strayed from what the RTP timestamps say.
+    /// How far each packet spacing strayed from what the RTP timestamps say (kernel stamps).
     pub gaps: HistogramSnapshot,
+    /// `grid` by the time the simulator's receive task read each packet: the gateway's
+    /// pacing plus the simulator's (load generator's) own scheduling delays.
+    pub grid_read: HistogramSnapshot,
+    /// Kernel arrival → read by the receive task, per stamped packet: the simulator's own
+    /// receive delay.
+    pub read_delay: HistogramSnapshot,
+    /// Packets that came with a kernel receive stamp (the others were timed when read).
+    pub kernel_stamped: u64,
     /// RTP packets received from the gateway.
     pub packets: u64,
     /// Packets missing from sequence gaps inside talkspurts.
@@ -61,8 +70,11 @@ impl SimHandle {
     /// Pacing figures since the last call, and a fresh start.
     pub fn take_pacing(&self) -> Pacing {
         Pacing {
-            grid: self.sim.media.rx.grid.take(),
-            gaps: self.sim.media.rx.gaps.take(),
+            grid: self.sim.media.rx.pacing.grid.take(),
+            gaps: self.sim.media.rx.pacing.gaps.take(),
+            grid_read: self.sim.media.rx.pacing.grid_read.take(),
+            read_delay: self.sim.media.rx.pacing.read_delay.take(),
+            kernel_stamped: self.sim.media.rx.stamped.swap(0, Relaxed),
             packets: self.sim.media.rx.packets.swap(0, Relaxed),
             lost: self.sim.media.rx.lost.swap(0, Relaxed),
         }

@@ -12,6 +12,7 @@ pub(crate) mod audiosocket;
 pub mod g711;
 pub(crate) mod record;
 pub(crate) mod rtp;
+pub(crate) mod rx_clock;
 pub(crate) mod stats;
 
 use std::collections::{HashMap, VecDeque};
@@ -76,16 +77,18 @@ pub(crate) struct RtpFaults {
 /// What every receive task shares: the clock, impairments and the load figures.
 pub(crate) struct RxShared {
     pub(crate) base: Instant,
+    /// Puts the kernel's receive stamps on the clock of `base`.
+    pub(crate) wall: rx_clock::WallBase,
     pub(crate) faults: Arc<Mutex<RtpFaults>>,
     pub(crate) record_payloads: bool,
     pub(crate) record_packets: bool,
-    /// Lateness of each packet against its talkspurt's 20 ms grid.
-    pub(crate) grid: stats::Histogram,
-    /// Deviation of each packet spacing from what its timestamps say.
-    pub(crate) gaps: stats::Histogram,
+    /// Pacing against the 20 ms grid, by kernel arrival and by read time.
+    pub(crate) pacing: stats::PacingHistograms,
     /// RTP packets received, and packets missing from sequence gaps.
     pub(crate) packets: std::sync::atomic::AtomicU64,
     pub(crate) lost: std::sync::atomic::AtomicU64,
+    /// RTP packets that came with a kernel receive stamp.
+    pub(crate) stamped: std::sync::atomic::AtomicU64,
 }
 
 /// The media side of the simulator.
@@ -117,13 +120,14 @@ impl MediaEngine {
         }
         let rx = Arc::new(RxShared {
             base,
+            wall: rx_clock::WallBase::new(base.into_std()),
             faults: Arc::clone(&faults),
             record_payloads,
             record_packets: cfg.record_packets,
-            grid: stats::Histogram::default(),
-            gaps: stats::Histogram::default(),
+            pacing: stats::PacingHistograms::default(),
             packets: Default::default(),
             lost: Default::default(),
+            stamped: Default::default(),
         });
         Self {
             shards,

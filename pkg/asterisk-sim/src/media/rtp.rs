@@ -7,6 +7,7 @@ use tokio::net::UdpSocket;
 
 use super::MediaEngine;
 use super::record::{MediaFormat, Record, RxPacket};
+use super::rx_clock::StampedReader;
 use super::stats::RxPoint;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -50,31 +51,44 @@ pub(crate) async fn receive(
     rec: Arc<Mutex<Record>>,
     engine: Arc<super::RxShared>,
 ) {
-    let mut buf = vec![0u8; 2048];
+    let mut reader = StampedReader::new(&sock, 2048);
     loop {
-        let Ok((n, _from)) = sock.recv_from(&mut buf).await else {
+        let Ok((buf, stamp)) = reader.recv(&sock).await else {
             return;
         };
-        let at_ms = engine.base.elapsed().as_secs_f64() * 1000.0;
-        let Some((marker, pt, seq, ts, ssrc, payload)) = parse(&buf[..n]) else {
+        let read_ms = engine.base.elapsed().as_secs_f64() * 1000.0;
+        let Some((marker, pt, seq, ts, ssrc, payload)) = parse(buf) else {
             continue;
         };
         let l = engine.faults.lock().map(|f| f.loss).unwrap_or(0.0);
         if l > 0.0 && fastrand::f64() < l {
             continue;
         }
+        // Arrival is the kernel's stamp: what the gateway sent, without this task's own
+        // wake-up delay (which `read_delay` keeps apart). Never after the read, should the
+        // wall clock be stepped forward mid-run.
+        let at_ms = match stamp {
+            Some(s) => {
+                let at = engine.wall.ms_since_base(s).min(read_ms);
+                engine.stamped.fetch_add(1, Relaxed);
+                engine.pacing.read_delay.record_ms(read_ms - at);
+                at
+            }
+            None => read_ms,
+        };
         let mut r = rec.lock().unwrap_or_else(|e| e.into_inner());
         // A dynamic PT has no rx mapping on a UnicastRTP channel: Asterisk drops slin16 (118)
         // from us, and anything not matching the channel's format is not passed on (fixture 14).
         let forwarded = pt == r.format.payload_type() && r.format != MediaFormat::Slin16;
         let point = RxPoint {
             at_ms,
+            read_ms,
             seq,
             ts,
             marker,
             rate: r.format.rate(),
         };
-        let lost = r.summary.packet(point, &engine.grid, &engine.gaps);
+        let lost = r.summary.packet(point, &engine.pacing);
         engine.packets.fetch_add(1, Relaxed);
         engine.lost.fetch_add(lost, Relaxed);
         if !engine.record_packets {
@@ -134,5 +148,69 @@ mod tests {
             Some((true, 8, 65_535, 160, 0xdead_beef, &[1u8, 2, 3][..]))
         );
         assert_eq!(parse(&b[..5]), None);
+    }
+
+    /// Packets sent while the receive task cannot run (this current-thread runtime is held
+    /// by the test) keep their own arrival times: each one's is before the next was sent,
+    /// though all are read after the last. Timed at the read, none could be.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn arrival_is_the_kernel_stamp_not_the_late_read() {
+        let engine = MediaEngine::new(&crate::SimConfig::default(), tokio::time::Instant::now());
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = open(&engine, "ch", peer.local_addr().unwrap(), MediaFormat::Ulaw)
+            .await
+            .unwrap();
+        let rx = Arc::clone(&engine.rx);
+        let received = || engine.record("ch").unwrap().lock().unwrap().packets.clone();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut seq = 0u16;
+        // The kernel turns stamping on for the first socket asking a moment later (deferred
+        // work); until then it stamps at the read. Rounds repeat until the stamps show.
+        loop {
+            let mut sent_before = Vec::new();
+            for _ in 0..3 {
+                sent_before.push(engine.now_ms());
+                let mut pkt = Vec::new();
+                header(&mut pkt, false, 0, seq, u32::from(seq) * 160, 7);
+                pkt.extend_from_slice(&[0xff; 160]);
+                peer.send_to(&pkt, to).unwrap();
+                seq += 1;
+                // Hold the thread (no await): the receive task cannot read meanwhile.
+                let t = engine.now_ms();
+                while engine.now_ms() < t + 2.0 {
+                    std::hint::spin_loop();
+                }
+            }
+            let all_sent = engine.now_ms();
+            while received().len() < usize::from(seq) {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "packets not received"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            let got = received().split_off(usize::from(seq) - 3);
+            assert_eq!(
+                rx.stamped.load(Relaxed),
+                u64::from(seq),
+                "every packet had a kernel stamp"
+            );
+            let delay = rx.pacing.read_delay.take();
+            assert_eq!(delay.count(), 3);
+            // The first packet was read after the last was sent, and its delay says so.
+            assert!(
+                delay.max_ms() + 0.001 >= all_sent - got[0].at_ms,
+                "{delay:?}"
+            );
+            if got[0].at_ms < sent_before[1] && got[1].at_ms < sent_before[2] {
+                assert!(sent_before[0] <= got[0].at_ms, "{sent_before:?} {got:?}");
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "arrival follows the read, not the kernel: sent {sent_before:?}, got {got:?}"
+            );
+        }
     }
 }

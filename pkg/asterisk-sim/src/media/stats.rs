@@ -99,6 +99,21 @@ impl HistogramSnapshot {
     }
 }
 
+/// The pacing histograms every receive task adds to.
+#[derive(Debug, Default)]
+pub(crate) struct PacingHistograms {
+    /// Lateness of each packet against its talkspurt's 20 ms grid, by kernel arrival time:
+    /// what the gateway put on the wire.
+    pub(crate) grid: Histogram,
+    /// Deviation of each packet spacing from what its timestamps say (kernel arrival times).
+    pub(crate) gaps: Histogram,
+    /// The same lateness by the time the receive task read each packet: adds the
+    /// simulator's own scheduling delays.
+    pub(crate) grid_read: Histogram,
+    /// Kernel arrival → read by the receive task: the simulator's own receive delay.
+    pub(crate) read_delay: Histogram,
+}
+
 /// What one channel received, summarised as it arrives.
 #[derive(Debug, Default)]
 pub(crate) struct RxSummary {
@@ -110,17 +125,21 @@ pub(crate) struct RxSummary {
     prev: Option<(f64, u16, u32)>,
     /// Smallest (arrival − media time) of the current talkspurt: the grid.
     anchor: f64,
+    /// The same by read time.
+    anchor_read: f64,
     spurt_ts: u32,
 }
 
 impl RxSummary {
-    /// One packet at `at_ms` with RTP `seq`/`ts` at `rate`. `grid` gets how late
-    /// it is against the 20 ms grid of its talkspurt (anchored on the earliest
-    /// packet), `gaps` how far its spacing from the previous one strays from
-    /// what the timestamps say. Returns how many packets its arrival shows lost.
-    pub(crate) fn packet(&mut self, p: RxPoint, grid: &Histogram, gaps: &Histogram) -> u64 {
+    /// One packet at `at_ms` with RTP `seq`/`ts` at `rate`. `h.grid` gets how
+    /// late it is against the 20 ms grid of its talkspurt (anchored on the
+    /// earliest packet), `h.gaps` how far its spacing from the previous one
+    /// strays from what the timestamps say, `h.grid_read` the grid lateness by
+    /// `read_ms`. Returns how many packets its arrival shows lost.
+    pub(crate) fn packet(&mut self, p: RxPoint, h: &PacingHistograms) -> u64 {
         let RxPoint {
             at_ms,
+            read_ms,
             seq,
             ts,
             marker,
@@ -139,15 +158,20 @@ impl RxSummary {
                 self.lost += lost;
             }
             let media_gap = f64::from(ts.wrapping_sub(prev_ts)) / per_ms;
-            gaps.record_ms((at_ms - prev_at - media_gap).abs());
-            let offset = at_ms - f64::from(ts.wrapping_sub(self.spurt_ts)) / per_ms;
+            h.gaps.record_ms((at_ms - prev_at - media_gap).abs());
+            let media_ms = f64::from(ts.wrapping_sub(self.spurt_ts)) / per_ms;
+            let offset = at_ms - media_ms;
             self.anchor = self.anchor.min(offset);
-            grid.record_ms(offset - self.anchor);
+            h.grid.record_ms(offset - self.anchor);
+            let offset_read = read_ms - media_ms;
+            self.anchor_read = self.anchor_read.min(offset_read);
+            h.grid_read.record_ms(offset_read - self.anchor_read);
             if let Some(last) = self.spurts.back_mut() {
                 last.1 = at_ms;
             }
         } else {
             self.anchor = at_ms;
+            self.anchor_read = read_ms;
             self.spurt_ts = ts;
             if self.spurts.len() == KEEP_SPURTS {
                 self.spurts.pop_front();
@@ -162,7 +186,10 @@ impl RxSummary {
 /// One received packet's timing.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RxPoint {
+    /// When it arrived (the kernel's stamp, or `read_ms` without one).
     pub(crate) at_ms: f64,
+    /// When the receive task read it.
+    pub(crate) read_ms: f64,
     pub(crate) seq: u16,
     pub(crate) ts: u32,
     pub(crate) marker: bool,
@@ -194,6 +221,8 @@ mod tests {
     fn point(at_ms: f64, seq: u16, ts: u32, marker: bool) -> RxPoint {
         RxPoint {
             at_ms,
+            // Read 1 ms late, but 6 ms late for the second packet of the first spurt.
+            read_ms: at_ms + if at_ms == 1023.0 { 6.0 } else { 1.0 },
             seq,
             ts,
             marker,
@@ -203,27 +232,30 @@ mod tests {
 
     #[test]
     fn summary_finds_spurts_loss_and_lateness_against_the_grid() {
-        let (grid, gaps) = (Histogram::default(), Histogram::default());
+        let h = PacingHistograms::default();
         let mut s = RxSummary::default();
         // A spurt: on time, 3 ms late, on time, one packet lost, 1 ms early.
-        s.packet(point(1000.0, 10, 160, true), &grid, &gaps);
-        s.packet(point(1023.0, 11, 320, false), &grid, &gaps);
-        s.packet(point(1040.0, 12, 480, false), &grid, &gaps);
-        assert_eq!(s.packet(point(1079.0, 14, 800, false), &grid, &gaps), 1);
+        s.packet(point(1000.0, 10, 160, true), &h);
+        s.packet(point(1023.0, 11, 320, false), &h);
+        s.packet(point(1040.0, 12, 480, false), &h);
+        assert_eq!(s.packet(point(1079.0, 14, 800, false), &h), 1);
         // A new spurt after a pause; its own grid.
-        s.packet(point(2000.0, 15, 8800, true), &grid, &gaps);
-        s.packet(point(2020.0, 16, 8960, false), &grid, &gaps);
+        s.packet(point(2000.0, 15, 8800, true), &h);
+        s.packet(point(2020.0, 16, 8960, false), &h);
         assert_eq!(s.packets, 6);
         assert_eq!(s.lost, 1);
         assert_eq!(
             s.spurts.iter().copied().collect::<Vec<_>>(),
             vec![(1000.0, 1079.0), (2000.0, 2020.0)]
         );
-        let g = grid.take();
+        let g = h.grid.take();
         // Late by 3, 0, then the early packet re-anchors the grid (lateness 0), 0.
         assert_eq!((g.count(), g.max_ms()), (4, 3.0));
-        let d = gaps.take();
+        let d = h.gaps.take();
         // Spacing off by 3, 3, 1, 0 ms; the median's bin is [1.00, 1.01).
         assert_eq!((d.count(), d.max_ms(), d.quantile_ms(0.5)), (4, 3.0, 1.01));
+        // By read time the second packet is 8 ms late, the rest as before.
+        let r = h.grid_read.take();
+        assert_eq!((r.count(), r.max_ms()), (4, 8.0));
     }
 }

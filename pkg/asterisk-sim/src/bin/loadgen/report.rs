@@ -86,7 +86,7 @@ fn cell(v: &Value) -> String {
 fn row(s: &Value) -> String {
     let g = |p: &str| cell(s.pointer(p).unwrap_or(&Value::Null));
     format!(
-        "| {} | {} | {} | {} | {} | {} / {} / {} | {} | {} / {} | {} / {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} / {} / {} | {} / {} | {} | {} / {} | {} / {} | {} | {} | {} |",
         g("/calls"),
         g("/calls_live"),
         g("/gateway/cpu_cores"),
@@ -95,6 +95,8 @@ fn row(s: &Value) -> String {
         g("/jitter_grid/p50_ms"),
         g("/jitter_grid/p99_ms"),
         g("/jitter_grid/max_ms"),
+        g("/jitter_grid_app/p99_ms"),
+        g("/loadgen_rx_delay/p99_ms"),
         g("/loss/gateway_lost"),
         g("/turn/gateway_added/p50_ms"),
         g("/turn/gateway_added/p99_ms"),
@@ -116,7 +118,37 @@ fn row(s: &Value) -> String {
     )
 }
 
-const HEADER: &str = "| calls | up | gateway CPU (cores) | CPU/call (% of a core) | RSS/call (KiB) | jitter p50 / p99 / max (ms) | lost in gateway | turn added p50 / p99 (ms) | barge-in p50 / p99 (ms) | loadgen CPU (cores) | other processes (cores) | meets targets |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+const HEADER: &str = "| calls | up | gateway CPU (cores) | CPU/call (% of a core) | RSS/call (KiB) | jitter p50 / p99 / max (ms) | jitter p99 at loadgen read / loadgen rx delay p99 (ms) | lost in gateway | turn added p50 / p99 (ms) | barge-in p50 / p99 (ms) | loadgen CPU (cores) | other processes (cores) | meets targets |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+
+/// Which jitter figure is judged, and what the other one is.
+const JITTER_NOTE: &str = "Jitter is each packet's lateness against its talkspurt's 20 ms grid, timed by the kernel's receive stamp (`SO_TIMESTAMPNS`) on the simulated caller's socket: what the gateway put on the wire. That figure is the one judged. \"At loadgen read\" is the same lateness timed when the load generator's task read the packet, and \"loadgen rx delay\" the time from the kernel stamp to that read: the load generator's own share, as it shares the cores with the gateway.";
+
+/// A warning when some packets came without a kernel stamp (timed when read instead).
+fn unstamped(out: &Value) -> String {
+    let figs = out["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(out.pointer("/soak/figures"));
+    let (mut all, mut stamped) = (0, 0);
+    for f in figs {
+        all += f
+            .pointer("/loss/caller_received")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        stamped += f
+            .pointer("/jitter_grid/kernel_stamped")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+    }
+    if stamped < all {
+        format!(
+            " Only {stamped} of {all} packets came with a kernel stamp; the others were timed when read, so their jitter includes the load generator's delay."
+        )
+    } else {
+        String::new()
+    }
+}
 
 /// The Markdown report.
 pub(crate) fn markdown(out: &Value) -> String {
@@ -136,6 +168,9 @@ pub(crate) fn markdown(out: &Value) -> String {
     }
     if let Some(s) = soak {
         let _ = writeln!(md, "{}", row(&s["figures"]));
+    }
+    let _ = writeln!(md, "\n{JITTER_NOTE}{}", unstamped(out));
+    if let Some(s) = soak {
         let _ = writeln!(
             md,
             "\nSoak{}: {} calls for {} s, each lasting {} s, {} calls ended and replaced.\nGrowth after the warm-up quarter: {}\n\nSamples: {}",
@@ -190,5 +225,14 @@ mod tests {
         let md = markdown(&out);
         assert!(md.contains("| 100 | 100 | – | 0.05 |"), "{md}");
         assert!(md.contains("**500** calls"), "{md}");
+        assert!(md.contains("kernel's receive stamp"), "{md}");
+        assert!(!md.contains("Only"), "no packets, none unstamped: {md}");
+        let mut partly = out.clone();
+        partly["steps"][0]["loss"] = json!({"caller_received": 10});
+        partly["steps"][0]["jitter_grid"]["kernel_stamped"] = json!(7);
+        partly["steps"][0]["loadgen_rx_delay"] = json!({"p99_ms": 2.5});
+        let md = markdown(&partly);
+        assert!(md.contains("Only 7 of 10 packets"), "{md}");
+        assert!(md.contains("0.4 / – | – / 2.5 |"), "{md}");
     }
 }

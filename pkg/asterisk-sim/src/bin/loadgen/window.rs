@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use vg_asterisk_sim::{Pacing, SimHandle};
+use vg_asterisk_sim::{HistogramSnapshot, Pacing, SimHandle};
 
 use crate::caller::Findings;
 use crate::figures::{round2, summary};
@@ -69,6 +69,15 @@ pub(crate) fn hist_ms(d: &Scrape, name: &str, labels: &str) -> Value {
         "count": b.last().map_or(0.0, |l| l.1),
         "p50_le_ms": ms(0.5),
         "p99_le_ms": ms(0.99),
+    })
+}
+
+/// `{p50, p99, max}` of a pacing histogram, in ms.
+fn quantiles(h: &HistogramSnapshot) -> Value {
+    json!({
+        "p50_ms": h.quantile_ms(0.5),
+        "p99_ms": h.quantile_ms(0.99),
+        "max_ms": h.max_ms(),
     })
 }
 
@@ -139,17 +148,19 @@ pub(crate) fn step_figures(
             "cpu_cores": round2(me_cores),
             "rss_mib": round2(b.me.rss_kib as f64 / 1024.0),
         },
+        // Judged: lateness by the kernel's receive stamp, what the gateway put on the wire.
         "jitter_grid": {
             "packets": pacing.grid.count(),
+            "kernel_stamped": pacing.kernel_stamped,
             "p50_ms": pacing.grid.quantile_ms(0.5),
             "p99_ms": pacing.grid.quantile_ms(0.99),
             "max_ms": pacing.grid.max_ms(),
         },
-        "jitter_spacing": {
-            "p50_ms": pacing.gaps.quantile_ms(0.5),
-            "p99_ms": pacing.gaps.quantile_ms(0.99),
-            "max_ms": pacing.gaps.max_ms(),
-        },
+        // Not judged: the same by when the load generator's task read each packet, and
+        // that task's own delay after the kernel had the packet.
+        "jitter_grid_app": quantiles(&pacing.grid_read),
+        "loadgen_rx_delay": quantiles(&pacing.read_delay),
+        "jitter_spacing": quantiles(&pacing.gaps),
         "loss": {
             "gateway_lost": gateway_lost + (b.udp_errors - a.udp_errors) as f64,
             "jitter_buffer_dropped_late": c("dropped_late"),
