@@ -51,7 +51,8 @@ impl MediaFormat {
 /// One media packet (or AudioSocket / WebSocket frame) received from the gateway.
 #[derive(Clone, Debug)]
 pub struct RxPacket {
-    /// Arrival time in ms since the simulator started.
+    /// Arrival time in ms since the simulator started: over UDP RTP the kernel's receive
+    /// stamp where there is one (Linux), otherwise when the simulator read it.
     pub at_ms: f64,
     /// RTP sequence number (0 for non-RTP transports).
     pub seq: u16,
