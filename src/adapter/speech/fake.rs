@@ -24,6 +24,20 @@ pub use stt::{FakeStt, FakeSttConfig, FakeSttLog};
 pub use tts::{FakeTts, FakeTtsConfig, FakeTtsFailure, FakeTtsLog};
 pub use wave::{rms, synthesize};
 
+/// Texts a fake keeps in its log: plenty for any test, and bounded, because
+/// the fakes also serve `make run` and the load benchmark, where an
+/// ever-growing log would pass for a leak in the gateway's memory figures.
+const LOG_TEXTS: usize = 1024;
+
+/// Appends `text`, dropping the oldest half once the log is twice
+/// [`LOG_TEXTS`] long (amortised constant time).
+fn log_text(texts: &mut Vec<String>, text: String) {
+    if texts.len() >= 2 * LOG_TEXTS {
+        texts.drain(..texts.len() - LOG_TEXTS);
+    }
+    texts.push(text);
+}
+
 #[cfg(test)]
 mod tests_stt;
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub struct FakeSttLog {
     pub loud_frames: u64,
     /// `finish()` marks received.
     pub finishes: usize,
-    /// The text of every `Final` sent, in order.
+    /// The text of every `Final` sent, in order (the latest 1,024 at least).
     pub finals: Vec<String>,
     /// Sessions that ended by being cancelled or dropped.
     pub closed: usize,

@@ -150,3 +150,17 @@ async fn scripted_errors_and_stalls() {
     assert_eq!((log.opened, log.failed), (2, 1));
     assert_eq!(log.texts, vec!["Some words to say.", "Hello."]);
 }
+
+#[test]
+fn the_log_of_texts_stays_bounded() {
+    let mut texts = Vec::new();
+    for i in 0..10 * super::LOG_TEXTS {
+        super::log_text(&mut texts, i.to_string());
+    }
+    assert!(texts.len() <= 2 * super::LOG_TEXTS, "{}", texts.len());
+    assert!(texts.len() >= super::LOG_TEXTS);
+    // The newest are kept, in order.
+    let last = 10 * super::LOG_TEXTS - 1;
+    assert_eq!(texts.last(), Some(&last.to_string()));
+    assert_eq!(texts[texts.len() - 2], (last - 1).to_string());
+}

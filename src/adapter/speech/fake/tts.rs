@@ -60,7 +60,8 @@ pub enum FakeTtsFailure {
 pub struct FakeTtsLog {
     /// Sessions opened.
     pub opened: usize,
-    /// Every text piece it was asked to speak, in order of arrival.
+    /// Every text piece it was asked to speak, in order of arrival (the
+    /// latest 1,024 at least: older ones are dropped in bulk).
     pub texts: Vec<String>,
     /// Chunks delivered.
     pub chunks: u64,

@@ -71,7 +71,8 @@ impl Recogniser {
             for event in out.drain(..) {
                 if let SttEvent::Final { text, .. } = &event {
                     let text = text.clone();
-                    self.log.send_modify(|log| log.finals.push(text));
+                    self.log
+                        .send_modify(|log| super::super::log_text(&mut log.finals, text));
                 }
                 let last = matches!(event, SttEvent::Error(_));
                 if end.events.send(event).await.is_err() || last {

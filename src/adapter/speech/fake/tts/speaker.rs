@@ -55,7 +55,7 @@ impl Speaker {
                 input = end.input.recv(), if input_open => match input {
                     Some(TtsInput::Text { piece, text }) => {
                         let pcm = synthesize(&text, rate, self.config.per_char);
-                        self.log.send_modify(|log| log.texts.push(text));
+                        self.log.send_modify(|log| super::super::log_text(&mut log.texts, text));
                         let now = Instant::now();
                         next_due = Some(match next_due {
                             None => now + self.config.first_audio_delay,
