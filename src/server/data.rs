@@ -30,6 +30,9 @@ use std::{sync::Arc, time::Duration};
 
 /// Keys the in-memory idempotency store remembers (the API's own default).
 const MEMORY_IDEMPOTENCY_KEYS: usize = 10_000;
+/// How long the embedded store keeps an ended call readable (at most
+/// `limits.ended_calls_kept` of them).
+const MEMORY_ENDED_RETENTION: Duration = Duration::from_secs(3600);
 
 /// How long a graceful shutdown waits for the broker to acknowledge what is
 /// spooled; the rest stays on disk for the next start.
@@ -106,7 +109,10 @@ async fn store(
     let r = &config.redis;
     let Some(url) = &r.url else {
         return Ok((
-            Arc::new(MemoryCallStore::default()),
+            Arc::new(MemoryCallStore::new(
+                MEMORY_ENDED_RETENTION,
+                config.limits.ended_calls_kept as usize,
+            )),
             Arc::new(MemoryIdempotency::new(MEMORY_IDEMPOTENCY_KEYS)),
         ));
     };

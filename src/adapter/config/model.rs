@@ -447,6 +447,9 @@ pub struct LimitsSection {
     pub originate_per_minute: u32,
     /// Originates allowed at once (token bucket size).
     pub burst: u32,
+    /// Ended calls this process keeps in memory for the API (oldest dropped
+    /// first, and none older than an hour): bounds the store's memory.
+    pub ended_calls_kept: u32,
     /// Per-tenant overrides: `[limits.tenants.acme]`.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub tenants: std::collections::BTreeMap<String, TenantLimitsSection>,
@@ -458,6 +461,7 @@ impl Default for LimitsSection {
             max_concurrent_calls: 50,
             originate_per_minute: 60,
             burst: 10,
+            ended_calls_kept: 10_000,
             tenants: Default::default(),
         }
     }

@@ -82,6 +82,7 @@ fn file_then_environment() {
     let text = "[http]\nlisten = \"127.0.0.1:9000\"\n[log]\nformat = \"json\"\n";
     let c = load_from_str(text, env(&[])).unwrap();
     assert_eq!(c.http.listen.port(), 9000);
+    assert_eq!(c.limits.ended_calls_kept, 10_000);
     assert_eq!(c.log.format, LogFormat::Json);
 
     let c = load_from_str(
@@ -93,9 +94,11 @@ fn file_then_environment() {
             ("VOICEGW__MEDIA__RTP_PORT_RANGE", "30000-30099"),
             ("VOICEGW__MEDIA__ADVERTISE_ADDRESS", "10.0.0.5"),
             ("VOICEGW__LIFECYCLE__DRAIN_DEADLINE", "500ms"),
+            ("VOICEGW__LIMITS__ENDED_CALLS_KEPT", "250"),
         ]),
     )
     .unwrap();
+    assert_eq!(c.limits.ended_calls_kept, 250);
     assert_eq!(c.http.listen.port(), 9100);
     assert_eq!(c.ari.url, "https://pbx.example:8089");
     assert_eq!(c.ari.password.expose(), "1234");
