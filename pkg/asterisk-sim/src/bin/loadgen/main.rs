@@ -76,6 +76,12 @@ pub(crate) struct Cli {
     /// Timer tasks sending the callers' RTP in the simulator.
     #[arg(long, default_value_t = 4)]
     pub(crate) media_shards: usize,
+    /// Nice value the load generator takes once the gateway is up (0: none).
+    /// Both share this machine's cores; on the gateway's own hardware the
+    /// callers are elsewhere, so the gateway gets the CPU first (the callers'
+    /// own send timing then wobbles, which the gateway's jitter buffer is for).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) nice: u8,
 }
 
 /// Parses `MIN-MAX` seconds.

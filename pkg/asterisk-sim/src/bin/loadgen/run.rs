@@ -87,6 +87,8 @@ pub(crate) async fn main(cli: Cli) -> Io<()> {
         vad_hangover_ms: cli.vad_hangover_ms,
     };
     let gw = Gateway::start(&cli.gateway, &sim.base_url(), delays).await?;
+    // After the gateway was spawned, so that it keeps the normal priority.
+    crate::procfs::renice_self(cli.nice);
     wait_until("the gateway's events socket", 30, || {
         sim.app_connected("voice-gateway")
     })
@@ -123,7 +125,7 @@ pub(crate) async fn main(cli: Cli) -> Io<()> {
             "step_secs": cli.step_secs, "settle_secs": cli.settle_secs,
             "fake_stt_final_ms": cli.stt_final_ms, "fake_tts_first_audio_ms": cli.tts_first_audio_ms,
             "endpointing_ms": cli.endpointing_ms, "vad_hangover_ms": cli.vad_hangover_ms, "barge_every": cli.barge_every,
-            "utterance_ms": script.utter_ms, "think_ms": script.think_ms, "barge_after_ms": script.barge_after_ms, "caller_rtp": if cli.continuous_rtp { "continuous" } else { "while talking (Asterisk two-party bridge)" },
+            "utterance_ms": script.utter_ms, "think_ms": script.think_ms, "barge_after_ms": script.barge_after_ms, "loadgen_nice": cli.nice, "caller_rtp": if cli.continuous_rtp { "continuous" } else { "while talking (Asterisk two-party bridge)" },
         },
         "baseline": proc_json(&base.gw),
     });
