@@ -103,6 +103,34 @@ pub(crate) fn parse_machine_ticks(text: &str) -> Option<(u64, u64)> {
     Some((total - idle, total))
 }
 
+/// Lowers the priority of every thread of this process to `nice` with
+/// `renice` (Linux sets it per thread; threads created later inherit it).
+/// Failure is reported and the run goes on at the normal priority.
+pub(crate) fn renice_self(nice: u8) {
+    if nice == 0 {
+        return;
+    }
+    let tids: Vec<String> = match std::fs::read_dir("/proc/self/task") {
+        Ok(dir) => dir
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect(),
+        Err(e) => {
+            eprintln!("loadgen: cannot list own threads ({e}); not reniced");
+            return;
+        }
+    };
+    let status = std::process::Command::new("renice")
+        .args(["-n", &nice.to_string(), "-p"])
+        .args(&tids)
+        .stdout(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => eprintln!("loadgen: {} threads at nice {nice}", tids.len()),
+        Ok(s) => eprintln!("loadgen: renice exited with {s}; not reniced"),
+        Err(e) => eprintln!("loadgen: renice not run ({e}); not reniced"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,33 +165,5 @@ mod tests {
     fn this_process_can_be_read() {
         let me = sample(std::process::id(), clock_ticks()).expect("own /proc entry");
         assert!(me.rss_kib > 0 && me.fds > 0 && me.threads > 0, "{me:?}");
-    }
-}
-
-/// Lowers the priority of every thread of this process to `nice` with
-/// `renice` (Linux sets it per thread; threads created later inherit it).
-/// Failure is reported and the run goes on at the normal priority.
-pub(crate) fn renice_self(nice: u8) {
-    if nice == 0 {
-        return;
-    }
-    let tids: Vec<String> = match std::fs::read_dir("/proc/self/task") {
-        Ok(dir) => dir
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-            .collect(),
-        Err(e) => {
-            eprintln!("loadgen: cannot list own threads ({e}); not reniced");
-            return;
-        }
-    };
-    let status = std::process::Command::new("renice")
-        .args(["-n", &nice.to_string(), "-p"])
-        .args(&tids)
-        .stdout(std::process::Stdio::null())
-        .status();
-    match status {
-        Ok(s) if s.success() => eprintln!("loadgen: {} threads at nice {nice}", tids.len()),
-        Ok(s) => eprintln!("loadgen: renice exited with {s}; not reniced"),
-        Err(e) => eprintln!("loadgen: renice not run ({e}); not reniced"),
     }
 }
