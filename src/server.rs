@@ -293,10 +293,12 @@ async fn consume(
                 }
                 Some(StreamItem::Resynced { channels, bridges }) => {
                     let gone = router.on_resync(channels.iter().map(|c| &c.id));
+                    let handed_over = router.adopt_handed_over(&bridges);
                     tracing::info!(
                         channels = channels.len(),
                         bridges = bridges.len(),
                         held = router.live(),
+                        handed_over,
                         gone,
                         "ARI resynchronised"
                     );

@@ -40,6 +40,12 @@ impl Rig {
         env: Vec<(String, String)>,
     ) -> Rig {
         let sim = Simulator::start(sim_config).await.unwrap();
+        Self::start_on(sim, extra, env).await
+    }
+
+    /// A gateway on a simulator that is already running (a second gateway
+    /// process after the first one stopped).
+    pub(crate) async fn start_on(sim: SimHandle, extra: &str, env: Vec<(String, String)>) -> Rig {
         let (user, pass) = sim.credentials();
         let events_file = events_path();
         let first = NEXT_PORTS.fetch_add(50, Ordering::Relaxed);

@@ -229,7 +229,8 @@ async fn a_caller_hanging_up_while_the_person_rings_takes_the_leg_down() {
 
 /// A gateway shutting down (a deploy) must not cut a caller off the person
 /// they were handed to: the drain does not wait for that call, and the
-/// gateway leaves the caller, the person and their bridge on Asterisk.
+/// gateway leaves the caller, the person and their bridge on Asterisk. The
+/// next gateway process watches them and cleans up when one party leaves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shutdown_leaves_a_caller_talking_to_the_person() {
     let orch = transferring_agent().await;
@@ -249,8 +250,39 @@ async fn a_shutdown_leaves_a_caller_talking_to_the_person() {
     })
     .await;
     let (channels, bridges) = (rig.sim.channel_ids(), rig.sim.bridge_ids());
+    let person = rig.sim.originates().pop().expect("the person was dialled");
     // Drains (nothing to wait for) and exits; a hang here fails the test.
     let sim = rig.stop_gateway().await;
     assert_eq!(sim.channel_ids(), channels, "caller and person still up");
     assert_eq!(sim.bridge_ids(), bridges, "their bridge kept");
+
+    // A bridge an earlier run left empty (a crash between its steps).
+    let (user, pass) = sim.credentials();
+    let created = reqwest::Client::new()
+        .post(format!(
+            "{}/ari/bridges?type=mixing&bridgeId=vg-b-leftover",
+            sim.base_url()
+        ))
+        .basic_auth(user, Some(pass))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+
+    // The next gateway process finds both: the empty bridge goes at once,
+    // and the handed-over call is watched until a party leaves.
+    let rig = Rig::start_on(sim, "", Vec::new()).await;
+    rig.until("the empty leftover bridge destroyed", |r| {
+        r.sim.bridge_ids() == bridges
+    })
+    .await;
+    assert_eq!(rig.sim.channel_ids(), channels, "still talking");
+    assert!(rig.sim.caller_hangup(person.call), "the person hangs up");
+    rig.until("the caller hung up and the bridge destroyed", |r| {
+        r.sim.channel_ids().is_empty() && r.sim.bridge_ids().is_empty()
+    })
+    .await;
+    assert!(rig.sim.call_ended(call));
+    assert_eq!(rig.count("call.started"), 0, "no new call for it");
+    rig.stop().await;
 }

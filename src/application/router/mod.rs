@@ -9,6 +9,7 @@
 //! report their end.
 
 mod control;
+mod handed_over;
 mod outbound;
 mod transfer;
 
@@ -63,6 +64,8 @@ pub struct CallRouter {
     ended_tx: mpsc::UnboundedSender<SessionEnded>,
     /// Outbound calls placed and not answered yet, by their channel.
     pending: HashMap<ChannelId, Pending>,
+    /// Calls an earlier run handed to a person, by each of their channels.
+    handed_over: HashMap<ChannelId, handed_over::HandedOver>,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
 }
@@ -82,6 +85,7 @@ impl CallRouter {
             calls: LiveCalls::default(),
             ended_tx,
             pending: HashMap::new(),
+            handed_over: HashMap::new(),
             internal_tx,
             internal_rx,
         };
@@ -121,6 +125,9 @@ impl CallRouter {
 
     /// Handles one ARI event.
     pub async fn on_event(&mut self, event: &Event) -> Option<Outcome> {
+        if self.on_handed_over_event(event) {
+            return None;
+        }
         if let Some(outcome) = self.on_outbound_event(event).await {
             return outcome;
         }
