@@ -9,7 +9,7 @@ use crate::{
 };
 use serde_json::json;
 use std::time::Duration;
-use vg_asterisk_sim::{Outcome, SimConfig};
+use vg_asterisk_sim::{Outcome, SimCallId, SimConfig};
 use voice_gateway::{
     application::{
         ports::calls::{CallControl, ControlError, TransferMode},
@@ -36,6 +36,22 @@ fn attended(orch: &Orchestrator, ring: &str) -> String {
          [session.transfer_endpoints]\nagents = \"PJSIP/agents\"\n",
         orch.config("10s")
     )
+}
+
+/// A call whose agent will hand it over to `agents`, who answer in 300 ms;
+/// the greeting has been heard. The orchestrator must outlive the call.
+async fn call_for_a_person() -> (Orchestrator, Rig, SimCallId) {
+    let orch = transferring_agent().await;
+    let rig = Rig::start(SimConfig::default(), &attended(&orch, "5s")).await;
+    rig.sim.set_outcome(
+        "agents",
+        Outcome::Answer {
+            after: Duration::from_millis(300),
+        },
+    );
+    let call = rig.sim.place_inbound_call("+15551234567", "+15557654321");
+    rig.greeting_heard(call).await;
+    (orch, rig, call)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,16 +86,7 @@ async fn blind_transfer_hands_the_caller_to_the_dialplan() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attended_transfer_connects_the_person_and_the_ai_leaves() {
-    let orch = transferring_agent().await;
-    let rig = Rig::start(SimConfig::default(), &attended(&orch, "5s")).await;
-    rig.sim.set_outcome(
-        "agents",
-        Outcome::Answer {
-            after: Duration::from_millis(300),
-        },
-    );
-    let call = rig.sim.place_inbound_call("+15551234567", "+15557654321");
-    rig.greeting_heard(call).await;
+    let (_orch, rig, call) = call_for_a_person().await;
     let call_id = rig.events()[0]["subject"].as_str().unwrap().to_owned();
     // The API refuses an attended target that reaches nobody.
     let tenant = TenantId::parse("default").unwrap();
@@ -233,16 +240,7 @@ async fn a_caller_hanging_up_while_the_person_rings_takes_the_leg_down() {
 /// next gateway process watches them and cleans up when one party leaves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shutdown_leaves_a_caller_talking_to_the_person() {
-    let orch = transferring_agent().await;
-    let rig = Rig::start(SimConfig::default(), &attended(&orch, "5s")).await;
-    rig.sim.set_outcome(
-        "agents",
-        Outcome::Answer {
-            after: Duration::from_millis(300),
-        },
-    );
-    let call = rig.sim.place_inbound_call("+15551234567", "+15557654321");
-    rig.greeting_heard(call).await;
+    let (_orch, rig, call) = call_for_a_person().await;
     assert!(rig.sim.caller_say(call, &speech(800)));
     rig.until_count("call.transferred", 1).await;
     rig.until("only caller and person left", |r| {
