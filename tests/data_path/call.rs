@@ -4,7 +4,10 @@
 //! (valid against the schemas) and its call record in PostgreSQL; with Redis
 //! killed the next call still goes through and is written back afterwards.
 
-use crate::support::{Engines, Schemas, connect, consume, metric, readyz, speech, types_of, until};
+use crate::support::{
+    Engines, assert_started_to_ended, connect, consume, readyz, speech, types_of, until,
+};
+use crate::{metrics::metric, schemas::Schemas};
 use redis::AsyncCommands;
 use std::time::Duration;
 use vg_asterisk_sim::{Outcome, SimConfig, Simulator};
@@ -199,20 +202,11 @@ async fn a_call_leaves_its_state_in_redis_events_in_kafka_and_its_record_in_post
     .unwrap();
     let schemas = Schemas::load();
     for rec in &records {
-        schemas.assert_valid(&rec.value);
+        schemas.check(&rec.value).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(rec.value["subject"], rec.key.as_str(), "key = call id");
     }
     let types = types_of(&records, &call_id);
-    assert_eq!(
-        types.first().map(String::as_str),
-        Some("call.started"),
-        "{types:?}"
-    );
-    assert_eq!(
-        types.last().map(String::as_str),
-        Some("call.ended"),
-        "{types:?}"
-    );
+    assert_started_to_ended(&types);
     assert!(types.iter().any(|t| t == "stt.transcribed"), "{types:?}");
     let ended = &records
         .iter()

@@ -2,7 +2,8 @@
 //! (the broker is down); started again on the same spool, then the broker
 //! comes up: every event of the call arrives, in order, once.
 
-use crate::support::{PARTITIONS, Schemas, consume, metric, readyz, types_of, until};
+use crate::support::{PARTITIONS, assert_started_to_ended, consume, readyz, types_of, until};
+use crate::{metrics::metric, schemas::Schemas};
 use std::{
     io::{BufRead, BufReader},
     path::Path,
@@ -143,21 +144,12 @@ async fn events_spooled_before_a_sigkill_are_sent_after_the_restart() {
     );
     let schemas = Schemas::load();
     for r in &records {
-        schemas.assert_valid(&r.value);
+        schemas.check(&r.value).unwrap_or_else(|e| panic!("{e}"));
     }
     let call_id = records[0].key.clone();
     let types = types_of(&records, &call_id);
     assert_eq!(types.len(), spooled, "one call's events: {types:?}");
-    assert_eq!(
-        types.first().map(String::as_str),
-        Some("call.started"),
-        "{types:?}"
-    );
-    assert_eq!(
-        types.last().map(String::as_str),
-        Some("call.ended"),
-        "{types:?}"
-    );
+    assert_started_to_ended(&types);
     let times: Vec<&str> = records
         .iter()
         .map(|r| r.value["time"].as_str().unwrap())

@@ -4,5 +4,9 @@
 
 mod call;
 mod crash;
+#[path = "../common/metrics.rs"]
+mod metrics;
+#[path = "../common/schemas.rs"]
+mod schemas;
 mod shared;
 mod support;

@@ -7,13 +7,11 @@ use rdkafka::{
 };
 use serde_json::Value;
 use std::{
-    collections::{HashMap, HashSet},
-    path::PathBuf,
+    collections::HashSet,
     time::{Duration, Instant},
 };
 use tokio_postgres::{Client, NoTls};
 use vg_testkit::{KafkaBroker, PostgresServer, RedisServer};
-use voice_gateway::domain::events::EventType;
 
 /// One topic partition: the per-call order is then the topic's order.
 pub(crate) const PARTITIONS: u32 = 1;
@@ -117,6 +115,20 @@ pub(crate) fn consume(
     out
 }
 
+/// A call's events open with `call.started` and close with `call.ended`.
+pub(crate) fn assert_started_to_ended(types: &[String]) {
+    assert_eq!(
+        types.first().map(String::as_str),
+        Some("call.started"),
+        "{types:?}"
+    );
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some("call.ended"),
+        "{types:?}"
+    );
+}
+
 /// The event types of one call, in topic order.
 pub(crate) fn types_of(records: &[Record], call: &str) -> Vec<String> {
     records
@@ -124,62 +136,6 @@ pub(crate) fn types_of(records: &[Record], call: &str) -> Vec<String> {
         .filter(|r| r.key == call)
         .map(|r| r.value["type"].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// The envelope schema and one `data` schema per event type, from `schemas/events/`.
-pub(crate) struct Schemas {
-    envelope: jsonschema::Validator,
-    data: HashMap<String, jsonschema::Validator>,
-}
-
-impl Schemas {
-    pub(crate) fn load() -> Self {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas/events");
-        let compile = |name: &str| {
-            let text = std::fs::read_to_string(dir.join(name)).unwrap();
-            let schema: Value = serde_json::from_str(&text).unwrap();
-            jsonschema::options()
-                .should_validate_formats(true)
-                .build(&schema)
-                .unwrap_or_else(|e| panic!("schemas/events/{name}: {e}"))
-        };
-        let data = EventType::ALL
-            .iter()
-            .map(|t| (t.as_str().to_owned(), compile(&format!("{t}.json"))))
-            .collect();
-        Self {
-            envelope: compile("envelope.json"),
-            data,
-        }
-    }
-
-    /// Panics with every violation of the envelope and its `data`.
-    pub(crate) fn assert_valid(&self, event: &Value) {
-        let mut errors: Vec<String> = self
-            .envelope
-            .iter_errors(event)
-            .map(|e| e.to_string())
-            .collect();
-        let ty = event["type"].as_str().unwrap_or_default();
-        match self.data.get(ty) {
-            Some(v) => errors.extend(v.iter_errors(&event["data"]).map(|e| e.to_string())),
-            None => errors.push(format!("no schema for type {ty:?}")),
-        }
-        assert!(errors.is_empty(), "{event}: {}", errors.join("; "));
-    }
-}
-
-/// A metric's value from `/metrics` (0 when absent).
-pub(crate) async fn metric(base: &str, name: &str) -> f64 {
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
 }
 
 /// `/readyz` as JSON.

@@ -2,22 +2,10 @@
 //! ready, keeps a call through 100 forced events-socket drops, and reconciles
 //! calls after a restart whose events it never saw.
 
-use crate::support::wait_for;
+use crate::{metrics::metric, support::wait_for};
 use std::time::Duration;
 use vg_asterisk_sim::{SimConfig, Simulator};
 use voice_gateway::{adapter::config::load_from_str, server::Gateway};
-
-async fn metric(base: &str, name: &str) -> f64 {
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
-}
 
 async fn until(what: &str, mut cond: impl AsyncFnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

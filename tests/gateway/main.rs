@@ -9,6 +9,8 @@ mod engines;
 mod failures;
 mod harness;
 mod lifecycle;
+#[path = "../common/metrics.rs"]
+mod metrics;
 mod outbound;
 mod rig;
 mod speech_choice;

@@ -1,14 +1,12 @@
 //! Outbound calls through call control against the simulator: busy, no answer,
 //! refused, and answered (the same session runs; the callee hears the agent).
 
-use crate::support::{events_path, wait_for};
+use crate::rig::Rig;
 use std::time::Duration;
-use vg_asterisk_sim::{Outcome, SimConfig, Simulator};
+use vg_asterisk_sim::{Outcome, SimConfig};
 use voice_gateway::{
-    adapter::config::load_from_str,
     application::ports::calls::{CallControl, OriginateCall},
     domain::{AgentId, CallId, E164, TenantId},
-    server::Gateway,
 };
 
 async fn until(what: &str, mut cond: impl AsyncFnMut() -> bool) {
@@ -43,7 +41,8 @@ async fn state_of(control: &dyn CallControl, id: &CallId) -> (String, Option<Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_no_answer_and_answered_calls() {
-    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let rig = Rig::start(SimConfig::default(), "").await;
+    let sim = &rig.sim;
     sim.set_outcome("+15550000001", Outcome::Busy);
     sim.set_outcome("+15550000002", Outcome::NoAnswer);
     sim.set_outcome(
@@ -52,27 +51,7 @@ async fn busy_no_answer_and_answered_calls() {
             after: Duration::from_millis(300),
         },
     );
-    let (user, pass) = sim.credentials();
-    let events_file = events_path();
-    let cfg = load_from_str(
-        &format!(
-            "[http]\nlisten = \"127.0.0.1:0\"\n[ari]\nurl = \"{}\"\nusername = \"{user}\"\npassword = \"{pass}\"\n\
-             [events]\npath = \"{events_file}\"\n[speech]\nstt = \"fake\"\ntts = \"fake\"\n\
-             [media]\nrtp_port_range = \"31200-31299\"\n",
-            sim.base_url()
-        ),
-        Vec::new(),
-    )
-    .unwrap();
-    let gw = Gateway::bind(cfg).await.unwrap();
-    let base = format!("http://{}", gw.local_addr());
-    let control = gw.control();
-    let admission = gw.state().admission.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(gw.run(async {
-        let _ = stopped.await;
-    }));
-    wait_for(&base, "/readyz", |c, _| c == 200).await;
+    let (control, admission) = (&rig.control, &rig.admission);
 
     let busy = control
         .originate(request("+15550000001", 30))
@@ -82,7 +61,7 @@ async fn busy_no_answer_and_answered_calls() {
     assert_eq!(busy.metadata["crm_id"], "42");
     let id = busy.call_id.clone();
     until("busy", async || {
-        state_of(&control, &id).await.1.as_deref() == Some("busy")
+        state_of(control, &id).await.1.as_deref() == Some("busy")
     })
     .await;
     let sent = sim.originates();
@@ -95,7 +74,7 @@ async fn busy_no_answer_and_answered_calls() {
     let no_answer = control.originate(request("+15550000002", 1)).await.unwrap();
     let id = no_answer.call_id.clone();
     until("no answer", async || {
-        state_of(&control, &id).await.1.as_deref() == Some("no_answer")
+        state_of(control, &id).await.1.as_deref() == Some("no_answer")
     })
     .await;
 
@@ -105,7 +84,7 @@ async fn busy_no_answer_and_answered_calls() {
         .unwrap();
     let id = answered.call_id.clone();
     until("answered and talking", async || {
-        state_of(&control, &id).await.0 == "active"
+        state_of(control, &id).await.0 == "active"
     })
     .await;
     let callee = sim.originates().last().unwrap().call;
@@ -124,12 +103,12 @@ async fn busy_no_answer_and_answered_calls() {
         .await
         .unwrap();
     until("hung up", async || {
-        state_of(&control, &id).await.1.as_deref() == Some("agent_hangup")
+        state_of(control, &id).await.1.as_deref() == Some("agent_hangup")
     })
     .await;
     until("no live call", async || admission.live_calls() == 0).await;
 
-    let text = std::fs::read_to_string(&events_file).unwrap();
+    let text = std::fs::read_to_string(&rig.events_file).unwrap();
     let evs: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -153,10 +132,5 @@ async fn busy_no_answer_and_answered_calls() {
     );
     assert_eq!(a.last().unwrap(), "call.ended");
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), running)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    rig.stop().await;
 }

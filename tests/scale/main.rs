@@ -5,6 +5,10 @@
 //! Its own test binary, so it never shares the machine with the other
 //! integration tests (cargo runs test binaries one after another).
 
+#[path = "../common/metrics.rs"]
+mod metrics;
+
+use metrics::metric;
 use std::time::Duration;
 use vg_asterisk_sim::{SimConfig, Simulator};
 use voice_gateway::{
@@ -20,18 +24,6 @@ fn events_path() -> String {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("voicegw-scale-{}", std::process::id()));
     dir.join("events.jsonl").display().to_string()
-}
-
-async fn metric(base: &str, name: &str) -> f64 {
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
 }
 
 async fn until(what: &str, secs: u64, mut cond: impl AsyncFnMut() -> bool) {

@@ -174,16 +174,20 @@ impl SimHandle {
     /// Everything the media channels bridged with this party received from the gateway,
     /// in arrival order.
     pub fn received(&self, call: SimCallId) -> Vec<RxPacket> {
-        let chans = self
-            .sim
+        let chans = self.media_channels_of(call);
+        let mut all: Vec<RxPacket> = chans.iter().flat_map(|c| self.received_on(c)).collect();
+        all.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
+        all
+    }
+
+    /// The media channels bridged with this party (none once it is gone).
+    fn media_channels_of(&self, call: SimCallId) -> Vec<String> {
+        self.sim
             .lock()
             .calls
             .get(&call)
             .map(|c| c.media_channels.clone())
-            .unwrap_or_default();
-        let mut all: Vec<RxPacket> = chans.iter().flat_map(|c| self.received_on(c)).collect();
-        all.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
-        all
+            .unwrap_or_default()
     }
 
     /// Everything one media channel received.
@@ -199,13 +203,7 @@ impl SimHandle {
     /// media channels in its bridge: the time its first 20 ms frame left, in ms on the clock of
     /// [`RxPacket::at_ms`]. A barge-in is measured from here to the last packet received.
     pub fn talk_onsets(&self, call: SimCallId) -> Vec<f64> {
-        let chans = self
-            .sim
-            .lock()
-            .calls
-            .get(&call)
-            .map(|c| c.media_channels.clone())
-            .unwrap_or_default();
+        let chans = self.media_channels_of(call);
         let mut out: Vec<f64> = chans
             .iter()
             .filter_map(|c| self.sim.media.record(c))
@@ -222,13 +220,7 @@ impl SimHandle {
 
     /// The audio the party heard, decoded (only what Asterisk would pass on), in arrival order.
     pub fn heard_pcm(&self, call: SimCallId) -> Vec<i16> {
-        let chans = self
-            .sim
-            .lock()
-            .calls
-            .get(&call)
-            .map(|c| c.media_channels.clone())
-            .unwrap_or_default();
+        let chans = self.media_channels_of(call);
         let mut out = Vec::new();
         for c in chans {
             let Some(rec) = self.sim.media.record(&c) else {

@@ -11,8 +11,8 @@
 
 use super::CallRouter;
 use crate::application::{
-    ports::telephony::{HangupCause, TelephonyError},
-    session::TRANSFER_LEG_PREFIX,
+    ports::telephony::HangupCause,
+    session::{TRANSFER_LEG_PREFIX, ignore_gone},
 };
 use ari::{Bridge, BridgeId, ChannelId, Event};
 
@@ -118,16 +118,15 @@ impl CallRouter {
         let t = self.deps.telephony.clone();
         tokio::spawn(async move {
             for c in &channels {
-                ignore_gone("hang up", t.hangup(c, HangupCause::Normal).await);
+                ignore_gone(
+                    "hang up a handed-over party",
+                    t.hangup(c, HangupCause::Normal).await,
+                );
             }
-            ignore_gone("destroy bridge", t.destroy_bridge(&bridge).await);
+            ignore_gone(
+                "destroy a handed-over bridge",
+                t.destroy_bridge(&bridge).await,
+            );
         });
-    }
-}
-
-fn ignore_gone(what: &str, result: Result<(), TelephonyError>) {
-    match result {
-        Ok(()) | Err(TelephonyError::Gone(_)) => {}
-        Err(e) => tracing::warn!(error = %e, "{what} of a handed-over call failed"),
     }
 }

@@ -28,6 +28,7 @@ mod providers;
 mod publish;
 mod record;
 mod resources;
+pub(crate) use resources::ignore_gone;
 mod run;
 mod setup;
 mod speak;

@@ -67,7 +67,7 @@ impl Resources {
 }
 
 /// A resource that is already gone is released; anything else is logged.
-fn ignore_gone(what: &str, result: Result<(), TelephonyError>) {
+pub(crate) fn ignore_gone(what: &str, result: Result<(), TelephonyError>) {
     match result {
         Ok(()) | Err(TelephonyError::Gone(_)) => {}
         Err(e) => tracing::warn!(error = %e, "{what} failed during cleanup"),

@@ -45,13 +45,7 @@ pub struct Pacing {
 impl SimHandle {
     /// The media figures of `call` (all its media channels merged).
     pub fn call_media(&self, call: SimCallId) -> CallMedia {
-        let chans = self
-            .sim
-            .lock()
-            .calls
-            .get(&call)
-            .map(|c| c.media_channels.clone())
-            .unwrap_or_default();
+        let chans = self.media_channels_of(call);
         let mut out = CallMedia::default();
         for c in &chans {
             out.sent.extend(self.sim.media.sent_utterances(c));
