@@ -4,6 +4,8 @@
 
 mod call;
 mod crash;
+#[path = "../common/kafka.rs"]
+mod kafka;
 #[path = "../common/metrics.rs"]
 mod metrics;
 #[path = "../common/schemas.rs"]

@@ -1,10 +1,7 @@
-//! The engines (real redis-server, tansu, PostgreSQL), a consumer that reads
-//! the whole topic, the event schemas, and small waits on conditions.
+//! The engines (real redis-server, tansu, PostgreSQL), reading the whole topic
+//! (consumer from `tests/common/kafka.rs`), and small waits on conditions.
 
-use rdkafka::{
-    ClientConfig, Message, Offset, TopicPartitionList,
-    consumer::{BaseConsumer, Consumer},
-};
+use rdkafka::Message;
 use serde_json::Value;
 use std::{
     collections::HashSet,
@@ -84,20 +81,7 @@ pub(crate) fn consume(
     timeout: Duration,
     done: impl Fn(&[Record]) -> bool,
 ) -> Vec<Record> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("vg-{}", uuid::Uuid::new_v4().simple()))
-        .set("enable.auto.commit", "false")
-        .set("session.timeout.ms", "6000")
-        .set("heartbeat.interval.ms", "500")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS as i32 {
-        tpl.add_partition_offset(topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
+    let consumer = crate::kafka::consumer_from_start(bootstrap, topic, PARTITIONS as i32);
     let (mut out, mut ids) = (Vec::new(), HashSet::new());
     let end = Instant::now() + timeout;
     while !done(&out) && Instant::now() < end {

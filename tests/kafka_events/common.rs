@@ -1,10 +1,6 @@
 //! Helpers: a publisher config for tests, a consumer that reads a whole topic.
 
-use rdkafka::{
-    ClientConfig, Message, Offset, TopicPartitionList,
-    consumer::{BaseConsumer, Consumer},
-    message::Headers,
-};
+use rdkafka::{Message, message::Headers};
 use serde_json::Value;
 use std::{
     collections::HashMap,
@@ -59,23 +55,7 @@ pub(crate) fn consume(
     unique: usize,
     timeout: Duration,
 ) -> Vec<Record> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set(
-            "group.id",
-            format!("vg-test-{}", uuid::Uuid::new_v4().simple()),
-        )
-        .set("enable.auto.commit", "false")
-        .set("session.timeout.ms", "6000")
-        .set("heartbeat.interval.ms", "500")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..partitions {
-        tpl.add_partition_offset(topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
+    let consumer = crate::kafka::consumer_from_start(bootstrap, topic, partitions);
     let (mut out, mut ids) = (Vec::new(), std::collections::HashSet::new());
     let end = Instant::now() + timeout;
     while ids.len() < unique && Instant::now() < end {

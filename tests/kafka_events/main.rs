@@ -4,6 +4,8 @@
 
 mod common;
 mod delivery;
+#[path = "../common/kafka.rs"]
+mod kafka;
 mod outage;
 mod schemas;
 mod spool;
