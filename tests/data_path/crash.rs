@@ -5,7 +5,6 @@
 use crate::support::{PARTITIONS, assert_started_to_ended, consume, readyz, types_of, until};
 use crate::{metrics::metric, schemas::Schemas};
 use std::{
-    io::{BufRead, BufReader},
     path::Path,
     process::{Child, Command, Stdio},
     time::Duration,
@@ -63,14 +62,7 @@ fn spawn(sim: &SimHandle, port: u16, topic: &str, spool: &Path) -> (Gw, String) 
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("gateway logs a start line").unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).expect("json log lines");
-        if v["message"] == "voice-gateway started" {
-            break v["http"].as_str().unwrap().to_owned();
-        }
-    };
+    let (addr, lines) = crate::process::started_at(&mut child);
     // Keep reading so the child never blocks on a full pipe.
     std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
     (Gw(Some(child)), format!("http://{addr}"))

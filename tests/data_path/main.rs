@@ -8,6 +8,8 @@ mod crash;
 mod kafka;
 #[path = "../common/metrics.rs"]
 mod metrics;
+#[path = "../common/process.rs"]
+mod process;
 #[path = "../common/schemas.rs"]
 mod schemas;
 mod shared;

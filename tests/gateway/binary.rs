@@ -1,10 +1,7 @@
 //! The real binary: check-config exit codes, serve, health endpoints, SIGTERM.
 
 use crate::support::{get_json, wait_for};
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-};
+use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_voice-gateway");
 
@@ -141,15 +138,7 @@ async fn serve_answers_health_and_exits_0_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The start line carries the bound address (port 0 was asked for).
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("gateway logs a start line").unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).expect("json log lines");
-        if v["message"] == "voice-gateway started" {
-            break v["http"].as_str().unwrap().to_owned();
-        }
-    };
+    let (addr, lines) = crate::process::started_at(&mut child);
     let drain_logs = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
     let base = format!("http://{addr}");
 

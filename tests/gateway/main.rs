@@ -12,6 +12,8 @@ mod lifecycle;
 #[path = "../common/metrics.rs"]
 mod metrics;
 mod outbound;
+#[path = "../common/process.rs"]
+mod process;
 mod rig;
 mod speech_choice;
 mod stub;
