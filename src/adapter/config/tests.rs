@@ -1,7 +1,7 @@
 use super::*;
 use std::{net::SocketAddr, path::Path, time::Duration};
 
-fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(super) fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -132,7 +132,7 @@ fn bad_listen_address_names_key_origin_and_form() {
 }
 
 /// (file text, environment, key at fault, words of the problem)
-type BadCase = (
+pub(super) type BadCase = (
     &'static str,
     &'static [(&'static str, &'static str)],
     &'static str,

@@ -1,15 +1,9 @@
 //! `[redis]`, `[kafka]`, `[postgres]`: defaults, the environment, masking and
 //! each bad value named by its key.
 
+use super::tests::{BadCase, env};
 use super::*;
 use std::time::Duration;
-
-fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
 
 #[test]
 fn unset_addresses_mean_the_embedded_defaults() {
@@ -81,14 +75,6 @@ fn the_environment_sets_each_engine() {
     );
     assert!(!format!("{c:?}").contains("pg-pw"));
 }
-
-/// (file text, environment, key at fault, words of the problem)
-type BadCase = (
-    &'static str,
-    &'static [(&'static str, &'static str)],
-    &'static str,
-    &'static str,
-);
 
 #[test]
 fn each_bad_value_is_rejected_with_its_key() {
