@@ -3,7 +3,7 @@
 //! It owns an HTTP + WebSocket server (REST under `/ari`, events at `/ari/events`, chan_websocket
 //! media at `/media/{id}`), the channels, bridges and playbacks behind it, and real media sockets
 //! (UnicastRTP over UDP, AudioSocket over TCP, media WebSocket). Its behaviour follows the
-//! recordings in `shared/ari-fixtures/`, quirks included (see that README); where it simplifies,
+//! recordings in `tests/fixtures/ari-fixtures/`, quirks included (see that README); where it simplifies,
 //! the item says so.
 //!
 //! Start it with [`Simulator::start`]; drive calls and faults through the returned [`SimHandle`].

@@ -12,13 +12,13 @@ pub(crate) struct Fixture {
     pub(crate) steps: Vec<Value>,
 }
 
-/// `ARI_FIXTURES_DIR`, or `shared/ari-fixtures` beside the repository. A missing
+/// `ARI_FIXTURES_DIR`, or `tests/fixtures/ari-fixtures` (copied from `shared/ari-fixtures`). A missing
 /// folder fails the test: these tests must never pass by finding nothing.
 pub(crate) fn fixtures_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("ARI_FIXTURES_DIR") {
         return PathBuf::from(dir);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ari-fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ari-fixtures")
 }
 
 pub(crate) fn load_fixtures() -> Vec<Fixture> {

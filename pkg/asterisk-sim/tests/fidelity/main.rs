@@ -1,4 +1,4 @@
-//! Fidelity: the simulator against Asterisk's recorded traffic (`shared/ari-fixtures`).
+//! Fidelity: the simulator against Asterisk's recorded traffic (`tests/fixtures/ari-fixtures`).
 
 mod replay;
 mod shape;

@@ -83,7 +83,7 @@ fn chan_of(e: &Value) -> Option<&str> {
 impl Replay {
     pub(crate) async fn run(file: &str) -> Report {
         let path = format!(
-            "{}/../../../shared/ari-fixtures/{file}",
+            "{}/../../tests/fixtures/ari-fixtures/{file}",
             env!("CARGO_MANIFEST_DIR")
         );
         let fx: Value =

@@ -191,7 +191,7 @@ async fn external_media_audiosocket_and_websocket_as_in_fixture_12() {
     let body = serde_json::from_str::<serde_json::Value>(
         &std::fs::read_to_string(
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/ari-fixtures")
+                .join("tests/fixtures/ari-fixtures")
                 .join(F12),
         )
         .unwrap(),

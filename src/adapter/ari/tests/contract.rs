@@ -1,5 +1,5 @@
 //! Every request the client can make names a path, method and parameters that exist
-//! in Asterisk 20.20.1's Swagger description (`shared/ari-api-docs`), and every enum
+//! in Asterisk 20.20.1's Swagger description (`tests/fixtures/ari-api-docs`), and every enum
 //! value it sends is one Swagger allows.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,7 +23,7 @@ type Operations = BTreeMap<(String, String), BTreeMap<String, Param>>;
 fn api_docs_dir() -> PathBuf {
     std::env::var_os("ARI_API_DOCS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/ari-api-docs"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ari-api-docs"))
 }
 
 fn swagger() -> Operations {

@@ -145,11 +145,11 @@ async fn handle(
     }
 }
 
-/// `shared/ari-fixtures` beside the repository (or `ARI_FIXTURES_DIR`).
+/// `tests/fixtures/ari-fixtures` (copied from `shared/ari-fixtures`) (or `ARI_FIXTURES_DIR`).
 fn fixtures_dir() -> PathBuf {
     std::env::var_os("ARI_FIXTURES_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/ari-fixtures"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ari-fixtures"))
 }
 
 /// The first recorded response of `file` to `method` on a path containing `path`,
