@@ -23,6 +23,14 @@ pub enum HarnessError {
         /// What went wrong, with the tail of its log where there is one.
         reason: String,
     },
+    /// A request to the program (e.g. an ARI call) failed or was refused.
+    #[error("{request}: {reason}")]
+    Request {
+        /// The request, e.g. `POST /ari/channels`.
+        request: String,
+        /// The status and body, or the transport error.
+        reason: String,
+    },
     /// An I/O error around the process or its files.
     #[error("{0}")]
     Io(#[from] std::io::Error),

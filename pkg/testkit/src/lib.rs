@@ -9,8 +9,25 @@
 //! let redis = vg_testkit::RedisServer::start().unwrap();
 //! let url = redis.url(); // redis://127.0.0.1:PORT/
 //! ```
+//!
+//! [`AsteriskServer`] runs a real Asterisk 20 (built once from source, see
+//! [`asterisk_prefix`]) with ARI, chan_sip and a test dialplan. Its test
+//! [`Caller`]s call *into* the Stasis app through Local channels, like an
+//! inbound call to a DID, and record what they heard and said; [`wav`] reads
+//! those recordings and finds where there is sound.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use vg_testkit::{AsteriskServer, Caller};
+//! let ast = AsteriskServer::start().unwrap();
+//! // ... start the gateway against ast.ari_url() as app "voice-gateway" ...
+//! let call = ast.call(Caller::listen("+15551234567").max_duration(Duration::from_secs(5))).unwrap();
+//! let heard = call.heard(Duration::from_secs(15)).unwrap();
+//! let spans = heard.spans(-45.0, Duration::from_millis(300));
+//! ```
 #![warn(missing_docs)]
 
+mod asterisk;
 mod install;
 mod kafka;
 mod net;
@@ -18,11 +35,17 @@ mod postgres;
 mod postgres_restart;
 mod process;
 mod redis;
+mod sockets;
+pub mod wav;
 mod wyoming;
 
+pub use asterisk::{
+    AriClient, AsteriskOptions, AsteriskServer, Call, Caller, SIP_SECRET, SIP_USER, asterisk_prefix,
+};
 pub use install::{HarnessError, ensure_installed};
 pub use kafka::{KafkaBroker, TANSU_VERSION, ensure_tansu};
 pub use net::{free_port, wait_until};
 pub use postgres::PostgresServer;
 pub use redis::RedisServer;
+pub use sockets::{OpenSocket, is_loopback, open_sockets};
 pub use wyoming::{WyomingOptions, WyomingServers};

@@ -1,0 +1,130 @@
+//! The real-Asterisk harness against the real Asterisk: it starts, listens on
+//! loopback only, stops on drop, runs side by side, and its test callers
+//! place calls whose recordings hold what was heard and said.
+
+use std::time::Duration;
+use vg_testkit::{AsteriskServer, Caller, is_loopback, open_sockets, wait_until, wav};
+
+#[test]
+fn starts_answers_ari_listens_on_loopback_only_and_stops_on_drop() {
+    let ast = AsteriskServer::start().unwrap();
+    assert_eq!(ast.ari().status("/asterisk/ping").unwrap(), 200);
+    let info = ast.ari_get("/asterisk/info").unwrap();
+    assert_eq!(info["system"]["version"], "20.20.1", "{info}");
+
+    let socks = open_sockets(ast.pid()).unwrap();
+    assert!(
+        socks
+            .iter()
+            .any(|s| s.proto == "tcp" && s.local.port() == ast.http_port()),
+        "{socks:?}"
+    );
+    assert!(
+        socks
+            .iter()
+            .any(|s| s.proto == "udp" && s.local.port() == ast.sip_port()),
+        "{socks:?}"
+    );
+    let public: Vec<_> = socks.iter().filter(|s| !is_loopback(&s.local)).collect();
+    assert!(public.is_empty(), "bound beyond loopback: {public:?}");
+
+    let modules = ast.cli("module show like ari").unwrap();
+    assert!(modules.contains("res_ari_channels.so"), "{modules}");
+    let log = ast.log_text();
+    assert!(!log.contains("ERROR"), "errors in the log:\n{log}");
+
+    let pid = ast.pid();
+    drop(ast);
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+}
+
+#[test]
+fn two_instances_run_at_once_on_different_ports() {
+    let a = AsteriskServer::start().unwrap();
+    let b = AsteriskServer::start().unwrap();
+    assert_ne!(a.http_port(), b.http_port());
+    assert_ne!(a.sip_port(), b.sip_port());
+    let (ra, rb) = (a.rtp_range(), b.rtp_range());
+    assert!(ra.1 < rb.0 || rb.1 < ra.0, "{ra:?} overlaps {rb:?}");
+    assert_eq!(a.ari().status("/asterisk/ping").unwrap(), 200);
+    assert_eq!(b.ari().status("/asterisk/ping").unwrap(), 200);
+}
+
+/// Sound louder than this is "something"; Asterisk's silence is digital zero.
+const SOUND_DBFS: f64 = -45.0;
+
+#[test]
+fn listening_caller_hears_what_the_answering_side_plays() {
+    let ast = AsteriskServer::start().unwrap();
+    // vg-test-play answers and plays hello-world (about 1.4 s), then silence.
+    let call = ast
+        .call(
+            Caller::listen("+15551234567")
+                .into_context("vg-test-play")
+                .max_duration(Duration::from_secs(3)),
+        )
+        .unwrap();
+    let heard = call.heard(Duration::from_secs(10)).unwrap();
+    let said = call.said(Duration::from_secs(10)).unwrap();
+    let spans = heard.spans(SOUND_DBFS, Duration::from_millis(300));
+    eprintln!(
+        "heard {:?} {spans:?}; said {:?} {:?}",
+        heard.duration(),
+        said.duration(),
+        said.spans(SOUND_DBFS, Duration::ZERO)
+    );
+    assert!(!spans.is_empty(), "nothing heard: {spans:?}");
+    assert!(spans[0].0 < Duration::from_millis(500), "{spans:?}");
+    assert!(
+        said.spans(SOUND_DBFS, Duration::ZERO).is_empty(),
+        "the listener said something"
+    );
+}
+
+#[test]
+fn playing_caller_is_echoed_back() {
+    let ast = AsteriskServer::start().unwrap();
+    let path = ast.sounds_dir().join("tone.wav");
+    let mut samples = wav::silence(Duration::from_millis(500), wav::RATE);
+    samples.extend(wav::tone(440.0, Duration::from_secs(1), wav::RATE, -12.0));
+    wav::write(&path, wav::RATE, &samples).unwrap();
+    let call = ast
+        .call(
+            Caller::play("+15551234567", &path)
+                .into_context("vg-test-echo")
+                .max_duration(Duration::from_secs(3)),
+        )
+        .unwrap();
+    let said = call.said(Duration::from_secs(10)).unwrap();
+    let heard = call.heard(Duration::from_secs(10)).unwrap();
+    let said_spans = said.spans(SOUND_DBFS, Duration::from_millis(100));
+    let heard_spans = heard.spans(SOUND_DBFS, Duration::from_millis(100));
+    eprintln!(
+        "said {:?} {said_spans:?}; heard {:?} {heard_spans:?}",
+        said.duration(),
+        heard.duration()
+    );
+    assert_eq!(said_spans.len(), 1, "{said_spans:?}");
+    assert_eq!(heard_spans.len(), 1, "{heard_spans:?}");
+}
+
+#[test]
+fn dtmf_caller_digits_reach_the_answering_side() {
+    let ast = AsteriskServer::start().unwrap();
+    let call = ast
+        .call(
+            Caller::dtmf("+15551234567", "123#", Duration::from_millis(500))
+                .into_context("vg-test-dtmf")
+                .max_duration(Duration::from_secs(5)),
+        )
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || ast
+            .log_text()
+            .contains("VG-DTMF 123")),
+        "{}",
+        ast.log_text()
+    );
+    call.hangup().unwrap();
+    call.wait_ended(Duration::from_secs(5)).unwrap();
+}
