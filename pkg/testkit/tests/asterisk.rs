@@ -128,3 +128,133 @@ fn dtmf_caller_digits_reach_the_answering_side() {
     call.hangup().unwrap();
     call.wait_ended(Duration::from_secs(5)).unwrap();
 }
+
+/// A bare ARI events WebSocket: enough to register the Stasis app and see
+/// which events arrive (server frames are unmasked, so their JSON is plain).
+struct Events {
+    sock: std::net::TcpStream,
+    seen: String,
+}
+
+impl Events {
+    fn open(ast: &AsteriskServer, app: &str) -> Events {
+        use std::io::{Read, Write};
+        let mut sock = std::net::TcpStream::connect(("127.0.0.1", ast.http_port())).unwrap();
+        write!(
+            sock,
+            "GET /ari/events?app={app}&api_key={}:{} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+             Upgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            ast.ari_user(),
+            ast.ari_password()
+        )
+        .unwrap();
+        let mut head = [0u8; 12];
+        sock.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 101", "{}", String::from_utf8_lossy(&head));
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        Events {
+            sock,
+            seen: String::new(),
+        }
+    }
+
+    /// Waits until everything received so far contains `text`.
+    fn wait_for(&mut self, text: &str) -> bool {
+        use std::io::Read;
+        wait_until(Duration::from_secs(10), || {
+            let mut buf = [0u8; 8192];
+            if let Ok(n) = self.sock.read(&mut buf) {
+                self.seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+            self.seen.contains(text)
+        })
+    }
+}
+
+#[test]
+fn caller_enters_the_stasis_app_like_an_inbound_call() {
+    let ast = AsteriskServer::start().unwrap();
+    let mut events = Events::open(&ast, ast.stasis_app());
+    let path = ast.sounds_dir().join("tone.wav");
+    wav::write(
+        &path,
+        wav::RATE,
+        &wav::tone(440.0, Duration::from_millis(800), wav::RATE, -12.0),
+    )
+    .unwrap();
+    let call = ast
+        .call(
+            Caller::play("+15551234567", &path)
+                .caller_number("+15550001111")
+                .max_duration(Duration::from_secs(3)),
+        )
+        .unwrap();
+    assert!(events.wait_for("StasisStart"), "{}", events.seen);
+    let inbound = call.inbound_id().replace(';', "%3B");
+    let ch = ast.ari_get(&format!("/channels/{inbound}")).unwrap();
+    assert_eq!(ch["state"], "Ring", "{ch}");
+    assert_eq!(ch["caller"]["number"], "+15550001111", "{ch}");
+    assert_eq!(ch["dialplan"]["exten"], "+15551234567", "{ch}");
+    assert!(
+        events.seen.contains(r#""args":["+15551234567"]"#),
+        "{}",
+        events.seen
+    );
+    // The app answers and plays a prompt; the caller then plays its tone.
+    ast.ari_post(&format!("/channels/{inbound}/answer"), &[])
+        .unwrap();
+    ast.ari_post(
+        &format!("/channels/{inbound}/play"),
+        &[("media", "sound:hello-world")],
+    )
+    .unwrap();
+    let heard = call.heard(Duration::from_secs(10)).unwrap();
+    let said = call.said(Duration::from_secs(10)).unwrap();
+    assert!(!heard.spans(SOUND_DBFS, Duration::ZERO).is_empty());
+    let said_spans = said.spans(SOUND_DBFS, Duration::from_millis(100));
+    assert_eq!(said_spans.len(), 1, "{said_spans:?}");
+    assert!(events.wait_for("StasisEnd"), "{}", events.seen);
+}
+
+#[test]
+fn hangup_mid_caller_hangs_up_during_its_file() {
+    let ast = AsteriskServer::start().unwrap();
+    let path = ast.sounds_dir().join("long.wav");
+    wav::write(
+        &path,
+        wav::RATE,
+        &wav::tone(440.0, Duration::from_secs(5), wav::RATE, -12.0),
+    )
+    .unwrap();
+    let call = ast
+        .call(
+            Caller::hangup_mid("+15551234567", &path, Duration::from_millis(1500))
+                .into_context("vg-test-echo"),
+        )
+        .unwrap();
+    let said = call.said(Duration::from_secs(10)).unwrap();
+    let spans = said.spans(SOUND_DBFS, Duration::from_millis(100));
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let played = spans[0].1 - spans[0].0;
+    assert!(
+        played > Duration::from_millis(1200) && played < Duration::from_millis(2000),
+        "{spans:?}"
+    );
+}
+
+#[test]
+fn restart_comes_back_on_the_same_ports() {
+    let mut ast = AsteriskServer::start().unwrap();
+    let (pid, port) = (ast.pid(), ast.http_port());
+    ast.restart().unwrap();
+    assert_eq!(ast.pid(), pid);
+    assert_eq!(ast.http_port(), port);
+    assert_eq!(ast.ari().status("/asterisk/ping").unwrap(), 200);
+    assert!(
+        ast.cli("core show uptime")
+            .unwrap()
+            .contains("System uptime")
+    );
+}

@@ -200,9 +200,15 @@ impl AsteriskServer {
         // The connection drops as it restarts: the command's result says nothing.
         let _ = self.cli("core restart now");
         // The new image creates a new control socket.
-        wait_until(Duration::from_secs(30), || {
+        let restarted = wait_until(Duration::from_secs(30), || {
             self.process.exited() || inode(&ctl).is_some_and(|i| Some(i) != before)
         });
+        if !restarted || self.process.exited() {
+            return Err(HarnessError::Start {
+                program: "asterisk (restart)".into(),
+                reason: format!("did not come back\n{}", self.process.log_tail()),
+            });
+        }
         self.wait_ready().map_err(|reason| HarnessError::Start {
             program: "asterisk (restart)".into(),
             reason,
