@@ -40,7 +40,8 @@ pub mod wav;
 mod wyoming;
 
 pub use asterisk::{
-    AriClient, AsteriskOptions, AsteriskServer, Call, Caller, SIP_SECRET, SIP_USER, asterisk_prefix,
+    AriClient, AsteriskOptions, AsteriskServer, Call, Caller, SIP_SECRET, SIP_USER, SipPhone,
+    asterisk_prefix,
 };
 pub use install::{HarnessError, ensure_installed};
 pub use kafka::{KafkaBroker, TANSU_VERSION, ensure_tansu};

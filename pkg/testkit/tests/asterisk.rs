@@ -258,3 +258,39 @@ fn restart_comes_back_on_the_same_ports() {
             .contains("System uptime")
     );
 }
+
+#[test]
+fn sip_phone_calls_through_chan_sip_and_hears_the_echo() {
+    let ast = AsteriskServer::start().unwrap();
+    let mic = ast.sounds_dir().join("mic.wav");
+    // The phone hangs up when its file ends: 3.5 s of call.
+    let mut samples = wav::silence(Duration::from_millis(500), wav::RATE);
+    samples.extend(wav::tone(440.0, Duration::from_secs(1), wav::RATE, -12.0));
+    samples.extend(wav::silence(Duration::from_secs(2), wav::RATE));
+    wav::write(&mic, wav::RATE, &samples).unwrap();
+    let phone = vg_testkit::SipPhone::start(&ast, &mic).unwrap();
+    phone.dial("echo").unwrap();
+    assert!(
+        phone.wait_for_log("Call established", Duration::from_secs(10)),
+        "{}",
+        phone.log_text()
+    );
+    assert!(
+        ast.cli("core show channels")
+            .unwrap()
+            .contains("SIP/caller")
+    );
+    assert!(
+        phone.wait_for_log("terminated", Duration::from_secs(10)),
+        "{}",
+        phone.log_text()
+    );
+    let heard = phone.heard(Duration::from_secs(10)).unwrap();
+    let spans = heard.spans(SOUND_DBFS, Duration::from_millis(100));
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let echoed = spans[0].1 - spans[0].0;
+    assert!(
+        echoed > Duration::from_millis(900) && echoed < Duration::from_millis(1200),
+        "{spans:?}"
+    );
+}

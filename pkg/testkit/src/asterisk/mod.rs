@@ -11,10 +11,12 @@ mod conf;
 mod dialplan;
 mod prefix;
 mod rtp;
+mod sip_phone;
 
 pub use ari::AriClient;
 pub use caller::{Call, Caller};
 pub use prefix::asterisk_prefix;
+pub use sip_phone::SipPhone;
 
 use crate::{
     HarnessError, net::free_port, net::wait_until, process::Guard, sockets::open_sockets, wav,
