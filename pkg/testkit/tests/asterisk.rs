@@ -294,3 +294,27 @@ fn sip_phone_calls_through_chan_sip_and_hears_the_echo() {
         "{spans:?}"
     );
 }
+
+#[test]
+fn sip_phone_call_to_a_did_enters_the_stasis_app() {
+    let ast = AsteriskServer::start().unwrap();
+    let mut events = Events::open(&ast, ast.stasis_app());
+    let mic = ast.sounds_dir().join("mic.wav");
+    wav::write(
+        &mic,
+        wav::RATE,
+        &wav::silence(Duration::from_secs(3), wav::RATE),
+    )
+    .unwrap();
+    let phone = vg_testkit::SipPhone::start(&ast, &mic).unwrap();
+    phone.dial("+15551234567").unwrap();
+    assert!(events.wait_for("StasisStart"), "{}", phone.log_text());
+    assert!(
+        events.seen.contains(r#""args":["+15551234567"]"#),
+        "{}",
+        events.seen
+    );
+    assert!(events.seen.contains("SIP/caller-"), "{}", events.seen);
+    phone.hangup().unwrap();
+    assert!(events.wait_for("StasisEnd"), "{}", events.seen);
+}
