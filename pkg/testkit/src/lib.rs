@@ -14,7 +14,8 @@
 //! [`asterisk_prefix`]) with ARI, chan_sip and a test dialplan. Its test
 //! [`Caller`]s call *into* the Stasis app through Local channels, like an
 //! inbound call to a DID, and record what they heard and said; [`wav`] reads
-//! those recordings and finds where there is sound.
+//! those recordings and finds where there is sound. [`SipPhone`] is a real
+//! SIP phone (baresip) for end-to-end calls through chan_sip.
 //!
 //! ```no_run
 //! use std::time::Duration;
