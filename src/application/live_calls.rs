@@ -10,8 +10,8 @@
 //! [`SessionCommand::ChannelLost`]. A call whose channel is still there goes on
 //! untouched, media included.
 
-use super::session::{InboundCall, SessionCommand, SessionHandle};
-use crate::domain::Did;
+use super::session::{InboundCall, MEDIA_CHANNEL_PREFIX, SessionCommand, SessionHandle};
+use crate::domain::{CallId, Did};
 use ari::{ChannelId, Event};
 use std::collections::{HashMap, HashSet};
 
@@ -44,6 +44,9 @@ pub enum Decision {
 #[derive(Debug, Default)]
 pub struct LiveCalls {
     calls: HashMap<ChannelId, SessionHandle>,
+    /// Caller channel by call id: the gateway's own channels (`vg-m-{call id}`)
+    /// name the call, not the caller.
+    by_call: HashMap<CallId, ChannelId>,
 }
 
 impl LiveCalls {
@@ -64,12 +67,15 @@ impl LiveCalls {
 
     /// Records a started session.
     pub fn insert(&mut self, channel: ChannelId, handle: SessionHandle) {
+        self.by_call.insert(handle.call_id.clone(), channel.clone());
         self.calls.insert(channel, handle);
     }
 
     /// Forgets a session that has ended.
     pub fn remove(&mut self, channel: &ChannelId) -> Option<SessionHandle> {
-        self.calls.remove(channel)
+        let handle = self.calls.remove(channel)?;
+        self.by_call.remove(&handle.call_id);
+        Some(handle)
     }
 
     /// Every held session (for shutdown).
@@ -89,6 +95,15 @@ impl LiveCalls {
         match event {
             Event::StasisStart(e) => {
                 let channel = e.channel.id.clone();
+                // The call's externalMedia channel: Asterisk raises its
+                // `StasisStart` after answering the request that created it
+                // (mostly), and only then may it join the bridge.
+                if let Some(call) = channel.as_str().strip_prefix(MEDIA_CHANNEL_PREFIX) {
+                    let caller = CallId::parse(call)
+                        .ok()
+                        .and_then(|c| self.by_call.get(&c))?;
+                    return forward(caller, SessionCommand::MediaChannelReady);
+                }
                 if held(&channel) || channel.as_str().starts_with(OWN_CHANNEL_PREFIX) {
                     return None;
                 }
@@ -216,6 +231,28 @@ mod tests {
             calls.on_event(&none),
             Some(Decision::Refuse { .. })
         ));
+    }
+
+    #[test]
+    fn a_media_channel_entering_stasis_goes_to_its_call() {
+        let mut calls = LiveCalls::default();
+        calls.insert(id("c1"), handle());
+        let ready = event("StasisStart", "vg-m-c1", serde_json::json!({"args": []}));
+        assert_eq!(
+            calls.on_event(&ready),
+            Some(Decision::Forward {
+                channel: id("c1"),
+                command: SessionCommand::MediaChannelReady
+            })
+        );
+        let unknown = event("StasisStart", "vg-m-c9", serde_json::json!({"args": []}));
+        assert_eq!(calls.on_event(&unknown), None);
+        calls.remove(&id("c1"));
+        assert_eq!(
+            calls.on_event(&ready),
+            None,
+            "a call that ended is forgotten"
+        );
     }
 
     #[test]

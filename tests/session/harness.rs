@@ -49,6 +49,9 @@ pub(crate) struct Options {
     pub(crate) speech: Option<Arc<dyn SpeechCatalog>>,
     /// Replaces the directory built from `routes` (a database's rows).
     pub(crate) directory: Option<Arc<dyn TenantDirectory>>,
+    /// Whether the externalMedia channel enters Stasis (the router's
+    /// `MediaChannelReady`) right after the session starts.
+    pub(crate) media_ready: bool,
 }
 
 impl Default for Options {
@@ -62,12 +65,14 @@ impl Default for Options {
             tts: None,
             speech: None,
             directory: None,
+            media_ready: true,
         }
     }
 }
 
 pub(crate) fn start(opts: Options) -> Call {
     let cfg = load_from_str(opts.routes, Vec::new()).unwrap();
+    let media_ready = opts.media_ready;
     let telephony = Arc::new(FakeTelephony::default());
     let media = Arc::new(FakeMedia::default());
     let events = Arc::new(MemoryEvents::default());
@@ -110,6 +115,14 @@ pub(crate) fn start(opts: Options) -> Call {
         outbound: None,
     };
     let handle = spawn_inbound(deps, inbound, admission.try_admit().unwrap(), ended_tx);
+    // What the router forwards once Asterisk puts the externalMedia channel
+    // into Stasis; setup waits for it before bridging the channel.
+    if media_ready {
+        handle
+            .commands
+            .try_send(SessionCommand::MediaChannelReady)
+            .unwrap();
+    }
     Call {
         commands: handle.commands,
         ended,

@@ -284,3 +284,73 @@ async fn setup_failure_ends_the_call_and_releases_what_was_taken() {
     assert_eq!(call.telephony.count("hangup vg-m-"), 1);
     assert_eq!(call.telephony.count(&format!("hangup {CALLER}")), 1);
 }
+
+/// Issue 13: Asterisk answers `externalMedia` before the channel is in Stasis.
+/// Setup bridges it only after its `StasisStart`; keypresses meanwhile are kept.
+#[tokio::test(start_paused = true)]
+async fn the_media_channel_is_bridged_only_once_in_stasis() {
+    let call = start(Options {
+        media_ready: false,
+        ..Options::default()
+    });
+    call.until(
+        |c| {
+            c.telephony
+                .ops()
+                .iter()
+                .any(|o| o.starts_with("external_media"))
+        },
+        "externalMedia requested",
+    )
+    .await;
+    call.commands.send(SessionCommand::Dtmf('7')).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let bridged = |c: &crate::harness::Call| {
+        c.telephony
+            .ops()
+            .iter()
+            .any(|o| o.starts_with("add_to_bridge") && o.contains("vg-m-"))
+    };
+    assert!(
+        !bridged(&call),
+        "bridged before StasisStart: {:?}",
+        call.telephony.ops()
+    );
+    call.commands
+        .send(SessionCommand::MediaChannelReady)
+        .await
+        .unwrap();
+    call.until(bridged, "the media channel bridged").await;
+    call.until(
+        |c| c.count("call.dtmf") == 1,
+        "the digit pressed during setup",
+    )
+    .await;
+    assert_eq!(call.data("call.dtmf")["digit"], "7");
+}
+
+/// A media channel that never enters Stasis ends the call with an error that
+/// names it, after `media_channel_timeout`.
+#[tokio::test(start_paused = true)]
+async fn a_media_channel_that_never_enters_stasis_fails_the_call_clearly() {
+    let mut call = start(Options {
+        media_ready: false,
+        ..Options::default()
+    });
+    let ended = call.ended().await;
+    let EndReason::Error(detail) = &ended.reason else {
+        panic!("{:?}", ended.reason)
+    };
+    assert!(
+        detail.contains("vg-m-") && detail.contains("did not enter Stasis within 5000 ms"),
+        "{detail}"
+    );
+    assert!(
+        !call
+            .telephony
+            .ops()
+            .iter()
+            .any(|o| o.starts_with("add_to_bridge") && o.contains("vg-m-")),
+        "never bridged"
+    );
+}

@@ -66,6 +66,11 @@ pub struct SimConfig {
     pub media_shards: usize,
     /// The Stasis app `place_inbound_call` dials into (`Stasis(app, DID)`).
     pub inbound_app: String,
+    /// How long after answering `POST /channels/externalMedia` the new channel enters
+    /// Stasis (`StasisStart`); until then it cannot be bridged (422). The real Asterisk
+    /// answers first and raises `StasisStart` a moment later in most calls; `None` puts
+    /// it into Stasis before the response, the rare order (fixtures README).
+    pub external_media_stasis_delay: Option<Duration>,
 }
 
 impl Default for SimConfig {
@@ -115,6 +120,7 @@ impl Default for SimConfig {
             continuous_rtp: false,
             media_shards: 4,
             inbound_app: "voice-gateway".into(),
+            external_media_stasis_delay: Some(ms(5)),
         }
     }
 }

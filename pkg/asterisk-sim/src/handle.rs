@@ -276,6 +276,15 @@ impl SimHandle {
         v
     }
 
+    /// Whether the channel exists and is in a Stasis app (can be bridged).
+    pub fn in_stasis(&self, channel_id: &str) -> bool {
+        self.sim
+            .lock()
+            .channels
+            .get(channel_id)
+            .is_some_and(|c| c.in_stasis)
+    }
+
     /// Ids of the bridges that exist now, sorted.
     pub fn bridge_ids(&self) -> Vec<String> {
         let mut v: Vec<String> = self.sim.lock().bridges.keys().cloned().collect();

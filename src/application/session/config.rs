@@ -75,6 +75,9 @@ pub struct SessionConfig {
     /// Media URI (`sound:ss-noservice`) played to callers of a DID with no
     /// route, after answering and before hanging up; `None` hangs up at once.
     pub unknown_did_media: Option<String>,
+    /// How long setup waits for the externalMedia channel to enter Stasis
+    /// before the call fails with an error naming the channel.
+    pub media_channel_timeout: Duration,
 }
 
 impl Default for SessionConfig {
@@ -105,6 +108,7 @@ impl Default for SessionConfig {
                     .into(),
             unknown_did_media: Some("sound:ss-noservice".into()),
             outbound_endpoint: "PJSIP/{number}@trunk".into(),
+            media_channel_timeout: Duration::from_secs(5),
         }
     }
 }

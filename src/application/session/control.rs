@@ -74,6 +74,8 @@ impl Session {
             SessionCommand::TransferLeg(event) => self.on_transfer_leg(event).await,
             // Only the unknown-DID message waits for one, before the loop runs.
             SessionCommand::PlaybackFinished => {}
+            // Only setup waits for it; a late duplicate means nothing.
+            SessionCommand::MediaChannelReady => {}
         }
     }
 

@@ -122,6 +122,8 @@ pub enum SessionCommand {
     TransferLeg(TransferLegEvent),
     /// A playback on the caller's channel finished (the unknown-DID message).
     PlaybackFinished,
+    /// The call's externalMedia channel entered Stasis: it can be bridged now.
+    MediaChannelReady,
 }
 
 /// The events of an attended transfer's leg (`vg-h-{call id}`) a session needs.
@@ -136,6 +138,15 @@ pub enum TransferLegEvent {
         /// Q.850 cause of its `ChannelDestroyed`.
         cause: i32,
     },
+}
+
+/// Prefix of the channel id of a call's externalMedia channel; the call id follows.
+pub const MEDIA_CHANNEL_PREFIX: &str = "vg-m-";
+
+/// The id the gateway gives the externalMedia channel of `call`. Chosen by us,
+/// so its `StasisStart` finds the call even when it beats the HTTP response.
+pub fn media_channel_id(call: &CallId) -> ChannelId {
+    ChannelId::new(format!("{MEDIA_CHANNEL_PREFIX}{call}"))
 }
 
 /// Prefix of the channel id of an attended transfer's leg; the call id follows.

@@ -129,6 +129,9 @@ pub(super) struct Session {
     pub(super) permit: Option<crate::application::admission::CallPermit>,
     /// `call.ended` is out (an attended transfer publishes it at the handover).
     pub(super) ended_published: bool,
+    /// Commands that arrived while setup waited for Asterisk; the loop takes
+    /// them first.
+    pub(super) deferred: Vec<SessionCommand>,
 }
 
 /// Why the loop woke.
@@ -208,12 +211,18 @@ impl Session {
             bridged: false,
             permit: None,
             ended_published: false,
+            deferred: Vec::new(),
         }
     }
 
     /// Runs the call to its end and releases everything.
     pub(super) async fn run(mut self) -> SessionEnded {
         if self.setup().await {
+            for command in std::mem::take(&mut self.deferred) {
+                if self.ending.is_none() {
+                    self.on_command(command).await;
+                }
+            }
             while self.ending.is_none() {
                 let wake = self.next_wake().await;
                 self.on_wake(wake).await;

@@ -1,6 +1,9 @@
 //! Taking an inbound call: route, conversation, media, answer, bridge, greeting.
 
-use super::run::{AfterSpeech, Session};
+use super::{
+    SessionCommand, media_channel_id,
+    run::{AfterSpeech, Session},
+};
 use crate::{
     application::ports::{
         media::{MediaCommand, MediaRequest},
@@ -10,9 +13,10 @@ use crate::{
     },
     domain::call::{CallInput, Direction, EndReason},
 };
-use ari::{BridgeId, ChannelId};
+use ari::BridgeId;
 use serde_json::json;
 use std::net::SocketAddr;
+use tokio::time::Instant;
 
 impl Session {
     /// Sets the call up. Returns false when the call ended during setup (the
@@ -40,8 +44,11 @@ impl Session {
         self.tenant = route.tenant.clone();
         self.route = Some(route.clone());
         self.choose_speech();
-        self.transition(CallInput::InboundArrived, self.started_data())
-            .await;
+        // An outbound call was started, and answered, by the router.
+        if !outbound {
+            self.transition(CallInput::InboundArrived, self.started_data())
+                .await;
+        }
 
         // The agent and the media path are independent: set them up together.
         let orchestrator = self.deps.orchestrator.clone();
@@ -111,10 +118,13 @@ impl Session {
         self.res.leg = Some(leg.commands);
 
         let t = self.deps.telephony.clone();
-        t.answer(&self.inbound.caller)
-            .await
-            .map_err(|e| format!("answer: {e}"))?;
-        self.transition(CallInput::Answered, json!({})).await;
+        // An answered outbound call is `Up` and already `Answered`.
+        if self.inbound.outbound.is_none() {
+            t.answer(&self.inbound.caller)
+                .await
+                .map_err(|e| format!("answer: {e}"))?;
+            self.transition(CallInput::Answered, json!({})).await;
+        }
 
         // Ids chosen here, so events that beat the HTTP responses still match.
         let bridge = BridgeId::new(format!("vg-b-{}", self.call_id));
@@ -122,7 +132,7 @@ impl Session {
             .await
             .map_err(|e| format!("bridge: {e}"))?;
         self.res.bridge = Some(bridge.clone());
-        let media_channel = ChannelId::new(format!("vg-m-{}", self.call_id));
+        let media_channel = media_channel_id(&self.call_id);
         self.res.media_channel = Some(media_channel.clone());
         let created = t
             .external_media(
@@ -138,10 +148,43 @@ impl Session {
         t.add_to_bridge(&bridge, &self.inbound.caller)
             .await
             .map_err(|e| format!("bridge caller: {e}"))?;
+        self.wait_media_channel(&media_channel).await?;
         t.add_to_bridge(&bridge, &media_channel)
             .await
             .map_err(|e| format!("bridge media: {e}"))?;
         Ok(())
+    }
+
+    /// Waits for the externalMedia channel's `StasisStart`. Asterisk answers
+    /// `POST /channels/externalMedia` first and puts the channel into Stasis a
+    /// moment later; bridging it before then is refused (422 "Channel not in
+    /// Stasis application"). Commands that arrive meanwhile are kept for the
+    /// loop; a caller who hangs up ends the wait.
+    async fn wait_media_channel(&mut self, channel: &ari::ChannelId) -> Result<(), String> {
+        let limit = self.deps.config.media_channel_timeout;
+        let deadline = Instant::now() + limit;
+        loop {
+            let command = match tokio::time::timeout_at(deadline, self.commands.recv()).await {
+                Ok(Some(c)) => c,
+                Ok(None) => return Err("the call's command channel closed".into()),
+                Err(_) => {
+                    return Err(format!(
+                        "externalMedia channel {channel} did not enter Stasis within {} ms",
+                        limit.as_millis()
+                    ));
+                }
+            };
+            match command {
+                SessionCommand::MediaChannelReady => return Ok(()),
+                SessionCommand::CallerGone
+                | SessionCommand::ChannelLost
+                | SessionCommand::Hangup(_) => {
+                    self.on_command(command).await;
+                    return Err("the call ended during setup".into());
+                }
+                other => self.deferred.push(other),
+            }
+        }
     }
 
     /// Opens (or reopens) the STT session. False when the call must end.

@@ -97,6 +97,11 @@ async fn connected_call(
     .await
     .unwrap();
     let media = em["id"].as_str().unwrap().to_string();
+    // Bridged only once in Stasis, as the real Asterisk requires.
+    assert_eq!(
+        next_of(ws, "StasisStart").await["channel"]["id"],
+        media.as_str()
+    );
     let rtp = format!(
         "{}:{}",
         em["channelvars"]["UNICASTRTP_LOCAL_ADDRESS"]
@@ -113,12 +118,50 @@ async fn connected_call(
         .status(),
         204
     );
-    // The media channel's own StasisStart, so the next call's is the next one read.
-    assert_eq!(
-        next_of(ws, "StasisStart").await["channel"]["id"],
-        media.as_str()
-    );
     (call, chan, media, sock, rtp)
+}
+
+/// Fidelity (found on Asterisk 20.20.1, issue 13): `POST /channels/externalMedia`
+/// answers while the channel is `Down` and not yet in Stasis; bridging it then is
+/// refused with 422, and its `StasisStart` follows the response.
+#[tokio::test]
+async fn an_external_media_channel_enters_stasis_after_the_response() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let mut ws = events(&sim, "voice-gateway").await;
+    let bridge: Value = post(&sim, "/bridges?type=mixing")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bridge = bridge["id"].as_str().unwrap().to_string();
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let host = sock.local_addr().unwrap();
+    let em: Value = post(
+        &sim,
+        &format!(
+            "/channels/externalMedia?app=voice-gateway&external_host={host}&format=ulaw&channelId=em-1"
+        ),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(em["state"], "Down");
+    assert!(!sim.in_stasis("em-1"));
+    let early = post(&sim, &format!("/bridges/{bridge}/addChannel?channel=em-1")).await;
+    assert_eq!(early.status(), 422);
+    let body: Value = early.json().await.unwrap();
+    assert_eq!(body["message"], "Channel not in Stasis application");
+    let start = next_of(&mut ws, "StasisStart").await;
+    assert_eq!(start["channel"]["id"], "em-1");
+    assert_eq!(start["channel"]["state"], "Up");
+    assert!(sim.in_stasis("em-1"));
+    assert_eq!(
+        post(&sim, &format!("/bridges/{bridge}/addChannel?channel=em-1"))
+            .await
+            .status(),
+        204
+    );
 }
 
 fn tone(ms: usize) -> Vec<i16> {

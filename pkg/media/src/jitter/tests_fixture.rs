@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use super::{FrameKind, JitterBuffer, JitterConfig, JitterStats};
 use crate::rtp::RtpHeader;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/ari-fixtures/");
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/ari-fixtures/"
+);
 
 struct Arrival {
     phase: String,

@@ -23,7 +23,9 @@ type Operations = BTreeMap<(String, String), BTreeMap<String, Param>>;
 fn api_docs_dir() -> PathBuf {
     std::env::var_os("ARI_API_DOCS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ari-api-docs"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ari-api-docs")
+        })
 }
 
 fn swagger() -> Operations {

@@ -149,7 +149,9 @@ async fn handle(
 fn fixtures_dir() -> PathBuf {
     std::env::var_os("ARI_FIXTURES_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ari-fixtures"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ari-fixtures")
+        })
 }
 
 /// The first recorded response of `file` to `method` on a path containing `path`,

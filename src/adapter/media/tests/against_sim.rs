@@ -60,6 +60,8 @@ async fn speech_from_the_simulated_caller_and_audio_back_to_it() {
     Telephony::add_to_bridge(&ari, &bridge, &caller)
         .await
         .unwrap();
+    // Asterisk puts the channel into Stasis after answering the request.
+    assert!(sim.wait_for(PATIENCE, |s| s.in_stasis("media-leg-1")).await);
     Telephony::add_to_bridge(&ari, &bridge, &media.channel)
         .await
         .unwrap();
