@@ -167,7 +167,7 @@ async fn a_call_leaves_its_state_in_redis_events_in_kafka_and_its_record_in_post
             tenant: TenantId::parse("acme").unwrap(),
             to: E164::parse("+15550000001").unwrap(),
             from: Some(E164::parse("+15550001111").unwrap()),
-            agent: AgentId::parse("builtin").unwrap(),
+            agent: Some(AgentId::parse("builtin").unwrap()),
             ring_timeout: Duration::from_secs(30),
             metadata: Default::default(),
         })

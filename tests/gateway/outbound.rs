@@ -25,7 +25,7 @@ fn request(to: &str, ring: u64) -> OriginateCall {
         tenant: TenantId::parse("acme").unwrap(),
         to: E164::parse(to).unwrap(),
         from: Some(E164::parse("+15550001111").unwrap()),
-        agent: AgentId::parse("builtin").unwrap(),
+        agent: Some(AgentId::parse("builtin").unwrap()),
         ring_timeout: Duration::from_secs(ring),
         metadata: [("crm_id".to_string(), "42".to_string())].into(),
     }

@@ -147,6 +147,14 @@ impl TenantDirectory for OneRoute {
         let r = self.0.clone();
         Box::pin(async move { Ok(Some(r)) })
     }
+
+    fn agents<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+    ) -> BoxFuture<'a, Result<Vec<AgentId>, DirectoryError>> {
+        let agents = (self.0.tenant == *tenant).then(|| self.0.agent.clone());
+        Box::pin(async move { Ok(agents.into_iter().collect()) })
+    }
 }
 
 #[tokio::test(start_paused = true)]

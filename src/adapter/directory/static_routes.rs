@@ -3,10 +3,10 @@
 use crate::{
     adapter::config::RouteConfig,
     application::ports::{
-        directory::{DirectoryError, Route, TenantDirectory},
+        directory::{DirectoryError, Route, TenantDirectory, agents_of},
         orchestrator::BoxFuture,
     },
-    domain::Did,
+    domain::{AgentId, Did, TenantId},
 };
 use std::collections::HashMap;
 
@@ -68,6 +68,19 @@ impl TenantDirectory for StaticDirectory {
         let found = self.find(did).cloned();
         Box::pin(async move { Ok(found) })
     }
+
+    fn agents<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+    ) -> BoxFuture<'a, Result<Vec<AgentId>, DirectoryError>> {
+        let routes = self
+            .exact
+            .values()
+            .chain(self.prefixes.iter().map(|(_, r)| r))
+            .chain(&self.any);
+        let agents = agents_of(routes, tenant);
+        Box::pin(async move { Ok(agents) })
+    }
 }
 
 #[cfg(test)]
@@ -94,6 +107,30 @@ mod tests {
         assert_eq!(agent("+15551299999").as_deref(), Some("long"));
         assert_eq!(agent("+15559999999").as_deref(), Some("short"));
         assert_eq!(agent("100").as_deref(), Some("any"));
+    }
+
+    #[tokio::test]
+    async fn a_tenants_agents_come_from_all_its_routes_once() {
+        let cfg = load_from_str(
+            "[[routes]]\ndid = \"*\"\ntenant = \"t0\"\nagent = \"any\"\n\
+             [[routes]]\ndid = \"+1555*\"\ntenant = \"t1\"\nagent = \"sales\"\n\
+             [[routes]]\ndid = \"+155512*\"\ntenant = \"t1\"\nagent = \"support\"\n\
+             [[routes]]\ndid = \"+15551234567\"\ntenant = \"t1\"\nagent = \"sales\"\n",
+            Vec::new(),
+        )
+        .unwrap();
+        let dir = StaticDirectory::new(&cfg.routes);
+        let dir = &dir;
+        let agents = |t: &str| {
+            let t = TenantId::parse(t).unwrap();
+            async move {
+                let a = dir.agents(&t).await.unwrap();
+                a.iter().map(ToString::to_string).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(agents("t0").await, ["any"]);
+        assert_eq!(agents("t1").await, ["sales", "support"]);
+        assert!(agents("t9").await.is_empty());
     }
 
     #[tokio::test]

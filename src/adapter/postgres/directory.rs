@@ -9,7 +9,7 @@ use crate::application::{
         orchestrator::BoxFuture,
     },
 };
-use crate::domain::Did;
+use crate::domain::{AgentId, Did, TenantId};
 use std::{
     sync::{Arc, RwLock},
     time::Duration,
@@ -103,5 +103,19 @@ impl TenantDirectory for PgDirectory {
     fn lookup<'a>(&'a self, did: &'a Did) -> BoxFuture<'a, Result<Option<Route>, DirectoryError>> {
         let found = self.find(did);
         Box::pin(async move { found })
+    }
+
+    fn agents<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+    ) -> BoxFuture<'a, Result<Vec<AgentId>, DirectoryError>> {
+        let agents = self
+            .cache
+            .current()
+            .ok_or_else(|| {
+                DirectoryError::Unavailable("routes not loaded from postgres yet".into())
+            })
+            .map(|table| table.agents(tenant));
+        Box::pin(async move { agents })
     }
 }

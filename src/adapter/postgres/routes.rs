@@ -40,6 +40,16 @@ pub(crate) struct RouteTable {
 }
 
 impl RouteTable {
+    /// The agents `tenant`'s rows name, each once, sorted.
+    pub(crate) fn agents(&self, tenant: &TenantId) -> Vec<AgentId> {
+        let routes = self
+            .exact
+            .values()
+            .chain(self.prefixes.iter().map(|(_, r)| r))
+            .chain(&self.any);
+        crate::application::ports::directory::agents_of(routes, tenant)
+    }
+
     /// Builds the table, skipping (and logging) every row that does not check:
     /// one bad row written by hand must not take routing down for everyone.
     pub(crate) fn build(rows: impl IntoIterator<Item = DidRow>) -> Self {

@@ -19,8 +19,9 @@ pub struct OriginateCall {
     pub to: E164,
     /// Caller id to present; the route's default when absent.
     pub from: Option<E164>,
-    /// The agent that talks.
-    pub agent: AgentId,
+    /// The agent that talks; `None`: the tenant's default agent, the one its
+    /// routes name when they name exactly one.
+    pub agent: Option<AgentId>,
     /// How long to let it ring.
     pub ring_timeout: Duration,
     /// The API client's metadata, kept with the call and in its events.

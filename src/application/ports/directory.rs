@@ -57,4 +57,26 @@ pub enum DirectoryError {
 pub trait TenantDirectory: Send + Sync {
     /// The route for `did`, or `None` when no route matches.
     fn lookup<'a>(&'a self, did: &'a Did) -> BoxFuture<'a, Result<Option<Route>, DirectoryError>>;
+
+    /// The agents `tenant`'s routes name, each once, sorted. A tenant with
+    /// exactly one is that agent's by default (an outbound call that names
+    /// no agent gets it).
+    fn agents<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+    ) -> BoxFuture<'a, Result<Vec<AgentId>, DirectoryError>>;
+}
+
+/// The distinct agents of `tenant` among `routes`, sorted: what
+/// [`TenantDirectory::agents`] answers for a routing table held in memory.
+pub fn agents_of<'a>(
+    routes: impl IntoIterator<Item = &'a Route>,
+    tenant: &TenantId,
+) -> Vec<AgentId> {
+    let agents: std::collections::BTreeSet<&AgentId> = routes
+        .into_iter()
+        .filter(|r| &r.tenant == tenant)
+        .map(|r| &r.agent)
+        .collect();
+    agents.into_iter().cloned().collect()
 }

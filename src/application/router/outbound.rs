@@ -18,7 +18,7 @@ use crate::{
         session::{InboundCall, OutboundStart, spawn_inbound, summary},
     },
     domain::{
-        CallId, Did,
+        AgentId, CallId, Did,
         call::{Call, CallInput, Direction, EndReason},
         events::EventType,
     },
@@ -36,6 +36,8 @@ pub(super) struct Pending {
     call_id: CallId,
     call: Call,
     request: OriginateCall,
+    /// The request's agent, or the tenant's default.
+    agent: AgentId,
     permit: CallPermit,
     last_status: Option<DialStatus>,
 }
@@ -62,6 +64,7 @@ impl CallRouter {
     /// Places an outbound call. Returns its record in state `originating`;
     /// what happens next arrives as events.
     pub async fn originate(&mut self, request: OriginateCall) -> Result<CallSummary, ControlError> {
+        let agent = self.agent_for(&request).await?;
         let permit = self
             .admission
             .try_admit()
@@ -80,7 +83,7 @@ impl CallRouter {
         let mut call = Call::new(Direction::Outbound, now);
         call.apply(CallInput::Originate, now)
             .expect("Created accepts Originate");
-        let data = json!({"to": request.to, "from": request.from, "agent_id": request.agent,
+        let data = json!({"to": request.to, "from": request.from, "agent_id": agent,
             "metadata": request.metadata, "direction": "outbound"});
         self.publish(&call_id, &request.tenant, EventType::CallStarted, data)
             .await;
@@ -109,6 +112,7 @@ impl CallRouter {
             call_id,
             call,
             request,
+            agent,
             permit,
             last_status: None,
         };
@@ -116,6 +120,36 @@ impl CallRouter {
         self.save(record.clone()).await;
         self.pending.insert(channel, pending);
         Ok(record)
+    }
+
+    /// The agent of an outbound call: the one asked for, or the tenant's
+    /// default (its routes name exactly one agent).
+    async fn agent_for(&self, request: &OriginateCall) -> Result<AgentId, ControlError> {
+        if let Some(agent) = &request.agent {
+            return Ok(agent.clone());
+        }
+        let tenant = &request.tenant;
+        let mut agents = self
+            .deps
+            .directory
+            .agents(tenant)
+            .await
+            .map_err(|e| ControlError::Unavailable(e.to_string()))?;
+        match agents.len() {
+            1 => Ok(agents.remove(0)),
+            0 => Err(ControlError::Invalid(format!(
+                "agent_id is required: tenant {tenant} has no route naming an agent to default to"
+            ))),
+            _ => Err(ControlError::Invalid(format!(
+                "agent_id is required: tenant {tenant} has {} agents ({})",
+                agents.len(),
+                agents
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 
     /// Handles a follow-up from [`CallRouter::next_internal`].
@@ -202,7 +236,7 @@ impl CallRouter {
         .await;
         let route = Route {
             tenant: p.request.tenant.clone(),
-            agent: p.request.agent.clone(),
+            agent: p.agent.clone(),
             greeting: None,
             language: "en-US".into(),
             stt: None,
@@ -266,7 +300,7 @@ impl CallRouter {
             &p.call,
             p.request.from.as_ref().map(|f| f.to_string()),
             Some(p.request.to.to_string()),
-            Some(p.request.agent.clone()),
+            Some(p.agent.clone()),
             &p.request.metadata,
         )
     }

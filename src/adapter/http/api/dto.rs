@@ -16,9 +16,10 @@ pub struct CreateCallRequest {
     pub to: String,
     /// Caller id to present, E.164; the route's default when absent.
     pub from: Option<String>,
-    /// The agent that talks.
+    /// The agent that talks. Absent: the tenant's default agent (the one its
+    /// routes name, when they name exactly one); the response says which.
     #[schema(example = "sales.v2")]
-    pub agent_id: String,
+    pub agent_id: Option<String>,
     /// Up to 32 string pairs (keys ≤ 64 chars, values ≤ 512), kept with the call.
     pub metadata: Option<BTreeMap<String, String>>,
     /// Seconds to let it ring, 5-120 (default 30).

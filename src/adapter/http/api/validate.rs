@@ -36,7 +36,10 @@ pub(crate) fn number(field: &str, s: &str) -> Result<E164, ApiError> {
 pub(crate) fn originate(tenant: TenantId, r: CreateCallRequest) -> Result<OriginateCall, ApiError> {
     let to = number("to", &r.to)?;
     let from = r.from.as_deref().map(|f| number("from", f)).transpose()?;
-    let agent = AgentId::parse(r.agent_id)
+    let agent = r
+        .agent_id
+        .map(AgentId::parse)
+        .transpose()
         .map_err(|e| ApiError::invalid("invalid-field", "agent_id", e.to_string()))?;
     let secs = r.ring_timeout_secs.unwrap_or(30);
     if !(5..=120).contains(&secs) {

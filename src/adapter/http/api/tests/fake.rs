@@ -86,7 +86,7 @@ impl CallControl for FakeControl {
                 "originate {} {} {} {}s",
                 r.tenant,
                 r.to,
-                r.agent,
+                r.agent.as_ref().map_or("-", |a| a.as_str()),
                 r.ring_timeout.as_secs()
             ));
             let n = self.calls.lock().unwrap().len();
@@ -98,7 +98,7 @@ impl CallControl for FakeControl {
             );
             c.to = Some(r.to.to_string());
             c.from = r.from.map(|f| f.to_string());
-            c.agent_id = Some(r.agent);
+            c.agent_id = r.agent;
             self.calls.lock().unwrap().push(c.clone());
             Ok(c)
         })
