@@ -128,8 +128,9 @@ impl AsteriskServer {
     /// Places a test call (see [`Caller`]); returns once Asterisk accepted
     /// the originate, before anything answers.
     pub fn call(&self, caller: Caller) -> Result<Call, HarnessError> {
+        // Not `vg-…`: the gateway takes channels with that prefix for its own.
         let id = format!(
-            "vg-call-{}-{}",
+            "tc-{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );

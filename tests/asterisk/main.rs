@@ -1,0 +1,16 @@
+//! Every call flow against a real Asterisk 20.20.1 and the gateway's own
+//! binary (issue 13): Asterisk from `vg_testkit::AsteriskServer` (built once
+//! from `../shared/asterisk`), callers that are Local channels playing WAV
+//! files and recording what they hear, a SIP phone, and assertions from those
+//! recordings, the gateway's events and log, and Asterisk's own state.
+//!
+//! Each test starts its own Asterisk and gateway; they run one at a time
+//! (real-time audio on a two-core machine), see [`rig::Rig`].
+
+#[path = "../common/process.rs"]
+mod process;
+
+mod audio;
+mod calls;
+mod gateway;
+mod rig;

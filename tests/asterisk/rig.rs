@@ -1,0 +1,68 @@
+//! One real Asterisk and one gateway on it, for one test at a time.
+
+use crate::gateway::{Gateway, GatewayConfig};
+use std::{
+    sync::{Mutex, MutexGuard},
+    time::Duration,
+};
+use vg_testkit::{AsteriskOptions, AsteriskServer, wait_until};
+
+/// Tests take turns: each carries real-time audio, and two cores shared by
+/// two calls' worth of Asterisk, gateway and recordings would time neither.
+static TURN: Mutex<()> = Mutex::new(());
+
+pub(crate) struct Rig {
+    // Fields drop in order: the gateway stops before Asterisk does.
+    pub(crate) gw: Gateway,
+    pub(crate) ast: AsteriskServer,
+    _turn: MutexGuard<'static, ()>,
+}
+
+/// What a test needs beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Setup {
+    /// Dialplan appended to the harness's (contexts for transfers, callees).
+    pub(crate) extensions: String,
+    pub(crate) gateway: GatewayConfig,
+}
+
+impl Rig {
+    pub(crate) fn start() -> Rig {
+        Self::start_with(Setup::default())
+    }
+
+    pub(crate) fn start_with(setup: Setup) -> Rig {
+        // A test that failed while holding the turn poisons it; the next may go on.
+        let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        let ast = AsteriskServer::start_with(AsteriskOptions {
+            extensions: setup.extensions.clone(),
+            ..AsteriskOptions::default()
+        })
+        .expect("a real Asterisk starts (../shared/asterisk/build.sh)");
+        let gw = Gateway::start(&ast, &setup.gateway);
+        Rig {
+            gw,
+            ast,
+            _turn: turn,
+        }
+    }
+
+    /// Asterisk holds no channel and no bridge any more (the gateway cleaned up).
+    pub(crate) fn assert_asterisk_empty(&self) {
+        let mut last = (Vec::new(), Vec::new());
+        let empty = wait_until(Duration::from_secs(10), || {
+            last = (
+                self.ast.channels().unwrap_or_default(),
+                self.ast.bridges().unwrap_or_default(),
+            );
+            last.0.is_empty() && last.1.is_empty()
+        });
+        assert!(empty, "left on Asterisk: channels {:?}, bridges {:?}", last.0, last.1);
+    }
+
+    /// The end of every test: Asterisk is empty and the log is clean.
+    pub(crate) fn finish(self) {
+        self.assert_asterisk_empty();
+        self.gw.assert_clean_log();
+    }
+}
