@@ -49,6 +49,8 @@ pub(crate) struct Options {
     pub(crate) speech: Option<Arc<dyn SpeechCatalog>>,
     /// Replaces the directory built from `routes` (a database's rows).
     pub(crate) directory: Option<Arc<dyn TenantDirectory>>,
+    /// The media endpoint (a fresh fake reading audio at once when `None`).
+    pub(crate) media: Option<FakeMedia>,
 }
 
 impl Default for Options {
@@ -62,6 +64,7 @@ impl Default for Options {
             tts: None,
             speech: None,
             directory: None,
+            media: None,
         }
     }
 }
@@ -69,7 +72,7 @@ impl Default for Options {
 pub(crate) fn start(opts: Options) -> Call {
     let cfg = load_from_str(opts.routes, Vec::new()).unwrap();
     let telephony = Arc::new(FakeTelephony::default());
-    let media = Arc::new(FakeMedia::default());
+    let media = Arc::new(opts.media.unwrap_or_default());
     let events = Arc::new(MemoryEvents::default());
     let history = Arc::new(voice_gateway::application::ports::history::MemoryHistory::default());
     let stt = Arc::new(opts.stt.unwrap_or_else(|| {
