@@ -12,7 +12,8 @@ use tokio::{
 use voice_gateway::application::ports::{
     events::{CallEvent, EventPublisher, PublishError},
     media::{
-        FlushReport, MediaCommand, MediaEndpoint, MediaError, MediaEvent, MediaLeg, MediaRequest,
+        AgentAudio, AudioChunk, FlushReport, LegSender, MediaCommand, MediaEndpoint, MediaError,
+        MediaEvent, MediaLeg, MediaRequest,
     },
     orchestrator::BoxFuture,
     telephony::{
@@ -141,29 +142,54 @@ pub(crate) struct MediaLog {
     pub(crate) rates: Vec<u32>,
     pub(crate) flushes: Vec<FlushReport>,
     pub(crate) drained: usize,
+    /// Most audio ever queued ahead of the clock.
+    pub(crate) max_ahead: Duration,
+    /// The generation and samples of every chunk played, in order.
+    pub(crate) generations: Vec<(u64, usize)>,
 }
 
 /// A media endpoint whose leg plays agent audio in (virtual) real time and
 /// whose caller audio the test injects.
-#[derive(Default)]
 pub(crate) struct FakeMedia {
     pub(crate) log: Arc<Mutex<MediaLog>>,
     /// The sender of the last opened leg's events: the test speaks through it.
     pub(crate) caller: Mutex<Option<mpsc::Sender<MediaEvent>>>,
+    /// Capacity of a leg's audio channel, in chunks.
+    pub(crate) audio_capacity: usize,
+    /// Like the real leg's `play_lead`: audio is read only while less than
+    /// this is queued ahead of the clock. `None` reads everything at once.
+    pub(crate) lead: Option<Duration>,
+}
+
+impl Default for FakeMedia {
+    fn default() -> Self {
+        Self {
+            log: Arc::default(),
+            caller: Mutex::default(),
+            audio_capacity: 64,
+            lead: None,
+        }
+    }
 }
 
 impl MediaEndpoint for FakeMedia {
     fn open(&self, _: MediaRequest) -> BoxFuture<'_, Result<MediaLeg, MediaError>> {
         let (ev_tx, ev_rx) = mpsc::channel(256);
-        let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let (control, control_rx) = mpsc::channel(64);
+        let (audio, audio_rx) = mpsc::channel(self.audio_capacity);
         self.log.lock().unwrap().opened += 1;
         *self.caller.lock().unwrap() = Some(ev_tx.clone());
-        tokio::spawn(play_loop(cmd_rx, ev_tx, self.log.clone()));
+        let player = Player {
+            log: self.log.clone(),
+            lead: self.lead,
+            ..Player::default()
+        };
+        tokio::spawn(player.run(control_rx, audio_rx, ev_tx));
         Box::pin(async move {
             Ok(MediaLeg {
                 local: "127.0.0.1:20000".parse().unwrap(),
                 events: ev_rx,
-                commands: cmd_tx,
+                commands: LegSender { control, audio },
             })
         })
     }
@@ -171,71 +197,122 @@ impl MediaEndpoint for FakeMedia {
 
 /// Plays queued audio on the clock: `sent` grows with time since the talkspurt
 /// began, up to what was queued.
-async fn play_loop(
-    mut rx: mpsc::Receiver<MediaCommand>,
-    events: mpsc::Sender<MediaEvent>,
+#[derive(Default)]
+struct Player {
     log: Arc<Mutex<MediaLog>>,
-) {
-    let mut start: Option<Instant> = None;
-    let mut queued = Duration::ZERO;
-    let mut drain_at: Option<Instant> = None;
-    loop {
-        let cmd = tokio::select! {
-            c = rx.recv() => c,
-            () = async { sleep_until(drain_at.unwrap()).await }, if drain_at.is_some() => {
-                drain_at = None;
-                start = None;
-                queued = Duration::ZERO;
-                log.lock().unwrap().drained += 1;
-                let _ = events.send(MediaEvent::PlaybackDrained { at: Instant::now().into_std() }).await;
-                continue;
+    lead: Option<Duration>,
+    start: Option<Instant>,
+    queued: Duration,
+    drain_at: Option<Instant>,
+    generation: u64,
+    implied_flush: Option<(u64, FlushReport)>,
+}
+
+impl Player {
+    async fn run(
+        mut self,
+        mut control: mpsc::Receiver<MediaCommand>,
+        mut audio: mpsc::Receiver<AgentAudio>,
+        events: mpsc::Sender<MediaEvent>,
+    ) {
+        loop {
+            // With a lead, audio is read only while less is queued ahead.
+            let end = self.start.map(|s| s + self.queued);
+            let room_at = self
+                .lead
+                .zip(end)
+                .map(|(lead, end)| end - lead.min(end - self.start.unwrap()))
+                .filter(|&t| t > Instant::now());
+            tokio::select! {
+                biased;
+                c = control.recv() => match c {
+                    None | Some(MediaCommand::Close) => break,
+                    Some(MediaCommand::SetPeer(p)) => self.log.lock().unwrap().peer = Some(p),
+                    Some(MediaCommand::Flush { generation, reply }) => {
+                        let report = match self.implied_flush.take() {
+                            Some((g, report)) if g == generation => report,
+                            _ => {
+                                self.generation = self.generation.max(generation);
+                                self.flush()
+                            }
+                        };
+                        let _ = reply.send(report);
+                    }
+                },
+                a = audio.recv(), if room_at.is_none() => match a {
+                    None => break,
+                    Some(a) => self.audio(a),
+                },
+                () = async { sleep_until(room_at.unwrap()).await }, if room_at.is_some() => {}
+                () = async { sleep_until(self.drain_at.unwrap()).await }, if self.drain_at.is_some() => {
+                    self.drain_at = None;
+                    self.start = None;
+                    self.queued = Duration::ZERO;
+                    self.log.lock().unwrap().drained += 1;
+                    let _ = events.send(MediaEvent::PlaybackDrained { at: Instant::now().into_std() }).await;
+                }
             }
-        };
-        match cmd {
-            None | Some(MediaCommand::Close) => break,
-            Some(MediaCommand::SetPeer(p)) => log.lock().unwrap().peer = Some(p),
-            Some(MediaCommand::Play { pcm, rate }) => {
+        }
+        self.log.lock().unwrap().closed += 1;
+    }
+
+    fn audio(&mut self, a: AgentAudio) {
+        if a.generation < self.generation {
+            return;
+        }
+        if a.generation > self.generation {
+            self.generation = a.generation;
+            let report = self.flush();
+            self.implied_flush = Some((a.generation, report));
+        }
+        match a.chunk {
+            AudioChunk::Pcm { pcm, rate } => {
                 let d = Duration::from_secs_f64(pcm.len() as f64 / f64::from(rate));
                 let now = Instant::now();
                 // A queue that ran dry restarts the talkspurt now.
-                if start.is_none_or(|s| s + queued < now) {
-                    start = Some(now);
-                    queued = Duration::ZERO;
+                if self.start.is_none_or(|s| s + self.queued < now) {
+                    self.start = Some(now);
+                    self.queued = Duration::ZERO;
                 }
-                queued += d;
-                let mut l = log.lock().unwrap();
+                self.queued += d;
+                let ahead = self.start.unwrap() + self.queued - now;
+                let mut l = self.log.lock().unwrap();
                 l.played += d;
                 l.pcm.extend_from_slice(&pcm);
                 l.rates.push(rate);
+                l.max_ahead = l.max_ahead.max(ahead);
+                l.generations.push((a.generation, pcm.len()));
                 drop(l);
-                if drain_at.is_some() {
-                    drain_at = Some(start.unwrap() + queued);
+                if self.drain_at.is_some() {
+                    self.drain_at = Some(self.start.unwrap() + self.queued);
                 }
             }
-            Some(MediaCommand::EndOfSpeech) => {
-                drain_at = Some(
-                    start
-                        .map_or(Instant::now(), |s| s + queued)
+            AudioChunk::EndOfSpeech => {
+                self.drain_at = Some(
+                    self.start
+                        .map_or(Instant::now(), |s| s + self.queued)
                         .max(Instant::now()),
                 );
             }
-            Some(MediaCommand::Flush(reply)) => {
-                let now = Instant::now();
-                let sent = start.map_or(Duration::ZERO, |s| (now - s).min(queued));
-                let report = FlushReport {
-                    dropped: queued - sent,
-                    sent,
-                    last_packet_at: start.map(|_| now.into_std()),
-                };
-                log.lock().unwrap().flushes.push(report);
-                start = None;
-                queued = Duration::ZERO;
-                drain_at = None;
-                let _ = reply.send(report);
-            }
         }
     }
-    log.lock().unwrap().closed += 1;
+
+    fn flush(&mut self) -> FlushReport {
+        let now = Instant::now();
+        let sent = self
+            .start
+            .map_or(Duration::ZERO, |s| (now - s).min(self.queued));
+        let report = FlushReport {
+            dropped: self.queued - sent,
+            sent,
+            last_packet_at: self.start.map(|_| now.into_std()),
+        };
+        self.log.lock().unwrap().flushes.push(report);
+        self.start = None;
+        self.queued = Duration::ZERO;
+        self.drain_at = None;
+        report
+    }
 }
 
 /// Keeps published events in memory.

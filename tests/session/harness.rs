@@ -52,6 +52,8 @@ pub(crate) struct Options {
     /// Whether the externalMedia channel enters Stasis (the router's
     /// `MediaChannelReady`) right after the session starts.
     pub(crate) media_ready: bool,
+    /// The media endpoint (a fresh fake reading audio at once when `None`).
+    pub(crate) media: Option<FakeMedia>,
 }
 
 impl Default for Options {
@@ -66,6 +68,7 @@ impl Default for Options {
             speech: None,
             directory: None,
             media_ready: true,
+            media: None,
         }
     }
 }
@@ -74,7 +77,7 @@ pub(crate) fn start(opts: Options) -> Call {
     let cfg = load_from_str(opts.routes, Vec::new()).unwrap();
     let media_ready = opts.media_ready;
     let telephony = Arc::new(FakeTelephony::default());
-    let media = Arc::new(FakeMedia::default());
+    let media = Arc::new(opts.media.unwrap_or_default());
     let events = Arc::new(MemoryEvents::default());
     let history = Arc::new(voice_gateway::application::ports::history::MemoryHistory::default());
     let stt = Arc::new(opts.stt.unwrap_or_else(|| {

@@ -2,6 +2,7 @@
 //! control and the media leg, the fake speech providers and the built-in
 //! agent, on tokio's paused clock: every run is the same run.
 
+mod backpressure;
 mod fakes;
 mod harness;
 mod prompt;

@@ -3,7 +3,7 @@
 use crate::adapter::config::MediaConfig;
 pub use crate::adapter::config::PortRange;
 use ::media::vad::{EnergyConfig, VadConfig};
-use std::net::IpAddr;
+use std::{net::IpAddr, time::Duration};
 
 /// Which voice activity detector a leg runs on caller audio.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -37,8 +37,21 @@ pub struct UdpMediaConfig {
     /// and counted; a control event that does not fit is logged as an error,
     /// so this must cover the longest stall of the session's event loop.
     pub event_capacity: usize,
-    /// Capacity of a leg's command channel.
+    /// Capacity of a leg's control channel (peer, flush, close): a handful
+    /// of commands per call, read before anything else.
     pub command_capacity: usize,
+    /// Capacity of a leg's agent-audio channel, in chunks (a TTS chunk is
+    /// typically 20-100 ms). The leg reads it only while its pacer holds less
+    /// than `play_lead`; a full channel makes the session wait, not drop.
+    pub audio_capacity: usize,
+    /// How much agent audio the leg keeps queued in its pacer ahead of the
+    /// wire. Audio beyond it waits upstream (audio channel, session, TTS),
+    /// so a leg holds at most this plus one chunk being sliced in, plus
+    /// `audio_capacity` chunks in its channel.
+    pub play_lead: Duration,
+    /// The pacer's hard bound (`PacerConfig::max_queued`); raised to
+    /// `play_lead` plus a few frames if below it.
+    pub max_queued: Duration,
 }
 
 impl UdpMediaConfig {
@@ -54,6 +67,9 @@ impl UdpMediaConfig {
             energy: EnergyConfig::default(),
             event_capacity: 256,
             command_capacity: 64,
+            audio_capacity: 8,
+            play_lead: Duration::from_secs(2),
+            max_queued: Duration::from_secs(3),
         }
     }
 

@@ -7,13 +7,14 @@ use super::metrics::MediaMetrics;
 use super::pool::{BindError, PortPool};
 use super::setup;
 use crate::application::ports::{
-    media::{MediaEndpoint, MediaError, MediaLeg, MediaRequest},
+    media::{LegSender, MediaEndpoint, MediaError, MediaLeg, MediaRequest},
     orchestrator::BoxFuture,
     telephony::WireFormat,
 };
+use ::media::pacer::FRAME_DURATION;
 use ::media::pipeline::{InboundPipeline, OutboundPipeline};
 use ::media::vad::{EarshotConfig, EarshotVad, EnergyVad, VoiceActivityDetector};
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::sync::mpsc;
 
 /// Opens media legs on UDP sockets from a port range, one task per leg.
@@ -50,11 +51,24 @@ impl UdpMediaEndpoint {
         self.pool.free()
     }
 
+    /// The pacer's bound: room for the lead and the frames an end of speech
+    /// adds after it.
+    fn max_queued(&self) -> Duration {
+        let c = &self.config;
+        c.max_queued.max(self.play_lead() + FRAME_DURATION * 4)
+    }
+
+    /// The lead, at least a few frames so the pacer never runs dry between
+    /// two slices.
+    fn play_lead(&self) -> Duration {
+        self.config.play_lead.max(FRAME_DURATION * 3)
+    }
+
     /// Builds the pipelines first, so a request they refuse takes no port.
     fn open_leg(&self, request: MediaRequest) -> Result<MediaLeg, MediaError> {
         let c = &self.config;
         let inbound = setup::inbound(request.format, request.stt_rate);
-        let outbound = OutboundPipeline::new(setup::outbound(request.format))
+        let outbound = OutboundPipeline::new(setup::outbound(request.format, self.max_queued()))
             .map_err(|e| MediaError::Bind(format!("outbound pipeline: {e}")))?;
         let refused = |e| MediaError::Bind(format!("inbound pipeline: {e}"));
         match c.vad {
@@ -92,7 +106,8 @@ impl UdpMediaEndpoint {
             tracing::warn!(call = %request.call, "slin16 over UnicastRTP is one-way: Asterisk drops our PT 118");
         }
         let (events_tx, events) = mpsc::channel(c.event_capacity.max(1));
-        let (commands, commands_rx) = mpsc::channel(c.command_capacity.max(1));
+        let (control, commands_rx) = mpsc::channel(c.command_capacity.max(1));
+        let (audio, audio_rx) = mpsc::channel(c.audio_capacity.max(1));
         let leg = Leg {
             socket,
             lease,
@@ -105,6 +120,8 @@ impl UdpMediaEndpoint {
                 call: request.call.clone(),
             },
             commands: commands_rx,
+            audio: audio_rx,
+            play_lead: self.play_lead(),
             metrics: self.metrics.clone(),
         };
         tokio::spawn(leg.run());
@@ -112,7 +129,7 @@ impl UdpMediaEndpoint {
         Ok(MediaLeg {
             local,
             events,
-            commands,
+            commands: LegSender { control, audio },
         })
     }
 }

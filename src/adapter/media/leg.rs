@@ -1,12 +1,22 @@
 //! The task of one media leg: owns the socket and both pipelines, and
-//! `select!`s over commands, datagrams and the pipelines' next deadline
-//! (the run loop of `vg_media::pipeline`, after quinn's `ConnectionDriver`).
+//! `select!`s over commands, agent audio, datagrams and the pipelines' next
+//! deadline (the run loop of `vg_media::pipeline`, after quinn's
+//! `ConnectionDriver`).
+//!
+//! Agent audio is read only while the pacer holds less than `play_lead`, and
+//! a chunk goes into the pacer in slices of its room
+//! ([`OutboundPipeline::pcm_room`]): the rest waits in [`Pending`] and goes in
+//! as packets go out. A fast producer thus waits on the audio channel instead
+//! of overflowing the pacer. Control commands are read first, whatever the
+//! pacer holds.
 
 use super::emit::{Emitter, Flow};
 use super::metrics::{MediaMetrics, Synced};
 use super::peer::{PeerFilter, Verdict};
 use super::pool::PortLease;
-use crate::application::ports::media::{FlushReport, MediaCommand, MediaEvent};
+use crate::application::ports::media::{
+    AgentAudio, AudioChunk, FlushReport, MediaCommand, MediaEvent,
+};
 use crate::domain::CallId;
 use ::media::pipeline::{InboundPipeline, OutboundPipeline};
 use ::media::rtp::RtpPacket;
@@ -30,11 +40,16 @@ pub(crate) struct Leg<V> {
     pub(crate) outbound: OutboundPipeline,
     pub(crate) emit: Emitter,
     pub(crate) commands: mpsc::Receiver<MediaCommand>,
+    /// Agent audio, read only while the pacer is below `play_lead`.
+    pub(crate) audio: mpsc::Receiver<AgentAudio>,
+    /// Agent audio kept queued in the pacer ahead of the wire.
+    pub(crate) play_lead: Duration,
     pub(crate) metrics: MediaMetrics,
 }
 
 enum Wake {
     Command(Option<MediaCommand>),
+    Audio(Option<AgentAudio>),
     Datagram(io::Result<(usize, SocketAddr)>),
     Timer,
     EventsGone,
@@ -50,6 +65,32 @@ struct State {
     last_sent: Option<Instant>,
     synced: Synced,
     next_sync: Instant,
+    /// The rest of a chunk the pacer had no room for yet.
+    pending: Option<Pending>,
+    /// The flush generation audio must carry to be played.
+    generation: u64,
+    /// A flush done because audio of a newer generation came before its
+    /// `Flush`: that `Flush` is answered with this report, and flushes nothing.
+    implied_flush: Option<(u64, FlushReport)>,
+}
+
+/// A chunk of agent audio partly queued.
+struct Pending {
+    pcm: Vec<i16>,
+    rate: u32,
+    /// Samples queued so far.
+    done: usize,
+}
+
+impl Pending {
+    fn rest(&self) -> &[i16] {
+        &self.pcm[self.done..]
+    }
+
+    fn rest_duration(&self) -> Duration {
+        let n = self.pcm.len() - self.done;
+        Duration::from_nanos(n as u64 * 1_000_000_000 / u64::from(self.rate.max(1)))
+    }
 }
 
 impl<V: VoiceActivityDetector> Leg<V> {
@@ -65,6 +106,9 @@ impl<V: VoiceActivityDetector> Leg<V> {
             last_sent: None,
             synced: Synced::default(),
             next_sync: Instant::now() + SYNC_EVERY,
+            pending: None,
+            generation: 0,
+            implied_flush: None,
         };
         let timer = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(timer);
@@ -78,18 +122,26 @@ impl<V: VoiceActivityDetector> Leg<V> {
             {
                 timer.as_mut().reset(d);
             }
+            // More audio only once the last chunk is all in and the pacer is
+            // below the lead: the producer waits upstream until then.
+            let wants_audio = st.pending.is_none() && self.outbound.queued() < self.play_lead;
             let wake = tokio::select! {
-                // Commands first: a flush must not wait behind a flood of packets.
+                // Commands first: a flush must not wait behind a flood of
+                // packets or of audio.
                 biased;
                 c = self.commands.recv() => Wake::Command(c),
                 () = self.emit.closed() => Wake::EventsGone,
+                a = self.audio.recv(), if wants_audio => Wake::Audio(a),
                 r = self.socket.recv_from(&mut st.rx) => Wake::Datagram(r),
                 () = &mut timer, if deadline.is_some() => Wake::Timer,
             };
             let now = Instant::now();
             let flow = match wake {
-                Wake::Command(None | Some(MediaCommand::Close)) | Wake::EventsGone => break,
-                Wake::Command(Some(c)) => self.command(&mut st, now, c),
+                Wake::Command(None | Some(MediaCommand::Close))
+                | Wake::Audio(None)
+                | Wake::EventsGone => break,
+                Wake::Command(Some(c)) => self.command(&mut st, c),
+                Wake::Audio(Some(a)) => self.agent_audio(&mut st, now, a),
                 Wake::Datagram(Ok((n, from))) => self.datagram(&mut st, now, n, from),
                 Wake::Datagram(Err(e)) => {
                     tracing::debug!(call = %self.call, error = %e, "media socket receive error");
@@ -106,36 +158,106 @@ impl<V: VoiceActivityDetector> Leg<V> {
         tracing::debug!(call = %self.call, port = self.lease.port(), "media leg closed");
     }
 
-    fn command(&mut self, st: &mut State, now: Instant, command: MediaCommand) -> Flow {
+    fn command(&mut self, st: &mut State, command: MediaCommand) -> Flow {
         match command {
             MediaCommand::SetPeer(addr) => st.peer.set(addr),
-            MediaCommand::Play { pcm, rate } => {
+            MediaCommand::Flush { generation, reply } => {
+                let report = match st.implied_flush.take() {
+                    // Audio of this generation came first and flushed already;
+                    // what is queued since then is the new reply's.
+                    Some((g, report)) if g == generation => report,
+                    _ if generation >= st.generation => {
+                        st.generation = generation;
+                        self.flush(st)
+                    }
+                    // Older than a flush already done: nothing of it is left.
+                    _ => FlushReport {
+                        dropped: Duration::ZERO,
+                        sent: Duration::ZERO,
+                        last_packet_at: st.last_sent,
+                    },
+                };
+                // The session may have stopped waiting; nothing to undo then.
+                let _ = reply.send(report);
+            }
+            MediaCommand::Close => return Flow::Stop,
+        }
+        Flow::Continue
+    }
+
+    fn agent_audio(&mut self, st: &mut State, now: Instant, audio: AgentAudio) -> Flow {
+        if audio.generation < st.generation {
+            // Sent before a flush: barge-in cut it.
+            return Flow::Continue;
+        }
+        if audio.generation > st.generation {
+            // Its `Flush` is on the control channel still: flush now, and
+            // answer that `Flush` with this report when it is read.
+            st.generation = audio.generation;
+            let report = self.flush(st);
+            st.implied_flush = Some((audio.generation, report));
+        }
+        match audio.chunk {
+            AudioChunk::Pcm { pcm, rate } => {
                 // A new reply: drained is reported after its own EndOfSpeech.
                 st.awaiting_drain = false;
-                if let Err(e) = self.outbound.push_pcm(now, &pcm, rate) {
-                    tracing::warn!(call = %self.call, error = %e, "agent audio not queued");
-                }
+                st.pending = Some(Pending { pcm, rate, done: 0 });
+                self.feed(st, now);
             }
-            MediaCommand::EndOfSpeech => {
+            AudioChunk::EndOfSpeech => {
+                // Read only once every chunk before it is in the pacer.
                 st.awaiting_drain = true;
                 if let Err(e) = self.outbound.end_of_speech(now) {
                     tracing::warn!(call = %self.call, error = %e, "end of agent audio not queued");
                 }
             }
-            MediaCommand::Flush(reply) => {
-                st.awaiting_drain = false;
-                let sent = self.outbound.stats().utterance_sent;
-                let dropped = self.outbound.flush();
-                // The session may have stopped waiting; nothing to undo then.
-                let _ = reply.send(FlushReport {
-                    dropped,
-                    sent,
-                    last_packet_at: st.last_sent,
-                });
-            }
-            MediaCommand::Close => return Flow::Stop,
         }
         Flow::Continue
+    }
+
+    /// Moves as much of the pending chunk into the pacer as its room takes
+    /// (whole frames, up to the lead); the rest waits for packets to go out.
+    fn feed(&mut self, st: &mut State, now: Instant) {
+        let Some(p) = st.pending.as_mut() else {
+            return;
+        };
+        let room = self.outbound.pcm_room(p.rate, self.play_lead);
+        let n = room.min(p.rest().len());
+        if n == 0 && !p.rest().is_empty() && self.outbound.queued().is_zero() {
+            // No room in an empty pacer: a rate no frame can be made of.
+            tracing::warn!(call = %self.call, rate = p.rate, "agent audio not queued");
+            st.pending = None;
+            return;
+        }
+        if n > 0 || p.rest().is_empty() {
+            if let Err(e) = self.outbound.push_pcm(now, &p.rest()[..n], p.rate) {
+                // A rate the resampler refuses; a full queue cannot happen
+                // within the room. The chunk is given up either way.
+                tracing::warn!(call = %self.call, error = %e, "agent audio not queued");
+                st.pending = None;
+                return;
+            }
+            p.done += n;
+        }
+        if p.rest().is_empty() {
+            st.pending = None;
+        }
+    }
+
+    /// Barge-in: drops the pacer's queue, the resampler's partial frame and
+    /// the chunk waiting to go in.
+    fn flush(&mut self, st: &mut State) -> FlushReport {
+        st.awaiting_drain = false;
+        let waiting = st
+            .pending
+            .take()
+            .map_or(Duration::ZERO, |p| p.rest_duration());
+        let sent = self.outbound.stats().utterance_sent;
+        FlushReport {
+            dropped: self.outbound.flush() + waiting,
+            sent,
+            last_packet_at: st.last_sent,
+        }
     }
 
     fn datagram(&mut self, st: &mut State, now: Instant, n: usize, from: SocketAddr) -> Flow {
@@ -171,6 +293,9 @@ impl<V: VoiceActivityDetector> Leg<V> {
             return Flow::Stop;
         }
         self.outbound.handle_timeout(now);
+        // Room made by the packets that went out since: top the pacer up
+        // (before sending, so a pacer that ran dry resumes at once).
+        self.feed(st, now);
         while let Some(n) = self.outbound.poll_transmit_into(&mut st.tx) {
             let Some(dest) = st.peer.destination() else {
                 self.metrics.dropped_no_peer.inc();

@@ -3,16 +3,20 @@
 //! [`UdpMediaEndpoint::open`](crate::application::ports::media::MediaEndpoint::open)
 //! leases a port from the configured range, binds it and spawns the leg's
 //! task. The task owns the socket and the call's sans-IO pipelines
-//! (`vg_media::pipeline`) and `select!`s over commands, datagrams and the
-//! pipelines' next deadline; it reads the clock once per wake-up.
+//! (`vg_media::pipeline`) and `select!`s over control commands, agent audio,
+//! datagrams and the pipelines' next deadline; it reads the clock once per
+//! wake-up.
 //!
 //! - Inbound: datagrams from the peer only (see [`peer`]: set by `SetPeer`,
 //!   else latched onto the first RTP packet's source) → jitter buffer, decode,
 //!   resample to the STT rate, VAD → `Audio`, `SpeechStarted/Ended`, `Dtmf`.
-//! - Outbound: `Play` PCM → resample, encode, pace → one packet per 20 ms to
-//!   the peer; `Flush` drops the queue at once; `PlaybackDrained` after
-//!   `EndOfSpeech` once the last packet is out.
-//! - The task ends on `Close`, on the command sender or the event receiver
+//! - Outbound: agent audio (`AudioChunk::Pcm`) → resample, encode, pace → one
+//!   packet per 20 ms to the peer. The audio channel is read only while the
+//!   pacer holds less than `play_lead`, so a fast TTS waits upstream instead
+//!   of losing audio. `Flush` drops the queue, the chunk part-queued and any
+//!   audio of an older generation still in the channel, at once;
+//!   `PlaybackDrained` after `EndOfSpeech` once the last packet is out.
+//! - The task ends on `Close`, on the senders or the event receiver
 //!   being dropped; its socket closes and its port goes back to the pool once.
 //!
 //! No per-packet heap allocation: receive and transmit buffers are allocated

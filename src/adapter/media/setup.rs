@@ -27,7 +27,8 @@ pub(crate) fn inbound(format: WireFormat, stt_rate: u32) -> InboundConfig {
 
 /// Agent audio → RTP in `format`, numbered from random starting points
 /// (RFC 3550 §5.1: SSRC, sequence and timestamp should not be guessable).
-pub(crate) fn outbound(format: WireFormat) -> OutboundConfig {
+/// The pacer holds at most `max_queued`.
+pub(crate) fn outbound(format: WireFormat, max_queued: std::time::Duration) -> OutboundConfig {
     let codec = match format {
         WireFormat::Ulaw => TelephoneCodec::Pcmu,
         WireFormat::Alaw => TelephoneCodec::Pcma,
@@ -46,6 +47,7 @@ pub(crate) fn outbound(format: WireFormat) -> OutboundConfig {
             ssrc: r as u32,
             initial_sequence: (r >> 32) as u16,
             initial_timestamp: (r >> 48) as u32,
+            max_queued,
             ..PacerConfig::default()
         },
         telephone_event_payload_type: TELEPHONE_EVENT_PT,

@@ -2,10 +2,30 @@
 //!
 //! `open` binds the call's socket (UDP for RTP) and starts one task that owns
 //! it and the call's media pipelines (`pkg/media`). The session talks to that
-//! task only through the two channels of [`MediaLeg`]: events come up (caller
-//! audio for STT, VAD and DTMF), commands go down (agent audio to play, flush on
-//! barge-in). Dropping the command sender, or [`MediaCommand::Close`], ends the
-//! task and releases the socket and its port exactly once.
+//! task only through the channels of [`MediaLeg`]: events come up (caller
+//! audio for STT, VAD and DTMF); control commands (peer, flush on barge-in,
+//! close) and agent audio go down on two separate channels ([`LegSender`]).
+//! Dropping the senders, or [`MediaCommand::Close`], ends the task and
+//! releases the socket and its port exactly once.
+//!
+//! # Agent audio and backpressure
+//! TTS may produce audio much faster than real time (a local Piper voice
+//! does). No agent audio is ever dropped for that: the media task reads the
+//! audio channel only while its pacer holds less than a short lead (about
+//! 2 s, see the endpoint's configuration), so the channel fills, the
+//! session's send waits (`Sender::reserve`), the session stops reading the
+//! TTS stream and the provider waits in its own send. Control commands never
+//! queue behind audio: the task reads them first, from their own channel.
+//!
+//! Barge-in must cut everything at once, including audio still in the audio
+//! channel: every [`AgentAudio`] carries the flush generation it was produced
+//! in, [`MediaCommand::Flush`] the new generation, and the task drops audio of
+//! an older generation unread. Audio of a newer generation than the task has
+//! seen implies the flush (should it be read before the `Flush` itself).
+//!
+//! Memory per leg is bounded: the pacer's lead plus one chunk being sliced
+//! into it, the audio channel's capacity in chunks, and the session's own
+//! backlog (one TTS chunk, plus the failure prompt and the end marks).
 //!
 //! Audio frames travel by value in fixed arrays, so the per-frame path does not
 //! touch the heap.
@@ -92,25 +112,72 @@ pub struct FlushReport {
     pub last_packet_at: Option<Instant>,
 }
 
-/// Commands to the media task.
+/// Control commands to the media task: read before any agent audio, and
+/// never queued behind it.
 #[derive(Debug)]
 pub enum MediaCommand {
     /// Where to send RTP (Asterisk's `UNICASTRTP_LOCAL_*`); packets are then
     /// accepted only from that address.
     SetPeer(SocketAddr),
-    /// Agent audio at any rate; queued behind earlier audio and paced out.
-    Play {
+    /// Barge-in: drop everything queued at once, and every [`AgentAudio`] of
+    /// a generation older than `generation` still on its way.
+    Flush {
+        /// The generation audio sent after this flush carries (greater than
+        /// any sent before it).
+        generation: u64,
+        /// Answered with what was heard and dropped.
+        reply: oneshot::Sender<FlushReport>,
+    },
+    /// End the leg.
+    Close,
+}
+
+/// Agent audio in order, on the leg's audio channel.
+#[derive(Debug)]
+pub struct AgentAudio {
+    /// The flush generation it belongs to: the task drops it unread if a
+    /// later [`MediaCommand::Flush`] was seen.
+    pub generation: u64,
+    /// What to play.
+    pub chunk: AudioChunk,
+}
+
+/// One message of agent audio.
+#[derive(Debug)]
+pub enum AudioChunk {
+    /// Audio at any rate and length; queued behind earlier audio and paced
+    /// out. A chunk larger than the pacer's room goes in slices as it drains.
+    Pcm {
         /// Samples.
         pcm: Vec<i16>,
         /// Their rate.
         rate: u32,
     },
-    /// No more audio in this reply: running dry now is not an underrun.
+    /// No more audio in this reply: running dry now is not an underrun, and
+    /// [`MediaEvent::PlaybackDrained`] follows once all of it is sent.
     EndOfSpeech,
-    /// Barge-in: drop everything queued at once.
-    Flush(oneshot::Sender<FlushReport>),
-    /// End the leg.
-    Close,
+}
+
+/// The two ways into a media task. Dropping it ends the task.
+#[derive(Debug, Clone)]
+pub struct LegSender {
+    /// Control commands. Small and rare: the channel never fills while the
+    /// task runs, so they are sent without waiting.
+    pub control: mpsc::Sender<MediaCommand>,
+    /// Agent audio. The task reads it only while its pacer has room, so a
+    /// sender faster than real time waits here (`reserve`): this channel's
+    /// capacity, in chunks, is part of the leg's memory bound.
+    pub audio: mpsc::Sender<AgentAudio>,
+}
+
+impl LegSender {
+    /// Sends a control command without waiting.
+    pub fn try_send(
+        &self,
+        command: MediaCommand,
+    ) -> Result<(), mpsc::error::TrySendError<MediaCommand>> {
+        self.control.try_send(command)
+    }
 }
 
 /// A call's open media leg.
@@ -120,8 +187,8 @@ pub struct MediaLeg {
     pub local: SocketAddr,
     /// Events from the media task.
     pub events: mpsc::Receiver<MediaEvent>,
-    /// Commands to it.
-    pub commands: mpsc::Sender<MediaCommand>,
+    /// Control commands and agent audio to it.
+    pub commands: LegSender,
 }
 
 /// What a leg needs to know.

@@ -227,6 +227,7 @@ impl Session {
         if let Some(leg) = self.res.leg.take() {
             let _ = leg.try_send(crate::application::ports::media::MediaCommand::Close);
         }
+        self.audio_backlog.clear();
         self.leg_events = None;
         if let Some(m) = self.res.media_channel.take()
             && let Err(e) = telephony.hangup(&m, HangupCause::Normal).await

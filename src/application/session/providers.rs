@@ -3,7 +3,7 @@
 
 use super::run::{Piece, Session};
 use crate::{
-    application::ports::{media::MediaCommand, speech::SpeechChoice},
+    application::ports::{media::AudioChunk, speech::SpeechChoice},
     domain::call::{CallInput, Phase},
 };
 use serde_json::json;
@@ -68,7 +68,7 @@ impl Session {
                 .await;
         }
         self.deadlines.silence = None;
-        self.leg_send(MediaCommand::Play {
+        self.leg_audio(AudioChunk::Pcm {
             pcm: prompt.pcm.to_vec(),
             rate: prompt.rate,
         });

@@ -1,11 +1,10 @@
 //! What a call holds on Asterisk and in the gateway, and releasing it once.
 
 use crate::application::ports::{
-    media::MediaCommand,
+    media::{LegSender, MediaCommand},
     telephony::{HangupCause, Telephony, TelephonyError},
 };
 use ari::{BridgeId, ChannelId};
-use tokio::sync::mpsc;
 
 /// Everything to give back when the call ends. Each field is taken when
 /// released, so a second `release` does nothing.
@@ -17,8 +16,8 @@ pub(super) struct Resources {
     pub(super) media_channel: Option<ChannelId>,
     /// The mixing bridge.
     pub(super) bridge: Option<BridgeId>,
-    /// The media leg's command channel.
-    pub(super) leg: Option<mpsc::Sender<MediaCommand>>,
+    /// The media leg's control and audio channels.
+    pub(super) leg: Option<LegSender>,
     /// The person's leg of an attended transfer, ringing or bridged.
     pub(super) human: Option<ChannelId>,
 }

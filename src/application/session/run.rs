@@ -7,7 +7,7 @@ use crate::{
     application::{
         ports::{
             directory::Route,
-            media::{MediaCommand, MediaEvent},
+            media::{AgentAudio, AudioChunk, MediaCommand, MediaEvent},
             orchestrator::{ConversationId, OrchestratorError, ReplyPart, ReplyStream},
             speech::{SpeechToText, SttEvent, SttSession, TextToSpeech, TtsEvent, TtsSession},
         },
@@ -19,9 +19,9 @@ use crate::{
     },
 };
 use futures_util::StreamExt;
-use std::sync::Arc;
+use std::{collections::VecDeque, sync::Arc};
 use tokio::{
-    sync::mpsc,
+    sync::mpsc::{self, error::TrySendError},
     time::{Instant, sleep_until},
 };
 
@@ -132,6 +132,12 @@ pub(super) struct Session {
     /// Commands that arrived while setup waited for Asterisk; the loop takes
     /// them first.
     pub(super) deferred: Vec<SessionCommand>,
+    /// Agent audio the leg's audio channel had no room for yet, in order.
+    /// While it is not empty the TTS stream is not read, so it holds at most
+    /// one TTS chunk, plus the failure prompt and the end-of-speech marks.
+    pub(super) audio_backlog: VecDeque<AgentAudio>,
+    /// The flush generation of the audio sent now; barge-in bumps it.
+    pub(super) audio_generation: u64,
 }
 
 /// Why the loop woke.
@@ -142,6 +148,8 @@ pub(super) enum Wake {
     Stt(Option<SttEvent>),
     Tts(Option<TtsEvent>),
     Reply(Option<Result<ReplyPart, OrchestratorError>>),
+    /// The leg took audio from the backlog.
+    AudioSent,
     Timer,
 }
 
@@ -212,6 +220,8 @@ impl Session {
             permit: None,
             ended_published: false,
             deferred: Vec::new(),
+            audio_backlog: VecDeque::new(),
+            audio_generation: 0,
         }
     }
 
@@ -236,7 +246,12 @@ impl Session {
     }
 
     /// Waits for the next thing to happen. Each branch borrows a different field,
-    /// and every receiver used here is cancel-safe.
+    /// and every receiver used here is cancel-safe (`reserve` too: a dropped
+    /// reservation only loses its place).
+    ///
+    /// Backpressure: while agent audio waits in the backlog the TTS stream
+    /// is not read, so a synthesiser faster than real time waits in its own
+    /// send, and the loop goes on serving everything else meanwhile.
     async fn next_wake(&mut self) -> Wake {
         let Session {
             commands,
@@ -245,15 +260,30 @@ impl Session {
             tts,
             reply,
             deadlines,
+            res,
+            audio_backlog,
             ..
         } = self;
         let deadline = deadlines.next();
+        let backlog = !audio_backlog.is_empty();
         tokio::select! {
             biased;
             c = commands.recv() => Wake::Command(c),
             e = recv_media(leg_events) => Wake::Media(e),
             e = recv_stt(stt) => Wake::Stt(e),
-            e = recv_tts(tts) => Wake::Tts(e),
+            r = reserve_audio(res.leg.as_ref().map(|l| &l.audio)), if backlog => {
+                match r {
+                    Ok(permit) => {
+                        if let Some(audio) = audio_backlog.pop_front() {
+                            permit.send(audio);
+                        }
+                    }
+                    // The leg is gone; its events channel says so next.
+                    Err(_) => audio_backlog.clear(),
+                }
+                Wake::AudioSent
+            }
+            e = recv_tts(tts), if !backlog => Wake::Tts(e),
             p = next_part(reply) => Wake::Reply(p),
             () = sleep_opt(deadline) => Wake::Timer,
         }
@@ -272,6 +302,7 @@ impl Session {
             Wake::Stt(e) => self.on_stt(e).await,
             Wake::Tts(e) => self.on_tts(e).await,
             Wake::Reply(p) => self.on_reply(p).await,
+            Wake::AudioSent => {}
             Wake::Timer => self.on_timer().await,
         }
     }
@@ -283,14 +314,54 @@ impl Session {
         }
     }
 
-    /// Sends a command to the media leg without waiting. The leg's queue only
-    /// fills if its task is stuck; then the command is dropped and logged.
+    /// Sends a control command to the media leg without waiting. The leg
+    /// reads them before anything else, so its queue only fills if its task
+    /// is stuck; then the command is dropped and logged.
     pub(super) fn leg_send(&self, cmd: MediaCommand) {
         if let Some(leg) = &self.res.leg
             && let Err(e) = leg.try_send(cmd)
         {
             tracing::warn!(call_id = %self.call_id, error = %e, "media leg did not take a command");
         }
+    }
+
+    /// Sends agent audio to the media leg, in order, never dropping it: what
+    /// the leg's audio channel has no room for waits in the backlog, which the
+    /// loop sends on as room appears (and stops reading TTS meanwhile).
+    pub(super) fn leg_audio(&mut self, chunk: AudioChunk) {
+        let Some(leg) = &self.res.leg else { return };
+        let audio = AgentAudio {
+            generation: self.audio_generation,
+            chunk,
+        };
+        if !self.audio_backlog.is_empty() {
+            self.audio_backlog.push_back(audio);
+            return;
+        }
+        match leg.audio.try_send(audio) {
+            Ok(()) => {}
+            Err(TrySendError::Full(audio)) => self.audio_backlog.push_back(audio),
+            Err(TrySendError::Closed(_)) => {
+                tracing::debug!(call_id = %self.call_id, "media leg gone; agent audio not sent");
+            }
+        }
+    }
+
+    /// Barge-in: forgets the audio not yet sent and starts a new generation,
+    /// so the leg drops what it has not read yet. Returns the `Flush` to send.
+    pub(super) fn cut_audio(&mut self) -> u64 {
+        self.audio_backlog.clear();
+        self.audio_generation += 1;
+        self.audio_generation
+    }
+}
+
+async fn reserve_audio(
+    leg: Option<&mpsc::Sender<AgentAudio>>,
+) -> Result<mpsc::Permit<'_, AgentAudio>, mpsc::error::SendError<()>> {
+    match leg {
+        Some(leg) => leg.reserve().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -4,7 +4,7 @@ use super::run::{AfterSpeech, Piece, Session};
 use crate::{
     application::ports::{
         calls::TransferMode,
-        media::MediaCommand,
+        media::{AudioChunk, MediaCommand},
         orchestrator::{Action, OrchestratorError, ReplyPart, Turn},
         speech::{TtsAudio, TtsConfig, TtsEvent, TtsOutput},
     },
@@ -195,7 +195,7 @@ impl Session {
                     TtsAudio::Linear16(pcm) => pcm,
                     TtsAudio::Mulaw(bytes) => bytes.iter().map(|b| ulaw_to_linear(*b)).collect(),
                 };
-                self.leg_send(MediaCommand::Play {
+                self.leg_audio(AudioChunk::Pcm {
                     pcm,
                     rate: chunk.sample_rate,
                 });
@@ -206,7 +206,7 @@ impl Session {
                 if let Some(t) = &mut self.tts {
                     t.cancel();
                 }
-                self.leg_send(MediaCommand::EndOfSpeech);
+                self.leg_audio(AudioChunk::EndOfSpeech);
                 if self.pieces.iter().all(|p| p.audio.is_zero()) {
                     self.speech_done().await;
                 }
@@ -236,7 +236,7 @@ impl Session {
         self.tts_done = true;
         self.deadlines.tts_first_byte = None;
         self.play_failure_prompt().await;
-        self.leg_send(MediaCommand::EndOfSpeech);
+        self.leg_audio(AudioChunk::EndOfSpeech);
         if self.pieces.iter().all(|p| p.audio.is_zero()) {
             self.speech_done().await;
         }
@@ -291,8 +291,11 @@ impl Session {
     /// The caller spoke over the agent: stop the audio now, cancel the rest,
     /// and remember what the caller heard for the next turn.
     pub(super) async fn barge_in(&mut self, onset: Instant) {
-        let (tx, rx) = oneshot::channel();
-        self.leg_send(MediaCommand::Flush(tx));
+        let (reply, rx) = oneshot::channel();
+        // Audio not yet in the pacer (the backlog, the leg's audio channel)
+        // is cut too: the new generation makes the leg drop it.
+        let generation = self.cut_audio();
+        self.leg_send(MediaCommand::Flush { generation, reply });
         if let Some(t) = &mut self.tts {
             t.cancel();
         }

@@ -6,13 +6,18 @@ use super::marks::{Mark, Marks};
 use super::{ConfigError, TelephoneCodec};
 use crate::dtmf::{DtmfError, DtmfSender};
 use crate::pacer::{FRAME_DURATION, Pacer, PacerConfig, PushError};
-use crate::resample::{ResampleError, StreamResampler};
+use crate::resample::{ResampleError, StreamResampler, frame_len};
 use crate::rtp::RTP_HEADER_LEN;
 
 /// Longest input frame (20 ms at 48 kHz): the silence pushed to drain the
 /// resampler at the end of speech is borrowed from a static of this size.
 const MAX_FRAME: usize = 960;
 static SILENCE: [i16; MAX_FRAME] = [0; MAX_FRAME];
+
+/// Frames [`OutboundPipeline::end_of_speech`] (or a change of rate) may still
+/// queue after the last push: the padded partial frame and the resampler's
+/// tail. [`OutboundPipeline::pcm_room`] keeps this much of the pacer free.
+const DRAIN_FRAMES: usize = 2;
 
 /// How an [`OutboundPipeline`] encodes, numbers and paces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +115,8 @@ pub struct OutboundPipeline {
     encoded: Box<[u8]>,
     transmit: Box<[u8]>,
     utterance_open: bool,
+    /// Depth of the pacer's queue, in frames.
+    slots: usize,
     /// Audio went into the resampler since it was last drained: its delay
     /// line holds the end of it.
     resampler_dirty: bool,
@@ -143,6 +150,7 @@ impl OutboundPipeline {
             encoded: vec![0; bytes].into_boxed_slice(),
             transmit: vec![0; RTP_HEADER_LEN + bytes].into_boxed_slice(),
             utterance_open: false,
+            slots,
             resampler_dirty: false,
             stats: OutboundStats::default(),
             config,
@@ -175,6 +183,40 @@ impl OutboundPipeline {
         let (resampler, mut queue) = self.split(now);
         let frames = resampler.push(pcm, |f| queue.frame(f))?;
         queue.finish(frames)
+    }
+
+    /// Audio queued in the pacer, not yet sent.
+    pub fn queued(&self) -> Duration {
+        self.pacer.queued()
+    }
+
+    /// How many samples of `rate` Hz audio [`push_pcm`](Self::push_pcm) takes
+    /// now without the pacer holding more than `limit` of audio: pushed in
+    /// slices of at most this size, a producer faster than real time never
+    /// loses a frame (`QueueFull`), and its memory stays bounded by `limit`.
+    ///
+    /// The room is counted in whole output frames, net of the partial frame
+    /// the resampler holds, and never reaches into the last frames of the
+    /// pacer's `max_queued` that [`end_of_speech`](Self::end_of_speech) or a
+    /// change of rate may still need. 0 means: wait for packets to go out.
+    /// `limit` should be a few frames below `max_queued` so it is always
+    /// reachable. Reads only counters; never allocates.
+    pub fn pcm_room(&self, rate: u32, limit: Duration) -> usize {
+        let frame = FRAME_DURATION.as_nanos();
+        let limit = usize::try_from(limit.as_nanos() / frame).unwrap_or(usize::MAX);
+        let queued = usize::try_from(self.pacer.queued().as_nanos() / frame).unwrap_or(usize::MAX);
+        let mut free = limit
+            .min(self.slots.saturating_sub(DRAIN_FRAMES))
+            .saturating_sub(queued);
+        let frames = self.resampler.frames();
+        let (n_in, pending) = if rate == frames.from_rate() {
+            (frames.input_len(), self.resampler.pending())
+        } else {
+            // The old rate's resampler is drained first, into the pacer.
+            free = free.saturating_sub(DRAIN_FRAMES);
+            (frame_len(rate), 0)
+        };
+        (free * n_in).saturating_sub(pending)
     }
 
     /// The TTS stream is complete: the partial frame is padded with silence

@@ -217,3 +217,80 @@ fn a_full_queue_drops_frames_and_says_so() {
     assert_eq!(p.stats().dropped_frames, 45);
     assert!(p.send_dtmf(t0, '1').is_err());
 }
+
+/// A producer far faster than real time (Piper: 1024-sample chunks at
+/// 22.05 kHz), fed in slices of `pcm_room`, loses nothing however small the
+/// pacer's queue, and the queue never holds more than the limit asked for.
+#[test]
+fn pushing_within_pcm_room_never_drops_a_frame() {
+    let t0 = Instant::now();
+    let mut p = OutboundPipeline::new(OutboundConfig {
+        pacer: PacerConfig {
+            max_queued: ms(200),
+            ..PacerConfig::default()
+        },
+        ..config()
+    })
+    .unwrap();
+    let (rate, limit) = (22_050, ms(120));
+    let total = 22_050 * 3 + 17; // 3 s and a partial frame
+    let pcm = tone(rate, 440.0, 8000.0, 0, total);
+    let mut now = t0;
+    let mut sent = Vec::new();
+    let mut at = 0;
+    for chunk in pcm.chunks(1024) {
+        let mut chunk = chunk;
+        while !chunk.is_empty() {
+            let room = p.pcm_room(rate, limit);
+            if room == 0 {
+                // Wait for the next packet to go out, as the media task does.
+                now = p.poll_timeout().expect("a full queue has a deadline");
+                sent.extend(drive(&mut p, now));
+                continue;
+            }
+            let n = room.min(chunk.len());
+            p.push_pcm(now, &chunk[..n], rate).unwrap();
+            at += n;
+            chunk = &chunk[n..];
+            assert!(p.queued() <= limit, "{:?} queued at {at}", p.queued());
+        }
+    }
+    p.end_of_speech(now).unwrap();
+    sent.extend(drive(&mut p, now + Duration::from_secs(10)));
+    assert_eq!(p.stats().dropped_frames, 0);
+    // 150 frames of audio, one padded partial frame, no tail (padding covers it).
+    let frames = total.div_ceil(441);
+    assert!(
+        (frames..=frames + 1).contains(&sent.len()),
+        "{} packets for {frames} frames",
+        sent.len()
+    );
+    assert_continuous(&sent, 160);
+}
+
+/// A new rate drains the old resampler into the pacer first: the room for
+/// it leaves space for that drain and for the end of speech.
+#[test]
+fn pcm_room_at_a_new_rate_leaves_space_for_the_drain() {
+    let t0 = Instant::now();
+    let mut p = OutboundPipeline::new(OutboundConfig {
+        pacer: PacerConfig {
+            max_queued: ms(100),
+            ..PacerConfig::default()
+        },
+        ..config()
+    })
+    .unwrap();
+    // 5 slots, 2 kept for the drain: 3 frames at 24 kHz, less the 100 pending.
+    assert_eq!(p.pcm_room(24_000, ms(1_000)), 3 * 480);
+    p.push_pcm(t0, &[1; 100], 24_000).unwrap();
+    assert_eq!(p.pcm_room(24_000, ms(1_000)), 3 * 480 - 100);
+    assert_eq!(p.pcm_room(24_000, ms(40)), 2 * 480 - 100);
+    // Another rate: the old partial frame and tail take two more frames.
+    assert_eq!(p.pcm_room(8_000, ms(1_000)), 160);
+    p.push_pcm(t0, &[1; 160], 8_000).unwrap();
+    p.end_of_speech(t0).unwrap();
+    assert_eq!(p.stats().dropped_frames, 0);
+    // The 24 kHz partial frame (its padding covers the delay), the 8 kHz one.
+    assert_eq!(p.queued(), ms(40));
+}

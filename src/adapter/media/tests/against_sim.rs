@@ -67,6 +67,7 @@ async fn speech_from_the_simulated_caller_and_audio_back_to_it() {
         .unwrap();
     let asterisk = media.asterisk_rtp.expect("UNICASTRTP_LOCAL_* in the reply");
     leg.commands
+        .control
         .send(MediaCommand::SetPeer(asterisk))
         .await
         .unwrap();
@@ -90,10 +91,11 @@ async fn speech_from_the_simulated_caller_and_audio_back_to_it() {
         })
         .collect();
     leg.commands
-        .send(MediaCommand::Play { pcm, rate: 24_000 })
+        .audio
+        .send(pcm_chunk(0, pcm, 24_000))
         .await
         .unwrap();
-    leg.commands.send(MediaCommand::EndOfSpeech).await.unwrap();
+    leg.commands.audio.send(end_of_speech(0)).await.unwrap();
     loop {
         if let MediaEvent::PlaybackDrained { .. } = next_event(&mut leg).await {
             break;
@@ -114,7 +116,11 @@ async fn speech_from_the_simulated_caller_and_audio_back_to_it() {
     );
     assert_eq!(ep.metrics().dropped_foreign.get(), 0);
 
-    leg.commands.send(MediaCommand::Close).await.unwrap();
+    leg.commands
+        .control
+        .send(MediaCommand::Close)
+        .await
+        .unwrap();
     until("the port back", || ep.free_ports() == 2).await;
     events.abort();
 }

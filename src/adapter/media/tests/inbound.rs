@@ -69,7 +69,7 @@ async fn packets_from_elsewhere_are_dropped_once_latched() {
     // The leg is alive and still hears its peer.
     asterisk.send(leg.local, &SILENCE).await;
     until("the peer's packet", || ep.metrics().packets_in.get() == 3).await;
-    assert!(leg.commands.send(MediaCommand::Close).await.is_ok());
+    assert!(leg.commands.control.send(MediaCommand::Close).await.is_ok());
 }
 
 #[tokio::test]
@@ -78,6 +78,7 @@ async fn a_set_peer_refuses_anyone_else_from_the_first_packet() {
     let mut leg = open(&ep).await;
     let (mut asterisk, mut intruder) = (Peer::new().await, Peer::new().await);
     leg.commands
+        .control
         .send(MediaCommand::SetPeer(asterisk.addr()))
         .await
         .unwrap();

@@ -30,7 +30,11 @@ async fn exhaustion_is_no_port_and_closed_legs_give_their_ports_back() {
     ));
     for round in 0..3 {
         for leg in legs.drain(..2) {
-            leg.commands.send(MediaCommand::Close).await.unwrap();
+            leg.commands
+                .control
+                .send(MediaCommand::Close)
+                .await
+                .unwrap();
         }
         until("two ports back", || ep.free_ports() == 2).await;
         for _ in 0..2 {
@@ -61,7 +65,7 @@ async fn dropping_the_leg_frees_its_port() {
     let commands = leg.commands;
     drop(leg.events);
     until("the port back again", || ep.free_ports() == 1).await;
-    assert!(commands.is_closed());
+    assert!(commands.control.is_closed() && commands.audio.is_closed());
 }
 
 #[tokio::test]

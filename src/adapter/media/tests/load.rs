@@ -32,6 +32,7 @@ async fn cpu_per_leg() {
     for _ in 0..LEGS {
         let leg = open(&ep).await;
         leg.commands
+            .control
             .send(MediaCommand::SetPeer(peer.addr()))
             .await
             .unwrap();
@@ -48,11 +49,8 @@ async fn cpu_per_leg() {
         .collect();
     let (cpu0, t0) = (process_cpu(), Instant::now());
     for leg in &legs {
-        let play = MediaCommand::Play {
-            pcm: pcm.clone(),
-            rate: 24_000,
-        };
-        leg.commands.send(play).await.unwrap();
+        let play = pcm_chunk(0, pcm.clone(), 24_000);
+        leg.commands.audio.send(play).await.unwrap();
     }
     let addrs: Vec<_> = legs.iter().map(|l| l.local).collect();
     let sink = tokio::spawn({

@@ -1,6 +1,7 @@
 //! Agent audio out: pacing, numbering, flush on barge-in, drained.
 
 use super::support::*;
+use crate::adapter::media::{UdpMediaConfig, UdpMediaEndpoint};
 use crate::application::ports::media::{MediaCommand, MediaEvent};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -18,7 +19,8 @@ fn tts_audio(secs: f64) -> Vec<i16> {
 async fn play(leg: &crate::application::ports::media::MediaLeg, secs: f64) {
     let pcm = tts_audio(secs);
     leg.commands
-        .send(MediaCommand::Play { pcm, rate: 24_000 })
+        .audio
+        .send(pcm_chunk(0, pcm, 24_000))
         .await
         .unwrap();
 }
@@ -29,11 +31,12 @@ async fn one_second_of_tts_goes_out_as_about_50_paced_packets() {
     let mut leg = open(&ep).await;
     let peer = Peer::new().await;
     leg.commands
+        .control
         .send(MediaCommand::SetPeer(peer.addr()))
         .await
         .unwrap();
     play(&leg, 1.0).await;
-    leg.commands.send(MediaCommand::EndOfSpeech).await.unwrap();
+    leg.commands.audio.send(end_of_speech(0)).await.unwrap();
     let mut packets = Vec::new();
     while let Some(p) = peer.recv(Duration::from_millis(500)).await {
         packets.push(p);
@@ -88,6 +91,7 @@ async fn flush_stops_packets_at_once_and_reports_what_was_heard() {
     let mut leg = open(&ep).await;
     let peer = Peer::new().await;
     leg.commands
+        .control
         .send(MediaCommand::SetPeer(peer.addr()))
         .await
         .unwrap();
@@ -98,7 +102,14 @@ async fn flush_stops_packets_at_once_and_reports_what_was_heard() {
         received += 1;
     }
     let (tx, rx) = oneshot::channel();
-    leg.commands.send(MediaCommand::Flush(tx)).await.unwrap();
+    leg.commands
+        .control
+        .send(MediaCommand::Flush {
+            generation: 1,
+            reply: tx,
+        })
+        .await
+        .unwrap();
     let report = tokio::time::timeout(PATIENCE, rx).await.unwrap().unwrap();
     let replied = Instant::now();
     // Packets already in flight may still be read; none may be sent a frame later.
@@ -131,8 +142,165 @@ async fn flush_stops_packets_at_once_and_reports_what_was_heard() {
     );
     assert!(report.last_packet_at.is_some_and(|t| t <= replied));
     // A flush is no end of speech: no drained event follows.
-    leg.commands.send(MediaCommand::Close).await.unwrap();
+    leg.commands
+        .control
+        .send(MediaCommand::Close)
+        .await
+        .unwrap();
     while let Some(e) = leg.events.recv().await {
         assert!(!matches!(e, MediaEvent::PlaybackDrained { .. }), "{e:?}");
     }
+}
+
+/// An endpoint whose legs keep `lead` queued in a pacer bounded at `max`.
+fn small_pacer_endpoint(lead: u64, max: u64, audio_capacity: usize) -> UdpMediaEndpoint {
+    let mut config = UdpMediaConfig::new(LOCAL, free_range(1));
+    config.play_lead = Duration::from_millis(lead);
+    config.max_queued = Duration::from_millis(max);
+    config.audio_capacity = audio_capacity;
+    UdpMediaEndpoint::new(config)
+}
+
+/// Reads packets until `leg` reports the playback drained, then what is left.
+async fn packets_until_drained(
+    leg: &mut crate::application::ports::media::MediaLeg,
+    peer: &Peer,
+) -> Vec<(::media::rtp::RtpHeader, Vec<u8>)> {
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut drained = false;
+    while !drained {
+        let mut buf = [0u8; 2048];
+        tokio::select! {
+            r = peer.socket.recv_from(&mut buf) => {
+                let (n, _) = r.unwrap();
+                let p = ::media::rtp::RtpPacket::parse(&buf[..n]).unwrap();
+                out.push((p.header, p.payload.to_vec()));
+            }
+            e = leg.events.recv() => {
+                drained = matches!(e, Some(MediaEvent::PlaybackDrained { .. }));
+            }
+            () = tokio::time::sleep_until(deadline) => panic!("not drained; {} packets", out.len()),
+        }
+    }
+    // Sent before the event: already waiting in the socket.
+    let mut buf = [0u8; 2048];
+    while let Ok(r) =
+        tokio::time::timeout(Duration::from_millis(100), peer.socket.recv_from(&mut buf)).await
+    {
+        let p = ::media::rtp::RtpPacket::parse(&buf[..r.unwrap().0]).unwrap();
+        out.push((p.header, p.payload.to_vec()));
+    }
+    out
+}
+
+/// Piper: 1024-sample chunks at 22.05 kHz, as fast as they can be sent, five
+/// times what the pacer holds. Every frame goes out, paced and continuous.
+#[tokio::test]
+async fn a_producer_faster_than_real_time_loses_no_frame() {
+    let ep = small_pacer_endpoint(200, 400, 4);
+    let mut leg = open(&ep).await;
+    let peer = Peer::new().await;
+    leg.commands
+        .control
+        .send(MediaCommand::SetPeer(peer.addr()))
+        .await
+        .unwrap();
+    let total = 22_050 * 2; // 2 s: 100 frames
+    let pcm: Vec<i16> = (0..total)
+        .map(|i| {
+            (8_000.0 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / 22_050.0).sin()) as i16
+        })
+        .collect();
+    let started = Instant::now();
+    for chunk in pcm.chunks(1024) {
+        let send = leg
+            .commands
+            .audio
+            .send(pcm_chunk(0, chunk.to_vec(), 22_050));
+        tokio::time::timeout(PATIENCE, send).await.unwrap().unwrap();
+    }
+    leg.commands.audio.send(end_of_speech(0)).await.unwrap();
+    let packets = packets_until_drained(&mut leg, &peer).await;
+    let span = started.elapsed();
+    // 100 frames and the resampler's tail (its delay is 10 ms at 22.05 kHz).
+    assert_eq!(packets.len(), 101, "every frame sent");
+    assert_eq!(ep.metrics().packets_out.get(), 101);
+    let first = packets[0].0;
+    for (i, (h, _)) in packets.iter().enumerate() {
+        assert_eq!(h.sequence, first.sequence.wrapping_add(i as u16));
+        assert_eq!(
+            h.timestamp,
+            first.timestamp.wrapping_add(160 * i as u32),
+            "no gap"
+        );
+        assert_eq!(h.marker, i == 0, "one talkspurt");
+    }
+    assert!(span >= Duration::from_millis(1_900), "paced: {span:?}");
+}
+
+/// Audio still in the audio channel and in the leg when a flush comes is
+/// never sent after it; audio of the next generation plays.
+#[tokio::test]
+async fn a_flush_drops_audio_waiting_upstream_of_the_pacer() {
+    let ep = small_pacer_endpoint(200, 400, 4);
+    let mut leg = open(&ep).await;
+    let peer = Peer::new().await;
+    leg.commands
+        .control
+        .send(MediaCommand::SetPeer(peer.addr()))
+        .await
+        .unwrap();
+    // Five 1 s chunks of tone: one being sliced into the pacer, four waiting.
+    let mut queued = 0;
+    while queued < 5 {
+        let chunk = pcm_chunk(0, tts_audio(1.0), 24_000);
+        if leg.commands.audio.try_send(chunk).is_ok() {
+            queued += 1;
+        } else {
+            // The channel is full until the leg took the first chunk.
+            tokio::task::yield_now().await;
+        }
+    }
+    let mut before = 0;
+    while before < 5 {
+        let (_, len, _) = peer.recv(PATIENCE).await.expect("tone flows");
+        assert_eq!(len, 160);
+        before += 1;
+    }
+    let (tx, rx) = oneshot::channel();
+    let flush = MediaCommand::Flush {
+        generation: 1,
+        reply: tx,
+    };
+    leg.commands.control.send(flush).await.unwrap();
+    let report = tokio::time::timeout(PATIENCE, rx).await.unwrap().unwrap();
+    assert!(
+        report.dropped >= Duration::from_millis(800),
+        "the pacer's and the pending chunk's audio: {report:?}"
+    );
+    // The next reply: 300 ms of digital silence (µ-law 0xFF).
+    leg.commands
+        .audio
+        .send(pcm_chunk(1, vec![0; 7_200], 24_000))
+        .await
+        .unwrap();
+    leg.commands.audio.send(end_of_speech(1)).await.unwrap();
+    let packets = packets_until_drained(&mut leg, &peer).await;
+    // At most one tone packet was in flight when the flush was read.
+    let tone = packets
+        .iter()
+        .take_while(|(_, p)| p.iter().any(|&b| b != 0xFF))
+        .count();
+    assert!(tone <= 1, "{tone} tone packets after the flush");
+    let rest = &packets[tone..];
+    assert!(
+        rest.iter().all(|(_, p)| p.iter().all(|&b| b == 0xFF)),
+        "only the new reply after the flush"
+    );
+    assert!(
+        (15..=16).contains(&rest.len()),
+        "{} packets of the 300 ms reply",
+        rest.len()
+    );
 }

@@ -1,7 +1,9 @@
 //! A test peer playing Asterisk's side of a leg, and helpers to wait on events.
 
 use crate::adapter::media::{PortRange, UdpMediaConfig, UdpMediaEndpoint};
-use crate::application::ports::media::{MediaEndpoint, MediaEvent, MediaLeg, MediaRequest};
+use crate::application::ports::media::{
+    AgentAudio, AudioChunk, MediaEndpoint, MediaEvent, MediaLeg, MediaRequest,
+};
 use crate::application::ports::telephony::WireFormat;
 use crate::domain::CallId;
 use ::media::codec::{Codec, Pcmu};
@@ -148,5 +150,21 @@ pub(super) async fn until(what: &str, pred: impl Fn() -> bool) {
         );
         tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Agent audio of `generation`.
+pub(super) fn pcm_chunk(generation: u64, pcm: Vec<i16>, rate: u32) -> AgentAudio {
+    AgentAudio {
+        generation,
+        chunk: AudioChunk::Pcm { pcm, rate },
+    }
+}
+
+/// The end of a reply of `generation`.
+pub(super) fn end_of_speech(generation: u64) -> AgentAudio {
+    AgentAudio {
+        generation,
+        chunk: AudioChunk::EndOfSpeech,
     }
 }
