@@ -43,8 +43,10 @@ fn an_inbound_call_hears_the_greeting_and_ends_cleanly() {
     let spans = sentences(&heard);
     // MixMonitor starts when the gateway answers: the greeting follows at once.
     assert!(
-        spans.first().is_some_and(|(start, end)| *start < Duration::from_millis(1500)
-            && *end - *start > Duration::from_secs(2)),
+        spans
+            .first()
+            .is_some_and(|(start, end)| *start < Duration::from_millis(1500)
+                && *end - *start > Duration::from_secs(2)),
         "the caller heard {:?}",
         secs(&spans)
     );
@@ -217,7 +219,10 @@ fn one_short_call(rig: &Rig, n: usize) -> String {
     call.hangup().unwrap();
     let ended = rig.gw.until_type("call.ended", Some(&id), T);
     call.wait_ended(T).unwrap();
-    ended["data"]["reason"].as_str().unwrap_or_default().to_owned()
+    ended["data"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// `VG_SEQUENTIAL_CALLS` (default 50) calls one after another, none failing
@@ -275,10 +280,7 @@ fn twenty_calls_at_once_all_set_up() {
         .filter(|e| e["type"] == "call.ended")
         .map(|e| e["data"]["reason"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert!(
-        reasons.iter().all(|r| r == "caller_hangup"),
-        "{reasons:?}"
-    );
+    assert!(reasons.iter().all(|r| r == "caller_hangup"), "{reasons:?}");
     rig.finish();
 }
 
@@ -291,10 +293,9 @@ fn asterisk_restarted_between_calls() {
     let app = rig.ast.stasis_app().to_owned();
     assert!(
         wait_until(T, || rig.gw.ready()
-            && rig
-                .ast
-                .ari_get("/applications")
-                .is_ok_and(|a| a.as_array().is_some_and(|a| a.iter().any(|x| x["name"] == app.as_str())))),
+            && rig.ast.ari_get("/applications").is_ok_and(|a| a
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x["name"] == app.as_str())))),
         "the gateway did not come back: {:?}",
         rig.gw.log().iter().rev().take(10).collect::<Vec<_>>()
     );

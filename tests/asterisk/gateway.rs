@@ -136,7 +136,12 @@ impl Gateway {
     }
 
     /// Waits for the first event matching `pred`; fails with the events seen.
-    pub(crate) fn until_event(&self, what: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn until_event(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         let mut found = None;
         let ok = wait_until(timeout, || {
             found = self.events().into_iter().find(|e| pred(e));
@@ -199,7 +204,10 @@ impl Gateway {
 
     /// A bearer token of tenant `acme` with both scopes.
     fn token() -> String {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         encode(
             &Header::default(),
             &json!({"sub": "tests", "tenant_id": "acme", "scope": "calls:read calls:write",
@@ -210,7 +218,13 @@ impl Gateway {
     }
 
     /// One request to the gateway's HTTP API; the status and JSON body (null if none).
-    pub(crate) fn http(&self, method: &str, path: &str, body: Option<Value>, auth: bool) -> (u16, Value) {
+    pub(crate) fn http(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        auth: bool,
+    ) -> (u16, Value) {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(10)))
@@ -255,7 +269,9 @@ impl Gateway {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status();
-            if !wait_until(Duration::from_secs(20), || matches!(child.try_wait(), Ok(Some(_)))) {
+            if !wait_until(Duration::from_secs(20), || {
+                matches!(child.try_wait(), Ok(Some(_)))
+            }) {
                 let _ = child.kill();
             }
             let _ = child.wait();

@@ -12,5 +12,7 @@ mod process;
 
 mod audio;
 mod calls;
+mod faults;
 mod gateway;
+mod proxy;
 mod rig;

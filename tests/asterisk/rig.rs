@@ -1,6 +1,9 @@
 //! One real Asterisk and one gateway on it, for one test at a time.
 
-use crate::gateway::{Gateway, GatewayConfig};
+use crate::{
+    gateway::{Gateway, GatewayConfig},
+    proxy::Relay,
+};
 use std::{
     sync::{Mutex, MutexGuard},
     time::Duration,
@@ -14,6 +17,8 @@ static TURN: Mutex<()> = Mutex::new(());
 pub(crate) struct Rig {
     // Fields drop in order: the gateway stops before Asterisk does.
     pub(crate) gw: Gateway,
+    /// Between the gateway and Asterisk's HTTP port, when the test asked.
+    pub(crate) relay: Option<Relay>,
     pub(crate) ast: AsteriskServer,
     _turn: MutexGuard<'static, ()>,
 }
@@ -24,6 +29,8 @@ pub(crate) struct Setup {
     /// Dialplan appended to the harness's (contexts for transfers, callees).
     pub(crate) extensions: String,
     pub(crate) gateway: GatewayConfig,
+    /// Put a [`Relay`] between the gateway and ARI (to cut its connections).
+    pub(crate) relay: bool,
 }
 
 impl Rig {
@@ -39,9 +46,16 @@ impl Rig {
             ..AsteriskOptions::default()
         })
         .expect("a real Asterisk starts (../shared/asterisk/build.sh)");
-        let gw = Gateway::start(&ast, &setup.gateway);
+        let mut gateway = setup.gateway.clone();
+        let relay = setup.relay.then(|| {
+            let relay = Relay::start(([127, 0, 0, 1], ast.http_port()).into());
+            gateway.env.push(("VOICEGW__ARI__URL".into(), relay.url()));
+            relay
+        });
+        let gw = Gateway::start(&ast, &gateway);
         Rig {
             gw,
+            relay,
             ast,
             _turn: turn,
         }
@@ -57,7 +71,11 @@ impl Rig {
             );
             last.0.is_empty() && last.1.is_empty()
         });
-        assert!(empty, "left on Asterisk: channels {:?}, bridges {:?}", last.0, last.1);
+        assert!(
+            empty,
+            "left on Asterisk: channels {:?}, bridges {:?}",
+            last.0, last.1
+        );
     }
 
     /// The end of every test: Asterisk is empty and the log is clean.
