@@ -14,5 +14,6 @@ mod audio;
 mod calls;
 mod faults;
 mod gateway;
+mod outbound;
 mod proxy;
 mod rig;
