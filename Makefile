@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test bench bench-api bench-speech bench-load bench-soak lint fmt deps deps-test check-config clean
+.PHONY: run test test-asterisk test-asterisk-soak bench bench-api bench-speech bench-load bench-soak lint fmt deps deps-test check-config clean
 
 ## run: build (release) and run the gateway on its embedded defaults; with
 ## [speech] on "wyoming" (the default) it first sets up and starts the local
@@ -16,6 +16,16 @@ run: deps
 test: deps-test
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
+
+## test-asterisk: only the call flows on the real Asterisk (tests/asterisk)
+test-asterisk: deps-test
+	$(CARGO) test -p voice-gateway --test asterisk -- --nocapture
+
+## test-asterisk-soak: ASTERISK_CALLS (200) real calls one after another on the
+## real Asterisk; prints the count, the setup errors and the time (not in CI)
+test-asterisk-soak: deps-test
+	VG_SEQUENTIAL_CALLS=$(or $(ASTERISK_CALLS),200) $(CARGO) test -p voice-gateway --test asterisk \
+		calls_in_a_row_all_set_up -- --nocapture
 
 ## bench: criterion micro-benchmarks of the media path, the local speech
 ## engines' figures, then the load benchmark

@@ -4,7 +4,8 @@
 # missing, so repeated `make test` runs cost nothing.
 #
 #   scripts/install-deps.sh build   # cmake (libopus is built from source by the opus crate)
-#   scripts/install-deps.sh test    # build + redis-server, PostgreSQL
+#   scripts/install-deps.sh test    # build + redis-server, PostgreSQL, baresip, tansu, Asterisk
+#   scripts/install-deps.sh asterisk  # only the real Asterisk of the tests (built once)
 #   scripts/install-deps.sh bench   # build + wrk and curl (the API benchmark)
 set -euo pipefail
 
@@ -18,6 +19,8 @@ need pkg-config pkg-config
 if [ "${1:-build}" = test ]; then
   need redis-server redis-server
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
+  # The SIP phone of the real-Asterisk tests (tests/asterisk).
+  need baresip baresip-core
 fi
 if [ "${1:-build}" = bench ]; then
   need wrk wrk
@@ -42,4 +45,21 @@ if [ "${1:-build}" = test ] && ! command -v tansu >/dev/null 2>&1 \
   echo "install-deps: installing tansu 0.6.0 (cargo install, ~10 minutes once)"
   CARGO_TARGET_DIR="${TMPDIR:-/tmp}/vg-tansu-install" "${CARGO:-cargo}" install tansu \
     --version 0.6.0 --no-default-features --features dynostore --locked
+fi
+
+# The real Asterisk 20.20.1 of the tests (tests/asterisk, pkg/testkit): built from
+# source once (about 5 minutes on two cores) into /opt/vg-asterisk, reused after.
+# From the platform's shared folder beside this repository when it is there, else
+# downloaded from the official release site (scripts/asterisk-download.sh);
+# ASTERISK_PREFIX names an existing build instead.
+if [ "${1:-build}" = test ] || [ "${1:-build}" = asterisk ]; then
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  shared=${VG_SHARED_DIR:-$root/../shared}
+  if [ -n "${ASTERISK_PREFIX:-}" ]; then
+    [ -x "$ASTERISK_PREFIX/sbin/asterisk" ] || { echo "install-deps: ASTERISK_PREFIX=$ASTERISK_PREFIX has no sbin/asterisk" >&2; exit 1; }
+  elif [ -f "$shared/asterisk/build.sh" ]; then
+    echo "install-deps: Asterisk at $(bash "$shared/asterisk/build.sh")"
+  else
+    echo "install-deps: Asterisk at $(bash "$root/scripts/asterisk-download.sh")"
+  fi
 fi

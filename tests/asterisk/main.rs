@@ -17,3 +17,5 @@ mod gateway;
 mod outbound;
 mod proxy;
 mod rig;
+mod sip;
+mod speech;

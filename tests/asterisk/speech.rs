@@ -1,0 +1,120 @@
+//! The embedded default's local engines (Whisper tiny.en, Piper) on a real
+//! Asterisk call: the caller's spoken request is understood, the agent's Piper
+//! answer reaches the caller whole (Piper runs far faster than real time: the
+//! media leg must hold it back, not drop it), and the transfer it announces
+//! lands in the dialplan.
+
+#[allow(dead_code)] // shares the speech tests' helpers; not all are used here
+#[path = "../speech/support.rs"]
+mod support;
+
+use crate::{
+    audio::{secs, sentences},
+    calls::{DID, T},
+    gateway::{GatewayConfig, ROUTES},
+    rig::{Rig, Setup},
+};
+use std::time::Duration;
+use support::{PROMPT, resample, synthesize, transcribe, words};
+use vg_testkit::{Caller, WyomingOptions, WyomingServers, wav};
+use voice_gateway::application::ports::speech::SttSampleRate;
+
+#[test]
+fn a_spoken_request_is_understood_and_answered_with_piper() {
+    let servers = WyomingServers::start_with(WyomingOptions {
+        initial_prompt: Some(PROMPT.into()),
+    })
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let rig = Rig::start_with(Setup {
+        extensions: "[vg-transfer]\nexten => agents,1,Log(NOTICE,VG-TRANSFERRED ${CHANNEL})\n \
+                     same => n,Answer()\n same => n,Goto(vg-caller,silence,1)\n"
+            .into(),
+        gateway: GatewayConfig {
+            toml: ROUTES.into(),
+            env: vec![
+                ("VOICEGW__SPEECH__STT".into(), "wyoming".into()),
+                ("VOICEGW__SPEECH__TTS".into(), "wyoming".into()),
+                ("VOICEGW__SPEECH__WYOMING__STT".into(), servers.stt_uri()),
+                ("VOICEGW__SPEECH__WYOMING__TTS".into(), servers.tts_uri()),
+                (
+                    "VOICEGW__SESSION__TRANSFER_CONTEXT".into(),
+                    "vg-transfer".into(),
+                ),
+            ],
+        },
+        ..Setup::default()
+    });
+    // The caller waits for the greeting, then asks.
+    let request = runtime.block_on(synthesize(
+        &servers.tts_uri(),
+        "please transfer me to billing",
+    ));
+    let mut pcm = wav::silence(Duration::from_secs(7), wav::RATE);
+    pcm.extend(resample(&request.pcm, request.rate, wav::RATE));
+    pcm.extend(wav::silence(Duration::from_secs(15), wav::RATE));
+    let said = rig.ast.sounds_dir().join("billing.wav");
+    wav::write(&said, wav::RATE, &pcm).unwrap();
+
+    let call = rig.ast.call(Caller::play(DID, &said)).unwrap();
+    let id = rig.gw.nth_call(0, T);
+    let greeting = rig.gw.until_type("tts.generated", Some(&id), T);
+    // The greeting must start before the caller's request at 7 s.
+    assert!(
+        greeting["data"]["audio_ms"].as_u64().unwrap_or(0) > 1000,
+        "{greeting}"
+    );
+    let transcript = rig
+        .gw
+        .until_type("stt.transcribed", Some(&id), Duration::from_secs(60));
+    let text = transcript["data"]["text"].as_str().unwrap_or_default();
+    assert!(
+        words(text)
+            .iter()
+            .any(|w| w == "billing" || w == "transfer"),
+        "Whisper heard {text:?}"
+    );
+    let transferred = rig
+        .gw
+        .until_type("call.transferred", Some(&id), Duration::from_secs(60));
+    assert!(
+        vg_testkit::wait_until(T, || rig.ast.log_text().contains("VG-TRANSFERRED")),
+        "the caller never reached [vg-transfer]: {transferred}"
+    );
+    call.hangup().unwrap();
+    rig.gw.until_type("call.ended", Some(&id), T);
+    let heard = call.heard(T).unwrap();
+    let spans = sentences(&heard);
+    let reply: Vec<i16> = {
+        let from = (7.0 * f64::from(heard.rate)) as usize;
+        heard.samples.get(from..).unwrap_or_default().to_vec()
+    };
+    let (understood, _) = runtime.block_on(transcribe(
+        &servers.stt_uri(),
+        &reply,
+        SttSampleRate::Hz8000,
+    ));
+    eprintln!(
+        "real Asterisk, Whisper + Piper: caller said {text:?}; heard after it {understood:?}; sound at {:?}",
+        secs(&spans)
+    );
+    assert!(
+        !words(&understood).is_empty(),
+        "the agent's answer reached the caller as speech: {understood:?}"
+    );
+    // Every tts.generated's audio reached the caller: nothing was dropped.
+    let spoken: u64 = rig
+        .gw
+        .events()
+        .iter()
+        .filter(|e| e["subject"] == id.as_str() && e["type"] == "tts.generated")
+        .map(|e| e["data"]["audio_ms"].as_u64().unwrap_or(0))
+        .sum();
+    let sound: Duration = spans.iter().map(|(s, e)| *e - *s).sum();
+    assert!(
+        sound + Duration::from_millis(800) >= Duration::from_millis(spoken),
+        "the agent said {spoken} ms, the caller heard {:?} of sound",
+        sound
+    );
+    rig.finish();
+}
