@@ -19,3 +19,4 @@ mod proxy;
 mod rig;
 mod sip;
 mod speech;
+mod transfers;
