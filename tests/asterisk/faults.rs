@@ -35,11 +35,13 @@ fn the_events_socket_dropped_mid_call_and_the_call_goes_on() {
             .filter(|l| l.contains("ARI events socket connected"))
             .count()
     };
-    assert_eq!(connected(&rig), 1);
+    // The first connect may be logged before the start line, which the rig
+    // reads past; count from what is kept.
+    let before = connected(&rig);
     let cut = rig.relay.as_ref().unwrap().cut();
     assert!(cut >= 1, "the events socket went through the relay");
     assert!(
-        wait_until(T, || connected(&rig) == 2),
+        wait_until(T, || connected(&rig) > before),
         "the gateway did not reconnect: {:?}",
         rig.gw.log().iter().rev().take(8).collect::<Vec<_>>()
     );
