@@ -13,6 +13,7 @@ mod process;
 mod audio;
 mod calls;
 mod faults;
+mod fidelity;
 mod gateway;
 mod outbound;
 mod proxy;

@@ -68,8 +68,12 @@ pub struct SimConfig {
     pub inbound_app: String,
     /// How long after answering `POST /channels/externalMedia` the new channel enters
     /// Stasis (`StasisStart`); until then it cannot be bridged (422). The real Asterisk
-    /// answers first and raises `StasisStart` a moment later in most calls; `None` puts
-    /// it into Stasis before the response, the rare order (fixtures README).
+    /// answers while the channel is `Down` and raises `StasisStart` a moment later: on
+    /// an idle machine the gap is shorter than one loopback request (the real-Asterisk
+    /// test `fidelity` saw no 422 in 20 tries), under load it is not (8 of 20 calls
+    /// failed in issue 13). The default, 5 ms, makes the race certain, so a client that
+    /// bridges too early fails every time here. `None` puts the channel into Stasis
+    /// before the response, the rare order (fixtures README).
     pub external_media_stasis_delay: Option<Duration>,
 }
 
