@@ -20,12 +20,13 @@
 //! [`SessionCommand::TransferLeg`]: super::SessionCommand::TransferLeg
 
 use super::{
-    TRANSFER_LEG_PREFIX, TransferLegEvent,
+    TransferLegEvent,
     run::{AfterSpeech, Session},
 };
 use crate::{
     application::{
         dial::Unanswered,
+        own_ids::OwnChannel,
         ports::telephony::{HangupCause, OriginateRequest},
     },
     domain::{
@@ -33,7 +34,7 @@ use crate::{
         call::{CallInput, CallState, EndReason},
     },
 };
-use ari::{ChannelId, events::DialStatus};
+use ari::events::DialStatus;
 use serde_json::json;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -94,7 +95,7 @@ impl Session {
                 .await;
         };
         let cfg = self.deps.config.clone();
-        let channel = ChannelId::new(format!("{TRANSFER_LEG_PREFIX}{}", self.call_id));
+        let channel = OwnChannel::TransferLeg(self.call_id.clone()).id();
         let request = OriginateRequest {
             channel_id: channel.clone(),
             endpoint,

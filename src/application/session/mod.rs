@@ -140,18 +140,6 @@ pub enum TransferLegEvent {
     },
 }
 
-/// Prefix of the channel id of a call's externalMedia channel; the call id follows.
-pub const MEDIA_CHANNEL_PREFIX: &str = "vg-m-";
-
-/// The id the gateway gives the externalMedia channel of `call`. Chosen by us,
-/// so its `StasisStart` finds the call even when it beats the HTTP response.
-pub fn media_channel_id(call: &CallId) -> ChannelId {
-    ChannelId::new(format!("{MEDIA_CHANNEL_PREFIX}{call}"))
-}
-
-/// Prefix of the channel id of an attended transfer's leg; the call id follows.
-pub const TRANSFER_LEG_PREFIX: &str = "vg-h-";
-
 /// A running session, as the registry holds it.
 #[derive(Debug, Clone)]
 pub struct SessionHandle {
