@@ -72,11 +72,7 @@ impl CallRouter {
         let channel = OwnChannel::Outbound(call_id.clone()).id();
         // Only a validated E.164 number goes into the template: no dial string,
         // technology or variable can ride in on it.
-        let endpoint = self
-            .deps
-            .config
-            .outbound_endpoint
-            .replace("{number}", request.to.as_str());
+        let endpoint = self.deps.config.outbound_endpoint.dial(&request.to);
         let now = SystemTime::now();
         let mut call = Call::new(Direction::Outbound, now);
         call.apply(CallInput::Originate, now)

@@ -60,7 +60,7 @@ impl Session {
     fn transfer_endpoint(&self, target: &str) -> Option<String> {
         let cfg = &self.deps.config;
         match E164::parse(target) {
-            Ok(n) => Some(cfg.outbound_endpoint.replace("{number}", n.as_str())),
+            Ok(n) => Some(cfg.outbound_endpoint.dial(&n)),
             Err(_) => cfg.transfer_endpoints.get(target).cloned(),
         }
     }

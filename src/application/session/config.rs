@@ -1,6 +1,9 @@
 //! The turn loop's knobs.
 
-use crate::application::ports::{calls::TransferMode, telephony::WireFormat};
+use crate::{
+    application::ports::{calls::TransferMode, telephony::WireFormat},
+    domain::EndpointTemplate,
+};
 use std::{collections::BTreeMap, net::IpAddr, sync::Arc, time::Duration};
 
 /// A pre-recorded clip, already at the rate the call's audio leaves at.
@@ -69,9 +72,8 @@ pub struct SessionConfig {
     pub transfer_ring_timeout: Duration,
     /// Attended transfers: spoken when nobody takes the call; the call goes on.
     pub transfer_unavailable_text: String,
-    /// Dial endpoint of outbound calls; `{number}` is replaced by the validated
-    /// E.164 number and nothing else.
-    pub outbound_endpoint: String,
+    /// Dial endpoint of outbound calls and of attended transfers to a number.
+    pub outbound_endpoint: EndpointTemplate,
     /// Media URI (`sound:ss-noservice`) played to callers of a DID with no
     /// route, after answering and before hanging up; `None` hangs up at once.
     pub unknown_did_media: Option<String>,
@@ -107,7 +109,8 @@ impl Default for SessionConfig {
                 "Sorry, nobody is available to take your call right now. How else can I help?"
                     .into(),
             unknown_did_media: Some("sound:ss-noservice".into()),
-            outbound_endpoint: "PJSIP/{number}@trunk".into(),
+            outbound_endpoint: EndpointTemplate::parse("PJSIP/{number}@trunk")
+                .expect("the default template is valid"),
             media_channel_timeout: Duration::from_secs(5),
         }
     }
