@@ -8,7 +8,7 @@ use crate::{
         ports::calls::{ControlError, TransferMode},
         session::{SessionCommand, TransferLegEvent},
     },
-    domain::E164,
+    domain::TransferTarget,
 };
 use ari::Event;
 
@@ -49,13 +49,18 @@ impl CallRouter {
             target,
             mode: TransferMode::Attended,
         } = command
-            && E164::parse(target).is_err()
-            && !self.deps.config.transfer_endpoints.contains_key(target)
+            && self.deps.config.attended_endpoint(target).is_none()
         {
-            return Err(ControlError::Invalid(format!(
-                "{target:?} is neither an E.164 number nor a configured transfer target (session.transfer_endpoints)"
-            )));
+            return Err(unreachable(target));
         }
         Ok(())
     }
+}
+
+/// Why an attended transfer to `target` cannot be dialled.
+fn unreachable(target: &TransferTarget) -> ControlError {
+    let target = target.as_str();
+    ControlError::Invalid(format!(
+        "{target:?} is neither an E.164 number nor a configured transfer target (session.transfer_endpoints)"
+    ))
 }

@@ -2,7 +2,7 @@
 
 use crate::{
     application::ports::{calls::TransferMode, telephony::WireFormat},
-    domain::EndpointTemplate,
+    domain::{EndpointTemplate, TransferTarget},
 };
 use std::{collections::BTreeMap, net::IpAddr, sync::Arc, time::Duration};
 
@@ -113,5 +113,49 @@ impl Default for SessionConfig {
                 .expect("the default template is valid"),
             media_channel_timeout: Duration::from_secs(5),
         }
+    }
+}
+
+impl SessionConfig {
+    /// The endpoint an attended transfer to `target` dials: a number through
+    /// the outbound template, any other target only if the operator
+    /// configured it. `None`: it reaches nobody.
+    pub fn attended_endpoint(&self, target: &TransferTarget) -> Option<String> {
+        match target {
+            TransferTarget::Number(n) => Some(self.outbound_endpoint.dial(n)),
+            other => self.transfer_endpoints.get(other.as_str()).cloned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attended_transfers_dial_numbers_and_configured_targets_only() {
+        let cfg = SessionConfig {
+            transfer_endpoints: [
+                ("agents".to_owned(), "PJSIP/agents".to_owned()),
+                ("100".to_owned(), "PJSIP/6100".to_owned()),
+            ]
+            .into(),
+            ..SessionConfig::default()
+        };
+        let t = |s: &str| TransferTarget::parse(s).unwrap();
+        assert_eq!(
+            cfg.attended_endpoint(&t("+15550002222")).as_deref(),
+            Some("PJSIP/+15550002222@trunk")
+        );
+        assert_eq!(
+            cfg.attended_endpoint(&t("agents")).as_deref(),
+            Some("PJSIP/agents")
+        );
+        assert_eq!(
+            cfg.attended_endpoint(&t("100")).as_deref(),
+            Some("PJSIP/6100")
+        );
+        assert_eq!(cfg.attended_endpoint(&t("101")), None);
+        assert_eq!(cfg.attended_endpoint(&t("sales")), None);
     }
 }
