@@ -10,14 +10,13 @@
 //! [`SessionCommand::ChannelLost`]. A call whose channel is still there goes on
 //! untouched, media included.
 
-use super::session::{InboundCall, MEDIA_CHANNEL_PREFIX, SessionCommand, SessionHandle};
+use super::{
+    own_ids::{OwnChannel, is_own_channel},
+    session::{InboundCall, SessionCommand, SessionHandle},
+};
 use crate::domain::{CallId, Did};
 use ari::{ChannelId, Event};
 use std::collections::{HashMap, HashSet};
-
-/// Prefix of the ids of channels the gateway creates itself (externalMedia,
-/// outbound legs): their events are not new calls.
-pub const OWN_CHANNEL_PREFIX: &str = "vg-";
 
 /// What an event asks of the caller of [`LiveCalls::on_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,13 +97,11 @@ impl LiveCalls {
                 // The call's externalMedia channel: Asterisk raises its
                 // `StasisStart` after answering the request that created it
                 // (mostly), and only then may it join the bridge.
-                if let Some(call) = channel.as_str().strip_prefix(MEDIA_CHANNEL_PREFIX) {
-                    let caller = CallId::parse(call)
-                        .ok()
-                        .and_then(|c| self.by_call.get(&c))?;
+                if let Some(OwnChannel::Media(call)) = OwnChannel::parse(&channel) {
+                    let caller = self.by_call.get(&call)?;
                     return forward(caller, SessionCommand::MediaChannelReady);
                 }
-                if held(&channel) || channel.as_str().starts_with(OWN_CHANNEL_PREFIX) {
+                if held(&channel) || is_own_channel(&channel) {
                     return None;
                 }
                 // Inbound calls carry the dialled number as the first argument

@@ -4,6 +4,7 @@ pub mod admission;
 pub mod dial;
 pub mod health;
 pub mod live_calls;
+pub mod own_ids;
 pub mod ports;
 pub mod router;
 pub mod sentences;

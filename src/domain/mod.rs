@@ -4,11 +4,17 @@
 //! are checked once, at the boundary, into newtypes whose `parse` is the only way
 //! in, so code past the boundary cannot hold an invalid one.
 
+pub mod actions;
 pub mod call;
+pub mod endpoint;
 pub mod events;
 pub mod ids;
 pub mod phone;
 pub mod pii;
+pub mod transfer;
 
+pub use actions::{DtmfDigits, DtmfError, SayText, SayTextError};
+pub use endpoint::{EndpointTemplate, EndpointTemplateError};
 pub use ids::{AgentId, CallId, ChannelRef, IdError, TenantId};
 pub use phone::{Did, E164, PhoneError, Redacted};
+pub use transfer::{TransferTarget, TransferTargetError};

@@ -15,7 +15,7 @@ use voice_gateway::{
         ports::calls::{CallControl, ControlError, TransferMode},
         session::SessionConfig,
     },
-    domain::{CallId, TenantId},
+    domain::{CallId, TenantId, TransferTarget},
 };
 
 const SENTENCE: &str = "Let me put you through to a colleague. One moment, please.";
@@ -93,7 +93,12 @@ async fn attended_transfer_connects_the_person_and_the_ai_leaves() {
     let id = CallId::parse(call_id.clone()).unwrap();
     let refused = rig
         .control
-        .transfer(&tenant, &id, "100".into(), TransferMode::Attended)
+        .transfer(
+            &tenant,
+            &id,
+            TransferTarget::parse("100").unwrap(),
+            TransferMode::Attended,
+        )
         .await;
     assert!(
         matches!(&refused, Err(ControlError::Invalid(m)) if m.contains("\"100\"")),
@@ -194,7 +199,7 @@ async fn a_caller_hanging_up_while_the_person_rings_takes_the_leg_down() {
         .transfer(
             &TenantId::parse("default").unwrap(),
             &CallId::parse(call_id.clone()).unwrap(),
-            "+15550002222".into(),
+            TransferTarget::parse("+15550002222").unwrap(),
             TransferMode::Attended,
         )
         .await
@@ -216,7 +221,7 @@ async fn a_caller_hanging_up_while_the_person_rings_takes_the_leg_down() {
         .transfer(
             &TenantId::parse("default").unwrap(),
             &CallId::parse(call_id.clone()).unwrap(),
-            "+15550003333".into(),
+            TransferTarget::parse("+15550003333").unwrap(),
             TransferMode::Attended,
         )
         .await;

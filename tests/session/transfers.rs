@@ -9,7 +9,7 @@ use voice_gateway::{
         ports::calls::TransferMode,
         session::{SessionCommand, SessionConfig, TransferLegEvent},
     },
-    domain::call::EndReason,
+    domain::{TransferTarget, call::EndReason},
 };
 
 const CALLER: &str = "1795241008.163";
@@ -171,7 +171,7 @@ async fn an_unknown_target_is_refused_aloud() {
     call.until_event("tts.generated").await;
     call.commands
         .send(SessionCommand::Transfer {
-            target: "sales".into(),
+            target: TransferTarget::parse("sales").unwrap(),
             mode: TransferMode::Attended,
         })
         .await

@@ -225,23 +225,6 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
     if c.http.max_body_bytes < 1024 {
         return Err(("http.max_body_bytes", "is below 1024 bytes".into()));
     }
-    let ep = &c.outbound.endpoint;
-    let ep_ok = ep.matches("{number}").count() == 1
-        && ep.split_once('/').is_some_and(|(tech, _)| {
-            !tech.is_empty() && tech.bytes().all(|b| b.is_ascii_alphanumeric())
-        })
-        && ep
-            .replace("{number}", "")
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/@.-_".contains(&b));
-    if !ep_ok {
-        return Err((
-            "outbound.endpoint",
-            format!(
-                "{ep:?} is not an endpoint template with one {{number}} and no dial-string characters"
-            ),
-        ));
-    }
     super::session::validate(c)?;
     if c.session.transfer_ring_timeout.0 < std::time::Duration::from_secs(1) {
         return Err((

@@ -7,7 +7,7 @@
 use super::{
     HumanDuration, KafkaSection, PortRange, PostgresSection, RedisSection, Secret, SpeechSection,
 };
-use crate::domain::{AgentId, TenantId};
+use crate::domain::{AgentId, EndpointTemplate, TenantId};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::{
@@ -387,13 +387,15 @@ impl Default for SessionSection {
 #[serde(deny_unknown_fields, default)]
 pub struct OutboundSection {
     /// Dial endpoint template; `{number}` becomes the validated E.164 number.
-    pub endpoint: String,
+    /// Checked as it is read: one `{number}`, `TECH/...`, no dial-string syntax.
+    pub endpoint: EndpointTemplate,
 }
 
 impl Default for OutboundSection {
     fn default() -> Self {
         Self {
-            endpoint: "PJSIP/{number}@trunk".into(),
+            endpoint: EndpointTemplate::parse("PJSIP/{number}@trunk")
+                .expect("the default template is valid"),
         }
     }
 }

@@ -295,6 +295,27 @@ fn each_bad_value_is_rejected_with_its_key() {
             "greater than zero",
         ),
         (
+            "[outbound]\nendpoint = \"PJSIP/trunk\"\n",
+            &[],
+            "outbound.endpoint",
+            "holds 0 {number}; it must hold exactly one",
+        ),
+        (
+            "[outbound]\nendpoint = \"{number}@trunk\"\n",
+            &[],
+            "outbound.endpoint",
+            "does not start with a channel technology",
+        ),
+        (
+            "",
+            &[(
+                "VOICEGW__OUTBOUND__ENDPOINT",
+                "PJSIP/{number}@trunk&Local/x",
+            )],
+            "outbound.endpoint",
+            "contains '&'",
+        ),
+        (
             "",
             &[("VOICEGW__WHAT__EVER", "1")],
             "what.ever",

@@ -43,16 +43,14 @@ pub struct BuiltinAgent {
 impl BuiltinAgent {
     /// An agent with the greeting and transfer target of `config`; a
     /// transfer target that is not a valid name is refused.
-    pub fn new(
-        config: &OrchestratorConfig,
-    ) -> Result<Self, crate::application::ports::orchestrator::ValueError> {
+    pub fn new(config: &OrchestratorConfig) -> Result<Self, crate::domain::TransferTargetError> {
         Ok(Self {
             greeting: config
                 .greeting
                 .clone()
                 .filter(|g| !g.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_GREETING.to_owned()),
-            transfer_target: TransferTarget::parse(config.transfer_target.clone())?,
+            transfer_target: TransferTarget::parse(&config.transfer_target)?,
         })
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::application::ports::orchestrator::{
-    Action, CreateConversation, DtmfDigits, OrchestratorError, ReplyPart, TransferTarget, Turn,
+    Action, CreateConversation, DtmfSequence, OrchestratorError, ReplyPart, TransferTarget, Turn,
 };
 use crate::domain::call::Direction;
 
@@ -108,11 +108,12 @@ impl WireAction {
         };
         Ok(match self {
             Self::Transfer { target } => Action::Transfer {
-                target: TransferTarget::parse(target).map_err(bad)?,
+                target: TransferTarget::parse(&target)
+                    .map_err(|e| OrchestratorError::Malformed(e.to_string()))?,
             },
             Self::Hangup => Action::Hangup,
             Self::SendDtmf { digits } => Action::SendDtmf {
-                digits: DtmfDigits::parse(digits).map_err(bad)?,
+                digits: DtmfSequence::parse(digits).map_err(bad)?,
             },
         })
     }

@@ -6,7 +6,9 @@
 //! its existence does not leak). Implemented by the gateway's call router.
 
 use super::orchestrator::BoxFuture;
-use crate::domain::{AgentId, CallId, E164, TenantId, call::Direction};
+use crate::domain::{
+    AgentId, CallId, DtmfDigits, E164, SayText, TenantId, TransferTarget, call::Direction,
+};
 use serde::Serialize;
 use std::{collections::BTreeMap, time::Duration, time::SystemTime};
 
@@ -132,12 +134,13 @@ pub trait CallControl: Send + Sync {
         tenant: &'a TenantId,
         call: &'a CallId,
     ) -> BoxFuture<'a, Result<(), ControlError>>;
-    /// Transfers a call to an extension or endpoint.
+    /// Transfers a call to a number or extension (an attended transfer to
+    /// anything but a number needs it configured).
     fn transfer<'a>(
         &'a self,
         tenant: &'a TenantId,
         call: &'a CallId,
-        target: String,
+        target: TransferTarget,
         mode: TransferMode,
     ) -> BoxFuture<'a, Result<(), ControlError>>;
     /// Speaks text now (`interrupt`) or after what is being said.
@@ -145,7 +148,7 @@ pub trait CallControl: Send + Sync {
         &'a self,
         tenant: &'a TenantId,
         call: &'a CallId,
-        text: String,
+        text: SayText,
         interrupt: bool,
     ) -> BoxFuture<'a, Result<(), ControlError>>;
     /// Sends DTMF digits to the far end.
@@ -153,7 +156,7 @@ pub trait CallControl: Send + Sync {
         &'a self,
         tenant: &'a TenantId,
         call: &'a CallId,
-        digits: String,
+        digits: DtmfDigits,
     ) -> BoxFuture<'a, Result<(), ControlError>>;
 }
 

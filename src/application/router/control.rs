@@ -15,7 +15,7 @@ use crate::{
         },
         session::SessionCommand,
     },
-    domain::{CallId, TenantId, call::EndReason},
+    domain::{CallId, DtmfDigits, SayText, TenantId, TransferTarget, call::EndReason},
 };
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -138,30 +138,17 @@ impl CallControl for RouterHandle {
         &'a self,
         tenant: &'a TenantId,
         call: &'a CallId,
-        target: String,
+        target: TransferTarget,
         mode: TransferMode,
     ) -> BoxFuture<'a, Result<(), ControlError>> {
-        Box::pin(async move {
-            let ok = !target.is_empty()
-                && target.len() <= 128
-                && target
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.+/@".contains(&b));
-            if !ok {
-                return Err(ControlError::Invalid(format!(
-                    "{target:?} is not an extension or endpoint"
-                )));
-            }
-            self.command(tenant, call, SessionCommand::Transfer { target, mode })
-                .await
-        })
+        Box::pin(self.command(tenant, call, SessionCommand::Transfer { target, mode }))
     }
 
     fn say<'a>(
         &'a self,
         tenant: &'a TenantId,
         call: &'a CallId,
-        text: String,
+        text: SayText,
         _interrupt: bool,
     ) -> BoxFuture<'a, Result<(), ControlError>> {
         Box::pin(self.command(tenant, call, SessionCommand::Say(text)))
@@ -171,7 +158,7 @@ impl CallControl for RouterHandle {
         &'a self,
         tenant: &'a TenantId,
         call: &'a CallId,
-        digits: String,
+        digits: DtmfDigits,
     ) -> BoxFuture<'a, Result<(), ControlError>> {
         Box::pin(self.command(tenant, call, SessionCommand::SendDtmf(digits)))
     }

@@ -11,13 +11,11 @@
 
 use super::CallRouter;
 use crate::application::{
+    own_ids::{OwnChannel, parse_bridge},
     ports::telephony::HangupCause,
-    session::{TRANSFER_LEG_PREFIX, ignore_gone},
+    session::ignore_gone,
 };
 use ari::{Bridge, BridgeId, ChannelId, Event};
-
-/// Prefix of the bridges sessions create (`vg-b-{call id}`).
-const BRIDGE_PREFIX: &str = "vg-b-";
 
 /// One handed-over call being watched.
 #[derive(Debug, Clone)]
@@ -45,10 +43,10 @@ impl CallRouter {
             self.end_handed_over(c);
         }
         for b in bridges {
-            let Some(call) = b.id.as_str().strip_prefix(BRIDGE_PREFIX) else {
+            let Some(call) = parse_bridge(&b.id) else {
                 continue;
             };
-            if self.calls.handles().any(|h| h.call_id.as_str() == call)
+            if self.calls.handles().any(|h| h.call_id == call)
                 || b.channels.iter().any(|c| self.handed_over.contains_key(c))
             {
                 continue;
@@ -61,7 +59,7 @@ impl CallRouter {
             let person = b
                 .channels
                 .iter()
-                .any(|c| c.as_str().starts_with(TRANSFER_LEG_PREFIX));
+                .any(|c| matches!(OwnChannel::parse(c), Some(OwnChannel::TransferLeg(_))));
             if !person {
                 continue;
             }

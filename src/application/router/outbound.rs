@@ -9,6 +9,7 @@ use crate::{
     application::{
         admission::{AdmissionError, CallPermit},
         dial::Unanswered,
+        own_ids::OwnChannel,
         ports::{
             calls::{CallSummary, ControlError, OriginateCall},
             directory::Route,
@@ -26,9 +27,6 @@ use crate::{
 use ari::{ChannelId, Event, events::DialStatus};
 use serde_json::json;
 use std::time::SystemTime;
-
-/// Prefix of the channel ids of outbound calls.
-const OUTBOUND_PREFIX: &str = "vg-o-";
 
 /// An outbound call placed and not answered yet.
 #[derive(Debug)]
@@ -71,14 +69,10 @@ impl CallRouter {
             .map_err(|AdmissionError::Draining| ControlError::Draining)?;
         let call_id =
             CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id");
-        let channel = ChannelId::new(format!("{OUTBOUND_PREFIX}{call_id}"));
+        let channel = OwnChannel::Outbound(call_id.clone()).id();
         // Only a validated E.164 number goes into the template: no dial string,
         // technology or variable can ride in on it.
-        let endpoint = self
-            .deps
-            .config
-            .outbound_endpoint
-            .replace("{number}", request.to.as_str());
+        let endpoint = self.deps.config.outbound_endpoint.dial(&request.to);
         let now = SystemTime::now();
         let mut call = Call::new(Direction::Outbound, now);
         call.apply(CallInput::Originate, now)
@@ -166,8 +160,11 @@ impl CallRouter {
     /// Events of outbound calls not answered yet. `None`: not about them.
     pub(super) async fn on_outbound_event(&mut self, event: &Event) -> Option<Option<Outcome>> {
         let id = event.channel_id()?;
-        // The far half of a Local channel is `<id>;2`.
-        let base = ChannelId::new(id.as_str().split(';').next().unwrap_or(id.as_str()));
+        // The far half of a Local channel (`<id>;2`) is the call's too.
+        let Some(OwnChannel::Outbound(call)) = OwnChannel::parse(id) else {
+            return None;
+        };
+        let base = OwnChannel::Outbound(call).id();
         if !self.pending.contains_key(&base) {
             return None;
         }

@@ -4,10 +4,11 @@
 use super::CallRouter;
 use crate::{
     application::{
+        own_ids::{OwnChannel, is_far_half},
         ports::calls::{ControlError, TransferMode},
-        session::{SessionCommand, TRANSFER_LEG_PREFIX, TransferLegEvent},
+        session::{SessionCommand, TransferLegEvent},
     },
-    domain::{CallId, E164},
+    domain::TransferTarget,
 };
 use ari::Event;
 
@@ -18,15 +19,12 @@ impl CallRouter {
         let Some(id) = event.channel_id() else {
             return false;
         };
-        // The far half of a Local channel is `<id>;2`: its Dial events count,
-        // its own start and end do not.
-        let (base, far_half) = match id.as_str().split_once(';') {
-            Some((b, _)) => (b, true),
-            None => (id.as_str(), false),
-        };
-        let Some(call) = base.strip_prefix(TRANSFER_LEG_PREFIX) else {
+        let Some(OwnChannel::TransferLeg(call)) = OwnChannel::parse(id) else {
             return false;
         };
+        // The far half of a Local channel is `<id>;2`: its Dial events count,
+        // its own start and end do not.
+        let far_half = is_far_half(id);
         let leg = match event {
             Event::Dial(d) => TransferLegEvent::Dial(d.dialstatus.clone()),
             Event::StasisStart(_) if !far_half => TransferLegEvent::Answered,
@@ -34,10 +32,7 @@ impl CallRouter {
             _ => return true,
         };
         // A transfer leg is rare and short-lived: a scan of the calls is fine.
-        match CallId::parse(call)
-            .ok()
-            .and_then(|c| self.calls.handles().find(|h| h.call_id == c).cloned())
-        {
+        match self.calls.handles().find(|h| h.call_id == call).cloned() {
             Some(h) => {
                 if let Err(e) = h.commands.try_send(SessionCommand::TransferLeg(leg)) {
                     tracing::warn!(call_id = %h.call_id, error = %e, "session did not take a transfer leg event");
@@ -54,13 +49,18 @@ impl CallRouter {
             target,
             mode: TransferMode::Attended,
         } = command
-            && E164::parse(target).is_err()
-            && !self.deps.config.transfer_endpoints.contains_key(target)
+            && self.deps.config.attended_endpoint(target).is_none()
         {
-            return Err(ControlError::Invalid(format!(
-                "{target:?} is neither an E.164 number nor a configured transfer target (session.transfer_endpoints)"
-            )));
+            return Err(unreachable(target));
         }
         Ok(())
     }
+}
+
+/// Why an attended transfer to `target` cannot be dialled.
+fn unreachable(target: &TransferTarget) -> ControlError {
+    let target = target.as_str();
+    ControlError::Invalid(format!(
+        "{target:?} is neither an E.164 number nor a configured transfer target (session.transfer_endpoints)"
+    ))
 }

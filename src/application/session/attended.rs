@@ -20,20 +20,21 @@
 //! [`SessionCommand::TransferLeg`]: super::SessionCommand::TransferLeg
 
 use super::{
-    TRANSFER_LEG_PREFIX, TransferLegEvent,
+    TransferLegEvent,
     run::{AfterSpeech, Session},
 };
 use crate::{
     application::{
         dial::Unanswered,
+        own_ids::OwnChannel,
         ports::telephony::{HangupCause, OriginateRequest},
     },
     domain::{
-        E164,
+        E164, TransferTarget,
         call::{CallInput, CallState, EndReason},
     },
 };
-use ari::{ChannelId, events::DialStatus};
+use ari::events::DialStatus;
 use serde_json::json;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -45,7 +46,7 @@ const RING_GRACE: Duration = Duration::from_secs(5);
 /// An attended transfer in progress.
 #[derive(Debug)]
 pub(super) struct Attended {
-    target: String,
+    target: TransferTarget,
     last_status: Option<DialStatus>,
     answered: bool,
     /// The leg will not be answered; applied once the agent is silent.
@@ -53,20 +54,9 @@ pub(super) struct Attended {
 }
 
 impl Session {
-    /// The endpoint that reaches `target`: an E.164 number through the
-    /// outbound template (a validated number cannot carry a dial string), or
-    /// a name the operator configured. Anything else reaches nobody.
-    fn transfer_endpoint(&self, target: &str) -> Option<String> {
-        let cfg = &self.deps.config;
-        match E164::parse(target) {
-            Ok(n) => Some(cfg.outbound_endpoint.replace("{number}", n.as_str())),
-            Err(_) => cfg.transfer_endpoints.get(target).cloned(),
-        }
-    }
-
     /// Starts ringing the person. The call goes to `transferring`
     /// (`call.escalated`, status `started`).
-    pub(super) async fn transfer_attended(&mut self, target: String) {
+    pub(super) async fn transfer_attended(&mut self, target: TransferTarget) {
         if !matches!(self.call.state(), CallState::Active { .. }) || self.attended.is_some() {
             return;
         }
@@ -85,16 +75,18 @@ impl Session {
             answered: false,
             failed: None,
         });
-        let Some(endpoint) = self.transfer_endpoint(&target) else {
+        let Some(endpoint) = self.deps.config.attended_endpoint(&target) else {
             tracing::warn!(%target, "attended transfer target is neither E.164 nor configured");
-            let reason =
-                format!("{target:?} is not an E.164 number or a configured transfer target");
+            let reason = format!(
+                "{:?} is not an E.164 number or a configured transfer target",
+                target.as_str()
+            );
             return self
                 .transfer_unanswered(Unanswered::Failed, Some(reason))
                 .await;
         };
         let cfg = self.deps.config.clone();
-        let channel = ChannelId::new(format!("{TRANSFER_LEG_PREFIX}{}", self.call_id));
+        let channel = OwnChannel::TransferLeg(self.call_id.clone()).id();
         let request = OriginateRequest {
             channel_id: channel.clone(),
             endpoint,
@@ -181,7 +173,7 @@ impl Session {
             return;
         }
         if let Some((why, error)) = t.failed.take() {
-            let target = std::mem::take(&mut t.target);
+            let target = t.target.clone();
             self.attended = None;
             tracing::info!(
                 outcome = why.label(),

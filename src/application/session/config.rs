@@ -1,6 +1,9 @@
 //! The turn loop's knobs.
 
-use crate::application::ports::{calls::TransferMode, telephony::WireFormat};
+use crate::{
+    application::ports::{calls::TransferMode, telephony::WireFormat},
+    domain::{EndpointTemplate, TransferTarget},
+};
 use std::{collections::BTreeMap, net::IpAddr, sync::Arc, time::Duration};
 
 /// A pre-recorded clip, already at the rate the call's audio leaves at.
@@ -69,9 +72,8 @@ pub struct SessionConfig {
     pub transfer_ring_timeout: Duration,
     /// Attended transfers: spoken when nobody takes the call; the call goes on.
     pub transfer_unavailable_text: String,
-    /// Dial endpoint of outbound calls; `{number}` is replaced by the validated
-    /// E.164 number and nothing else.
-    pub outbound_endpoint: String,
+    /// Dial endpoint of outbound calls and of attended transfers to a number.
+    pub outbound_endpoint: EndpointTemplate,
     /// Media URI (`sound:ss-noservice`) played to callers of a DID with no
     /// route, after answering and before hanging up; `None` hangs up at once.
     pub unknown_did_media: Option<String>,
@@ -107,8 +109,53 @@ impl Default for SessionConfig {
                 "Sorry, nobody is available to take your call right now. How else can I help?"
                     .into(),
             unknown_did_media: Some("sound:ss-noservice".into()),
-            outbound_endpoint: "PJSIP/{number}@trunk".into(),
+            outbound_endpoint: EndpointTemplate::parse("PJSIP/{number}@trunk")
+                .expect("the default template is valid"),
             media_channel_timeout: Duration::from_secs(5),
         }
+    }
+}
+
+impl SessionConfig {
+    /// The endpoint an attended transfer to `target` dials: a number through
+    /// the outbound template, any other target only if the operator
+    /// configured it. `None`: it reaches nobody.
+    pub fn attended_endpoint(&self, target: &TransferTarget) -> Option<String> {
+        match target {
+            TransferTarget::Number(n) => Some(self.outbound_endpoint.dial(n)),
+            other => self.transfer_endpoints.get(other.as_str()).cloned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attended_transfers_dial_numbers_and_configured_targets_only() {
+        let cfg = SessionConfig {
+            transfer_endpoints: [
+                ("agents".to_owned(), "PJSIP/agents".to_owned()),
+                ("100".to_owned(), "PJSIP/6100".to_owned()),
+            ]
+            .into(),
+            ..SessionConfig::default()
+        };
+        let t = |s: &str| TransferTarget::parse(s).unwrap();
+        assert_eq!(
+            cfg.attended_endpoint(&t("+15550002222")).as_deref(),
+            Some("PJSIP/+15550002222@trunk")
+        );
+        assert_eq!(
+            cfg.attended_endpoint(&t("agents")).as_deref(),
+            Some("PJSIP/agents")
+        );
+        assert_eq!(
+            cfg.attended_endpoint(&t("100")).as_deref(),
+            Some("PJSIP/6100")
+        );
+        assert_eq!(cfg.attended_endpoint(&t("101")), None);
+        assert_eq!(cfg.attended_endpoint(&t("sales")), None);
     }
 }

@@ -5,10 +5,9 @@ use super::{
     run::{AfterSpeech, Session},
 };
 use crate::{
-    application::ports::{
-        calls::TransferMode, orchestrator::TransferTarget, telephony::TelephonyError,
-    },
+    application::ports::calls::TransferMode,
     domain::{
+        TransferTarget,
         call::{CallInput, CallState, EndReason, Phase},
         events::EventType,
     },
@@ -40,22 +39,21 @@ impl Session {
                 if self.phase() == Some(Phase::Speaking) {
                     self.barge_in(tokio::time::Instant::now()).await;
                 }
-                self.say(text, AfterSpeech::Listen).await;
+                self.say(text.into_string(), AfterSpeech::Listen).await;
             }
             SessionCommand::SendDtmf(digits) => {
                 if let Err(e) = self
                     .deps
                     .telephony
-                    .send_dtmf(&self.inbound.caller, &digits)
+                    .send_dtmf(&self.inbound.caller, digits.as_str())
                     .await
                 {
                     tracing::warn!(error = %e, "sending DTMF failed");
                 }
             }
             SessionCommand::Transfer { target, mode } => {
-                if let (Some(conv), Ok(t)) =
-                    (&self.conversation, TransferTarget::parse(target.clone()))
-                    && let Err(e) = self.deps.orchestrator.transfer(conv, &t).await
+                if let Some(conv) = &self.conversation
+                    && let Err(e) = self.deps.orchestrator.transfer(conv, &target).await
                 {
                     tracing::warn!(error = %e, "orchestrator not told of the transfer");
                 }
@@ -79,10 +77,10 @@ impl Session {
         }
     }
 
-    /// Blind transfer. A target with a `/` is an endpoint (`PJSIP/6001`) and a
-    /// SIP caller is redirected to it; anything else is an extension in the
-    /// transfer context, entered with `continue`. The call leaves the gateway.
-    pub(super) async fn transfer(&mut self, target: String) {
+    /// Blind transfer: the caller enters the transfer context at the target
+    /// (a number, an extension or a name) with `continue`. The call leaves
+    /// the gateway.
+    pub(super) async fn transfer(&mut self, target: TransferTarget) {
         if !matches!(self.call.state(), CallState::Active { .. }) {
             return;
         }
@@ -90,24 +88,15 @@ impl Session {
         if !self.transition(CallInput::TransferStarted, data).await {
             return;
         }
-        let t = self.deps.telephony.clone();
-        let caller = self.inbound.caller.clone();
-        let sip = ["PJSIP/", "SIP/"]
-            .iter()
-            .any(|p| self.inbound.channel_name.starts_with(p));
-        let result = if target.contains('/') {
-            if sip {
-                t.redirect(&caller, &target).await
-            } else {
-                Err(TelephonyError::Refused {
-                    operation: "redirect".into(),
-                    message: format!("{} is not a SIP channel", self.inbound.channel_name),
-                })
-            }
-        } else {
-            t.continue_in_dialplan(&caller, &self.deps.config.transfer_context, &target)
-                .await
-        };
+        let result = self
+            .deps
+            .telephony
+            .continue_in_dialplan(
+                &self.inbound.caller,
+                &self.deps.config.transfer_context,
+                target.as_str(),
+            )
+            .await;
         match result {
             Ok(()) => {
                 let data = json!({"target": target, "mode": "blind"});

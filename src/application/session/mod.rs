@@ -52,7 +52,7 @@ use crate::{
             telephony::Telephony,
         },
     },
-    domain::{CallId, Did, call::EndReason},
+    domain::{CallId, Did, DtmfDigits, SayText, TransferTarget, call::EndReason},
 };
 use ari::{ChannelId, events::DialStatus};
 use std::sync::Arc;
@@ -107,17 +107,18 @@ pub enum SessionCommand {
     /// End the call (API or shutdown).
     Hangup(EndReason),
     /// Speak this now (API `say`).
-    Say(String),
-    /// Transfer the caller (API). Blind: `target` is a dialplan extension or
-    /// a SIP endpoint. Attended: an E.164 number or a configured target name.
+    Say(SayText),
+    /// Transfer the caller (API). Blind: the target's text is entered in the
+    /// transfer context. Attended: a number is dialled through the outbound
+    /// template, anything else must be a configured transfer endpoint.
     Transfer {
         /// Where to.
-        target: String,
+        target: TransferTarget,
         /// Blind or attended.
         mode: TransferMode,
     },
     /// Send DTMF digits to the far end (API).
-    SendDtmf(String),
+    SendDtmf(DtmfDigits),
     /// Something happened to the person's leg of an attended transfer.
     TransferLeg(TransferLegEvent),
     /// A playback on the caller's channel finished (the unknown-DID message).
@@ -139,18 +140,6 @@ pub enum TransferLegEvent {
         cause: i32,
     },
 }
-
-/// Prefix of the channel id of a call's externalMedia channel; the call id follows.
-pub const MEDIA_CHANNEL_PREFIX: &str = "vg-m-";
-
-/// The id the gateway gives the externalMedia channel of `call`. Chosen by us,
-/// so its `StasisStart` finds the call even when it beats the HTTP response.
-pub fn media_channel_id(call: &CallId) -> ChannelId {
-    ChannelId::new(format!("{MEDIA_CHANNEL_PREFIX}{call}"))
-}
-
-/// Prefix of the channel id of an attended transfer's leg; the call id follows.
-pub const TRANSFER_LEG_PREFIX: &str = "vg-h-";
 
 /// A running session, as the registry holds it.
 #[derive(Debug, Clone)]

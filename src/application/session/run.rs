@@ -30,7 +30,7 @@ use tokio::{
 pub(super) enum AfterSpeech {
     Listen,
     Hangup(EndReason),
-    Transfer(String),
+    Transfer(crate::domain::TransferTarget),
 }
 
 /// The deadlines of the turn; the loop sleeps until the nearest.

@@ -1,19 +1,21 @@
 //! Taking an inbound call: route, conversation, media, answer, bridge, greeting.
 
 use super::{
-    SessionCommand, media_channel_id,
+    SessionCommand,
     run::{AfterSpeech, Session},
 };
 use crate::{
-    application::ports::{
-        media::{MediaCommand, MediaRequest},
-        orchestrator::CreateConversation,
-        speech::{SttConfig, SttSampleRate},
-        telephony::AudioTransport,
+    application::{
+        own_ids::{OwnChannel, bridge_id},
+        ports::{
+            media::{MediaCommand, MediaRequest},
+            orchestrator::CreateConversation,
+            speech::{SttConfig, SttSampleRate},
+            telephony::AudioTransport,
+        },
     },
     domain::call::{CallInput, Direction, EndReason},
 };
-use ari::BridgeId;
 use serde_json::json;
 use std::net::SocketAddr;
 use tokio::time::Instant;
@@ -127,12 +129,12 @@ impl Session {
         }
 
         // Ids chosen here, so events that beat the HTTP responses still match.
-        let bridge = BridgeId::new(format!("vg-b-{}", self.call_id));
+        let bridge = bridge_id(&self.call_id);
         t.create_bridge(&bridge)
             .await
             .map_err(|e| format!("bridge: {e}"))?;
         self.res.bridge = Some(bridge.clone());
-        let media_channel = media_channel_id(&self.call_id);
+        let media_channel = OwnChannel::Media(self.call_id.clone()).id();
         self.res.media_channel = Some(media_channel.clone());
         let created = t
             .external_media(

@@ -70,12 +70,8 @@ impl Session {
             // Attended: the person's phone rings while the agent finishes
             // its sentence; blind: the caller leaves once it is said.
             Action::Transfer { target } => match self.deps.config.transfer_mode {
-                TransferMode::Attended => {
-                    Box::pin(self.transfer_attended(target.to_string())).await
-                }
-                TransferMode::Blind => {
-                    self.after_speech = AfterSpeech::Transfer(target.to_string())
-                }
+                TransferMode::Attended => Box::pin(self.transfer_attended(target)).await,
+                TransferMode::Blind => self.after_speech = AfterSpeech::Transfer(target),
             },
             Action::SendDtmf { digits } => {
                 if let Err(e) = self

@@ -86,8 +86,8 @@ pub(crate) async fn say(
     CallIdPath(id): CallIdPath,
     JsonBody(b): JsonBody<SayRequest>,
 ) -> Reply {
-    validate::say_text(&b.text)?;
-    s.control.say(&p.tenant, &id, b.text, b.interrupt).await?;
+    let text = validate::say_text(b.text)?;
+    s.control.say(&p.tenant, &id, text, b.interrupt).await?;
     Ok(accepted(&id, "say"))
 }
 
@@ -109,7 +109,7 @@ pub(crate) async fn dtmf(
     CallIdPath(id): CallIdPath,
     JsonBody(b): JsonBody<DtmfRequest>,
 ) -> Reply {
-    validate::dtmf(&b.digits)?;
-    s.control.dtmf(&p.tenant, &id, b.digits).await?;
+    let digits = validate::dtmf(&b.digits)?;
+    s.control.dtmf(&p.tenant, &id, digits).await?;
     Ok(accepted(&id, "dtmf"))
 }

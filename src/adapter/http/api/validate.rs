@@ -6,15 +6,13 @@ use super::{
 };
 use crate::{
     application::ports::calls::{ListFilter, OriginateCall, TransferMode},
-    domain::{AgentId, Did, E164, TenantId},
+    domain::{AgentId, DtmfDigits, E164, SayText, TenantId, TransferTarget},
 };
 use std::time::Duration;
 
 const MAX_METADATA_KEYS: usize = 32;
 const MAX_METADATA_KEY: usize = 64;
 const MAX_METADATA_VALUE: usize = 512;
-const MAX_SAY_CHARS: usize = 2000;
-const MAX_DTMF: usize = 32;
 const MAX_CURSOR: usize = 256;
 /// The states `CallSummary::state` can take; anything else cannot match.
 const STATES: [&str; 6] = [
@@ -91,40 +89,25 @@ pub(crate) fn originate(tenant: TenantId, r: CreateCallRequest) -> Result<Origin
 pub(crate) fn transfer(
     target: &str,
     mode: TransferModeDto,
-) -> Result<(String, TransferMode), ApiError> {
-    let did = Did::parse(target)
+) -> Result<(TransferTarget, TransferMode), ApiError> {
+    let target = TransferTarget::parse_number_or_extension(target)
         .map_err(|e| ApiError::invalid("invalid-number", "target", e.to_string()))?;
     let mode = match mode {
         TransferModeDto::Blind => TransferMode::Blind,
         TransferModeDto::Attended => TransferMode::Attended,
     };
-    Ok((did.as_str().to_owned(), mode))
+    Ok((target, mode))
 }
 
 /// Text to speak: 1-2000 characters, not blank.
-pub(crate) fn say_text(text: &str) -> Result<(), ApiError> {
-    let n = text.chars().count();
-    if text.trim().is_empty() || n > MAX_SAY_CHARS {
-        return Err(ApiError::invalid(
-            "invalid-field",
-            "text",
-            format!("text has {n} characters; it must be 1 to {MAX_SAY_CHARS} and not blank"),
-        ));
-    }
-    Ok(())
+pub(crate) fn say_text(text: String) -> Result<SayText, ApiError> {
+    SayText::parse(text).map_err(|e| ApiError::invalid("invalid-field", "text", e.to_string()))
 }
 
 /// DTMF digits: 1-32 of `0-9 * # A-D`.
-pub(crate) fn dtmf(digits: &str) -> Result<(), ApiError> {
-    let ok = |c: char| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D');
-    if digits.is_empty() || digits.len() > MAX_DTMF || !digits.chars().all(ok) {
-        return Err(ApiError::invalid(
-            "invalid-dtmf",
-            "digits",
-            format!("digits must be 1 to {MAX_DTMF} of 0-9 * # A-D"),
-        ));
-    }
-    Ok(())
+pub(crate) fn dtmf(digits: &str) -> Result<DtmfDigits, ApiError> {
+    DtmfDigits::parse(digits)
+        .map_err(|e| ApiError::invalid("invalid-dtmf", "digits", e.to_string()))
 }
 
 /// The list filter; limit 1-100, default 20.

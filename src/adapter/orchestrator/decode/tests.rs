@@ -1,7 +1,7 @@
 //! Framing edge cases of the three reply formats.
 
 use super::*;
-use crate::application::ports::orchestrator::{Action, DtmfDigits, TransferTarget};
+use crate::application::ports::orchestrator::{Action, DtmfSequence, TransferTarget};
 
 fn text(s: &str) -> ReplyPart {
     ReplyPart::Text(s.to_owned())
@@ -76,7 +76,7 @@ fn json_reply_is_text_then_actions_then_done() {
         [
             text("Hi there."),
             ReplyPart::Action(Action::SendDtmf {
-                digits: DtmfDigits::parse("12#").unwrap()
+                digits: DtmfSequence::parse("12#").unwrap()
             }),
             ReplyPart::Action(Action::Hangup),
             ReplyPart::Done

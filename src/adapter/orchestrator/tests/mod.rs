@@ -11,7 +11,7 @@ use self::server::{Script, spawn};
 use super::{HttpOrchestrator, OrchestratorConfig};
 use crate::adapter::config::Secret;
 use crate::application::ports::orchestrator::{
-    Action, AgentOrchestrator, ConversationId, CreateConversation, DtmfDigits, OrchestratorError,
+    Action, AgentOrchestrator, ConversationId, CreateConversation, DtmfSequence, OrchestratorError,
     ReplyPart, TransferTarget, Turn,
 };
 use crate::domain::call::Direction;
@@ -154,7 +154,7 @@ async fn streams_ndjson_with_lines_split_across_chunks() {
             ok_text("One. "),
             ok_text("Two."),
             Ok(ReplyPart::Action(Action::SendDtmf {
-                digits: DtmfDigits::parse("42").unwrap()
+                digits: DtmfSequence::parse("42").unwrap()
             })),
             Ok(ReplyPart::Done)
         ]

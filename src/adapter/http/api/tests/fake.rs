@@ -8,7 +8,7 @@ use crate::{
         },
         orchestrator::BoxFuture,
     },
-    domain::{AgentId, CallId, TenantId, call::Direction},
+    domain::{AgentId, CallId, DtmfDigits, SayText, TenantId, TransferTarget, call::Direction},
 };
 use std::{
     sync::Mutex,
@@ -148,7 +148,7 @@ impl CallControl for FakeControl {
         &'a self,
         t: &'a TenantId,
         id: &'a CallId,
-        target: String,
+        target: TransferTarget,
         mode: TransferMode,
     ) -> BoxFuture<'a, Result<(), ControlError>> {
         Box::pin(async move {
@@ -160,7 +160,7 @@ impl CallControl for FakeControl {
         &'a self,
         t: &'a TenantId,
         id: &'a CallId,
-        text: String,
+        text: SayText,
         interrupt: bool,
     ) -> BoxFuture<'a, Result<(), ControlError>> {
         Box::pin(async move {
@@ -172,7 +172,7 @@ impl CallControl for FakeControl {
         &'a self,
         t: &'a TenantId,
         id: &'a CallId,
-        digits: String,
+        digits: DtmfDigits,
     ) -> BoxFuture<'a, Result<(), ControlError>> {
         Box::pin(async move {
             self.record(format!("dtmf {t} {id} {digits}"));
