@@ -1,4 +1,5 @@
-//! Scenarios of issue 5, each against the same fakes.
+//! A call's turns (greeting, caller turns, barge-in, DTMF, silence, transfer,
+//! unknown DID, setup failures), each against the same fakes.
 
 use crate::harness::{Options, start};
 use std::time::Duration;
