@@ -9,13 +9,16 @@ use tokio::{
     sync::mpsc,
     time::{Instant, sleep_until},
 };
+use voice_gateway::adapter::store::MemoryCallStore;
 use voice_gateway::application::ports::{
+    calls::{CallSummary, ListFilter, Page},
     events::{CallEvent, EventPublisher, PublishError},
     media::{
         AgentAudio, AudioChunk, FlushReport, LegSender, MediaCommand, MediaEndpoint, MediaError,
         MediaEvent, MediaLeg, MediaRequest,
     },
     orchestrator::BoxFuture,
+    store::{CallStore, StoreError},
     telephony::{
         AudioTransport, HangupCause, MediaChannel, OriginateRequest, Telephony, TelephonyError,
         WireFormat,
@@ -141,6 +144,11 @@ pub(crate) struct MediaLog {
     pub(crate) pcm: Vec<i16>,
     pub(crate) rates: Vec<u32>,
     pub(crate) flushes: Vec<FlushReport>,
+    /// When each flush reached the leg.
+    pub(crate) flushed_at: Vec<Instant>,
+    /// Each time the queue ran dry before the end of the speech: how long
+    /// the caller heard nothing until more audio came (or a flush cut it).
+    pub(crate) gaps: Vec<Duration>,
     pub(crate) drained: usize,
     /// Most audio ever queued ahead of the clock.
     pub(crate) max_ahead: Duration,
@@ -271,6 +279,12 @@ impl Player {
                 let now = Instant::now();
                 // A queue that ran dry restarts the talkspurt now.
                 if self.start.is_none_or(|s| s + self.queued < now) {
+                    if let Some(s) = self.start
+                        && self.drain_at.is_none()
+                    {
+                        let gap = now - (s + self.queued);
+                        self.log.lock().unwrap().gaps.push(gap);
+                    }
                     self.start = Some(now);
                     self.queued = Duration::ZERO;
                 }
@@ -299,6 +313,14 @@ impl Player {
 
     fn flush(&mut self) -> FlushReport {
         let now = Instant::now();
+        // Cut while starved: the silence before the cut is a gap too.
+        if let Some(s) = self.start
+            && self.drain_at.is_none()
+            && s + self.queued < now
+        {
+            let gap = now - (s + self.queued);
+            self.log.lock().unwrap().gaps.push(gap);
+        }
         let sent = self
             .start
             .map_or(Duration::ZERO, |s| (now - s).min(self.queued));
@@ -307,7 +329,10 @@ impl Player {
             sent,
             last_packet_at: self.start.map(|_| now.into_std()),
         };
-        self.log.lock().unwrap().flushes.push(report);
+        let mut log = self.log.lock().unwrap();
+        log.flushes.push(report);
+        log.flushed_at.push(now);
+        drop(log);
         self.start = None;
         self.queued = Duration::ZERO;
         self.drain_at = None;
@@ -315,13 +340,52 @@ impl Player {
     }
 }
 
-/// Keeps published events in memory.
+/// Keeps published events in memory, each once its write took the delay
+/// (zero by default; a congested broker otherwise).
 #[derive(Default)]
-pub(crate) struct MemoryEvents(pub(crate) Mutex<Vec<CallEvent>>);
+pub(crate) struct MemoryEvents(pub(crate) Mutex<Vec<CallEvent>>, pub(crate) Duration);
 
 impl EventPublisher for MemoryEvents {
     fn publish(&self, event: CallEvent) -> BoxFuture<'_, Result<(), PublishError>> {
-        self.0.lock().unwrap().push(event);
-        Box::pin(async { Ok(()) })
+        let delay = self.1;
+        Box::pin(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            self.0.lock().unwrap().push(event);
+            Ok(())
+        })
+    }
+}
+
+/// The in-memory store behind a write delay (a slow Redis round trip).
+#[derive(Default)]
+pub(crate) struct SlowStore {
+    pub(crate) inner: MemoryCallStore,
+    pub(crate) delay: Duration,
+}
+
+impl CallStore for SlowStore {
+    fn put(&self, record: CallSummary) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
+            self.inner.put(record).await
+        })
+    }
+    fn get<'a>(
+        &'a self,
+        tenant: &'a voice_gateway::domain::TenantId,
+        call: &'a voice_gateway::domain::CallId,
+    ) -> BoxFuture<'a, Result<Option<CallSummary>, StoreError>> {
+        self.inner.get(tenant, call)
+    }
+    fn list<'a>(
+        &'a self,
+        tenant: &'a voice_gateway::domain::TenantId,
+        filter: &'a ListFilter,
+    ) -> BoxFuture<'a, Result<Page, StoreError>> {
+        self.inner.list(tenant, filter)
     }
 }

@@ -1,6 +1,6 @@
 //! Starts one session over the fakes and speaks for the caller.
 
-use crate::fakes::{FakeMedia, FakeTelephony, MemoryEvents};
+use crate::fakes::{FakeMedia, FakeTelephony, MemoryEvents, SlowStore};
 use std::{sync::Arc, time::Duration};
 use tokio::{sync::mpsc, time::Instant};
 use voice_gateway::{
@@ -54,6 +54,8 @@ pub(crate) struct Options {
     pub(crate) media_ready: bool,
     /// The media endpoint (a fresh fake reading audio at once when `None`).
     pub(crate) media: Option<FakeMedia>,
+    /// How long each store write and each event publish takes.
+    pub(crate) write_delay: Duration,
 }
 
 impl Default for Options {
@@ -69,6 +71,7 @@ impl Default for Options {
             directory: None,
             media_ready: true,
             media: None,
+            write_delay: Duration::ZERO,
         }
     }
 }
@@ -78,7 +81,7 @@ pub(crate) fn start(opts: Options) -> Call {
     let media_ready = opts.media_ready;
     let telephony = Arc::new(FakeTelephony::default());
     let media = Arc::new(opts.media.unwrap_or_default());
-    let events = Arc::new(MemoryEvents::default());
+    let events = Arc::new(MemoryEvents(Default::default(), opts.write_delay));
     let history = Arc::new(voice_gateway::application::ports::history::MemoryHistory::default());
     let stt = Arc::new(opts.stt.unwrap_or_else(|| {
         FakeStt::new(FakeSttConfig {
@@ -104,7 +107,10 @@ pub(crate) fn start(opts: Options) -> Call {
         tts: tts.clone(),
         speech: opts.speech,
         events: events.clone(),
-        store: Arc::new(voice_gateway::adapter::store::MemoryCallStore::default()),
+        store: Arc::new(SlowStore {
+            delay: opts.write_delay,
+            ..SlowStore::default()
+        }),
         history: history.clone(),
         config: Arc::new(opts.config),
     };

@@ -6,6 +6,7 @@ mod backpressure;
 mod fakes;
 mod harness;
 mod prompt;
+mod slow_writes;
 mod speech;
 mod transfers;
 mod turns;

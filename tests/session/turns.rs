@@ -1,4 +1,5 @@
-//! Scenarios of issue 5, each against the same fakes.
+//! A call's turns (greeting, caller turns, barge-in, DTMF, silence, transfer,
+//! unknown DID, setup failures), each against the same fakes.
 
 use crate::harness::{Options, start};
 use std::time::Duration;
@@ -352,5 +353,33 @@ async fn a_media_channel_that_never_enters_stasis_fails_the_call_clearly() {
             .iter()
             .any(|o| o.starts_with("add_to_bridge") && o.contains("vg-m-")),
         "never bridged"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_digit_over_the_agent_barges_in_then_is_a_turn() {
+    let call = start(Options::default());
+    call.until(
+        |c| c.media.log.lock().unwrap().played > Duration::from_secs(1),
+        "greeting playing",
+    )
+    .await;
+    call.commands.send(SessionCommand::Dtmf('7')).await.unwrap();
+    call.until(|c| c.count("tts.generated") == 1, "reply to the digit")
+        .await;
+    let types = call.types();
+    let barge = types.iter().position(|t| t == "call.bargein");
+    let digit = types.iter().position(|t| t == "call.dtmf");
+    assert!(
+        barge.is_some() && barge < digit,
+        "the barge-in is reported before the digit: {types:?}"
+    );
+    assert_eq!(call.media.log.lock().unwrap().flushes.len(), 1);
+    assert!(
+        call.tts
+            .log()
+            .texts
+            .iter()
+            .any(|t| t.contains("You pressed 7"))
     );
 }

@@ -1,4 +1,4 @@
-//! ARI adapter: the REST client toward one Asterisk (the event stream comes later).
+//! ARI adapter: the REST client toward one Asterisk (its events socket is `adapter::ari_stream`).
 //!
 //! - [`AriClient`]: one method per ARI operation the gateway uses, with a timeout on
 //!   every call, retries for reads only, and typed [`AriError`]s carrying Asterisk's

@@ -21,6 +21,7 @@
 
 use super::{
     TransferLegEvent,
+    effects::Effect,
     run::{AfterSpeech, Session},
 };
 use crate::{
@@ -61,7 +62,7 @@ impl Session {
             return;
         }
         let data = json!({"target": target, "mode": "attended", "status": "started"});
-        if !self.transition(CallInput::TransferStarted, data).await {
+        if !self.transition(CallInput::TransferStarted, data) {
             return;
         }
         // Nothing the caller says now is a turn.
@@ -181,7 +182,7 @@ impl Session {
             );
             let data = json!({"target": target, "mode": "attended", "status": "failed",
                 "outcome": why.label(), "error": error});
-            self.transition(CallInput::TransferFailed, data).await;
+            self.transition(CallInput::TransferFailed, data);
             let text = self.deps.config.transfer_unavailable_text.clone();
             self.say(text, AfterSpeech::Listen).await;
         } else if t.answered {
@@ -227,10 +228,12 @@ impl Session {
             tracing::debug!(error = %e, "media channel already gone at the handover");
         }
         let data = json!({"target": t.target, "mode": "attended"});
-        self.transition(CallInput::TransferCompleted, data).await;
-        self.publish_ended(EndReason::Transferred).await;
+        self.transition(CallInput::TransferCompleted, data);
+        self.publish_ended(EndReason::Transferred);
         self.bridged = true;
-        drop(self.permit.take());
+        if let Some(permit) = self.permit.take() {
+            self.effects.submit(Effect::Release(permit));
+        }
         tracing::info!("attended transfer: caller and person connected");
     }
 }

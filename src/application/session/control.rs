@@ -2,7 +2,7 @@
 
 use super::{
     SessionCommand, SessionEnded,
-    run::{AfterSpeech, Session},
+    run::{AfterSpeech, Held, Session},
 };
 use crate::{
     application::ports::calls::TransferMode,
@@ -37,7 +37,11 @@ impl Session {
             SessionCommand::Hangup(reason) => self.end(reason, true),
             SessionCommand::Say(text) => {
                 if self.phase() == Some(Phase::Speaking) {
-                    self.barge_in(tokio::time::Instant::now()).await;
+                    // Said once the barge-in is complete.
+                    self.barge_in(tokio::time::Instant::now());
+                    self.held
+                        .push_front(Held::Command(SessionCommand::Say(text)));
+                    return;
                 }
                 self.say(text.into_string(), AfterSpeech::Listen).await;
             }
@@ -85,7 +89,7 @@ impl Session {
             return;
         }
         let data = json!({"target": target, "mode": "blind", "status": "started"});
-        if !self.transition(CallInput::TransferStarted, data).await {
+        if !self.transition(CallInput::TransferStarted, data) {
             return;
         }
         let result = self
@@ -100,7 +104,7 @@ impl Session {
         match result {
             Ok(()) => {
                 let data = json!({"target": target, "mode": "blind"});
-                self.transition(CallInput::TransferCompleted, data).await;
+                self.transition(CallInput::TransferCompleted, data);
                 // The caller is Asterisk's now: release our side only.
                 self.res.caller = None;
                 self.end(EndReason::Transferred, false);
@@ -111,8 +115,7 @@ impl Session {
                     CallInput::TransferFailed,
                     json!({"target": target, "mode": "blind", "status": "failed",
                         "outcome": "failed", "error": e.to_string()}),
-                )
-                .await;
+                );
                 self.say(
                     "Sorry, I couldn't transfer you right now.".into(),
                     AfterSpeech::Listen,
@@ -145,7 +148,9 @@ impl Session {
             CallState::Ended { reason } if self.ended_published => reason.clone(),
             _ => reason,
         };
-        self.publish_ended(reason.clone()).await;
+        self.publish_ended(reason.clone());
+        // The router is told of the end once `call.ended` and the record are out.
+        self.effects.close().await;
         SessionEnded {
             caller: self.inbound.caller.clone(),
             call_id: self.call_id.clone(),
@@ -156,7 +161,7 @@ impl Session {
     }
 
     /// Ends the call's lifecycle and publishes `call.ended`, once.
-    pub(super) async fn publish_ended(&mut self, reason: EndReason) {
+    pub(super) fn publish_ended(&mut self, reason: EndReason) {
         if std::mem::replace(&mut self.ended_published, true) {
             return;
         }
@@ -164,7 +169,7 @@ impl Session {
             let now = std::time::SystemTime::now();
             let _ = self.call.apply(CallInput::End(reason.clone()), now);
         }
-        self.save().await;
+        self.save();
         let since = self.call.answered_at().unwrap_or(self.call.started_at());
         let duration = self
             .call
@@ -184,8 +189,8 @@ impl Session {
             data["stt_providers"] = json!(self.stt_names);
             data["tts_providers"] = json!(self.tts_names);
         }
-        self.publish(EventType::CallEnded, data).await;
-        self.write_history(&reason).await;
+        self.publish(EventType::CallEnded, data);
+        self.write_history(&reason);
         tracing::info!(%reason, turns = self.call.turns(), "call ended");
     }
 }

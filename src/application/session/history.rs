@@ -1,18 +1,14 @@
 //! The call's history record: what was said each turn and how long it took,
 //! written once through the `CallHistory` port when the call ends.
 
-use super::{TurnLatency, run::Session};
+use super::{TurnLatency, effects::Effect, run::Session};
 use crate::application::ports::history::{CallRecord, TurnRecord};
 use crate::domain::call::EndReason;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// A call that talks for hours must not grow its record without end; past
 /// this many turns the rest are left out of the history (events keep them).
 const MAX_TURNS: usize = 1000;
-
-/// The longest a call's end waits on the history store: the session's
-/// admission permit (and so a drain) waits on it.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Session {
     /// The caller finished a turn (speech, or a DTMF digit).
@@ -53,8 +49,8 @@ impl Session {
         }
     }
 
-    /// Writes the record of the ended call; a failure is logged, never fatal.
-    pub(super) async fn write_history(&mut self, reason: &EndReason) {
+    /// Submits the record of the ended call, written after the writes before it.
+    pub(super) fn write_history(&mut self, reason: &EndReason) {
         let record = CallRecord {
             call_id: self.call_id.clone(),
             tenant: self.tenant.clone(),
@@ -67,12 +63,6 @@ impl Session {
             reason: reason.clone(),
             turns: std::mem::take(&mut self.turn_records),
         };
-        match tokio::time::timeout(WRITE_TIMEOUT, self.deps.history.record(record)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::warn!(call_id = %self.call_id, error = %e, "call history not written")
-            }
-            Err(_) => tracing::warn!(call_id = %self.call_id, "call history write timed out"),
-        }
+        self.effects.submit(Effect::WriteHistory(record));
     }
 }

@@ -1,6 +1,9 @@
 //! Hearing the caller: audio to STT, VAD, end of turn, silence.
 
-use super::run::{AfterSpeech, Session};
+use super::{
+    SessionCommand,
+    run::{AfterSpeech, Held, Session},
+};
 use crate::{
     application::ports::{
         media::MediaEvent,
@@ -50,7 +53,6 @@ impl Session {
             }
             MediaEvent::SpeechStarted { at } => {
                 let at = Instant::from_std(at);
-                self.speech_active = true;
                 self.deadlines.silence = None;
                 self.deadlines.endpoint = None;
                 // Not a turn while the call is being transferred.
@@ -58,11 +60,10 @@ impl Session {
                     self.deadlines.max_turn = Some(at + self.deps.config.max_turn);
                 }
                 if self.phase() == Some(Phase::Speaking) && self.deps.config.barge_in {
-                    self.barge_in(at).await;
+                    self.barge_in(at);
                 }
             }
             MediaEvent::SpeechEnded { at } => {
-                self.speech_active = false;
                 self.marks.speech_end = Some(Instant::from_std(at));
                 if self.phase() == Some(Phase::Listening) {
                     self.deadlines.endpoint = Some(Instant::now() + self.deps.config.endpointing);
@@ -83,7 +84,7 @@ impl Session {
                     && self.deps.config.barge_in
                     && words >= self.deps.config.barge_in_min_words.max(1)
                 {
-                    self.barge_in(Instant::now()).await;
+                    self.barge_in(Instant::now());
                 }
             }
             Some(SttEvent::Final {
@@ -118,8 +119,7 @@ impl Session {
         self.publish(
             EventType::SttFailed,
             json!({"error": error, "attempt": self.stt_failures, "providers": self.stt_names}),
-        )
-        .await;
+        );
         if self.stt_failures >= STT_RETRIES {
             self.say(
                 self.deps.config.fallback_text.clone(),
@@ -157,7 +157,7 @@ impl Session {
         self.reprompts = 0;
         let masked = pii::mask(&text);
         let data = json!({"text": masked, "confidence": self.last_confidence, "turn": self.call.turns() + 1});
-        if self.transition(CallInput::EndOfTurn, data).await {
+        if self.transition(CallInput::EndOfTurn, data) {
             self.history_caller(text.clone());
             let interrupted = self.interrupted.take();
             let turn = Turn {
@@ -172,7 +172,13 @@ impl Session {
 
     pub(super) async fn on_dtmf(&mut self, digit: char) {
         match self.phase() {
-            Some(Phase::Speaking) => self.barge_in(Instant::now()).await,
+            Some(Phase::Speaking) => {
+                // The digit is a turn once the barge-in is complete.
+                self.barge_in(Instant::now());
+                self.held
+                    .push_front(Held::Command(SessionCommand::Dtmf(digit)));
+                return;
+            }
             Some(Phase::Thinking) => self.reply = None,
             _ => {}
         }
@@ -180,10 +186,7 @@ impl Session {
             return;
         }
         self.deadlines = Default::default();
-        if self
-            .transition(CallInput::Dtmf, json!({"digit": digit.to_string()}))
-            .await
-        {
+        if self.transition(CallInput::Dtmf, json!({"digit": digit.to_string()})) {
             self.history_caller(format!("[DTMF {digit}]"));
             let interrupted = self.interrupted.take();
             let turn = Turn {

@@ -6,7 +6,10 @@
 //! leg's events (caller audio, VAD, playback drained), the STT session, the TTS
 //! session, the agent's streamed reply, and one timer (the nearest of the
 //! turn's deadlines). Nothing else touches the call's state, so there are no
-//! locks. See `run.rs` for the loop and the files beside it for each concern:
+//! locks. The call's writes (its record, its events, its history) run beside
+//! the loop, in order (`effects`), so a slow store or publisher never holds up
+//! the call's audio. See `run.rs` for the loop and the files beside it for
+//! each concern:
 //! `setup` (answer, bridge, externalMedia), `listen` (end of turn), `speak`
 //! (reply → sentences → TTS → media, barge-in), `control` (commands, blind
 //! transfer, the end), `attended` (attended transfer), `unrouted` (a DID
@@ -21,6 +24,7 @@
 mod attended;
 mod config;
 mod control;
+mod effects;
 mod history;
 mod latency;
 mod listen;

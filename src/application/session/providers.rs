@@ -56,7 +56,7 @@ impl Session {
     /// Every synthesiser failed this speech: play the configured prompt in its
     /// place, through the pacer like speech (so barge-in stops it), once per
     /// speech. Returns whether a prompt is playing.
-    pub(super) async fn play_failure_prompt(&mut self) -> bool {
+    pub(super) fn play_failure_prompt(&mut self) -> bool {
         let Some(prompt) = self.deps.config.tts_failure_prompt.clone() else {
             return false;
         };
@@ -64,8 +64,7 @@ impl Session {
             return true;
         }
         if matches!(self.phase(), Some(Phase::Thinking | Phase::Listening)) {
-            self.transition(CallInput::ReplyStarted, json!({"prompt": true}))
-                .await;
+            self.transition(CallInput::ReplyStarted, json!({"prompt": true}));
         }
         self.deadlines.silence = None;
         self.leg_audio(AudioChunk::Pcm {

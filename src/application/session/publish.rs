@@ -1,6 +1,6 @@
-//! Publishing the catalog events of a transition.
+//! The call's lifecycle transitions and the writes they stand for.
 
-use super::run::Session;
+use super::{effects::Effect, run::Session};
 use crate::{
     application::ports::events::CallEvent,
     domain::{call::CallInput, events::EventType},
@@ -8,17 +8,17 @@ use crate::{
 use serde_json::{Value, json};
 
 impl Session {
-    /// Applies `input` to the call and publishes the events it stands for,
+    /// Applies `input` to the call and submits the events it stands for,
     /// each with `data`. An illegal transition is a bug in the loop: logged,
     /// nothing published.
-    pub(super) async fn transition(&mut self, input: CallInput, data: Value) -> bool {
+    pub(super) fn transition(&mut self, input: CallInput, data: Value) -> bool {
         let now = std::time::SystemTime::now();
         match self.call.apply(input.clone(), now) {
             Ok(events) => {
-                self.save().await;
+                self.save();
                 // `call.ended` goes out once, from `finish`, with the call's figures.
                 for t in events.into_iter().filter(|t| *t != EventType::CallEnded) {
-                    self.publish(t, data.clone()).await;
+                    self.publish(t, data.clone());
                 }
                 true
             }
@@ -29,8 +29,8 @@ impl Session {
         }
     }
 
-    /// Writes the call's record to the store; a store failure is logged, never fatal.
-    pub(super) async fn save(&mut self) {
+    /// Submits the call's record for the store.
+    pub(super) fn save(&mut self) {
         let record = super::record::summary(
             &self.call_id,
             &self.tenant,
@@ -40,13 +40,11 @@ impl Session {
             self.route.as_ref().map(|r| r.agent.clone()),
             &self.metadata,
         );
-        if let Err(e) = self.deps.store.put(record).await {
-            tracing::warn!(call_id = %self.call_id, error = %e, "call record not stored");
-        }
+        self.effects.submit(Effect::SaveRecord(record));
     }
 
-    /// Publishes one event; a publisher failure is logged, never fatal to the call.
-    pub(super) async fn publish(&mut self, event_type: EventType, data: Value) {
+    /// Submits one event, stamped now, with the fields every event of a call carries.
+    pub(super) fn publish(&mut self, event_type: EventType, data: Value) {
         let mut data = match data {
             Value::Object(m) => m,
             _ => serde_json::Map::new(),
@@ -63,8 +61,6 @@ impl Session {
             std::time::SystemTime::now(),
             Value::Object(data),
         );
-        if let Err(e) = self.deps.events.publish(ev).await {
-            tracing::error!(call_id = %self.call_id, event = %event_type, error = %e, "call event not published");
-        }
+        self.effects.submit(Effect::Publish(ev));
     }
 }

@@ -1,13 +1,14 @@
 //! The session's state and its loop.
 
 use super::{
-    InboundCall, SessionCommand, SessionDeps, SessionEnded, latency::Marks, resources::Resources,
+    InboundCall, SessionCommand, SessionDeps, SessionEnded, effects::Effects, latency::Marks,
+    resources::Resources,
 };
 use crate::{
     application::{
         ports::{
             directory::Route,
-            media::{AgentAudio, AudioChunk, MediaCommand, MediaEvent},
+            media::{AgentAudio, AudioChunk, FlushReport, MediaCommand, MediaEvent},
             orchestrator::{ConversationId, OrchestratorError, ReplyPart, ReplyStream},
             speech::{SpeechToText, SttEvent, SttSession, TextToSpeech, TtsEvent, TtsSession},
         },
@@ -21,7 +22,10 @@ use crate::{
 use futures_util::StreamExt;
 use std::{collections::VecDeque, sync::Arc};
 use tokio::{
-    sync::mpsc::{self, error::TrySendError},
+    sync::{
+        mpsc::{self, error::TrySendError},
+        oneshot,
+    },
     time::{Instant, sleep_until},
 };
 
@@ -66,6 +70,26 @@ impl Deadlines {
     }
 }
 
+/// A barge-in whose flush the leg has not reported yet. Its figures (what
+/// the caller heard, how soon the audio stopped) make `call.bargein` and the
+/// turn's history, so the barge-in is completed when the report comes in.
+pub(super) struct PendingFlush {
+    pub(super) onset: Instant,
+    pub(super) report: oneshot::Receiver<FlushReport>,
+    /// The leg answers within one turn of its task; a stuck one is given up on.
+    pub(super) deadline: Instant,
+}
+
+/// An input that waits for the barge-in before it to be complete: it must
+/// see the call as the completed barge-in leaves it (listening, the heard
+/// text known), as when the loop awaited the report.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // a few at most, and never audio frames
+pub(super) enum Held {
+    Command(SessionCommand),
+    Media(MediaEvent),
+}
+
 /// One text piece sent to TTS and the audio it produced so far.
 #[derive(Debug, Clone)]
 pub(super) struct Piece {
@@ -108,7 +132,6 @@ pub(super) struct Session {
     pub(super) after_speech: AfterSpeech,
     pub(super) transcript: String,
     pub(super) last_confidence: Option<f32>,
-    pub(super) speech_active: bool,
     pub(super) interrupted: Option<String>,
     pub(super) reprompts: u32,
     pub(super) deadlines: Deadlines,
@@ -129,9 +152,13 @@ pub(super) struct Session {
     pub(super) permit: Option<crate::application::admission::CallPermit>,
     /// `call.ended` is out (an attended transfer publishes it at the handover).
     pub(super) ended_published: bool,
-    /// Commands that arrived while setup waited for Asterisk; the loop takes
-    /// them first.
-    pub(super) deferred: Vec<SessionCommand>,
+    /// Inputs to handle before any new one: commands that arrived while
+    /// setup waited for Asterisk, and whatever waits for a barge-in's flush.
+    pub(super) held: VecDeque<Held>,
+    /// A barge-in waiting for its flush report.
+    pub(super) flush: Option<PendingFlush>,
+    /// The call's writes (record, events, history), run beside the loop.
+    pub(super) effects: Effects,
     /// Agent audio the leg's audio channel had no room for yet, in order.
     /// While it is not empty the TTS stream is not read, so it holds at most
     /// one TTS chunk, plus the failure prompt and the end-of-speech marks.
@@ -150,6 +177,8 @@ pub(super) enum Wake {
     Reply(Option<Result<ReplyPart, OrchestratorError>>),
     /// The leg took audio from the backlog.
     AudioSent,
+    /// The pending flush's report; `None` from a leg that is gone or stuck.
+    Flushed(Option<FlushReport>),
     Timer,
 }
 
@@ -205,7 +234,6 @@ impl Session {
             after_speech: AfterSpeech::Listen,
             transcript: String::new(),
             last_confidence: None,
-            speech_active: false,
             interrupted: None,
             reprompts: 0,
             deadlines: Deadlines::default(),
@@ -219,7 +247,9 @@ impl Session {
             bridged: false,
             permit: None,
             ended_published: false,
-            deferred: Vec::new(),
+            held: VecDeque::new(),
+            flush: None,
+            effects: Effects::new(),
             audio_backlog: VecDeque::new(),
             audio_generation: 0,
         }
@@ -227,16 +257,24 @@ impl Session {
 
     /// Runs the call to its end and releases everything.
     pub(super) async fn run(mut self) -> SessionEnded {
+        self.effects.start(&self.deps, self.call_id.clone());
         if self.setup().await {
-            for command in std::mem::take(&mut self.deferred) {
-                if self.ending.is_none() {
-                    self.on_command(command).await;
-                }
-            }
             while self.ending.is_none() {
+                if self.flush.is_none()
+                    && let Some(input) = self.held.pop_front()
+                {
+                    self.on_held(input).await;
+                    continue;
+                }
                 let wake = self.next_wake().await;
                 self.on_wake(wake).await;
             }
+        }
+        // Ended while the leg had not reported a flush: it is gone, or
+        // answered just now.
+        if let Some(mut flush) = self.flush.take() {
+            let report = flush.report.try_recv().ok();
+            self.barge_in_reported(flush.onset, report);
         }
         let (reason, hang_up_caller) = self
             .ending
@@ -252,6 +290,11 @@ impl Session {
     /// Backpressure: while agent audio waits in the backlog the TTS stream
     /// is not read, so a synthesiser faster than real time waits in its own
     /// send, and the loop goes on serving everything else meanwhile.
+    ///
+    /// While a barge-in waits for its flush report, only the report and the
+    /// leg's events are read: caller audio goes on to STT, the leg's other
+    /// events are held, and commands, STT results and timers wait in their
+    /// channels (the leg answers within one turn of its task).
     async fn next_wake(&mut self) -> Wake {
         let Session {
             commands,
@@ -262,15 +305,18 @@ impl Session {
             deadlines,
             res,
             audio_backlog,
+            flush,
             ..
         } = self;
         let deadline = deadlines.next();
         let backlog = !audio_backlog.is_empty();
+        let flushing = flush.is_some();
         tokio::select! {
             biased;
-            c = commands.recv() => Wake::Command(c),
+            r = flush_report(flush) => Wake::Flushed(r),
+            c = commands.recv(), if !flushing => Wake::Command(c),
             e = recv_media(leg_events) => Wake::Media(e),
-            e = recv_stt(stt) => Wake::Stt(e),
+            e = recv_stt(stt), if !flushing => Wake::Stt(e),
             r = reserve_audio(res.leg.as_ref().map(|l| &l.audio)), if backlog => {
                 match r {
                     Ok(permit) => {
@@ -285,7 +331,7 @@ impl Session {
             }
             e = recv_tts(tts), if !backlog => Wake::Tts(e),
             p = next_part(reply) => Wake::Reply(p),
-            () = sleep_opt(deadline) => Wake::Timer,
+            () = sleep_opt(deadline), if !flushing => Wake::Timer,
         }
     }
 
@@ -294,6 +340,9 @@ impl Session {
             Wake::Command(Some(c)) => self.on_command(c).await,
             // Every handle is gone: nobody can end this call any more but us.
             Wake::Command(None) => self.end(EndReason::Shutdown, true),
+            Wake::Media(Some(e)) if self.flush.is_some() && !matches!(e, MediaEvent::Audio(_)) => {
+                self.held.push_back(Held::Media(e));
+            }
             Wake::Media(Some(e)) => self.on_media(e).await,
             Wake::Media(None) => {
                 self.leg_events = None;
@@ -303,7 +352,19 @@ impl Session {
             Wake::Tts(e) => self.on_tts(e).await,
             Wake::Reply(p) => self.on_reply(p).await,
             Wake::AudioSent => {}
+            Wake::Flushed(report) => {
+                if let Some(flush) = self.flush.take() {
+                    self.barge_in_reported(flush.onset, report);
+                }
+            }
             Wake::Timer => self.on_timer().await,
+        }
+    }
+
+    async fn on_held(&mut self, input: Held) {
+        match input {
+            Held::Command(c) => self.on_command(c).await,
+            Held::Media(e) => self.on_media(e).await,
         }
     }
 
@@ -361,6 +422,16 @@ async fn reserve_audio(
 ) -> Result<mpsc::Permit<'_, AgentAudio>, mpsc::error::SendError<()>> {
     match leg {
         Some(leg) => leg.reserve().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn flush_report(flush: &mut Option<PendingFlush>) -> Option<FlushReport> {
+    match flush {
+        Some(f) => tokio::time::timeout_at(f.deadline, &mut f.report)
+            .await
+            .ok()
+            .and_then(Result::ok),
         None => std::future::pending().await,
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{
     SessionCommand,
-    run::{AfterSpeech, Session},
+    run::{AfterSpeech, Held, Session},
 };
 use crate::{
     application::{
@@ -48,8 +48,7 @@ impl Session {
         self.choose_speech();
         // An outbound call was started, and answered, by the router.
         if !outbound {
-            self.transition(CallInput::InboundArrived, self.started_data())
-                .await;
+            self.transition(CallInput::InboundArrived, self.started_data());
         }
 
         // The agent and the media path are independent: set them up together.
@@ -92,8 +91,7 @@ impl Session {
                 greeting: greeting.is_some(),
             },
             json!({}),
-        )
-        .await;
+        );
         match greeting {
             Some(text) => self.say(text, AfterSpeech::Listen).await,
             None => self.listen(),
@@ -125,7 +123,7 @@ impl Session {
             t.answer(&self.inbound.caller)
                 .await
                 .map_err(|e| format!("answer: {e}"))?;
-            self.transition(CallInput::Answered, json!({})).await;
+            self.transition(CallInput::Answered, json!({}));
         }
 
         // Ids chosen here, so events that beat the HTTP responses still match.
@@ -184,7 +182,7 @@ impl Session {
                     self.on_command(command).await;
                     return Err("the call ended during setup".into());
                 }
-                other => self.deferred.push(other),
+                other => self.held.push_back(Held::Command(other)),
             }
         }
     }
@@ -211,8 +209,7 @@ impl Session {
                 self.publish(
                     crate::domain::events::EventType::SttFailed,
                     json!({"error": e.to_string(), "providers": self.stt_names}),
-                )
-                .await;
+                );
                 self.end(EndReason::Error(format!("stt: {e}")), true);
                 false
             }

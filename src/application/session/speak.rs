@@ -1,10 +1,10 @@
 //! The agent speaking: reply stream → sentences → TTS → media, and barge-in.
 
-use super::run::{AfterSpeech, Piece, Session};
+use super::run::{AfterSpeech, PendingFlush, Piece, Session};
 use crate::{
     application::ports::{
         calls::TransferMode,
-        media::{AudioChunk, MediaCommand},
+        media::{AudioChunk, FlushReport, MediaCommand},
         orchestrator::{Action, OrchestratorError, ReplyPart, Turn},
         speech::{TtsAudio, TtsConfig, TtsEvent, TtsOutput},
     },
@@ -45,13 +45,11 @@ impl Session {
             Some(Ok(ReplyPart::Done)) | None => self.reply_finished().await,
             Some(Err(e)) => {
                 self.reply = None;
-                let kind = if matches!(e, OrchestratorError::Timeout { .. }) {
-                    EventType::LlmTimeout
-                } else {
+                if !matches!(e, OrchestratorError::Timeout { .. }) {
                     tracing::warn!(error = %e, "agent reply failed");
-                    EventType::LlmTimeout
-                };
-                self.publish(kind, json!({"error": e.to_string()})).await;
+                }
+                // The catalog's one agent failure: its error says which.
+                self.publish(EventType::LlmTimeout, json!({"error": e.to_string()}));
                 // Whatever was said stays said; the fallback follows it.
                 let text = self.deps.config.fallback_text.clone();
                 self.splitter = Default::default();
@@ -105,8 +103,7 @@ impl Session {
             None => {
                 // Nothing to say (an action alone, or an empty reply).
                 if self.phase() == Some(Phase::Thinking) {
-                    self.transition(CallInput::NothingToSay, json!({"text": ""}))
-                        .await;
+                    self.transition(CallInput::NothingToSay, json!({"text": ""}));
                 }
                 self.speech_done().await;
             }
@@ -154,10 +151,10 @@ impl Session {
         match self.phase() {
             Some(Phase::Thinking) => {
                 let data = json!({"text": pii::mask(&sentence), "latency_ms": self.marks.figures().agent_ms});
-                self.transition(CallInput::ReplyStarted, data).await;
+                self.transition(CallInput::ReplyStarted, data);
             }
             Some(Phase::Listening) => {
-                self.transition(CallInput::ReplyStarted, json!({})).await;
+                self.transition(CallInput::ReplyStarted, json!({}));
             }
             _ => {}
         }
@@ -224,14 +221,13 @@ impl Session {
         self.publish(
             EventType::TtsFailed,
             json!({"error": error, "prompt": prompt, "providers": self.tts_names}),
-        )
-        .await;
+        );
         if let Some(t) = &mut self.tts {
             t.cancel();
         }
         self.tts_done = true;
         self.deadlines.tts_first_byte = None;
-        self.play_failure_prompt().await;
+        self.play_failure_prompt();
         self.leg_audio(AudioChunk::EndOfSpeech);
         if self.pieces.iter().all(|p| p.audio.is_zero()) {
             self.speech_done().await;
@@ -255,11 +251,11 @@ impl Session {
         let audio: Duration = self.pieces.iter().map(|p| p.audio).sum();
         let data = json!({"text": pii::mask(&text), "audio_ms": audio.as_millis() as u64});
         if self.phase() == Some(Phase::Speaking) {
-            self.transition(CallInput::ReplyFinished, data).await;
+            self.transition(CallInput::ReplyFinished, data);
             self.history_agent(text, false);
         } else if self.attended.is_some() && !audio.is_zero() {
             // Said while the person's phone rang: spoken all the same.
-            self.publish(EventType::TtsGenerated, data).await;
+            self.publish(EventType::TtsGenerated, data);
         }
         self.close_turn_marks();
         if self.attended.is_some() {
@@ -284,10 +280,14 @@ impl Session {
         }
     }
 
-    /// The caller spoke over the agent: stop the audio now, cancel the rest,
-    /// and remember what the caller heard for the next turn.
-    pub(super) async fn barge_in(&mut self, onset: Instant) {
-        let (reply, rx) = oneshot::channel();
+    /// The caller spoke over the agent: stop the audio now and cancel the
+    /// rest. The barge-in is complete once the leg reports what it cut
+    /// (`barge_in_reported`); the loop goes on meanwhile.
+    pub(super) fn barge_in(&mut self, onset: Instant) {
+        if self.flush.is_some() {
+            return;
+        }
+        let (reply, report) = oneshot::channel();
         // Audio not yet in the pacer (the backlog, the leg's audio channel)
         // is cut too: the new generation makes the leg drop it.
         let generation = self.cut_audio();
@@ -301,11 +301,17 @@ impl Session {
         self.reply_done = true;
         self.tts_done = true;
         self.deadlines.tts_first_byte = None;
-        // The leg answers within one media-task turn; a dead leg answers nothing.
-        let report = tokio::time::timeout(Duration::from_secs(1), rx)
-            .await
-            .ok()
-            .and_then(Result::ok);
+        self.flush = Some(PendingFlush {
+            onset,
+            report,
+            // A dead leg answers nothing: its sender is dropped at once.
+            deadline: Instant::now() + Duration::from_secs(1),
+        });
+    }
+
+    /// The leg reported the barge-in's flush (`None`: it could not): report
+    /// the barge-in with what the caller heard, and listen to the caller.
+    pub(super) fn barge_in_reported(&mut self, onset: Instant, report: Option<FlushReport>) {
         let sent = report.map_or(Duration::ZERO, |r| r.sent);
         let heard = heard_text(&self.pieces, sent);
         let delay_ms = report.and_then(|r| r.last_packet_at).map(|last| {
@@ -324,7 +330,7 @@ impl Session {
             "dropped_ms": report.map_or(0, |r| r.dropped.as_millis() as u64),
             "delay_ms": delay_ms,
         });
-        self.transition(CallInput::BargeIn, data).await;
+        self.transition(CallInput::BargeIn, data);
         self.history_agent(heard.clone(), true);
         self.close_turn_marks();
         self.interrupted = Some(heard);

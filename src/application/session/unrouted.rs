@@ -24,15 +24,14 @@ impl Session {
             message = media.as_deref().unwrap_or("none"),
             "no route for the dialled number: refusing the call"
         );
-        self.transition(CallInput::InboundArrived, self.started_data())
-            .await;
+        self.transition(CallInput::InboundArrived, self.started_data());
         let caller = self.inbound.caller.clone();
         let telephony = self.deps.telephony.clone();
         let mut caller_gone = false;
         if let Some(media) = media {
             match telephony.answer(&caller).await {
                 Ok(()) => {
-                    self.transition(CallInput::Answered, json!({})).await;
+                    self.transition(CallInput::Answered, json!({}));
                     match telephony.play(&caller, &media).await {
                         Ok(()) => caller_gone = self.wait_for_message_end().await,
                         Err(e) => {
