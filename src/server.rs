@@ -21,7 +21,7 @@ use crate::adapter::{
 use crate::application::{
     health::Readiness,
     router::{CallRouter, ControlRequest, Feed, RouterHandle},
-    shutdown::{Stage, ShutdownSwitch},
+    shutdown::{ShutdownSwitch, Stage},
 };
 use metrics::CallMetrics;
 use std::{future::Future, net::SocketAddr, sync::Arc};

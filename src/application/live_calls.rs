@@ -97,7 +97,11 @@ mod tests {
         assert_eq!(calls.caller_of(&call), Some(&id("c1")));
         assert!(calls.get(&id("c1")).is_some());
         calls.remove(&id("c1"));
-        assert_eq!(calls.caller_of(&call), None, "a call that ended is forgotten");
+        assert_eq!(
+            calls.caller_of(&call),
+            None,
+            "a call that ended is forgotten"
+        );
         assert!(calls.is_empty());
     }
 

@@ -86,7 +86,9 @@ pub(super) enum Progress {
 
 /// The use case `event` is for, given what the router holds.
 pub(super) fn classify(event: &Event, held: &impl Holdings) -> Route {
-    let own = event.channel_id().and_then(|id| Some((id, OwnChannel::parse(id)?)));
+    let own = event
+        .channel_id()
+        .and_then(|id| Some((id, OwnChannel::parse(id)?)));
     if let Some(channel) = handed_over_party_left(event, held) {
         return Route::HandedOverLeft(channel);
     }
@@ -293,7 +295,8 @@ mod tests {
     }
 
     fn decode(mut v: Value, extra: Value) -> Event {
-        let common = json!({"application": "voice-gateway", "timestamp": "2026-11-21T06:03:28.135+0000"});
+        let common =
+            json!({"application": "voice-gateway", "timestamp": "2026-11-21T06:03:28.135+0000"});
         let o = v.as_object_mut().unwrap();
         o.extend(common.as_object().unwrap().clone());
         o.extend(extra.as_object().unwrap().clone());

@@ -36,6 +36,7 @@ use tokio::sync::mpsc;
 
 /// What the events stream tells the router.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // events dominate; boxing them would allocate per event
 pub enum Feed {
     /// An ARI event, in the order Asterisk sent it.
     Event(Event),
