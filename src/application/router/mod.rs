@@ -8,8 +8,8 @@
 //! forwards DTMF and hangups, ends calls whose channel vanished, and forgets
 //! sessions once they report their end.
 //!
-//! Each ARI event is first classified ([`classify::classify`], no I/O), then
-//! acted on.
+//! Each ARI event is first classified (`classify`, a plain function: no I/O),
+//! then acted on.
 
 mod classify;
 mod control;
