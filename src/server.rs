@@ -20,9 +20,9 @@ use crate::adapter::{
 };
 use crate::application::{
     health::Readiness,
-    router::{CallRouter, ControlRequest, RouterHandle},
+    router::{CallRouter, ControlRequest, Feed, RouterHandle},
+    shutdown::{ShutdownSwitch, Stage},
 };
-use crate::domain::call::EndReason;
 use metrics::CallMetrics;
 use std::{future::Future, net::SocketAddr, sync::Arc};
 use tokio::{net::TcpListener, sync::mpsc};
@@ -62,7 +62,6 @@ pub struct Gateway {
     stream_metrics: StreamMetrics,
     call_metrics: CallMetrics,
     router: CallRouter,
-    ended: mpsc::UnboundedReceiver<crate::application::session::SessionEnded>,
     control: RouterHandle,
     control_rx: mpsc::Receiver<ControlRequest>,
     events: data::Events,
@@ -105,7 +104,7 @@ impl Gateway {
         let deps = wiring::session_deps(&config, ari.clone(), &data, metrics.registry_mut())?;
         let mut state = AppState::with_metrics(build, metrics);
         state.readiness = readiness;
-        let (router, ended) = CallRouter::new(deps, state.admission.clone());
+        let router = CallRouter::new(deps, state.admission.clone());
         let (control, control_rx) = RouterHandle::new(data.store);
         Ok(Self {
             config,
@@ -116,7 +115,6 @@ impl Gateway {
             stream_metrics,
             call_metrics,
             router,
-            ended,
             control,
             control_rx,
             events: data.events,
@@ -155,7 +153,6 @@ impl Gateway {
             stream_metrics,
             call_metrics,
             router,
-            ended,
             control,
             control_rx,
             events,
@@ -172,16 +169,14 @@ impl Gateway {
             stream_metrics,
             stream_stop_rx,
         ));
-        let (stop_calls, calls_stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let consumer = tokio::spawn(consume(
+        let stop = ShutdownSwitch::new();
+        let consumer = tokio::spawn(router.run(
             items,
-            ended,
             control_rx,
-            router,
-            call_metrics,
-            calls_stop_rx,
+            stop.subscribe(),
+            move |outcome| call_metrics.record(outcome),
         ));
-        let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+        let mut http_stop = stop.subscribe();
         let app = match wiring::api_config(&config) {
             Some(api) => http::router(state.clone()).merge(
                 http::api::api_router_with(
@@ -201,8 +196,8 @@ impl Gateway {
         };
         let mut server = tokio::spawn(async move {
             axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = http_stopped.await;
+                .with_graceful_shutdown(async move {
+                    http_stop.reached(Stage::Close).await;
                 })
                 .await
         });
@@ -226,14 +221,14 @@ impl Gateway {
                 // Sessions may remain only for calls handed to a person
                 // (attended transfer): told to shut down, they leave caller
                 // and person connected on Asterisk and end.
-                let _ = stop_calls.send(());
+                stop.advance(Stage::HangUp);
             }
             Err(_) => {
                 tracing::warn!(
                     live_calls = state.admission.live_calls(),
                     "drain deadline passed with calls still live; hanging them up"
                 );
-                let _ = stop_calls.send(());
+                stop.advance(Stage::HangUp);
                 // Each session releases its channels, bridge and leg on the way out.
                 let _ = tokio::time::timeout(
                     std::time::Duration::from_secs(5),
@@ -248,7 +243,7 @@ impl Gateway {
         let streamed = stream.await;
         let consumed = consumer.await;
         events.close().await;
-        let _ = stop_http.send(());
+        stop.advance(Stage::Close);
         let served = flatten(server.await);
         // A panicked task must not pass for a clean exit (exit code 0).
         for (task, res) in [("ARI event stream", streamed), ("call router", consumed)] {
@@ -270,69 +265,15 @@ fn flatten(
     }
 }
 
-/// Feeds the events stream and the sessions' end reports to the router, and
-/// hangs every call up when told to (drain deadline).
-async fn consume(
-    mut items: mpsc::Receiver<StreamItem>,
-    mut ended: mpsc::UnboundedReceiver<crate::application::session::SessionEnded>,
-    mut control: mpsc::Receiver<ControlRequest>,
-    mut router: CallRouter,
-    metrics: CallMetrics,
-    mut stop_calls: tokio::sync::oneshot::Receiver<()>,
-) {
-    // A oneshot polled again after it completed panics: poll it until it has
-    // answered (stop, or its sender dropped), never after.
-    let mut stop_pending = true;
-    loop {
-        tokio::select! {
-            item = items.recv() => match item {
-                Some(StreamItem::Event(e)) => {
-                    if let Some(outcome) = router.on_event(&e).await {
-                        metrics.record(&outcome);
-                    }
-                }
-                Some(StreamItem::Resynced { channels, bridges }) => {
-                    let gone = router.on_resync(channels.iter().map(|c| &c.id));
-                    let handed_over = router.adopt_handed_over(&bridges);
-                    tracing::info!(
-                        channels = channels.len(),
-                        bridges = bridges.len(),
-                        held = router.live(),
-                        handed_over,
-                        gone,
-                        "ARI resynchronised"
-                    );
-                }
-                Some(other) => tracing::debug!(item = ?other, "ARI stream"),
-                // The stream stopped (shutdown, or the app was taken over):
-                // sessions finish on their own; keep collecting their ends.
-                None => break,
+impl From<StreamItem> for Feed {
+    fn from(item: StreamItem) -> Self {
+        match item {
+            StreamItem::Event(e) => Feed::Event(e),
+            StreamItem::Resynced { channels, bridges } => Feed::Resynced {
+                channels: channels.into_iter().map(|c| c.id).collect(),
+                bridges,
             },
-            Some(end) = ended.recv() => metrics.record(&router.on_ended(end)),
-            Some(req) = control.recv() => router.on_control(req).await,
-            Some(msg) = router.next_internal() => {
-                if let Some(outcome) = router.on_internal(msg).await {
-                    metrics.record(&outcome);
-                }
-            }
-            stop = &mut stop_calls, if stop_pending => {
-                stop_pending = false;
-                if stop.is_ok() {
-                    router.hang_up_all(EndReason::Shutdown);
-                }
-            }
-        }
-    }
-    while router.live() > 0 {
-        tokio::select! {
-            Some(end) = ended.recv() => metrics.record(&router.on_ended(end)),
-            stop = &mut stop_calls, if stop_pending => {
-                stop_pending = false;
-                if stop.is_ok() {
-                    router.hang_up_all(EndReason::Shutdown);
-                }
-            }
-            else => break,
+            other => Feed::Status(format!("{other:?}")),
         }
     }
 }

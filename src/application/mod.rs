@@ -9,3 +9,4 @@ pub mod ports;
 pub mod router;
 pub mod sentences;
 pub mod session;
+pub mod shutdown;

@@ -15,7 +15,7 @@ use crate::application::{
     ports::telephony::HangupCause,
     session::ignore_gone,
 };
-use ari::{Bridge, BridgeId, ChannelId, Event};
+use ari::{Bridge, BridgeId, ChannelId};
 
 /// One handed-over call being watched.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub(super) struct HandedOver {
 impl CallRouter {
     /// Takes up the handed-over calls and empty bridges no session owns;
     /// returns how many calls are watched now.
-    pub fn adopt_handed_over(&mut self, bridges: &[Bridge]) -> usize {
+    pub(super) fn adopt_handed_over(&mut self, bridges: &[Bridge]) -> usize {
         // Parties that left while the events socket was down: end their calls.
         let left: Vec<ChannelId> = self
             .handed_over
@@ -83,23 +83,8 @@ impl CallRouter {
             .len()
     }
 
-    /// A watched party left: the rest go. `true` if the event was about one.
-    pub(super) fn on_handed_over_event(&mut self, event: &Event) -> bool {
-        let left = match event {
-            Event::StasisEnd(_) | Event::ChannelDestroyed(_) => event.channel_id(),
-            _ => None,
-        };
-        match left {
-            Some(channel) if self.handed_over.contains_key(channel) => {
-                let channel = channel.clone();
-                self.end_handed_over(&channel);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn end_handed_over(&mut self, left: &ChannelId) {
+    /// A watched party left: the rest go.
+    pub(super) fn end_handed_over(&mut self, left: &ChannelId) {
         let Some(call) = self.handed_over.remove(left) else {
             return;
         };

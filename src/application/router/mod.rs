@@ -1,31 +1,55 @@
 //! The call router: the inbound and outbound call use cases and call control.
 //!
-//! The composition root feeds it the events stream's items and the API's
-//! requests (through [`RouterHandle`]), one at a time from one task, so it
-//! needs no locks. It admits calls (or refuses them while draining), starts a
-//! session per answered call, places outbound calls and turns their ringing,
-//! busy, no-answer and failure into states and events, forwards DTMF and
-//! hangups, ends calls whose channel vanished, and forgets sessions once they
-//! report their end.
+//! [`CallRouter::run`] is its task: it takes the events stream's items, the
+//! API's requests (through [`RouterHandle`]) and its sessions' end reports one
+//! at a time, so it needs no locks. It admits calls (or refuses them while
+//! draining), starts a session per answered call, places outbound calls and
+//! turns their ringing, busy, no-answer and failure into states and events,
+//! forwards DTMF and hangups, ends calls whose channel vanished, and forgets
+//! sessions once they report their end.
+//!
+//! Each ARI event is first classified (`classify`, a plain function: no I/O),
+//! then acted on.
 
+mod classify;
 mod control;
 mod handed_over;
 mod outbound;
+mod ringing_out;
 mod transfer;
 
 pub use control::{ControlRequest, RouterHandle};
 
 use super::{
     admission::CallAdmission,
-    live_calls::{Decision, LiveCalls},
+    live_calls::LiveCalls,
     ports::{events::CallEvent, telephony::HangupCause},
     session::{SessionCommand, SessionDeps, SessionEnded, spawn_inbound},
+    shutdown::{Shutdown, Stage},
 };
 use crate::domain::{CallId, TenantId, call::EndReason, events::EventType};
-use ari::{ChannelId, Event};
+use ari::{Bridge, ChannelId, Event};
+use classify::{Holdings, Route, classify};
 use outbound::{Internal, Pending};
 use std::{collections::HashMap, sync::Arc};
 use tokio::sync::mpsc;
+
+/// What the events stream tells the router.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // events dominate; boxing them would allocate per event
+pub enum Feed {
+    /// An ARI event, in the order Asterisk sent it.
+    Event(Event),
+    /// What Asterisk has, fetched after each (re)connect.
+    Resynced {
+        /// Every channel Asterisk has.
+        channels: Vec<ChannelId>,
+        /// Every bridge Asterisk has.
+        bridges: Vec<Bridge>,
+    },
+    /// Anything else about the stream (connected, disconnected): logged only.
+    Status(String),
+}
 
 /// What the router did, for metrics and logs.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +86,7 @@ pub struct CallRouter {
     admission: Arc<CallAdmission>,
     calls: LiveCalls,
     ended_tx: mpsc::UnboundedSender<SessionEnded>,
+    ended_rx: mpsc::UnboundedReceiver<SessionEnded>,
     /// Outbound calls placed and not answered yet, by their channel.
     pending: HashMap<ChannelId, Pending>,
     /// Calls an earlier run handed to a person, by each of their channels.
@@ -71,25 +96,21 @@ pub struct CallRouter {
 }
 
 impl CallRouter {
-    /// A router and the receiver of session ends, which the caller must feed
-    /// back through [`CallRouter::on_ended`].
-    pub fn new(
-        deps: SessionDeps,
-        admission: Arc<CallAdmission>,
-    ) -> (Self, mpsc::UnboundedReceiver<SessionEnded>) {
+    /// A router holding no calls; [`CallRouter::run`] runs it.
+    pub fn new(deps: SessionDeps, admission: Arc<CallAdmission>) -> Self {
         let (ended_tx, ended_rx) = mpsc::unbounded_channel();
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
-        let router = Self {
+        Self {
             deps,
             admission,
             calls: LiveCalls::default(),
             ended_tx,
+            ended_rx,
             pending: HashMap::new(),
             handed_over: HashMap::new(),
             internal_tx,
             internal_rx,
-        };
-        (router, ended_rx)
+        }
     }
 
     /// Calls held (answered or still ringing out).
@@ -97,10 +118,59 @@ impl CallRouter {
         self.calls.len() + self.pending.len()
     }
 
-    /// Waits for the router's own follow-ups (originate results); feed each to
-    /// [`CallRouter::on_internal`]. Cancel-safe.
-    pub async fn next_internal(&mut self) -> Option<Internal> {
-        self.internal_rx.recv().await
+    /// Routes until `feed` ends (shutdown, or the app was taken over), then
+    /// until its last session has ended. Each outcome goes to `report`.
+    /// At [`Stage::HangUp`] every call still up is hung up.
+    pub async fn run<I: Into<Feed> + Send>(
+        mut self,
+        mut feed: mpsc::Receiver<I>,
+        mut control: mpsc::Receiver<ControlRequest>,
+        mut shutdown: Shutdown,
+        mut report: impl FnMut(&Outcome) + Send,
+    ) {
+        // Once answered (hang up, or never will), the stop is not waited on again.
+        let mut stop_pending = true;
+        loop {
+            tokio::select! {
+                item = feed.recv() => match item.map(Into::into) {
+                    Some(Feed::Event(e)) => {
+                        if let Some(outcome) = self.on_event(&e).await {
+                            report(&outcome);
+                        }
+                    }
+                    Some(Feed::Resynced { channels, bridges }) => self.on_resynced(&channels, &bridges),
+                    Some(Feed::Status(status)) => tracing::debug!(item = %status, "ARI stream"),
+                    // The stream stopped: sessions finish on their own; keep
+                    // collecting their ends.
+                    None => break,
+                },
+                Some(end) = self.ended_rx.recv() => report(&self.on_ended(end)),
+                Some(req) = control.recv() => self.on_control(req).await,
+                Some(msg) = self.internal_rx.recv() => {
+                    if let Some(outcome) = self.on_internal(msg).await {
+                        report(&outcome);
+                    }
+                }
+                hang_up = shutdown.reached(Stage::HangUp), if stop_pending => {
+                    stop_pending = false;
+                    if hang_up {
+                        self.hang_up_all(EndReason::Shutdown);
+                    }
+                }
+            }
+        }
+        while self.live() > 0 {
+            tokio::select! {
+                Some(end) = self.ended_rx.recv() => report(&self.on_ended(end)),
+                hang_up = shutdown.reached(Stage::HangUp), if stop_pending => {
+                    stop_pending = false;
+                    if hang_up {
+                        self.hang_up_all(EndReason::Shutdown);
+                    }
+                }
+                else => break,
+            }
+        }
     }
 
     /// Publishes one event of a call the router handles itself (before a session exists).
@@ -123,19 +193,11 @@ impl CallRouter {
         }
     }
 
-    /// Handles one ARI event.
-    pub async fn on_event(&mut self, event: &Event) -> Option<Outcome> {
-        if self.on_handed_over_event(event) {
-            return None;
-        }
-        if let Some(outcome) = self.on_outbound_event(event).await {
-            return outcome;
-        }
-        if self.on_transfer_leg_event(event) {
-            return None;
-        }
-        match self.calls.on_event(event)? {
-            Decision::Start(call) => {
+    /// Handles one ARI event: classify, then act.
+    async fn on_event(&mut self, event: &Event) -> Option<Outcome> {
+        match classify(event, self) {
+            Route::Ignore => None,
+            Route::Start(call) => {
                 let channel = call.caller.clone();
                 match self.admission.try_admit() {
                     Ok(permit) => {
@@ -147,16 +209,36 @@ impl CallRouter {
                     Err(e) => Some(self.refuse(channel, e.to_string())),
                 }
             }
-            Decision::Refuse { channel, reason } => Some(self.refuse(channel, reason)),
-            Decision::Forward { channel, command } => {
+            Route::Refuse { channel, reason } => Some(self.refuse(channel, reason)),
+            Route::Forward { channel, command } => {
                 self.send(&channel, command);
+                None
+            }
+            Route::Outbound { channel, progress } => self.on_outbound(&channel, progress).await,
+            Route::HandedOverLeft(channel) => {
+                self.end_handed_over(&channel);
                 None
             }
         }
     }
 
+    /// After a (re)connect: calls whose channels are gone end, and calls an
+    /// earlier run handed to a person are taken up.
+    fn on_resynced(&mut self, channels: &[ChannelId], bridges: &[Bridge]) {
+        let gone = self.on_resync(channels);
+        let handed_over = self.adopt_handed_over(bridges);
+        tracing::info!(
+            channels = channels.len(),
+            bridges = bridges.len(),
+            held = self.live(),
+            handed_over,
+            gone,
+            "ARI resynchronised"
+        );
+    }
+
     /// After a reconnect: every held call whose channel is gone ends.
-    pub fn on_resync<'a>(&mut self, present: impl IntoIterator<Item = &'a ChannelId>) -> usize {
+    fn on_resync<'a>(&mut self, present: impl IntoIterator<Item = &'a ChannelId>) -> usize {
         let gone = self.calls.vanished(present);
         for channel in &gone {
             self.send(channel, SessionCommand::ChannelLost);
@@ -165,7 +247,7 @@ impl CallRouter {
     }
 
     /// A session finished: forget it.
-    pub fn on_ended(&mut self, ended: SessionEnded) -> Outcome {
+    fn on_ended(&mut self, ended: SessionEnded) -> Outcome {
         self.calls.remove(&ended.caller);
         Outcome::Ended {
             channel: ended.caller,
@@ -176,7 +258,7 @@ impl CallRouter {
     }
 
     /// Asks every session to end (shutdown after the drain deadline).
-    pub fn hang_up_all(&self, reason: EndReason) {
+    fn hang_up_all(&self, reason: EndReason) {
         for h in self.calls.handles() {
             let _ = h.commands.try_send(SessionCommand::Hangup(reason.clone()));
         }
@@ -204,5 +286,23 @@ impl CallRouter {
             let _ = telephony.hangup(&ch, HangupCause::Failure).await;
         });
         Outcome::Refused { channel, reason }
+    }
+}
+
+impl Holdings for CallRouter {
+    fn holds(&self, caller: &ChannelId) -> bool {
+        self.calls.get(caller).is_some()
+    }
+
+    fn caller_of(&self, call: &CallId) -> Option<&ChannelId> {
+        self.calls.caller_of(call)
+    }
+
+    fn ringing_out(&self, channel: &ChannelId) -> bool {
+        self.pending.contains_key(channel)
+    }
+
+    fn handed_over(&self, channel: &ChannelId) -> bool {
+        self.handed_over.contains_key(channel)
     }
 }

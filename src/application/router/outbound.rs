@@ -1,14 +1,17 @@
 //! Placing outbound calls and following them until they answer or fail.
 //!
 //! A failed originate still answers 200: busy, no answer and congestion
-//! arrive only as events, read by [`Unanswered::from_dial`]. The answer is
-//! the channel's `StasisStart` (it enters Stasis `Up`).
+//! arrive only as events, which [`Dialling::step`] reads. The answer is the
+//! channel's `StasisStart` (it enters Stasis `Up`).
 
-use super::{CallRouter, Outcome};
+use super::{
+    CallRouter, Outcome,
+    classify::Progress,
+    ringing_out::{Dialling, Step},
+};
 use crate::{
     application::{
         admission::{AdmissionError, CallPermit},
-        dial::Unanswered,
         own_ids::OwnChannel,
         ports::{
             calls::{CallSummary, ControlError, OriginateCall},
@@ -20,11 +23,11 @@ use crate::{
     },
     domain::{
         AgentId, CallId, Did,
-        call::{Call, CallInput, Direction, EndReason},
+        call::{Direction, EndReason},
         events::EventType,
     },
 };
-use ari::{ChannelId, Event, events::DialStatus};
+use ari::ChannelId;
 use serde_json::json;
 use std::time::SystemTime;
 
@@ -32,17 +35,16 @@ use std::time::SystemTime;
 #[derive(Debug)]
 pub(super) struct Pending {
     call_id: CallId,
-    call: Call,
+    dial: Dialling,
     request: OriginateCall,
     /// The request's agent, or the tenant's default.
     agent: AgentId,
     permit: CallPermit,
-    last_status: Option<DialStatus>,
 }
 
 /// Follow-ups the router sends itself.
 #[derive(Debug)]
-pub enum Internal {
+pub(super) enum Internal {
     /// Asterisk refused the originate request itself (HTTP 4xx/5xx).
     OriginateFailed {
         /// The call's channel.
@@ -73,10 +75,7 @@ impl CallRouter {
         // Only a validated E.164 number goes into the template: no dial string,
         // technology or variable can ride in on it.
         let endpoint = self.deps.config.outbound_endpoint.dial(&request.to);
-        let now = SystemTime::now();
-        let mut call = Call::new(Direction::Outbound, now);
-        call.apply(CallInput::Originate, now)
-            .expect("Created accepts Originate");
+        let dial = Dialling::originate(SystemTime::now());
         let data = json!({"to": request.to, "from": request.from, "agent_id": agent,
             "metadata": request.metadata, "direction": "outbound"});
         self.publish(&call_id, &request.tenant, EventType::CallStarted, data)
@@ -104,11 +103,10 @@ impl CallRouter {
         });
         let pending = Pending {
             call_id,
-            call,
+            dial,
             request,
             agent,
             permit,
-            last_status: None,
         };
         let record = self.record(&pending);
         self.save(record.clone()).await;
@@ -146,65 +144,46 @@ impl CallRouter {
         }
     }
 
-    /// Handles a follow-up from [`CallRouter::next_internal`].
-    pub async fn on_internal(&mut self, msg: Internal) -> Option<Outcome> {
+    /// Handles a follow-up the router sent itself.
+    pub(super) async fn on_internal(&mut self, msg: Internal) -> Option<Outcome> {
         match msg {
             Internal::OriginateFailed { channel, error } => {
                 tracing::warn!(%channel, %error, "originate refused by Asterisk");
-                self.fail(&channel, CallInput::Failed, EndReason::Error(error))
+                self.on_outbound(&channel, Progress::OriginateRefused { error })
                     .await
             }
         }
     }
 
-    /// Events of outbound calls not answered yet. `None`: not about them.
-    pub(super) async fn on_outbound_event(&mut self, event: &Event) -> Option<Option<Outcome>> {
-        let id = event.channel_id()?;
-        // The far half of a Local channel (`<id>;2`) is the call's too.
-        let Some(OwnChannel::Outbound(call)) = OwnChannel::parse(id) else {
-            return None;
-        };
-        let base = OwnChannel::Outbound(call).id();
-        if !self.pending.contains_key(&base) {
-            return None;
-        }
-        Some(match event {
-            Event::Dial(d) => {
-                let ringing = matches!(d.dialstatus, DialStatus::Ringing | DialStatus::Progress);
-                let p = self.pending.get_mut(&base)?;
-                if !matches!(d.dialstatus, DialStatus::Started) {
-                    p.last_status = Some(d.dialstatus.clone());
-                }
-                if ringing {
-                    self.ringing(&base).await;
-                }
+    /// An outbound call not answered yet moved on: decide ([`Dialling::step`]), then act.
+    pub(super) async fn on_outbound(
+        &mut self,
+        channel: &ChannelId,
+        progress: Progress,
+    ) -> Option<Outcome> {
+        let p = self.pending.get_mut(channel)?;
+        match p.dial.step(&progress, SystemTime::now()) {
+            Step::Nothing => None,
+            Step::Ringing => {
+                self.ringing(channel).await;
                 None
             }
-            Event::ChannelStateChange(c)
-                if c.channel.state.as_str() == "Ringing" && base == *id =>
-            {
-                self.ringing(&base).await;
-                None
-            }
-            Event::StasisStart(s) if base == *id => self.answered(&base, &s.channel.name).await,
-            Event::ChannelDestroyed(d) if base == *id => {
-                let status = self.pending.get(&base)?.last_status.clone();
-                let (input, reason) = match Unanswered::from_dial(status.as_ref(), d.cause.0) {
-                    Unanswered::Busy => (CallInput::Busy, EndReason::Busy),
-                    Unanswered::NoAnswer => (CallInput::NoAnswer, EndReason::NoAnswer),
-                    Unanswered::Failed => (CallInput::Failed, EndReason::Failed),
+            Step::Answered => {
+                let Progress::Answered { channel_name } = progress else {
+                    unreachable!("only an answer answers")
                 };
-                self.fail(&base, input, reason).await
+                self.answered(channel, &channel_name).await
             }
-            _ => None,
-        })
+            Step::Ended(reason) => self.fail(channel, reason).await,
+            Step::Dropped => {
+                self.pending.remove(channel);
+                None
+            }
+        }
     }
 
     async fn ringing(&mut self, channel: &ChannelId) {
-        let Some(p) = self.pending.get_mut(channel) else {
-            return;
-        };
-        if p.call.apply(CallInput::Ringing, SystemTime::now()).is_ok() {
+        if let Some(p) = self.pending.get(channel) {
             let (call_id, tenant) = (p.call_id.clone(), p.request.tenant.clone());
             self.publish(
                 &call_id,
@@ -219,11 +198,7 @@ impl CallRouter {
     }
 
     async fn answered(&mut self, channel: &ChannelId, name: &str) -> Option<Outcome> {
-        let mut p = self.pending.remove(channel)?;
-        let now = SystemTime::now();
-        if p.call.apply(CallInput::Answered, now).is_err() {
-            return None;
-        }
+        let p = self.pending.remove(channel)?;
         self.publish(
             &p.call_id,
             &p.request.tenant,
@@ -254,7 +229,7 @@ impl CallRouter {
             outbound: Some(OutboundStart {
                 call_id: p.call_id.clone(),
                 route,
-                call: p.call.clone(),
+                call: p.dial.call.clone(),
                 metadata: p.request.metadata.clone(),
             }),
         };
@@ -266,14 +241,8 @@ impl CallRouter {
     }
 
     /// An outbound call that will not be answered: busy, no answer, failed.
-    async fn fail(
-        &mut self,
-        channel: &ChannelId,
-        input: CallInput,
-        reason: EndReason,
-    ) -> Option<Outcome> {
-        let mut p = self.pending.remove(channel)?;
-        let _ = p.call.apply(input, SystemTime::now());
+    async fn fail(&mut self, channel: &ChannelId, reason: EndReason) -> Option<Outcome> {
+        let p = self.pending.remove(channel)?;
         let record = self.record(&p);
         self.save(record).await;
         let data = json!({"reason": super::super::session::reason_label(&reason), "detail": reason.to_string(),
@@ -294,7 +263,7 @@ impl CallRouter {
         summary(
             &p.call_id,
             &p.request.tenant,
-            &p.call,
+            &p.dial.call,
             p.request.from.as_ref().map(|f| f.to_string()),
             Some(p.request.to.to_string()),
             Some(p.agent.clone()),
@@ -311,9 +280,9 @@ impl CallRouter {
             direction: Direction::Outbound,
             from: p.request.from.as_ref().map(|f| f.to_string()),
             to: Some(p.request.to.to_string()),
-            started_at: p.call.started_at(),
+            started_at: p.dial.call.started_at(),
             answered_at: None,
-            ended_at: p.call.ended_at().unwrap_or_else(SystemTime::now),
+            ended_at: p.dial.call.ended_at().unwrap_or_else(SystemTime::now),
             reason: reason.clone(),
             turns: Vec::new(),
         };
