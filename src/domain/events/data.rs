@@ -267,7 +267,9 @@ pub enum Escalation {
     Failed {
         /// Why.
         outcome: TransferFailure,
-        /// What failed, when something did (a dial that rang out has no error).
+        /// What failed, when something did: absent for a person who was busy
+        /// or did not answer (the schema has no `null` for it).
+        #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
 }
