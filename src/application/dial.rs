@@ -6,6 +6,7 @@
 //! So the last `Dial` status decides, and the cause only when there was none.
 //! Outbound calls and attended transfers both read their legs this way.
 
+use crate::domain::events::TransferFailure;
 use ari::events::DialStatus;
 
 /// Why a dialled leg was not answered.
@@ -37,6 +38,16 @@ impl Unanswered {
             Self::Busy => "busy",
             Self::NoAnswer => "no_answer",
             Self::Failed => "failed",
+        }
+    }
+}
+
+impl From<Unanswered> for TransferFailure {
+    fn from(u: Unanswered) -> Self {
+        match u {
+            Unanswered::Busy => Self::Busy,
+            Unanswered::NoAnswer => Self::NoAnswer,
+            Unanswered::Failed => Self::Failed,
         }
     }
 }

@@ -17,4 +17,4 @@ pub use actions::{DtmfDigits, DtmfError, SayText, SayTextError};
 pub use endpoint::{EndpointTemplate, EndpointTemplateError};
 pub use ids::{AgentId, CallId, ChannelRef, IdError, TenantId};
 pub use phone::{Did, E164, PhoneError, Redacted};
-pub use transfer::{TransferTarget, TransferTargetError};
+pub use transfer::{TransferMode, TransferTarget, TransferTargetError};

@@ -4,6 +4,16 @@ use super::phone::{E164, PhoneError};
 use serde::{Serialize, Serializer};
 use std::fmt;
 
+/// How a transfer is done (events name it `blind` or `attended`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferMode {
+    /// Hand the caller over at once.
+    Blind,
+    /// Reach the person first, then connect.
+    Attended,
+}
+
 /// The most characters a transfer target may have.
 const MAX_TARGET: usize = 128;
 /// The most digits of a dialplan extension.

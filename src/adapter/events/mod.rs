@@ -9,6 +9,9 @@ mod jsonl;
 pub mod kafka;
 pub mod spool;
 
+#[cfg(test)]
+mod schema_tests;
+
 pub use envelope::{SCHEMA_VERSION, envelope};
 pub use jsonl::JsonlFile;
 pub use kafka::{KafkaConfig, KafkaMetrics, KafkaPublisher};

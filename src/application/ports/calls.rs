@@ -82,14 +82,7 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-/// How a transfer is done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransferMode {
-    /// Hand the caller over at once.
-    Blind,
-    /// Reach the person first, then connect.
-    Attended,
-}
+pub use crate::domain::transfer::TransferMode;
 
 /// Why a control request failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

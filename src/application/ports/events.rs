@@ -1,7 +1,10 @@
 //! The event publisher port: call events from the catalog, in per-call order.
 
 use super::orchestrator::BoxFuture;
-use crate::domain::{CallId, TenantId, events::EventType};
+use crate::domain::{
+    CallId, TenantId,
+    events::{CallContext, EventData, EventType},
+};
 use std::time::SystemTime;
 
 /// One call event, before it is put into an envelope (CloudEvents for Kafka
@@ -18,7 +21,8 @@ pub struct CallEvent {
     pub tenant_id: TenantId,
     /// When it happened.
     pub time: SystemTime,
-    /// The event's own fields (an object).
+    /// The event's own fields (an object): an [`EventData`] serialised, or
+    /// any object (tests, replays).
     pub data: serde_json::Value,
 }
 
@@ -39,6 +43,24 @@ impl CallEvent {
             time,
             data,
         }
+    }
+
+    /// A new event of `data`'s type, its data serialised with the call's
+    /// common fields.
+    pub fn of(
+        call_id: CallId,
+        tenant_id: TenantId,
+        time: SystemTime,
+        context: &CallContext,
+        data: &EventData,
+    ) -> Self {
+        Self::new(
+            data.event_type(),
+            call_id,
+            tenant_id,
+            time,
+            data.to_json(context),
+        )
     }
 }
 

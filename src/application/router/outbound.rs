@@ -24,12 +24,22 @@ use crate::{
     domain::{
         AgentId, CallId, Did,
         call::{Direction, EndReason},
-        events::EventType,
+        events::{CallContext, Ended, EventData, EventType, Started},
     },
 };
 use ari::ChannelId;
-use serde_json::json;
 use std::time::SystemTime;
+
+/// The type and data of an event the router publishes for an outbound call
+/// not yet handed to its session: no channel yet, the agent on `call.started`.
+fn outbound_event(data: EventData, agent: Option<AgentId>) -> (EventType, serde_json::Value) {
+    let context = CallContext {
+        direction: Direction::Outbound,
+        channel_id: None,
+        agent_id: agent,
+    };
+    (data.event_type(), data.to_json(&context))
+}
 
 /// An outbound call placed and not answered yet.
 #[derive(Debug)]
@@ -76,10 +86,13 @@ impl CallRouter {
         // technology or variable can ride in on it.
         let endpoint = self.deps.config.outbound_endpoint.dial(&request.to);
         let dial = Dialling::originate(SystemTime::now());
-        let data = json!({"to": request.to, "from": request.from, "agent_id": agent,
-            "metadata": request.metadata, "direction": "outbound"});
-        self.publish(&call_id, &request.tenant, EventType::CallStarted, data)
-            .await;
+        let started = Started::Outbound {
+            to: request.to.clone(),
+            from: request.from.clone(),
+            metadata: request.metadata.clone(),
+        };
+        let (t, data) = outbound_event(EventData::CallStarted(started), Some(agent.clone()));
+        self.publish(&call_id, &request.tenant, t, data).await;
         let originate = OriginateRequest {
             channel_id: channel.clone(),
             endpoint,
@@ -185,13 +198,8 @@ impl CallRouter {
     async fn ringing(&mut self, channel: &ChannelId) {
         if let Some(p) = self.pending.get(channel) {
             let (call_id, tenant) = (p.call_id.clone(), p.request.tenant.clone());
-            self.publish(
-                &call_id,
-                &tenant,
-                EventType::CallRinging,
-                json!({"direction": "outbound"}),
-            )
-            .await;
+            let (t, data) = outbound_event(EventData::CallRinging {}, None);
+            self.publish(&call_id, &tenant, t, data).await;
             let record = self.record(self.pending.get(channel).expect("present"));
             self.save(record).await;
         }
@@ -199,13 +207,8 @@ impl CallRouter {
 
     async fn answered(&mut self, channel: &ChannelId, name: &str) -> Option<Outcome> {
         let p = self.pending.remove(channel)?;
-        self.publish(
-            &p.call_id,
-            &p.request.tenant,
-            EventType::CallAnswered,
-            json!({"direction": "outbound"}),
-        )
-        .await;
+        let (t, data) = outbound_event(EventData::CallAnswered {}, None);
+        self.publish(&p.call_id, &p.request.tenant, t, data).await;
         let route = Route {
             tenant: p.request.tenant.clone(),
             agent: p.agent.clone(),
@@ -245,10 +248,16 @@ impl CallRouter {
         let p = self.pending.remove(channel)?;
         let record = self.record(&p);
         self.save(record).await;
-        let data = json!({"reason": super::super::session::reason_label(&reason), "detail": reason.to_string(),
-            "direction": "outbound", "duration_ms": 0, "answered": false, "turns": 0});
-        self.publish(&p.call_id, &p.request.tenant, EventType::CallEnded, data)
-            .await;
+        let ended = Ended {
+            reason: reason.clone(),
+            duration_ms: 0,
+            answered: false,
+            turns: 0,
+            conversation: None,
+            providers: None,
+        };
+        let (t, data) = outbound_event(EventData::CallEnded(ended), None);
+        self.publish(&p.call_id, &p.request.tenant, t, data).await;
         self.write_history(&p, &reason);
         drop(p.permit);
         Some(Outcome::Ended {

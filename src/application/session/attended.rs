@@ -28,15 +28,18 @@ use crate::{
     application::{
         dial::Unanswered,
         own_ids::OwnChannel,
-        ports::telephony::{HangupCause, OriginateRequest},
+        ports::{
+            calls::TransferMode,
+            telephony::{HangupCause, OriginateRequest},
+        },
     },
     domain::{
         E164, TransferTarget,
         call::{CallInput, CallState, EndReason},
+        events::{Escalated, Escalation, EventData, Transferred},
     },
 };
 use ari::events::DialStatus;
-use serde_json::json;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -61,7 +64,11 @@ impl Session {
         if !matches!(self.call.state(), CallState::Active { .. }) || self.attended.is_some() {
             return;
         }
-        let data = json!({"target": target, "mode": "attended", "status": "started"});
+        let data = EventData::CallEscalated(Escalated {
+            target: target.clone(),
+            mode: TransferMode::Attended,
+            status: Escalation::Started,
+        });
         if !self.transition(CallInput::TransferStarted, data) {
             return;
         }
@@ -180,8 +187,14 @@ impl Session {
                 outcome = why.label(),
                 "attended transfer failed; back to the agent"
             );
-            let data = json!({"target": target, "mode": "attended", "status": "failed",
-                "outcome": why.label(), "error": error});
+            let data = EventData::CallEscalated(Escalated {
+                target,
+                mode: TransferMode::Attended,
+                status: Escalation::Failed {
+                    outcome: why.into(),
+                    error,
+                },
+            });
             self.transition(CallInput::TransferFailed, data);
             let text = self.deps.config.transfer_unavailable_text.clone();
             self.say(text, AfterSpeech::Listen).await;
@@ -227,7 +240,10 @@ impl Session {
         {
             tracing::debug!(error = %e, "media channel already gone at the handover");
         }
-        let data = json!({"target": t.target, "mode": "attended"});
+        let data = EventData::CallTransferred(Transferred {
+            target: t.target,
+            mode: TransferMode::Attended,
+        });
         self.transition(CallInput::TransferCompleted, data);
         self.publish_ended(EndReason::Transferred);
         self.bridged = true;

@@ -9,10 +9,12 @@ use crate::{
     domain::{
         TransferTarget,
         call::{CallInput, CallState, EndReason, Phase},
-        events::EventType,
+        events::{
+            Conversation, Ended, Escalated, Escalation, EventData, Providers, TransferFailure,
+            Transferred,
+        },
     },
 };
-use serde_json::json;
 
 impl Session {
     pub(super) async fn on_command(&mut self, command: SessionCommand) {
@@ -88,7 +90,11 @@ impl Session {
         if !matches!(self.call.state(), CallState::Active { .. }) {
             return;
         }
-        let data = json!({"target": target, "mode": "blind", "status": "started"});
+        let data = EventData::CallEscalated(Escalated {
+            target: target.clone(),
+            mode: TransferMode::Blind,
+            status: Escalation::Started,
+        });
         if !self.transition(CallInput::TransferStarted, data) {
             return;
         }
@@ -103,7 +109,10 @@ impl Session {
             .await;
         match result {
             Ok(()) => {
-                let data = json!({"target": target, "mode": "blind"});
+                let data = EventData::CallTransferred(Transferred {
+                    target: target.clone(),
+                    mode: TransferMode::Blind,
+                });
                 self.transition(CallInput::TransferCompleted, data);
                 // The caller is Asterisk's now: release our side only.
                 self.res.caller = None;
@@ -111,11 +120,15 @@ impl Session {
             }
             Err(e) => {
                 tracing::warn!(error = %e, %target, "transfer failed; back to the agent");
-                self.transition(
-                    CallInput::TransferFailed,
-                    json!({"target": target, "mode": "blind", "status": "failed",
-                        "outcome": "failed", "error": e.to_string()}),
-                );
+                let data = EventData::CallEscalated(Escalated {
+                    target: target.clone(),
+                    mode: TransferMode::Blind,
+                    status: Escalation::Failed {
+                        outcome: TransferFailure::Failed,
+                        error: Some(e.to_string()),
+                    },
+                });
+                self.transition(CallInput::TransferFailed, data);
                 self.say(
                     "Sorry, I couldn't transfer you right now.".into(),
                     AfterSpeech::Listen,
@@ -176,20 +189,21 @@ impl Session {
             .ended_at()
             .and_then(|e| e.duration_since(since).ok())
             .unwrap_or_default();
-        let mut data = json!({
-            "reason": reason_label(&reason),
-            "detail": reason.to_string(),
-            "duration_ms": duration.as_millis() as u64,
-            "answered": self.call.answered_at().is_some(),
-            "turns": self.call.turns(),
-            "barge_ins": self.barge_ins,
-            "latency": self.latencies,
+        let data = EventData::CallEnded(Ended {
+            reason: reason.clone(),
+            duration_ms: duration.as_millis() as u64,
+            answered: self.call.answered_at().is_some(),
+            turns: self.call.turns(),
+            conversation: Some(Conversation {
+                barge_ins: self.barge_ins,
+                latency: self.latencies.clone(),
+            }),
+            providers: (!self.stt_names.is_empty()).then(|| Providers {
+                stt_providers: self.stt_names.clone(),
+                tts_providers: self.tts_names.clone(),
+            }),
         });
-        if !self.stt_names.is_empty() {
-            data["stt_providers"] = json!(self.stt_names);
-            data["tts_providers"] = json!(self.tts_names);
-        }
-        self.publish(EventType::CallEnded, data);
+        self.publish(data);
         self.write_history(&reason);
         tracing::info!(%reason, turns = self.call.turns(), "call ended");
     }
@@ -197,8 +211,5 @@ impl Session {
 
 /// A stable label for metrics and events (an error's text goes in `detail`).
 pub fn reason_label(reason: &EndReason) -> String {
-    match reason {
-        EndReason::Error(_) => "error".into(),
-        other => other.to_string(),
-    }
+    reason.label()
 }

@@ -12,11 +12,10 @@ use crate::{
     },
     domain::{
         call::{CallInput, CallState, EndReason, Phase},
-        events::EventType,
+        events::{Dtmf, EventData, SttFailed, Transcribed},
         pii,
     },
 };
-use serde_json::json;
 use tokio::time::Instant;
 
 /// STT failures in a row before the call gives up on recognition.
@@ -116,10 +115,11 @@ impl Session {
         self.stt = None;
         self.stt_failures += 1;
         tracing::warn!(%error, attempt = self.stt_failures, "speech recognition failed");
-        self.publish(
-            EventType::SttFailed,
-            json!({"error": error, "attempt": self.stt_failures, "providers": self.stt_names}),
-        );
+        self.publish(EventData::SttFailed(SttFailed {
+            error,
+            attempt: Some(self.stt_failures),
+            providers: self.stt_names.clone(),
+        }));
         if self.stt_failures >= STT_RETRIES {
             self.say(
                 self.deps.config.fallback_text.clone(),
@@ -156,7 +156,11 @@ impl Session {
         }
         self.reprompts = 0;
         let masked = pii::mask(&text);
-        let data = json!({"text": masked, "confidence": self.last_confidence, "turn": self.call.turns() + 1});
+        let data = EventData::SttTranscribed(Transcribed {
+            text: masked,
+            confidence: self.last_confidence,
+            turn: self.call.turns() + 1,
+        });
         if self.transition(CallInput::EndOfTurn, data) {
             self.history_caller(text.clone());
             let interrupted = self.interrupted.take();
@@ -186,7 +190,7 @@ impl Session {
             return;
         }
         self.deadlines = Default::default();
-        if self.transition(CallInput::Dtmf, json!({"digit": digit.to_string()})) {
+        if self.transition(CallInput::Dtmf, EventData::CallDtmf(Dtmf { digit })) {
             self.history_caller(format!("[DTMF {digit}]"));
             let interrupted = self.interrupted.take();
             let turn = Turn {

@@ -4,9 +4,11 @@
 use super::run::{Piece, Session};
 use crate::{
     application::ports::{media::AudioChunk, speech::SpeechChoice},
-    domain::call::{CallInput, Phase},
+    domain::{
+        call::{CallInput, Phase},
+        events::{EventData, Responded},
+    },
 };
-use serde_json::json;
 use std::time::Duration;
 
 /// The piece id the failure prompt is recorded under (TTS ids count from 0).
@@ -64,7 +66,10 @@ impl Session {
             return true;
         }
         if matches!(self.phase(), Some(Phase::Thinking | Phase::Listening)) {
-            self.transition(CallInput::ReplyStarted, json!({"prompt": true}));
+            self.transition(
+                CallInput::ReplyStarted,
+                EventData::AgentResponded(Responded::Prompt),
+            );
         }
         self.deadlines.silence = None;
         self.leg_audio(AudioChunk::Pcm {

@@ -3,22 +3,36 @@
 use super::{effects::Effect, run::Session};
 use crate::{
     application::ports::events::CallEvent,
-    domain::{call::CallInput, events::EventType},
+    domain::{
+        call::CallInput,
+        events::{CallContext, EventData, EventType},
+    },
 };
-use serde_json::{Value, json};
 
 impl Session {
-    /// Applies `input` to the call and submits the events it stands for,
-    /// each with `data`. An illegal transition is a bug in the loop: logged,
-    /// nothing published.
-    pub(super) fn transition(&mut self, input: CallInput, data: Value) -> bool {
+    /// Applies `input` to the call and submits the event it stands for with
+    /// `data`, when the transition yields `data`'s type (a reply started
+    /// while listening yields none). An illegal transition is a bug in the
+    /// loop: logged, nothing published.
+    pub(super) fn transition(
+        &mut self,
+        input: CallInput,
+        data: impl Into<Option<EventData>>,
+    ) -> bool {
         let now = std::time::SystemTime::now();
         match self.call.apply(input.clone(), now) {
             Ok(events) => {
                 self.save();
+                let mut data = data.into();
                 // `call.ended` goes out once, from `finish`, with the call's figures.
                 for t in events.into_iter().filter(|t| *t != EventType::CallEnded) {
-                    self.publish(t, data.clone());
+                    match data.take_if(|d| d.event_type() == t) {
+                        Some(d) => self.publish(d),
+                        None => tracing::error!(
+                            call_id = %self.call_id, event = %t, ?input,
+                            "no data for the transition's event: not published"
+                        ),
+                    }
                 }
                 true
             }
@@ -44,22 +58,18 @@ impl Session {
     }
 
     /// Submits one event, stamped now, with the fields every event of a call carries.
-    pub(super) fn publish(&mut self, event_type: EventType, data: Value) {
-        let mut data = match data {
-            Value::Object(m) => m,
-            _ => serde_json::Map::new(),
+    pub(super) fn publish(&mut self, data: EventData) {
+        let context = CallContext {
+            direction: self.call.direction(),
+            channel_id: Some(self.inbound.caller.as_str().to_owned()),
+            agent_id: self.route.as_ref().map(|r| r.agent.clone()),
         };
-        data.insert("direction".into(), json!(self.call.direction()));
-        data.insert("channel_id".into(), json!(self.inbound.caller.as_str()));
-        if let Some(route) = &self.route {
-            data.insert("agent_id".into(), json!(route.agent));
-        }
-        let ev = CallEvent::new(
-            event_type,
+        let ev = CallEvent::of(
             self.call_id.clone(),
             self.tenant.clone(),
             std::time::SystemTime::now(),
-            Value::Object(data),
+            &context,
+            &data,
         );
         self.effects.submit(Effect::Publish(ev));
     }

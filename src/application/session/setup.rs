@@ -14,9 +14,11 @@ use crate::{
             telephony::AudioTransport,
         },
     },
-    domain::call::{CallInput, Direction, EndReason},
+    domain::{
+        call::{CallInput, Direction, EndReason},
+        events::{EventData, Started, SttFailed},
+    },
 };
-use serde_json::json;
 use std::net::SocketAddr;
 use tokio::time::Instant;
 
@@ -90,7 +92,7 @@ impl Session {
             CallInput::Converse {
                 greeting: greeting.is_some(),
             },
-            json!({}),
+            None,
         );
         match greeting {
             Some(text) => self.say(text, AfterSpeech::Listen).await,
@@ -123,7 +125,7 @@ impl Session {
             t.answer(&self.inbound.caller)
                 .await
                 .map_err(|e| format!("answer: {e}"))?;
-            self.transition(CallInput::Answered, json!({}));
+            self.transition(CallInput::Answered, EventData::CallAnswered {});
         }
 
         // Ids chosen here, so events that beat the HTTP responses still match.
@@ -206,20 +208,21 @@ impl Session {
             }
             Err(e) => {
                 tracing::error!(error = %e, "speech recognition unavailable");
-                self.publish(
-                    crate::domain::events::EventType::SttFailed,
-                    json!({"error": e.to_string(), "providers": self.stt_names}),
-                );
+                self.publish(EventData::SttFailed(SttFailed {
+                    error: e.to_string(),
+                    attempt: None,
+                    providers: self.stt_names.clone(),
+                }));
                 self.end(EndReason::Error(format!("stt: {e}")), true);
                 false
             }
         }
     }
 
-    pub(super) fn started_data(&self) -> serde_json::Value {
-        json!({
-            "did": self.inbound.did.as_str(),
-            "caller_number": self.inbound.caller_number,
+    pub(super) fn started_data(&self) -> EventData {
+        EventData::CallStarted(Started::Inbound {
+            did: self.inbound.did.clone(),
+            caller_number: self.inbound.caller_number.clone(),
         })
     }
 }

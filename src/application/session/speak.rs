@@ -10,11 +10,10 @@ use crate::{
     },
     domain::{
         call::{CallInput, Phase},
-        events::EventType,
+        events::{BargeIn, EventData, Generated, LlmTimeout, Responded, TtsFailed},
         pii,
     },
 };
-use serde_json::json;
 use std::time::Duration;
 use tokio::{sync::oneshot, time::Instant};
 
@@ -49,7 +48,9 @@ impl Session {
                     tracing::warn!(error = %e, "agent reply failed");
                 }
                 // The catalog's one agent failure: its error says which.
-                self.publish(EventType::LlmTimeout, json!({"error": e.to_string()}));
+                self.publish(EventData::LlmTimeout(LlmTimeout {
+                    error: e.to_string(),
+                }));
                 // Whatever was said stays said; the fallback follows it.
                 let text = self.deps.config.fallback_text.clone();
                 self.splitter = Default::default();
@@ -103,7 +104,10 @@ impl Session {
             None => {
                 // Nothing to say (an action alone, or an empty reply).
                 if self.phase() == Some(Phase::Thinking) {
-                    self.transition(CallInput::NothingToSay, json!({"text": ""}));
+                    self.transition(
+                        CallInput::NothingToSay,
+                        EventData::AgentResponded(Responded::NothingToSay),
+                    );
                 }
                 self.speech_done().await;
             }
@@ -150,11 +154,15 @@ impl Session {
         }
         match self.phase() {
             Some(Phase::Thinking) => {
-                let data = json!({"text": pii::mask(&sentence), "latency_ms": self.marks.figures().agent_ms});
+                let data = EventData::AgentResponded(Responded::Reply {
+                    text: pii::mask(&sentence),
+                    latency_ms: self.marks.figures().agent_ms,
+                });
                 self.transition(CallInput::ReplyStarted, data);
             }
             Some(Phase::Listening) => {
-                self.transition(CallInput::ReplyStarted, json!({}));
+                // A `say` while listening: no `agent.responded`.
+                self.transition(CallInput::ReplyStarted, None);
             }
             _ => {}
         }
@@ -218,10 +226,11 @@ impl Session {
         self.speech_failed = true;
         tracing::warn!(%error, "speech synthesis failed");
         let prompt = self.deps.config.tts_failure_prompt.is_some();
-        self.publish(
-            EventType::TtsFailed,
-            json!({"error": error, "prompt": prompt, "providers": self.tts_names}),
-        );
+        self.publish(EventData::TtsFailed(TtsFailed {
+            error,
+            prompt,
+            providers: self.tts_names.clone(),
+        }));
         if let Some(t) = &mut self.tts {
             t.cancel();
         }
@@ -249,13 +258,16 @@ impl Session {
         let text: Vec<&str> = self.pieces.iter().map(|p| p.text.as_str()).collect();
         let text = text.join(" ");
         let audio: Duration = self.pieces.iter().map(|p| p.audio).sum();
-        let data = json!({"text": pii::mask(&text), "audio_ms": audio.as_millis() as u64});
+        let data = EventData::TtsGenerated(Generated {
+            text: pii::mask(&text),
+            audio_ms: audio.as_millis() as u64,
+        });
         if self.phase() == Some(Phase::Speaking) {
             self.transition(CallInput::ReplyFinished, data);
             self.history_agent(text, false);
         } else if self.attended.is_some() && !audio.is_zero() {
             // Said while the person's phone rang: spoken all the same.
-            self.publish(EventType::TtsGenerated, data);
+            self.publish(data);
         }
         self.close_turn_marks();
         if self.attended.is_some() {
@@ -324,11 +336,11 @@ impl Session {
         if let Some(d) = delay_ms {
             self.barge_in_delays_ms.push(d);
         }
-        let data = json!({
-            "heard_text": pii::mask(&heard),
-            "heard_ms": sent.as_millis() as u64,
-            "dropped_ms": report.map_or(0, |r| r.dropped.as_millis() as u64),
-            "delay_ms": delay_ms,
+        let data = EventData::CallBargein(BargeIn {
+            heard_text: pii::mask(&heard),
+            heard_ms: sent.as_millis() as u64,
+            dropped_ms: report.map_or(0, |r| r.dropped.as_millis() as u64),
+            delay_ms,
         });
         self.transition(CallInput::BargeIn, data);
         self.history_agent(heard.clone(), true);

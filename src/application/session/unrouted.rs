@@ -6,9 +6,11 @@
 use super::{SessionCommand, run::Session};
 use crate::{
     application::ports::telephony::HangupCause,
-    domain::call::{CallInput, EndReason},
+    domain::{
+        call::{CallInput, EndReason},
+        events::EventData,
+    },
 };
-use serde_json::json;
 use std::time::Duration;
 
 /// The longest message we wait for: a playback whose end never comes (an
@@ -31,7 +33,7 @@ impl Session {
         if let Some(media) = media {
             match telephony.answer(&caller).await {
                 Ok(()) => {
-                    self.transition(CallInput::Answered, json!({}));
+                    self.transition(CallInput::Answered, EventData::CallAnswered {});
                     match telephony.play(&caller, &media).await {
                         Ok(()) => caller_gone = self.wait_for_message_end().await,
                         Err(e) => {

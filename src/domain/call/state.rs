@@ -65,6 +65,17 @@ impl fmt::Display for EndReason {
     }
 }
 
+impl EndReason {
+    /// A stable label for metrics and events: the `Display` text, but `error`
+    /// for every error (its text goes in the event's `detail`).
+    pub fn label(&self) -> String {
+        match self {
+            Self::Error(_) => "error".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// The state of a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]

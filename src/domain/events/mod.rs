@@ -1,5 +1,15 @@
 //! The event catalog (see DESIGN.md): every call event the gateway publishes.
 
+mod data;
+mod latency;
+
+pub use data::{
+    BargeIn, CallContext, Conversation, Dtmf, Ended, Escalated, Escalation, EventData, Generated,
+    LlmTimeout, Providers, Responded, Started, SttFailed, Transcribed, TransferFailure,
+    Transferred, TtsFailed,
+};
+pub use latency::TurnLatency;
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -95,6 +105,9 @@ impl fmt::Display for EventType {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod data_tests;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,317 @@
+//! The `data` of each call event: one variant per catalog type, serialised to
+//! the object `schemas/events/<type>.json` describes. The envelope adds the
+//! tenant id, the call id and the schema version; [`CallContext`] the fields
+//! every event of a call carries.
+
+use super::{EventType, TurnLatency};
+use crate::domain::{
+    AgentId, Did, E164, TransferMode, TransferTarget,
+    call::{Direction, EndReason},
+};
+use serde::{Serialize, Serializer, ser::SerializeMap};
+use std::collections::BTreeMap;
+
+/// The fields every event of a call carries beside its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallContext {
+    /// Inbound or outbound.
+    pub direction: Direction,
+    /// The caller's Asterisk channel; the router's events about an outbound
+    /// call not yet answered have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<String>,
+    /// The agent answering the call, once it is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<AgentId>,
+}
+
+/// What one call event says, by type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum EventData {
+    /// `call.started`.
+    CallStarted(Started),
+    /// `call.ringing`: nothing of its own.
+    CallRinging {},
+    /// `call.answered`: nothing of its own.
+    CallAnswered {},
+    /// `call.ended`.
+    CallEnded(Ended),
+    /// `stt.transcribed`.
+    SttTranscribed(Transcribed),
+    /// `agent.responded`.
+    AgentResponded(Responded),
+    /// `tts.generated`.
+    TtsGenerated(Generated),
+    /// `call.bargein`.
+    CallBargein(BargeIn),
+    /// `call.dtmf`.
+    CallDtmf(Dtmf),
+    /// `call.transferred`.
+    CallTransferred(Transferred),
+    /// `call.escalated`.
+    CallEscalated(Escalated),
+    /// `error.stt_failed`.
+    SttFailed(SttFailed),
+    /// `error.llm_timeout`.
+    LlmTimeout(LlmTimeout),
+    /// `error.tts_failed`.
+    TtsFailed(TtsFailed),
+}
+
+impl EventData {
+    /// The catalog type this data belongs to.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            Self::CallStarted(_) => EventType::CallStarted,
+            Self::CallRinging {} => EventType::CallRinging,
+            Self::CallAnswered {} => EventType::CallAnswered,
+            Self::CallEnded(_) => EventType::CallEnded,
+            Self::SttTranscribed(_) => EventType::SttTranscribed,
+            Self::AgentResponded(_) => EventType::AgentResponded,
+            Self::TtsGenerated(_) => EventType::TtsGenerated,
+            Self::CallBargein(_) => EventType::CallBargein,
+            Self::CallDtmf(_) => EventType::CallDtmf,
+            Self::CallTransferred(_) => EventType::CallTransferred,
+            Self::CallEscalated(_) => EventType::CallEscalated,
+            Self::SttFailed(_) => EventType::SttFailed,
+            Self::LlmTimeout(_) => EventType::LlmTimeout,
+            Self::TtsFailed(_) => EventType::TtsFailed,
+        }
+    }
+
+    /// The event's `data` object: its own fields and the call's.
+    pub fn to_json(&self, context: &CallContext) -> serde_json::Value {
+        #[derive(Serialize)]
+        struct Both<'a> {
+            #[serde(flatten)]
+            data: &'a EventData,
+            #[serde(flatten)]
+            context: &'a CallContext,
+        }
+        serde_json::to_value(Both {
+            data: self,
+            context,
+        })
+        .expect("event data serialises to an object")
+    }
+}
+
+/// `call.started`: where the call came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Started {
+    /// A caller dialled a DID.
+    Inbound {
+        /// The dialled number.
+        did: Did,
+        /// The caller's number as Asterisk reports it (may be empty).
+        caller_number: String,
+    },
+    /// Placed through the API.
+    Outbound {
+        /// The number called.
+        to: E164,
+        /// The caller id presented (`null` when none was asked for).
+        from: Option<E164>,
+        /// The API client's metadata.
+        metadata: BTreeMap<String, String>,
+    },
+}
+
+/// `call.ended`: why, and the call's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ended {
+    /// Serialised as `reason` (a stable label) and `detail` (its text).
+    #[serde(flatten, serialize_with = "reason_and_detail")]
+    pub reason: EndReason,
+    /// From answer (or start) to end.
+    pub duration_ms: u64,
+    /// Whether it was answered.
+    pub answered: bool,
+    /// Caller turns.
+    pub turns: u32,
+    /// The conversation's figures; absent for an outbound call never answered.
+    #[serde(flatten)]
+    pub conversation: Option<Conversation>,
+    /// The speech providers; absent when the instance lets no route choose.
+    #[serde(flatten)]
+    pub providers: Option<Providers>,
+}
+
+fn reason_and_detail<S: Serializer>(reason: &EndReason, s: S) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(2))?;
+    m.serialize_entry("reason", &reason.label())?;
+    m.serialize_entry("detail", &reason.to_string())?;
+    m.end()
+}
+
+/// What `call.ended` reports of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conversation {
+    /// Times the caller interrupted the agent.
+    pub barge_ins: u32,
+    /// Per-turn figures, in turn order.
+    pub latency: Vec<TurnLatency>,
+}
+
+/// The speech providers a call used, primary first then its fallbacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Providers {
+    /// Speech-to-text.
+    pub stt_providers: Vec<String>,
+    /// Text-to-speech.
+    pub tts_providers: Vec<String>,
+}
+
+/// `stt.transcribed`: the caller's turn.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transcribed {
+    /// What the caller said, masked.
+    pub text: String,
+    /// The recogniser's confidence (`null` when it gave none).
+    pub confidence: Option<f32>,
+    /// The turn's number, from 1.
+    pub turn: u32,
+}
+
+/// `agent.responded`: how the agent's reply began.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Responded {
+    /// The reply's first sentence (masked) and the agent's time to its first
+    /// token (`null` when not measured).
+    Reply {
+        /// The sentence.
+        text: String,
+        /// Request → first token.
+        latency_ms: Option<f64>,
+    },
+    /// Nothing to say (an action alone, or an empty reply): `text` is empty.
+    NothingToSay,
+    /// Speech failed and the failure prompt plays in its place.
+    Prompt,
+}
+
+impl Serialize for Responded {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Self::Reply { text, latency_ms } => {
+                m.serialize_entry("text", text)?;
+                m.serialize_entry("latency_ms", latency_ms)?;
+            }
+            Self::NothingToSay => m.serialize_entry("text", "")?,
+            Self::Prompt => m.serialize_entry("prompt", &true)?,
+        }
+        m.end()
+    }
+}
+
+/// `tts.generated`: what the agent said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Generated {
+    /// The speech, masked.
+    pub text: String,
+    /// Its audio.
+    pub audio_ms: u64,
+}
+
+/// `call.bargein`: what the caller heard before interrupting.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BargeIn {
+    /// The words that were played, masked.
+    pub heard_text: String,
+    /// Audio played before the cut.
+    pub heard_ms: u64,
+    /// Audio cut.
+    pub dropped_ms: u64,
+    /// Onset of the caller's speech → last packet out (`null` when unknown).
+    pub delay_ms: Option<f64>,
+}
+
+/// `call.dtmf`: the key pressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dtmf {
+    /// `0`-`9`, `A`-`D`, `*` or `#`.
+    pub digit: char,
+}
+
+/// `call.transferred`: the person who took the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transferred {
+    /// Where to.
+    pub target: TransferTarget,
+    /// How.
+    pub mode: TransferMode,
+}
+
+/// `call.escalated`: a transfer began, or failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Escalated {
+    /// Where to.
+    pub target: TransferTarget,
+    /// How.
+    pub mode: TransferMode,
+    /// `status`, and for a failure why.
+    #[serde(flatten)]
+    pub status: Escalation,
+}
+
+/// Where a transfer stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Escalation {
+    /// The transfer began.
+    Started,
+    /// Nobody took the call: back to the AI.
+    Failed {
+        /// Why.
+        outcome: TransferFailure,
+        /// What failed, when something did: absent for a person who was busy
+        /// or did not answer (the schema has no `null` for it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+}
+
+/// Why a transfer failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferFailure {
+    /// The person was busy.
+    Busy,
+    /// It rang out.
+    NoAnswer,
+    /// Refused by the network, a target that reaches nobody, or a failed request.
+    Failed,
+}
+
+/// `error.stt_failed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SttFailed {
+    /// What failed.
+    pub error: String,
+    /// Failures in a row; absent when the stream could not be opened at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+    /// The call's speech-to-text providers, primary first.
+    pub providers: Vec<String>,
+}
+
+/// `error.llm_timeout`: the agent's reply failed (its error says how).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LlmTimeout {
+    /// What failed.
+    pub error: String,
+}
+
+/// `error.tts_failed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TtsFailed {
+    /// What failed.
+    pub error: String,
+    /// Whether the failure prompt played in place of the speech.
+    pub prompt: bool,
+    /// The call's text-to-speech providers, primary first.
+    pub providers: Vec<String>,
+}
