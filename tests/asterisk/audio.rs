@@ -1,7 +1,7 @@
 //! What test callers say, and reading what they heard.
 
 use std::{path::PathBuf, time::Duration};
-use vg_testkit::{AsteriskServer, wav};
+use vg_testkit::{AsteriskServer, wait_until, wav};
 
 /// Level at or above which a 20 ms window of a recording counts as sound:
 /// far above a quiet line, far below the fake voice and the caller's "speech".
@@ -41,4 +41,30 @@ pub(crate) fn sentences(w: &wav::Wav) -> Vec<(Duration, Duration)> {
 pub(crate) fn secs(spans: &[(Duration, Duration)]) -> Vec<(f64, f64)> {
     let r = |d: Duration| (d.as_secs_f64() * 100.0).round() / 100.0;
     spans.iter().map(|(a, b)| (r(*a), r(*b))).collect()
+}
+
+/// What a far end recorded by the dialplan heard: the one recording
+/// `<prefix>*-rx.wav` in the recordings folder, once it is closed.
+pub(crate) fn recorded_heard(ast: &AsteriskServer, prefix: &str, timeout: Duration) -> wav::Wav {
+    let find = || -> Vec<PathBuf> {
+        std::fs::read_dir(ast.recordings_dir())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with(prefix) && n.ends_with("-rx.wav"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut files = Vec::new();
+    let done = wait_until(timeout, || {
+        files = find();
+        files.len() == 1 && wav::is_complete(&files[0])
+    });
+    assert!(done, "the recording {prefix}*-rx.wav: {files:?}");
+    wav::read(&files[0]).unwrap()
 }

@@ -166,6 +166,16 @@ impl Gateway {
         })
     }
 
+    /// How much audio the agent said on `call`: the `audio_ms` of its
+    /// `tts.generated` events.
+    pub(crate) fn spoken_ms(&self, call: &str) -> u64 {
+        self.events()
+            .iter()
+            .filter(|e| e["subject"] == call && e["type"] == "tts.generated")
+            .map(|e| e["data"]["audio_ms"].as_u64().unwrap_or(0))
+            .sum()
+    }
+
     /// The call id of the `n`th call that started (0-based).
     pub(crate) fn nth_call(&self, n: usize, timeout: Duration) -> String {
         let mut id = None;

@@ -9,8 +9,8 @@ use crate::{
     rig::{Rig, Setup},
 };
 use serde_json::{Value, json};
-use std::{path::PathBuf, time::Duration};
-use vg_testkit::{AsteriskServer, wait_until, wav};
+use std::time::Duration;
+use vg_testkit::{AsteriskServer, wav};
 
 /// Answers, records what it hears (`recordings/callee-<uniqueid>-rx.wav`)
 /// and sends silence until hung up.
@@ -58,29 +58,9 @@ fn originate(rig: &Rig, body: Value) -> Value {
     view
 }
 
-/// The one recording the glob `callee-*-rx.wav` finds, once it is closed.
+/// What the callee heard (its `callee-*-rx.wav`).
 fn callee_heard(ast: &AsteriskServer) -> wav::Wav {
-    let find = || -> Vec<PathBuf> {
-        std::fs::read_dir(ast.recordings_dir())
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| {
-                        p.file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with("callee-") && n.ends_with("-rx.wav"))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut files = Vec::new();
-    let done = wait_until(T, || {
-        files = find();
-        files.len() == 1 && wav::is_complete(&files[0])
-    });
-    assert!(done, "the callee's recording: {files:?}");
-    wav::read(&files[0]).unwrap()
+    crate::audio::recorded_heard(ast, "callee-", T)
 }
 
 #[test]

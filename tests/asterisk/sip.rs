@@ -48,13 +48,7 @@ fn a_sip_phone_talks_to_the_agent_end_to_end() {
     // The phone records only the packets it gets, and Asterisk sends it none
     // while the agent is silent: the greeting and the answer follow each other
     // in its file. Together they are all the agent said.
-    let spoken: u64 = rig
-        .gw
-        .events()
-        .iter()
-        .filter(|e| e["subject"] == id.as_str() && e["type"] == "tts.generated")
-        .map(|e| e["data"]["audio_ms"].as_u64().unwrap_or(0))
-        .sum();
+    let spoken = rig.gw.spoken_ms(&id);
     let sound: Duration = spans.iter().map(|(s, e)| *e - *s).sum();
     assert!(
         rig.gw

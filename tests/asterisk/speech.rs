@@ -109,13 +109,7 @@ fn a_spoken_request_is_understood_and_answered_with_piper() {
     // And as long as Piper made it: each utterance's extent in the caller's
     // recording against the audio the gateway reports (Piper pads each
     // sentence with a little silence, which the extent does not count).
-    let spoken: u64 = rig
-        .gw
-        .events()
-        .iter()
-        .filter(|e| e["subject"] == id.as_str() && e["type"] == "tts.generated")
-        .map(|e| e["data"]["audio_ms"].as_u64().unwrap_or(0))
-        .sum();
+    let spoken = rig.gw.spoken_ms(&id);
     let extents: Duration = heard
         .spans(crate::audio::SOUND_DBFS, Duration::from_millis(1500))
         .iter()

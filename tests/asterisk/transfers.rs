@@ -8,7 +8,7 @@ use crate::{
     rig::{Rig, Setup},
 };
 use serde_json::{Value, json};
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 use vg_testkit::{AsteriskServer, Caller, wait_until, wav};
 
 /// Extension of `[vg-transfer]` a blind transfer goes to (the API takes
@@ -119,29 +119,9 @@ fn a_blind_transfer_continues_the_caller_in_the_transfer_context() {
     rig.finish();
 }
 
-/// The one closed recording of the person, `person-*-rx.wav`.
+/// What the person heard (its `person-*-rx.wav`).
 fn person_heard(ast: &AsteriskServer) -> wav::Wav {
-    let find = || -> Vec<PathBuf> {
-        std::fs::read_dir(ast.recordings_dir())
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| {
-                        p.file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with("person-") && n.ends_with("-rx.wav"))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut files = Vec::new();
-    let done = wait_until(T, || {
-        files = find();
-        files.len() == 1 && wav::is_complete(&files[0])
-    });
-    assert!(done, "the person's recording: {files:?}");
-    wav::read(&files[0]).unwrap()
+    crate::audio::recorded_heard(ast, "person-", T)
 }
 
 #[test]
