@@ -25,16 +25,22 @@ async fn play(leg: &crate::application::ports::media::MediaLeg, secs: f64) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn one_second_of_tts_goes_out_as_about_50_paced_packets() {
-    let ep = endpoint(1);
-    let mut leg = open(&ep).await;
+/// A leg of `ep` sending to a fresh peer socket.
+async fn open_to_peer(ep: &UdpMediaEndpoint) -> (crate::application::ports::media::MediaLeg, Peer) {
+    let leg = open(ep).await;
     let peer = Peer::new().await;
     leg.commands
         .control
         .send(MediaCommand::SetPeer(peer.addr()))
         .await
         .unwrap();
+    (leg, peer)
+}
+
+#[tokio::test]
+async fn one_second_of_tts_goes_out_as_about_50_paced_packets() {
+    let ep = endpoint(1);
+    let (mut leg, peer) = open_to_peer(&ep).await;
     play(&leg, 1.0).await;
     leg.commands.audio.send(end_of_speech(0)).await.unwrap();
     let mut packets = Vec::new();
@@ -88,13 +94,7 @@ async fn one_second_of_tts_goes_out_as_about_50_paced_packets() {
 #[tokio::test]
 async fn flush_stops_packets_at_once_and_reports_what_was_heard() {
     let ep = endpoint(1);
-    let mut leg = open(&ep).await;
-    let peer = Peer::new().await;
-    leg.commands
-        .control
-        .send(MediaCommand::SetPeer(peer.addr()))
-        .await
-        .unwrap();
+    let (mut leg, peer) = open_to_peer(&ep).await;
     play(&leg, 3.0).await;
     let mut received = 0;
     while received < 25 {
@@ -199,13 +199,7 @@ async fn packets_until_drained(
 #[tokio::test]
 async fn a_producer_faster_than_real_time_loses_no_frame() {
     let ep = small_pacer_endpoint(200, 400, 4);
-    let mut leg = open(&ep).await;
-    let peer = Peer::new().await;
-    leg.commands
-        .control
-        .send(MediaCommand::SetPeer(peer.addr()))
-        .await
-        .unwrap();
+    let (mut leg, peer) = open_to_peer(&ep).await;
     let total = 22_050 * 2; // 2 s: 100 frames
     let pcm: Vec<i16> = (0..total)
         .map(|i| {
@@ -244,13 +238,7 @@ async fn a_producer_faster_than_real_time_loses_no_frame() {
 #[tokio::test]
 async fn a_flush_drops_audio_waiting_upstream_of_the_pacer() {
     let ep = small_pacer_endpoint(200, 400, 4);
-    let mut leg = open(&ep).await;
-    let peer = Peer::new().await;
-    leg.commands
-        .control
-        .send(MediaCommand::SetPeer(peer.addr()))
-        .await
-        .unwrap();
+    let (mut leg, peer) = open_to_peer(&ep).await;
     // Five 1 s chunks of tone: one being sliced into the pacer, four waiting.
     let mut queued = 0;
     while queued < 5 {
