@@ -19,6 +19,7 @@ use crate::adapter::{
     telemetry::{BuildInfo, Metrics},
 };
 use crate::application::{
+    admission::CallAdmission,
     health::Readiness,
     router::{CallRouter, ControlRequest, Feed, RouterHandle},
     shutdown::{ShutdownSwitch, Stage},
@@ -104,6 +105,7 @@ impl Gateway {
         let deps = wiring::session_deps(&config, ari.clone(), &data, metrics.registry_mut())?;
         let mut state = AppState::with_metrics(build, metrics);
         state.readiness = readiness;
+        state.admission = Arc::new(CallAdmission::new(wiring::admission_limits(&config)));
         let router = CallRouter::new(deps, state.admission.clone());
         let (control, control_rx) = RouterHandle::new(data.store);
         Ok(Self {

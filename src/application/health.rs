@@ -4,6 +4,7 @@
 //! instance is ready only when every *required* dependency is up and it is not
 //! draining. Not on a hot path: a plain lock is fine.
 
+use super::admission::CallAdmission;
 use serde::Serialize;
 use std::{collections::BTreeMap, sync::RwLock};
 
@@ -47,6 +48,9 @@ pub enum ReadyStatus {
     NotReady,
     /// Shutting down: no new calls, live calls finishing.
     Draining,
+    /// Up, but at the high-water mark of live calls: send no more calls here
+    /// (calls are still admitted up to the cap).
+    AtCapacity,
 }
 
 /// What `/readyz` returns.
@@ -56,6 +60,21 @@ pub struct ReadinessReport {
     pub status: ReadyStatus,
     /// Each dependency by name.
     pub dependencies: BTreeMap<String, DependencyReport>,
+    /// Live calls and the high-water mark, when the report was made with
+    /// [`Readiness::report_with`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls: Option<CallsReport>,
+}
+
+/// The live-call part of a readiness report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CallsReport {
+    /// Calls in progress.
+    pub live: usize,
+    /// At this many `/readyz` asks for no more.
+    pub high_water: usize,
+    /// More are refused.
+    pub max: usize,
 }
 
 /// The registry of dependencies and the draining flag.
@@ -124,7 +143,25 @@ impl Readiness {
         ReadinessReport {
             status,
             dependencies: inner.deps.clone(),
+            calls: None,
         }
+    }
+
+    /// [`Readiness::report`] plus the live calls: at the high-water mark a
+    /// ready instance reports [`ReadyStatus::AtCapacity`], so a load balancer
+    /// sends its calls elsewhere before the cap refuses them.
+    pub fn report_with(&self, admission: &CallAdmission) -> ReadinessReport {
+        let mut report = self.report();
+        if report.status == ReadyStatus::Ready && admission.is_saturated() {
+            report.status = ReadyStatus::AtCapacity;
+        }
+        let limits = admission.limits();
+        report.calls = Some(CallsReport {
+            live: admission.live_calls(),
+            high_water: limits.high_water,
+            max: limits.max_live_calls,
+        });
+        report
     }
 }
 

@@ -9,7 +9,10 @@ use crate::{
         orchestrator::{self, OrchestratorConfig},
         speech::fallback::SpeechMetrics,
     },
-    application::session::{SessionConfig, SessionDeps},
+    application::{
+        admission::AdmissionLimits,
+        session::{SessionConfig, SessionDeps},
+    },
 };
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
@@ -122,4 +125,25 @@ pub(super) fn api_config(config: &Config) -> Option<crate::adapter::http::api::A
         },
         max_body_bytes: config.http.max_body_bytes,
     })
+}
+
+/// The instance cap, its high-water mark and the tenants' shares.
+pub(super) fn admission_limits(config: &Config) -> AdmissionLimits {
+    let l = &config.limits;
+    let max = l.max_live_calls as usize;
+    AdmissionLimits {
+        max_live_calls: max,
+        // Rounded up, and at least one call: a mark of 0 would never be ready.
+        high_water: (max * usize::from(l.ready_high_water_percent))
+            .div_ceil(100)
+            .max(1),
+        tenant_max: l
+            .tenants
+            .iter()
+            .filter_map(|(t, v)| {
+                let tenant = crate::domain::TenantId::parse(t.as_str()).ok()?;
+                Some((tenant, v.max_live_calls? as usize))
+            })
+            .collect(),
+    }
 }

@@ -112,6 +112,22 @@ impl Gateway {
         gw
     }
 
+    /// `GET path` without a token: status and body text (`/metrics`, `/readyz`).
+    pub(crate) fn get_text(&self, path: &str) -> (u16, String) {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .new_agent();
+        match agent.get(&format!("{}{path}", self.base)).call() {
+            Ok(mut r) => (
+                r.status().as_u16(),
+                r.body_mut().read_to_string().unwrap_or_default(),
+            ),
+            Err(e) => (0, e.to_string()),
+        }
+    }
+
     /// Whether `/readyz` answers 200.
     pub(crate) fn ready(&self) -> bool {
         matches!(self.http("GET", "/readyz", None, false), (200, _))

@@ -10,6 +10,7 @@
 #[path = "../common/process.rs"]
 mod process;
 
+mod attacks;
 mod audio;
 mod calls;
 mod faults;

@@ -55,6 +55,7 @@ impl Telephony for AriClient {
             HangupCause::Busy => HangupReason::Busy,
             HangupCause::NoAnswer => HangupReason::NoAnswer,
             HangupCause::Failure => HangupReason::Failure,
+            HangupCause::Congestion => HangupReason::Congestion,
         };
         Box::pin(async move {
             AriClient::hangup(self, channel, Some(reason))

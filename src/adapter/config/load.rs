@@ -222,6 +222,31 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
     {
         return Err(("limits.tenants", format!("{bad:?} is not a tenant id")));
     }
+    if c.limits.max_live_calls == 0 {
+        return Err(("limits.max_live_calls", "must be at least 1".into()));
+    }
+    if !(1..=100).contains(&c.limits.ready_high_water_percent) {
+        return Err((
+            "limits.ready_high_water_percent",
+            format!(
+                "{} is not a percentage from 1 to 100",
+                c.limits.ready_high_water_percent
+            ),
+        ));
+    }
+    if let Some((t, n)) = c.limits.tenants.iter().find_map(|(t, l)| {
+        l.max_live_calls
+            .filter(|&n| n == 0 || n > c.limits.max_live_calls)
+            .map(|n| (t, n))
+    }) {
+        return Err((
+            "limits.tenants",
+            format!(
+                "{t:?} max_live_calls = {n} is not between 1 and limits.max_live_calls ({})",
+                c.limits.max_live_calls
+            ),
+        ));
+    }
     if c.http.max_body_bytes < 1024 {
         return Err(("http.max_body_bytes", "is below 1024 bytes".into()));
     }

@@ -443,6 +443,14 @@ impl Default for AuthSection {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsSection {
+    /// Live calls on this instance, inbound and outbound together. Past it an
+    /// inbound call is refused before answer (hung up with cause congestion)
+    /// and an originate answers 503 with `Retry-After`.
+    pub max_live_calls: u32,
+    /// Percent of `max_live_calls` at which `/readyz` answers 503
+    /// (`at_capacity`) so a load balancer sends no more; calls are still
+    /// admitted up to the cap meanwhile.
+    pub ready_high_water_percent: u8,
     /// Concurrent API-placed calls per tenant.
     pub max_concurrent_calls: u32,
     /// Originates per minute per tenant (token bucket rate).
@@ -460,6 +468,8 @@ pub struct LimitsSection {
 impl Default for LimitsSection {
     fn default() -> Self {
         Self {
+            max_live_calls: 2_000,
+            ready_high_water_percent: 90,
             max_concurrent_calls: 50,
             originate_per_minute: 60,
             burst: 10,
@@ -473,6 +483,9 @@ impl Default for LimitsSection {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TenantLimitsSection {
+    /// The tenant's share of `limits.max_live_calls` (inbound and outbound).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_live_calls: Option<u32>,
     /// Override of `limits.max_concurrent_calls`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_concurrent_calls: Option<u32>,

@@ -150,6 +150,24 @@ fn each_bad_value_is_rejected_with_its_key() {
         ),
         ("[nope]\nx = 1\n", &[], "nope", "unknown field"),
         (
+            "[limits]\nmax_live_calls = 0\n",
+            &[],
+            "limits.max_live_calls",
+            "at least 1",
+        ),
+        (
+            "[limits]\nready_high_water_percent = 0\n",
+            &[],
+            "limits.ready_high_water_percent",
+            "not a percentage",
+        ),
+        (
+            "[limits]\nmax_live_calls = 10\n[limits.tenants.acme]\nmax_live_calls = 11\n",
+            &[],
+            "limits.tenants",
+            "not between 1 and limits.max_live_calls",
+        ),
+        (
             "[ari]\nurl = \"ftp://pbx\"\n",
             &[],
             "ari.url",

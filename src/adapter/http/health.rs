@@ -16,12 +16,15 @@ pub(super) async fn healthz(State(s): State<AppState>) -> Response {
     Json(json!({ "status": "alive", "version": s.build.version })).into_response()
 }
 
-/// Readiness: 200 only when every required dependency is up and not draining.
+/// Readiness: 200 only when every required dependency is up, not draining and
+/// below the high-water mark of live calls.
 pub(super) async fn readyz(State(s): State<AppState>) -> Response {
-    let report = s.readiness.report();
+    let report = s.readiness.report_with(&s.admission);
     let code = match report.status {
         ReadyStatus::Ready => StatusCode::OK,
-        ReadyStatus::NotReady | ReadyStatus::Draining => StatusCode::SERVICE_UNAVAILABLE,
+        ReadyStatus::NotReady | ReadyStatus::Draining | ReadyStatus::AtCapacity => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
     };
     (code, Json(report)).into_response()
 }

@@ -62,6 +62,30 @@ async fn readyz_follows_ari_and_draining() {
 }
 
 #[tokio::test]
+async fn readyz_asks_for_no_more_calls_at_the_high_water_mark() {
+    use crate::application::admission::{AdmissionLimits, CallAdmission};
+    let mut s = state();
+    s.admission = std::sync::Arc::new(CallAdmission::new(AdmissionLimits {
+        max_live_calls: 3,
+        high_water: 2,
+        ..Default::default()
+    }));
+    let _one = s.admission.try_admit().unwrap();
+    let (code, _, body) = get(&s, "/readyz").await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let two = s.admission.try_admit().unwrap();
+    let (code, _, body) = get(&s, "/readyz").await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "at_capacity");
+    assert_eq!(v["calls"]["live"], 2);
+    assert_eq!(v["calls"]["max"], 3);
+    drop(two);
+    let (code, _, body) = get(&s, "/readyz").await;
+    assert_eq!(code, StatusCode::OK, "back below the mark: {body}");
+}
+
+#[tokio::test]
 async fn metrics_serves_openmetrics_text() {
     let s = state();
     let (code, ctype, body) = get(&s, "/metrics").await;

@@ -11,7 +11,7 @@ use crate::application::{
 };
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
-    metrics::{family::Family, gauge::Gauge, info::Info},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, info::Info},
     registry::Registry,
 };
 use std::fmt::Write as _;
@@ -36,6 +36,11 @@ impl BuildInfo {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusedLabel {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DependencyLabel {
     dependency: String,
 }
@@ -44,6 +49,8 @@ struct DependencyLabel {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    /// Mirrors [`CallAdmission::refused`] at each scrape.
+    admission_refused: Family<RefusedLabel, Counter>,
     live_calls: Gauge,
     draining: Gauge,
     ready: Gauge,
@@ -82,8 +89,15 @@ impl Metrics {
             "1 when the dependency is reachable (degraded counts as up)",
             dependency_up.clone(),
         );
+        let admission_refused = Family::default();
+        registry.register(
+            "admission_refused",
+            "New calls refused by admission: draining, instance_cap, tenant_cap",
+            admission_refused.clone(),
+        );
         Self {
             registry,
+            admission_refused,
             live_calls,
             draining,
             ready,
@@ -98,7 +112,13 @@ impl Metrics {
 
     /// Renders every metric, refreshing the scrape-time gauges first.
     pub fn render(&self, readiness: &Readiness, admission: &CallAdmission) -> String {
-        let report = readiness.report();
+        let report = readiness.report_with(admission);
+        for (reason, n) in admission.refused() {
+            self.admission_refused
+                .get_or_create(&RefusedLabel { reason })
+                .inner()
+                .store(n, std::sync::atomic::Ordering::Relaxed);
+        }
         self.live_calls.set(admission.live_calls() as i64);
         self.draining.set(i64::from(admission.is_draining()));
         self.ready

@@ -96,6 +96,13 @@ pub enum ControlError {
     /// The gateway is draining.
     #[error("the gateway is shutting down and takes no new calls")]
     Draining,
+    /// The instance or the tenant holds as many live calls as it may.
+    #[error("{0}")]
+    AtCapacity(String),
+    /// The dialing policy does not allow this destination or caller id;
+    /// the message names the rule.
+    #[error("{0}")]
+    NotAllowed(String),
     /// The request names something that cannot be used (e.g. a transfer target).
     #[error("{0}")]
     Invalid(String),

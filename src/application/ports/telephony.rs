@@ -69,6 +69,8 @@ pub enum HangupCause {
     NoAnswer,
     /// Failure.
     Failure,
+    /// No capacity: the caller's network may try elsewhere (Q.850 cause 34).
+    Congestion,
 }
 
 /// An outbound call to place.

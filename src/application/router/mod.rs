@@ -206,7 +206,10 @@ impl CallRouter {
                         self.calls.insert(channel.clone(), handle);
                         Some(Outcome::Started { channel })
                     }
-                    Err(e) => Some(self.refuse(channel, e.to_string())),
+                    Err(e) => {
+                        tracing::warn!(%channel, reason = e.label(), "inbound call refused: {e}");
+                        Some(self.refuse_with(channel, e.to_string(), HangupCause::Congestion))
+                    }
                 }
             }
             Route::Refuse { channel, reason } => Some(self.refuse(channel, reason)),
@@ -280,10 +283,16 @@ impl CallRouter {
 
     /// Hangs the caller up without blocking the event loop.
     fn refuse(&self, channel: ChannelId, reason: String) -> Outcome {
+        self.refuse_with(channel, reason, HangupCause::Failure)
+    }
+
+    /// Hangs an unanswered call up with `cause`: congestion when the gateway
+    /// has no room, so the caller's network may route the call elsewhere.
+    fn refuse_with(&self, channel: ChannelId, reason: String, cause: HangupCause) -> Outcome {
         let telephony = self.deps.telephony.clone();
         let ch = channel.clone();
         tokio::spawn(async move {
-            let _ = telephony.hangup(&ch, HangupCause::Failure).await;
+            let _ = telephony.hangup(&ch, cause).await;
         });
         Outcome::Refused { channel, reason }
     }

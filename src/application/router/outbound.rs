@@ -77,8 +77,11 @@ impl CallRouter {
         let agent = self.agent_for(&request).await?;
         let permit = self
             .admission
-            .try_admit()
-            .map_err(|AdmissionError::Draining| ControlError::Draining)?;
+            .try_admit_for(&request.tenant)
+            .map_err(|e| match e {
+                AdmissionError::Draining => ControlError::Draining,
+                full => ControlError::AtCapacity(full.to_string()),
+            })?;
         let call_id =
             CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id");
         let channel = OwnChannel::Outbound(call_id.clone()).id();

@@ -46,6 +46,12 @@ impl Session {
             }
         };
         self.tenant = route.tenant.clone();
+        if let Some(permit) = self.permit.as_mut()
+            && let Err(e) = permit.claim_tenant(&route.tenant)
+        {
+            self.over_share(e).await;
+            return false;
+        }
         self.route = Some(route.clone());
         self.choose_speech();
         // An outbound call was started, and answered, by the router.

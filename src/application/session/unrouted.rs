@@ -5,7 +5,7 @@
 
 use super::{SessionCommand, run::Session};
 use crate::{
-    application::ports::telephony::HangupCause,
+    application::{admission::AdmissionError, ports::telephony::HangupCause},
     domain::{
         call::{CallInput, EndReason},
         events::EventData,
@@ -49,6 +49,21 @@ impl Session {
         }
         self.res.caller = None;
         self.end(EndReason::UnknownDid, false);
+    }
+
+    /// The tenant's share of live calls is full: refused before answer with
+    /// cause congestion, so the caller's network may try elsewhere. The call
+    /// still has its `call.started` and `call.ended` (reason `at_capacity`).
+    pub(super) async fn over_share(&mut self, e: AdmissionError) {
+        tracing::warn!(tenant = %self.tenant, reason = e.label(), "inbound call refused: {e}");
+        self.transition(CallInput::InboundArrived, self.started_data());
+        let _ = self
+            .deps
+            .telephony
+            .hangup(&self.inbound.caller, HangupCause::Congestion)
+            .await;
+        self.res.caller = None;
+        self.end(EndReason::AtCapacity, false);
     }
 
     /// Waits for the message's `PlaybackFinished`; true when the caller hung

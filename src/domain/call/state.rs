@@ -45,6 +45,8 @@ pub enum EndReason {
     Silence,
     /// The DID has no route.
     UnknownDid,
+    /// Refused before answer: the tenant's share of live calls was full.
+    AtCapacity,
     /// Asterisk lost the channel (restart, reconnect resync).
     ChannelLost,
     /// The gateway shut down.

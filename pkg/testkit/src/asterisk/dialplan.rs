@@ -37,6 +37,8 @@ VG_SILENCE = {sounds}/{SILENCE}
 exten => _+X.,1,Set(CALLERID(num)=${{VG_CALLER_NUM}})
  same => n,Stasis(${{VG_APP}},${{EXTEN}})
  same => n,Hangup()
+; How the inbound half ended, for tests of refusals (34 = congestion).
+exten => h,1,Log(NOTICE,VG-IN-HANGUP ${{UNIQUEID}} ${{HANGUPCAUSE}})
 
 ; The far ends (;1), run once the Stasis side answers. VG_MAX (seconds,
 ; fractions allowed) hangs the caller up; VG_REC is the recording base path:

@@ -91,10 +91,19 @@ pub enum ApiError {
     /// The gateway is draining.
     #[error("the gateway is shutting down and takes no new calls")]
     Draining,
+    /// The gateway (or the tenant's share of it) holds as many live calls as it may.
+    #[error("{0}")]
+    AtCapacity(String),
+    /// The dialing policy refuses the request; the message names the rule.
+    #[error("{0}")]
+    NotAllowed(String),
     /// Telephony or another dependency failed.
     #[error("telephony is unavailable")]
     Unavailable(String),
 }
+
+/// Seconds a client waits before retrying an originate refused at capacity.
+pub(crate) const CAPACITY_RETRY_AFTER: u64 = 5;
 
 impl ApiError {
     /// A validation failure on one field.
@@ -170,6 +179,8 @@ impl ApiError {
                 (S::TOO_MANY_REQUESTS, "rate-limited", "Rate limited", None)
             }
             Self::Draining => (S::SERVICE_UNAVAILABLE, "draining", "Draining", None),
+            Self::AtCapacity(_) => (S::SERVICE_UNAVAILABLE, "at-capacity", "At capacity", None),
+            Self::NotAllowed(_) => (S::FORBIDDEN, "not-allowed", "Not allowed", None),
             Self::Unavailable(_) => (S::BAD_GATEWAY, "unavailable", "Telephony unavailable", None),
         }
     }
@@ -193,6 +204,8 @@ impl From<ControlError> for ApiError {
             ControlError::NotFound => Self::NotFound("no such call".into()),
             ControlError::Conflict(m) => Self::Conflict(m),
             ControlError::Draining => Self::Draining,
+            ControlError::AtCapacity(m) => Self::AtCapacity(m),
+            ControlError::NotAllowed(m) => Self::NotAllowed(m),
             ControlError::Invalid(m) => Self::Invalid {
                 kind: "invalid-request",
                 field: None,

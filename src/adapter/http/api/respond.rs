@@ -44,6 +44,12 @@ impl IntoResponse for ApiError {
             Self::TooManyCalls { retry_after, .. } | Self::RateLimited { retry_after } => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
+            Self::AtCapacity(_) => {
+                h.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(super::problem::CAPACITY_RETRY_AFTER),
+                );
+            }
             _ => {}
         }
         res

@@ -20,6 +20,8 @@ use std::{
 pub(crate) struct FakeControl {
     pub(crate) calls: Mutex<Vec<CallSummary>>,
     pub(crate) log: Mutex<Vec<String>>,
+    /// The next originate fails with this (as the router would refuse it).
+    pub(crate) refuse_next: Mutex<Option<ControlError>>,
 }
 
 impl FakeControl {
@@ -89,6 +91,9 @@ impl CallControl for FakeControl {
                 r.agent.as_ref().map_or("-", |a| a.as_str()),
                 r.ring_timeout.as_secs()
             ));
+            if let Some(e) = self.refuse_next.lock().unwrap().take() {
+                return Err(e);
+            }
             let n = self.calls.lock().unwrap().len();
             let mut c = summary(
                 r.tenant,

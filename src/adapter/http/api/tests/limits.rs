@@ -1,7 +1,7 @@
 //! Per-tenant live-call and rate limits: 429 with `Retry-After`.
 
 use super::*;
-use crate::adapter::http::api::TenantLimits;
+use crate::{adapter::http::api::TenantLimits, application::ports::calls::ControlError};
 
 fn limited(max: u32, per_minute: u32, burst: u32) -> App {
     let mut cfg = hs_config();
@@ -127,4 +127,22 @@ async fn per_tenant_overrides_apply_to_that_tenant_only() {
             .await;
         assert_eq!(r.status, StatusCode::CREATED);
     }
+}
+
+#[tokio::test]
+async fn an_originate_past_the_instance_cap_is_503_with_retry_after() {
+    let app = App::hs();
+    *app.fake.refuse_next.lock().unwrap() = Some(ControlError::AtCapacity(
+        "the gateway is at its limit of 2000 live calls".into(),
+    ));
+    let r = app.post("/v1/calls", originate_body()).await;
+    r.problem(503, "at-capacity");
+    let detail = r.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("2000 live calls"), "{detail}");
+    assert_eq!(r.header("retry-after"), "5");
+    // Refused once: the next is placed.
+    assert_eq!(
+        app.post("/v1/calls", originate_body()).await.status,
+        StatusCode::CREATED
+    );
 }
