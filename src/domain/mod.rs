@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod call;
+pub mod dialing;
 pub mod endpoint;
 pub mod events;
 pub mod ids;
@@ -14,6 +15,7 @@ pub mod pii;
 pub mod transfer;
 
 pub use actions::{DtmfDigits, DtmfError, SayText, SayTextError};
+pub use dialing::{DialRefusal, DialRules, NumberPrefix, PrefixError};
 pub use endpoint::{EndpointTemplate, EndpointTemplateError};
 pub use ids::{AgentId, CallId, ChannelRef, IdError, TenantId};
 pub use phone::{Did, E164, PhoneError, Redacted};

@@ -67,6 +67,8 @@ pub(super) fn session_deps(
         transfer_unavailable_text: s.transfer_unavailable_text.clone(),
         unknown_did_media: Some(s.unknown_did_sound.clone()).filter(|m| !m.is_empty()),
         outbound_endpoint: config.outbound.endpoint.clone(),
+        dialing: crate::adapter::config::dialing_policy(config)
+            .map_err(|(key, problem)| ServerError::Setup(format!("{key}: {problem}")))?,
         tts_first_byte_timeout: config.speech.first_byte_timeout.0,
         ..SessionConfig::default()
     };

@@ -35,7 +35,8 @@ async fn a_call_leaves_its_state_in_redis_events_in_kafka_and_its_record_in_post
     let text = format!(
         "[http]\nlisten = \"127.0.0.1:0\"\n[ari]\nurl = \"{}\"\nusername = \"{user}\"\npassword = \"{pass}\"\n\
          [lifecycle]\ndrain_deadline = \"2s\"\n[speech]\nstt = \"fake\"\ntts = \"fake\"\n\
-         [media]\nrtp_port_range = \"31200-31299\"\n{}",
+         [media]\nrtp_port_range = \"31200-31299\"\n\
+         [dialing.tenants.acme]\ncaller_ids = [\"+1555000\"]\n{}",
         sim.base_url(),
         engines.toml(spool.path()),
     );

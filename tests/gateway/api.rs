@@ -39,7 +39,8 @@ async fn originate_follow_and_hang_up_through_the_api() {
         &format!(
             "[http]\nlisten = \"127.0.0.1:0\"\n[ari]\nurl = \"{}\"\nusername = \"{user}\"\npassword = \"{pass}\"\n\
              [events]\npath = \"{}\"\n[speech]\nstt = \"fake\"\ntts = \"fake\"\n\
-             [media]\nrtp_port_range = \"31400-31499\"\n[auth]\njwt_secret = \"{SECRET}\"\n",
+             [media]\nrtp_port_range = \"31400-31499\"\n[auth]\njwt_secret = \"{SECRET}\"\n\
+             [dialing.tenants.acme]\ncaller_ids = [\"+1555000\"]\n",
             sim.base_url(),
             events_path()
         ),

@@ -20,6 +20,9 @@ async fn until(what: &str, mut cond: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// Tenant acme may present the numbers it calls from.
+const CALLER_IDS: &str = "[dialing.tenants.acme]\ncaller_ids = [\"+1555000\"]\n";
+
 fn request(to: &str, ring: u64) -> OriginateCall {
     OriginateCall {
         tenant: TenantId::parse("acme").unwrap(),
@@ -41,7 +44,7 @@ async fn state_of(control: &dyn CallControl, id: &CallId) -> (String, Option<Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_no_answer_and_answered_calls() {
-    let rig = Rig::start(SimConfig::default(), "").await;
+    let rig = Rig::start(SimConfig::default(), CALLER_IDS).await;
     let sim = &rig.sim;
     sim.set_outcome("+15550000001", Outcome::Busy);
     sim.set_outcome("+15550000002", Outcome::NoAnswer);

@@ -148,6 +148,10 @@ impl TenantDirectory for OneRoute {
         Box::pin(async move { Ok(Some(r)) })
     }
 
+    fn owner<'a>(&'a self, _: &'a Did) -> BoxFuture<'a, Result<Option<TenantId>, DirectoryError>> {
+        Box::pin(async move { Ok(None) })
+    }
+
     fn agents<'a>(
         &'a self,
         tenant: &'a TenantId,

@@ -126,6 +126,7 @@ fn merge(base: &mut Table, over: Table) {
 /// Checks that span more than one value's syntax. Returns the key at fault.
 fn validate(c: &Config) -> Result<(), (String, String)> {
     validate_scalars(c).map_err(|(k, p)| (k.to_owned(), p))?;
+    super::dialing::policy(c)?;
     validate_routes(c)
 }
 

@@ -7,6 +7,7 @@
 //! deployment from the one log line.
 
 mod data;
+mod dialing;
 mod error;
 mod load;
 mod model;
@@ -17,12 +18,13 @@ mod speech;
 mod types;
 
 pub use data::{KafkaSection, PostgresSection, RedisSection};
+pub use dialing::policy as dialing_policy;
 pub use error::ConfigError;
 pub use load::{ConfigSource, load, load_from_str};
 pub use model::{
-    AriConfig, AuthSection, Config, EventsConfig, HttpConfig, LifecycleConfig, LimitsSection,
-    LogConfig, LogFormat, MediaConfig, MediaTransport, OrchestratorSection, OutboundSection,
-    RouteConfig, SessionSection, TenantLimitsSection,
+    AriConfig, AuthSection, Config, DialingSection, EventsConfig, HttpConfig, LifecycleConfig,
+    LimitsSection, LogConfig, LogFormat, MediaConfig, MediaTransport, OrchestratorSection,
+    OutboundSection, RouteConfig, SessionSection, TenantDialingSection, TenantLimitsSection,
 };
 pub use secret::{Secret, SecretUrl};
 pub use session::TransferModeSetting;

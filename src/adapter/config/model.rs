@@ -39,6 +39,8 @@ pub struct Config {
     pub session: SessionSection,
     /// Outbound calls.
     pub outbound: OutboundSection,
+    /// Which numbers the API and the agent may dial, and which caller ids.
+    pub dialing: DialingSection,
     /// Authentication of the call API.
     pub auth: AuthSection,
     /// Per-tenant limits of the call API.
@@ -213,6 +215,7 @@ impl Default for Config {
             speech: SpeechSection::default(),
             session: SessionSection::default(),
             outbound: OutboundSection::default(),
+            dialing: DialingSection::default(),
             auth: AuthSection::default(),
             limits: LimitsSection::default(),
             redis: RedisSection::default(),
@@ -398,6 +401,55 @@ impl Default for OutboundSection {
                 .expect("the default template is valid"),
         }
     }
+}
+
+/// `[dialing]`: the toll-fraud guard. Allowlists of E.164 prefixes (`"+1"`,
+/// `"+4420"`) or `"*"` for every destination; premium-rate and satellite
+/// ranges stay refused unless a prefix at least as specific names them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialingSection {
+    /// Destinations of `POST /v1/calls` and of API transfers to a number.
+    pub api_allow: Vec<String>,
+    /// Numbers the agent may transfer a caller to (attended: dialled through
+    /// `outbound.endpoint`; blind: sent to the transfer context). Empty: the
+    /// agent reaches only `session.transfer_endpoints` names and extensions.
+    pub transfer_allow: Vec<String>,
+    /// Prefixes refused whatever the allowlists say, for every tenant.
+    pub deny: Vec<String>,
+    /// What the agent says when the policy refuses its transfer.
+    pub refused_transfer_text: String,
+    /// Per-tenant policy: `[dialing.tenants.acme]`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tenants: std::collections::BTreeMap<String, TenantDialingSection>,
+}
+
+impl Default for DialingSection {
+    fn default() -> Self {
+        Self {
+            api_allow: vec!["+1".into()],
+            transfer_allow: Vec::new(),
+            deny: Vec::new(),
+            refused_transfer_text:
+                "Sorry, I can't transfer you to that number. How else can I help?".into(),
+            tenants: Default::default(),
+        }
+    }
+}
+
+/// `[dialing.tenants.<id>]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantDialingSection {
+    /// Replaces `dialing.api_allow` for this tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_allow: Option<Vec<String>>,
+    /// Replaces `dialing.transfer_allow` for this tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer_allow: Option<Vec<String>>,
+    /// Caller ids (`from`) the tenant may send, as prefixes; the DIDs routed
+    /// to the tenant are its own too.
+    pub caller_ids: Vec<String>,
 }
 
 /// `[auth]`: bearer JWTs on the call API. Without a secret or a JWKS URL the

@@ -150,6 +150,30 @@ fn each_bad_value_is_rejected_with_its_key() {
         ),
         ("[nope]\nx = 1\n", &[], "nope", "unknown field"),
         (
+            "[dialing]\napi_allow = [\"+\"]\n",
+            &[],
+            "dialing.api_allow",
+            "write \"*\" to allow every destination on purpose",
+        ),
+        (
+            "[dialing]\ndeny = [\"44\"]\n",
+            &[],
+            "dialing.deny",
+            "not a number prefix",
+        ),
+        (
+            "[dialing.tenants.acme]\ncaller_ids = [\"+1 555\"]\n",
+            &[],
+            "dialing.tenants.acme.caller_ids",
+            "not a number prefix",
+        ),
+        (
+            "[dialing]\nrefused_transfer_text = \" \"\n",
+            &[],
+            "dialing.refused_transfer_text",
+            "empty",
+        ),
+        (
             "[limits]\nmax_live_calls = 0\n",
             &[],
             "limits.max_live_calls",

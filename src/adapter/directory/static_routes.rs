@@ -61,12 +61,31 @@ impl StaticDirectory {
             })
             .or(self.any.as_ref())
     }
+
+    /// The route of a DID by its number or a prefix pattern, not the catch-all.
+    pub fn find_owned(&self, did: &Did) -> Option<&Route> {
+        let d = did.as_str();
+        self.exact.get(d).or_else(|| {
+            self.prefixes
+                .iter()
+                .find(|(p, _)| d.starts_with(p.as_str()))
+                .map(|(_, r)| r)
+        })
+    }
 }
 
 impl TenantDirectory for StaticDirectory {
     fn lookup<'a>(&'a self, did: &'a Did) -> BoxFuture<'a, Result<Option<Route>, DirectoryError>> {
         let found = self.find(did).cloned();
         Box::pin(async move { Ok(found) })
+    }
+
+    fn owner<'a>(
+        &'a self,
+        did: &'a Did,
+    ) -> BoxFuture<'a, Result<Option<TenantId>, DirectoryError>> {
+        let owner = self.find_owned(did).map(|r| r.tenant.clone());
+        Box::pin(async move { Ok(owner) })
     }
 
     fn agents<'a>(

@@ -105,6 +105,20 @@ impl TenantDirectory for PgDirectory {
         Box::pin(async move { found })
     }
 
+    fn owner<'a>(
+        &'a self,
+        did: &'a Did,
+    ) -> BoxFuture<'a, Result<Option<TenantId>, DirectoryError>> {
+        let owner = self
+            .cache
+            .current()
+            .ok_or_else(|| {
+                DirectoryError::Unavailable("routes not loaded from postgres yet".into())
+            })
+            .map(|table| table.find_owned(did).map(|r| r.tenant.clone()));
+        Box::pin(async move { owner })
+    }
+
     fn agents<'a>(
         &'a self,
         tenant: &'a TenantId,

@@ -87,6 +87,17 @@ impl RouteTable {
             .or(self.any.as_ref())
     }
 
+    /// The route of a DID by its number or a prefix pattern, not the catch-all.
+    pub(crate) fn find_owned(&self, did: &Did) -> Option<&Route> {
+        let d = did.as_str();
+        self.exact.get(d).or_else(|| {
+            self.prefixes
+                .iter()
+                .find(|(p, _)| d.starts_with(p.as_str()))
+                .map(|(_, r)| r)
+        })
+    }
+
     /// How many routes it holds.
     pub(crate) fn len(&self) -> usize {
         self.exact.len() + self.prefixes.len() + usize::from(self.any.is_some())

@@ -58,6 +58,12 @@ pub trait TenantDirectory: Send + Sync {
     /// The route for `did`, or `None` when no route matches.
     fn lookup<'a>(&'a self, did: &'a Did) -> BoxFuture<'a, Result<Option<Route>, DirectoryError>>;
 
+    /// The tenant a DID belongs to: routed to it by its exact number or a
+    /// prefix pattern (`+1555*`), never by the catch-all `*`. What makes a
+    /// number a caller id the tenant may present.
+    fn owner<'a>(&'a self, did: &'a Did)
+    -> BoxFuture<'a, Result<Option<TenantId>, DirectoryError>>;
+
     /// The agents `tenant`'s routes name, each once, sorted. A tenant with
     /// exactly one is that agent's by default (an outbound call that names
     /// no agent gets it).

@@ -196,7 +196,7 @@ impl CallRouter {
             .await
             .map_err(|e| ControlError::Unavailable(e.to_string()))?;
         let record = record.ok_or(ControlError::NotFound)?;
-        self.check_transfer(&command)?;
+        self.check_transfer(tenant, &command)?;
         if record.state == "transferring" && matches!(command, SessionCommand::Transfer { .. }) {
             return Err(ControlError::Conflict(
                 "a transfer of this call is already in progress".into(),

@@ -74,6 +74,7 @@ impl CallRouter {
     /// Places an outbound call. Returns its record in state `originating`;
     /// what happens next arrives as events.
     pub async fn originate(&mut self, request: OriginateCall) -> Result<CallSummary, ControlError> {
+        self.check_dialing(&request).await?;
         let agent = self.agent_for(&request).await?;
         let permit = self
             .admission
@@ -128,6 +129,38 @@ impl CallRouter {
         self.save(record.clone()).await;
         self.pending.insert(channel, pending);
         Ok(record)
+    }
+
+    /// The tenant may dial `to` and present `from` (a configured caller id or
+    /// a DID routed to the tenant): the toll-fraud and spoofing guard.
+    async fn check_dialing(&self, request: &OriginateCall) -> Result<(), ControlError> {
+        let policy = &self.deps.config.dialing;
+        let tenant = &request.tenant;
+        policy
+            .check_api(tenant, &request.to)
+            .map_err(|e| ControlError::NotAllowed(format!("dialing.api_allow: {e}")))?;
+        let Some(from) = &request.from else {
+            return Ok(());
+        };
+        if policy.is_listed_caller_id(tenant, from) {
+            return Ok(());
+        }
+        let did = crate::domain::Did::parse(from.as_str())
+            .map_err(|e| ControlError::Invalid(e.to_string()))?;
+        let owner = self
+            .deps
+            .directory
+            .owner(&did)
+            .await
+            .map_err(|e| ControlError::Unavailable(e.to_string()))?;
+        match owner {
+            Some(owner) if &owner == tenant => Ok(()),
+            _ => Err(ControlError::NotAllowed(format!(
+                "from {} is not one of tenant {tenant}'s numbers: list it in \
+                 dialing.tenants.{tenant}.caller_ids or route it to the tenant as a DID",
+                from.redacted()
+            ))),
+        }
     }
 
     /// The agent of an outbound call: the one asked for, or the tenant's

@@ -7,12 +7,28 @@ use crate::{
         ports::calls::{ControlError, TransferMode},
         session::SessionCommand,
     },
-    domain::TransferTarget,
+    domain::{TenantId, TransferTarget},
 };
 
 impl CallRouter {
-    /// Refuses what an attended transfer could not dial, before the session hears of it.
-    pub(super) fn check_transfer(&self, command: &SessionCommand) -> Result<(), ControlError> {
+    /// Refuses what an attended transfer could not dial, and any number the
+    /// tenant's API may not dial, before the session hears of it.
+    pub(super) fn check_transfer(
+        &self,
+        tenant: &TenantId,
+        command: &SessionCommand,
+    ) -> Result<(), ControlError> {
+        if let SessionCommand::Transfer {
+            target: TransferTarget::Number(n),
+            ..
+        } = command
+        {
+            self.deps
+                .config
+                .dialing
+                .check_api(tenant, n)
+                .map_err(|e| ControlError::NotAllowed(format!("dialing.api_allow: {e}")))?;
+        }
         if let SessionCommand::Transfer {
             target,
             mode: TransferMode::Attended,

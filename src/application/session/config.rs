@@ -74,6 +74,8 @@ pub struct SessionConfig {
     pub transfer_unavailable_text: String,
     /// Dial endpoint of outbound calls and of attended transfers to a number.
     pub outbound_endpoint: EndpointTemplate,
+    /// Which numbers the API and the agents may dial, per tenant.
+    pub dialing: crate::application::dialing::DialingPolicy,
     /// Media URI (`sound:ss-noservice`) played to callers of a DID with no
     /// route, after answering and before hanging up; `None` hangs up at once.
     pub unknown_did_media: Option<String>,
@@ -111,6 +113,7 @@ impl Default for SessionConfig {
             unknown_did_media: Some("sound:ss-noservice".into()),
             outbound_endpoint: EndpointTemplate::parse("PJSIP/{number}@trunk")
                 .expect("the default template is valid"),
+            dialing: Default::default(),
             media_channel_timeout: Duration::from_secs(5),
         }
     }

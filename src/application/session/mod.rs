@@ -28,6 +28,7 @@ mod effects;
 mod history;
 mod latency;
 mod listen;
+mod policy;
 mod providers;
 mod publish;
 mod record;

@@ -68,9 +68,12 @@ impl Session {
             }
             // Attended: the person's phone rings while the agent finishes
             // its sentence; blind: the caller leaves once it is said.
-            Action::Transfer { target } => match self.deps.config.transfer_mode {
-                TransferMode::Attended => Box::pin(self.transfer_attended(target)).await,
-                TransferMode::Blind => self.after_speech = AfterSpeech::Transfer(target),
+            Action::Transfer { target } => match self.agent_may_transfer(&target) {
+                Err(refusal) => Box::pin(self.refuse_transfer(target, refusal)).await,
+                Ok(()) => match self.deps.config.transfer_mode {
+                    TransferMode::Attended => Box::pin(self.transfer_attended(target)).await,
+                    TransferMode::Blind => self.after_speech = AfterSpeech::Transfer(target),
+                },
             },
             Action::SendDtmf { digits } => {
                 if let Err(e) = self

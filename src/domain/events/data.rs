@@ -284,6 +284,8 @@ pub enum TransferFailure {
     NoAnswer,
     /// Refused by the network, a target that reaches nobody, or a failed request.
     Failed,
+    /// The dialing policy does not allow the target (never dialled).
+    NotAllowed,
 }
 
 /// `error.stt_failed`.

@@ -146,3 +146,15 @@ async fn an_originate_past_the_instance_cap_is_503_with_retry_after() {
         StatusCode::CREATED
     );
 }
+
+#[tokio::test]
+async fn an_originate_the_dialing_policy_refuses_is_403_naming_the_rule() {
+    let app = App::hs();
+    *app.fake.refuse_next.lock().unwrap() = Some(ControlError::NotAllowed(
+        "dialing.api_allow: +1******0100 is in the premium-rate or satellite range +1900".into(),
+    ));
+    let r = app.post("/v1/calls", originate_body()).await;
+    r.problem(403, "not-allowed");
+    let detail = r.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("dialing.api_allow"), "{detail}");
+}
