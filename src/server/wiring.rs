@@ -59,6 +59,7 @@ pub(super) fn session_deps(
         max_turn: s.max_turn.0,
         final_timeout: s.final_timeout.0,
         barge_in: s.barge_in,
+        dtmf_in_events: s.dtmf_in_events,
         barge_in_min_words: s.barge_in_min_words as usize,
         transfer_context: s.transfer_context.clone(),
         transfer_mode: s.transfer_mode.into(),

@@ -154,3 +154,46 @@ fn a_tenant_flood_takes_only_its_share() {
     rig.gw.until_type("call.ended", Some(&g), T);
     rig.finish();
 }
+
+#[test]
+fn a_card_typed_on_the_keypad_leaves_no_trace_but_its_last_four() {
+    const CARD: &str = "5105105105105100";
+    let rig = Rig::start_with(Setup {
+        gateway: GatewayConfig {
+            toml: format!("{ROUTES}greeting = \"Hi.\"\n"),
+            ..GatewayConfig::default()
+        },
+        ..Setup::default()
+    });
+    let call = rig
+        .ast
+        .call(Caller::dtmf(DID, CARD, std::time::Duration::from_secs(2)))
+        .unwrap();
+    let id = rig.gw.nth_call(0, T);
+    rig.gw.until_event("every key", T, |_| {
+        rig.gw
+            .events()
+            .iter()
+            .filter(|e| e["subject"] == id.as_str() && e["type"] == "call.dtmf")
+            .count()
+            == CARD.len()
+    });
+    call.hangup().unwrap();
+    rig.gw.until_type("call.ended", Some(&id), T);
+    let record = rig.gw.call_record(&id).to_string();
+    let events: Vec<String> = rig.gw.events().iter().map(|e| e.to_string()).collect();
+    let log = rig.gw.log();
+    for w in (0..=CARD.len() - 6).map(|i| &CARD[i..i + 6]) {
+        for line in events.iter().chain(&log).chain([&record]) {
+            assert!(!line.contains(w), "{w} of the card in: {line}");
+        }
+    }
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.contains("call.dtmf"))
+            .all(|e| e.contains("\"masked\":true") && !e.contains("\"digit\"")),
+        "{events:?}"
+    );
+    rig.finish();
+}

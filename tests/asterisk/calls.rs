@@ -134,7 +134,13 @@ fn barge_in_stops_the_agent_within_150_ms() {
 
 #[test]
 fn dtmf_digits_reach_the_call() {
-    let rig = Rig::start();
+    // Keys in events only when the operator says so (see attacks.rs for the default).
+    let mut setup = Setup::default();
+    setup
+        .gateway
+        .env
+        .push(("VOICEGW__SESSION__DTMF_IN_EVENTS".into(), "true".into()));
+    let rig = Rig::start_with(setup);
     let call = rig
         .ast
         .call(Caller::dtmf(DID, "123#", Duration::from_secs(2)))

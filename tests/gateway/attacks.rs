@@ -183,3 +183,51 @@ async fn api_calls_outside_the_policy_or_with_a_foreign_caller_id_are_refused() 
     rig.all_released().await;
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_after_a_secure_input_request_reach_only_the_orchestrator() {
+    // The agent asks for the card on the first turn; it answers every key.
+    let orch = Orchestrator::start("Hello.", |n, _| {
+        if n == 0 {
+            Reply::Json(json!({"text": "Please type your card number, then hash.",
+                "actions": [{"type": "secure_input"}]}))
+        } else {
+            Reply::Json(json!({"text": "Okay."}))
+        }
+    })
+    .await;
+    // Even an operator who lets keys into events gets none of secure input.
+    let extra = format!("{}[session]\ndtmf_in_events = true\n", orch.config("10s"));
+    let rig = Rig::start(SimConfig::default(), &extra).await;
+    let call = rig.sim.place_inbound_call("+15551234567", "+15557654321");
+    rig.greeting_heard(call).await;
+    assert!(rig.sim.caller_say(call, &speech(800)));
+    rig.until("the card asked for", |_| !orch.turns().is_empty())
+        .await;
+    rig.until_count("tts.generated", 2).await;
+    assert!(rig.sim.caller_dtmf(call, "5105105105105100#"));
+    rig.until_count("call.dtmf", 17).await;
+    // Secure input ended with '#': the next key is shown again.
+    assert!(rig.sim.caller_dtmf(call, "7"));
+    rig.until_count("call.dtmf", 18).await;
+    let keys: Vec<Option<String>> = rig
+        .events()
+        .iter()
+        .filter(|e| e["type"] == "call.dtmf")
+        .map(|e| e["data"]["digit"].as_str().map(str::to_owned))
+        .collect();
+    assert!(keys[..17].iter().all(Option::is_none), "{keys:?}");
+    assert_eq!(keys[17].as_deref(), Some("7"));
+    // The orchestrator got every key.
+    rig.until("every key told to the agent", |_| {
+        orch.turns()
+            .iter()
+            .filter_map(|t| t["dtmf"].as_str().map(str::to_owned))
+            .collect::<String>()
+            == "5105105105105100#7"
+    })
+    .await;
+    rig.sim.caller_hangup(call);
+    rig.all_released().await;
+    rig.stop().await;
+}

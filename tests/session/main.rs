@@ -5,6 +5,7 @@
 mod backpressure;
 mod fakes;
 mod harness;
+mod keys;
 mod prompt;
 mod slow_writes;
 mod speech;

@@ -232,6 +232,7 @@ impl Default for Config {
                 tts: None,
                 stt_fallback: Vec::new(),
                 tts_fallback: Vec::new(),
+                secure_dtmf: false,
             }],
         }
     }
@@ -285,6 +286,10 @@ pub struct RouteConfig {
     /// Text-to-speech providers that take over in order (likewise).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tts_fallback: Vec<String>,
+    /// Every key pressed on calls of this route goes to the orchestrator
+    /// only: `call.dtmf` carries no digit and the history says `[DTMF secure]`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secure_dtmf: bool,
 }
 
 fn default_language() -> String {
@@ -344,6 +349,10 @@ pub struct SessionSection {
     pub final_timeout: HumanDuration,
     /// Whether callers may interrupt the agent.
     pub barge_in: bool,
+    /// Whether `call.dtmf` events carry the key pressed. Off: they say only
+    /// that a key was pressed (`"masked": true`), so a card number or PIN
+    /// typed on the keypad never reaches Kafka.
+    pub dtmf_in_events: bool,
     /// Words an interim transcript needs to count as a barge-in.
     pub barge_in_min_words: u32,
     /// Dialplan context that blind transfers to an extension enter.
@@ -372,6 +381,7 @@ impl Default for SessionSection {
             // 2 s lost such turns.
             final_timeout: HumanDuration(Duration::from_secs(5)),
             barge_in: true,
+            dtmf_in_events: false,
             barge_in_min_words: 1,
             transfer_context: "transfer".into(),
             transfer_mode: Default::default(),

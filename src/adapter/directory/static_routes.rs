@@ -34,6 +34,7 @@ impl StaticDirectory {
                 tts: r.tts.clone(),
                 stt_fallback: r.stt_fallback.clone(),
                 tts_fallback: r.tts_fallback.clone(),
+                secure_dtmf: r.secure_dtmf,
             };
             match r.did.strip_suffix('*') {
                 Some("") => dir.any = Some(route),

@@ -161,7 +161,16 @@ fn samples(t: EventType) -> Vec<EventData> {
         ],
         EventType::CallDtmf => "0123456789ABCD*#"
             .chars()
-            .map(|digit| EventData::CallDtmf(Dtmf { digit }))
+            .map(|digit| {
+                EventData::CallDtmf(Dtmf {
+                    digit: Some(digit),
+                    masked: false,
+                })
+            })
+            .chain([EventData::CallDtmf(Dtmf {
+                digit: None,
+                masked: true,
+            })])
             .collect(),
         EventType::CallTransferred => targets()
             .into_iter()

@@ -99,6 +99,7 @@ enum WireAction {
     Transfer { target: String },
     Hangup,
     SendDtmf { digits: String },
+    SecureInput,
 }
 
 impl WireAction {
@@ -115,6 +116,7 @@ impl WireAction {
             Self::SendDtmf { digits } => Action::SendDtmf {
                 digits: DtmfSequence::parse(digits).map_err(bad)?,
             },
+            Self::SecureInput => Action::SecureInput,
         })
     }
 }

@@ -126,6 +126,8 @@ fn check(row: &DidRow) -> Result<(Pattern, Route), String> {
         // one is logged and the instance default serves.
         stt_fallback: row.stt_fallback.clone(),
         tts_fallback: row.tts_fallback.clone(),
+        // No column for it yet: database routes are not secure by default.
+        secure_dtmf: false,
     };
     Ok((pattern, route))
 }

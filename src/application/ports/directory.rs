@@ -25,6 +25,10 @@ pub struct Route {
     /// Text-to-speech providers that take over in order when `tts` fails.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tts_fallback: Vec<String>,
+    /// Every key the caller presses is secure: handed to the orchestrator
+    /// only, never to events, history or logs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secure_dtmf: bool,
 }
 
 impl Route {

@@ -58,8 +58,10 @@ impl CallRecord {
     /// The record as it may be stored: card numbers and similar masked in
     /// every transcript and in the reason text.
     pub fn masked(mut self) -> Self {
+        // The caller's turns in order: a card read over two turns is one number.
+        let mut caller = pii::CallMasker::default();
         for t in &mut self.turns {
-            t.caller = t.caller.as_deref().map(pii::mask);
+            t.caller = t.caller.as_deref().map(|c| caller.mask(c));
             t.agent = t.agent.as_deref().map(pii::mask);
         }
         if let EndReason::Error(e) = &self.reason {

@@ -137,6 +137,9 @@ pub enum Action {
         /// The digits, `0-9 * # A-D` and `,` for a pause.
         digits: DtmfSequence,
     },
+    /// The caller's next keys are secret (a card number, a PIN): they reach
+    /// the orchestrator only, until the caller presses `#` or speaks a turn.
+    SecureInput,
 }
 
 /// Why an orchestrator request failed.

@@ -254,6 +254,7 @@ impl CallRouter {
             tts: None,
             stt_fallback: Vec::new(),
             tts_fallback: Vec::new(),
+            secure_dtmf: false,
         };
         let party = InboundCall {
             caller: channel.clone(),

@@ -57,6 +57,8 @@ pub struct SessionConfig {
     pub tts_failure_prompt: Option<Prompt>,
     /// Whether the caller may interrupt the agent.
     pub barge_in: bool,
+    /// Whether `call.dtmf` events carry the key (never for secure input).
+    pub dtmf_in_events: bool,
     /// An STT interim result needs this many words to count as a barge-in
     /// (the VAD's onset is the other trigger; short noises pass neither).
     pub barge_in_min_words: usize,
@@ -102,6 +104,7 @@ impl Default for SessionConfig {
             tts_first_byte_timeout: Duration::from_secs(5),
             tts_failure_prompt: None,
             barge_in: true,
+            dtmf_in_events: false,
             barge_in_min_words: 1,
             transfer_context: "transfer".into(),
             transfer_mode: TransferMode::Blind,

@@ -11,8 +11,9 @@ use std::time::SystemTime;
 const MAX_TURNS: usize = 1000;
 
 impl Session {
-    /// The caller finished a turn (speech, or a DTMF digit).
+    /// The caller finished a turn of speech.
     pub(super) fn history_caller(&mut self, text: String) {
+        self.keys.end_run();
         if self.turn_records.len() < MAX_TURNS {
             self.turn_records.push(TurnRecord {
                 caller: Some(text),
@@ -21,6 +22,31 @@ impl Session {
                 latency: TurnLatency::default(),
             });
         }
+    }
+
+    /// Whether the caller's keys are secure now: the route says so, or the
+    /// orchestrator asked for secure input.
+    pub(super) fn keys_secure(&self) -> bool {
+        self.keys.secure_requested() || self.route.as_ref().is_some_and(|r| r.secure_dtmf)
+    }
+
+    /// The caller pressed `key`: keys in a row are one entry (see [`super::keys`]).
+    pub(super) fn history_key(&mut self, key: char, secure: bool) {
+        let next = self.turn_records.len();
+        let (record, new, text) = self.keys.press(key, secure, next);
+        if new {
+            if next >= MAX_TURNS {
+                self.keys.end_run();
+                return;
+            }
+            self.turn_records.push(TurnRecord {
+                caller: None,
+                agent: None,
+                interrupted: false,
+                latency: TurnLatency::default(),
+            });
+        }
+        self.turn_records[record].caller = Some(text);
     }
 
     /// The agent spoke `text` (all of it, or what was heard before a barge-in):

@@ -13,7 +13,6 @@ use crate::{
     domain::{
         call::{CallInput, CallState, EndReason, Phase},
         events::{Dtmf, EventData, SttFailed, Transcribed},
-        pii,
     },
 };
 use tokio::time::Instant;
@@ -155,7 +154,8 @@ impl Session {
             return;
         }
         self.reprompts = 0;
-        let masked = pii::mask(&text);
+        self.keys.spoke();
+        let masked = self.masker.mask(&text);
         let data = EventData::SttTranscribed(Transcribed {
             text: masked,
             confidence: self.last_confidence,
@@ -190,8 +190,14 @@ impl Session {
             return;
         }
         self.deadlines = Default::default();
-        if self.transition(CallInput::Dtmf, EventData::CallDtmf(Dtmf { digit })) {
-            self.history_caller(format!("[DTMF {digit}]"));
+        let secure = self.keys_secure();
+        let shown = self.deps.config.dtmf_in_events && !secure;
+        let data = Dtmf {
+            digit: shown.then_some(digit),
+            masked: !shown,
+        };
+        if self.transition(CallInput::Dtmf, EventData::CallDtmf(data)) {
+            self.history_key(digit, secure);
             let interrupted = self.interrupted.take();
             let turn = Turn {
                 text: String::new(),

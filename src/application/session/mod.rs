@@ -26,6 +26,7 @@ mod config;
 mod control;
 mod effects;
 mod history;
+mod keys;
 mod latency;
 mod listen;
 mod policy;

@@ -138,6 +138,10 @@ pub(super) struct Session {
     pub(super) marks: Marks,
     pub(super) latencies: Vec<super::TurnLatency>,
     pub(super) turn_records: Vec<crate::application::ports::history::TurnRecord>,
+    /// The caller's keys and how they are kept private.
+    pub(super) keys: super::keys::Keys,
+    /// Masks the caller's transcripts turn after turn (a card read over two turns).
+    pub(super) masker: crate::domain::pii::CallMasker,
     pub(super) barge_ins: u32,
     pub(super) barge_in_delays_ms: Vec<f64>,
     pub(super) ending: Option<(EndReason, bool)>,
@@ -240,6 +244,8 @@ impl Session {
             marks: Marks::default(),
             latencies: Vec::new(),
             turn_records: Vec::new(),
+            keys: Default::default(),
+            masker: Default::default(),
             barge_ins: 0,
             barge_in_delays_ms: Vec::new(),
             ending: None,

@@ -75,6 +75,7 @@ impl Session {
                     TransferMode::Blind => self.after_speech = AfterSpeech::Transfer(target),
                 },
             },
+            Action::SecureInput => self.keys.secure_next(),
             Action::SendDtmf { digits } => {
                 if let Err(e) = self
                     .deps

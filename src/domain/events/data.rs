@@ -232,8 +232,13 @@ pub struct BargeIn {
 /// `call.dtmf`: the key pressed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dtmf {
-    /// `0`-`9`, `A`-`D`, `*` or `#`.
-    pub digit: char,
+    /// `0`-`9`, `A`-`D`, `*` or `#`; absent unless the operator lets digits
+    /// into events (`session.dtmf_in_events`) and the input is not secure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digit: Option<char>,
+    /// The key is held back: a key was pressed, which one is not said.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub masked: bool,
 }
 
 /// `call.transferred`: the person who took the call.

@@ -112,8 +112,18 @@ fn session_events_keep_their_fields() {
             json!({"heard_text": "", "heard_ms": 0, "dropped_ms": 0, "delay_ms": null}),
         ),
         (
-            EventData::CallDtmf(Dtmf { digit: '#' }),
+            EventData::CallDtmf(Dtmf {
+                digit: Some('#'),
+                masked: false,
+            }),
             json!({"digit": "#"}),
+        ),
+        (
+            EventData::CallDtmf(Dtmf {
+                digit: None,
+                masked: true,
+            }),
+            json!({"masked": true}),
         ),
         (
             EventData::CallEscalated(Escalated {
