@@ -155,4 +155,15 @@ async fn a_row_names_its_speech_fallbacks() {
     // Columns left out: empty arrays, the instance's own fallbacks.
     let r = route("100");
     assert!(r.stt_fallback.is_empty() && r.tts_fallback.is_empty());
+    assert!(r.store_transcripts, "the tenant keeps transcripts");
+}
+
+#[tokio::test]
+async fn a_tenant_that_keeps_no_transcripts_routes_calls_that_publish_none() {
+    let db = Db::fresh().await;
+    db.tenant("quiet", false).await;
+    db.did("100", "quiet", "a").await;
+    let (dir, _) = db.directory().await;
+    let r = dir.find(&Did::parse("100").unwrap()).unwrap().unwrap();
+    assert!(!r.store_transcripts);
 }

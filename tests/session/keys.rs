@@ -1,5 +1,6 @@
-//! Keys pressed on the keypad: a card number typed key by key leaves only its
-//! last four digits in events and the history; a secure route leaves none.
+//! What a call leaves of the caller's secrets: a card number typed key by key
+//! leaves only its last four digits in events and the history, a secure
+//! route leaves none, and a tenant without transcripts publishes no text.
 
 use crate::harness::{Call, Options, start};
 use voice_gateway::application::session::SessionCommand;
@@ -93,5 +94,43 @@ async fn a_secure_route_keeps_every_key_out_of_events_and_history() {
             .iter()
             .filter(|e| e.event_type.as_str() == "call.dtmf")
             .all(|e| e.data.get("digit").is_none() && e.data["masked"] == true)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tenant_without_transcripts_publishes_none() {
+    let mut call = start(Options {
+        routes: "[[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"builtin\"\n\
+                 store_transcripts = false\n",
+        ..Options::default()
+    });
+    call.stt
+        .expect_utterances(["my card is 5105 1051 0510 5100"]);
+    call.until_event("tts.generated").await;
+    call.speak(std::time::Duration::from_millis(800)).await;
+    call.until_event("agent.responded").await;
+    call.until(|c| c.count("tts.generated") == 2, "the answer said")
+        .await;
+    call.commands
+        .send(SessionCommand::CallerGone)
+        .await
+        .unwrap();
+    call.ended().await;
+    let events = call.events.0.lock().unwrap();
+    for e in events.iter() {
+        for field in ["text", "heard_text"] {
+            if let Some(text) = e.data.get(field) {
+                assert_eq!(
+                    text, "",
+                    "{} carries a transcript: {}",
+                    e.event_type, e.data
+                );
+            }
+        }
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event_type.as_str() == "stt.transcribed")
     );
 }

@@ -174,6 +174,7 @@ async fn a_database_route_naming_unusable_providers_gets_the_default() {
         stt_fallback: Vec::new(),
         tts_fallback: vec!["wyoming".into()],
         secure_dtmf: false,
+        store_transcripts: true,
     };
     let call = start(Options {
         directory: Some(Arc::new(OneRoute(route))),

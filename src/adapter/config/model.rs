@@ -233,6 +233,7 @@ impl Default for Config {
                 stt_fallback: Vec::new(),
                 tts_fallback: Vec::new(),
                 secure_dtmf: false,
+                store_transcripts: true,
             }],
         }
     }
@@ -290,6 +291,13 @@ pub struct RouteConfig {
     /// only: `call.dtmf` carries no digit and the history says `[DTMF secure]`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub secure_dtmf: bool,
+    /// Off: calls of this route publish events without transcript text.
+    #[serde(default = "default_true")]
+    pub store_transcripts: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_language() -> String {

@@ -35,6 +35,7 @@ impl StaticDirectory {
                 stt_fallback: r.stt_fallback.clone(),
                 tts_fallback: r.tts_fallback.clone(),
                 secure_dtmf: r.secure_dtmf,
+                store_transcripts: r.store_transcripts,
             };
             match r.did.strip_suffix('*') {
                 Some("") => dir.any = Some(route),

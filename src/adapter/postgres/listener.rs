@@ -131,8 +131,9 @@ async fn listen(
 
 async fn load(client: &Client, timing: Timing) -> Result<RouteTable, String> {
     let query = client.query(
-        "SELECT did_pattern, tenant_id, agent_id, greeting, language, stt, tts, \
-         stt_fallback, tts_fallback FROM dids",
+        "SELECT d.did_pattern, d.tenant_id, d.agent_id, d.greeting, d.language, d.stt, d.tts, \
+         d.stt_fallback, d.tts_fallback, COALESCE(t.store_transcripts, true) \
+         FROM dids d LEFT JOIN tenants t ON t.id = d.tenant_id",
         &[],
     );
     let rows = match tokio::time::timeout(timing.query_timeout, query).await {
@@ -156,6 +157,7 @@ async fn load(client: &Client, timing: Timing) -> Result<RouteTable, String> {
             tts: r.try_get(6).ok()?,
             stt_fallback: r.try_get(7).ok()?,
             tts_fallback: r.try_get(8).ok()?,
+            store_transcripts: r.try_get(9).ok()?,
         };
         Some(row)
     });

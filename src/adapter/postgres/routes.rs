@@ -20,6 +20,8 @@ pub(crate) struct DidRow {
     pub(crate) tts: Option<String>,
     pub(crate) stt_fallback: Vec<String>,
     pub(crate) tts_fallback: Vec<String>,
+    /// The tenant's `store_transcripts`.
+    pub(crate) store_transcripts: bool,
 }
 
 /// What a pattern matches.
@@ -128,6 +130,7 @@ fn check(row: &DidRow) -> Result<(Pattern, Route), String> {
         tts_fallback: row.tts_fallback.clone(),
         // No column for it yet: database routes are not secure by default.
         secure_dtmf: false,
+        store_transcripts: row.store_transcripts,
     };
     Ok((pattern, route))
 }
@@ -163,6 +166,7 @@ mod tests {
             tenant: tenant.into(),
             agent: agent.into(),
             language: "en-US".into(),
+            store_transcripts: true,
             ..DidRow::default()
         }
     }

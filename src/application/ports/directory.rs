@@ -29,6 +29,14 @@ pub struct Route {
     /// only, never to events, history or logs.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub secure_dtmf: bool,
+    /// Off: the call's events carry no transcript text (the tenant's
+    /// `store_transcripts`; call records lose theirs too).
+    #[serde(default = "yes")]
+    pub store_transcripts: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Route {

@@ -255,6 +255,7 @@ impl CallRouter {
             stt_fallback: Vec::new(),
             tts_fallback: Vec::new(),
             secure_dtmf: false,
+            store_transcripts: true,
         };
         let party = InboundCall {
             caller: channel.clone(),

@@ -58,7 +58,10 @@ impl Session {
     }
 
     /// Submits one event, stamped now, with the fields every event of a call carries.
-    pub(super) fn publish(&mut self, data: EventData) {
+    pub(super) fn publish(&mut self, mut data: EventData) {
+        if self.route.as_ref().is_some_and(|r| !r.store_transcripts) {
+            data = data.without_transcripts();
+        }
         let context = CallContext {
             direction: self.call.direction(),
             channel_id: Some(self.inbound.caller.as_str().to_owned()),

@@ -60,6 +60,20 @@ pub enum EventData {
 }
 
 impl EventData {
+    /// The same data with every transcript emptied: what the caller said,
+    /// what the agent said and what was heard before a barge-in. For tenants
+    /// that keep no transcripts, in events as in stored records.
+    pub fn without_transcripts(mut self) -> Self {
+        match &mut self {
+            Self::SttTranscribed(t) => t.text.clear(),
+            Self::AgentResponded(Responded::Reply { text, .. }) => text.clear(),
+            Self::TtsGenerated(g) => g.text.clear(),
+            Self::CallBargein(b) => b.heard_text.clear(),
+            _ => {}
+        }
+        self
+    }
+
     /// The catalog type this data belongs to.
     pub fn event_type(&self) -> EventType {
         match self {
