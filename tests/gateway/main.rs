@@ -2,6 +2,7 @@
 
 mod against_sim;
 mod api;
+mod api_attacks;
 mod attacks;
 mod barge_in;
 mod binary;
