@@ -44,6 +44,9 @@ pub(super) struct Driver {
     waiters: Vec<(u64, oneshot::Sender<()>)>,
     full: bool,
     healthy: Option<bool>,
+    /// An fsync running on a blocking thread, and the records it covers:
+    /// the async workers never wait on the disk.
+    syncing: Option<tokio::task::JoinHandle<(usize, std::io::Result<()>)>>,
 }
 
 impl Driver {
@@ -70,6 +73,7 @@ impl Driver {
             waiters: Vec::new(),
             full: false,
             healthy: None,
+            syncing: None,
         };
         d.gauges();
         d
@@ -93,10 +97,19 @@ impl Driver {
                     self.delivered(seq, outcome);
                 }
                 _ = sync_tick.tick() => {
-                    if let Err(e) = self.spool.sync() {
-                        tracing::error!(error = %e, "event spool: fsync failed");
-                    }
+                    self.start_sync();
                     self.commit();
+                }
+                done = async { self.syncing.as_mut().expect("checked").await }, if self.syncing.is_some() => {
+                    self.syncing = None;
+                    match done {
+                        Ok((records, Ok(()))) => self.spool.synced(records),
+                        Ok((_, Err(e))) => tracing::error!(error = %e, "event spool: fsync failed"),
+                        Err(e) => tracing::error!(error = %e, "event spool: fsync task failed"),
+                    }
+                    if self.spool.wants_sync() {
+                        self.start_sync();
+                    }
                 }
                 _ = tokio::time::sleep_until(backoff.unwrap_or_else(Instant::now)), if backoff.is_some() => {
                     self.backoff_until = None;
@@ -127,6 +140,9 @@ impl Driver {
             next = rx.try_recv().ok();
         }
         let flushed = self.spool.flush();
+        if self.spool.wants_sync() {
+            self.start_sync();
+        }
         for (reply, mut result) in replies {
             if let (Ok(()), Err(e)) = (&result, &flushed) {
                 result = Err(PublishError::Full(format!("spool I/O: {e}")));
@@ -261,7 +277,26 @@ impl Driver {
         }
     }
 
+    /// Starts an fsync of what is flushed, off the async workers, unless one runs.
+    fn start_sync(&mut self) {
+        if self.syncing.is_some() || self.spool.unsynced() == 0 {
+            return;
+        }
+        match self.spool.sync_handle() {
+            Ok((file, records)) => {
+                self.syncing = Some(tokio::task::spawn_blocking(move || {
+                    (records, file.sync_data())
+                }));
+            }
+            Err(e) => tracing::error!(error = %e, "event spool: flush before fsync failed"),
+        }
+    }
+
     fn gauges(&self) {
+        self.metrics.spool_corrupt.inner().store(
+            self.spool.corrupt_records(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         self.metrics
             .spooled_bytes
             .set(self.spool.pending_bytes() as i64);

@@ -18,6 +18,9 @@ pub struct KafkaMetrics {
     pub delivery_errors: Counter,
     /// Events refused because the spool was full: the alert.
     pub spool_full: Counter,
+    /// Spooled records found corrupt and skipped (a disk fault): each is an
+    /// event lost, counted instead of stopping delivery.
+    pub spool_corrupt: Counter,
 }
 
 impl KafkaMetrics {
@@ -48,6 +51,11 @@ impl KafkaMetrics {
             "kafka_spool_full",
             "Call events refused because the spool was full (alert)",
             m.spool_full.clone(),
+        );
+        registry.register(
+            "spool_corrupt",
+            "Spooled call events found corrupt on disk and skipped (each one is lost)",
+            m.spool_corrupt.clone(),
         );
         m
     }

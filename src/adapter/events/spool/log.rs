@@ -38,6 +38,17 @@ pub struct Spool {
     cursor: (u64, u64),
     reader: Option<(u64, BufReader<File>)>,
     scratch: Vec<u8>,
+    /// What is known to be in the OS: `next_seq` and the active segment's
+    /// length at the last successful flush. A failed write (a full disk)
+    /// is undone back to it, so a partly written record cannot shift the
+    /// offsets of the records after it.
+    flushed: (u64, u64),
+    /// Records found corrupt and skipped since open.
+    corrupt: u64,
+    /// Fault injection: the next flush writes half its bytes and fails, as
+    /// a full disk does.
+    #[cfg(test)]
+    pub(super) fail_next_flush: bool,
 }
 
 impl Spool {
@@ -57,6 +68,19 @@ impl Spool {
                 "event spool: committed offset outside the log, replaying from the oldest record");
             committed = first;
         }
+        // Skipped garbage may have renumbered what follows it: replay from
+        // there rather than risk skipping a record never delivered.
+        if let Some(r) = segments.iter().filter_map(|s| s.renumbered_from).min()
+            && r < committed
+        {
+            tracing::warn!(
+                committed,
+                replay_from = r,
+                "event spool: replaying from skipped garbage"
+            );
+            committed = r;
+        }
+        let corrupt = segments.iter().map(|s| s.corrupt as u64).sum();
         // Segments wholly acknowledged are garbage (a crash between commit and delete).
         while segments.len() > 1 && segments.front().is_some_and(|s| s.end() <= committed) {
             let s = segments.pop_front().expect("checked");
@@ -80,7 +104,12 @@ impl Spool {
             cursor: (committed, 0),
             reader: None,
             scratch: Vec::new(),
+            flushed: (0, 0),
+            corrupt,
+            #[cfg(test)]
+            fail_next_flush: false,
         };
+        spool.flushed = (next_seq, spool.active().len);
         spool.pending_bytes = spool.bytes_from(committed);
         spool.cursor = (committed, spool.offset_of(committed));
         Ok(spool)
@@ -107,7 +136,10 @@ impl Spool {
         }
         self.scratch.clear();
         record::encode(payload, &mut self.scratch);
-        self.writer.write_all(&self.scratch)?;
+        if let Err(e) = self.writer.write_all(&self.scratch) {
+            self.undo_unflushed()?;
+            return Err(e.into());
+        }
         let active = self.segments.back_mut().expect("one segment at least");
         active.len += size;
         active.sizes.push(size as u32);
@@ -116,17 +148,85 @@ impl Spool {
         self.pending_bytes += size;
         self.unflushed = true;
         self.unsynced += 1;
-        if self.unsynced >= self.opts.fsync_every.max(1) {
-            self.sync()?;
-        }
         Ok(seq)
     }
 
+    /// Whether `fsync_every` records wait for an fsync: the owner syncs now
+    /// (off its async workers, see [`Spool::sync_handle`]).
+    pub fn wants_sync(&self) -> bool {
+        self.unsynced >= self.opts.fsync_every.max(1)
+    }
+
     /// Hands buffered records to the OS: they survive a crash of the process.
+    /// On failure every record appended since the last successful flush is
+    /// undone (the owner reports them failed).
     pub fn flush(&mut self) -> io::Result<()> {
         if self.unflushed {
-            self.writer.flush()?;
+            #[cfg(test)]
+            if std::mem::take(&mut self.fail_next_flush) {
+                let half = self.writer.buffer().len() / 2;
+                let partial = self.writer.buffer()[..half].to_vec();
+                self.writer.get_mut().write_all(&partial)?;
+                self.undo_unflushed()?;
+                return Err(io::Error::other("no space left on device (injected)"));
+            }
+            if let Err(e) = self.writer.flush() {
+                self.undo_unflushed()?;
+                return Err(e);
+            }
             self.unflushed = false;
+            self.flushed = (self.next_seq, self.active().len);
+        }
+        Ok(())
+    }
+
+    /// Flushes, then returns a handle on the active segment to `sync_data`
+    /// from a blocking thread, and the records that sync covers: give the
+    /// count to [`Spool::synced`] once it succeeded.
+    pub fn sync_handle(&mut self) -> io::Result<(File, usize)> {
+        self.flush()?;
+        Ok((self.writer.get_ref().try_clone()?, self.unsynced))
+    }
+
+    /// `records` appended before a [`Spool::sync_handle`] are on the disk.
+    pub fn synced(&mut self, records: usize) {
+        self.unsynced = self.unsynced.saturating_sub(records);
+    }
+
+    /// Records found corrupt (and skipped) since the spool was opened.
+    pub fn corrupt_records(&self) -> u64 {
+        self.corrupt
+    }
+
+    fn active(&self) -> &Segment {
+        self.segments.back().expect("one segment at least")
+    }
+
+    /// Throws away what was appended since the last successful flush: the
+    /// writer's buffer, the partial bytes on disk and the records' slots.
+    fn undo_unflushed(&mut self) -> io::Result<()> {
+        let (seq, len) = self.flushed;
+        let path = self.active().path.clone();
+        let file = OpenOptions::new().append(true).open(&path)?;
+        // `into_parts` drops the buffer without writing it.
+        let (_, _) = std::mem::replace(&mut self.writer, BufWriter::new(file)).into_parts();
+        OpenOptions::new().write(true).open(&path)?.set_len(len)?;
+        let active = self.segments.back_mut().expect("one segment at least");
+        let keep = (seq - active.base) as usize;
+        let dropped: u64 = active.sizes[keep..].iter().map(|&s| u64::from(s)).sum();
+        active.sizes.truncate(keep);
+        active.len = len;
+        tracing::warn!(
+            records = self.next_seq - seq,
+            bytes = dropped,
+            "event spool: write failed, the records since the last flush are undone"
+        );
+        self.pending_bytes -= dropped;
+        self.unsynced = self.unsynced.saturating_sub((self.next_seq - seq) as usize);
+        self.next_seq = seq;
+        self.unflushed = false;
+        if self.cursor.0 > seq {
+            self.rewind();
         }
         Ok(())
     }
@@ -148,47 +248,43 @@ impl Spool {
 
     /// The next record after the cursor, with its sequence number; `None` when
     /// everything appended has been read.
+    /// A record that fails its check (a length that does not match what
+    /// was written, a CRC mismatch) is skipped and counted, never retried:
+    /// one bad record must not stop every record after it.
     pub fn read_next(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
-        let (seq, offset) = self.cursor;
-        if seq >= self.next_seq {
-            return Ok(None);
+        loop {
+            let (seq, offset) = self.cursor;
+            if seq >= self.next_seq {
+                return Ok(None);
+            }
+            self.flush()?;
+            let idx = self.segment_index(seq);
+            let seg = &self.segments[idx];
+            let (base, end) = (seg.base, seg.end());
+            let size = seg.sizes[(seq - base) as usize] as usize;
+            if self.reader.as_ref().map(|(b, _)| *b) != Some(base) {
+                let mut f = BufReader::with_capacity(64 * 1024, File::open(&seg.path)?);
+                f.seek(SeekFrom::Start(offset))?;
+                self.reader = Some((base, f));
+            }
+            let (_, reader) = self.reader.as_mut().expect("just opened");
+            let payload = read_frame(reader, size)?;
+            self.cursor = if seq + 1 == end && idx + 1 < self.segments.len() {
+                self.reader = None;
+                (seq + 1, 0)
+            } else {
+                (seq + 1, offset + size as u64)
+            };
+            match payload {
+                Some(p) => return Ok(Some((seq, p))),
+                None => {
+                    self.corrupt += 1;
+                    // The reader stopped somewhere inside the frame.
+                    self.reader = None;
+                    tracing::warn!(seq, segment = base, "event spool: corrupt record skipped");
+                }
+            }
         }
-        self.flush()?;
-        let idx = self.segment_index(seq);
-        let seg = &self.segments[idx];
-        let base = seg.base;
-        if self.reader.as_ref().map(|(b, _)| *b) != Some(base) {
-            let mut f = BufReader::with_capacity(64 * 1024, File::open(&seg.path)?);
-            f.seek(SeekFrom::Start(offset))?;
-            self.reader = Some((base, f));
-        }
-        let (_, reader) = self.reader.as_mut().expect("just opened");
-        let mut header = [0u8; HEADER];
-        reader.read_exact(&mut header)?;
-        let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes")) as usize;
-        let crc = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
-        if len > MAX_PAYLOAD {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "spool record length",
-            ));
-        }
-        let mut payload = vec![0u8; len];
-        reader.read_exact(&mut payload)?;
-        if crc32fast::hash(&payload) != crc {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "spool record CRC",
-            ));
-        }
-        let next_offset = offset + (HEADER + len) as u64;
-        self.cursor = if seq + 1 == seg.end() && idx + 1 < self.segments.len() {
-            self.reader = None;
-            (seq + 1, 0)
-        } else {
-            (seq + 1, next_offset)
-        };
-        Ok(Some((seq, payload)))
     }
 
     /// Moves the cursor back to the first unacknowledged record, so what was
@@ -254,6 +350,7 @@ impl Spool {
         let seg = new_segment(&self.dir, self.next_seq)?;
         self.writer = BufWriter::new(OpenOptions::new().append(true).open(&seg.path)?);
         self.segments.push_back(seg);
+        self.flushed = (self.next_seq, 0);
         while self.segments.len() > 1 && self.segments[0].end() <= self.committed {
             let s = self.segments.pop_front().expect("checked");
             if self.reader.as_ref().is_some_and(|(b, _)| *b == s.base) {
@@ -302,6 +399,23 @@ impl Spool {
     }
 }
 
+/// Reads one frame of `size` bytes (as written); `None` when it does not
+/// check (its length field or its CRC).
+fn read_frame(reader: &mut BufReader<File>, size: usize) -> io::Result<Option<Vec<u8>>> {
+    let mut frame = vec![0u8; size];
+    reader.read_exact(&mut frame)?;
+    if size < HEADER {
+        return Ok(None);
+    }
+    let len = u32::from_le_bytes(frame[0..4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_le_bytes(frame[4..8].try_into().expect("4 bytes"));
+    if len > MAX_PAYLOAD || HEADER + len != size || crc32fast::hash(&frame[HEADER..]) != crc {
+        return Ok(None);
+    }
+    frame.drain(..HEADER);
+    Ok(Some(frame))
+}
+
 /// The active segment is replaced once everything in it is acknowledged and it
 /// holds at least this much.
 const ROLL_WHEN_IDLE: u64 = 1024 * 1024;
@@ -316,6 +430,8 @@ fn new_segment(dir: &Path, base: u64) -> io::Result<Segment> {
         path,
         len: 0,
         sizes: Vec::new(),
+        corrupt: 0,
+        renumbered_from: None,
     })
 }
 

@@ -26,7 +26,10 @@ pub(crate) enum Decoded<'a> {
     Record(&'a [u8], usize),
     /// Nothing: the slice is empty (a clean end).
     End,
-    /// A record that is cut short, too long or fails its CRC: a torn write.
+    /// A whole frame whose payload fails its CRC (a flipped bit): its length
+    /// is plausible, so the records after it can still be read.
+    Corrupt(usize),
+    /// A frame cut short or with an impossible length: a torn write.
     Torn,
 }
 
@@ -45,7 +48,7 @@ pub(crate) fn decode(buf: &[u8]) -> Decoded<'_> {
     }
     let payload = &buf[HEADER..HEADER + len];
     if crc32fast::hash(payload) != crc {
-        return Decoded::Torn;
+        return Decoded::Corrupt(HEADER + len);
     }
     Decoded::Record(payload, HEADER + len)
 }
@@ -67,7 +70,7 @@ mod tests {
         }
         let mut flipped = buf.clone();
         flipped[10] ^= 1;
-        assert_eq!(decode(&flipped), Decoded::Torn);
+        assert_eq!(decode(&flipped), Decoded::Corrupt(13));
         let mut huge = buf.clone();
         huge[3] = 0xff;
         assert_eq!(decode(&huge), Decoded::Torn);

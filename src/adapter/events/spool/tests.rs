@@ -156,20 +156,88 @@ fn a_torn_last_record_is_dropped_on_reopen() {
 }
 
 #[test]
-fn a_corrupt_record_is_dropped_with_what_follows_it() {
+fn a_corrupt_record_is_skipped_and_counted_and_what_follows_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two records a segment: the corrupt one is in an older segment.
+    let mut s = Spool::open(dir.path(), opts(1 << 20, 32)).unwrap();
+    for i in 0..6 {
+        s.append(format!("record-{i}").as_bytes()).unwrap();
+    }
+    s.sync().unwrap();
+    drop(s);
+    let seg = segments(dir.path()).remove(0);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[16 + 12] ^= 0xff; // a payload byte of the second record (frames of 16 bytes)
+    std::fs::write(&seg, bytes).unwrap();
+    let mut s = Spool::open(dir.path(), opts(1 << 20, 32)).unwrap();
+    assert_eq!(s.corrupt_records(), 1);
+    let seqs: Vec<u64> = read_all(&mut s).into_iter().map(|r| r.0).collect();
+    assert_eq!(seqs, [0, 2, 3, 4, 5], "only the corrupt record is missing");
+    assert_eq!(s.corrupt_records(), 2, "counted again when read past");
+}
+
+#[test]
+fn a_record_corrupted_while_running_is_skipped_not_retried_forever() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Spool::open(dir.path(), SpoolOptions::default()).unwrap();
     for i in 0..3 {
         s.append(format!("record-{i}").as_bytes()).unwrap();
     }
+    s.flush().unwrap();
+    let seg = segments(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[16] ^= 0x7f; // the second record's length field
+    std::fs::write(&seg, bytes).unwrap();
+    let got = read_all(&mut s);
+    assert_eq!(
+        got,
+        vec![(0, "record-0".to_owned()), (2, "record-2".to_owned())]
+    );
+    assert_eq!(s.corrupt_records(), 1);
+    // A rewind (a failed send) reads the same again, and still gets past it.
+    s.rewind();
+    assert_eq!(read_all(&mut s).len(), 2);
+}
+
+#[test]
+fn garbage_mid_segment_is_skipped_up_to_the_next_intact_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Spool::open(dir.path(), SpoolOptions::default()).unwrap();
+    for i in 0..4 {
+        s.append(format!("record-{i}").as_bytes()).unwrap();
+    }
     s.sync().unwrap();
+    s.commit(0).unwrap();
     drop(s);
     let seg = segments(dir.path()).pop().unwrap();
     let mut bytes = std::fs::read(&seg).unwrap();
-    bytes[16 + 12] ^= 0xff; // a payload byte of the second record (frames of 16 bytes)
+    // The second record's length becomes impossible: nothing says where it ends.
+    bytes[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
     std::fs::write(&seg, bytes).unwrap();
     let mut s = Spool::open(dir.path(), SpoolOptions::default()).unwrap();
-    assert_eq!(read_all(&mut s), vec![(0, "record-0".to_owned())]);
+    let got: Vec<String> = read_all(&mut s).into_iter().map(|r| r.1).collect();
+    assert_eq!(got, ["record-0", "record-2", "record-3"]);
+}
+
+#[test]
+fn a_write_cut_short_by_a_full_disk_leaves_later_records_aligned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Spool::open(dir.path(), SpoolOptions::default()).unwrap();
+    s.append(b"before").unwrap();
+    s.flush().unwrap();
+    s.append(&[b'L'; 4000]).unwrap();
+    s.fail_next_flush = true;
+    assert!(s.flush().is_err());
+    assert_eq!(s.next_seq(), 1, "the failed record is undone");
+    assert_eq!(s.append(b"after").unwrap(), 1);
+    s.flush().unwrap();
+    let got: Vec<String> = read_all(&mut s).into_iter().map(|r| r.1).collect();
+    assert_eq!(got, ["before", "after"]);
+    drop(s);
+    let mut s = Spool::open(dir.path(), SpoolOptions::default()).unwrap();
+    assert_eq!(s.corrupt_records(), 0);
+    let got: Vec<String> = read_all(&mut s).into_iter().map(|r| r.1).collect();
+    assert_eq!(got, ["before", "after"]);
 }
 
 #[test]
