@@ -91,7 +91,7 @@ pub(super) async fn build(
 ) -> Result<Data, ServerError> {
     let (store, idempotency) = store(config, readiness, registry).await?;
     let events = events(config, readiness, registry).await?;
-    let (directory, history) = postgres(config, readiness).await?;
+    let (directory, history) = postgres(config, readiness, registry).await?;
     Ok(Data {
         store,
         idempotency,
@@ -171,6 +171,7 @@ async fn events(
 async fn postgres(
     config: &Config,
     readiness: &Arc<Readiness>,
+    registry: &mut Registry,
 ) -> Result<(Arc<dyn TenantDirectory>, Arc<dyn CallHistory>), ServerError> {
     let p = &config.postgres;
     let Some(url) = &p.url else {
@@ -195,7 +196,11 @@ async fn postgres(
         tracing::info!(applied = ?applied, "postgres migrations applied");
     }
     let directory = PgDirectory::spawn(&cfg, readiness.clone()).map_err(fail)?;
-    let history = PgHistory::new(&cfg).map_err(fail)?;
+    let history = crate::adapter::postgres::QueuedHistory::spawn(
+        PgHistory::new(&cfg).map_err(fail)?,
+        cfg.max_backoff,
+        crate::adapter::postgres::QueueStats::register(registry),
+    );
     tracing::info!(postgres = %url, "routing and call history: postgres");
     Ok((Arc::new(directory), Arc::new(history)))
 }

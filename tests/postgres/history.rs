@@ -2,7 +2,7 @@ use crate::Db;
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 use voice_gateway::{
-    adapter::postgres::PgHistory,
+    adapter::postgres::{PgHistory, QueueStats, QueuedHistory},
     application::{
         ports::history::{CallHistory, CallRecord, HistoryError, TurnRecord},
         session::TurnLatency,
@@ -119,4 +119,78 @@ async fn an_unreachable_database_is_an_error_not_a_hang() {
         .await
         .expect("fails within the connect timeout");
     assert!(matches!(r, Err(HistoryError::Unavailable(_))), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_of_calls_ended_while_postgres_is_down_are_written_when_it_returns() {
+    let mut db = Db::fresh().await;
+    db.tenant("t", true).await;
+    db.sql.batch_execute("CHECKPOINT").await.unwrap();
+    let mut registry = prometheus_client::registry::Registry::default();
+    let stats = QueueStats::register(&mut registry);
+    let history = QueuedHistory::spawn(
+        PgHistory::new(&db.cfg).unwrap(),
+        Duration::from_millis(200),
+        stats.clone(),
+    );
+    tokio::task::block_in_place(|| db.server.kill()).unwrap();
+    for call in ["down-1", "down-2", "down-3"] {
+        // Queued at once: the call's end does not wait for the database.
+        tokio::time::timeout(Duration::from_secs(1), history.record(record(call, "t")))
+            .await
+            .expect("queued without waiting")
+            .unwrap();
+    }
+    assert_eq!(stats.queued.get(), 3);
+    tokio::task::block_in_place(|| db.server.restart()).unwrap();
+    let sql = crate::connect(&db.server.url("test")).await;
+    crate::eventually("the three records written", || async {
+        sql.query_one("SELECT count(*) FROM call_records", &[])
+            .await
+            .is_ok_and(|r| r.get::<_, i64>(0) == 3)
+    })
+    .await;
+    let rows = sql
+        .query("SELECT call_id FROM call_records ORDER BY recorded_at", &[])
+        .await
+        .unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(
+        ids,
+        ["down-1", "down-2", "down-3"],
+        "in the order the calls ended"
+    );
+    assert_eq!(
+        (stats.queued.get(), stats.written.get(), stats.dropped.get()),
+        (0, 3, 0)
+    );
+}
+
+#[tokio::test]
+async fn a_record_the_server_refuses_is_dropped_not_retried_forever() {
+    let db = Db::fresh().await;
+    db.tenant("t", true).await;
+    let mut registry = prometheus_client::registry::Registry::default();
+    let stats = QueueStats::register(&mut registry);
+    let history = QueuedHistory::spawn(
+        PgHistory::new(&db.cfg).unwrap(),
+        Duration::from_millis(200),
+        stats.clone(),
+    );
+    let mut bad = record("bad", "t");
+    // NUL is valid in Rust strings but not in a PostgreSQL text column.
+    bad.from = Some("+1555\0".into());
+    history.record(bad).await.unwrap();
+    history.record(record("good", "t")).await.unwrap();
+    crate::eventually("the good record after the bad one", || async {
+        db.sql
+            .query_one(
+                "SELECT count(*) FROM call_records WHERE call_id = 'good'",
+                &[],
+            )
+            .await
+            .is_ok_and(|r| r.get::<_, i64>(0) == 1)
+    })
+    .await;
+    assert_eq!(stats.dropped.get(), 1);
 }

@@ -47,7 +47,7 @@ impl PgHistory {
         Ok(Self { pool })
     }
 
-    async fn insert(&self, record: CallRecord) -> Result<(), PgError> {
+    pub(super) async fn insert(&self, record: CallRecord) -> Result<(), PgError> {
         let record = record.masked();
         let turns = serde_json::to_value(&record.turns).unwrap_or_default();
         let bare =

@@ -10,6 +10,7 @@
 mod config;
 mod directory;
 mod history;
+mod history_queue;
 mod listener;
 mod migrate;
 mod routes;
@@ -17,6 +18,7 @@ mod routes;
 pub use config::{DatabaseUrl, PostgresConfig};
 pub use directory::PgDirectory;
 pub use history::PgHistory;
+pub use history_queue::{QUEUE_RECORDS, QueueStats, QueuedHistory};
 pub use migrate::{MIGRATIONS, Migration, migrate};
 
 use std::{str::FromStr, time::Duration};
