@@ -45,6 +45,10 @@ pub(super) fn session_deps(
         idle_timeout: o.idle_timeout.0,
         greeting: o.greeting.clone(),
         transfer_target: o.transfer_target.clone(),
+        breaker: crate::adapter::speech::fallback::BreakerConfig {
+            failures: o.breaker_failures.max(1),
+            cool_down: o.breaker_cool_down.0,
+        },
         ..OrchestratorConfig::default()
     })
     .map_err(|e| ServerError::Setup(format!("orchestrator: {e}")))?;

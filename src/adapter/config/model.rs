@@ -325,6 +325,12 @@ pub struct OrchestratorSection {
     pub greeting: Option<String>,
     /// Built-in agent: the extension it transfers callers to.
     pub transfer_target: String,
+    /// Failures in a row (unreachable, timeouts, 5xx, 429) after which the
+    /// orchestrator is not asked for `breaker_cool_down`: callers hear the
+    /// fallback sentence at once instead of waiting `reply_timeout` each.
+    pub breaker_failures: u32,
+    /// How long the breaker stays open before one request tries again.
+    pub breaker_cool_down: HumanDuration,
 }
 
 impl Default for OrchestratorSection {
@@ -337,6 +343,8 @@ impl Default for OrchestratorSection {
             idle_timeout: HumanDuration(Duration::from_secs(5)),
             greeting: None,
             transfer_target: "agents".into(),
+            breaker_failures: 5,
+            breaker_cool_down: HumanDuration(Duration::from_secs(30)),
         }
     }
 }

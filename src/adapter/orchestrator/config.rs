@@ -28,6 +28,8 @@ pub struct OrchestratorConfig {
     pub greeting: Option<String>,
     /// Built-in agent: where it transfers callers who ask for a person.
     pub transfer_target: String,
+    /// When requests stop being sent after failures, and for how long.
+    pub breaker: crate::adapter::speech::fallback::BreakerConfig,
 }
 
 impl Default for OrchestratorConfig {
@@ -42,6 +44,10 @@ impl Default for OrchestratorConfig {
             max_reply_bytes: 64 * 1024,
             greeting: None,
             transfer_target: "agents".to_owned(),
+            breaker: crate::adapter::speech::fallback::BreakerConfig {
+                failures: 5,
+                cool_down: Duration::from_secs(30),
+            },
         }
     }
 }

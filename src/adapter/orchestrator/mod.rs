@@ -45,6 +45,7 @@
 //! or got 503: nothing of a reply has been received then. A 429 is not
 //! retried: the session decides (queue, or hand to a person).
 
+mod breaker;
 mod builtin;
 mod client;
 mod config;
@@ -73,7 +74,10 @@ pub fn from_config(
         .map(str::trim)
         .filter(|u| !u.is_empty())
     {
-        Some(url) => Ok(Arc::new(HttpOrchestrator::new(url, config.clone())?)),
+        Some(url) => Ok(Arc::new(breaker::Guarded::new(
+            Arc::new(HttpOrchestrator::new(url, config.clone())?),
+            config.breaker,
+        ))),
         None => BuiltinAgent::new(config)
             .map(|a| Arc::new(a) as Arc<dyn AgentOrchestrator>)
             .map_err(|e| ClientBuildError::Config(e.to_string())),

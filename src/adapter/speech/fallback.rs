@@ -8,7 +8,7 @@
 //! `speech_errors`. Only when every provider failed does the session end with
 //! the last error (then the call task publishes `error.*_failed`).
 
-mod breaker;
+pub(crate) mod breaker;
 mod metrics;
 pub mod stt;
 pub mod tts;

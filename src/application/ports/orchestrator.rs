@@ -185,6 +185,16 @@ pub enum OrchestratorError {
     /// The stream ended before its terminator (connection closed mid-reply).
     #[error("agent orchestrator reply ended before it was complete")]
     Truncated,
+    /// Too many failures in a row: requests fail at once for a while.
+    #[error(
+        "agent orchestrator failed {failures} times in a row: not asked again for {cool_down:?}"
+    )]
+    CircuitOpen {
+        /// Failures that opened the breaker.
+        failures: u32,
+        /// How long it stays open.
+        cool_down: Duration,
+    },
     /// Connecting, sending or reading failed.
     #[error("agent orchestrator unreachable: {0}")]
     Transport(String),

@@ -341,3 +341,63 @@ fn config_picks_http_or_the_builtin_agent() {
     assert!(super::from_config(&http).is_ok());
     assert!(!format!("{http:?}").contains("sekrit"));
 }
+
+#[tokio::test]
+async fn the_breaker_stops_asking_a_failing_orchestrator_then_tries_again() {
+    use crate::adapter::speech::fallback::BreakerConfig;
+    let (client, script) = client_with(config()).await;
+    let cool_down = Duration::from_millis(300);
+    let guarded = super::breaker::Guarded::new(
+        std::sync::Arc::new(client),
+        BreakerConfig {
+            failures: 3,
+            cool_down,
+        },
+    );
+    let first = |text: &'static str| {
+        let stream = guarded.send_turn(&id(), turn(text));
+        async move { stream.collect::<Vec<_>>().await.remove(0) }
+    };
+    for _ in 0..3 {
+        assert!(matches!(
+            first("down").await,
+            Err(OrchestratorError::Status { status: 503, .. })
+        ));
+    }
+    // Open: answered at once, nothing sent (each failed turn was tried twice).
+    let sent = script.count("down");
+    for text in ["down", "json"] {
+        let e = first(text).await.unwrap_err();
+        assert!(
+            matches!(e, OrchestratorError::CircuitOpen { failures: 3, .. }),
+            "{e}"
+        );
+    }
+    assert_eq!((script.count("down"), script.count("json")), (sent, 0));
+    // After the cool-down one request goes through; it succeeds and closes it.
+    tokio::time::sleep(cool_down).await;
+    assert!(first("json").await.is_ok());
+    assert!(first("json").await.is_ok());
+    assert_eq!(script.count("json"), 2);
+    // A bad reply (not the orchestrator's health) does not count.
+    let (client, _) = client_with(config()).await;
+    let guarded = super::breaker::Guarded::new(
+        std::sync::Arc::new(client),
+        BreakerConfig {
+            failures: 1,
+            cool_down,
+        },
+    );
+    let e = guarded
+        .send_turn(&id(), turn("html"))
+        .collect::<Vec<_>>()
+        .await
+        .remove(0);
+    assert!(e.is_err());
+    let again = guarded
+        .send_turn(&id(), turn("json"))
+        .collect::<Vec<_>>()
+        .await
+        .remove(0);
+    assert!(again.is_ok(), "{again:?}");
+}

@@ -24,14 +24,14 @@ impl Default for BreakerConfig {
 }
 
 #[derive(Debug)]
-pub(super) struct Breaker {
+pub(crate) struct Breaker {
     config: BreakerConfig,
     consecutive: u32,
     open_until: Option<Instant>,
 }
 
 impl Breaker {
-    pub(super) fn new(config: BreakerConfig) -> Self {
+    pub(crate) fn new(config: BreakerConfig) -> Self {
         Self {
             config,
             consecutive: 0,
@@ -40,17 +40,17 @@ impl Breaker {
     }
 
     /// Closed, or open with its cool-down over (half-open).
-    pub(super) fn allows(&self, now: Instant) -> bool {
+    pub(crate) fn allows(&self, now: Instant) -> bool {
         self.open_until.is_none_or(|until| now >= until)
     }
 
-    pub(super) fn success(&mut self) {
+    pub(crate) fn success(&mut self) {
         self.consecutive = 0;
         self.open_until = None;
     }
 
     /// A failure; a failed half-open try re-opens at once.
-    pub(super) fn failure(&mut self, now: Instant) {
+    pub(crate) fn failure(&mut self, now: Instant) {
         self.consecutive += 1;
         if self.consecutive >= self.config.failures {
             self.open_until = Some(now + self.config.cool_down);
