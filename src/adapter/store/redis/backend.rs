@@ -39,6 +39,9 @@ pub(super) struct Backend {
     instance: String,
 }
 
+/// Calls one `LIST` script looks at, at most (about 1 ms of Redis time).
+pub(super) const LIST_LOOK_AT: usize = 1000;
+
 impl Backend {
     pub(super) fn new(conn: ConnectionManager, config: &RedisStoreConfig) -> Self {
         Self {
@@ -117,6 +120,7 @@ impl Backend {
         Ok(json.as_deref().and_then(StoredCall::decode))
     }
 
+    /// One page: the script looks at [`LIST_LOOK_AT`] calls at most.
     pub(super) async fn list(&self, t: &TenantId, filter: &ListFilter) -> Result<Page, String> {
         let limit = filter.limit.clamp(1, 100);
         let mut inv = self.list.prepare_invoke();
@@ -124,18 +128,24 @@ impl Backend {
             .arg(self.keys.call_prefix(t))
             .arg(filter.cursor.as_deref().unwrap_or(""))
             .arg(filter.state.as_deref().unwrap_or(""))
-            .arg(limit + 1);
+            .arg(limit + 1)
+            .arg(LIST_LOOK_AT);
         let mut conn = self.conn();
-        let found: Vec<String> = self.bounded(inv.invoke_async(&mut conn)).await?;
+        let (resume, found): (String, Vec<String>) =
+            self.bounded(inv.invoke_async(&mut conn)).await?;
         let more = found.len() > limit;
         let calls: Vec<CallSummary> = found
             .iter()
             .take(limit)
             .filter_map(|j| StoredCall::decode(j))
             .collect();
-        let next_cursor = more
-            .then(|| calls.last().map(|c| c.call_id.to_string()))
-            .flatten();
+        let next_cursor = if more {
+            calls.last().map(|c| c.call_id.to_string())
+        } else {
+            // The walk stopped at its bound: a short (even empty) page that
+            // says where the next one goes on.
+            Some(resume).filter(|r| !r.is_empty())
+        };
         Ok(Page { calls, next_cursor })
     }
 }

@@ -43,11 +43,18 @@ return 1
 /// One page of a tenant's calls, newest first.
 ///
 /// KEYS: tenant calls. ARGV: call key prefix, cursor call id (or empty),
-/// state (or empty), how many to return.
-/// Returns up to that many record JSONs; the caller asks for one more than
-/// the page to learn whether another page follows.
+/// state (or empty), how many to return, how many calls to look at at most.
+/// Returns `{resume, records}`: up to that many record JSONs (the caller
+/// asks for one more than the page to learn whether another page follows),
+/// and, when the look-at bound stopped the walk first, the id to resume
+/// after (else empty). The bound keeps a filter that matches little from
+/// walking a tenant's whole index in one script, which would stall the
+/// Redis every instance shares.
 pub(super) const LIST: &str = r#"
 local max = tonumber(ARGV[4])
+local budget = tonumber(ARGV[5])
+local looked = 0
+local last = ''
 local top = '+inf'
 local skipping = false
 if ARGV[2] ~= '' then
@@ -65,6 +72,9 @@ while #out < max do
       -- cursor were on earlier pages.
       if id == ARGV[2] then skipping = false end
     elseif #out < max then
+      if looked >= budget then return {last, out} end
+      looked = looked + 1
+      last = id
       local r = redis.call('HMGET', ARGV[1] .. id, 'state', 'record')
       if not r[2] then
         redis.call('ZREM', KEYS[1], id)
@@ -77,5 +87,5 @@ while #out < max do
   if #ids < chunk then break end
   offset = offset + chunk
 end
-return out
+return {'', out}
 "#;
