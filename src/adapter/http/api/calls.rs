@@ -76,16 +76,25 @@ pub(crate) async fn create(
             Begin::InProgress => return Err(ApiError::IdempotencyInProgress),
         }
     }
-    let outcome = originate(&s, request).await;
-    match (&outcome, &key) {
-        (Ok(view), Some(k)) => {
-            s.idempotency
-                .complete(&p.tenant, k, view.clone(), (s.clock)())
-                .await
+    // Its own task: a client that hangs up mid-request must not take the
+    // limit slot and the idempotency key's outcome down with its handler
+    // while the call it asked for still dials.
+    let placing = tokio::spawn(async move {
+        let outcome = originate(&s, request).await;
+        match (&outcome, &key) {
+            (Ok(view), Some(k)) => {
+                s.idempotency
+                    .complete(&p.tenant, k, view.clone(), (s.clock)())
+                    .await
+            }
+            (Err(_), Some(k)) => s.idempotency.abandon(&p.tenant, k).await,
+            _ => {}
         }
-        (Err(_), Some(k)) => s.idempotency.abandon(&p.tenant, k).await,
-        _ => {}
-    }
+        outcome
+    });
+    let outcome = placing
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("placing the call failed: {e}")))?;
     outcome.map(|v| created(StatusCode::CREATED, v))
 }
 

@@ -22,6 +22,8 @@ pub(crate) struct FakeControl {
     pub(crate) log: Mutex<Vec<String>>,
     /// The next originate fails with this (as the router would refuse it).
     pub(crate) refuse_next: Mutex<Option<ControlError>>,
+    /// Each originate waits for this before it is placed.
+    pub(crate) originate_gate: Mutex<Option<std::sync::Arc<tokio::sync::Notify>>>,
 }
 
 impl FakeControl {
@@ -93,6 +95,10 @@ impl CallControl for FakeControl {
             ));
             if let Some(e) = self.refuse_next.lock().unwrap().take() {
                 return Err(e);
+            }
+            let gate = self.originate_gate.lock().unwrap().clone();
+            if let Some(gate) = gate {
+                gate.notified().await;
             }
             let n = self.calls.lock().unwrap().len();
             let mut c = summary(

@@ -158,3 +158,65 @@ async fn an_originate_the_dialing_policy_refuses_is_403_naming_the_rule() {
     let detail = r.body["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("dialing.api_allow"), "{detail}");
 }
+
+#[tokio::test]
+async fn a_client_gone_mid_originate_keeps_the_slot_and_the_idempotency_key() {
+    let app = limited(1, 600, 100);
+    let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+    *app.fake.originate_gate.lock().unwrap() = Some(gate.clone());
+    let key = [("idempotency-key", "order-42")];
+    let tok = token(json!({}));
+    // The client gives up while the call is being placed.
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        app.req(
+            Method::POST,
+            "/v1/calls",
+            Some(&tok),
+            Some(originate_body()),
+            &key,
+        ),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the request was still running");
+    gate.notify_one();
+    for _ in 0..200 {
+        if !app.fake.calls.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        app.fake.calls.lock().unwrap().len(),
+        1,
+        "the call was placed"
+    );
+    *app.fake.originate_gate.lock().unwrap() = None;
+    // Its retry gets that call, not a second one.
+    let mut retry = None;
+    for _ in 0..200 {
+        let r = app
+            .req(
+                Method::POST,
+                "/v1/calls",
+                Some(&tok),
+                Some(originate_body()),
+                &key,
+            )
+            .await;
+        if r.status != StatusCode::CONFLICT {
+            retry = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let retry = retry.expect("the key's outcome was stored");
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+    assert_eq!(retry.body["call_id"], "call-0");
+    assert_eq!(app.fake.calls.lock().unwrap().len(), 1, "dialled once");
+    // And the call still holds the tenant's one slot.
+    app.post("/v1/calls", originate_body())
+        .await
+        .problem(429, "too-many-calls");
+}
