@@ -163,7 +163,7 @@ impl Gateway {
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
         let (stop_stream, stream_stop_rx) = tokio::sync::watch::channel(false);
         let (items_tx, items) = mpsc::channel(1024);
-        let stream = tokio::spawn(ari_stream::run(
+        let mut stream = tokio::spawn(ari_stream::run(
             stream_cfg,
             ari,
             items_tx,
@@ -172,7 +172,7 @@ impl Gateway {
             stream_stop_rx,
         ));
         let stop = ShutdownSwitch::new();
-        let consumer = tokio::spawn(router.run(
+        let mut consumer = tokio::spawn(router.run(
             items,
             control_rx,
             stop.subscribe(),
@@ -210,6 +210,17 @@ impl Gateway {
             res = &mut server => {
                 let _ = stop_stream.send(true);
                 return flatten(res);
+            }
+            // A core task that stops before shutdown (a panic) leaves no one
+            // to take calls: turn /readyz red and exit non-zero, so whatever
+            // runs the gateway (systemd, Kubernetes) restarts it.
+            died = core_stopped(&mut stream, &mut consumer) => {
+                tracing::error!(task = died.task, error = %died.error, "a core task stopped: exiting");
+                state.readiness.begin_drain();
+                let _ = stop_stream.send(true);
+                stop.advance(Stage::Close);
+                let _ = server.await;
+                return Err(ServerError::Task(format!("{}: {}", died.task, died.error)));
             }
         }
 
@@ -257,6 +268,29 @@ impl Gateway {
     }
 }
 
+/// A core task that stopped on its own.
+struct Stopped {
+    task: &'static str,
+    error: String,
+}
+
+/// Resolves when the ARI event stream or the call router stops (they run
+/// until shutdown; stopping earlier means they failed).
+async fn core_stopped<A, B>(
+    stream: &mut tokio::task::JoinHandle<A>,
+    router: &mut tokio::task::JoinHandle<B>,
+) -> Stopped {
+    let why = |r: Result<(), tokio::task::JoinError>| match r {
+        Err(e) if e.is_panic() => format!("panicked: {e}"),
+        Err(e) => e.to_string(),
+        Ok(()) => "returned before shutdown".to_owned(),
+    };
+    tokio::select! {
+        r = stream => Stopped { task: "ARI event stream", error: why(r.map(drop)) },
+        r = router => Stopped { task: "call router", error: why(r.map(drop)) },
+    }
+}
+
 fn flatten(
     res: Result<Result<(), std::io::Error>, tokio::task::JoinError>,
 ) -> Result<(), ServerError> {
@@ -286,4 +320,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
     Gateway::bind(config).await?.run(shutdown).await
+}
+
+#[cfg(test)]
+mod supervision_tests {
+    use super::core_stopped;
+
+    #[tokio::test]
+    async fn a_panicking_core_task_is_noticed_at_once() {
+        let mut stream = tokio::spawn(std::future::pending::<()>());
+        let mut router = tokio::spawn(async { panic!("router bug") });
+        let stopped = core_stopped(&mut stream, &mut router).await;
+        assert_eq!(stopped.task, "call router");
+        assert!(stopped.error.contains("panicked"), "{}", stopped.error);
+        stream.abort();
+    }
 }
