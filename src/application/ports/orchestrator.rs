@@ -184,7 +184,7 @@ pub enum OrchestratorError {
     Truncated,
     /// Connecting, sending or reading failed.
     #[error("agent orchestrator unreachable: {0}")]
-    Transport(String),
+    Transport(#[source] super::Cause),
 }
 
 /// Why an orchestrator-supplied value was refused.

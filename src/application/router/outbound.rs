@@ -138,7 +138,7 @@ impl CallRouter {
             .directory
             .agents(tenant)
             .await
-            .map_err(|e| ControlError::Unavailable(e.to_string()))?;
+            .map_err(|e| ControlError::Unavailable(crate::application::ports::Cause::new(e)))?;
         match agents.len() {
             1 => Ok(agents.remove(0)),
             0 => Err(ControlError::Invalid(format!(
