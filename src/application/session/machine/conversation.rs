@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Default)]
 pub(crate) enum Conversation {
     /// The driver is answering and bridging: nothing to hear or say yet.
+    /// Also where a state taken apart during one input stands until that
+    /// input gives the next (a speech done, then listening).
     #[default]
     Setup,
     /// Hearing the caller.

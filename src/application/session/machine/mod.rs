@@ -27,13 +27,17 @@
 //! `poll_effect`, one at a time, each once the effects before it are done.
 
 mod attended;
+mod barge_in;
 mod control;
 mod conversation;
 mod effect;
 mod history;
 mod input;
 mod listen;
+mod publish;
+mod setup;
 mod speak;
+mod synthesis;
 mod timers;
 
 #[cfg(test)]
@@ -44,11 +48,10 @@ pub(crate) use input::{Input, Now};
 
 use super::{InboundCall, SessionConfig, TurnLatency, latency::Marks};
 use crate::{
-    application::ports::{directory::Route, events::CallEvent, history::TurnRecord},
+    application::ports::{directory::Route, history::TurnRecord},
     domain::{
         CallId, TenantId,
-        call::{Call, CallInput, CallState, Direction, EndReason, Phase},
-        events::{CallContext, EventData, EventType, Started},
+        call::{Call, CallState, Direction, EndReason, Phase},
     },
 };
 use conversation::{Conversation, Speech};
@@ -314,122 +317,11 @@ impl CallCore {
         }
     }
 
-    /// Applies `input` to the call and publishes the event it stands for
-    /// with `data`, when the transition yields `data`'s type (a reply started
-    /// while listening yields none). An illegal transition is a bug:
-    /// logged, nothing published.
-    pub(crate) fn transition(
-        &mut self,
-        input: CallInput,
-        data: impl Into<Option<EventData>>,
-    ) -> bool {
-        match self.call.apply(input.clone(), self.now.wall) {
-            Ok(events) => {
-                self.save();
-                let mut data = data.into();
-                // `call.ended` goes out once, from `finish`, with the call's figures.
-                for t in events.into_iter().filter(|t| *t != EventType::CallEnded) {
-                    match data.take_if(|d| d.event_type() == t) {
-                        Some(d) => self.publish(d),
-                        None => tracing::error!(
-                            call_id = %self.who.call_id, event = %t, ?input,
-                            "no data for the transition's event: not published"
-                        ),
-                    }
-                }
-                true
-            }
-            Err(e) => {
-                tracing::warn!(call_id = %self.who.call_id, error = %e, "ignored transition");
-                false
-            }
-        }
-    }
-
-    fn save(&mut self) {
-        let who = &self.who;
-        let record = super::record::summary(
-            &who.call_id,
-            &who.tenant,
-            &self.call,
-            Some(who.inbound.caller_number.clone()),
-            Some(who.inbound.did.to_string()),
-            who.route.as_ref().map(|r| r.agent.clone()),
-            &who.metadata,
-        );
-        self.emit(Effect::Save(record));
-    }
-
-    /// Publishes one event, stamped now, with the fields every event of a call carries.
-    pub(crate) fn publish(&mut self, data: EventData) {
-        let context = CallContext {
-            direction: self.call.direction(),
-            channel_id: Some(self.who.inbound.caller.as_str().to_owned()),
-            agent_id: self.who.route.as_ref().map(|r| r.agent.clone()),
-        };
-        let ev = CallEvent::of(
-            self.who.call_id.clone(),
-            self.who.tenant.clone(),
-            self.now.wall,
-            &context,
-            &data,
-        );
-        self.emit(Effect::Publish(ev));
-    }
-
     fn language(&self) -> String {
         self.who
             .route
             .as_ref()
             .map_or("en-US".to_owned(), |r| r.language.clone())
-    }
-
-    // Setup: the driver answers and bridges, and tells the core as it goes.
-
-    /// The time of the setup step about to be reported.
-    pub(crate) fn at(&mut self, now: Now) -> &mut Self {
-        self.now = now;
-        self
-    }
-
-    /// The call's route and the names of its speech providers.
-    pub(crate) fn routed(&mut self, route: Route, stt_names: Vec<String>, tts_names: Vec<String>) {
-        self.who.tenant = route.tenant.clone();
-        self.who.route = Some(route);
-        self.who.stt_names = stt_names;
-        self.who.tts_names = tts_names;
-    }
-
-    pub(crate) fn route(&self) -> Option<&Route> {
-        self.who.route.as_ref()
-    }
-
-    pub(crate) fn tts_provider_count(&self) -> usize {
-        self.who.tts_names.len()
-    }
-
-    pub(crate) fn started_data(&self) -> EventData {
-        EventData::CallStarted(Started::Inbound {
-            did: self.who.inbound.did.clone(),
-            caller_number: self.who.inbound.caller_number.clone(),
-        })
-    }
-
-    /// Media, agent and recogniser are up: the conversation starts, with the
-    /// greeting if there is one.
-    pub(crate) fn converse(&mut self, greeting: Option<String>) {
-        self.stt.open = true;
-        self.transition(
-            CallInput::Converse {
-                greeting: greeting.is_some(),
-            },
-            None,
-        );
-        match greeting {
-            Some(text) => self.say(text, conversation::AfterSpeech::Listen),
-            None => self.listen(),
-        }
-        self.end_if_asked();
     }
 }
 
