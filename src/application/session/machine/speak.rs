@@ -109,6 +109,7 @@ impl CallCore {
         let Some(speech) = self.speech_mut() else {
             return;
         };
+        let silent = speech.silent();
         match &mut speech.tts {
             Tts::Open { finished, .. } => {
                 if !std::mem::replace(finished, true) {
@@ -116,19 +117,13 @@ impl CallCore {
                 }
             }
             Tts::Opening { finish, .. } => *finish = true,
+            // Nothing was heard of a failed synthesis: nothing to wait for.
+            Tts::Failed if silent => self.speech_done(),
             // The failure prompt, or the end of the audio, is still playing:
             // its drain ends the speech.
             Tts::Failed | Tts::Done => {}
-            Tts::Closed => {
-                // Nothing to say (an action alone, or an empty reply).
-                if self.phase() == Some(Phase::Thinking) {
-                    self.transition(
-                        CallInput::NothingToSay,
-                        EventData::AgentResponded(Responded::NothingToSay),
-                    );
-                }
-                self.speech_done();
-            }
+            // Nothing to say (an action alone, or an empty reply).
+            Tts::Closed => self.speech_done(),
         }
     }
 
@@ -202,6 +197,14 @@ impl CallCore {
         let Some(speech) = self.take_speech() else {
             return;
         };
+        if self.phase() == Some(Phase::Thinking) {
+            // The agent said nothing: an action alone, an empty reply, or a
+            // synthesis that failed before its first sentence went out.
+            self.transition(
+                CallInput::NothingToSay,
+                EventData::AgentResponded(Responded::NothingToSay),
+            );
+        }
         self.close_speech(&speech);
         let text = speech.text();
         let audio = speech.audio();

@@ -156,7 +156,11 @@ impl CallCore {
         self.timers.clear(Timer::TtsFirstByte);
         self.play_failure_prompt();
         self.emit(Effect::Play(AudioChunk::EndOfSpeech));
-        if self.speech_mut().is_some_and(|s| s.silent()) {
+        // Nothing to wait for, unless the reply goes on: its actions still count.
+        if self
+            .speech_mut()
+            .is_some_and(|s| s.silent() && s.reply.is_none())
+        {
             self.speech_done();
         }
     }

@@ -618,3 +618,128 @@ fn the_media_leg_ending_ends_the_call() {
     assert_eq!(n.last().unwrap(), "End(error: media leg ended)");
     assert!(n.contains(&"Release(true)".to_owned()));
 }
+
+#[test]
+fn a_refused_originate_brings_the_caller_back_to_the_agent() {
+    let mut sim = Sim::new(attended(), None);
+    sim.take();
+    sim.answers.originate_ok = false;
+    sim.input(Input::Command(SessionCommand::Transfer {
+        target: TransferTarget::parse("+15550003333").unwrap(),
+        mode: TransferMode::Attended,
+    }));
+    let out = sim.take();
+    let n = names(&out);
+    assert_eq!(
+        n[..6],
+        [
+            "TellTransfer",
+            "call.escalated",
+            "Originate",
+            "HangUpPerson",
+            "call.escalated",
+            "OpenTts"
+        ]
+    );
+    let failed = data(&out[4..], E::CallEscalated);
+    assert_eq!(failed["outcome"], "failed");
+    assert_eq!(failed["error"], "refused");
+}
+
+#[test]
+fn a_person_who_cannot_join_the_bridge_brings_the_caller_back() {
+    let mut sim = Sim::new(attended(), None);
+    sim.answers.join_ok = false;
+    sim.input(Input::Command(SessionCommand::Transfer {
+        target: TransferTarget::parse("+15550003333").unwrap(),
+        mode: TransferMode::Attended,
+    }));
+    sim.take();
+    leg(&mut sim, TransferLegEvent::Answered);
+    let n = names(&sim.take());
+    assert_eq!(
+        n[..4],
+        ["JoinPerson", "HangUpPerson", "call.escalated", "OpenTts"]
+    );
+    assert_eq!(sim.phase(), Some(Phase::Speaking));
+}
+
+#[test]
+fn an_unconfigured_attended_target_fails_without_dialling() {
+    let mut sim = Sim::new(attended(), None);
+    sim.take();
+    sim.input(Input::Command(SessionCommand::Transfer {
+        target: TransferTarget::parse("sales").unwrap(),
+        mode: TransferMode::Attended,
+    }));
+    let n = names(&sim.take());
+    assert!(!n.contains(&"Originate".to_owned()), "{n:?}");
+    assert_eq!(
+        n[..4],
+        [
+            "TellTransfer",
+            "call.escalated",
+            "HangUpPerson",
+            "call.escalated"
+        ]
+    );
+}
+
+#[test]
+fn digits_the_agent_asks_for_go_to_the_caller_side() {
+    let mut sim = thinking("press one");
+    sim.input(Input::ReplyAction(Action::SendDtmf {
+        digits: crate::application::ports::orchestrator::DtmfSequence::parse("1#").unwrap(),
+    }));
+    assert!(matches!(&sim.take()[..], [Effect::SendDtmf(d)] if d == "1#"));
+}
+
+#[test]
+fn a_recogniser_that_cannot_reopen_ends_the_call() {
+    let mut sim = listening();
+    sim.answers.stt_opens = false;
+    sim.input(Input::SttFailed("reset".into()));
+    let out = sim.take();
+    assert_eq!(
+        names(&out),
+        [
+            "error.stt_failed",
+            "OpenStt",
+            "error.stt_failed",
+            "Release(true)",
+            "call.ended",
+            "WriteHistory",
+            "End(error: stt: refused)"
+        ]
+    );
+}
+
+#[test]
+fn a_shutdown_hangs_up_a_caller_talking_to_the_agent() {
+    let mut sim = speaking();
+    sim.input(Input::Command(SessionCommand::Hangup(EndReason::Shutdown)));
+    let n = names(&sim.take());
+    assert_eq!(n[..2], ["DropReply", "CloseTts"]);
+    assert_eq!(n.last().unwrap(), "End(shutdown)");
+    assert!(n.contains(&"Release(true)".to_owned()));
+}
+
+#[test]
+fn a_synthesis_that_cannot_open_without_a_prompt_listens_again() {
+    let mut sim = thinking("hi");
+    sim.answers.tts_opens = false;
+    sim.input(Input::ReplyText("Hello there. More".into()));
+    assert_eq!(
+        names(&sim.take()),
+        ["OpenTts", "error.tts_failed", "CloseTts", "Play(end)"]
+    );
+    // The rest of the reply is not attempted, but its actions still count.
+    sim.input(Input::ReplyText(" to say. ".into()));
+    sim.input(Input::ReplyAction(Action::Hangup));
+    assert!(sim.take().is_empty());
+    sim.input(Input::ReplyDone);
+    let out = sim.take();
+    assert_eq!(names(&out)[0], "agent.responded");
+    assert_eq!(data(&out, E::AgentResponded)["text"], "");
+    assert_eq!(names(&out).last().unwrap(), "End(agent_hangup)");
+}
