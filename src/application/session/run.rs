@@ -1,7 +1,8 @@
 //! The driver of one call: owns the call's sockets, provider sessions and
 //! the clock, and runs the call core (`machine`). Each wake-up reads the
 //! clock once, feeds what woke it to the core and executes the core's
-//! effects; the call's writes go to the writer beside the loop.
+//! effects; the call's writes go to the writer beside the loop. Caller audio
+//! frames skip all that: they go straight to the recogniser.
 
 use super::{
     InboundCall, SessionCommand, SessionDeps, SessionEnded,
@@ -11,9 +12,11 @@ use super::{
 };
 use crate::{
     application::ports::{
-        media::{AgentAudio, AudioChunk, FlushReport, MediaCommand, MediaEvent},
+        media::{AgentAudio, AudioChunk, AudioFrame, FlushReport, MediaCommand, MediaEvent},
         orchestrator::{ConversationId, OrchestratorError, ReplyPart, ReplyStream},
-        speech::{SpeechToText, SttEvent, SttSession, TextToSpeech, TtsEvent, TtsSession},
+        speech::{
+            SpeechToText, SttError, SttEvent, SttSession, TextToSpeech, TtsEvent, TtsSession,
+        },
     },
     domain::{CallId, call::EndReason},
 };
@@ -143,9 +146,17 @@ impl Session {
         self.drain().await;
         while self.ended.is_none() {
             let wake = self.next_wake().await;
-            self.now = read_clock();
-            self.on_wake(wake);
-            self.drain().await;
+            // Caller audio (50 frames a second) and the backlog's sends need
+            // neither the core nor the clock.
+            match wake {
+                Wake::Media(Some(MediaEvent::Audio(frame))) => self.hear(&frame),
+                Wake::AudioSent => {}
+                wake => {
+                    self.now = read_clock();
+                    self.on_wake(wake);
+                    self.drain().await;
+                }
+            }
         }
         // The router is told of the end once `call.ended` and the record are out.
         self.effects.close().await;
@@ -252,21 +263,11 @@ impl Session {
         self.feed(input);
     }
 
-    /// Caller audio goes straight to the recogniser; the rest is the core's.
+    /// The leg's events other than audio are the core's.
     fn media_input(&mut self, event: MediaEvent) -> Option<Input> {
         match event {
             MediaEvent::Audio(frame) => {
-                if let Some(stt) = &mut self.stt
-                    && let Err(e) = stt.push_audio(frame.samples())
-                {
-                    // An overrun drops one frame; a closed session is handled on recv.
-                    if !matches!(
-                        e,
-                        crate::application::ports::speech::SttError::Overrun { .. }
-                    ) {
-                        tracing::debug!(error = %e, "frame not taken by STT");
-                    }
-                }
+                self.hear(&frame);
                 None
             }
             MediaEvent::SpeechStarted { at } => Some(Input::SpeechStarted { at }),
@@ -277,6 +278,18 @@ impl Session {
                 None
             }
             MediaEvent::PlaybackDrained { .. } => Some(Input::PlaybackDrained),
+        }
+    }
+
+    /// Caller audio goes straight to the recogniser.
+    fn hear(&mut self, frame: &AudioFrame) {
+        if let Some(stt) = &mut self.stt
+            && let Err(e) = stt.push_audio(frame.samples())
+        {
+            // An overrun drops one frame; a closed session is handled on recv.
+            if !matches!(e, SttError::Overrun { .. }) {
+                tracing::debug!(error = %e, "frame not taken by STT");
+            }
         }
     }
 
