@@ -25,6 +25,15 @@
 //! meanwhile are held and handled once it is complete, so they see the call
 //! listening; only an end does not wait. They are handled from
 //! `poll_effect`, one at a time, each once the effects before it are done.
+//!
+//! # Files
+//! `conversation` (the states and their data), `timers` (the deadlines),
+//! `listen` (turns, digits, silence), `speak` (reply → sentences, what follows
+//! a speech), `synthesis`, `barge_in`, `control` (commands, blind transfer,
+//! the end), `attended` (attended transfer), `publish` and `history` (the
+//! call's writes), `setup` (what the driver's setup reports). `tests` drives
+//! the core without tokio: a table per transition and seeded random
+//! interleavings checked against the call's invariants.
 
 mod attended;
 mod barge_in;
