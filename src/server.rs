@@ -185,6 +185,8 @@ impl Gateway {
                     Arc::new(control),
                     api,
                     idempotency,
+                    // The composition root gives the API its clock.
+                    #[allow(clippy::disallowed_methods)]
                     Arc::new(std::time::SystemTime::now),
                 )
                 .map_err(|e| ServerError::Setup(format!("call API: {e}")))?,

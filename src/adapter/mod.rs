@@ -1,5 +1,8 @@
 //! One module per outside thing. Adapters implement the application's ports.
 
+// Adapters own the outside world's IO, and its time.
+#![allow(clippy::disallowed_methods)]
+
 pub mod ari;
 pub mod ari_stream;
 pub mod config;

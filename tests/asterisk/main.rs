@@ -7,6 +7,9 @@
 //! Each test starts its own Asterisk and gateway; they run one at a time
 //! (real-time audio on a two-core machine), see [`rig::Rig`].
 
+// Tests read the clock to make their inputs and to measure.
+#![allow(clippy::disallowed_methods)]
+
 #[path = "../common/process.rs"]
 mod process;
 

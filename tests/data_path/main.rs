@@ -2,6 +2,9 @@
 //! Kafka broker and PostgreSQL from `vg_testkit` on free ports (a fresh
 //! topic and database per test), calls placed through the Asterisk simulator.
 
+// Tests read the clock to make their inputs and to measure.
+#![allow(clippy::disallowed_methods)]
+
 mod call;
 mod crash;
 #[path = "../common/kafka.rs"]

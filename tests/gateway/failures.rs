@@ -1,4 +1,4 @@
-//! The rest of issue 5's acceptance list against the simulator: DTMF, the
+//! Failures and edges against the simulator: DTMF, the
 //! caller hanging up mid-sentence, the orchestrator timing out or failing
 //! (the caller hears the fallback sentence), and a DID with no route.
 

@@ -1,5 +1,8 @@
 //! Integration tests of the gateway, compiled into one binary.
 
+// Tests read the clock to make their inputs and to measure.
+#![allow(clippy::disallowed_methods)]
+
 mod against_sim;
 mod api;
 mod api_attacks;

@@ -5,6 +5,9 @@
 //! Its own test binary, so it never shares the machine with the other
 //! integration tests (cargo runs test binaries one after another).
 
+// Tests read the clock to make their inputs and to measure.
+#![allow(clippy::disallowed_methods)]
+
 #[path = "../common/metrics.rs"]
 mod metrics;
 

@@ -2,6 +2,9 @@
 //! control and the media leg, the fake speech providers and the built-in
 //! agent, on tokio's paused clock: every run is the same run.
 
+// Tests read the clock to make their inputs and to measure.
+#![allow(clippy::disallowed_methods)]
+
 mod backpressure;
 mod fakes;
 mod harness;

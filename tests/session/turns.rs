@@ -278,7 +278,9 @@ async fn setup_failure_ends_the_call_and_releases_what_was_taken() {
     let mut call = start(Options::default());
     *call.telephony.fail.lock().unwrap() = Some((
         "add_to_bridge".into(),
-        voice_gateway::application::ports::telephony::TelephonyError::Unavailable("down".into()),
+        voice_gateway::application::ports::telephony::TelephonyError::Unavailable(
+            voice_gateway::application::ports::Cause::msg("down"),
+        ),
     ));
     let ended = call.ended().await;
     assert!(

@@ -3,6 +3,9 @@
 //! harness (`vg_testkit::WyomingServers`, like Redis), driven through the
 //! gateway's Wyoming adapters, and a whole call through the simulator.
 
+// Tests read the clock to make their inputs and to measure.
+#![allow(clippy::disallowed_methods)]
+
 mod bench;
 mod call;
 mod engines;

@@ -1,6 +1,9 @@
 //! Every JSON body Asterisk returned in the recorded REST traffic parses into its
 //! model and serialises back unchanged; every error body parses into `ErrorBody`.
 
+// Tests read the clock to make their inputs and to measure.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use serde::Serialize;

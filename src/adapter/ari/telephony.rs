@@ -27,7 +27,7 @@ fn map(e: AriError) -> TelephonyError {
             operation: e.to_string(),
             message: e.asterisk_message().unwrap_or_default().to_owned(),
         },
-        None => TelephonyError::Unavailable(e.to_string()),
+        None => TelephonyError::Unavailable(crate::application::ports::Cause::new(e)),
     }
 }
 

@@ -8,8 +8,8 @@
 //! - a second socket for the same app takes it over: the first receives
 //!   `ApplicationReplaced` and then stays open but silent. Reconnecting would
 //!   steal the app back and start a tug of war between two gateways, so the
-//!   stream stops with [`StreamItem::Replaced`] and leaves the decision to the
-//!   lease logic (a later issue);
+//!   stream stops with [`StreamItem::Replaced`], marks the dependency down and
+//!   leaves the decision to the operator;
 //! - a restart drops the socket without a close frame (1006), and a half-open
 //!   TCP connection sends nothing at all: pings with a deadline find both.
 //!

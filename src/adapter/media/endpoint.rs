@@ -69,8 +69,16 @@ impl UdpMediaEndpoint {
         let c = &self.config;
         let inbound = setup::inbound(request.format, request.stt_rate);
         let outbound = OutboundPipeline::new(setup::outbound(request.format, self.max_queued()))
-            .map_err(|e| MediaError::Bind(format!("outbound pipeline: {e}")))?;
-        let refused = |e| MediaError::Bind(format!("inbound pipeline: {e}"));
+            .map_err(|e| {
+                MediaError::Bind(crate::application::ports::Cause::msg(format!(
+                    "outbound pipeline: {e}"
+                )))
+            })?;
+        let refused = |e| {
+            MediaError::Bind(crate::application::ports::Cause::msg(format!(
+                "inbound pipeline: {e}"
+            )))
+        };
         match c.vad {
             VadChoice::Energy => {
                 let vad = EnergyVad::new(c.vad_timing, c.energy);
@@ -95,13 +103,13 @@ impl UdpMediaEndpoint {
         let c = &self.config;
         let (socket, lease) = self.pool.bind(c.bind).map_err(|e| match e {
             BindError::Exhausted => MediaError::NoPort(c.ports.to_string()),
-            BindError::Io(e) => MediaError::Bind(e.to_string()),
+            BindError::Io(e) => MediaError::Bind(crate::application::ports::Cause::new(e)),
         })?;
         let local = SocketAddr::new(c.advertised(), lease.port());
         let socket = socket
             .set_nonblocking(true)
             .and_then(|()| tokio::net::UdpSocket::from_std(socket))
-            .map_err(|e| MediaError::Bind(e.to_string()))?;
+            .map_err(|e| MediaError::Bind(crate::application::ports::Cause::new(e)))?;
         if request.format == WireFormat::Slin16 {
             tracing::warn!(call = %request.call, "slin16 over UnicastRTP is one-way: Asterisk drops our PT 118");
         }

@@ -139,7 +139,7 @@ impl Inner {
 
 fn transport(e: reqwest::Error) -> OrchestratorError {
     // Without the URL: it is in our config, and the message stays short.
-    OrchestratorError::Transport(e.without_url().to_string())
+    OrchestratorError::Transport(crate::application::ports::Cause::new(e.without_url()))
 }
 
 /// Maps a non-success status to its error, reading a bounded error body.

@@ -113,7 +113,9 @@ impl Reply {
             match timeout_at(deadline, resp.chunk()).await {
                 Err(_) => return Err(timeout(waited, waiting_for)),
                 Ok(Err(e)) => {
-                    return Err(OrchestratorError::Transport(e.without_url().to_string()));
+                    return Err(OrchestratorError::Transport(
+                        crate::application::ports::Cause::new(e.without_url()),
+                    ));
                 }
                 Ok(Ok(Some(bytes))) => decoder.feed(&bytes)?,
                 Ok(Ok(None)) => {

@@ -87,7 +87,9 @@ impl PgDirectory {
     /// The route for a DID from the cache, synchronously.
     pub fn find(&self, did: &Did) -> Result<Option<Route>, DirectoryError> {
         let table = self.cache.current().ok_or_else(|| {
-            DirectoryError::Unavailable("routes not loaded from postgres yet".into())
+            DirectoryError::Unavailable(crate::application::ports::Cause::msg(
+                "routes not loaded from postgres yet",
+            ))
         })?;
         Ok(table.find(did).cloned())
     }
@@ -113,7 +115,9 @@ impl TenantDirectory for PgDirectory {
             .cache
             .current()
             .ok_or_else(|| {
-                DirectoryError::Unavailable("routes not loaded from postgres yet".into())
+                DirectoryError::Unavailable(crate::application::ports::Cause::msg(
+                    "routes not loaded from postgres yet",
+                ))
             })
             .map(|table| table.find_owned(did).map(|r| r.tenant.clone()));
         Box::pin(async move { owner })
@@ -127,7 +131,9 @@ impl TenantDirectory for PgDirectory {
             .cache
             .current()
             .ok_or_else(|| {
-                DirectoryError::Unavailable("routes not loaded from postgres yet".into())
+                DirectoryError::Unavailable(crate::application::ports::Cause::msg(
+                    "routes not loaded from postgres yet",
+                ))
             })
             .map(|table| table.agents(tenant));
         Box::pin(async move { agents })

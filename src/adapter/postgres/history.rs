@@ -87,7 +87,7 @@ impl CallHistory for PgHistory {
             let call = record.call_id.clone();
             self.insert(record).await.map_err(|e| {
                 tracing::warn!(call_id = %call, error = %e, "call record not written");
-                HistoryError::Unavailable(e.to_string())
+                HistoryError::Unavailable(crate::application::ports::Cause::new(e))
             })
         })
     }

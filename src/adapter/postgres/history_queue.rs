@@ -93,9 +93,11 @@ impl CallHistory for QueuedHistory {
                         | mpsc::error::TrySendError::Closed(r) => r.call_id.clone(),
                     };
                     tracing::error!(%call_id, "call record dropped: the history queue is full");
-                    Err(HistoryError::Unavailable(format!(
-                        "history queue full ({QUEUE_RECORDS} records waiting for postgres)"
-                    )))
+                    Err(HistoryError::Unavailable(
+                        crate::application::ports::Cause::msg(format!(
+                            "history queue full ({QUEUE_RECORDS} records waiting for postgres)"
+                        )),
+                    ))
                 }
             }
         })

@@ -108,7 +108,7 @@ pub enum ControlError {
     Invalid(String),
     /// Asterisk (or another dependency) failed.
     #[error("telephony unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] super::Cause),
 }
 
 /// Call control for the HTTP API.

@@ -62,7 +62,7 @@ impl Route {
 pub enum DirectoryError {
     /// The backing store is unreachable.
     #[error("tenant directory unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] super::Cause),
 }
 
 /// Looks a DID up.

@@ -85,7 +85,7 @@ impl CallRecord {
 pub enum HistoryError {
     /// The backing store is unreachable or refused the write.
     #[error("call history unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] super::Cause),
 }
 
 /// Stores finished calls.

@@ -210,7 +210,7 @@ pub enum MediaError {
     NoPort(String),
     /// The socket could not be bound.
     #[error("cannot bind media socket: {0}")]
-    Bind(String),
+    Bind(#[source] super::Cause),
 }
 
 /// Opens media legs.

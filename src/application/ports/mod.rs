@@ -2,6 +2,8 @@
 //! never on an adapter.
 
 pub mod calls;
+mod cause;
+pub use cause::Cause;
 pub mod directory;
 pub mod events;
 pub mod history;

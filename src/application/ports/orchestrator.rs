@@ -197,7 +197,7 @@ pub enum OrchestratorError {
     },
     /// Connecting, sending or reading failed.
     #[error("agent orchestrator unreachable: {0}")]
-    Transport(String),
+    Transport(#[source] super::Cause),
 }
 
 /// Why an orchestrator-supplied value was refused.

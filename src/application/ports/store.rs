@@ -13,7 +13,7 @@ use crate::domain::{CallId, TenantId};
 pub enum StoreError {
     /// The backing store is unreachable.
     #[error("call store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] super::Cause),
 }
 
 /// Call records, scoped by tenant.

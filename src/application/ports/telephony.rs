@@ -106,7 +106,7 @@ pub enum TelephonyError {
     },
     /// Asterisk could not be reached in time.
     #[error("Asterisk unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] super::Cause),
 }
 
 /// Call control toward Asterisk.

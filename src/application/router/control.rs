@@ -2,6 +2,7 @@
 //! router stays the only owner of the calls; reads go to the call store.
 
 use super::CallRouter;
+use crate::application::ports::Cause;
 use crate::{
     application::{
         ports::{
@@ -71,7 +72,7 @@ impl RouterHandle {
             .await
             .map_err(|_| ControlError::Draining)?;
         rx.await
-            .map_err(|_| ControlError::Unavailable("the call router stopped".into()))?
+            .map_err(|_| ControlError::Unavailable(Cause::msg("the call router stopped")))?
     }
 
     async fn command(
@@ -108,7 +109,7 @@ impl CallControl for RouterHandle {
             self.store
                 .get(tenant, call)
                 .await
-                .map_err(|e| ControlError::Unavailable(e.to_string()))?
+                .map_err(|e| ControlError::Unavailable(Cause::new(e)))?
                 .ok_or(ControlError::NotFound)
         })
     }
@@ -122,7 +123,7 @@ impl CallControl for RouterHandle {
             self.store
                 .list(tenant, &filter)
                 .await
-                .map_err(|e| ControlError::Unavailable(e.to_string()))
+                .map_err(|e| ControlError::Unavailable(Cause::new(e)))
         })
     }
 
@@ -194,7 +195,7 @@ impl CallRouter {
             .store
             .get(tenant, call)
             .await
-            .map_err(|e| ControlError::Unavailable(e.to_string()))?;
+            .map_err(|e| ControlError::Unavailable(Cause::new(e)))?;
         let record = record.ok_or(ControlError::NotFound)?;
         self.check_transfer(tenant, &command)?;
         if record.state == "transferring" && matches!(command, SessionCommand::Transfer { .. }) {
@@ -209,7 +210,7 @@ impl CallRouter {
             return h
                 .commands
                 .try_send(command)
-                .map_err(|e| ControlError::Unavailable(e.to_string()));
+                .map_err(|e| ControlError::Unavailable(Cause::msg(e.to_string())));
         }
         // Still ringing out: only a hangup makes sense.
         let pending = self

@@ -181,13 +181,7 @@ impl CallRouter {
         t: EventType,
         data: serde_json::Value,
     ) {
-        let ev = CallEvent::new(
-            t,
-            call_id.clone(),
-            tenant.clone(),
-            std::time::SystemTime::now(),
-            data,
-        );
+        let ev = CallEvent::new(t, call_id.clone(), tenant.clone(), wall_clock(), data);
         if let Err(e) = self.deps.events.publish(ev).await {
             tracing::error!(%call_id, event = %t, error = %e, "call event not published");
         }
@@ -314,4 +308,12 @@ impl Holdings for CallRouter {
     fn handed_over(&self, channel: &ChannelId) -> bool {
         self.handed_over.contains_key(channel)
     }
+}
+
+/// The router's clock. The router's task and its use cases (which await
+/// Asterisk) are its driver; the pure steps (`classify`, `Dialling::step`)
+/// are given the time.
+#[allow(clippy::disallowed_methods)]
+fn wall_clock() -> std::time::SystemTime {
+    std::time::SystemTime::now()
 }

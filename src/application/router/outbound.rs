@@ -28,7 +28,6 @@ use crate::{
     },
 };
 use ari::ChannelId;
-use std::time::SystemTime;
 
 /// The type and data of an event the router publishes for an outbound call
 /// not yet handed to its session: no channel yet, the agent on `call.started`.
@@ -89,7 +88,7 @@ impl CallRouter {
         // Only a validated E.164 number goes into the template: no dial string,
         // technology or variable can ride in on it.
         let endpoint = self.deps.config.outbound_endpoint.dial(&request.to);
-        let dial = Dialling::originate(SystemTime::now());
+        let dial = Dialling::originate(super::wall_clock());
         let started = Started::Outbound {
             to: request.to.clone(),
             from: request.from.clone(),
@@ -152,7 +151,7 @@ impl CallRouter {
             .directory
             .owner(&did)
             .await
-            .map_err(|e| ControlError::Unavailable(e.to_string()))?;
+            .map_err(|e| ControlError::Unavailable(crate::application::ports::Cause::new(e)))?;
         match owner {
             Some(owner) if &owner == tenant => Ok(()),
             _ => Err(ControlError::NotAllowed(format!(
@@ -175,7 +174,7 @@ impl CallRouter {
             .directory
             .agents(tenant)
             .await
-            .map_err(|e| ControlError::Unavailable(e.to_string()))?;
+            .map_err(|e| ControlError::Unavailable(crate::application::ports::Cause::new(e)))?;
         match agents.len() {
             1 => Ok(agents.remove(0)),
             0 => Err(ControlError::Invalid(format!(
@@ -211,7 +210,7 @@ impl CallRouter {
         progress: Progress,
     ) -> Option<Outcome> {
         let p = self.pending.get_mut(channel)?;
-        match p.dial.step(&progress, SystemTime::now()) {
+        match p.dial.step(&progress, super::wall_clock()) {
             Step::Nothing => None,
             Step::Ringing => {
                 self.ringing(channel).await;
@@ -329,7 +328,7 @@ impl CallRouter {
             to: Some(p.request.to.to_string()),
             started_at: p.dial.call.started_at(),
             answered_at: None,
-            ended_at: p.dial.call.ended_at().unwrap_or_else(SystemTime::now),
+            ended_at: p.dial.call.ended_at().unwrap_or_else(super::wall_clock),
             reason: reason.clone(),
             turns: Vec::new(),
         };

@@ -127,12 +127,14 @@ mod tests {
         (steps, d.call.state().clone(), d.call.ended_at())
     }
 
-    #[test]
-    fn each_progress_gives_its_state_and_step() {
+    /// A name, the progress of a dial, the steps it gives and the state it leaves.
+    type Case = (&'static str, Vec<Progress>, Vec<Step>, CallState);
+
+    fn cases() -> Vec<Case> {
         use DialStatus as D;
         use Step::*;
         let gone = |cause| Progress::Gone { cause };
-        let cases: Vec<(&str, Vec<Progress>, Vec<Step>, CallState)> = vec![
+        vec![
             (
                 "started is not remembered, progress rings",
                 vec![dial(D::Started), dial(D::Progress)],
@@ -201,12 +203,16 @@ mod tests {
                 vec![Ended(EndReason::Error("400 Bad Request".into()))],
                 CallState::Failed,
             ),
-        ];
-        for (name, progress, want_steps, want_state) in cases {
+        ]
+    }
+
+    #[test]
+    fn each_progress_gives_its_state_and_step() {
+        for (name, progress, want_steps, want_state) in cases() {
             let (steps, state, ended_at) = run(&progress);
             assert_eq!(steps, want_steps, "{name}");
             assert_eq!(state, want_state, "{name}");
-            let ended = matches!(want_steps.last(), Some(Ended(_)));
+            let ended = matches!(want_steps.last(), Some(Step::Ended(_)));
             assert_eq!(
                 ended_at,
                 ended.then(|| t(progress.len() as u64)),

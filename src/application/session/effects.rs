@@ -30,10 +30,10 @@ use tracing::Instrument;
 const HISTORY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One write, or the end of the writes an admission slot waits for.
-pub(super) enum Effect {
-    SaveRecord(CallSummary),
-    Publish(CallEvent),
-    WriteHistory(CallRecord),
+pub(super) enum Write {
+    Record(CallSummary),
+    Event(CallEvent),
+    History(CallRecord),
     /// An attended handover gives the slot back, but only once `call.ended`
     /// and the history before it are written: a drain must not stop the
     /// gateway with them pending.
@@ -42,9 +42,9 @@ pub(super) enum Effect {
 
 /// The submitting side, owned by the session.
 pub(super) struct Effects {
-    tx: Option<mpsc::UnboundedSender<Effect>>,
+    tx: Option<mpsc::UnboundedSender<Write>>,
     /// Until `start`.
-    rx: Option<mpsc::UnboundedReceiver<Effect>>,
+    rx: Option<mpsc::UnboundedReceiver<Write>>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -83,7 +83,7 @@ impl Effects {
     }
 
     /// Queues one effect; never waits.
-    pub(super) fn submit(&self, effect: Effect) {
+    pub(super) fn submit(&self, effect: Write) {
         if let Some(tx) = &self.tx {
             // Only fails once the writer is gone, which `close` alone causes.
             let _ = tx.send(effect);
@@ -106,27 +106,27 @@ impl Effects {
 }
 
 impl Writer {
-    async fn run(self, mut rx: mpsc::UnboundedReceiver<Effect>) {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Write>) {
         while let Some(effect) = rx.recv().await {
             self.apply(effect).await;
         }
     }
 
     /// Failures are logged, never fatal to the call.
-    async fn apply(&self, effect: Effect) {
+    async fn apply(&self, effect: Write) {
         match effect {
-            Effect::SaveRecord(record) => {
+            Write::Record(record) => {
                 if let Err(e) = self.store.put(record).await {
                     tracing::warn!(call_id = %self.call_id, error = %e, "call record not stored");
                 }
             }
-            Effect::Publish(event) => {
+            Write::Event(event) => {
                 let event_type = event.event_type;
                 if let Err(e) = self.events.publish(event).await {
                     tracing::error!(call_id = %self.call_id, event = %event_type, error = %e, "call event not published");
                 }
             }
-            Effect::WriteHistory(record) => {
+            Write::History(record) => {
                 match tokio::time::timeout(HISTORY_TIMEOUT, self.history.record(record)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => {
@@ -137,7 +137,7 @@ impl Writer {
                     }
                 }
             }
-            Effect::Release(permit) => drop(permit),
+            Write::Release(permit) => drop(permit),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! the agent's first sound went.
 
 pub use crate::domain::events::TurnLatency;
-use tokio::time::Instant;
+use std::time::Instant;
 
 /// Marks of one turn, set as the turn goes.
 #[derive(Debug, Clone, Default)]

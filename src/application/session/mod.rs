@@ -1,50 +1,40 @@
 //! The per-call session: the turn loop that ties the caller's audio, speech
 //! recognition, the agent and speech synthesis together.
 //!
-//! One task per call owns everything the call uses and `select!`s over: the
-//! registry's commands (DTMF and hangups from ARI, API requests), the media
-//! leg's events (caller audio, VAD, playback drained), the STT session, the TTS
-//! session, the agent's streamed reply, and one timer (the nearest of the
-//! turn's deadlines). Nothing else touches the call's state, so there are no
-//! locks. The call's writes (its record, its events, its history) run beside
-//! the loop, in order (`effects`), so a slow store or publisher never holds up
-//! the call's audio. See `run.rs` for the loop and the files beside it for
-//! each concern:
-//! `setup` (answer, bridge, externalMedia), `listen` (end of turn), `speak`
-//! (reply → sentences → TTS → media, barge-in), `control` (commands, blind
-//! transfer, the end), `attended` (attended transfer), `unrouted` (a DID
-//! with no route).
+//! The call's behaviour is a deterministic state machine, `machine`: no
+//! tokio, no clock, every input in and every effect out (see its doc for
+//! how to drive it). One task per call is its driver (`run`): it owns
+//! everything the call uses, `select!`s over the registry's commands (DTMF
+//! and hangups from ARI, API requests), the media leg's events, the STT
+//! session, the TTS session, the agent's streamed reply and the core's next
+//! deadline, reads the clock once per wake-up, and executes the core's
+//! effects (`drive`). Nothing else touches the call's state, so there are
+//! no locks. The call's writes (its record, its events, its history) run
+//! beside the loop, in order (`effects`), so a slow store or publisher never
+//! holds up the call's audio. Setup (`setup`: answer, bridge,
+//! externalMedia) and a DID with no route (`unrouted`) are the driver's
+//! too: they are a sequence of Asterisk requests before the conversation.
 //!
-//! The session ends exactly once, through `Session::finish`, which releases
-//! every resource, publishes `call.ended` with the call's figures and reports
-//! to the registry. The call's admission permit is dropped with the task, so a
-//! drain counts it until then; only a call handed to a person gives it back
-//! earlier, at the handover (`attended`).
+//! The call ends exactly once: the core's last effect releases every
+//! resource, publishes `call.ended` with the call's figures and hands the
+//! driver what it reports to the registry. The call's admission permit is
+//! dropped with the task, so a drain counts it until then; only a call
+//! handed to a person gives it back earlier, at the handover.
 
-mod attended;
 mod config;
-mod control;
+mod drive;
 mod effects;
-mod history;
-mod keys;
 mod latency;
-mod listen;
-mod policy;
+mod machine;
 mod providers;
-mod publish;
 mod record;
 mod resources;
 pub(crate) use resources::ignore_gone;
 mod run;
 mod setup;
-mod speak;
 mod unrouted;
 
-#[cfg(test)]
-mod tests;
-
 pub use config::{Prompt, SessionConfig};
-pub use control::reason_label;
 pub use latency::TurnLatency;
 pub use record::summary;
 
@@ -198,6 +188,11 @@ pub struct OutboundStart {
     pub call: crate::domain::call::Call,
     /// The API client's metadata.
     pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// A stable label for metrics and events (an error's text goes in `detail`).
+pub fn reason_label(reason: &EndReason) -> String {
+    reason.label()
 }
 
 /// Starts the session of an inbound call.

@@ -1,23 +1,24 @@
-//! The session's state and its loop.
+//! The driver of one call: owns the call's sockets, provider sessions and
+//! the clock, and runs the call core (`machine`). Each wake-up reads the
+//! clock once, feeds what woke it to the core and executes the core's
+//! effects; the call's writes go to the writer beside the loop. Caller audio
+//! frames skip all that: they go straight to the recogniser.
 
 use super::{
-    InboundCall, SessionCommand, SessionDeps, SessionEnded, effects::Effects, latency::Marks,
+    InboundCall, SessionCommand, SessionDeps, SessionEnded,
+    effects::{Effects, Write},
+    machine::{CallCore, Effect, Ended, Input, Now},
     resources::Resources,
 };
 use crate::{
-    application::{
-        ports::{
-            directory::Route,
-            media::{AgentAudio, AudioChunk, FlushReport, MediaCommand, MediaEvent},
-            orchestrator::{ConversationId, OrchestratorError, ReplyPart, ReplyStream},
-            speech::{SpeechToText, SttEvent, SttSession, TextToSpeech, TtsEvent, TtsSession},
+    application::ports::{
+        media::{AgentAudio, AudioChunk, AudioFrame, FlushReport, MediaCommand, MediaEvent},
+        orchestrator::{ConversationId, OrchestratorError, ReplyPart, ReplyStream},
+        speech::{
+            SpeechToText, SttError, SttEvent, SttSession, TextToSpeech, TtsEvent, TtsSession,
         },
-        sentences::SentenceSplitter,
     },
-    domain::{
-        CallId, TenantId,
-        call::{Call, Direction, EndReason},
-    },
+    domain::{CallId, call::EndReason},
 };
 use futures_util::StreamExt;
 use std::{collections::VecDeque, sync::Arc};
@@ -29,83 +30,17 @@ use tokio::{
     time::{Instant, sleep_until},
 };
 
-/// What to do when the agent's current speech has been played out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum AfterSpeech {
-    Listen,
-    Hangup(EndReason),
-    Transfer(crate::domain::TransferTarget),
-}
-
-/// The deadlines of the turn; the loop sleeps until the nearest.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Deadlines {
-    /// Listening with no speech: reprompt.
-    pub(super) silence: Option<Instant>,
-    /// Speech ended: end the turn unless it resumes.
-    pub(super) endpoint: Option<Instant>,
-    /// `finish` sent to STT: stop waiting for the final.
-    pub(super) final_result: Option<Instant>,
-    /// The caller has talked too long: cut the turn.
-    pub(super) max_turn: Option<Instant>,
-    /// Text sent to TTS and no audio yet.
-    pub(super) tts_first_byte: Option<Instant>,
-    /// Attended transfer: the person's leg has rung long enough.
-    pub(super) transfer: Option<Instant>,
-}
-
-impl Deadlines {
-    fn next(&self) -> Option<Instant> {
-        [
-            self.silence,
-            self.endpoint,
-            self.final_result,
-            self.max_turn,
-            self.tts_first_byte,
-            self.transfer,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-}
-
-/// A barge-in whose flush the leg has not reported yet. Its figures (what
-/// the caller heard, how soon the audio stopped) make `call.bargein` and the
-/// turn's history, so the barge-in is completed when the report comes in.
-pub(super) struct PendingFlush {
-    pub(super) onset: Instant,
-    pub(super) report: oneshot::Receiver<FlushReport>,
-    /// The leg answers within one turn of its task; a stuck one is given up on.
-    pub(super) deadline: Instant,
-}
-
-/// An input that waits for the barge-in before it to be complete: it must
-/// see the call as the completed barge-in leaves it (listening, the heard
-/// text known), as when the loop awaited the report.
+/// A command that came while setup waited for Asterisk, for the loop.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // a few at most, and never audio frames
 pub(super) enum Held {
     Command(SessionCommand),
-    Media(MediaEvent),
-}
-
-/// One text piece sent to TTS and the audio it produced so far.
-#[derive(Debug, Clone)]
-pub(super) struct Piece {
-    pub(super) id: u32,
-    pub(super) text: String,
-    pub(super) audio: std::time::Duration,
 }
 
 pub(super) struct Session {
     pub(super) deps: SessionDeps,
     pub(super) call_id: CallId,
-    pub(super) tenant: TenantId,
     pub(super) inbound: InboundCall,
-    pub(super) route: Option<Route>,
-    pub(super) call: Call,
-    pub(super) metadata: std::collections::BTreeMap<String, String>,
+    pub(super) core: CallCore,
     pub(super) res: Resources,
     pub(super) conversation: Option<ConversationId>,
     pub(super) commands: mpsc::Receiver<SessionCommand>,
@@ -113,67 +48,36 @@ pub(super) struct Session {
     /// The call's recogniser: the instance default until the route chooses.
     pub(super) stt_provider: Arc<dyn SpeechToText>,
     pub(super) stt: Option<SttSession>,
-    pub(super) stt_failures: u32,
     /// The call's synthesiser: the instance default until the route chooses.
     pub(super) tts_provider: Arc<dyn TextToSpeech>,
-    /// The providers behind `stt_provider`, in order; empty when routes
-    /// cannot choose (no catalog).
-    pub(super) stt_names: Vec<String>,
-    /// Likewise for `tts_provider`.
-    pub(super) tts_names: Vec<String>,
     pub(super) tts: Option<TtsSession>,
-    /// Every provider failed the current speech: its rest is not attempted.
-    pub(super) speech_failed: bool,
     pub(super) reply: Option<ReplyStream>,
-    pub(super) splitter: SentenceSplitter,
-    pub(super) reply_done: bool,
-    pub(super) tts_done: bool,
-    pub(super) pieces: Vec<Piece>,
-    pub(super) after_speech: AfterSpeech,
-    pub(super) transcript: String,
-    pub(super) last_confidence: Option<f32>,
-    pub(super) interrupted: Option<String>,
-    pub(super) reprompts: u32,
-    pub(super) deadlines: Deadlines,
-    pub(super) marks: Marks,
-    pub(super) latencies: Vec<super::TurnLatency>,
-    pub(super) turn_records: Vec<crate::application::ports::history::TurnRecord>,
-    /// The caller's keys and how they are kept private.
-    pub(super) keys: super::keys::Keys,
-    /// Masks the caller's transcripts turn after turn (a card read over two turns).
-    pub(super) masker: crate::domain::pii::CallMasker,
-    pub(super) barge_ins: u32,
-    pub(super) barge_in_delays_ms: Vec<f64>,
-    pub(super) ending: Option<(EndReason, bool)>,
-    /// An attended transfer in progress.
-    pub(super) attended: Option<super::attended::Attended>,
-    /// Caller and person are connected: the session only keeps their bridge.
-    pub(super) bridged: bool,
     /// The call's admission slot. Given back at an attended handover, when
     /// the gateway stops carrying the call's media: a caller talking to a
     /// person must neither count against the gateway's capacity nor hold up
     /// a drain. Otherwise it goes with the task.
     pub(super) permit: Option<crate::application::admission::CallPermit>,
-    /// `call.ended` is out (an attended transfer publishes it at the handover).
-    pub(super) ended_published: bool,
-    /// Inputs to handle before any new one: commands that arrived while
-    /// setup waited for Asterisk, and whatever waits for a barge-in's flush.
+    /// Commands that arrived while setup waited for Asterisk.
     pub(super) held: VecDeque<Held>,
-    /// A barge-in waiting for its flush report.
-    pub(super) flush: Option<PendingFlush>,
+    /// The report of the last barge-in's flush, until the leg answers.
+    flush: Option<oneshot::Receiver<FlushReport>>,
     /// The call's writes (record, events, history), run beside the loop.
     pub(super) effects: Effects,
     /// Agent audio the leg's audio channel had no room for yet, in order.
     /// While it is not empty the TTS stream is not read, so it holds at most
     /// one TTS chunk, plus the failure prompt and the end-of-speech marks.
-    pub(super) audio_backlog: VecDeque<AgentAudio>,
+    audio_backlog: VecDeque<AgentAudio>,
     /// The flush generation of the audio sent now; barge-in bumps it.
-    pub(super) audio_generation: u64,
+    audio_generation: u64,
+    /// The time of the current wake-up.
+    pub(super) now: Now,
+    /// Set by the core's last effect.
+    ended: Option<Ended>,
 }
 
 /// Why the loop woke.
 #[allow(clippy::large_enum_variant)] // moved once per wake; boxing would allocate per audio frame
-pub(super) enum Wake {
+enum Wake {
     Command(Option<SessionCommand>),
     Media(Option<MediaEvent>),
     Stt(Option<SttEvent>),
@@ -181,9 +85,18 @@ pub(super) enum Wake {
     Reply(Option<Result<ReplyPart, OrchestratorError>>),
     /// The leg took audio from the backlog.
     AudioSent,
-    /// The pending flush's report; `None` from a leg that is gone or stuck.
+    /// The pending flush's report; `None` from a leg that is gone.
     Flushed(Option<FlushReport>),
     Timer,
+}
+
+/// Reads the clock: once per wake-up, and at each step of setup.
+#[allow(clippy::disallowed_methods)] // the driver owns the clock
+pub(super) fn read_clock() -> Now {
+    Now {
+        at: Instant::now().into_std(),
+        wall: std::time::SystemTime::now(),
+    }
 }
 
 impl Session {
@@ -193,71 +106,31 @@ impl Session {
         inbound: InboundCall,
         commands: mpsc::Receiver<SessionCommand>,
     ) -> Self {
-        let now = std::time::SystemTime::now();
-        let (tenant, route, call, metadata) = match &inbound.outbound {
-            Some(o) => (
-                o.route.tenant.clone(),
-                Some(o.route.clone()),
-                o.call.clone(),
-                o.metadata.clone(),
-            ),
-            // Until the route is known; an unrouted call keeps this tenant.
-            None => (
-                TenantId::parse("unrouted").expect("valid"),
-                None,
-                Call::new(Direction::Inbound, now),
-                Default::default(),
-            ),
-        };
+        let now = read_clock();
+        let core = CallCore::new(deps.config.clone(), call_id.clone(), inbound.clone(), now);
         let (stt_provider, tts_provider) = (deps.stt.clone(), deps.tts.clone());
         Self {
             deps,
             call_id,
-            tenant,
             inbound,
-            route,
-            call,
-            metadata,
+            core,
             res: Resources::default(),
             conversation: None,
             commands,
             leg_events: None,
             stt_provider,
             stt: None,
-            stt_failures: 0,
             tts_provider,
-            stt_names: Vec::new(),
-            tts_names: Vec::new(),
             tts: None,
-            speech_failed: false,
             reply: None,
-            splitter: SentenceSplitter::new(),
-            reply_done: true,
-            tts_done: true,
-            pieces: Vec::new(),
-            after_speech: AfterSpeech::Listen,
-            transcript: String::new(),
-            last_confidence: None,
-            interrupted: None,
-            reprompts: 0,
-            deadlines: Deadlines::default(),
-            marks: Marks::default(),
-            latencies: Vec::new(),
-            turn_records: Vec::new(),
-            keys: Default::default(),
-            masker: Default::default(),
-            barge_ins: 0,
-            barge_in_delays_ms: Vec::new(),
-            ending: None,
-            attended: None,
-            bridged: false,
             permit: None,
-            ended_published: false,
             held: VecDeque::new(),
             flush: None,
             effects: Effects::new(),
             audio_backlog: VecDeque::new(),
             audio_generation: 0,
+            now,
+            ended: None,
         }
     }
 
@@ -265,28 +138,53 @@ impl Session {
     pub(super) async fn run(mut self) -> SessionEnded {
         self.effects.start(&self.deps, self.call_id.clone());
         if self.setup().await {
-            while self.ending.is_none() {
-                if self.flush.is_none()
-                    && let Some(input) = self.held.pop_front()
-                {
-                    self.on_held(input).await;
-                    continue;
-                }
-                let wake = self.next_wake().await;
-                self.on_wake(wake).await;
+            while let Some(Held::Command(c)) = self.held.pop_front() {
+                self.feed(Input::Command(c));
+                self.drain().await;
             }
         }
-        // Ended while the leg had not reported a flush: it is gone, or
-        // answered just now.
-        if let Some(mut flush) = self.flush.take() {
-            let report = flush.report.try_recv().ok();
-            self.barge_in_reported(flush.onset, report);
+        self.drain().await;
+        while self.ended.is_none() {
+            let wake = self.next_wake().await;
+            // Caller audio (50 frames a second) and the backlog's sends need
+            // neither the core nor the clock.
+            match wake {
+                Wake::Media(Some(MediaEvent::Audio(frame))) => self.hear(&frame),
+                Wake::AudioSent => {}
+                wake => {
+                    self.now = read_clock();
+                    self.on_wake(wake);
+                    self.drain().await;
+                }
+            }
         }
-        let (reason, hang_up_caller) = self
-            .ending
+        // The router is told of the end once `call.ended` and the record are out.
+        self.effects.close().await;
+        let ended = self
+            .ended
             .take()
-            .unwrap_or((EndReason::Error("session stopped".into()), true));
-        self.finish(reason, hang_up_caller).await
+            .expect("the loop ends with the core's end");
+        SessionEnded {
+            caller: self.inbound.caller.clone(),
+            call_id: self.call_id.clone(),
+            reason: ended.reason,
+            latencies: ended.latencies,
+            barge_in_delays_ms: ended.barge_in_delays_ms,
+        }
+    }
+
+    /// Hands `input` to the core at the current wake-up's time.
+    pub(super) fn feed(&mut self, input: Input) {
+        self.core.handle(self.now, input);
+    }
+
+    /// Ends the call (setup failed, or an unrouted DID was refused).
+    pub(super) fn end(&mut self, reason: EndReason, hang_up_caller: bool) {
+        self.now = read_clock();
+        self.feed(Input::End {
+            reason,
+            hang_up_caller,
+        });
     }
 
     /// Waits for the next thing to happen. Each branch borrows a different field,
@@ -296,33 +194,26 @@ impl Session {
     /// Backpressure: while agent audio waits in the backlog the TTS stream
     /// is not read, so a synthesiser faster than real time waits in its own
     /// send, and the loop goes on serving everything else meanwhile.
-    ///
-    /// While a barge-in waits for its flush report, only the report and the
-    /// leg's events are read: caller audio goes on to STT, the leg's other
-    /// events are held, and commands, STT results and timers wait in their
-    /// channels (the leg answers within one turn of its task).
     async fn next_wake(&mut self) -> Wake {
+        let deadline = self.core.poll_timeout().map(Instant::from_std);
         let Session {
             commands,
             leg_events,
             stt,
             tts,
             reply,
-            deadlines,
             res,
             audio_backlog,
             flush,
             ..
         } = self;
-        let deadline = deadlines.next();
         let backlog = !audio_backlog.is_empty();
-        let flushing = flush.is_some();
         tokio::select! {
             biased;
             r = flush_report(flush) => Wake::Flushed(r),
-            c = commands.recv(), if !flushing => Wake::Command(c),
+            c = commands.recv() => Wake::Command(c),
             e = recv_media(leg_events) => Wake::Media(e),
-            e = recv_stt(stt), if !flushing => Wake::Stt(e),
+            e = recv_stt(stt) => Wake::Stt(e),
             r = reserve_audio(res.leg.as_ref().map(|l| &l.audio)), if backlog => {
                 match r {
                     Ok(permit) => {
@@ -337,47 +228,153 @@ impl Session {
             }
             e = recv_tts(tts), if !backlog => Wake::Tts(e),
             p = next_part(reply) => Wake::Reply(p),
-            () = sleep_opt(deadline), if !flushing => Wake::Timer,
+            () = sleep_opt(deadline) => Wake::Timer,
         }
     }
 
-    async fn on_wake(&mut self, wake: Wake) {
-        match wake {
-            Wake::Command(Some(c)) => self.on_command(c).await,
+    fn on_wake(&mut self, wake: Wake) {
+        let input = match wake {
+            Wake::Command(Some(c)) => Input::Command(c),
             // Every handle is gone: nobody can end this call any more but us.
-            Wake::Command(None) => self.end(EndReason::Shutdown, true),
-            Wake::Media(Some(e)) if self.flush.is_some() && !matches!(e, MediaEvent::Audio(_)) => {
-                self.held.push_back(Held::Media(e));
-            }
-            Wake::Media(Some(e)) => self.on_media(e).await,
+            Wake::Command(None) => Input::CommandsGone,
+            Wake::Media(Some(e)) => match self.media_input(e) {
+                Some(input) => input,
+                None => return,
+            },
             Wake::Media(None) => {
                 self.leg_events = None;
-                self.end(EndReason::Error("media leg ended".into()), true);
+                Input::MediaGone
             }
-            Wake::Stt(e) => self.on_stt(e).await,
-            Wake::Tts(e) => self.on_tts(e).await,
-            Wake::Reply(p) => self.on_reply(p).await,
-            Wake::AudioSent => {}
+            Wake::Stt(e) => match self.stt_input(e) {
+                Some(input) => input,
+                None => return,
+            },
+            Wake::Tts(Some(TtsEvent::Audio(chunk))) => Input::TtsAudio(chunk),
+            Wake::Tts(Some(TtsEvent::Done) | None) => Input::TtsDone,
+            Wake::Tts(Some(TtsEvent::Error(e))) => Input::TtsFailed(e.to_string()),
+            Wake::Reply(p) => self.reply_input(p),
+            Wake::AudioSent => return,
             Wake::Flushed(report) => {
-                if let Some(flush) = self.flush.take() {
-                    self.barge_in_reported(flush.onset, report);
+                self.flush = None;
+                Input::Flushed(report)
+            }
+            Wake::Timer => return self.core.handle_timeout(self.now),
+        };
+        self.feed(input);
+    }
+
+    /// The leg's events other than audio are the core's.
+    fn media_input(&mut self, event: MediaEvent) -> Option<Input> {
+        match event {
+            MediaEvent::Audio(frame) => {
+                self.hear(&frame);
+                None
+            }
+            MediaEvent::SpeechStarted { at } => Some(Input::SpeechStarted { at }),
+            MediaEvent::SpeechEnded { at } => Some(Input::SpeechEnded { at }),
+            MediaEvent::Dtmf { digit } => Some(Input::Dtmf(digit)),
+            MediaEvent::Latched { peer } => {
+                tracing::debug!(%peer, "media latched");
+                None
+            }
+            MediaEvent::PlaybackDrained { .. } => Some(Input::PlaybackDrained),
+        }
+    }
+
+    /// Caller audio goes straight to the recogniser.
+    fn hear(&mut self, frame: &AudioFrame) {
+        if let Some(stt) = &mut self.stt
+            && let Err(e) = stt.push_audio(frame.samples())
+        {
+            // An overrun drops one frame; a closed session is handled on recv.
+            if !matches!(e, SttError::Overrun { .. }) {
+                tracing::debug!(error = %e, "frame not taken by STT");
+            }
+        }
+    }
+
+    fn stt_input(&mut self, event: Option<SttEvent>) -> Option<Input> {
+        match event {
+            Some(SttEvent::Interim { text, .. }) => Some(Input::SttInterim {
+                words: text.split_whitespace().count(),
+            }),
+            Some(SttEvent::Final {
+                text, confidence, ..
+            }) => Some(Input::SttFinal { text, confidence }),
+            Some(SttEvent::SpeechStarted { .. }) => None,
+            Some(SttEvent::Error(e)) => {
+                self.stt = None;
+                Some(Input::SttFailed(e.to_string()))
+            }
+            None => {
+                self.stt = None;
+                Some(Input::SttFailed("session closed".into()))
+            }
+        }
+    }
+
+    fn reply_input(&mut self, part: Option<Result<ReplyPart, OrchestratorError>>) -> Input {
+        match part {
+            Some(Ok(ReplyPart::Text(text))) => Input::ReplyText(text),
+            Some(Ok(ReplyPart::Action(action))) => Input::ReplyAction(action),
+            Some(Ok(ReplyPart::Done)) | None => {
+                self.reply = None;
+                Input::ReplyDone
+            }
+            Some(Err(e)) => {
+                self.reply = None;
+                Input::ReplyFailed {
+                    timeout: matches!(e, OrchestratorError::Timeout { .. }),
+                    error: e.to_string(),
                 }
             }
-            Wake::Timer => self.on_timer().await,
         }
     }
 
-    async fn on_held(&mut self, input: Held) {
-        match input {
-            Held::Command(c) => self.on_command(c).await,
-            Held::Media(e) => self.on_media(e).await,
+    /// Hands the core's writes at the head of its queue to the writer: what a
+    /// setup step's transition produced.
+    pub(super) fn submit_writes(&mut self) {
+        while let Some(effect) = self.core.poll_write() {
+            match effect {
+                Effect::Save(record) => self.effects.submit(Write::Record(record)),
+                Effect::Publish(event) => self.effects.submit(Write::Event(event)),
+                Effect::WriteHistory(record) => self.effects.submit(Write::History(record)),
+                _ => unreachable!("poll_write yields writes only"),
+            }
         }
     }
 
-    /// Marks the call for ending; the loop stops after the current wake.
-    pub(super) fn end(&mut self, reason: EndReason, hang_up_caller: bool) {
-        if self.ending.is_none() {
-            self.ending = Some((reason, hang_up_caller));
+    /// Executes the core's effects until it has none; results go back in
+    /// before the next effect is taken.
+    pub(super) async fn drain(&mut self) {
+        while let Some(effect) = self.core.poll_effect() {
+            self.execute(effect).await;
+        }
+    }
+
+    async fn execute(&mut self, effect: Effect) {
+        match effect {
+            Effect::Play(chunk) => self.leg_audio(chunk),
+            Effect::Flush => self.flush_leg(),
+            Effect::Save(record) => self.effects.submit(Write::Record(record)),
+            Effect::Publish(event) => self.effects.submit(Write::Event(event)),
+            Effect::WriteHistory(record) => self.effects.submit(Write::History(record)),
+            Effect::HandedOver => {
+                if let Some(permit) = self.permit.take() {
+                    self.effects.submit(Write::Release(permit));
+                }
+            }
+            Effect::End(ended) => self.ended = Some(ended),
+            Effect::OpenStt
+            | Effect::FinishStt
+            | Effect::CloseStt
+            | Effect::OpenTts { .. }
+            | Effect::SpeakText(_)
+            | Effect::FinishTts
+            | Effect::CloseTts
+            | Effect::SendTurn(_)
+            | Effect::DropReply => self.execute_speech(effect).await,
+            other => self.execute_telephony(other).await,
         }
     }
 
@@ -395,7 +392,7 @@ impl Session {
     /// Sends agent audio to the media leg, in order, never dropping it: what
     /// the leg's audio channel has no room for waits in the backlog, which the
     /// loop sends on as room appears (and stops reading TTS meanwhile).
-    pub(super) fn leg_audio(&mut self, chunk: AudioChunk) {
+    fn leg_audio(&mut self, chunk: AudioChunk) {
         let Some(leg) = &self.res.leg else { return };
         let audio = AgentAudio {
             generation: self.audio_generation,
@@ -415,11 +412,28 @@ impl Session {
     }
 
     /// Barge-in: forgets the audio not yet sent and starts a new generation,
-    /// so the leg drops what it has not read yet. Returns the `Flush` to send.
-    pub(super) fn cut_audio(&mut self) -> u64 {
+    /// so the leg drops what it has not read yet; its report comes back as
+    /// an input. A leg that is gone drops the reply sender: the report is
+    /// `None` at once.
+    fn flush_leg(&mut self) {
         self.audio_backlog.clear();
         self.audio_generation += 1;
-        self.audio_generation
+        let (reply, report) = oneshot::channel();
+        self.flush = Some(report);
+        self.leg_send(MediaCommand::Flush {
+            generation: self.audio_generation,
+            reply,
+        });
+    }
+
+    /// The AI leaves the call at an attended handover.
+    pub(super) fn leave_media(&mut self) {
+        if let Some(leg) = self.res.leg.take() {
+            let _ = leg.try_send(MediaCommand::Close);
+        }
+        self.audio_backlog.clear();
+        self.leg_events = None;
+        self.flush = None;
     }
 }
 
@@ -432,12 +446,9 @@ async fn reserve_audio(
     }
 }
 
-async fn flush_report(flush: &mut Option<PendingFlush>) -> Option<FlushReport> {
+async fn flush_report(flush: &mut Option<oneshot::Receiver<FlushReport>>) -> Option<FlushReport> {
     match flush {
-        Some(f) => tokio::time::timeout_at(f.deadline, &mut f.report)
-            .await
-            .ok()
-            .and_then(Result::ok),
+        Some(report) => report.await.ok(),
         None => std::future::pending().await,
     }
 }

@@ -2,7 +2,8 @@
 
 use super::{
     SessionCommand,
-    run::{AfterSpeech, Held, Session},
+    machine::Input,
+    run::{Held, Session, read_clock},
 };
 use crate::{
     application::{
@@ -10,13 +11,12 @@ use crate::{
         ports::{
             media::{MediaCommand, MediaRequest},
             orchestrator::CreateConversation,
-            speech::{SttConfig, SttSampleRate},
             telephony::AudioTransport,
         },
     },
     domain::{
         call::{CallInput, Direction, EndReason},
-        events::{EventData, Started, SttFailed},
+        events::EventData,
     },
 };
 use std::net::SocketAddr;
@@ -28,7 +28,7 @@ impl Session {
     pub(super) async fn setup(&mut self) -> bool {
         self.res.caller = Some(self.inbound.caller.clone());
         let outbound = self.inbound.outbound.is_some();
-        let looked_up = match &self.route {
+        let looked_up = match self.core.route() {
             // Outbound: the API request chose tenant and agent.
             Some(route) => Ok(Some(route.clone())),
             None => self.deps.directory.lookup(&self.inbound.did).await,
@@ -45,15 +45,14 @@ impl Session {
                 return false;
             }
         };
-        self.tenant = route.tenant.clone();
+        let (stt_names, tts_names) = self.choose_speech(&route);
+        self.core.routed(route.clone(), stt_names, tts_names);
         if let Some(permit) = self.permit.as_mut()
             && let Err(e) = permit.claim_tenant(&route.tenant)
         {
             self.over_share(e).await;
             return false;
         }
-        self.route = Some(route.clone());
-        self.choose_speech();
         // An outbound call was started, and answered, by the router.
         if !outbound {
             self.transition(CallInput::InboundArrived, self.started_data());
@@ -91,19 +90,13 @@ impl Session {
                 return false;
             }
         };
-        if !self.open_stt().await {
+        self.now = read_clock();
+        if let Err(e) = self.open_stt().await {
+            self.feed(Input::SttOpenFailed(e));
             return false;
         }
-        self.transition(
-            CallInput::Converse {
-                greeting: greeting.is_some(),
-            },
-            None,
-        );
-        match greeting {
-            Some(text) => self.say(text, AfterSpeech::Listen).await,
-            None => self.listen(),
-        }
+        self.now = read_clock();
+        self.core.at(self.now).converse(greeting);
         true
     }
 
@@ -170,7 +163,7 @@ impl Session {
     /// loop; a caller who hangs up ends the wait.
     async fn wait_media_channel(&mut self, channel: &ari::ChannelId) -> Result<(), String> {
         let limit = self.deps.config.media_channel_timeout;
-        let deadline = Instant::now() + limit;
+        let deadline = Instant::from_std(read_clock().at) + limit;
         loop {
             let command = match tokio::time::timeout_at(deadline, self.commands.recv()).await {
                 Ok(Some(c)) => c,
@@ -187,7 +180,8 @@ impl Session {
                 SessionCommand::CallerGone
                 | SessionCommand::ChannelLost
                 | SessionCommand::Hangup(_) => {
-                    self.on_command(command).await;
+                    self.now = read_clock();
+                    self.feed(Input::Command(command));
                     return Err("the call ended during setup".into());
                 }
                 other => self.held.push_back(Held::Command(other)),
@@ -195,40 +189,19 @@ impl Session {
         }
     }
 
-    /// Opens (or reopens) the STT session. False when the call must end.
-    pub(super) async fn open_stt(&mut self) -> bool {
-        let language = self
-            .route
-            .as_ref()
-            .map_or("en-US".to_owned(), |r| r.language.clone());
-        let rate = if self.deps.config.stt_rate == 8_000 {
-            SttSampleRate::Hz8000
-        } else {
-            SttSampleRate::Hz16000
-        };
-        let stt = self.stt_provider.clone();
-        match stt.open(SttConfig::new(language, rate)).await {
-            Ok(s) => {
-                self.stt = Some(s);
-                true
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "speech recognition unavailable");
-                self.publish(EventData::SttFailed(SttFailed {
-                    error: e.to_string(),
-                    attempt: None,
-                    providers: self.stt_names.clone(),
-                }));
-                self.end(EndReason::Error(format!("stt: {e}")), true);
-                false
-            }
-        }
+    pub(super) fn started_data(&self) -> EventData {
+        self.core.started_data()
     }
 
-    pub(super) fn started_data(&self) -> EventData {
-        EventData::CallStarted(Started::Inbound {
-            did: self.inbound.did.clone(),
-            caller_number: self.inbound.caller_number.clone(),
-        })
+    /// A setup step's transition; its writes go out at once.
+    pub(super) fn transition(
+        &mut self,
+        input: CallInput,
+        data: impl Into<Option<EventData>>,
+    ) -> bool {
+        self.now = read_clock();
+        let done = self.core.at(self.now).transition(input, data);
+        self.submit_writes();
+        done
     }
 }

@@ -3,7 +3,10 @@
 //! message the caller is hung up at once. Either way the log line and
 //! `call.ended` (reason `unknown_did`) say why.
 
-use super::{SessionCommand, run::Session};
+use super::{
+    SessionCommand,
+    run::{Session, read_clock},
+};
 use crate::{
     application::{admission::AdmissionError, ports::telephony::HangupCause},
     domain::{
@@ -55,7 +58,7 @@ impl Session {
     /// cause congestion, so the caller's network may try elsewhere. The call
     /// still has its `call.started` and `call.ended` (reason `at_capacity`).
     pub(super) async fn over_share(&mut self, e: AdmissionError) {
-        tracing::warn!(tenant = %self.tenant, reason = e.label(), "inbound call refused: {e}");
+        tracing::warn!(reason = e.label(), "inbound call refused: {e}");
         self.transition(CallInput::InboundArrived, self.started_data());
         let _ = self
             .deps
@@ -69,7 +72,7 @@ impl Session {
     /// Waits for the message's `PlaybackFinished`; true when the caller hung
     /// up meanwhile.
     async fn wait_for_message_end(&mut self) -> bool {
-        let deadline = tokio::time::Instant::now() + MESSAGE_LIMIT;
+        let deadline = tokio::time::Instant::from_std(read_clock().at) + MESSAGE_LIMIT;
         loop {
             let command = tokio::time::timeout_at(deadline, self.commands.recv()).await;
             match command {

@@ -1,5 +1,8 @@
 //! Runs the Asterisk simulator as its own process (for the load benchmark).
 
+// The simulator is Asterisk and a load generator: it keeps real time.
+#![allow(clippy::disallowed_methods)]
+
 use std::time::Duration;
 
 use clap::Parser;

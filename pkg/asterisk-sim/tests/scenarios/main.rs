@@ -1,5 +1,8 @@
 //! Scenarios through the handle: real RTP both ways, DTMF, faults.
 
+// Tests read the clock to make their inputs and to measure.
+#![allow(clippy::disallowed_methods)]
+
 use std::time::Duration;
 
 use futures_util::StreamExt;

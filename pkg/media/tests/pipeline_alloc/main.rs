@@ -7,6 +7,9 @@
 //! holds more than 1,000 frames of steady state (with loss, reordering,
 //! digits, silences, barge-in) to zero allocations.
 
+// Tests read the clock to make their inputs and to measure.
+#![allow(clippy::disallowed_methods)]
+
 use std::time::{Duration, Instant};
 
 use allocation_counter::measure;

@@ -1,8 +1,9 @@
 //! `Idempotency-Key` for `POST /v1/calls`: the same key and tenant within
 //! [`RETENTION`] returns the first call instead of dialling twice.
 //!
-//! The store is a small trait so a shared one (Redis, a later issue) can
-//! replace [`MemoryIdempotency`], which is bounded and expiring.
+//! The store is a small trait, so several instances can share one (Redis,
+//! `adapter::store::RedisIdempotency`) in place of [`MemoryIdempotency`],
+//! which is bounded and expiring.
 
 use super::{dto::CallView, problem::ApiError};
 use crate::{application::ports::orchestrator::BoxFuture, domain::TenantId};

@@ -7,7 +7,7 @@
 //! API is kept, and only when it reaches the limit is each one re-read with
 //! `get` (ended or gone → forgotten). The fast path costs no port call; the
 //! limit path costs at most `max_concurrent_calls` reads. The count is per
-//! gateway instance until the call store is shared (Redis, a later issue).
+//! gateway instance: each keeps the ids it placed, even with a shared store.
 
 use super::{bucket::TokenBucket, config::LimitsConfig, problem::ApiError};
 use crate::domain::{CallId, TenantId};

@@ -211,7 +211,7 @@ impl From<ControlError> for ApiError {
                 field: None,
                 detail: m,
             },
-            ControlError::Unavailable(m) => Self::Unavailable(m),
+            ControlError::Unavailable(cause) => Self::Unavailable(cause.to_string()),
         }
     }
 }

@@ -59,20 +59,24 @@ impl RedisCallStore {
         readiness: Arc<Readiness>,
         metrics: StoreMetrics,
     ) -> Result<Self, StoreError> {
-        let bad = |what: String| StoreError::Unavailable(what);
+        let bad =
+            |what: String| StoreError::Unavailable(crate::application::ports::Cause::msg(what));
+        let failed = |e: redis::RedisError| {
+            StoreError::Unavailable(crate::application::ports::Cause::new(e))
+        };
         let i = config.gateway_instance.as_str();
         // `call` and `idem` would let a tenant named `gw` share key names with this instance.
         if i.is_empty() || i.contains(':') || i == "call" || i == "idem" {
             return Err(bad(format!("unusable gateway instance name {i:?}")));
         }
-        let client = redis::Client::open(config.url.as_str()).map_err(|e| bad(e.to_string()))?;
+        let client = redis::Client::open(config.url.as_str()).map_err(failed)?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.op_timeout))
             .set_response_timeout(Some(config.op_timeout))
             .set_number_of_retries(1)
             .set_max_delay(config.op_timeout);
-        let conn = ConnectionManager::new_lazy_with_config(client, manager_config)
-            .map_err(|e| bad(e.to_string()))?;
+        let conn =
+            ConnectionManager::new_lazy_with_config(client, manager_config).map_err(failed)?;
         readiness.register("redis", false);
         let shared = Arc::new(Shared {
             backend: Backend::new(conn, config),

@@ -1,5 +1,9 @@
 //! The synthesis handle the call task holds, and the end the provider keeps.
 
+// The handle is the driver's end of a provider session: it times the
+// provider's IO for its latency figures.
+#![allow(clippy::disallowed_methods)]
+
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 

@@ -17,21 +17,19 @@
 //! up while the person's phone rings takes the person's leg down too (it is
 //! one of the call's resources).
 //!
-//! [`SessionCommand::TransferLeg`]: super::SessionCommand::TransferLeg
+//! [`SessionCommand::TransferLeg`]: crate::application::session::SessionCommand::TransferLeg
 
 use super::{
-    TransferLegEvent,
-    effects::Effect,
-    run::{AfterSpeech, Session},
+    CallCore, Effect,
+    conversation::{AfterSpeech, Attended, Conversation},
+    timers::Timer,
 };
 use crate::{
     application::{
         dial::Unanswered,
         own_ids::OwnChannel,
-        ports::{
-            calls::TransferMode,
-            telephony::{HangupCause, OriginateRequest},
-        },
+        ports::{calls::TransferMode, telephony::OriginateRequest},
+        session::TransferLegEvent,
     },
     domain::{
         E164, TransferTarget,
@@ -41,27 +39,17 @@ use crate::{
 };
 use ari::events::DialStatus;
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// Past the ring timeout Asterisk itself enforces, how long we still wait for
 /// its verdict before hanging the leg up ourselves.
 const RING_GRACE: Duration = Duration::from_secs(5);
 
-/// An attended transfer in progress.
-#[derive(Debug)]
-pub(super) struct Attended {
-    target: TransferTarget,
-    last_status: Option<DialStatus>,
-    answered: bool,
-    /// The leg will not be answered; applied once the agent is silent.
-    failed: Option<(Unanswered, Option<String>)>,
-}
-
-impl Session {
+impl CallCore {
     /// Starts ringing the person. The call goes to `transferring`
     /// (`call.escalated`, status `started`).
-    pub(super) async fn transfer_attended(&mut self, target: TransferTarget) {
-        if !matches!(self.call.state(), CallState::Active { .. }) || self.attended.is_some() {
+    pub(super) fn transfer_attended(&mut self, target: TransferTarget) {
+        let active = matches!(self.call.state(), CallState::Active { .. });
+        if !active || matches!(self.conv, Conversation::Attended(_)) {
             return;
         }
         let data = EventData::CallEscalated(Escalated {
@@ -73,61 +61,66 @@ impl Session {
             return;
         }
         // Nothing the caller says now is a turn.
-        self.deadlines.silence = None;
-        self.deadlines.endpoint = None;
-        self.deadlines.final_result = None;
-        self.deadlines.max_turn = None;
-        self.attended = Some(Attended {
+        for t in [
+            Timer::Silence,
+            Timer::Endpoint,
+            Timer::FinalResult,
+            Timer::MaxTurn,
+        ] {
+            self.timers.clear(t);
+        }
+        let speech = self.take_speech();
+        self.conv = Conversation::Attended(Attended {
             target: target.clone(),
             last_status: None,
             answered: false,
             failed: None,
+            speech,
+            joining: false,
         });
-        let Some(endpoint) = self.deps.config.attended_endpoint(&target) else {
+        let Some(endpoint) = self.cfg.attended_endpoint(&target) else {
             tracing::warn!(%target, "attended transfer target is neither E.164 nor configured");
             let reason = format!(
                 "{:?} is not an E.164 number or a configured transfer target",
                 target.as_str()
             );
-            return self
-                .transfer_unanswered(Unanswered::Failed, Some(reason))
-                .await;
+            return self.transfer_unanswered(Unanswered::Failed, Some(reason));
         };
-        let cfg = self.deps.config.clone();
-        let channel = OwnChannel::TransferLeg(self.call_id.clone()).id();
         let request = OriginateRequest {
-            channel_id: channel.clone(),
+            channel_id: OwnChannel::TransferLeg(self.who.call_id.clone()).id(),
             endpoint,
             // Only a number that validates is shown to the person.
-            caller_id: E164::parse(&self.inbound.caller_number)
+            caller_id: E164::parse(&self.who.inbound.caller_number)
                 .ok()
                 .map(|n| n.to_string()),
-            timeout: cfg.transfer_ring_timeout,
-            app_args: vec!["transfer".into(), self.call_id.to_string()],
+            timeout: self.cfg.transfer_ring_timeout,
+            app_args: vec!["transfer".into(), self.who.call_id.to_string()],
             variables: Default::default(),
         };
-        self.res.human = Some(channel);
-        self.deadlines.transfer = Some(Instant::now() + cfg.transfer_ring_timeout + RING_GRACE);
+        let ring = self.now.at + self.cfg.transfer_ring_timeout + RING_GRACE;
+        self.timers.set(Timer::Ring, ring);
         tracing::info!(%target, "attended transfer: ringing the person");
-        if let Err(e) = self.deps.telephony.originate(&request).await {
-            tracing::warn!(error = %e, "attended transfer: originate refused");
-            self.res.human = None;
-            self.transfer_unanswered(Unanswered::Failed, Some(e.to_string()))
-                .await;
+        self.emit(Effect::Originate(request));
+    }
+
+    pub(super) fn originate_failed(&mut self, error: String) {
+        if matches!(self.conv, Conversation::Attended(_)) {
+            tracing::warn!(%error, "attended transfer: originate refused");
+            self.transfer_unanswered(Unanswered::Failed, Some(error));
         }
     }
 
     /// An event of the person's leg.
-    pub(super) async fn on_transfer_leg(&mut self, event: TransferLegEvent) {
-        if self.bridged {
+    pub(super) fn on_transfer_leg(&mut self, event: TransferLegEvent) {
+        if matches!(self.conv, Conversation::Bridged) {
             if let TransferLegEvent::Gone { .. } = event {
                 // The person hung up: the caller goes too.
-                self.res.human = None;
+                self.emit(Effect::ForgetPerson);
                 self.end(EndReason::Transferred, true);
             }
             return;
         }
-        let Some(t) = &mut self.attended else {
+        let Conversation::Attended(t) = &mut self.conv else {
             return;
         };
         match event {
@@ -136,57 +129,54 @@ impl Session {
             TransferLegEvent::Answered => {
                 tracing::info!("attended transfer: the person answered");
                 t.answered = true;
-                self.deadlines.transfer = None;
-                self.progress_transfer().await;
+                self.timers.clear(Timer::Ring);
+                self.progress_transfer();
             }
             TransferLegEvent::Gone { cause } => {
-                self.res.human = None;
                 let why = Unanswered::from_dial(t.last_status.as_ref(), cause);
-                self.transfer_unanswered(why, None).await;
+                self.emit(Effect::ForgetPerson);
+                self.transfer_unanswered(why, None);
             }
         }
     }
 
     /// The person's phone rang past the timeout and Asterisk said nothing.
-    pub(super) async fn transfer_ring_timeout(&mut self) {
-        if self.attended.is_some() {
-            self.transfer_unanswered(Unanswered::NoAnswer, None).await;
+    pub(super) fn transfer_ring_timeout(&mut self) {
+        if matches!(self.conv, Conversation::Attended(_)) {
+            self.transfer_unanswered(Unanswered::NoAnswer, None);
         }
     }
 
     /// The leg will not be answered: hang it up now, tell the caller once the
     /// agent is silent.
-    async fn transfer_unanswered(&mut self, why: Unanswered, error: Option<String>) {
-        self.deadlines.transfer = None;
-        if let Some(ch) = self.res.human.take() {
-            let _ = self.deps.telephony.hangup(&ch, HangupCause::Normal).await;
-        }
+    fn transfer_unanswered(&mut self, why: Unanswered, error: Option<String>) {
+        self.timers.clear(Timer::Ring);
+        self.emit(Effect::HangUpPerson);
         // The first verdict stands (our ring timeout, then the leg's end).
-        if let Some(t) = &mut self.attended
+        if let Conversation::Attended(t) = &mut self.conv
             && t.failed.is_none()
         {
             t.failed = Some((why, error));
         }
-        self.progress_transfer().await;
+        self.progress_transfer();
     }
 
     /// Moves the transfer on once the agent's speech is over: hand over, or
     /// go back to the agent.
-    pub(super) async fn progress_transfer(&mut self) {
-        let idle = self.tts.is_none() && self.reply.is_none();
-        let Some(t) = &mut self.attended else {
+    pub(super) fn progress_transfer(&mut self) {
+        let Conversation::Attended(t) = &mut self.conv else {
             return;
         };
-        if !idle {
+        if t.speech.is_some() || t.joining {
             return;
         }
         if let Some((why, error)) = t.failed.take() {
             let target = t.target.clone();
-            self.attended = None;
             tracing::info!(
                 outcome = why.label(),
                 "attended transfer failed; back to the agent"
             );
+            self.conv = Conversation::Setup;
             let data = EventData::CallEscalated(Escalated {
                 target,
                 mode: TransferMode::Attended,
@@ -196,60 +186,41 @@ impl Session {
                 },
             });
             self.transition(CallInput::TransferFailed, data);
-            let text = self.deps.config.transfer_unavailable_text.clone();
-            self.say(text, AfterSpeech::Listen).await;
+            let text = self.cfg.transfer_unavailable_text.clone();
+            self.say(text, AfterSpeech::Listen);
         } else if t.answered {
-            self.hand_over().await;
+            // The person answered and the agent is silent: connect them.
+            t.joining = true;
+            self.emit(Effect::JoinPerson);
         }
     }
 
-    /// The person answered and the agent is silent: connect them, the AI leaves.
-    async fn hand_over(&mut self) {
-        let Some(t) = self.attended.take() else {
+    /// The person joined the bridge (or could not): the AI leaves, or the
+    /// transfer failed.
+    pub(super) fn person_joined(&mut self, result: Result<(), String>) {
+        let Conversation::Attended(t) = &mut self.conv else {
             return;
         };
-        let telephony = self.deps.telephony.clone();
-        let joined = match (&self.res.bridge, &self.res.human) {
-            (Some(bridge), Some(human)) => telephony
-                .add_to_bridge(bridge, human)
-                .await
-                .map_err(|e| e.to_string()),
-            _ => Err("no bridge or person leg".to_owned()),
-        };
-        if let Err(e) = joined {
+        t.joining = false;
+        if let Err(e) = result {
             tracing::warn!(error = %e, "attended transfer: cannot connect the person");
-            self.attended = Some(t);
-            // Boxed: going back to the agent may lead here again, one day.
-            return Box::pin(self.transfer_unanswered(Unanswered::Failed, Some(e))).await;
+            return self.transfer_unanswered(Unanswered::Failed, Some(e));
         }
+        let target = t.target.clone();
         // The AI leaves the bridge: its leg, its media channel, its streams.
-        if let Some(s) = &mut self.stt {
-            s.cancel();
+        if std::mem::take(&mut self.stt.open) {
+            self.emit(Effect::CloseStt);
         }
-        self.stt = None;
-        self.tts = None;
-        self.reply = None;
-        self.deadlines = Default::default();
-        if let Some(leg) = self.res.leg.take() {
-            let _ = leg.try_send(crate::application::ports::media::MediaCommand::Close);
-        }
-        self.audio_backlog.clear();
-        self.leg_events = None;
-        if let Some(m) = self.res.media_channel.take()
-            && let Err(e) = telephony.hangup(&m, HangupCause::Normal).await
-        {
-            tracing::debug!(error = %e, "media channel already gone at the handover");
-        }
+        self.timers.clear_all();
+        self.emit(Effect::LeaveMedia);
         let data = EventData::CallTransferred(Transferred {
-            target: t.target,
+            target,
             mode: TransferMode::Attended,
         });
         self.transition(CallInput::TransferCompleted, data);
         self.publish_ended(EndReason::Transferred);
-        self.bridged = true;
-        if let Some(permit) = self.permit.take() {
-            self.effects.submit(Effect::Release(permit));
-        }
+        self.conv = Conversation::Bridged;
+        self.emit(Effect::HandedOver);
         tracing::info!("attended transfer: caller and person connected");
     }
 }

@@ -10,7 +10,7 @@
 
 /// Secure-input state and the run being typed.
 #[derive(Debug, Default)]
-pub(in crate::application) struct Keys {
+pub(super) struct Keys {
     /// The orchestrator asked for secure input: until `#` or a spoken turn.
     secure_next: bool,
     /// The run being typed: its history entry and its keys.

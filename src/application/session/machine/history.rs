@@ -1,21 +1,22 @@
 //! The call's history record: what was said each turn and how long it took,
-//! written once through the `CallHistory` port when the call ends.
+//! written once when the call ends.
 
-use super::{TurnLatency, effects::Effect, run::Session};
-use crate::application::ports::history::{CallRecord, TurnRecord};
-use crate::domain::call::EndReason;
-use std::time::SystemTime;
+use super::{CallCore, Effect};
+use crate::{
+    application::ports::history::{CallRecord, TurnRecord},
+    domain::{call::EndReason, events::TurnLatency},
+};
 
 /// A call that talks for hours must not grow its record without end; past
 /// this many turns the rest are left out of the history (events keep them).
 const MAX_TURNS: usize = 1000;
 
-impl Session {
+impl CallCore {
     /// The caller finished a turn of speech.
     pub(super) fn history_caller(&mut self, text: String) {
         self.keys.end_run();
-        if self.turn_records.len() < MAX_TURNS {
-            self.turn_records.push(TurnRecord {
+        if self.log.records.len() < MAX_TURNS {
+            self.log.records.push(TurnRecord {
                 caller: Some(text),
                 agent: None,
                 interrupted: false,
@@ -27,38 +28,38 @@ impl Session {
     /// Whether the caller's keys are secure now: the route says so, or the
     /// orchestrator asked for secure input.
     pub(super) fn keys_secure(&self) -> bool {
-        self.keys.secure_requested() || self.route.as_ref().is_some_and(|r| r.secure_dtmf)
+        self.keys.secure_requested() || self.who.route.as_ref().is_some_and(|r| r.secure_dtmf)
     }
 
     /// The caller pressed `key`: keys in a row are one entry (see [`super::keys`]).
     pub(super) fn history_key(&mut self, key: char, secure: bool) {
-        let next = self.turn_records.len();
+        let next = self.log.records.len();
         let (record, new, text) = self.keys.press(key, secure, next);
         if new {
             if next >= MAX_TURNS {
                 self.keys.end_run();
                 return;
             }
-            self.turn_records.push(TurnRecord {
+            self.log.records.push(TurnRecord {
                 caller: None,
                 agent: None,
                 interrupted: false,
                 latency: TurnLatency::default(),
             });
         }
-        self.turn_records[record].caller = Some(text);
+        self.log.records[record].caller = Some(text);
     }
 
     /// The agent spoke `text` (all of it, or what was heard before a barge-in):
     /// the answer to the caller's last turn, or a turn of its own (greeting, reprompt).
     pub(super) fn history_agent(&mut self, text: String, interrupted: bool) {
-        let room = self.turn_records.len() < MAX_TURNS;
-        match self.turn_records.last_mut() {
+        let room = self.log.records.len() < MAX_TURNS;
+        match self.log.records.last_mut() {
             Some(t) if t.agent.is_none() => {
                 t.agent = Some(text);
                 t.interrupted = interrupted;
             }
-            _ if room => self.turn_records.push(TurnRecord {
+            _ if room => self.log.records.push(TurnRecord {
                 caller: None,
                 agent: Some(text),
                 interrupted,
@@ -68,27 +69,32 @@ impl Session {
         }
     }
 
-    /// The figures of the turn that just produced audio.
-    pub(super) fn history_latency(&mut self, latency: TurnLatency) {
-        if let Some(t) = self.turn_records.last_mut() {
-            t.latency = latency;
+    /// Records the turn's latency figures once it produced audio.
+    pub(super) fn close_turn_marks(&mut self) {
+        let marks = std::mem::take(&mut self.log.marks);
+        if marks.request.is_some() && marks.first_play.is_some() {
+            let figures = marks.figures();
+            self.log.latencies.push(figures);
+            if let Some(t) = self.log.records.last_mut() {
+                t.latency = figures;
+            }
         }
     }
 
-    /// Submits the record of the ended call, written after the writes before it.
+    /// Submits the record of the ended call.
     pub(super) fn write_history(&mut self, reason: &EndReason) {
         let record = CallRecord {
-            call_id: self.call_id.clone(),
-            tenant: self.tenant.clone(),
+            call_id: self.who.call_id.clone(),
+            tenant: self.who.tenant.clone(),
             direction: self.call.direction(),
-            from: Some(self.inbound.caller_number.clone()).filter(|n| !n.is_empty()),
-            to: Some(self.inbound.did.to_string()),
+            from: Some(self.who.inbound.caller_number.clone()).filter(|n| !n.is_empty()),
+            to: Some(self.who.inbound.did.to_string()),
             started_at: self.call.started_at(),
             answered_at: self.call.answered_at(),
-            ended_at: self.call.ended_at().unwrap_or_else(SystemTime::now),
+            ended_at: self.call.ended_at().unwrap_or(self.now.wall),
             reason: reason.clone(),
-            turns: std::mem::take(&mut self.turn_records),
+            turns: std::mem::take(&mut self.log.records),
         };
-        self.effects.submit(Effect::WriteHistory(record));
+        self.emit(Effect::WriteHistory(record));
     }
 }

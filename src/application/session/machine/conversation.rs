@@ -1,0 +1,147 @@
+//! What the conversation is doing, each state with only the data it needs.
+
+use crate::{
+    application::{dial::Unanswered, sentences::SentenceSplitter},
+    domain::{TransferTarget, call::EndReason},
+};
+use ari::events::DialStatus;
+use std::time::{Duration, Instant};
+
+/// The one state of the conversation. The call's lifecycle (`domain::call`)
+/// says which events a change stands for; this says what the gateway is
+/// doing about it.
+#[derive(Debug, Default)]
+pub(crate) enum Conversation {
+    /// The driver is answering and bridging: nothing to hear or say yet.
+    /// Also where a state taken apart during one input stands until that
+    /// input gives the next (a speech done, then listening).
+    #[default]
+    Setup,
+    /// Hearing the caller.
+    Listening(Listening),
+    /// The agent (or fixed text: a greeting, a reprompt) is being thought
+    /// of or spoken.
+    Responding(Speech),
+    /// The caller spoke over the agent: the leg is flushing, and the
+    /// barge-in is complete when it reports what the caller heard.
+    BargingIn(BargingIn),
+    /// Blind transfer: the caller is being sent into the dialplan.
+    Transferring { target: TransferTarget },
+    /// Attended transfer: the person's phone rings while the agent may
+    /// finish what it says.
+    Attended(Attended),
+    /// Caller and person are connected; the call only keeps their bridge.
+    Bridged,
+    /// Over: nothing more is done.
+    Ended,
+}
+
+/// What the caller said so far this turn.
+#[derive(Debug, Default)]
+pub(crate) struct Listening {
+    pub(crate) transcript: String,
+    pub(crate) confidence: Option<f32>,
+}
+
+/// What to do when the agent's current speech has been played out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AfterSpeech {
+    Listen,
+    Hangup(EndReason),
+    Transfer(TransferTarget),
+}
+
+/// One speech: the text (streamed by the agent, or fixed), its synthesis
+/// and the audio it produced.
+#[derive(Debug)]
+pub(crate) struct Speech {
+    /// The agent's reply while it streams: its text not yet cut into
+    /// sentences. `None` once the text is complete.
+    pub(crate) reply: Option<SentenceSplitter>,
+    pub(crate) tts: Tts,
+    pub(crate) pieces: Vec<Piece>,
+    pub(crate) after: AfterSpeech,
+}
+
+impl Speech {
+    pub(crate) fn new(reply: Option<SentenceSplitter>, after: AfterSpeech) -> Self {
+        Self {
+            reply,
+            tts: Tts::Closed,
+            pieces: Vec::new(),
+            after,
+        }
+    }
+
+    /// Nothing of it reached the caller's ear yet.
+    pub(crate) fn silent(&self) -> bool {
+        self.pieces.iter().all(|p| p.audio.is_zero())
+    }
+
+    pub(crate) fn text(&self) -> String {
+        let text: Vec<&str> = self.pieces.iter().map(|p| p.text.as_str()).collect();
+        text.join(" ")
+    }
+
+    pub(crate) fn audio(&self) -> Duration {
+        self.pieces.iter().map(|p| p.audio).sum()
+    }
+}
+
+/// The synthesis of one speech.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Tts {
+    /// Nothing to say yet.
+    Closed,
+    /// Opening; the sentences wait, and `finish` says the text is complete.
+    Opening { queue: Vec<String>, finish: bool },
+    /// Taking text; `next` is the next piece's index.
+    Open { next: u32, finished: bool },
+    /// Spoke everything; the leg plays the rest.
+    Done,
+    /// Every provider failed this speech: its rest is not attempted.
+    Failed,
+}
+
+impl Tts {
+    /// The driver holds a synthesis for it (opening or open); done and
+    /// failed ones were closed as they became so.
+    pub(crate) fn live(&self) -> bool {
+        matches!(self, Tts::Opening { .. } | Tts::Open { .. })
+    }
+
+    /// No more audio will come from it.
+    pub(crate) fn over(&self) -> bool {
+        matches!(self, Tts::Done | Tts::Failed)
+    }
+}
+
+/// One text piece sent to the synthesis and the audio it produced so far.
+#[derive(Debug, Clone)]
+pub(crate) struct Piece {
+    pub(crate) id: u32,
+    pub(crate) text: String,
+    pub(crate) audio: Duration,
+}
+
+/// A barge-in waiting for the leg's flush report.
+#[derive(Debug)]
+pub(crate) struct BargingIn {
+    pub(crate) onset: Instant,
+    /// What was being said: the report tells how much of it was heard.
+    pub(crate) pieces: Vec<Piece>,
+}
+
+/// An attended transfer in progress.
+#[derive(Debug)]
+pub(crate) struct Attended {
+    pub(crate) target: TransferTarget,
+    pub(crate) last_status: Option<DialStatus>,
+    pub(crate) answered: bool,
+    /// The leg will not be answered; applied once the agent is silent.
+    pub(crate) failed: Option<(Unanswered, Option<String>)>,
+    /// What the agent is still saying; the handover waits for its end.
+    pub(crate) speech: Option<Speech>,
+    /// The person's leg is being added to the bridge.
+    pub(crate) joining: bool,
+}

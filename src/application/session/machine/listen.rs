@@ -1,0 +1,235 @@
+//! Hearing the caller: VAD, transcripts, the end of a turn, silence, digits.
+
+use super::{
+    CallCore, Effect, Input,
+    conversation::{AfterSpeech, Conversation, Listening},
+    timers::Timer,
+};
+use crate::{
+    application::ports::orchestrator::Turn,
+    domain::{
+        call::{CallInput, EndReason, Phase},
+        events::{Dtmf, EventData, SttFailed, Transcribed},
+    },
+};
+use std::time::{Duration, Instant};
+
+/// Recogniser failures in a row before the call gives up on recognition.
+const STT_RETRIES: u32 = 3;
+
+impl CallCore {
+    /// Enters listening: arm the silence timer.
+    pub(super) fn listen(&mut self) {
+        self.conv = Conversation::Listening(Listening::default());
+        self.timers
+            .set(Timer::Silence, self.now.at + self.cfg.silence_timeout);
+        self.timers.clear(Timer::Endpoint);
+        self.timers.clear(Timer::FinalResult);
+        self.timers.clear(Timer::MaxTurn);
+    }
+
+    pub(super) fn on_speech_started(&mut self, at: Instant) {
+        self.timers.clear(Timer::Silence);
+        self.timers.clear(Timer::Endpoint);
+        // A turn starts; not while the call is being transferred.
+        if matches!(self.conv, Conversation::Listening(_)) && !self.timers.is_set(Timer::MaxTurn) {
+            self.timers.set(Timer::MaxTurn, at + self.cfg.max_turn);
+        }
+        if self.phase() == Some(Phase::Speaking) && self.cfg.barge_in {
+            self.barge_in(at);
+        }
+    }
+
+    pub(super) fn on_speech_ended(&mut self, at: Instant) {
+        self.log.marks.speech_end = Some(at);
+        if self.phase() == Some(Phase::Listening) {
+            self.timers
+                .set(Timer::Endpoint, self.now.at + self.cfg.endpointing);
+        }
+    }
+
+    pub(super) fn on_interim(&mut self, words: usize) {
+        self.timers.clear(Timer::Silence);
+        if self.phase() == Some(Phase::Speaking)
+            && self.cfg.barge_in
+            && words >= self.cfg.barge_in_min_words.max(1)
+        {
+            self.barge_in(self.now.at);
+        }
+    }
+
+    pub(super) fn on_final(&mut self, text: &str, confidence: Option<f32>) {
+        self.stt.failures = 0;
+        let text = text.trim();
+        // A final while the agent speaks is not part of a turn.
+        if let Conversation::Listening(l) = &mut self.conv
+            && !text.is_empty()
+        {
+            if !l.transcript.is_empty() {
+                l.transcript.push(' ');
+            }
+            l.transcript.push_str(text);
+            l.confidence = confidence;
+        }
+        if self.timers.is_set(Timer::FinalResult) {
+            self.log.marks.stt_final = Some(self.now.at);
+            self.complete_turn();
+        }
+    }
+
+    /// Reopens the recogniser; after `STT_RETRIES` failures in a row the
+    /// call cannot go on without recognition: say so and hang up.
+    pub(super) fn stt_failed(&mut self, error: String) {
+        self.stt.open = false;
+        self.stt.failures += 1;
+        tracing::warn!(%error, attempt = self.stt.failures, "speech recognition failed");
+        self.publish(EventData::SttFailed(SttFailed {
+            error,
+            attempt: Some(self.stt.failures),
+            providers: self.who.stt_names.clone(),
+        }));
+        if self.stt.failures >= STT_RETRIES {
+            let text = self.cfg.fallback_text.clone();
+            self.say(text, AfterSpeech::Hangup(EndReason::Error("stt".into())));
+            return;
+        }
+        self.stt.open = true;
+        self.emit(Effect::OpenStt);
+    }
+
+    /// The recogniser cannot be opened: the call cannot go on.
+    pub(crate) fn stt_unavailable(&mut self, error: String) {
+        self.stt.open = false;
+        tracing::error!(%error, "speech recognition unavailable");
+        self.publish(EventData::SttFailed(SttFailed {
+            error: error.clone(),
+            attempt: None,
+            providers: self.who.stt_names.clone(),
+        }));
+        self.end(EndReason::Error(format!("stt: {error}")), true);
+    }
+
+    /// The VAD heard the end of speech and the caller stayed silent for the
+    /// endpointing time (or talked too long): ask for the final.
+    fn end_turn(&mut self) {
+        self.timers.clear(Timer::Endpoint);
+        self.timers.clear(Timer::MaxTurn);
+        let wait = if self.stt.open {
+            self.emit(Effect::FinishStt);
+            self.cfg.final_timeout
+        } else {
+            Duration::ZERO
+        };
+        self.timers.set(Timer::FinalResult, self.now.at + wait);
+    }
+
+    /// No final will come: complete the turn at the next deadline check.
+    pub(super) fn stt_finish_failed(&mut self) {
+        if self.timers.is_set(Timer::FinalResult) {
+            self.timers.set(Timer::FinalResult, self.now.at);
+        }
+    }
+
+    /// The final is in (or its wait timed out): send the turn, or go back to
+    /// listening when nothing intelligible was said (a cough is not a turn).
+    fn complete_turn(&mut self) {
+        self.timers.clear(Timer::FinalResult);
+        let Conversation::Listening(l) = &mut self.conv else {
+            return;
+        };
+        let text = std::mem::take(&mut l.transcript);
+        let confidence = l.confidence;
+        if text.is_empty() {
+            self.listen();
+            return;
+        }
+        self.reprompts = 0;
+        self.keys.spoke();
+        let data = EventData::SttTranscribed(Transcribed {
+            text: self.masker.mask(&text),
+            confidence,
+            turn: self.call.turns() + 1,
+        });
+        if self.transition(CallInput::EndOfTurn, data) {
+            self.history_caller(text.clone());
+            self.send_turn(text, None);
+        }
+    }
+
+    /// Sends the caller's turn, with what they heard if they barged in.
+    fn send_turn(&mut self, text: String, dtmf: Option<String>) {
+        let interrupted = self.interrupted.take();
+        let turn = Turn {
+            text,
+            interrupted: interrupted.as_ref().map(|_| true),
+            heard_text: interrupted,
+            dtmf,
+        };
+        self.request_reply(turn);
+    }
+
+    pub(super) fn on_dtmf(&mut self, digit: char) {
+        match self.phase() {
+            Some(Phase::Speaking) => {
+                // The digit is a turn once the barge-in is complete.
+                self.barge_in(self.now.at);
+                if matches!(self.conv, Conversation::BargingIn(_)) {
+                    self.held.push_front(Input::Dtmf(digit));
+                }
+                return;
+            }
+            Some(Phase::Thinking) => self.abandon_speech(),
+            Some(Phase::Listening) => {}
+            None => return,
+        }
+        self.timers.clear_all();
+        let secure = self.keys_secure();
+        let shown = self.cfg.dtmf_in_events && !secure;
+        let data = Dtmf {
+            digit: shown.then_some(digit),
+            masked: !shown,
+        };
+        if self.transition(CallInput::Dtmf, EventData::CallDtmf(data)) {
+            self.history_key(digit, secure);
+            self.send_turn(String::new(), Some(digit.to_string()));
+        }
+    }
+
+    pub(super) fn on_timers(&mut self) {
+        let now = self.now.at;
+        if matches!(self.conv, Conversation::BargingIn(_)) {
+            if self.timers.take_due(Timer::Flush, now) {
+                self.barge_in_reported(None);
+            }
+            return;
+        }
+        if self.timers.take_due(Timer::TtsFirstByte, now) {
+            self.tts_failed("no audio before the first-byte timeout".into());
+        }
+        if self.timers.take_due(Timer::Ring, now) {
+            self.transfer_ring_timeout();
+        }
+        if self.timers.take_due(Timer::FinalResult, now) {
+            self.log.marks.stt_final = Some(now);
+            self.complete_turn();
+        }
+        let endpoint = self.timers.take_due(Timer::Endpoint, now);
+        if self.timers.take_due(Timer::MaxTurn, now) || endpoint {
+            self.end_turn();
+        }
+        if self.timers.take_due(Timer::Silence, now) {
+            self.reprompt();
+        }
+    }
+
+    fn reprompt(&mut self) {
+        self.reprompts += 1;
+        if self.reprompts > self.cfg.max_reprompts {
+            let text = self.cfg.goodbye_text.clone();
+            self.say(text, AfterSpeech::Hangup(EndReason::Silence));
+        } else {
+            let text = self.cfg.reprompt_text.clone();
+            self.say(text, AfterSpeech::Listen);
+        }
+    }
+}

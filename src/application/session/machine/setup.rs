@@ -1,0 +1,60 @@
+//! Setup is the driver's (a sequence of Asterisk requests before the
+//! conversation); it tells the core what it learns and transitions the call
+//! through it, then starts the conversation.
+
+use super::{CallCore, Now, conversation::AfterSpeech};
+use crate::{
+    application::ports::directory::Route,
+    domain::{
+        call::CallInput,
+        events::{EventData, Started},
+    },
+};
+
+impl CallCore {
+    /// The time of the setup step about to be reported.
+    pub(crate) fn at(&mut self, now: Now) -> &mut Self {
+        self.now = now;
+        self
+    }
+
+    /// The call's route and the names of its speech providers.
+    pub(crate) fn routed(&mut self, route: Route, stt_names: Vec<String>, tts_names: Vec<String>) {
+        self.who.tenant = route.tenant.clone();
+        self.who.route = Some(route);
+        self.who.stt_names = stt_names;
+        self.who.tts_names = tts_names;
+    }
+
+    pub(crate) fn route(&self) -> Option<&Route> {
+        self.who.route.as_ref()
+    }
+
+    pub(crate) fn tts_provider_count(&self) -> usize {
+        self.who.tts_names.len()
+    }
+
+    pub(crate) fn started_data(&self) -> EventData {
+        EventData::CallStarted(Started::Inbound {
+            did: self.who.inbound.did.clone(),
+            caller_number: self.who.inbound.caller_number.clone(),
+        })
+    }
+
+    /// Media, agent and recogniser are up: the conversation starts, with the
+    /// greeting if there is one.
+    pub(crate) fn converse(&mut self, greeting: Option<String>) {
+        self.stt.open = true;
+        self.transition(
+            CallInput::Converse {
+                greeting: greeting.is_some(),
+            },
+            None,
+        );
+        match greeting {
+            Some(text) => self.say(text, AfterSpeech::Listen),
+            None => self.listen(),
+        }
+        self.end_if_asked();
+    }
+}
