@@ -163,20 +163,26 @@ impl Gateway {
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
         let (stop_stream, stream_stop_rx) = tokio::sync::watch::channel(false);
         let (items_tx, items) = mpsc::channel(1024);
-        let mut stream = tokio::spawn(ari_stream::run(
-            stream_cfg,
-            ari,
-            items_tx,
-            state.readiness.clone(),
-            stream_metrics,
-            stream_stop_rx,
+        let (died_tx, mut died) = mpsc::unbounded_channel();
+        let stream = tokio::spawn(watched(
+            "ARI event stream",
+            ari_stream::run(
+                stream_cfg,
+                ari,
+                items_tx,
+                state.readiness.clone(),
+                stream_metrics,
+                stream_stop_rx,
+            ),
+            died_tx.clone(),
         ));
         let stop = ShutdownSwitch::new();
-        let mut consumer = tokio::spawn(router.run(
-            items,
-            control_rx,
-            stop.subscribe(),
-            move |outcome| call_metrics.record(outcome),
+        let consumer = tokio::spawn(watched(
+            "call router",
+            router.run(items, control_rx, stop.subscribe(), move |outcome| {
+                call_metrics.record(outcome)
+            }),
+            died_tx,
         ));
         let mut http_stop = stop.subscribe();
         let app = match wiring::api_config(&config) {
@@ -213,10 +219,10 @@ impl Gateway {
                 let _ = stop_stream.send(true);
                 return flatten(res);
             }
-            // A core task that stops before shutdown (a panic) leaves no one
-            // to take calls: turn /readyz red and exit non-zero, so whatever
-            // runs the gateway (systemd, Kubernetes) restarts it.
-            died = core_stopped(&mut stream, &mut consumer) => {
+            // A core task that panics leaves no one to take calls: turn
+            // /readyz red and exit non-zero, so whatever runs the gateway
+            // (systemd, Kubernetes) restarts it.
+            Some(died) = died.recv() => {
                 tracing::error!(task = died.task, error = %died.error, "a core task stopped: exiting");
                 state.readiness.begin_drain();
                 let _ = stop_stream.send(true);
@@ -266,30 +272,35 @@ impl Gateway {
                 return Err(ServerError::Task(format!("{task}: {join}")));
             }
         }
+        if let Ok(died) = died.try_recv() {
+            return Err(ServerError::Task(format!("{}: {}", died.task, died.error)));
+        }
         served
     }
 }
 
-/// A core task that stopped on its own.
+/// A core task that panicked.
 struct Stopped {
     task: &'static str,
     error: String,
 }
 
-/// Resolves when the ARI event stream or the call router stops (they run
-/// until shutdown; stopping earlier means they failed).
-async fn core_stopped<A, B>(
-    stream: &mut tokio::task::JoinHandle<A>,
-    router: &mut tokio::task::JoinHandle<B>,
-) -> Stopped {
-    let why = |r: Result<(), tokio::task::JoinError>| match r {
-        Err(e) if e.is_panic() => format!("panicked: {e}"),
-        Err(e) => e.to_string(),
-        Ok(()) => "returned before shutdown".to_owned(),
-    };
-    tokio::select! {
-        r = stream => Stopped { task: "ARI event stream", error: why(r.map(drop)) },
-        r = router => Stopped { task: "call router", error: why(r.map(drop)) },
+/// Runs a core task; a panic is reported on `died` (the task itself just
+/// ends, as a returning one does). A task may end on its own (the stream
+/// when another connection takes the app over): only a panic is a death.
+async fn watched(
+    task: &'static str,
+    run: impl Future<Output = ()>,
+    died: mpsc::UnboundedSender<Stopped>,
+) {
+    use futures_util::FutureExt;
+    if let Err(panic) = std::panic::AssertUnwindSafe(run).catch_unwind().await {
+        let error = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panicked".to_owned());
+        let _ = died.send(Stopped { task, error });
     }
 }
 
@@ -308,6 +319,11 @@ impl From<StreamItem> for Feed {
         match item {
             StreamItem::Event(e) => Feed::Event(e),
             StreamItem::Resynced { channels, bridges } => Feed::Resynced {
+                answered: channels
+                    .iter()
+                    .filter(|c| c.state == ari::ChannelState::Up)
+                    .map(|c| (c.id.clone(), c.name.clone()))
+                    .collect(),
                 channels: channels.into_iter().map(|c| c.id).collect(),
                 bridges,
             },
@@ -326,15 +342,25 @@ pub async fn run(
 
 #[cfg(test)]
 mod supervision_tests {
-    use super::core_stopped;
+    use super::watched;
 
     #[tokio::test]
-    async fn a_panicking_core_task_is_noticed_at_once() {
-        let mut stream = tokio::spawn(std::future::pending::<()>());
-        let mut router = tokio::spawn(async { panic!("router bug") });
-        let stopped = core_stopped(&mut stream, &mut router).await;
-        assert_eq!(stopped.task, "call router");
-        assert!(stopped.error.contains("panicked"), "{}", stopped.error);
-        stream.abort();
+    async fn a_panicking_core_task_is_reported_and_one_that_returns_is_not() {
+        let (tx, mut died) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(watched("ARI event stream", async {}, tx.clone()))
+            .await
+            .unwrap();
+        tokio::spawn(watched("call router", async { panic!("router bug") }, tx))
+            .await
+            .unwrap();
+        let stopped = died.recv().await.unwrap();
+        assert_eq!(
+            (stopped.task, stopped.error.as_str()),
+            ("call router", "router bug")
+        );
+        assert!(
+            died.recv().await.is_none(),
+            "the returning task is not a death"
+        );
     }
 }

@@ -67,3 +67,133 @@ fn the_events_socket_dropped_mid_call_and_the_call_goes_on() {
     );
     rig.finish();
 }
+
+/// Answers after ringing three seconds, then sends silence until hung up.
+const ANSWERS_LATE: &str = "+15550000004";
+
+fn ringing_out_setup() -> Setup {
+    let mut setup = crate::outbound::outbound_setup("");
+    setup.extensions.push_str(
+        "exten => +15550000004,1,Ringing()\n same => n,Wait(3)\n same => n,Answer()\n \
+         same => n,Goto(vg-caller,silence,1)\n",
+    );
+    setup.relay = true;
+    setup
+}
+
+/// Places an outbound call and waits until it rings; its id and channel.
+fn ringing_call(rig: &Rig, to: &str) -> (String, String) {
+    let (status, view) = rig.gw.http(
+        "POST",
+        "/v1/calls",
+        Some(serde_json::json!({"to": to})),
+        true,
+    );
+    assert_eq!(status, 201, "{view}");
+    let id = view["call_id"].as_str().unwrap().to_owned();
+    rig.gw.until_type("call.ringing", Some(&id), T);
+    (id.clone(), format!("vg-o-{id}"))
+}
+
+fn live_calls(rig: &Rig) -> u64 {
+    let (_, body) = rig.gw.get_text("/readyz");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["calls"]["live"].as_u64().unwrap_or(u64::MAX)
+}
+
+#[test]
+fn a_call_ringing_out_that_ended_while_the_events_were_away_ends_after_the_resync() {
+    let rig = Rig::start_with(ringing_out_setup());
+    let (id, channel) = ringing_call(&rig, crate::outbound::RINGS);
+    let relay = rig.relay.as_ref().unwrap();
+    relay.hold();
+    // The far end gives up while the gateway hears nothing.
+    rig.ast.ari_delete(&format!("/channels/{channel}")).unwrap();
+    relay.release();
+    let ended = rig.gw.until_type("call.ended", Some(&id), T);
+    assert_eq!(ended["data"]["answered"], false, "{ended}");
+    assert!(
+        wait_until(T, || live_calls(&rig) == 0),
+        "its admission slot was given back"
+    );
+    rig.finish();
+}
+
+/// The callee answers while the gateway hears nothing. Asterisk 20.20.1 then
+/// cannot put the channel into the app (its events socket is away) and hangs
+/// it up; had it kept the channel, answered, the call would go on. Either
+/// way the gateway must not keep a call "ringing" forever.
+#[test]
+fn a_call_ringing_out_that_answered_while_the_events_were_away_is_settled_after_the_resync() {
+    let rig = Rig::start_with(ringing_out_setup());
+    let (id, channel) = ringing_call(&rig, ANSWERS_LATE);
+    let relay = rig.relay.as_ref().unwrap();
+    relay.hold();
+    let state = || {
+        rig.ast
+            .ari_get(&format!("/channels/{channel}"))
+            .ok()
+            .map(|c| c["state"].as_str().unwrap_or_default().to_owned())
+    };
+    assert!(
+        wait_until(T, || state().is_none_or(|s| s == "Up")),
+        "the callee never answered"
+    );
+    let kept = state().is_some();
+    relay.release();
+    if kept {
+        rig.gw.until_type("call.answered", Some(&id), T);
+        rig.gw.until_type("tts.generated", Some(&id), T);
+        let (status, body) = rig
+            .gw
+            .http("POST", &format!("/v1/calls/{id}/hangup"), None, true);
+        assert_eq!(status, 202, "{body}");
+    }
+    rig.gw.until_type("call.ended", Some(&id), T);
+    assert!(
+        wait_until(T, || live_calls(&rig) == 0),
+        "its admission slot was given back"
+    );
+    rig.finish();
+}
+
+#[test]
+fn a_stasis_app_taken_over_turns_the_instance_away_at_once_and_lets_it_stop() {
+    let mut rig = Rig::start_with(ringing_out_setup());
+    let (id, _) = ringing_call(&rig, crate::outbound::RINGS);
+    // Another connection takes the app over.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = format!(
+        "{}&api_key={}:{}",
+        rig.ast.ari_ws_url(rig.ast.stasis_app()),
+        rig.ast.ari_user(),
+        rig.ast.ari_password()
+    );
+    let _thief = runtime
+        .block_on(tokio_tungstenite::connect_async(url))
+        .expect("a second events socket");
+    assert!(
+        wait_until(T, || rig.gw.get_text("/readyz").0 == 503),
+        "/readyz stays green: {:?}",
+        rig.gw.log().iter().rev().take(10).collect::<Vec<_>>()
+    );
+    // The call ringing out cannot be followed: it ends, its channel is hung up.
+    let ended = rig.gw.until_type("call.ended", Some(&id), T);
+    assert_eq!(ended["data"]["reason"], "channel_lost", "{ended}");
+    // The API answers at once instead of hanging.
+    let asked = std::time::Instant::now();
+    let (status, problem) = rig.gw.http(
+        "POST",
+        "/v1/calls",
+        Some(serde_json::json!({"to": crate::outbound::RINGS})),
+        true,
+    );
+    assert_eq!(status, 503, "{problem}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+    let took = rig.gw.terminate().expect("SIGTERM ends the process");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}

@@ -289,6 +289,25 @@ impl Gateway {
         self.http("GET", &format!("/v1/calls/{call}"), None, true).1
     }
 
+    /// SIGTERM, then how long the process took to exit (`None`: it did not
+    /// within 20 s and was killed).
+    pub(crate) fn terminate(&mut self) -> Option<Duration> {
+        let mut child = self.child.take()?;
+        let at = std::time::Instant::now();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let exited = wait_until(Duration::from_secs(20), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        });
+        let took = at.elapsed();
+        if !exited {
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+        exited.then_some(took)
+    }
+
     /// Stops the process with SIGTERM and waits for it.
     pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -35,7 +35,7 @@ exten => +15550000003,1,Ringing()
  same => n,Hangup()
 "#;
 
-fn outbound_setup(extra_toml: &str) -> Setup {
+pub(crate) fn outbound_setup(extra_toml: &str) -> Setup {
     Setup {
         extensions: CALLEES.into(),
         gateway: GatewayConfig {

@@ -17,6 +17,8 @@ pub(crate) struct Relay {
     /// Both ends of every open connection.
     open: Arc<Mutex<Vec<(TcpStream, TcpStream)>>>,
     stop: Arc<AtomicBool>,
+    /// While set, new connections are closed at once (ARI unreachable).
+    held: Arc<AtomicBool>,
 }
 
 impl Relay {
@@ -26,13 +28,18 @@ impl Relay {
         let addr = listener.local_addr().unwrap();
         let open = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (conns, stopped) = (Arc::clone(&open), Arc::clone(&stop));
+        let held = Arc::new(AtomicBool::new(false));
+        let (conns, stopped, holding) = (Arc::clone(&open), Arc::clone(&stop), Arc::clone(&held));
         thread::spawn(move || {
             for client in listener.incoming() {
                 if stopped.load(Ordering::Relaxed) {
                     break;
                 }
                 let Ok(client) = client else { continue };
+                if holding.load(Ordering::Relaxed) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
                 let Ok(server) = TcpStream::connect(upstream) else {
                     continue;
                 };
@@ -45,7 +52,24 @@ impl Relay {
                 pipe(server, client);
             }
         });
-        Relay { addr, open, stop }
+        Relay {
+            addr,
+            open,
+            stop,
+            held,
+        }
+    }
+
+    /// Cuts every connection and refuses new ones until [`Relay::release`]:
+    /// ARI is out of reach for the gateway, Asterisk and the calls go on.
+    pub(crate) fn hold(&self) {
+        self.held.store(true, Ordering::Relaxed);
+        self.cut();
+    }
+
+    /// Relays new connections again.
+    pub(crate) fn release(&self) {
+        self.held.store(false, Ordering::Relaxed);
     }
 
     /// `http://127.0.0.1:PORT`, to give the gateway as its ARI URL.

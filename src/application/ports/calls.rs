@@ -96,6 +96,11 @@ pub enum ControlError {
     /// The gateway is draining.
     #[error("the gateway is shutting down and takes no new calls")]
     Draining,
+    /// This instance does not receive Asterisk's events (another connection
+    /// took the Stasis app over, or it is shutting down): it cannot follow a
+    /// call, so it takes no request for one.
+    #[error("{0}")]
+    NotListening(String),
     /// The instance or the tenant holds as many live calls as it may.
     #[error("{0}")]
     AtCapacity(String),

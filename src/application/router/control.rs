@@ -41,6 +41,20 @@ pub enum ControlRequest {
     },
 }
 
+impl ControlRequest {
+    /// Answers the request with `error` without acting on it.
+    pub fn refuse(self, error: ControlError) {
+        // The asker may have given up: nobody to tell then.
+        match self {
+            Self::Originate(_, reply) => drop(reply.send(Err(error))),
+            Self::Command { reply, .. } => drop(reply.send(Err(error))),
+        }
+    }
+}
+
+/// The longest an API request waits for the router.
+const ROUTER_ANSWER: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The API's way in: implements [`CallControl`].
 #[derive(Clone)]
 pub struct RouterHandle {
@@ -67,12 +81,22 @@ impl RouterHandle {
         make: impl FnOnce(Reply<T>) -> ControlRequest,
     ) -> Result<T, ControlError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(make(reply))
+        let asked = async {
+            self.tx
+                .send(make(reply))
+                .await
+                .map_err(|_| ControlError::Draining)?;
+            rx.await
+                .map_err(|_| ControlError::Unavailable(Cause::msg("the call router stopped")))?
+        };
+        // A router that cannot answer must not hold API clients forever.
+        tokio::time::timeout(ROUTER_ANSWER, asked)
             .await
-            .map_err(|_| ControlError::Draining)?;
-        rx.await
-            .map_err(|_| ControlError::Unavailable(Cause::msg("the call router stopped")))?
+            .unwrap_or_else(|_| {
+                Err(ControlError::Unavailable(Cause::msg(format!(
+                    "the call router did not answer within {ROUTER_ANSWER:?}"
+                ))))
+            })
     }
 
     async fn command(

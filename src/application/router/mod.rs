@@ -23,7 +23,7 @@ pub use control::{ControlRequest, RouterHandle};
 use super::{
     admission::CallAdmission,
     live_calls::LiveCalls,
-    ports::{events::CallEvent, telephony::HangupCause},
+    ports::{calls::ControlError, events::CallEvent, telephony::HangupCause},
     session::{SessionCommand, SessionDeps, SessionEnded, spawn_inbound},
     shutdown::{Shutdown, Stage},
 };
@@ -44,6 +44,9 @@ pub enum Feed {
     Resynced {
         /// Every channel Asterisk has.
         channels: Vec<ChannelId>,
+        /// Those of them that are answered (state `Up`), with their names: a
+        /// call ringing out that answered while the events were away.
+        answered: Vec<(ChannelId, String)>,
         /// Every bridge Asterisk has.
         bridges: Vec<Bridge>,
     },
@@ -138,11 +141,21 @@ impl CallRouter {
                             report(&outcome);
                         }
                     }
-                    Some(Feed::Resynced { channels, bridges }) => self.on_resynced(&channels, &bridges),
+                    Some(Feed::Resynced { channels, answered, bridges }) => {
+                        for outcome in self.on_resynced(&channels, &answered, &bridges).await {
+                            report(&outcome);
+                        }
+                    }
                     Some(Feed::Status(status)) => tracing::debug!(item = %status, "ARI stream"),
-                    // The stream stopped: sessions finish on their own; keep
-                    // collecting their ends.
-                    None => break,
+                    // The stream stopped (shutdown, or another connection took
+                    // the app over): sessions finish on their own; calls
+                    // still ringing out cannot be followed, so they end now.
+                    None => {
+                        for outcome in self.abandon_ringing().await {
+                            report(&outcome);
+                        }
+                        break;
+                    }
                 },
                 Some(end) = self.ended_rx.recv() => report(&self.on_ended(end)),
                 Some(req) = control.recv() => self.on_control(req).await,
@@ -162,6 +175,11 @@ impl CallRouter {
         while self.live() > 0 {
             tokio::select! {
                 Some(end) = self.ended_rx.recv() => report(&self.on_ended(end)),
+                // Answered at once: nothing here can follow a call any more.
+                Some(req) = control.recv() => req.refuse(ControlError::NotListening(
+                    "this instance no longer receives Asterisk's events (the Stasis app was \
+                     taken over or it is shutting down); use another instance".into(),
+                )),
                 hang_up = shutdown.reached(Stage::HangUp), if stop_pending => {
                     stop_pending = false;
                     if hang_up {
@@ -221,8 +239,14 @@ impl CallRouter {
 
     /// After a (re)connect: calls whose channels are gone end, and calls an
     /// earlier run handed to a person are taken up.
-    fn on_resynced(&mut self, channels: &[ChannelId], bridges: &[Bridge]) {
+    async fn on_resynced(
+        &mut self,
+        channels: &[ChannelId],
+        answered: &[(ChannelId, String)],
+        bridges: &[Bridge],
+    ) -> Vec<Outcome> {
         let gone = self.on_resync(channels);
+        let outbound = self.reconcile_ringing(channels, answered).await;
         let handed_over = self.adopt_handed_over(bridges);
         tracing::info!(
             channels = channels.len(),
@@ -230,8 +254,10 @@ impl CallRouter {
             held = self.live(),
             handed_over,
             gone,
+            outbound = outbound.len(),
             "ARI resynchronised"
         );
+        outbound
     }
 
     /// After a reconnect: every held call whose channel is gone ends.

@@ -280,6 +280,53 @@ impl CallRouter {
         })
     }
 
+    /// After a reconnect: a call ringing out whose channel is gone ended
+    /// while the events were away, one whose channel is up was answered.
+    pub(super) async fn reconcile_ringing(
+        &mut self,
+        present: &[ChannelId],
+        answered: &[(ChannelId, String)],
+    ) -> Vec<Outcome> {
+        let pending: Vec<ChannelId> = self.pending.keys().cloned().collect();
+        let mut outcomes = Vec::new();
+        for channel in pending {
+            let progress = if let Some((_, name)) = answered.iter().find(|(c, _)| *c == channel) {
+                Progress::Answered {
+                    channel_name: name.clone(),
+                }
+            } else if !present.contains(&channel) {
+                // Its cause went with the events: the last Dial status decides.
+                Progress::Gone { cause: 0 }
+            } else {
+                continue;
+            };
+            tracing::info!(%channel, ?progress, "outbound call moved on while ARI events were away");
+            outcomes.extend(self.on_outbound(&channel, progress).await);
+        }
+        outcomes
+    }
+
+    /// The events stopped while calls were still ringing out: nothing will
+    /// say how they end, so each is hung up and ends now (`channel_lost`),
+    /// giving back its admission slot and publishing its `call.ended`.
+    pub(super) async fn abandon_ringing(&mut self) -> Vec<Outcome> {
+        let channels: Vec<ChannelId> = self.pending.keys().cloned().collect();
+        let mut outcomes = Vec::new();
+        for channel in channels {
+            tracing::warn!(%channel, "ARI events stopped while the call rang out: ending it");
+            let _ = self
+                .deps
+                .telephony
+                .hangup(
+                    &channel,
+                    crate::application::ports::telephony::HangupCause::Normal,
+                )
+                .await;
+            outcomes.extend(self.fail(&channel, EndReason::ChannelLost).await);
+        }
+        outcomes
+    }
+
     /// An outbound call that will not be answered: busy, no answer, failed.
     async fn fail(&mut self, channel: &ChannelId, reason: EndReason) -> Option<Outcome> {
         let p = self.pending.remove(channel)?;

@@ -91,6 +91,9 @@ pub enum ApiError {
     /// The gateway is draining.
     #[error("the gateway is shutting down and takes no new calls")]
     Draining,
+    /// This instance cannot follow calls now (it lost the Stasis app).
+    #[error("{0}")]
+    NotListening(String),
     /// The gateway (or the tenant's share of it) holds as many live calls as it may.
     #[error("{0}")]
     AtCapacity(String),
@@ -180,6 +183,12 @@ impl ApiError {
             }
             Self::Draining => (S::SERVICE_UNAVAILABLE, "draining", "Draining", None),
             Self::AtCapacity(_) => (S::SERVICE_UNAVAILABLE, "at-capacity", "At capacity", None),
+            Self::NotListening(_) => (
+                S::SERVICE_UNAVAILABLE,
+                "not-listening",
+                "Not receiving Asterisk's events",
+                None,
+            ),
             Self::NotAllowed(_) => (S::FORBIDDEN, "not-allowed", "Not allowed", None),
             Self::Unavailable(_) => (S::BAD_GATEWAY, "unavailable", "Telephony unavailable", None),
         }
@@ -205,6 +214,7 @@ impl From<ControlError> for ApiError {
             ControlError::Conflict(m) => Self::Conflict(m),
             ControlError::Draining => Self::Draining,
             ControlError::AtCapacity(m) => Self::AtCapacity(m),
+            ControlError::NotListening(m) => Self::NotListening(m),
             ControlError::NotAllowed(m) => Self::NotAllowed(m),
             ControlError::Invalid(m) => Self::Invalid {
                 kind: "invalid-request",
