@@ -12,3 +12,4 @@ pub mod postgres;
 pub mod speech;
 pub mod store;
 pub mod telemetry;
+pub mod tls;

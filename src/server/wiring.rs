@@ -97,6 +97,7 @@ pub(super) fn api_config(config: &Config) -> Option<crate::adapter::http::api::A
         auth: AuthConfig {
             jwt_secret: a.jwt_secret.as_ref().map(|s| s.expose().to_owned()),
             jwks_url: a.jwks_url.clone(),
+            jwks_insecure_http: a.jwks_insecure_http,
             issuer: a.issuer.clone(),
             audience: a.audience.clone(),
             tenant_claim: a.tenant_claim.clone(),

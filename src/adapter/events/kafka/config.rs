@@ -98,6 +98,15 @@ impl KafkaConfig {
                 (self.max_in_flight.max(1) * 2).to_string(),
             )
             .set("linger.ms", "5");
+        // librdkafka's OpenSSL is vendored: its built-in default CA path is
+        // the build's, not this machine's. `probe` finds the system's bundle.
+        let tls = self
+            .properties
+            .get("security.protocol")
+            .is_some_and(|p| p.eq_ignore_ascii_case("ssl") || p.eq_ignore_ascii_case("sasl_ssl"));
+        if tls && !self.properties.contains_key("ssl.ca.location") {
+            c.set("ssl.ca.location", "probe");
+        }
         c
     }
 }
