@@ -139,6 +139,8 @@ pub(crate) struct MediaLog {
     pub(crate) opened: usize,
     pub(crate) closed: usize,
     pub(crate) peer: Option<std::net::SocketAddr>,
+    /// A `Latch` came (Asterisk reported no RTP address).
+    pub(crate) latch: bool,
     pub(crate) played: Duration,
     /// Every sample queued for playing, and the rate of each `Play`.
     pub(crate) pcm: Vec<i16>,
@@ -236,6 +238,7 @@ impl Player {
                 c = control.recv() => match c {
                     None | Some(MediaCommand::Close) => break,
                     Some(MediaCommand::SetPeer(p)) => self.log.lock().unwrap().peer = Some(p),
+                    Some(MediaCommand::Latch) => self.log.lock().unwrap().latch = true,
                     Some(MediaCommand::Flush { generation, reply }) => {
                         let report = match self.implied_flush.take() {
                             Some((g, report)) if g == generation => report,
