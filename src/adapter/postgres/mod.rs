@@ -41,7 +41,7 @@ pub enum PgError {
     #[error("postgres TLS: {0}")]
     Tls(#[from] tls::TlsError),
     /// The server refused, dropped or failed a statement.
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", detail(.0))]
     Db(#[from] tokio_postgres::Error),
     /// No pooled connection could be had.
     #[error("postgres pool: {0}")]
@@ -54,6 +54,23 @@ pub enum PgError {
         /// The server's error.
         source: tokio_postgres::Error,
     },
+}
+
+/// The driver's error with its causes: its own text is only "db error" or
+/// "error performing TLS handshake"; the server's message or the TLS
+/// library's reason is what an operator needs.
+fn detail(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 /// How to reach the server: the driver's settings and the TLS connector
