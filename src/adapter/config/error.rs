@@ -96,6 +96,7 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
             "the aud your identity provider puts in tokens for this API, e.g. voice-gateway"
         }
         "auth.leeway" => "a whole number with a unit, e.g. 30s",
+        "postgres.sslmode" => "disable, require or verify-full",
         "redis.ca_file" | "postgres.ca_file" => {
             "a PEM file of CA certificates, e.g. /etc/ssl/private-ca.pem"
         }
