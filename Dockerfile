@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build: compile in the Rust image, run in a slim Debian as non-root.
 
+# perl: librdkafka's OpenSSL is built from source (rdkafka ssl-vendored), and
+# OpenSSL's Configure needs modules the slim image's perl-base lacks.
 FROM rust:1.95-slim-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends cmake pkg-config build-essential \
+ && apt-get install -y --no-install-recommends cmake pkg-config build-essential perl \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -3,7 +3,7 @@
 # machine that has only the Rust toolchain. Idempotent: installs only what is
 # missing, so repeated `make test` runs cost nothing.
 #
-#   scripts/install-deps.sh build   # cmake (libopus is built from source by the opus crate)
+#   scripts/install-deps.sh build   # cmake, perl (libopus and OpenSSL are built from source by their crates)
 #   scripts/install-deps.sh test    # build + redis-server, PostgreSQL, baresip, tansu, Asterisk
 #   scripts/install-deps.sh asterisk  # only the real Asterisk of the tests (built once)
 #   scripts/install-deps.sh bench   # build + wrk and curl (the API benchmark)
@@ -16,6 +16,9 @@ need() { # need BINARY PACKAGE
 
 need cmake cmake
 need pkg-config pkg-config
+# OpenSSL, built from source for librdkafka's TLS (rdkafka ssl-vendored), runs
+# a perl Configure that needs more than Debian's minimal perl-base.
+perl -MIPC::Cmd -MFindBin -MFile::Spec -e1 >/dev/null 2>&1 || want+=(perl)
 if [ "${1:-build}" = test ]; then
   need redis-server redis-server
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)

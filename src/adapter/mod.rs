@@ -15,3 +15,4 @@ pub mod postgres;
 pub mod speech;
 pub mod store;
 pub mod telemetry;
+pub mod tls;

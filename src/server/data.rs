@@ -123,6 +123,7 @@ async fn store(
         op_timeout: r.op_timeout.0,
         gateway_instance: r.gateway_instance.clone().unwrap_or_else(host_name),
         retry_max: r.retry_max.0,
+        ca_file: r.ca_file.clone(),
     };
     let metrics = StoreMetrics::register(registry);
     let store = RedisCallStore::connect(&cfg, readiness.clone(), metrics.clone())
@@ -187,6 +188,8 @@ async fn postgres(
         connect_timeout: p.connect_timeout.0,
         refresh_interval: p.refresh_interval.0,
         max_backoff: p.max_backoff.0,
+        sslmode: p.sslmode,
+        ca_file: p.ca_file.clone(),
     };
     let fail = |e: crate::adapter::postgres::PgError| {
         ServerError::Setup(format!("postgres.url {url}: {e}"))

@@ -28,14 +28,37 @@ pub(super) fn ari_client(config: &Config) -> Result<AriClient, ServerError> {
     .map_err(|e| ServerError::Ari(e.to_string()))
 }
 
+/// The addresses of the ARI URL's host: where an externalMedia channel that
+/// reports no RTP address may send from (see `MediaCommand::Latch`). Resolved
+/// once at start; a name that does not resolve leaves none (then only legs
+/// whose address Asterisk reports get audio), and says so.
+fn asterisk_hosts(ari_url: &str) -> Vec<std::net::IpAddr> {
+    use std::net::ToSocketAddrs;
+    let Ok(url) = reqwest::Url::parse(ari_url) else {
+        return Vec::new();
+    };
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return Vec::new();
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match (host, port).to_socket_addrs() {
+        Ok(addrs) => addrs.map(|a| a.ip()).collect(),
+        Err(e) => {
+            tracing::warn!(%host, error = %e, "ari.url host does not resolve: RTP is taken only from addresses Asterisk reports");
+            Vec::new()
+        }
+    }
+}
+
 pub(super) fn session_deps(
     config: &Config,
     ari: Arc<AriClient>,
     data: &super::data::Data,
     registry: &mut Registry,
 ) -> Result<SessionDeps, ServerError> {
-    let media = UdpMediaEndpoint::new(UdpMediaConfig::from_media_config(&config.media))
-        .with_metrics(MediaMetrics::register(registry));
+    let mut media_config = UdpMediaConfig::from_media_config(&config.media);
+    media_config.asterisk_hosts = asterisk_hosts(&config.ari.url);
+    let media = UdpMediaEndpoint::new(media_config).with_metrics(MediaMetrics::register(registry));
     let o = &config.orchestrator;
     let orchestrator = orchestrator::from_config(&OrchestratorConfig {
         url: o.url.clone().filter(|u| !u.trim().is_empty()),
@@ -107,6 +130,7 @@ pub(super) fn api_config(config: &Config) -> Option<crate::adapter::http::api::A
         auth: AuthConfig {
             jwt_secret: a.jwt_secret.as_ref().map(|s| s.expose().to_owned()),
             jwks_url: a.jwks_url.clone(),
+            jwks_insecure_http: a.jwks_insecure_http,
             issuer: a.issuer.clone(),
             audience: a.audience.clone(),
             tenant_claim: a.tenant_claim.clone(),

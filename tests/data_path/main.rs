@@ -17,3 +17,6 @@ mod process;
 mod schemas;
 mod shared;
 mod support;
+mod tls;
+#[path = "../common/tls.rs"]
+mod tls_kit;

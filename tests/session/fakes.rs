@@ -30,6 +30,8 @@ use voice_gateway::application::ports::{
 pub(crate) struct FakeTelephony {
     pub(crate) ops: Mutex<Vec<String>>,
     pub(crate) fail: Mutex<Option<(String, TelephonyError)>>,
+    /// externalMedia answers without `UNICASTRTP_LOCAL_*`.
+    pub(crate) hide_rtp_address: std::sync::atomic::AtomicBool,
 }
 
 impl FakeTelephony {
@@ -89,10 +91,13 @@ impl Telephony for FakeTelephony {
     ) -> BoxFuture<'a, Result<MediaChannel, TelephonyError>> {
         let r = self.op("external_media", format!("{c} {t:?}"));
         let channel = c.clone();
+        let hidden = self
+            .hide_rtp_address
+            .load(std::sync::atomic::Ordering::SeqCst);
         Box::pin(async move {
             r.map(|()| MediaChannel {
                 channel,
-                asterisk_rtp: Some("127.0.0.1:40010".parse().unwrap()),
+                asterisk_rtp: (!hidden).then(|| "127.0.0.1:40010".parse().unwrap()),
             })
         })
     }
@@ -139,6 +144,8 @@ pub(crate) struct MediaLog {
     pub(crate) opened: usize,
     pub(crate) closed: usize,
     pub(crate) peer: Option<std::net::SocketAddr>,
+    /// A `Latch` came (Asterisk reported no RTP address).
+    pub(crate) latch: bool,
     pub(crate) played: Duration,
     /// Every sample queued for playing, and the rate of each `Play`.
     pub(crate) pcm: Vec<i16>,
@@ -236,6 +243,7 @@ impl Player {
                 c = control.recv() => match c {
                     None | Some(MediaCommand::Close) => break,
                     Some(MediaCommand::SetPeer(p)) => self.log.lock().unwrap().peer = Some(p),
+                    Some(MediaCommand::Latch) => self.log.lock().unwrap().latch = true,
                     Some(MediaCommand::Flush { generation, reply }) => {
                         let report = match self.implied_flush.take() {
                             Some((g, report)) if g == generation => report,

@@ -26,6 +26,10 @@ async fn greeting_then_a_turn_then_caller_hangup() {
         40010,
         "RTP peer set from externalMedia"
     );
+    assert!(
+        !call.media.log.lock().unwrap().latch,
+        "no latch: the peer is known"
+    );
 
     call.speak(Duration::from_millis(1200)).await;
     call.until(|c| c.count("tts.generated") == 2, "the reply played")
@@ -393,5 +397,23 @@ async fn a_digit_over_the_agent_barges_in_then_is_a_turn() {
             .texts
             .iter()
             .any(|t| t.contains("You pressed 7"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_reported_rtp_address_the_leg_latches_after_the_bridge() {
+    let call = start(Options::default());
+    call.telephony
+        .hide_rtp_address
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    call.until_event("tts.generated").await;
+    let log = call.media.log.lock().unwrap().clone();
+    assert_eq!(log.peer, None);
+    assert!(log.latch, "the leg was told to latch");
+    let ops = call.telephony.ops();
+    assert!(
+        ops.iter()
+            .any(|o| o.starts_with("add_to_bridge") && o.contains("vg-m-")),
+        "the media channel bridged: {ops:?}"
     );
 }

@@ -44,13 +44,36 @@ impl KafkaBroker {
         Self::start_with(ensure_tansu()?, port)
     }
 
+    /// Starts a broker on a free port that tells clients (in its metadata) to
+    /// reach it at `advertised` (`HOST:PORT`), e.g. a TLS-terminating proxy
+    /// in front of it: tansu itself has no TLS listener.
+    pub fn start_advertising(advertised: &str) -> Result<Self, HarnessError> {
+        let bin = ensure_tansu()?;
+        let mut last = HarnessError::Start {
+            program: "tansu".into(),
+            reason: "no attempt".into(),
+        };
+        for _ in 0..5 {
+            match Self::start_at(bin.clone(), free_port()?, Some(advertised)) {
+                Ok(b) => return Ok(b),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
     fn start_with(bin: PathBuf, port: u16) -> Result<Self, HarnessError> {
+        Self::start_at(bin, port, None)
+    }
+
+    fn start_at(bin: PathBuf, port: u16, advertised: Option<&str>) -> Result<Self, HarnessError> {
         let dir = tempfile::tempdir()?;
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised = advertised.map_or_else(|| url.clone(), |a| format!("tcp://{a}"));
         let mut cmd = Command::new(&bin);
         cmd.arg("broker")
             .args(["--listener-url", &url])
-            .args(["--advertised-listener-url", &url])
+            .args(["--advertised-listener-url", &advertised])
             .args(["--storage-engine", "memory://tansu/"])
             .env("RUST_LOG", "warn");
         let mut process = Guard::spawn(cmd, &dir.path().join("tansu.log"))?;

@@ -9,7 +9,7 @@ use crate::{
     HarnessError, install::ensure_installed, net::free_port, net::wait_until, process::Guard,
 };
 use std::{
-    os::unix::process::CommandExt,
+    os::unix::{fs::PermissionsExt, process::CommandExt},
     path::{Path, PathBuf},
     process::Command,
     time::Duration,
@@ -27,6 +27,17 @@ pub struct PostgresServer {
 impl PostgresServer {
     /// Installs PostgreSQL if missing, creates a cluster and starts it.
     pub fn start() -> Result<Self, HarnessError> {
+        Self::start_with(None)
+    }
+
+    /// Like [`PostgresServer::start`], with `ssl = on` and the certificate
+    /// `cert` and key `key` (PEM files, copied into the data directory), and
+    /// clear-text connections over TCP refused (`hostnossl … reject`).
+    pub fn start_tls(cert: &Path, key: &Path) -> Result<Self, HarnessError> {
+        Self::start_with(Some((cert, key)))
+    }
+
+    fn start_with(tls: Option<(&Path, &Path)>) -> Result<Self, HarnessError> {
         let bin = bin_dir()?;
         let dir = tempfile::tempdir()?;
         let owner = run_as();
@@ -52,6 +63,31 @@ impl PostgresServer {
                 reason: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
             });
         }
+        let mut ssl_args = Vec::new();
+        if let Some((cert, key)) = tls {
+            // The server refuses a key file others can read, or owned by another user.
+            for (from, name) in [(cert, "server.crt"), (key, "server.key")] {
+                let to = data.join(name);
+                std::fs::copy(from, &to)?;
+                std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))?;
+                if let Some((uid, gid)) = owner {
+                    std::os::unix::fs::chown(&to, Some(uid), Some(gid))?;
+                }
+            }
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n\
+                 hostnossl all all 127.0.0.1/32 reject\n",
+            )?;
+            ssl_args = vec![
+                "-c",
+                "ssl=on",
+                "-c",
+                "ssl_cert_file=server.crt",
+                "-c",
+                "ssl_key_file=server.key",
+            ];
+        }
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port()?;
@@ -69,7 +105,8 @@ impl PostgresServer {
                     "synchronous_commit=off",
                     "-c",
                     "full_page_writes=off",
-                ]);
+                ])
+                .args(&ssl_args);
             as_owner(&mut cmd, owner);
             let log = dir.path().join(format!("postgres-{port}.log"));
             let mut process = Guard::spawn(cmd, &log)?;

@@ -47,9 +47,53 @@ impl RedisServer {
         })
     }
 
+    /// Starts a redis-server that speaks TLS only (no clear-text port), with
+    /// the server certificate `cert` and key `key` (PEM files); clients are
+    /// not asked for certificates. Its URL is [`RedisServer::tls_url`].
+    pub fn start_tls(cert: &Path, key: &Path, ca: &Path) -> Result<Self, HarnessError> {
+        let bin = ensure_installed("redis-server", "redis-server", &[])?;
+        let dir = tempfile::tempdir()?;
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port()?;
+            let mut cmd = Command::new(&bin);
+            cmd.args(["--port", "0", "--tls-port", &port.to_string()])
+                .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key)
+                .arg("--tls-ca-cert-file")
+                .arg(ca)
+                .args(["--tls-auth-clients", "no"])
+                .arg("--dir")
+                .arg(dir.path());
+            let mut process = Guard::spawn(cmd, &dir.path().join("redis.log"))?;
+            // A clear-text PING gets no answer from a TLS port: accepting is the sign.
+            let up = || process.exited() || TcpStream::connect(("127.0.0.1", port)).is_ok();
+            if wait_until(Duration::from_secs(10), up) && !process.exited() {
+                return Ok(Self {
+                    port,
+                    process,
+                    _dir: dir,
+                });
+            }
+            last = process.log_tail();
+        }
+        Err(HarnessError::Start {
+            program: "redis-server (tls)".into(),
+            reason: last,
+        })
+    }
+
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// `rediss://127.0.0.1:PORT/`, for a server of [`RedisServer::start_tls`].
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}/", self.port)
     }
 
     /// `redis://127.0.0.1:PORT/`

@@ -4,8 +4,13 @@
 //! `[events]`, routes from `[[routes]]` and no call history.
 
 use super::{HumanDuration, SecretUrl};
+use crate::adapter::{postgres::SslMode, tls};
 use serde::{Deserialize, Serialize};
-use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 /// `[redis]`: the live call records and the API's idempotency keys.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,6 +30,10 @@ pub struct RedisSection {
     /// This instance's name in the records it owns; absent: the host name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gateway_instance: Option<String>,
+    /// With a `rediss://` URL: the CA the server's certificate must chain to;
+    /// absent: the system's trust store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for RedisSection {
@@ -36,6 +45,7 @@ impl Default for RedisSection {
             op_timeout: HumanDuration(Duration::from_millis(200)),
             retry_max: HumanDuration(Duration::from_secs(5)),
             gateway_instance: None,
+            ca_file: None,
         }
     }
 }
@@ -124,6 +134,12 @@ pub struct PostgresSection {
     pub refresh_interval: HumanDuration,
     /// Longest wait between reconnects of the listening connection.
     pub max_backoff: HumanDuration,
+    /// `disable`, `require` (encrypted, any certificate) or `verify-full`
+    /// (certificate chained to `ca_file` or the system's roots, host checked).
+    pub sslmode: SslMode,
+    /// The CA of `verify-full`; absent: the system's trust store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for PostgresSection {
@@ -135,6 +151,8 @@ impl Default for PostgresSection {
             connect_timeout: HumanDuration(Duration::from_secs(5)),
             refresh_interval: HumanDuration(Duration::from_secs(60)),
             max_backoff: HumanDuration(Duration::from_secs(10)),
+            sslmode: SslMode::Disable,
+            ca_file: None,
         }
     }
 }
@@ -150,6 +168,19 @@ pub(super) fn validate(
             .map_err(|p| ("redis.url", p))?;
         redis::Client::open(url.expose())
             .map_err(|e| ("redis.url", format!("{url} is not usable: {e}")))?;
+    }
+    if let Some(ca) = &redis.ca_file {
+        if !redis
+            .url
+            .as_ref()
+            .is_some_and(|u| u.expose().starts_with("rediss://"))
+        {
+            return Err((
+                "redis.ca_file",
+                "is set but redis.url is not rediss:// (TLS)".into(),
+            ));
+        }
+        check_ca(ca).map_err(|p| ("redis.ca_file", p))?;
     }
     let prefix = &redis.key_prefix;
     if prefix.is_empty() || prefix.len() > 32 || !prefix.bytes().all(name_byte) {
@@ -226,17 +257,70 @@ pub(super) fn validate(
             ));
         }
     }
+    check_kafka_tls(&kafka.librdkafka_properties()).map_err(|p| ("kafka.properties", p))?;
     if let Some(url) = &pg.url {
         check_url(url, &["postgres://", "postgresql://"]).map_err(|p| ("postgres.url", p))?;
+        // One place decides TLS: an sslmode in the URL would be overridden
+        // by postgres.sslmode, and libpq's verify-full is not even parsed.
+        if url.expose().contains("sslmode=") {
+            return Err((
+                "postgres.url",
+                format!("{url} sets sslmode; use postgres.sslmode instead"),
+            ));
+        }
         url.expose()
             .parse::<tokio_postgres::Config>()
             .map_err(|e| ("postgres.url", format!("{url} is not usable: {e}")))?;
+    }
+    if let Some(ca) = &pg.ca_file {
+        if pg.sslmode != SslMode::VerifyFull {
+            return Err((
+                "postgres.ca_file",
+                "is used by postgres.sslmode = \"verify-full\" only".into(),
+            ));
+        }
+        check_ca(ca).map_err(|p| ("postgres.ca_file", p))?;
     }
     if pg.pool_size == 0 || pg.pool_size > 64 {
         return Err((
             "postgres.pool_size",
             format!("{} is not between 1 and 64", pg.pool_size),
         ));
+    }
+    Ok(())
+}
+
+fn check_ca(path: &Path) -> Result<(), String> {
+    tls::read_ca_file(path)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// librdkafka takes unknown values late (at the first connection) or not
+/// at all: the TLS and SASL settings are checked here, by name.
+fn check_kafka_tls(props: &BTreeMap<String, String>) -> Result<(), String> {
+    let protocol = props
+        .get("security.protocol")
+        .map(|p| p.to_ascii_lowercase());
+    if let Some(p) = &protocol
+        && !["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"].contains(&p.as_str())
+    {
+        return Err(format!(
+            "security.protocol {p:?} is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+        ));
+    }
+    if let Some(m) = props.get("sasl.mechanisms").or(props.get("sasl.mechanism")) {
+        // GSSAPI needs Cyrus SASL and Kerberos, which this build leaves out.
+        if !["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"].contains(&m.as_str()) {
+            return Err(format!(
+                "sasl.mechanisms {m:?} is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+            ));
+        }
+    }
+    if let Some(ca) = props.get("ssl.ca.location")
+        && ca != "probe"
+    {
+        check_ca(Path::new(ca)).map_err(|e| format!("ssl.ca.location: {e}"))?;
     }
     Ok(())
 }

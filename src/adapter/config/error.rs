@@ -92,7 +92,14 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "auth.jwks_url" => {
             "the identity provider's JWKS URL, e.g. https://idp/realms/x/protocol/openid-connect/certs"
         }
+        "auth.audience" => {
+            "the aud your identity provider puts in tokens for this API, e.g. voice-gateway"
+        }
         "auth.leeway" => "a whole number with a unit, e.g. 30s",
+        "postgres.sslmode" => "disable, require or verify-full",
+        "redis.ca_file" | "postgres.ca_file" => {
+            "a PEM file of CA certificates, e.g. /etc/ssl/private-ca.pem"
+        }
         "outbound.endpoint" => {
             "TECH/{number}@trunk or Local/{number}@context, e.g. PJSIP/{number}@trunk"
         }

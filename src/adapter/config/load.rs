@@ -207,13 +207,22 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             "is shorter than 32 bytes: too easy to guess".into(),
         ));
     }
-    if let Some(url) = &c.auth.jwks_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        return Err((
-            "auth.jwks_url",
-            format!("{url:?} is not an http:// or https:// URL"),
-        ));
+    if let Some(url) = &c.auth.jwks_url {
+        let http_ok = c.auth.jwks_insecure_http && url.starts_with("http://");
+        if !(url.starts_with("https://") || http_ok) {
+            return Err((
+                "auth.jwks_url",
+                format!(
+                    "{url:?} is not an https:// URL (http:// only with auth.jwks_insecure_http = true, for tests)"
+                ),
+            ));
+        }
+        if c.auth.audience.as_deref().is_none_or(str::is_empty) {
+            return Err((
+                "auth.audience",
+                "is required with auth.jwks_url: without it a token the identity provider issued for another service is accepted".into(),
+            ));
+        }
     }
     if let Some(bad) = c
         .limits

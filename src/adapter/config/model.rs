@@ -486,9 +486,12 @@ pub struct AuthSection {
     /// HS256 shared secret (at least 32 bytes). Never printed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwt_secret: Option<Secret>,
-    /// JWKS URL for RS256/ES256 keys (Keycloak and other identity providers).
+    /// JWKS URL for RS256/ES256 keys (Keycloak and other identity providers); `https://`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_url: Option<String>,
+    /// Accept an `http://` JWKS URL (tests on loopback only: keys fetched in
+    /// clear can be swapped on the way).
+    pub jwks_insecure_http: bool,
     /// Required `iss`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
@@ -508,6 +511,7 @@ impl Default for AuthSection {
         Self {
             jwt_secret: None,
             jwks_url: None,
+            jwks_insecure_http: false,
             issuer: None,
             audience: None,
             tenant_claim: "tenant_id".into(),

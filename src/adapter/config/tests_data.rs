@@ -200,6 +200,72 @@ fn each_bad_value_is_rejected_with_its_key() {
             "postgres.refresh_interval",
             "greater than zero",
         ),
+        (
+            "[postgres]\nurl = \"postgres://db/x?sslmode=require\"\n",
+            &[],
+            "postgres.url",
+            "use postgres.sslmode",
+        ),
+        (
+            "[postgres]\nsslmode = \"prefer\"\n",
+            &[],
+            "postgres.sslmode",
+            "unknown variant",
+        ),
+        (
+            "[postgres]\nsslmode = \"verify-full\"\nca_file = \"/nonexistent/ca.pem\"\n",
+            &[],
+            "postgres.ca_file",
+            "/nonexistent/ca.pem",
+        ),
+        (
+            "[postgres]\nsslmode = \"require\"\nca_file = \"/etc/hostname\"\n",
+            &[],
+            "postgres.ca_file",
+            "\"verify-full\" only",
+        ),
+        (
+            "[redis]\nurl = \"redis://r:6379\"\nca_file = \"/etc/hostname\"\n",
+            &[],
+            "redis.ca_file",
+            "not rediss://",
+        ),
+        (
+            "[redis]\nurl = \"rediss://r:6379\"\nca_file = \"/etc/hostname\"\n",
+            &[],
+            "redis.ca_file",
+            "no PEM certificate",
+        ),
+        (
+            "[kafka.properties]\n\"security.protocol\" = \"TLS\"\n",
+            &[],
+            "kafka.properties",
+            "is not PLAINTEXT, SSL",
+        ),
+        (
+            "[kafka.properties]\n\"sasl.mechanisms\" = \"GSSAPI\"\n",
+            &[],
+            "kafka.properties",
+            "SCRAM-SHA-512",
+        ),
+        (
+            "[kafka.properties]\n\"ssl.ca.location\" = \"/nonexistent/kafka-ca.pem\"\n",
+            &[],
+            "kafka.properties",
+            "/nonexistent/kafka-ca.pem",
+        ),
+        (
+            "[auth]\njwks_url = \"http://idp/jwks\"\naudience = \"gw\"\n",
+            &[],
+            "auth.jwks_url",
+            "not an https:// URL",
+        ),
+        (
+            "[auth]\njwks_url = \"https://idp/jwks\"\n",
+            &[],
+            "auth.audience",
+            "required with auth.jwks_url",
+        ),
     ];
     for (text, vars, key, problem) in cases {
         let e = load_from_str(text, env(vars)).unwrap_err();

@@ -52,6 +52,10 @@ pub struct UdpMediaConfig {
     /// The pacer's hard bound (`PacerConfig::max_queued`); raised to
     /// `play_lead` plus a few frames if below it.
     pub max_queued: Duration,
+    /// The Asterisk host's addresses: a leg told to `Latch` (Asterisk reported
+    /// no RTP address) takes its first packet only from one of these. Empty:
+    /// only `SetPeer` opens a leg.
+    pub asterisk_hosts: Vec<IpAddr>,
 }
 
 impl UdpMediaConfig {
@@ -70,6 +74,7 @@ impl UdpMediaConfig {
             audio_capacity: 8,
             play_lead: Duration::from_secs(2),
             max_queued: Duration::from_secs(3),
+            asterisk_hosts: Vec::new(),
         }
     }
 

@@ -23,6 +23,8 @@ pub struct UdpMediaEndpoint {
     config: Arc<UdpMediaConfig>,
     pool: Arc<PortPool>,
     metrics: MediaMetrics,
+    /// `config.asterisk_hosts`, shared by every leg without a copy each.
+    asterisk_hosts: Arc<[std::net::IpAddr]>,
 }
 
 impl UdpMediaEndpoint {
@@ -30,6 +32,7 @@ impl UdpMediaEndpoint {
     pub fn new(config: UdpMediaConfig) -> Self {
         Self {
             pool: PortPool::new(config.ports, config.even_ports_only),
+            asterisk_hosts: Arc::from(config.asterisk_hosts.as_slice()),
             config: Arc::new(config),
             metrics: MediaMetrics::default(),
         }
@@ -131,6 +134,7 @@ impl UdpMediaEndpoint {
             audio: audio_rx,
             play_lead: self.play_lead(),
             metrics: self.metrics.clone(),
+            asterisk_hosts: self.asterisk_hosts.clone(),
         };
         tokio::spawn(leg.run());
         tracing::debug!(call = %request.call, %local, "media leg open");

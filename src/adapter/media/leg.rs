@@ -45,6 +45,8 @@ pub(crate) struct Leg<V> {
     /// Agent audio kept queued in the pacer ahead of the wire.
     pub(crate) play_lead: Duration,
     pub(crate) metrics: MediaMetrics,
+    /// The Asterisk host's addresses, the only sources a latch may take.
+    pub(crate) asterisk_hosts: std::sync::Arc<[std::net::IpAddr]>,
 }
 
 enum Wake {
@@ -99,7 +101,7 @@ impl<V: VoiceActivityDetector> Leg<V> {
     pub(crate) async fn run(mut self) {
         self.metrics.legs_open.inc();
         let mut st = State {
-            peer: PeerFilter::default(),
+            peer: PeerFilter::new(self.asterisk_hosts.clone()),
             rx: vec![0; RX_BUFFER].into_boxed_slice(),
             tx: vec![0; RX_BUFFER].into_boxed_slice(),
             awaiting_drain: false,
@@ -140,7 +142,7 @@ impl<V: VoiceActivityDetector> Leg<V> {
                 Wake::Command(None | Some(MediaCommand::Close))
                 | Wake::Audio(None)
                 | Wake::EventsGone => break,
-                Wake::Command(Some(c)) => self.command(&mut st, c),
+                Wake::Command(Some(c)) => self.command(&mut st, now, c),
                 Wake::Audio(Some(a)) => self.agent_audio(&mut st, now, a),
                 Wake::Datagram(Ok((n, from))) => self.datagram(&mut st, now, n, from),
                 Wake::Datagram(Err(e)) => {
@@ -158,9 +160,10 @@ impl<V: VoiceActivityDetector> Leg<V> {
         tracing::debug!(call = %self.call, port = self.lease.port(), "media leg closed");
     }
 
-    fn command(&mut self, st: &mut State, command: MediaCommand) -> Flow {
+    fn command(&mut self, st: &mut State, now: Instant, command: MediaCommand) -> Flow {
         match command {
             MediaCommand::SetPeer(addr) => st.peer.set(addr),
+            MediaCommand::Latch => st.peer.latch(now),
             MediaCommand::Flush { generation, reply } => {
                 let report = match st.implied_flush.take() {
                     // Audio of this generation came first and flushed already;
@@ -267,7 +270,7 @@ impl<V: VoiceActivityDetector> Leg<V> {
             self.metrics.dropped_malformed.inc();
             return Flow::Continue;
         }
-        match st.peer.check(from) {
+        match st.peer.check(from, now) {
             Verdict::Foreign => {
                 self.metrics.dropped_foreign.inc();
                 return Flow::Continue;

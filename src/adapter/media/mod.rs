@@ -1,14 +1,15 @@
 //! The media endpoint over UDP: one RTP socket and one task per call leg.
 //!
 //! [`UdpMediaEndpoint::open`](crate::application::ports::media::MediaEndpoint::open)
-//! leases a port from the configured range, binds it and spawns the leg's
+//! leases a random free port of the configured range, binds it and spawns the leg's
 //! task. The task owns the socket and the call's sans-IO pipelines
 //! (`vg_media::pipeline`) and `select!`s over control commands, agent audio,
 //! datagrams and the pipelines' next deadline; it reads the clock once per
 //! wake-up.
 //!
 //! - Inbound: datagrams from the peer only (see [`peer`]: set by `SetPeer`,
-//!   else latched onto the first RTP packet's source) → jitter buffer, decode,
+//!   else, after `Latch`, the first RTP packet from the Asterisk host within
+//!   a second; nothing before either) → jitter buffer, decode,
 //!   resample to the STT rate, VAD → `Audio`, `SpeechStarted/Ended`, `Dtmf`.
 //! - Outbound: agent audio (`AudioChunk::Pcm`) → resample, encode, pace → one
 //!   packet per 20 ms to the peer. The audio channel is read only while the

@@ -1,12 +1,13 @@
 //! The RTP port pool: which ports of the configured range are free.
 //!
-//! Free ports wait in a FIFO, so a port just released is the last to be
-//! handed out again: stray packets still addressed to a closed leg then most
-//! likely find no socket rather than the next call's.
+//! A leg's port is drawn at random from the free ones, so no one can tell
+//! which port the next call gets and spray it before Asterisk's first packet.
+//! A released port waits in `cooling` until every other free port has been
+//! handed out: stray packets still addressed to a closed leg then most likely
+//! find no socket rather than the next call's.
 
 use super::config::PortRange;
 use std::{
-    collections::VecDeque,
     io,
     net::{IpAddr, SocketAddr, UdpSocket},
     sync::{Arc, Mutex, MutexGuard},
@@ -21,7 +22,10 @@ pub(crate) struct PortPool {
 
 #[derive(Debug)]
 struct State {
-    free: VecDeque<u16>,
+    /// Free ports to draw from, in no order.
+    free: Vec<u16>,
+    /// Released (or found taken) since `free` was last refilled.
+    cooling: Vec<u16>,
     /// Indexed by `port - range.start`: a double release is caught here.
     leased: Vec<bool>,
 }
@@ -31,11 +35,12 @@ impl PortPool {
     pub(crate) fn new(range: PortRange, even_only: bool) -> Arc<Self> {
         let free = (range.start..=range.end)
             .filter(|p| !even_only || p % 2 == 0)
-            .collect::<VecDeque<_>>();
+            .collect::<Vec<_>>();
         Arc::new(Self {
             range,
             state: Mutex::new(State {
                 free,
+                cooling: Vec::new(),
                 leased: vec![false; range.len()],
             }),
         })
@@ -49,12 +54,13 @@ impl PortPool {
 
     /// Ports free now.
     pub(crate) fn free(&self) -> usize {
-        self.state().free.len()
+        let s = self.state();
+        s.free.len() + s.cooling.len()
     }
 
-    /// Binds a UDP socket on `ip` at the first free port that binds. A port
-    /// taken by another process goes back to the end of the queue and the
-    /// next is tried; each free port is tried at most once.
+    /// Binds a UDP socket on `ip` at a random free port that binds. A port
+    /// taken by another process goes to `cooling` and another is drawn; at
+    /// most as many tries as there are free ports.
     pub(crate) fn bind(self: &Arc<Self>, ip: IpAddr) -> Result<(UdpSocket, PortLease), BindError> {
         let tries = self.free();
         for _ in 0..tries {
@@ -71,7 +77,17 @@ impl PortPool {
 
     fn take(self: &Arc<Self>) -> Option<PortLease> {
         let mut state = self.state();
-        let port = state.free.pop_front()?;
+        if state.free.is_empty() {
+            let cooled = std::mem::take(&mut state.cooling);
+            state.free = cooled;
+        }
+        if state.free.is_empty() {
+            return None;
+        }
+        // One draw per leg opened, not per packet: uuid's v4 is the
+        // operating system's randomness, already a dependency.
+        let i = (uuid::Uuid::new_v4().as_u128() % state.free.len() as u128) as usize;
+        let port = state.free.swap_remove(i);
         state.leased[usize::from(port - self.range.start)] = true;
         Some(PortLease {
             pool: Arc::clone(self),
@@ -83,7 +99,7 @@ impl PortPool {
         let mut state = self.state();
         let slot = &mut state.leased[usize::from(port - self.range.start)];
         if std::mem::replace(slot, false) {
-            state.free.push_back(port);
+            state.cooling.push(port);
         } else {
             tracing::error!(port, "media port released twice; ignored");
         }
@@ -132,14 +148,31 @@ mod tests {
         let (_a, la) = pool.bind(LOCAL).unwrap();
         let (b, lb) = pool.bind(LOCAL).unwrap();
         assert_ne!(la.port(), lb.port());
+        let released = lb.port();
         drop((b, lb));
         let (_c, lc) = pool.bind(LOCAL).unwrap();
-        assert_eq!(
-            lc.port(),
-            range.end,
+        assert!(
+            lc.port() != la.port() && lc.port() != released,
             "the never-used port comes before a released one"
         );
         assert_eq!(pool.free(), 1);
+        let (_d, ld) = pool.bind(LOCAL).unwrap();
+        assert_eq!(ld.port(), released, "then the released one");
+    }
+
+    #[test]
+    fn ports_are_drawn_at_random_not_in_order() {
+        // Any fixed order (first, last, lowest...) gives two fresh pools the
+        // same sequence; random draws give each its own.
+        let range = free_range(64);
+        let draws = || {
+            let pool = PortPool::new(range, false);
+            (0..8)
+                .map(|_| pool.bind(LOCAL).unwrap().1.port())
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (draws(), draws());
+        assert_ne!(a, b, "the same ports in the same order twice");
     }
 
     #[test]

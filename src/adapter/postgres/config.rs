@@ -1,8 +1,8 @@
 //! `[postgres]` settings. Owned here rather than in `adapter::config` so the
 //! adapter can be built and tested alone; the loader maps the TOML table in.
 
-use serde::Deserialize;
-use std::{fmt, time::Duration};
+use serde::{Deserialize, Serialize};
+use std::{fmt, path::PathBuf, time::Duration};
 
 /// A connection URL that may hold a password: never printed, not even by `Debug`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -48,6 +48,27 @@ pub struct PostgresConfig {
     /// Longest wait between reconnect attempts of the listening connection.
     #[serde(with = "humantime_serde_compat")]
     pub max_backoff: Duration,
+    /// TLS to the server.
+    pub sslmode: SslMode,
+    /// The CA the server's certificate must chain to (`verify-full`); absent:
+    /// the system's trust store.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How a connection uses TLS; libpq's names. `prefer` is left out on
+/// purpose: it falls back to clear text whenever the server (or someone in
+/// between) says it has no TLS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    /// Clear text: a server on this host or a trusted network only.
+    #[default]
+    Disable,
+    /// Encrypted; any certificate is accepted (stops a passive listener only).
+    Require,
+    /// Encrypted; the certificate must chain to `ca_file` (or the system's
+    /// roots) and name the host of the URL.
+    VerifyFull,
 }
 
 impl Default for PostgresConfig {
@@ -59,6 +80,8 @@ impl Default for PostgresConfig {
             connect_timeout: Duration::from_secs(5),
             refresh_interval: Duration::from_secs(60),
             max_backoff: Duration::from_secs(10),
+            sslmode: SslMode::Disable,
+            ca_file: None,
         }
     }
 }
@@ -98,5 +121,10 @@ mod tests {
         assert_eq!(c.pool_size, 2);
         assert_eq!(c.refresh_interval, Duration::from_secs(30));
         assert_eq!(c.connect_timeout, Duration::from_secs(5));
+        assert_eq!(c.sslmode, SslMode::Disable);
+        let c: PostgresConfig =
+            toml::from_str("sslmode = \"verify-full\"\nca_file = \"/etc/ca.pem\"\n").unwrap();
+        assert_eq!(c.sslmode, SslMode::VerifyFull);
+        assert!(toml::from_str::<PostgresConfig>("sslmode = \"prefer\"").is_err());
     }
 }

@@ -6,7 +6,6 @@ use crate::application::ports::{
     orchestrator::BoxFuture,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
 
 /// Writes call records through a small pool. Connections are made on first
 /// use, so the gateway starts while the database is down; a write then fails
@@ -30,9 +29,10 @@ const INSERT: &str = "
 impl PgHistory {
     /// A pool of `pool_size` connections to `url`; connects lazily.
     pub fn new(cfg: &PostgresConfig) -> Result<Self, PgError> {
+        let driver = driver_config(cfg)?;
         let manager = Manager::from_config(
-            driver_config(cfg)?,
-            NoTls,
+            driver.config,
+            driver.tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

@@ -12,7 +12,7 @@ use crate::application::health::{DependencyState, Readiness};
 use futures_util::StreamExt;
 use std::{sync::Arc, time::Duration};
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_postgres::{AsyncMessage, Client};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -36,7 +36,7 @@ impl From<&PostgresConfig> for Timing {
 
 /// Runs until aborted.
 pub(super) async fn run(
-    driver: tokio_postgres::Config,
+    driver: super::Driver,
     timing: Timing,
     cache: Arc<Cache>,
     readiness: Arc<Readiness>,
@@ -63,13 +63,13 @@ pub(super) async fn run(
 
 /// One connection's life; returns why it ended.
 async fn listen(
-    driver: &tokio_postgres::Config,
+    driver: &super::Driver,
     timing: Timing,
     cache: &Cache,
     readiness: &Readiness,
     backoff: &mut Duration,
 ) -> String {
-    let (client, mut conn) = match driver.connect(NoTls).await {
+    let (client, mut conn) = match driver.config.connect(driver.tls.clone()).await {
         Ok(c) => c,
         Err(e) => return e.to_string(),
     };

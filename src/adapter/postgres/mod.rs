@@ -4,8 +4,9 @@
 //!
 //! Driver: `tokio-postgres` with a `deadpool-postgres` pool, not `sqlx`: no
 //! macro crates and about a third of the dependencies to build on two cores,
-//! and `LISTEN` is just the connection's message stream. TLS is not wired yet:
-//! the URL must reach a server on a trusted network (`sslmode=disable`).
+//! and `LISTEN` is just the connection's message stream. TLS through rustls
+//! (`tokio-postgres-rustls`), per `sslmode`: the same TLS stack as the rest of
+//! the gateway, no OpenSSL to link for it.
 
 mod config;
 mod directory;
@@ -15,14 +16,16 @@ mod listener;
 mod migrate;
 mod routes;
 
-pub use config::{DatabaseUrl, PostgresConfig};
+pub use config::{DatabaseUrl, PostgresConfig, SslMode};
 pub use directory::PgDirectory;
 pub use history::PgHistory;
 pub use history_queue::{QUEUE_RECORDS, QueueStats, QueuedHistory};
 pub use migrate::{MIGRATIONS, Migration, migrate};
 
+use crate::adapter::tls;
 use std::{str::FromStr, time::Duration};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The readiness dependency name this adapter reports under.
 pub const DEPENDENCY: &str = "postgres";
@@ -36,8 +39,11 @@ pub enum PgError {
     /// The URL does not parse as a PostgreSQL connection string.
     #[error("postgres.url is not a valid connection string: {0}")]
     BadUrl(String),
+    /// The TLS settings (`postgres.ca_file`) cannot be used.
+    #[error("postgres TLS: {0}")]
+    Tls(#[from] tls::TlsError),
     /// The server refused, dropped or failed a statement.
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", detail(.0))]
     Db(#[from] tokio_postgres::Error),
     /// No pooled connection could be had.
     #[error("postgres pool: {0}")]
@@ -52,9 +58,34 @@ pub enum PgError {
     },
 }
 
+/// The driver's error with its causes: its own text is only "db error" or
+/// "error performing TLS handshake"; the server's message or the TLS
+/// library's reason is what an operator needs.
+fn detail(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+/// How to reach the server: the driver's settings and the TLS connector
+/// `sslmode` asks for (unused with `disable`).
+#[derive(Clone)]
+struct Driver {
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+}
+
 /// The driver's configuration from ours: timeouts and keepalives so a dead
 /// server is noticed in seconds, not at the kernel's two hours.
-fn driver_config(cfg: &PostgresConfig) -> Result<tokio_postgres::Config, PgError> {
+fn driver_config(cfg: &PostgresConfig) -> Result<Driver, PgError> {
     let url = cfg.url.as_ref().ok_or(PgError::NoUrl)?;
     // The driver's error names the bad part without echoing the URL (and its password).
     let mut c = tokio_postgres::Config::from_str(url.expose())
@@ -63,12 +94,32 @@ fn driver_config(cfg: &PostgresConfig) -> Result<tokio_postgres::Config, PgError
         .keepalives(true)
         .keepalives_idle(Duration::from_secs(15))
         .application_name("voice-gateway");
-    Ok(c)
+    // `postgres.sslmode` alone decides (the URL's own sslmode is refused by
+    // the config check), so `require` can never turn into tokio-postgres's
+    // default `prefer`, which falls back to clear text.
+    let tls = match cfg.sslmode {
+        SslMode::Disable => {
+            c.ssl_mode(tokio_postgres::config::SslMode::Disable);
+            tls::encrypting_client()
+        }
+        SslMode::Require => {
+            c.ssl_mode(tokio_postgres::config::SslMode::Require);
+            tls::encrypting_client()
+        }
+        SslMode::VerifyFull => {
+            c.ssl_mode(tokio_postgres::config::SslMode::Require);
+            tls::verifying_client(cfg.ca_file.as_deref())?
+        }
+    };
+    Ok(Driver {
+        config: c,
+        tls: MakeRustlsConnect::new(tls),
+    })
 }
 
 /// One connection whose driver runs on its own task; the task ends with the connection.
-async fn connect_one(cfg: &tokio_postgres::Config) -> Result<Client, PgError> {
-    let (client, conn) = cfg.connect(NoTls).await?;
+async fn connect_one(driver: &Driver) -> Result<Client, PgError> {
+    let (client, conn) = driver.config.connect(driver.tls.clone()).await?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!(error = %e, "postgres connection closed");

@@ -117,8 +117,12 @@ pub struct FlushReport {
 #[derive(Debug)]
 pub enum MediaCommand {
     /// Where to send RTP (Asterisk's `UNICASTRTP_LOCAL_*`); packets are then
-    /// accepted only from that address.
+    /// accepted only from that address. Until this or [`MediaCommand::Latch`]
+    /// a leg accepts no packet.
     SetPeer(SocketAddr),
+    /// Asterisk did not report its RTP address: take the first packet from
+    /// the Asterisk host within a second of this command, and only it after.
+    Latch,
     /// Barge-in: drop everything queued at once, and every [`AgentAudio`] of
     /// a generation older than `generation` still on its way.
     Flush {

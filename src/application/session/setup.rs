@@ -153,6 +153,10 @@ impl Session {
         t.add_to_bridge(&bridge, &media_channel)
             .await
             .map_err(|e| format!("bridge media: {e}"))?;
+        if created.asterisk_rtp.is_none() {
+            // Asterisk sends nothing before the bridge: the latch window opens now.
+            self.leg_send(MediaCommand::Latch);
+        }
         Ok(())
     }
 

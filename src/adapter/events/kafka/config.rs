@@ -97,7 +97,52 @@ impl KafkaConfig {
                 "queue.buffering.max.messages",
                 (self.max_in_flight.max(1) * 2).to_string(),
             )
-            .set("linger.ms", "5");
+            .set("linger.ms", "5")
+            // rdkafka takes the level from the `log` crate, which the gateway
+            // does not set up (it uses tracing): without this, librdkafka's
+            // warnings (a failed TLS handshake among them) are dropped.
+            .set_log_level(rdkafka::config::RDKafkaLogLevel::Warning);
+        // librdkafka's OpenSSL is vendored: its built-in default CA path is
+        // the build's, not this machine's. `probe` finds the system's bundle.
+        let tls = self
+            .properties
+            .get("security.protocol")
+            .is_some_and(|p| p.eq_ignore_ascii_case("ssl") || p.eq_ignore_ascii_case("sasl_ssl"));
+        if tls && !self.properties.contains_key("ssl.ca.location") {
+            c.set("ssl.ca.location", "probe");
+        }
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::producer::BaseProducer;
+
+    /// librdkafka built without OpenSSL refuses these settings at creation
+    /// ("OpenSSL not available at build time"): the gateway did not start.
+    #[test]
+    fn a_sasl_ssl_producer_can_be_created() {
+        let mut c = KafkaConfig {
+            brokers: "127.0.0.1:9".into(),
+            ..KafkaConfig::default()
+        };
+        for (k, v) in [
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanisms", "SCRAM-SHA-512"),
+            ("sasl.username", "gw"),
+            ("sasl.password", "pw"),
+        ] {
+            c.properties.insert(k.into(), v.into());
+        }
+        let cc = c.client_config();
+        assert_eq!(cc.get("ssl.ca.location"), Some("probe"));
+        cc.create::<BaseProducer>().expect("SASL_SSL is supported");
+        c.properties
+            .insert("sasl.mechanisms".into(), "PLAIN".into());
+        c.client_config()
+            .create::<BaseProducer>()
+            .expect("SASL PLAIN is supported");
     }
 }

@@ -7,6 +7,7 @@
 //! the oldest unacknowledged event and re-sends from there after a back-off,
 //! which keeps each call's order (a re-send may duplicate, never reorder).
 
+use super::context::Context;
 use super::{KafkaConfig, KafkaMetrics, publisher::Cmd, send};
 use crate::adapter::events::{
     envelope,
@@ -31,7 +32,8 @@ pub(super) struct Driver {
     config: KafkaConfig,
     source: String,
     spool: Spool,
-    producer: FutureProducer,
+    producer: FutureProducer<Context>,
+    context: Context,
     metrics: KafkaMetrics,
     readiness: Option<Arc<Readiness>>,
     in_flight: FuturesOrdered<BoxFuture<'static, (u64, send::Outcome)>>,
@@ -54,7 +56,8 @@ impl Driver {
         config: KafkaConfig,
         source: String,
         spool: Spool,
-        producer: FutureProducer,
+        producer: FutureProducer<Context>,
+        context: Context,
         metrics: KafkaMetrics,
         readiness: Option<Arc<Readiness>>,
     ) -> Self {
@@ -64,6 +67,7 @@ impl Driver {
             source,
             spool,
             producer,
+            context,
             metrics,
             readiness,
             in_flight: FuturesOrdered::new(),
@@ -240,6 +244,10 @@ impl Driver {
     /// unacknowledged event and try again after a back-off.
     fn fail(&mut self, error: String) {
         self.metrics.delivery_errors.inc();
+        let error = match self.context.last() {
+            Some(why) => format!("{error} ({why})"),
+            None => error,
+        };
         self.set_health(false, error);
         self.commit();
         self.in_flight = FuturesOrdered::new();
@@ -247,7 +255,11 @@ impl Driver {
         // Queued sends would go out after our re-sends and reorder the call.
         self.producer.purge(PurgeConfig::default().queue());
         if self.producer.client().fatal_error().is_some() {
-            match self.config.client_config().create() {
+            match self
+                .config
+                .client_config()
+                .create_with_context(self.context.clone())
+            {
                 Ok(p) => self.producer = p,
                 Err(e) => tracing::error!(error = %e, "kafka producer could not be recreated"),
             }
@@ -307,10 +319,21 @@ impl Driver {
 
     fn set_health(&mut self, up: bool, detail: String) {
         if self.healthy == Some(up) {
+            // Still down: the newest reason (a TLS handshake that timed out
+            // comes after the first send timeout) replaces the first one.
+            if !up && let Some(r) = &self.readiness {
+                r.set(
+                    "kafka",
+                    DependencyState::Down {
+                        detail: format!("{detail}; events spooled on disk"),
+                    },
+                );
+            }
             return;
         }
         self.healthy = Some(up);
         if up {
+            self.context.clear();
             tracing::info!("kafka reachable: sending spooled call events");
         } else {
             tracing::warn!(error = %detail, "kafka unreachable: spooling call events on disk");

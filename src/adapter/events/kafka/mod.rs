@@ -10,6 +10,7 @@
 //! was acknowledged but not yet committed (consumers de-duplicate by event id).
 
 mod config;
+mod context;
 mod driver;
 mod metrics;
 mod publisher;

@@ -1,6 +1,6 @@
 //! The handle: [`KafkaPublisher`] queues commands to the task in [`driver`](super::driver).
 
-use super::{KafkaConfig, KafkaMetrics, driver};
+use super::{KafkaConfig, KafkaMetrics, context::Context, driver};
 use crate::adapter::events::spool::Spool;
 use crate::application::{
     health::Readiness,
@@ -70,13 +70,23 @@ impl KafkaPublisher {
                 source,
             }
         })?;
-        let producer = config.client_config().create()?;
+        let context = Context::default();
+        let producer = config
+            .client_config()
+            .create_with_context(context.clone())?;
         if let Some(r) = &readiness {
             r.register("kafka", false);
         }
         let (tx, rx) = mpsc::channel(16 * 1024);
-        let driver =
-            driver::Driver::new(config.clone(), source, spool, producer, metrics, readiness);
+        let driver = driver::Driver::new(
+            config.clone(),
+            source,
+            spool,
+            producer,
+            context,
+            metrics,
+            readiness,
+        );
         tokio::spawn(driver.run(rx));
         Ok(Self { tx })
     }

@@ -24,7 +24,7 @@ pub(super) type Outcome = Result<(), String>;
 /// Hands one envelope to librdkafka. `Err` (queue full) gives the payload
 /// back so it can be sent first next time; `Ok` is the acknowledgement to await.
 pub(super) fn send(
-    producer: &FutureProducer,
+    producer: &FutureProducer<super::context::Context>,
     topic: &str,
     payload: Vec<u8>,
 ) -> Result<BoxFuture<'static, Outcome>, (String, Vec<u8>)> {

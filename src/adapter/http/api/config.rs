@@ -35,11 +35,14 @@ impl Default for ApiConfig {
 pub struct AuthConfig {
     /// Shared secret for HS256 tokens (the embedded default).
     pub jwt_secret: Option<String>,
-    /// Where the identity provider publishes its RS256/ES256 keys.
+    /// Where the identity provider publishes its RS256/ES256 keys (`https://`).
     pub jwks_url: Option<String>,
+    /// Accept an `http://` `jwks_url`: tests on loopback only.
+    pub jwks_insecure_http: bool,
     /// Required `iss`, when set.
     pub issuer: Option<String>,
-    /// Required `aud` (one of), when set.
+    /// Required `aud`; must be set with `jwks_url` (an IdP signs tokens for
+    /// every client it serves: without it, one meant for another service passes).
     pub audience: Option<String>,
     /// The claim holding the tenant id.
     pub tenant_claim: String,
@@ -54,6 +57,7 @@ impl Default for AuthConfig {
         Self {
             jwt_secret: None,
             jwks_url: None,
+            jwks_insecure_http: false,
             issuer: None,
             audience: None,
             tenant_claim: "tenant_id".into(),
@@ -72,6 +76,7 @@ impl std::fmt::Debug for AuthConfig {
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("jwks_url", &self.jwks_url)
+            .field("jwks_insecure_http", &self.jwks_insecure_http)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("tenant_claim", &self.tenant_claim)

@@ -45,12 +45,15 @@ pub enum ApiBuildError {
     /// The shared secret is too short to resist guessing.
     #[error("auth.jwt_secret must be at least 32 bytes")]
     WeakSecret,
-    /// `auth.jwks_url` is not an http(s) URL.
-    #[error("auth.jwks_url {0:?} is not an http(s) URL")]
+    /// `auth.jwks_url` is unusable: not `https://`, or its client cannot be built.
+    #[error("auth.jwks_url {0}")]
     BadJwksUrl(String),
-    /// The HTTP client for the JWKS could not be built.
-    #[error("cannot build the JWKS client: {0}")]
-    Client(#[from] reqwest::Error),
+    /// `auth.jwks_url` without `auth.audience`: any token the IdP issued
+    /// for any of its clients would be accepted.
+    #[error(
+        "auth.jwks_url needs auth.audience: without it a token the identity provider issued for another service is accepted"
+    )]
+    NoAudience,
 }
 
 /// What the API handlers share.
@@ -84,10 +87,13 @@ pub fn api_router_with(
         return Err(ApiBuildError::WeakSecret);
     }
     let jwks = match &a.jwks_url {
-        Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
-            Some(auth::JwksCache::new(u.clone(), clock.clone())?)
+        Some(_) if a.audience.as_deref().is_none_or(str::is_empty) => {
+            return Err(ApiBuildError::NoAudience);
         }
-        Some(u) => return Err(ApiBuildError::BadJwksUrl(u.clone())),
+        Some(u) => Some(
+            auth::JwksCache::new(u.clone(), a.jwks_insecure_http, clock.clone())
+                .map_err(|e| ApiBuildError::BadJwksUrl(e.to_string()))?,
+        ),
         None => None,
     };
     let state = Arc::new(ApiState {

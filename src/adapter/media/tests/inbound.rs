@@ -1,12 +1,22 @@
 //! Caller audio in: latching, decoding to the STT rate, VAD, foreign packets.
 
 use super::support::*;
-use crate::application::ports::media::{MediaCommand, MediaEvent};
+use crate::application::ports::media::{MediaCommand, MediaEvent, MediaLeg};
+
+/// Asterisk reported no address: the leg takes the first packet from 127.0.0.1.
+async fn latch(leg: &MediaLeg) {
+    leg.commands
+        .control
+        .send(MediaCommand::Latch)
+        .await
+        .unwrap();
+}
 
 #[tokio::test]
 async fn a_tone_then_silence_gives_16k_audio_and_speech_start_then_end() {
     let ep = endpoint(2);
     let mut leg = open(&ep).await;
+    latch(&leg).await;
     let mut peer = Peer::new().await;
     let to = leg.local;
     let sender = tokio::spawn(async move {
@@ -47,6 +57,7 @@ async fn a_tone_then_silence_gives_16k_audio_and_speech_start_then_end() {
 async fn packets_from_elsewhere_are_dropped_once_latched() {
     let ep = endpoint(1);
     let mut leg = open(&ep).await;
+    latch(&leg).await;
     let (mut asterisk, mut intruder) = (Peer::new().await, Peer::new().await);
     asterisk.send(leg.local, &SILENCE).await;
     let MediaEvent::Latched { peer } = next_event(&mut leg).await else {

@@ -33,9 +33,11 @@ pub(in crate::adapter::media) fn free_range(n: u16) -> PortRange {
     }
 }
 
-/// An endpoint on 127.0.0.1 with `n` ports.
+/// An endpoint on 127.0.0.1 with `n` ports, whose Asterisk is on 127.0.0.1.
 pub(super) fn endpoint(n: u16) -> UdpMediaEndpoint {
-    UdpMediaEndpoint::new(UdpMediaConfig::new(LOCAL, free_range(n)))
+    let mut config = UdpMediaConfig::new(LOCAL, free_range(n));
+    config.asterisk_hosts = vec![LOCAL];
+    UdpMediaEndpoint::new(config)
 }
 
 /// A µ-law leg delivering 16 kHz audio.

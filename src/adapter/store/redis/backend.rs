@@ -37,6 +37,9 @@ pub(super) struct Backend {
     op_timeout: Duration,
     ended_ttl_secs: u64,
     instance: String,
+    /// `rediss://`: a timeout may be a server without TLS, which reads the
+    /// handshake as a command and waits for its end.
+    tls: bool,
 }
 
 /// Calls one `LIST` script looks at, at most (about 1 ms of Redis time).
@@ -52,6 +55,7 @@ impl Backend {
             op_timeout: config.op_timeout,
             ended_ttl_secs: config.ended_ttl.as_secs().max(1),
             instance: config.gateway_instance.clone(),
+            tls: config.url.starts_with("rediss://"),
         }
     }
 
@@ -67,6 +71,10 @@ impl Backend {
         match tokio::time::timeout(self.op_timeout, op).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(e.to_string()),
+            Err(_) if self.tls => Err(format!(
+                "no answer within {:?} (TLS: a server without TLS on this port never answers the handshake)",
+                self.op_timeout
+            )),
             Err(_) => Err(format!("no answer within {:?}", self.op_timeout)),
         }
     }

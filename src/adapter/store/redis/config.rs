@@ -1,11 +1,11 @@
 //! Settings of the Redis call store (`[redis]` in the configuration file).
 
-use std::{fmt, time::Duration};
+use std::{fmt, path::PathBuf, time::Duration};
 
 /// Where and how the Redis call store keeps its records.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisStoreConfig {
-    /// `redis://[user:password@]host:port/[db]`.
+    /// `redis://[user:password@]host:port/[db]`, or `rediss://…` for TLS.
     pub url: String,
     /// First part of every key, so several deployments can share a server.
     pub key_prefix: String,
@@ -18,6 +18,9 @@ pub struct RedisStoreConfig {
     pub gateway_instance: String,
     /// The longest pause between two write-back attempts while Redis is down.
     pub retry_max: Duration,
+    /// With `rediss://`: the CA the server's certificate must chain to
+    /// (only it is trusted); absent: the system's trust store.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for RedisStoreConfig {
@@ -29,6 +32,7 @@ impl Default for RedisStoreConfig {
             op_timeout: Duration::from_millis(200),
             gateway_instance: "gateway".into(),
             retry_max: Duration::from_secs(5),
+            ca_file: None,
         }
     }
 }
@@ -37,7 +41,10 @@ impl Default for RedisStoreConfig {
 impl fmt::Debug for RedisStoreConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let url = match self.url.rsplit_once('@') {
-            Some((_, host)) => format!("redis://***@{host}"),
+            Some((scheme, host)) => {
+                let scheme = scheme.split_once("://").map_or("redis", |(s, _)| s);
+                format!("{scheme}://***@{host}")
+            }
             None => self.url.clone(),
         };
         f.debug_struct("RedisStoreConfig")
@@ -47,6 +54,7 @@ impl fmt::Debug for RedisStoreConfig {
             .field("op_timeout", &self.op_timeout)
             .field("gateway_instance", &self.gateway_instance)
             .field("retry_max", &self.retry_max)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }

@@ -69,7 +69,7 @@ impl RedisCallStore {
         if i.is_empty() || i.contains(':') || i == "call" || i == "idem" {
             return Err(bad(format!("unusable gateway instance name {i:?}")));
         }
-        let client = redis::Client::open(config.url.as_str()).map_err(failed)?;
+        let client = client(config).map_err(bad)?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.op_timeout))
             .set_response_timeout(Some(config.op_timeout))
@@ -119,6 +119,27 @@ impl RedisCallStore {
     pub fn connection(&self) -> ConnectionManager {
         self.shared.backend.conn()
     }
+}
+
+/// The client for `config.url`; `rediss://` verifies the server's
+/// certificate against `ca_file` when given (the redis crate's own default is
+/// the system's trust store).
+pub(super) fn client(config: &RedisStoreConfig) -> Result<redis::Client, String> {
+    let Some(ca) = &config.ca_file else {
+        return redis::Client::open(config.url.as_str()).map_err(|e| e.to_string());
+    };
+    if !config.url.starts_with("rediss://") {
+        return Err("a CA file is set but the URL is not rediss:// (TLS)".into());
+    }
+    let pem = std::fs::read(ca).map_err(|e| format!("CA file {}: {e}", ca.display()))?;
+    redis::Client::build_with_tls(
+        config.url.as_str(),
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        },
+    )
+    .map_err(|e| e.to_string())
 }
 
 impl Drop for RedisCallStore {

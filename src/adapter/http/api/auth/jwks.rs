@@ -1,9 +1,15 @@
 //! The identity provider's signing keys, fetched from its JWKS URL and cached.
 //!
-//! A token naming an unknown `kid` triggers a refetch (key rotation), but at
-//! most one fetch per [`MIN_REFETCH`]: a flood of tokens with made-up kids
-//! costs the IdP one request per interval, not one per token. The lock is
-//! held across the fetch so concurrent misses share it.
+//! A token whose `kid` is held is checked at once, whatever is going on:
+//! no request ever waits behind a fetch it does not need. A token naming an
+//! unknown `kid` triggers a refetch (key rotation), at most one per
+//! [`MIN_REFETCH`] and one at a time: a flood of made-up kids costs the IdP
+//! one request per interval, and while a fetch runs the tokens that need it
+//! wait for its result (bounded by the client's timeout), not for a lock.
+//! The fetch runs on its own task, so a request given up half-way (client
+//! gone) cannot leave the cache believing a fetch is still running.
+//! Stale keys (older than [`MAX_AGE`]) keep serving while a refresh runs
+//! beside them.
 
 use super::bad;
 use crate::adapter::http::api::{Clock, problem::ApiError};
@@ -13,75 +19,141 @@ use jsonwebtoken::{
 };
 use std::{
     collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
     time::{Duration, SystemTime},
 };
-use tokio::sync::Mutex;
+use tokio::sync::watch;
 
 /// Least time between two fetches, whatever tokens arrive.
 pub(crate) const MIN_REFETCH: Duration = Duration::from_secs(10);
-/// Keys older than this are refetched on the next request (errors keep the old ones).
+/// Keys older than this are refetched (beside the requests that use them).
 const MAX_AGE: Duration = Duration::from_secs(600);
 /// A JWKS document larger than this is refused.
 const MAX_BYTES: usize = 256 * 1024;
+/// The longest one fetch may take; a token waiting for it waits no longer.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 struct Cached {
-    keys: HashMap<String, Jwk>,
+    keys: Arc<HashMap<String, Jwk>>,
     fetched_at: Option<SystemTime>,
     last_try: Option<SystemTime>,
+    fetching: bool,
 }
 
 /// Keys from one JWKS URL.
 pub(crate) struct JwksCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     url: String,
     http: reqwest::Client,
     clock: Clock,
+    /// Held only to read or swap fields, never across an await.
     cached: Mutex<Cached>,
+    /// Bumped when a fetch ends (whatever its result).
+    done: watch::Sender<u64>,
 }
 
 fn elapsed(since: Option<SystemTime>, now: SystemTime) -> Option<Duration> {
     since.map(|t| now.duration_since(t).unwrap_or(Duration::ZERO))
 }
 
+/// Why a JWKS URL is refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum JwksUrlError {
+    /// Not `https://` (nor `http://` with the insecure flag).
+    #[error("{0:?} is not an https:// URL")]
+    NotHttps(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the JWKS client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
 impl JwksCache {
-    /// Nothing is fetched until the first token needs a key.
-    pub(crate) fn new(url: String, clock: Clock) -> Result<Self, reqwest::Error> {
+    /// Nothing is fetched until the first token needs a key. Only `https://`:
+    /// keys fetched in clear could be swapped by anyone on the path, who
+    /// could then sign any token. `allow_http` is for tests on loopback.
+    pub(crate) fn new(url: String, allow_http: bool, clock: Clock) -> Result<Self, JwksUrlError> {
+        let https = url.starts_with("https://");
+        if !(https || allow_http && url.starts_with("http://")) {
+            return Err(JwksUrlError::NotHttps(url));
+        }
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
+            .timeout(FETCH_TIMEOUT)
+            .https_only(!allow_http)
             .build()?;
         Ok(Self {
-            url,
-            http,
-            clock,
-            cached: Mutex::default(),
+            inner: Arc::new(Inner {
+                url,
+                http,
+                clock,
+                cached: Mutex::default(),
+                done: watch::Sender::new(0),
+            }),
         })
     }
 
     /// The key `kid` for a token signed with `alg`; the key's own algorithm
     /// and type must agree with `alg`.
     pub(crate) async fn key_for(&self, kid: &str, alg: Algorithm) -> Result<DecodingKey, ApiError> {
-        let mut c = self.cached.lock().await;
-        let now = (self.clock)();
-        let stale = elapsed(c.fetched_at, now).is_none_or(|age| age >= MAX_AGE);
-        let may_fetch = elapsed(c.last_try, now).is_none_or(|d| d >= MIN_REFETCH);
-        if (stale || !c.keys.contains_key(kid)) && may_fetch {
-            c.last_try = Some(now);
-            match self.fetch().await {
+        let now = (self.inner.clock)();
+        let (held, wait) = {
+            let mut c = self.inner.lock();
+            let held = c.keys.get(kid).cloned();
+            let stale = elapsed(c.fetched_at, now).is_none_or(|age| age >= MAX_AGE);
+            let may_start =
+                !c.fetching && elapsed(c.last_try, now).is_none_or(|d| d >= MIN_REFETCH);
+            if (stale || held.is_none()) && may_start {
+                c.fetching = true;
+                c.last_try = Some(now);
+                tokio::spawn(self.inner.clone().refresh(now));
+            }
+            // Subscribed under the lock: a fetch cannot end unseen in between.
+            let wait = (held.is_none() && c.fetching).then(|| self.inner.done.subscribe());
+            (held, wait)
+        };
+        let jwk = match (held, wait) {
+            (Some(jwk), _) => jwk,
+            (None, Some(mut done)) => {
+                let _ = tokio::time::timeout(FETCH_TIMEOUT, done.changed()).await;
+                self.inner
+                    .lock()
+                    .keys
+                    .get(kid)
+                    .cloned()
+                    .ok_or_else(|| bad("the token's key (kid) is unknown"))?
+            }
+            (None, None) => return Err(bad("the token's key (kid) is unknown")),
+        };
+        usable(&jwk, alg)?;
+        DecodingKey::from_jwk(&jwk).map_err(|_| bad("the token's key cannot be used"))
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Cached> {
+        // Plain fields set in one step: a panic elsewhere leaves them whole.
+        self.cached.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn refresh(self: Arc<Self>, started: SystemTime) {
+        let result = self.fetch().await;
+        {
+            let mut c = self.lock();
+            match result {
                 Ok(keys) => {
-                    c.keys = keys;
-                    c.fetched_at = Some(now);
+                    c.keys = Arc::new(keys);
+                    c.fetched_at = Some(started);
                 }
                 Err(e) => {
                     tracing::warn!(url = %self.url, error = %e, "JWKS fetch failed; keeping the keys held")
                 }
             }
+            c.fetching = false;
         }
-        let jwk = c
-            .keys
-            .get(kid)
-            .ok_or_else(|| bad("the token's key (kid) is unknown"))?;
-        usable(jwk, alg)?;
-        DecodingKey::from_jwk(jwk).map_err(|_| bad("the token's key cannot be used"))
+        self.done.send_modify(|n| *n += 1);
     }
 
     async fn fetch(&self) -> Result<HashMap<String, Jwk>, String> {

@@ -31,10 +31,17 @@ fn jwk(kid: &str, alg: Algorithm, pem: &[u8]) -> Jwk {
     k
 }
 
+/// The audience the JWKS tests require (and their tokens carry).
+const AUD: &str = "voice-gateway";
+
 fn signed(kid: &str, alg: Algorithm, pem: &[u8], extra: Value) -> String {
     let mut h = Header::new(alg);
     h.kid = Some(kid.into());
-    encode(&h, &claims(extra), &signing_key(alg, pem)).unwrap()
+    let mut c = claims(extra);
+    if c.get("aud").is_none() {
+        c["aud"] = AUD.into();
+    }
+    encode(&h, &c, &signing_key(alg, pem)).unwrap()
 }
 
 async fn serve(idp: Arc<Idp>) -> String {
@@ -56,6 +63,8 @@ async fn setup(keys: Vec<Jwk>, secret: Option<&str>) -> (App, Arc<Idp>) {
     });
     let mut cfg = ApiConfig::default();
     cfg.auth.jwks_url = Some(serve(idp.clone()).await);
+    cfg.auth.jwks_insecure_http = true;
+    cfg.auth.audience = Some(AUD.into());
     cfg.auth.jwt_secret = secret.map(str::to_owned);
     (App::new(cfg), idp)
 }
@@ -167,7 +176,11 @@ async fn hs256_signed_with_the_public_key_is_refused() {
                 .contains("signature")
         );
     }
-    assert_eq!(status(&app, &token(json!({}))).await.status, StatusCode::OK);
+    // The audience JWKS requires applies to HS256 tokens as well.
+    assert_eq!(
+        status(&app, &token(json!({"aud": AUD}))).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -225,8 +238,91 @@ async fn token_alg_must_match_the_keys() {
 async fn an_unreachable_idp_is_401_not_500() {
     let mut cfg = ApiConfig::default();
     cfg.auth.jwks_url = Some("http://127.0.0.1:9/jwks".into());
+    cfg.auth.jwks_insecure_http = true;
+    cfg.auth.audience = Some(AUD.into());
     let app = App::new(cfg);
     status(&app, &signed("a", Algorithm::RS256, RSA_A, json!({})))
         .await
         .problem(401, "invalid-token");
+}
+
+#[tokio::test]
+async fn a_held_key_never_waits_behind_a_fetch() {
+    // The IdP answers its first fetch, then hangs until released.
+    #[derive(Clone)]
+    struct Slow {
+        keys: Value,
+        hits: Arc<AtomicUsize>,
+        release: Arc<tokio::sync::Notify>,
+    }
+    async fn jwks(State(s): State<Slow>) -> axum::Json<Value> {
+        if s.hits.fetch_add(1, Ordering::SeqCst) > 0 {
+            s.release.notified().await;
+        }
+        axum::Json(s.keys.clone())
+    }
+    let slow = Slow {
+        keys: json!({ "keys": [jwk("a", Algorithm::RS256, RSA_A)] }),
+        hits: Arc::default(),
+        release: Arc::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new()
+        .route("/jwks", get(jwks))
+        .with_state(slow.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut cfg = ApiConfig::default();
+    cfg.auth.jwks_url = Some(format!("http://{addr}/jwks"));
+    cfg.auth.jwks_insecure_http = true;
+    cfg.auth.audience = Some(AUD.into());
+    let app = Arc::new(App::new(cfg));
+    let valid = signed("a", Algorithm::RS256, RSA_A, json!({}));
+    assert_eq!(status(&app, &valid).await.status, StatusCode::OK);
+
+    // An unknown kid after the interval starts a fetch that hangs.
+    app.advance(crate::adapter::http::api::auth::MIN_REFETCH.as_secs());
+    let stuck = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            status(&app, &signed("new", Algorithm::RS256, RSA_B, json!({})))
+                .await
+                .status
+        })
+    };
+    while slow.hits.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+    // Meanwhile a token whose key is held is answered at once.
+    let r = tokio::time::timeout(Duration::from_secs(2), status(&app, &valid))
+        .await
+        .expect("a valid token waited behind the JWKS fetch");
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!stuck.is_finished(), "the unknown kid waits for its fetch");
+    slow.release.notify_waiters();
+    assert_eq!(stuck.await.unwrap(), StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn jwks_needs_https_and_an_audience() {
+    let build = |url: &str, insecure: bool, aud: Option<&str>| {
+        let mut cfg = ApiConfig::default();
+        cfg.auth.jwks_url = Some(url.into());
+        cfg.auth.jwks_insecure_http = insecure;
+        cfg.auth.audience = aud.map(str::to_owned);
+        api_router_with(
+            Arc::new(fake::FakeControl::default()),
+            cfg,
+            Arc::new(MemoryIdempotency::new(1)),
+            Arc::new(SystemTime::now),
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    };
+    let e = build("http://idp/jwks", false, Some(AUD)).unwrap_err();
+    assert!(e.contains("not an https:// URL"), "{e}");
+    let e = build("https://idp/jwks", false, None).unwrap_err();
+    assert!(e.contains("needs auth.audience"), "{e}");
+    assert!(build("https://idp/jwks", false, Some(AUD)).is_ok());
+    assert!(build("http://127.0.0.1/jwks", true, Some(AUD)).is_ok());
 }

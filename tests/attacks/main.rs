@@ -1,0 +1,14 @@
+//! The attack suite (issue 16): one test per attack, each named for it, each
+//! rejected by a protection whose removal makes the test fail.
+//!
+//! - `rtp`: spoofed RTP toward a media leg's port (real UDP on loopback);
+//! - `jwt`: forged, expired and misdirected bearer tokens, and a storm of
+//!   unknown key ids against the JWKS cache;
+//! - `tls`: clear text where TLS is required, against real redis-server,
+//!   PostgreSQL and a Kafka-protocol broker on loopback.
+
+mod jwt;
+mod rtp;
+mod tls;
+#[path = "../common/tls.rs"]
+mod tls_kit;
