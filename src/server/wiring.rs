@@ -93,6 +93,7 @@ pub(super) fn session_deps(
         transfer_endpoints: s.transfer_endpoints.clone(),
         transfer_ring_timeout: s.transfer_ring_timeout.0,
         transfer_unavailable_text: s.transfer_unavailable_text.clone(),
+        unavailable_text: s.unavailable_text.clone(),
         unknown_did_media: Some(s.unknown_did_sound.clone()).filter(|m| !m.is_empty()),
         outbound_endpoint: config.outbound.endpoint.clone(),
         dialing: crate::adapter::config::dialing_policy(config)

@@ -197,3 +197,32 @@ fn a_stasis_app_taken_over_turns_the_instance_away_at_once_and_lets_it_stop() {
     let took = rig.gw.terminate().expect("SIGTERM ends the process");
     assert!(took < Duration::from_secs(10), "{took:?}");
 }
+
+/// The orchestrator cannot be reached as a call starts: the caller hears the
+/// apology, not silence and then a hangup.
+#[test]
+fn an_unreachable_orchestrator_at_the_start_is_apologised_for() {
+    let mut setup = Setup::default();
+    setup.gateway.env.push((
+        "VOICEGW__ORCHESTRATOR__URL".into(),
+        format!("http://127.0.0.1:{}", vg_testkit::free_port().unwrap()),
+    ));
+    let rig = Rig::start_with(setup);
+    let call = rig.ast.call(Caller::listen(DID)).unwrap();
+    let id = rig.gw.nth_call(0, T);
+    let ended = rig.gw.until_type("call.ended", Some(&id), T);
+    assert_eq!(ended["data"]["reason"], "error", "{ended}");
+    call.wait_ended(T).unwrap();
+    let heard = call.heard(T).unwrap();
+    let spans = sentences(&heard);
+    // "Sorry, we can't take your call right now. ..." at the fake voice's
+    // 60 ms a character: about 4.5 s of sound.
+    assert!(
+        spans
+            .iter()
+            .any(|(start, end)| *end - *start > Duration::from_secs(3)),
+        "the caller heard {:?}",
+        secs(&spans)
+    );
+    rig.finish();
+}

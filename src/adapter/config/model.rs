@@ -381,6 +381,9 @@ pub struct SessionSection {
     pub transfer_ring_timeout: HumanDuration,
     /// Attended transfers: spoken when nobody answers.
     pub transfer_unavailable_text: String,
+    /// Spoken before the call ends when the agent or the recogniser cannot
+    /// be had as an answered call starts; empty: hang up at once.
+    pub unavailable_text: String,
     /// Media played to callers of an unrouted DID before hanging up; empty: hang up at once.
     pub unknown_did_sound: String,
 }
@@ -406,6 +409,8 @@ impl Default for SessionSection {
             transfer_unavailable_text:
                 "Sorry, nobody is available to take your call right now. How else can I help?"
                     .into(),
+            unavailable_text:
+                "Sorry, we can't take your call right now. Please try again later. Goodbye.".into(),
             unknown_did_sound: "sound:ss-noservice".into(),
         }
     }

@@ -48,6 +48,9 @@ pub struct SessionConfig {
     pub goodbye_text: String,
     /// Spoken when the agent fails or times out.
     pub fallback_text: String,
+    /// Spoken, then the call ends, when the agent or the recogniser cannot be
+    /// had at the start of an answered call; empty: it ends at once.
+    pub unavailable_text: String,
     /// A TTS stream that gives no audio this long after its first text fails.
     /// With a fallback chain each provider has this long (the chain switches
     /// by itself), plus one second for the chain to report its own failure.
@@ -101,6 +104,8 @@ impl Default for SessionConfig {
             goodbye_text: "I still can't hear you, so I'll hang up now. Goodbye.".into(),
             fallback_text: "Sorry, I'm having trouble answering right now. Could you repeat that?"
                 .into(),
+            unavailable_text:
+                "Sorry, we can't take your call right now. Please try again later. Goodbye.".into(),
             tts_first_byte_timeout: Duration::from_secs(5),
             tts_failure_prompt: None,
             barge_in: true,

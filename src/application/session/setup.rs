@@ -2,7 +2,7 @@
 
 use super::{
     SessionCommand,
-    machine::Input,
+    machine::{Input, StartFailure},
     run::{Held, Session, read_clock},
 };
 use crate::{
@@ -86,14 +86,20 @@ impl Session {
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot create the conversation");
-                self.end(EndReason::Error(format!("orchestrator: {e}")), true);
-                return false;
+                self.now = read_clock();
+                self.core
+                    .at(self.now)
+                    .cannot_start(StartFailure::Agent(e.to_string()));
+                return !self.core.is_ended();
             }
         };
         self.now = read_clock();
         if let Err(e) = self.open_stt().await {
-            self.feed(Input::SttOpenFailed(e));
-            return false;
+            self.now = read_clock();
+            self.core
+                .at(self.now)
+                .cannot_start(StartFailure::Recogniser(e));
+            return !self.core.is_ended();
         }
         self.now = read_clock();
         self.core.at(self.now).converse(greeting);

@@ -23,6 +23,12 @@ impl CallCore {
     /// The caller spoke over the agent: stop the audio now and cancel the
     /// rest. The barge-in is complete once the leg reports what it cut.
     pub(super) fn barge_in(&mut self, onset: Instant) {
+        // A farewell after a failure is not interrupted: nothing can follow.
+        if matches!(&self.conv, Conversation::Responding(s)
+            if matches!(s.after, super::conversation::AfterSpeech::Hangup(crate::domain::call::EndReason::Error(_))))
+        {
+            return;
+        }
         let Some(speech) = self.take_speech() else {
             return;
         };

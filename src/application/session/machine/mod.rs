@@ -56,6 +56,7 @@ mod tests;
 
 pub(crate) use effect::{Effect, Ended};
 pub(crate) use input::{Input, Now};
+pub(crate) use setup::StartFailure;
 
 use super::{InboundCall, SessionConfig, TurnLatency, latency::Marks};
 use crate::{

@@ -6,10 +6,19 @@ use super::{CallCore, Now, conversation::AfterSpeech};
 use crate::{
     application::ports::directory::Route,
     domain::{
-        call::CallInput,
-        events::{EventData, Started},
+        call::{CallInput, EndReason},
+        events::{EventData, Started, SttFailed},
     },
 };
+
+/// What could not be had when the call started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StartFailure {
+    /// The orchestrator did not open the conversation.
+    Agent(String),
+    /// No recogniser could be opened.
+    Recogniser(String),
+}
 
 impl CallCore {
     /// The time of the setup step about to be reported.
@@ -39,6 +48,33 @@ impl CallCore {
             did: self.who.inbound.did.clone(),
             caller_number: self.who.inbound.caller_number.clone(),
         })
+    }
+
+    /// The agent or the recogniser could not be had at the start, after the
+    /// call was answered: the caller hears `session.unavailable_text` (it
+    /// cannot be interrupted: nothing can follow it) and the call ends with
+    /// the error; without that text it ends at once.
+    pub(crate) fn cannot_start(&mut self, why: StartFailure) {
+        let reason = match why {
+            StartFailure::Agent(e) => EndReason::Error(format!("orchestrator: {e}")),
+            StartFailure::Recogniser(e) => {
+                self.publish(EventData::SttFailed(SttFailed {
+                    error: e.clone(),
+                    attempt: None,
+                    providers: self.who.stt_names.clone(),
+                }));
+                EndReason::Error(format!("stt: {e}"))
+            }
+        };
+        let text = self.cfg.unavailable_text.clone();
+        if text.trim().is_empty() {
+            self.end(reason, true);
+        } else {
+            tracing::warn!(%reason, "the call cannot start: apologising");
+            self.transition(CallInput::Converse { greeting: true }, None);
+            self.say(text, AfterSpeech::Hangup(reason));
+        }
+        self.end_if_asked();
     }
 
     /// Media, agent and recogniser are up: the conversation starts, with the

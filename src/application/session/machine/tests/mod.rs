@@ -74,6 +74,21 @@ pub(super) struct Sim {
 impl Sim {
     /// A call answered and conversing (greeting or not).
     pub(super) fn new(cfg: SessionConfig, greeting: Option<&str>) -> Self {
+        let mut sim = Self::answered(cfg, greeting);
+        sim.core.converse(greeting.map(str::to_owned));
+        sim.drain();
+        sim
+    }
+
+    /// A call answered whose agent or recogniser could not be had.
+    pub(super) fn failing_start(cfg: SessionConfig, why: super::StartFailure) -> Self {
+        let mut sim = Self::answered(cfg, None);
+        sim.core.cannot_start(why);
+        sim.drain();
+        sim
+    }
+
+    fn answered(cfg: SessionConfig, greeting: Option<&str>) -> Self {
         let now = Now {
             at: Instant::now(),
             wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
@@ -98,8 +113,6 @@ impl Sim {
         sim.core.transition(CallInput::InboundArrived, started);
         sim.core
             .transition(CallInput::Answered, EventData::CallAnswered {});
-        sim.core.converse(greeting.map(str::to_owned));
-        sim.drain();
         sim
     }
 

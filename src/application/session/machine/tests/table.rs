@@ -778,3 +778,52 @@ fn a_synthesis_that_cannot_open_without_a_prompt_listens_again() {
     assert_eq!(data(&out, E::AgentResponded)["text"], "");
     assert_eq!(names(&out).last().unwrap(), "End(agent_hangup)");
 }
+
+#[test]
+fn an_agent_missing_at_the_start_is_apologised_for_uninterrupted_then_the_call_ends() {
+    use crate::application::session::machine::StartFailure;
+    let mut sim = Sim::failing_start(cfg(), StartFailure::Agent("connection refused".into()));
+    let n = names(&sim.take());
+    let text = SessionConfig::default().unavailable_text;
+    assert!(n.contains(&format!("Speak({text})")), "{n:?}");
+    assert!(
+        !n.iter().any(|e| e.starts_with("OpenStt")),
+        "nothing to listen for: {n:?}"
+    );
+    sim.input(Input::TtsOpened);
+    sim.input(audio(0));
+    sim.take();
+    // The caller talks over it: no barge-in, nothing could follow it.
+    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::Dtmf('1'));
+    let n = names(&sim.take());
+    assert!(!n.contains(&"Flush".to_owned()), "{n:?}");
+    sim.input(Input::TtsDone);
+    sim.input(Input::PlaybackDrained);
+    let out = sim.take();
+    let n = names(&out);
+    assert!(n.contains(&"call.ended".to_owned()), "{n:?}");
+    assert_eq!(data(&out, E::CallEnded)["reason"], "error");
+    assert!(
+        data(&out, E::CallEnded)["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("orchestrator")),
+        "{:?}",
+        data(&out, E::CallEnded)
+    );
+}
+
+#[test]
+fn without_an_apology_a_call_whose_recogniser_fails_at_the_start_ends_at_once() {
+    use crate::application::session::machine::StartFailure;
+    let quiet = SessionConfig {
+        unavailable_text: String::new(),
+        ..cfg()
+    };
+    let mut sim = Sim::failing_start(quiet, StartFailure::Recogniser("refused".into()));
+    let out = sim.take();
+    let n = names(&out);
+    assert!(n.contains(&"error.stt_failed".to_owned()), "{n:?}");
+    assert!(n.contains(&"call.ended".to_owned()), "{n:?}");
+    assert!(!n.iter().any(|e| e.starts_with("Speak")), "{n:?}");
+}
