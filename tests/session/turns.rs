@@ -2,8 +2,18 @@
 //! unknown DID, setup failures), each against the same fakes.
 
 use crate::harness::{Options, start};
-use std::time::Duration;
-use voice_gateway::{application::session::SessionCommand, domain::call::EndReason};
+use std::{sync::Arc, time::Duration};
+use voice_gateway::{
+    adapter::orchestrator::{BuiltinAgent, OrchestratorConfig},
+    application::{
+        ports::orchestrator::{
+            AgentOrchestrator, BoxFuture, Conversation, ConversationId, CreateConversation,
+            OrchestratorError, ReplyStream, TransferTarget, Turn,
+        },
+        session::SessionCommand,
+    },
+    domain::call::EndReason,
+};
 
 const CALLER: &str = "1795241008.163";
 
@@ -415,5 +425,58 @@ async fn without_a_reported_rtp_address_the_leg_latches_after_the_bridge() {
         ops.iter()
             .any(|o| o.starts_with("add_to_bridge") && o.contains("vg-m-")),
         "the media channel bridged: {ops:?}"
+    );
+}
+
+/// An orchestrator that takes 10 s to acknowledge a transfer.
+struct SlowToHearOfTransfers(Arc<dyn AgentOrchestrator>);
+
+impl AgentOrchestrator for SlowToHearOfTransfers {
+    fn create_conversation(
+        &self,
+        request: CreateConversation,
+    ) -> BoxFuture<'_, Result<Conversation, OrchestratorError>> {
+        self.0.create_conversation(request)
+    }
+
+    fn send_turn(&self, conversation: &ConversationId, turn: Turn) -> ReplyStream {
+        self.0.send_turn(conversation, turn)
+    }
+
+    fn transfer<'a>(
+        &'a self,
+        _: &'a ConversationId,
+        _: &'a TransferTarget,
+    ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_orchestrator_does_not_hold_up_the_handover() {
+    let builtin = BuiltinAgent::new(&OrchestratorConfig::default()).unwrap();
+    let mut call = start(Options {
+        orchestrator: Some(Arc::new(SlowToHearOfTransfers(Arc::new(builtin)))),
+        ..Options::default()
+    });
+    call.until_event("tts.generated").await;
+    // The API hands the caller over; the orchestrator is told beside it.
+    let asked = tokio::time::Instant::now();
+    call.commands
+        .send(SessionCommand::Transfer {
+            target: TransferTarget::parse("100").unwrap(),
+            mode: voice_gateway::application::ports::calls::TransferMode::Blind,
+        })
+        .await
+        .unwrap();
+    let ended = call.ended().await;
+    assert_eq!(ended.reason, EndReason::Transferred);
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "the handover waited {took:?}"
     );
 }

@@ -75,11 +75,16 @@ impl Session {
     pub(super) async fn execute_telephony(&mut self, effect: Effect) {
         let telephony = self.deps.telephony.clone();
         match effect {
+            // Told beside the loop: an orchestrator slow to answer (up to its
+            // timeout) must not hold up the call's audio and events.
             Effect::TellTransfer(target) => {
-                if let Some(conv) = &self.conversation
-                    && let Err(e) = self.deps.orchestrator.transfer(conv, &target).await
-                {
-                    tracing::warn!(error = %e, "orchestrator not told of the transfer");
+                if let Some(conv) = self.conversation.clone() {
+                    let orchestrator = self.deps.orchestrator.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = orchestrator.transfer(&conv, &target).await {
+                            tracing::warn!(error = %e, "orchestrator not told of the transfer");
+                        }
+                    });
                 }
             }
             Effect::SendDtmf(digits) => {
