@@ -318,7 +318,12 @@ impl From<StreamItem> for Feed {
     fn from(item: StreamItem) -> Self {
         match item {
             StreamItem::Event(e) => Feed::Event(e),
-            StreamItem::Resynced { channels, bridges } => Feed::Resynced {
+            StreamItem::Resynced {
+                channels,
+                bridges,
+                requested_at,
+            } => Feed::Resynced {
+                requested_at,
                 answered: channels
                     .iter()
                     .filter(|c| c.state == ari::ChannelState::Up)

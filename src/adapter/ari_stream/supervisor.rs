@@ -79,6 +79,9 @@ pub enum StreamItem {
         channels: Vec<Channel>,
         /// Every bridge Asterisk has.
         bridges: Vec<Bridge>,
+        /// When the snapshot was asked for: a channel created later may be
+        /// missing from it without having ended.
+        requested_at: std::time::SystemTime,
     },
     /// The snapshot could not be fetched; the next reconnect tries again.
     ResyncFailed(String),
@@ -234,8 +237,13 @@ pub async fn run<R: Resync>(
                 if out.send(StreamItem::Connected { reconnect }).await.is_err() {
                     return;
                 }
+                let requested_at = std::time::SystemTime::now();
                 let item = match resync.snapshot().await {
-                    Ok((channels, bridges)) => StreamItem::Resynced { channels, bridges },
+                    Ok((channels, bridges)) => StreamItem::Resynced {
+                        channels,
+                        bridges,
+                        requested_at,
+                    },
                     Err(e) => {
                         tracing::warn!(error = %e, "ARI resync failed");
                         StreamItem::ResyncFailed(e)

@@ -47,11 +47,20 @@ pub enum Feed {
         /// Those of them that are answered (state `Up`), with their names: a
         /// call ringing out that answered while the events were away.
         answered: Vec<(ChannelId, String)>,
+        /// When the snapshot was asked for.
+        requested_at: std::time::SystemTime,
         /// Every bridge Asterisk has.
         bridges: Vec<Bridge>,
     },
     /// Anything else about the stream (connected, disconnected): logged only.
     Status(String),
+}
+
+/// What Asterisk had after a (re)connect.
+pub(super) struct Snapshot<'a> {
+    channels: &'a [ChannelId],
+    answered: &'a [(ChannelId, String)],
+    requested_at: std::time::SystemTime,
 }
 
 /// What the router did, for metrics and logs.
@@ -141,8 +150,9 @@ impl CallRouter {
                             report(&outcome);
                         }
                     }
-                    Some(Feed::Resynced { channels, answered, bridges }) => {
-                        for outcome in self.on_resynced(&channels, &answered, &bridges).await {
+                    Some(Feed::Resynced { channels, answered, bridges, requested_at }) => {
+                        let snapshot = Snapshot { channels: &channels, answered: &answered, requested_at };
+                        for outcome in self.on_resynced(snapshot, &bridges).await {
                             report(&outcome);
                         }
                     }
@@ -239,14 +249,10 @@ impl CallRouter {
 
     /// After a (re)connect: calls whose channels are gone end, and calls an
     /// earlier run handed to a person are taken up.
-    async fn on_resynced(
-        &mut self,
-        channels: &[ChannelId],
-        answered: &[(ChannelId, String)],
-        bridges: &[Bridge],
-    ) -> Vec<Outcome> {
+    async fn on_resynced(&mut self, snapshot: Snapshot<'_>, bridges: &[Bridge]) -> Vec<Outcome> {
+        let channels = snapshot.channels;
         let gone = self.on_resync(channels);
-        let outbound = self.reconcile_ringing(channels, answered).await;
+        let outbound = self.reconcile_ringing(&snapshot).await;
         let handed_over = self.adopt_handed_over(bridges);
         tracing::info!(
             channels = channels.len(),

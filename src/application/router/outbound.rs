@@ -5,7 +5,7 @@
 //! channel's `StasisStart` (it enters Stasis `Up`).
 
 use super::{
-    CallRouter, Outcome,
+    CallRouter, Outcome, Snapshot,
     classify::Progress,
     ringing_out::{Dialling, Step},
 };
@@ -28,6 +28,7 @@ use crate::{
     },
 };
 use ari::ChannelId;
+use std::time::SystemTime;
 
 /// The type and data of an event the router publishes for an outbound call
 /// not yet handed to its session: no channel yet, the agent on `call.started`.
@@ -49,6 +50,9 @@ pub(super) struct Pending {
     /// The request's agent, or the tenant's default.
     agent: AgentId,
     permit: CallPermit,
+    /// When Asterisk accepted the originate: a snapshot asked for earlier
+    /// cannot tell whether its channel is gone.
+    placed_at: Option<SystemTime>,
 }
 
 /// Follow-ups the router sends itself.
@@ -60,6 +64,13 @@ pub(super) enum Internal {
         channel: ChannelId,
         /// What Asterisk said.
         error: String,
+    },
+    /// Asterisk accepted the originate: the channel exists from `at`.
+    Originated {
+        /// The call's channel.
+        channel: ChannelId,
+        /// When the answer came.
+        at: SystemTime,
     },
 }
 
@@ -110,12 +121,17 @@ impl CallRouter {
             channel.clone(),
         );
         tokio::spawn(async move {
-            if let Err(e) = telephony.originate(&originate).await {
-                let _ = internal.send(Internal::OriginateFailed {
+            let msg = match telephony.originate(&originate).await {
+                Ok(()) => Internal::Originated {
+                    channel: ch,
+                    at: super::wall_clock(),
+                },
+                Err(e) => Internal::OriginateFailed {
                     channel: ch,
                     error: e.to_string(),
-                });
-            }
+                },
+            };
+            let _ = internal.send(msg);
         });
         let pending = Pending {
             call_id,
@@ -123,6 +139,7 @@ impl CallRouter {
             request,
             agent,
             permit,
+            placed_at: None,
         };
         let record = self.record(&pending);
         self.save(record.clone()).await;
@@ -199,6 +216,12 @@ impl CallRouter {
                 tracing::warn!(%channel, %error, "originate refused by Asterisk");
                 self.on_outbound(&channel, Progress::OriginateRefused { error })
                     .await
+            }
+            Internal::Originated { channel, at } => {
+                if let Some(p) = self.pending.get_mut(&channel) {
+                    p.placed_at = Some(at);
+                }
+                None
             }
         }
     }
@@ -282,24 +305,28 @@ impl CallRouter {
 
     /// After a reconnect: a call ringing out whose channel is gone ended
     /// while the events were away, one whose channel is up was answered.
-    pub(super) async fn reconcile_ringing(
-        &mut self,
-        present: &[ChannelId],
-        answered: &[(ChannelId, String)],
-    ) -> Vec<Outcome> {
-        let pending: Vec<ChannelId> = self.pending.keys().cloned().collect();
+    pub(super) async fn reconcile_ringing(&mut self, snapshot: &Snapshot<'_>) -> Vec<Outcome> {
+        // Only a call Asterisk had accepted before the snapshot was asked
+        // for can be missing from it because it ended.
+        let settled: Vec<ChannelId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.placed_at.is_some_and(|t| t < snapshot.requested_at))
+            .map(|(c, _)| c.clone())
+            .collect();
         let mut outcomes = Vec::new();
-        for channel in pending {
-            let progress = if let Some((_, name)) = answered.iter().find(|(c, _)| *c == channel) {
-                Progress::Answered {
-                    channel_name: name.clone(),
-                }
-            } else if !present.contains(&channel) {
-                // Its cause went with the events: the last Dial status decides.
-                Progress::Gone { cause: 0 }
-            } else {
-                continue;
-            };
+        for channel in settled {
+            let progress =
+                if let Some((_, name)) = snapshot.answered.iter().find(|(c, _)| *c == channel) {
+                    Progress::Answered {
+                        channel_name: name.clone(),
+                    }
+                } else if !snapshot.channels.contains(&channel) {
+                    // Its cause went with the events: the last Dial status decides.
+                    Progress::Gone { cause: 0 }
+                } else {
+                    continue;
+                };
             tracing::info!(%channel, ?progress, "outbound call moved on while ARI events were away");
             outcomes.extend(self.on_outbound(&channel, progress).await);
         }
