@@ -2,6 +2,7 @@
 
 pub mod admission;
 pub mod dial;
+pub mod dtmf_merge;
 pub mod health;
 pub mod live_calls;
 pub mod own_ids;

@@ -21,3 +21,4 @@ mod rig;
 mod sip;
 mod speech;
 mod transfers;
+mod transports;

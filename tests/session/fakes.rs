@@ -196,6 +196,9 @@ impl MediaEndpoint for FakeMedia {
         Box::pin(async move {
             Ok(MediaLeg {
                 local: "127.0.0.1:20000".parse().unwrap(),
+                attach: AudioTransport::Rtp {
+                    external_host: "127.0.0.1:20000".parse().unwrap(),
+                },
                 events: ev_rx,
                 commands: LegSender { control, audio },
             })

@@ -169,6 +169,8 @@ async fn a_database_route_naming_unusable_providers_gets_the_default() {
         tts: Some("elevenlabs".into()),
         stt_fallback: Vec::new(),
         tts_fallback: vec!["wyoming".into()],
+        transport: None,
+        format: None,
     };
     let call = start(Options {
         directory: Some(Arc::new(OneRoute(route))),

@@ -6,6 +6,7 @@
 //! inbound and one outbound pipeline and drives them from its `select!` loop.
 #![warn(missing_docs)]
 
+pub mod audiosocket;
 pub mod codec;
 pub mod dtmf;
 pub mod jitter;

@@ -22,7 +22,7 @@ pub use load::{ConfigSource, load, load_from_str};
 pub use model::{
     AriConfig, AuthSection, Config, EventsConfig, HttpConfig, LifecycleConfig, LimitsSection,
     LogConfig, LogFormat, MediaConfig, MediaTransport, OrchestratorSection, OutboundSection,
-    RouteConfig, SessionSection, TenantLimitsSection,
+    RouteConfig, SessionSection, TenantLimitsSection, WireFormat,
 };
 pub use secret::{Secret, SecretUrl};
 pub use session::TransferModeSetting;

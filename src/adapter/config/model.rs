@@ -119,20 +119,22 @@ pub struct MediaConfig {
     pub rtp_port_range: PortRange,
     /// How Asterisk's externalMedia reaches us: `rtp` (UnicastRTP, µ-law 8 kHz),
     /// `audiosocket` (TCP, slin 8/16 kHz) or `websocket` (chan_websocket).
+    /// A route may choose another.
     pub transport: MediaTransport,
+    /// Audio format on the transport: `ulaw`, `alaw`, `slin` or `slin16`.
+    /// Absent: `ulaw` over RTP, `slin16` over AudioSocket and WebSocket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<WireFormat>,
+    /// TCP port of the AudioSocket listener on `bind_address` (0: any free
+    /// port; each call's externalMedia request names the one bound). The
+    /// listener runs only when the instance or a route uses `audiosocket`.
+    pub audiosocket_port: u16,
 }
 
-/// The externalMedia transport.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum MediaTransport {
-    /// UnicastRTP over UDP.
-    Rtp,
-    /// AudioSocket over TCP.
-    Audiosocket,
-    /// The media WebSocket.
-    Websocket,
-}
+/// The externalMedia transport (`rtp`, `audiosocket`, `websocket`).
+pub use crate::application::ports::media::Transport as MediaTransport;
+/// The externalMedia audio format (`ulaw`, `alaw`, `slin`, `slin16`).
+pub use crate::application::ports::telephony::WireFormat;
 
 impl Default for MediaConfig {
     fn default() -> Self {
@@ -144,6 +146,8 @@ impl Default for MediaConfig {
                 end: 29999,
             },
             transport: MediaTransport::Rtp,
+            format: None,
+            audiosocket_port: 0,
         }
     }
 }
@@ -194,6 +198,12 @@ impl Default for LifecycleConfig {
 }
 
 impl MediaConfig {
+    /// The instance's format: the configured one, else the transport's best.
+    pub fn wire_format(&self) -> WireFormat {
+        self.format
+            .unwrap_or_else(|| self.transport.default_format())
+    }
+
     /// The address Asterisk should send this instance's RTP to.
     pub fn advertised(&self) -> IpAddr {
         self.advertise_address.unwrap_or(self.bind_address)
@@ -229,6 +239,8 @@ impl Default for Config {
                 tts: None,
                 stt_fallback: Vec::new(),
                 tts_fallback: Vec::new(),
+                transport: None,
+                format: None,
             }],
         }
     }
@@ -282,6 +294,13 @@ pub struct RouteConfig {
     /// Text-to-speech providers that take over in order (likewise).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tts_fallback: Vec<String>,
+    /// `rtp`, `audiosocket` or `websocket`; absent for `[media] transport`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<MediaTransport>,
+    /// `ulaw`, `alaw`, `slin` or `slin16`; absent: `[media] format` when the
+    /// transport is the instance's, else the best the transport carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<WireFormat>,
 }
 
 fn default_language() -> String {

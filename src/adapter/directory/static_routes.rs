@@ -34,6 +34,8 @@ impl StaticDirectory {
                 tts: r.tts.clone(),
                 stt_fallback: r.stt_fallback.clone(),
                 tts_fallback: r.tts_fallback.clone(),
+                transport: r.transport,
+                format: r.format,
             };
             match r.did.strip_suffix('*') {
                 Some("") => dir.any = Some(route),

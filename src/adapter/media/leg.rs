@@ -12,29 +12,25 @@
 
 use super::emit::{Emitter, Flow};
 use super::metrics::{MediaMetrics, Synced};
-use super::peer::{PeerFilter, Verdict};
-use super::pool::PortLease;
+use super::wire::Wire;
 use crate::application::ports::media::{
     AgentAudio, AudioChunk, FlushReport, MediaCommand, MediaEvent,
 };
 use crate::domain::CallId;
 use ::media::pipeline::{InboundPipeline, OutboundPipeline};
-use ::media::rtp::RtpPacket;
 use ::media::vad::VoiceActivityDetector;
-use std::{io, net::SocketAddr, time::Duration, time::Instant};
-use tokio::{net::UdpSocket, sync::mpsc};
+use std::{time::Duration, time::Instant};
+use tokio::sync::mpsc;
 
-/// Largest datagram taken whole; RTP from Asterisk is at most 12 + 640 bytes.
-const RX_BUFFER: usize = 2048;
+/// Room for one serialized outbound packet: RTP header plus 20 ms of slin16.
+const TX_BUFFER: usize = 2048;
 /// How often pipeline figures are copied into the shared counters.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// One leg's state; [`run`](Self::run) consumes it.
-pub(crate) struct Leg<V> {
-    /// Declared before `lease`: fields drop in order, so the socket is closed
-    /// before its port goes back to the pool and no new leg can race it.
-    pub(crate) socket: UdpSocket,
-    pub(crate) lease: PortLease,
+pub(crate) struct Leg<V, W> {
+    /// The transport: its socket (and port lease) close when the leg ends.
+    pub(crate) wire: W,
     pub(crate) call: CallId,
     pub(crate) inbound: InboundPipeline<V>,
     pub(crate) outbound: OutboundPipeline,
@@ -47,18 +43,16 @@ pub(crate) struct Leg<V> {
     pub(crate) metrics: MediaMetrics,
 }
 
-enum Wake {
+enum Wake<I> {
     Command(Option<MediaCommand>),
     Audio(Option<AgentAudio>),
-    Datagram(io::Result<(usize, SocketAddr)>),
+    Wire(I),
     Timer,
     EventsGone,
 }
 
 /// What the loop carries besides the pipelines.
 struct State {
-    peer: PeerFilter,
-    rx: Box<[u8]>,
     tx: Box<[u8]>,
     /// `EndOfSpeech` seen and `PlaybackDrained` not yet sent.
     awaiting_drain: bool,
@@ -93,15 +87,13 @@ impl Pending {
     }
 }
 
-impl<V: VoiceActivityDetector> Leg<V> {
+impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     /// Runs until `Close`, the command sender is dropped, or the events
     /// receiver is dropped; then the socket closes and the port is released.
     pub(crate) async fn run(mut self) {
         self.metrics.legs_open.inc();
         let mut st = State {
-            peer: PeerFilter::default(),
-            rx: vec![0; RX_BUFFER].into_boxed_slice(),
-            tx: vec![0; RX_BUFFER].into_boxed_slice(),
+            tx: vec![0; TX_BUFFER].into_boxed_slice(),
             awaiting_drain: false,
             last_sent: None,
             synced: Synced::default(),
@@ -124,7 +116,9 @@ impl<V: VoiceActivityDetector> Leg<V> {
             }
             // More audio only once the last chunk is all in and the pacer is
             // below the lead: the producer waits upstream until then.
-            let wants_audio = st.pending.is_none() && self.outbound.queued() < self.play_lead;
+            let wants_audio = st.pending.is_none()
+                && self.outbound.queued() < self.play_lead
+                && self.wire.ready();
             let wake = tokio::select! {
                 // Commands first: a flush must not wait behind a flood of
                 // packets or of audio.
@@ -132,7 +126,7 @@ impl<V: VoiceActivityDetector> Leg<V> {
                 c = self.commands.recv() => Wake::Command(c),
                 () = self.emit.closed() => Wake::EventsGone,
                 a = self.audio.recv(), if wants_audio => Wake::Audio(a),
-                r = self.socket.recv_from(&mut st.rx) => Wake::Datagram(r),
+                i = self.wire.recv() => Wake::Wire(i),
                 () = &mut timer, if deadline.is_some() => Wake::Timer,
             };
             let now = Instant::now();
@@ -142,10 +136,9 @@ impl<V: VoiceActivityDetector> Leg<V> {
                 | Wake::EventsGone => break,
                 Wake::Command(Some(c)) => self.command(&mut st, c),
                 Wake::Audio(Some(a)) => self.agent_audio(&mut st, now, a),
-                Wake::Datagram(Ok((n, from))) => self.datagram(&mut st, now, n, from),
-                Wake::Datagram(Err(e)) => {
-                    tracing::debug!(call = %self.call, error = %e, "media socket receive error");
-                    Flow::Continue
+                Wake::Wire(i) => {
+                    self.wire
+                        .handle(i, now, &mut self.inbound, &self.emit, &self.metrics)
                 }
                 Wake::Timer => Flow::Continue,
             };
@@ -155,12 +148,12 @@ impl<V: VoiceActivityDetector> Leg<V> {
         }
         self.sync(&mut st);
         self.metrics.legs_open.dec();
-        tracing::debug!(call = %self.call, port = self.lease.port(), "media leg closed");
+        tracing::debug!(call = %self.call, wire = ?self.wire, "media leg closed");
     }
 
     fn command(&mut self, st: &mut State, command: MediaCommand) -> Flow {
         match command {
-            MediaCommand::SetPeer(addr) => st.peer.set(addr),
+            MediaCommand::SetPeer(addr) => self.wire.set_peer(addr),
             MediaCommand::Flush { generation, reply } => {
                 let report = match st.implied_flush.take() {
                     // Audio of this generation came first and flushed already;
@@ -260,32 +253,6 @@ impl<V: VoiceActivityDetector> Leg<V> {
         }
     }
 
-    fn datagram(&mut self, st: &mut State, now: Instant, n: usize, from: SocketAddr) -> Flow {
-        let datagram = &st.rx[..n];
-        // Only real RTP may set the latch: a stray probe must not capture the leg.
-        if st.peer.destination().is_none() && RtpPacket::parse(datagram).is_err() {
-            self.metrics.dropped_malformed.inc();
-            return Flow::Continue;
-        }
-        match st.peer.check(from) {
-            Verdict::Foreign => {
-                self.metrics.dropped_foreign.inc();
-                return Flow::Continue;
-            }
-            Verdict::FirstFromPeer => {
-                if self.emit.control(MediaEvent::Latched { peer: from }) == Flow::Stop {
-                    return Flow::Stop;
-                }
-            }
-            Verdict::Accept => {}
-        }
-        self.metrics.packets_in.inc();
-        if self.inbound.handle_packet(now, datagram).is_err() {
-            self.metrics.dropped_malformed.inc();
-        }
-        Flow::Continue
-    }
-
     /// Lets both pipelines catch up with `now` and delivers what they yield.
     async fn drive(&mut self, st: &mut State, now: Instant) -> Flow {
         self.inbound.handle_timeout(now);
@@ -297,16 +264,16 @@ impl<V: VoiceActivityDetector> Leg<V> {
         // (before sending, so a pacer that ran dry resumes at once).
         self.feed(st, now);
         while let Some(n) = self.outbound.poll_transmit_into(&mut st.tx) {
-            let Some(dest) = st.peer.destination() else {
-                self.metrics.dropped_no_peer.inc();
-                continue;
-            };
-            if let Err(e) = self.socket.send_to(&st.tx[..n], dest).await {
-                tracing::debug!(call = %self.call, error = %e, "media send failed");
-                continue;
+            match self.wire.send(&mut st.tx, n).await {
+                Ok(true) => {
+                    self.metrics.packets_out.inc();
+                    st.last_sent = Some(now);
+                }
+                Ok(false) => {
+                    self.metrics.dropped_no_peer.inc();
+                }
+                Err(e) => tracing::debug!(call = %self.call, error = %e, "media send failed"),
             }
-            self.metrics.packets_out.inc();
-            st.last_sent = Some(now);
         }
         if st.awaiting_drain && self.outbound.poll_timeout().is_none() {
             st.awaiting_drain = false;

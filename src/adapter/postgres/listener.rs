@@ -132,7 +132,7 @@ async fn listen(
 async fn load(client: &Client, timing: Timing) -> Result<RouteTable, String> {
     let query = client.query(
         "SELECT did_pattern, tenant_id, agent_id, greeting, language, stt, tts, \
-         stt_fallback, tts_fallback FROM dids",
+         stt_fallback, tts_fallback, transport, format FROM dids",
         &[],
     );
     let rows = match tokio::time::timeout(timing.query_timeout, query).await {
@@ -156,6 +156,8 @@ async fn load(client: &Client, timing: Timing) -> Result<RouteTable, String> {
             tts: r.try_get(6).ok()?,
             stt_fallback: r.try_get(7).ok()?,
             tts_fallback: r.try_get(8).ok()?,
+            transport: r.try_get(9).ok()?,
+            format: r.try_get(10).ok()?,
         };
         Some(row)
     });

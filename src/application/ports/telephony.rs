@@ -9,7 +9,8 @@ use ari::{BridgeId, ChannelId};
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 /// Audio encoding on the externalMedia leg.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum WireFormat {
     /// G.711 µ-law, 8 kHz (RTP default).
     Ulaw,

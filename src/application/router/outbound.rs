@@ -218,6 +218,8 @@ impl CallRouter {
             tts: None,
             stt_fallback: Vec::new(),
             tts_fallback: Vec::new(),
+            transport: None,
+            format: None,
         };
         let party = InboundCall {
             caller: channel.clone(),

@@ -139,6 +139,8 @@ pub(super) struct Session {
     pub(super) latencies: Vec<super::TurnLatency>,
     pub(super) turn_records: Vec<crate::application::ports::history::TurnRecord>,
     pub(super) barge_ins: u32,
+    /// ARI and the media leg both report a key press: the first is taken.
+    pub(super) dtmf_merge: crate::application::dtmf_merge::DtmfMerge,
     pub(super) barge_in_delays_ms: Vec<f64>,
     pub(super) ending: Option<(EndReason, bool)>,
     /// An attended transfer in progress.
@@ -241,6 +243,7 @@ impl Session {
             latencies: Vec::new(),
             turn_records: Vec::new(),
             barge_ins: 0,
+            dtmf_merge: Default::default(),
             barge_in_delays_ms: Vec::new(),
             ending: None,
             attended: None,
@@ -336,7 +339,14 @@ impl Session {
     }
 
     async fn on_wake(&mut self, wake: Wake) {
+        use crate::application::dtmf_merge::DtmfSource;
         match wake {
+            Wake::Command(Some(SessionCommand::Dtmf(d)))
+                if !self.dtmf_merge.accept(DtmfSource::Ari, d, Instant::now()) => {}
+            Wake::Media(Some(MediaEvent::Dtmf { digit }))
+                if !self
+                    .dtmf_merge
+                    .accept(DtmfSource::Media, digit, Instant::now()) => {}
             Wake::Command(Some(c)) => self.on_command(c).await,
             // Every handle is gone: nobody can end this call any more but us.
             Wake::Command(None) => self.end(EndReason::Shutdown, true),

@@ -2,6 +2,7 @@
 //! deadline and nothing synchronises by sleeping.
 
 mod against_sim;
+mod audiosocket;
 mod inbound;
 mod lifecycle;
 mod load;

@@ -1,0 +1,36 @@
+//! The inbound call scenarios of [`crate::calls`] over AudioSocket (slin16)
+//! instead of UnicastRTP: the gateway asks Asterisk for an AudioSocket
+//! externalMedia channel, and every scenario must hold the same.
+
+use crate::calls;
+use crate::rig::Media;
+
+#[test]
+fn audiosocket_an_inbound_call_hears_the_greeting_and_ends_cleanly() {
+    calls::greeting_heard(Media::AudioSocket);
+}
+
+#[test]
+fn audiosocket_a_caller_turn_gets_an_answer() {
+    calls::turn_answered(Media::AudioSocket);
+}
+
+#[test]
+fn audiosocket_barge_in_stops_the_agent_within_150_ms() {
+    calls::barge_in_within_150_ms(Media::AudioSocket);
+}
+
+#[test]
+fn audiosocket_dtmf_digits_reach_the_call_once_each() {
+    calls::dtmf_reaches_the_call(Media::AudioSocket);
+}
+
+#[test]
+fn audiosocket_a_caller_hanging_up_mid_sentence_ends_the_call_cleanly() {
+    calls::caller_hangs_up_mid_sentence(Media::AudioSocket);
+}
+
+#[test]
+fn audiosocket_twenty_calls_at_once_all_set_up() {
+    calls::twenty_at_once(Media::AudioSocket);
+}
