@@ -40,6 +40,8 @@ pub(crate) enum Media {
     Rtp,
     /// AudioSocket over TCP, slin16.
     AudioSocket,
+    /// chan_websocket's media WebSocket, slin16.
+    WebSocket,
 }
 
 impl Media {
@@ -48,6 +50,7 @@ impl Media {
         match self {
             Media::Rtp => "UnicastRTP/",
             Media::AudioSocket => "AudioSocket/",
+            Media::WebSocket => "WebSocket/",
         }
     }
 }
@@ -55,8 +58,13 @@ impl Media {
 impl Setup {
     /// The same, with the gateway on `media`.
     pub(crate) fn over(mut self, media: Media) -> Setup {
-        if media == Media::AudioSocket {
-            let env = [("TRANSPORT", "audiosocket"), ("FORMAT", "slin16")];
+        let transport = match media {
+            Media::Rtp => None,
+            Media::AudioSocket => Some("audiosocket"),
+            Media::WebSocket => Some("websocket"),
+        };
+        if let Some(transport) = transport {
+            let env = [("TRANSPORT", transport), ("FORMAT", "slin16")];
             self.gateway.env.extend(
                 env.iter()
                     .map(|(k, v)| (format!("VOICEGW__MEDIA__{k}"), (*v).to_owned())),

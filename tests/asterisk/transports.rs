@@ -1,6 +1,7 @@
-//! The inbound call scenarios of [`crate::calls`] over AudioSocket (slin16)
-//! instead of UnicastRTP: the gateway asks Asterisk for an AudioSocket
-//! externalMedia channel, and every scenario must hold the same.
+//! The inbound call scenarios of [`crate::calls`] over AudioSocket and the
+//! media WebSocket (both slin16) instead of UnicastRTP: the gateway asks
+//! Asterisk for that externalMedia channel, and every scenario must hold the
+//! same.
 
 use crate::calls;
 use crate::rig::Media;
@@ -33,4 +34,34 @@ fn audiosocket_a_caller_hanging_up_mid_sentence_ends_the_call_cleanly() {
 #[test]
 fn audiosocket_twenty_calls_at_once_all_set_up() {
     calls::twenty_at_once(Media::AudioSocket);
+}
+
+#[test]
+fn websocket_an_inbound_call_hears_the_greeting_and_ends_cleanly() {
+    calls::greeting_heard(Media::WebSocket);
+}
+
+#[test]
+fn websocket_a_caller_turn_gets_an_answer() {
+    calls::turn_answered(Media::WebSocket);
+}
+
+#[test]
+fn websocket_barge_in_stops_the_agent_within_150_ms() {
+    calls::barge_in_within_150_ms(Media::WebSocket);
+}
+
+#[test]
+fn websocket_dtmf_digits_reach_the_call_once_each() {
+    calls::dtmf_reaches_the_call(Media::WebSocket);
+}
+
+#[test]
+fn websocket_a_caller_hanging_up_mid_sentence_ends_the_call_cleanly() {
+    calls::caller_hangs_up_mid_sentence(Media::WebSocket);
+}
+
+#[test]
+fn websocket_twenty_calls_at_once_all_set_up() {
+    calls::twenty_at_once(Media::WebSocket);
 }

@@ -93,6 +93,7 @@ impl Telephony for FakeTelephony {
             r.map(|()| MediaChannel {
                 channel,
                 asterisk_rtp: Some("127.0.0.1:40010".parse().unwrap()),
+                media_websocket: None,
             })
         })
     }
@@ -239,6 +240,8 @@ impl Player {
                 c = control.recv() => match c {
                     None | Some(MediaCommand::Close) => break,
                     Some(MediaCommand::SetPeer(p)) => self.log.lock().unwrap().peer = Some(p),
+                    // The fake telephony answers as UnicastRTP does.
+                    Some(MediaCommand::Connect(_)) => {}
                     Some(MediaCommand::Flush { generation, reply }) => {
                         let report = match self.implied_flush.take() {
                             Some((g, report)) if g == generation => report,

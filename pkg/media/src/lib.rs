@@ -10,6 +10,7 @@ pub mod audiosocket;
 pub mod codec;
 pub mod dtmf;
 pub mod jitter;
+pub mod media_websocket;
 pub mod pacer;
 pub mod pipeline;
 pub mod resample;

@@ -188,11 +188,6 @@ fn route_media(c: &Config, r: &super::RouteConfig) -> (MediaTransport, WireForma
 
 /// Whether calls can use `transport` in `format` on this build.
 fn check_media(transport: MediaTransport, format: WireFormat) -> Result<(), String> {
-    if transport == MediaTransport::Websocket {
-        return Err(
-            "the websocket transport is not implemented yet: use rtp or audiosocket".into(),
-        );
-    }
     if !transport.carries(format) {
         let why = match transport {
             MediaTransport::Rtp => "Asterisk drops slin16 sent to it over UnicastRTP",
@@ -334,7 +329,7 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
         ));
     }
     if let Err(problem) = check_media(c.media.transport, c.media.wire_format()) {
-        let key = if c.media.format.is_some() && c.media.transport != MediaTransport::Websocket {
+        let key = if c.media.format.is_some() {
             "media.format"
         } else {
             "media.transport"

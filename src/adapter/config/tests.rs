@@ -199,12 +199,6 @@ fn each_bad_value_is_rejected_with_its_key() {
             "slin and slin16 only",
         ),
         (
-            "[media]\ntransport = \"websocket\"\n",
-            &[],
-            "media.transport",
-            "not implemented",
-        ),
-        (
             "[[routes]]\ndid = \"*\"\ntenant = \"a\"\nagent = \"b\"\ntransport = \"audiosocket\"\nformat = \"alaw\"\n",
             &[],
             "routes[0].format",
@@ -215,12 +209,6 @@ fn each_bad_value_is_rejected_with_its_key() {
             &[],
             "routes[0].format",
             "drops slin16",
-        ),
-        (
-            "[[routes]]\ndid = \"*\"\ntenant = \"a\"\nagent = \"b\"\ntransport = \"websocket\"\n",
-            &[],
-            "routes[0].transport",
-            "not implemented",
         ),
         (
             "[media]\nbind_address = \"0.0.0.0\"\n",

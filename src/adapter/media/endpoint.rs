@@ -10,6 +10,7 @@ use super::metrics::MediaMetrics;
 use super::pool::{BindError, PortPool};
 use super::setup;
 use super::udp::UdpWire;
+use super::websocket::WebSocketWire;
 use super::wire::Wire;
 use crate::application::ports::{
     media::{LegSender, MediaEndpoint, MediaError, MediaLeg, MediaRequest, Transport},
@@ -140,9 +141,18 @@ impl UdpMediaEndpoint {
                 let wire = AudioSocketWire::new(registration, matched, request.format.rate());
                 Ok(self.launch(request, inbound, outbound, wire, local, attach))
             }
-            Transport::Websocket => Err(MediaError::Unsupported(
-                "the media WebSocket transport is not implemented yet".into(),
-            )),
+            Transport::Websocket => {
+                let wire = WebSocketWire::new(wire_name(request.format));
+                let local = SocketAddr::new(self.config.advertised(), 0);
+                Ok(self.launch(
+                    request,
+                    inbound,
+                    outbound,
+                    wire,
+                    local,
+                    AudioTransport::WebSocket,
+                ))
+            }
         }
     }
 
@@ -207,5 +217,15 @@ impl UdpMediaEndpoint {
 impl MediaEndpoint for UdpMediaEndpoint {
     fn open(&self, request: MediaRequest) -> BoxFuture<'_, Result<MediaLeg, MediaError>> {
         Box::pin(async move { self.open_leg(request) })
+    }
+}
+
+/// A format as Asterisk spells it (`MEDIA_START format:`).
+fn wire_name(format: WireFormat) -> &'static str {
+    match format {
+        WireFormat::Ulaw => "ulaw",
+        WireFormat::Alaw => "alaw",
+        WireFormat::Slin => "slin",
+        WireFormat::Slin16 => "slin16",
     }
 }

@@ -66,6 +66,8 @@ struct State {
     /// A flush done because audio of a newer generation came before its
     /// `Flush`: that `Flush` is answered with this report, and flushes nothing.
     implied_flush: Option<(u64, FlushReport)>,
+    /// A flush happened: the wire flushes the far end's queue too.
+    wire_flush: bool,
 }
 
 /// A chunk of agent audio partly queued.
@@ -101,6 +103,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
             pending: None,
             generation: 0,
             implied_flush: None,
+            wire_flush: false,
         };
         let timer = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(timer);
@@ -154,6 +157,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     fn command(&mut self, st: &mut State, command: MediaCommand) -> Flow {
         match command {
             MediaCommand::SetPeer(addr) => self.wire.set_peer(addr),
+            MediaCommand::Connect(url) => self.wire.connect(url),
             MediaCommand::Flush { generation, reply } => {
                 let report = match st.implied_flush.take() {
                     // Audio of this generation came first and flushed already;
@@ -241,6 +245,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     /// the chunk waiting to go in.
     fn flush(&mut self, st: &mut State) -> FlushReport {
         st.awaiting_drain = false;
+        st.wire_flush = true;
         let waiting = st
             .pending
             .take()
@@ -258,6 +263,11 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         self.inbound.handle_timeout(now);
         if self.emit.inbound(&mut self.inbound) == Flow::Stop {
             return Flow::Stop;
+        }
+        if std::mem::take(&mut st.wire_flush)
+            && let Err(e) = self.wire.flushed().await
+        {
+            tracing::debug!(call = %self.call, error = %e, "far-end flush failed");
         }
         self.outbound.handle_timeout(now);
         // Room made by the packets that went out since: top the pacer up

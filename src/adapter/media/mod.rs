@@ -41,6 +41,7 @@ mod setup;
 #[cfg(test)]
 mod tests;
 mod udp;
+mod websocket;
 mod wire;
 
 pub use audiosocket::AudioSocketListener;

@@ -42,6 +42,16 @@ pub(crate) trait Wire: Debug + Send + 'static {
         true
     }
 
+    /// A barge-in just flushed our pacer: flush what the far end still
+    /// holds of ours too, if it queues (the media WebSocket does).
+    fn flushed(&mut self) -> impl Future<Output = io::Result<()>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Where to connect (`MediaCommand::Connect`), for a wire that opens the
+    /// connection itself; others ignore it.
+    fn connect(&mut self, _url: String) {}
+
     /// Asterisk's RTP address (`SetPeer`); wires that are told their peer
     /// by the connection itself ignore it.
     fn set_peer(&mut self, addr: SocketAddr);

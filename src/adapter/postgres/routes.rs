@@ -108,9 +108,6 @@ fn check(row: &DidRow) -> Result<(Pattern, Route), String> {
     }
     let transport: Option<Transport> = parse("transport", &row.transport)?;
     let format: Option<WireFormat> = parse("format", &row.format)?;
-    if transport == Some(Transport::Websocket) {
-        return Err("the websocket transport is not implemented yet".into());
-    }
     if let (Some(t), Some(f)) = (transport, format)
         && !t.carries(f)
     {
@@ -231,10 +228,11 @@ mod tests {
             media("201", None, Some("slin")),
             media("202", Some("audiosocket"), Some("ulaw")),
             media("203", Some("rtp"), Some("slin16")),
-            media("204", Some("websocket"), None),
+            media("204", Some("websocket"), Some("ulaw")),
             media("205", Some("carrier-pigeon"), None),
+            media("206", None, Some("opus")),
         ]);
-        assert_eq!(t.len(), 2);
+        assert_eq!(t.len(), 3);
         let r = t.find(&Did::parse("200").unwrap()).unwrap();
         assert_eq!(
             (r.transport, r.format),

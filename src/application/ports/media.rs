@@ -123,6 +123,10 @@ pub enum MediaCommand {
     /// Where to send RTP (Asterisk's `UNICASTRTP_LOCAL_*`); packets are then
     /// accepted only from that address.
     SetPeer(SocketAddr),
+    /// Open Asterisk's media WebSocket at this URL (chan_websocket's
+    /// `/media/<MEDIA_WEBSOCKET_CONNECTION_ID>`); legs of other transports
+    /// ignore it.
+    Connect(String),
     /// Barge-in: drop everything queued at once, and every [`AgentAudio`] of
     /// a generation older than `generation` still on its way.
     Flush {

@@ -8,7 +8,7 @@ use crate::{
     application::{
         own_ids::{OwnChannel, bridge_id},
         ports::{
-            media::{MediaCommand, MediaRequest},
+            media::MediaRequest,
             orchestrator::CreateConversation,
             speech::{SttConfig, SttSampleRate},
         },
@@ -144,8 +144,8 @@ impl Session {
             .external_media(&media_channel, &attach, format)
             .await
             .map_err(|e| format!("externalMedia: {e}"))?;
-        if let Some(peer) = created.asterisk_rtp {
-            self.leg_send(MediaCommand::SetPeer(peer));
+        if let Some(command) = created.leg_command() {
+            self.leg_send(command);
         }
         t.add_to_bridge(&bridge, &self.inbound.caller)
             .await
