@@ -8,3 +8,4 @@ mod lifecycle;
 mod load;
 mod outbound;
 pub(super) mod support;
+mod websocket;
