@@ -123,8 +123,13 @@ fn a_spoken_request_is_understood_and_answered_with_piper() {
 }
 
 /// What Whisper made of `said` (a 16 kHz `.wav16`) spoken by a caller on a
-/// gateway using `media`.
-fn transcript_over(media: Media, servers: &WyomingServers, said: &std::path::Path) -> String {
+/// gateway using `media`, and how many caller frames reached it at 16 kHz
+/// end to end.
+fn transcript_over(
+    media: Media,
+    servers: &WyomingServers,
+    said: &std::path::Path,
+) -> (String, f64) {
     let rig = Rig::start_with(
         Setup {
             gateway: GatewayConfig {
@@ -148,11 +153,10 @@ fn transcript_over(media: Media, servers: &WyomingServers, said: &std::path::Pat
         .until_type("stt.transcribed", Some(&id), Duration::from_secs(60));
     call.hangup().unwrap();
     rig.gw.until_type("call.ended", Some(&id), T);
+    let wideband = rig.gw.metric("voicegw_media_wideband_frames_in_total");
     rig.finish();
-    heard["data"]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    let text = heard["data"]["text"].as_str().unwrap_or_default();
+    (text.to_owned(), wideband)
 }
 
 /// Words of `reference` missing from `heard`, in order (a simple
@@ -199,12 +203,21 @@ fn the_16_khz_transcript_over_audiosocket_is_at_least_as_accurate_as_over_rtp() 
         let dir = tempfile::tempdir().unwrap();
         let said = dir.path().join("invoices.wav16");
         wav::write(&said, 16_000, &pcm).unwrap();
-        let text = transcript_over(media, &servers, &said);
+        let (text, wideband) = transcript_over(media, &servers, &said);
         let errors = missed(&reference, &words(&text));
         eprintln!(
-            "real Asterisk, Whisper over {media:?}: {text:?} ({errors} of {} words missed)",
+            "real Asterisk, Whisper over {media:?}: {text:?} ({errors} of {} words missed, \
+             {wideband} caller frames at 16 kHz end to end)",
             reference.len()
         );
+        // Over AudioSocket slin16 the STT gets 16 kHz straight from the wire
+        // (the whole call: several seconds, 50 frames a second); over RTP
+        // µ-law it gets 8 kHz audio resampled.
+        if media == Media::AudioSocket {
+            assert!(wideband >= 100.0, "{wideband} wideband frames");
+        } else {
+            assert_eq!(wideband, 0.0);
+        }
         results.push(errors);
     }
     assert!(

@@ -197,6 +197,7 @@ impl UdpMediaEndpoint {
                 events: events_tx,
                 metrics: self.metrics.clone(),
                 call: request.call.clone(),
+                wideband: request.format.rate() >= 16_000 && request.stt_rate >= 16_000,
             },
             commands: commands_rx,
             audio: audio_rx,
