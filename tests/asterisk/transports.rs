@@ -65,3 +65,38 @@ fn websocket_a_caller_hanging_up_mid_sentence_ends_the_call_cleanly() {
 fn websocket_twenty_calls_at_once_all_set_up() {
     calls::twenty_at_once(Media::WebSocket);
 }
+
+/// The instance stays on RTP; one route takes AudioSocket (slin16 by
+/// default for it): that route's calls get an AudioSocket channel.
+#[test]
+fn a_route_may_choose_audiosocket_while_the_instance_uses_rtp() {
+    use crate::calls::{DID, T};
+    use crate::gateway::{GatewayConfig, ROUTES};
+    use crate::rig::{Rig, Setup};
+    use vg_testkit::Caller;
+    let routes = format!(
+        "[[routes]]\ndid = \"{DID}\"\ntenant = \"acme\"\nagent = \"builtin\"\n\
+         greeting = \"Hi.\"\ntransport = \"audiosocket\"\n{ROUTES}"
+    );
+    let rig = Rig::start_with(Setup {
+        gateway: GatewayConfig {
+            toml: routes,
+            ..GatewayConfig::default()
+        },
+        ..Setup::default()
+    });
+    let call = rig.ast.call(Caller::listen(DID)).unwrap();
+    let id = rig.gw.nth_call(0, T);
+    rig.assert_media_channel(Media::AudioSocket);
+    rig.gw.until_type("tts.generated", Some(&id), T);
+    call.hangup().unwrap();
+    rig.gw.until_type("call.ended", Some(&id), T);
+    // Any other DID stays on the instance's RTP.
+    let other = rig.ast.call(Caller::listen("+15550000000")).unwrap();
+    let id = rig.gw.nth_call(1, T);
+    rig.assert_media_channel(Media::Rtp);
+    rig.gw.until_type("tts.generated", Some(&id), T);
+    other.hangup().unwrap();
+    rig.gw.until_type("call.ended", Some(&id), T);
+    rig.finish();
+}
