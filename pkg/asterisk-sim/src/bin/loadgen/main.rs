@@ -83,7 +83,10 @@ pub(crate) struct Cli {
     #[arg(long, default_value_t = 10)]
     pub(crate) nice: u8,
     /// The externalMedia transport the gateway asks the simulator for
-    /// (`[media] transport`; slin16 on audiosocket and websocket).
+    /// (`[media] transport`; slin16 on audiosocket and websocket). Off RTP
+    /// only CPU, memory and the gateway's loss counters are measured: the
+    /// simulator's jitter, turn and barge-in figures come from its RTP
+    /// receive path.
     #[arg(long, value_enum, default_value_t = Transport::Rtp)]
     pub(crate) transport: Transport,
 }
