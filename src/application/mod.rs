@@ -3,6 +3,7 @@
 pub mod admission;
 pub mod dial;
 pub mod dialing;
+pub mod dtmf_merge;
 pub mod health;
 pub mod live_calls;
 pub mod own_ids;

@@ -5,7 +5,8 @@ use crate::{
     adapter::{
         ari::{AriClient, AriClientConfig},
         config::Config,
-        media::{MediaMetrics, UdpMediaConfig, UdpMediaEndpoint},
+        config::MediaTransport,
+        media::{AudioSocketListener, MediaMetrics, UdpMediaConfig, UdpMediaEndpoint},
         orchestrator::{self, OrchestratorConfig},
         speech::fallback::SpeechMetrics,
     },
@@ -56,9 +57,20 @@ pub(super) fn session_deps(
     data: &super::data::Data,
     registry: &mut Registry,
 ) -> Result<SessionDeps, ServerError> {
+    let metrics = MediaMetrics::register(registry);
     let mut media_config = UdpMediaConfig::from_media_config(&config.media);
     media_config.asterisk_hosts = asterisk_hosts(&config.ari.url);
-    let media = UdpMediaEndpoint::new(media_config).with_metrics(MediaMetrics::register(registry));
+    let mut media = UdpMediaEndpoint::new(media_config).with_metrics(metrics.clone());
+    if uses_audiosocket(config) {
+        let addr =
+            std::net::SocketAddr::new(config.media.bind_address, config.media.audiosocket_port);
+        let listener = AudioSocketListener::bind(addr, metrics).map_err(|e| {
+            ServerError::Setup(format!(
+                "media.audiosocket_port: cannot listen on {addr}: {e}"
+            ))
+        })?;
+        media = media.with_audiosocket(listener);
+    }
     let o = &config.orchestrator;
     let orchestrator = orchestrator::from_config(&OrchestratorConfig {
         url: o.url.clone().filter(|u| !u.trim().is_empty()),
@@ -79,6 +91,8 @@ pub(super) fn session_deps(
     let speech = super::speech::speech(config, &speech_metrics)?;
     let s = &config.session;
     let mut session = SessionConfig {
+        transport: config.media.transport,
+        wire_format: config.media.wire_format(),
         advertise_ip: config.media.advertise_address,
         silence_timeout: s.silence_timeout.0,
         max_reprompts: s.max_reprompts,
@@ -116,6 +130,17 @@ pub(super) fn session_deps(
         history: data.history.clone(),
         config: Arc::new(session),
     })
+}
+
+/// Whether a call may use AudioSocket: the instance's transport, a
+/// `[[routes]]` entry's, or (unknown until calls come) a database route's.
+fn uses_audiosocket(config: &Config) -> bool {
+    config.media.transport == MediaTransport::Audiosocket
+        || config
+            .routes
+            .iter()
+            .any(|r| r.transport == Some(MediaTransport::Audiosocket))
+        || config.postgres.url.is_some()
 }
 
 /// The call API's settings, or `None` when no authentication is configured

@@ -284,6 +284,18 @@ impl Gateway {
         }
     }
 
+    /// The value of a counter or gauge on `/metrics` (0 when absent).
+    pub(crate) fn metric(&self, name: &str) -> f64 {
+        let text = ureq::get(&format!("{}/metrics", self.base))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// The call's record from the API.
     pub(crate) fn call_record(&self, call: &str) -> Value {
         self.http("GET", &format!("/v1/calls/{call}"), None, true).1

@@ -25,3 +25,4 @@ mod rig;
 mod sip;
 mod speech;
 mod transfers;
+mod transports;

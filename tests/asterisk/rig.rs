@@ -33,7 +33,68 @@ pub(crate) struct Setup {
     pub(crate) relay: bool,
 }
 
+/// Which externalMedia transport the gateway asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Media {
+    /// UnicastRTP, µ-law (the default).
+    Rtp,
+    /// AudioSocket over TCP, slin16.
+    AudioSocket,
+    /// chan_websocket's media WebSocket, slin16.
+    WebSocket,
+}
+
+impl Media {
+    /// The technology of Asterisk's externalMedia channel for it.
+    pub(crate) fn channel_prefix(self) -> &'static str {
+        match self {
+            Media::Rtp => "UnicastRTP/",
+            Media::AudioSocket => "AudioSocket/",
+            Media::WebSocket => "WebSocket/",
+        }
+    }
+}
+
+impl Setup {
+    /// The same, with the gateway on `media`.
+    pub(crate) fn over(mut self, media: Media) -> Setup {
+        let transport = match media {
+            Media::Rtp => None,
+            Media::AudioSocket => Some("audiosocket"),
+            Media::WebSocket => Some("websocket"),
+        };
+        if let Some(transport) = transport {
+            let env = [("TRANSPORT", transport), ("FORMAT", "slin16")];
+            self.gateway.env.extend(
+                env.iter()
+                    .map(|(k, v)| (format!("VOICEGW__MEDIA__{k}"), (*v).to_owned())),
+            );
+        }
+        self
+    }
+}
+
 impl Rig {
+    /// Asserts the call's externalMedia channel is of `media`'s technology.
+    pub(crate) fn assert_media_channel(&self, media: Media) {
+        let names = || -> Vec<String> {
+            self.ast
+                .ari_get("/channels")
+                .ok()
+                .and_then(|c| c.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                .collect()
+        };
+        let mut seen = Vec::new();
+        let found = wait_until(Duration::from_secs(10), || {
+            seen = names();
+            seen.iter().any(|n| n.starts_with(media.channel_prefix()))
+        });
+        assert!(found, "no {media:?} channel on Asterisk: {seen:?}");
+    }
+
     pub(crate) fn start() -> Rig {
         Self::start_with(Setup::default())
     }

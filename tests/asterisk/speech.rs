@@ -12,7 +12,7 @@ use crate::{
     audio::{secs, sentences},
     calls::{DID, T},
     gateway::{GatewayConfig, ROUTES},
-    rig::{Rig, Setup},
+    rig::{Media, Rig, Setup},
 };
 use std::time::Duration;
 use support::{PROMPT, resample, synthesize, transcribe, words};
@@ -120,4 +120,110 @@ fn a_spoken_request_is_understood_and_answered_with_piper() {
         "the agent said {spoken} ms, the caller heard {extents:?} of it"
     );
     rig.finish();
+}
+
+/// What Whisper made of `said` (a 16 kHz `.wav16`) spoken by a caller on a
+/// gateway using `media`, and how many caller frames reached it at 16 kHz
+/// end to end.
+fn transcript_over(
+    media: Media,
+    servers: &WyomingServers,
+    said: &std::path::Path,
+) -> (String, f64) {
+    let rig = Rig::start_with(
+        Setup {
+            gateway: GatewayConfig {
+                toml: format!("{ROUTES}greeting = \"Hi.\"\n"),
+                env: vec![
+                    ("VOICEGW__SPEECH__STT".into(), "wyoming".into()),
+                    ("VOICEGW__SPEECH__TTS".into(), "wyoming".into()),
+                    ("VOICEGW__SPEECH__WYOMING__STT".into(), servers.stt_uri()),
+                    ("VOICEGW__SPEECH__WYOMING__TTS".into(), servers.tts_uri()),
+                ],
+            },
+            ..Setup::default()
+        }
+        .over(media),
+    );
+    let call = rig.ast.call(Caller::play(DID, said)).unwrap();
+    let id = rig.gw.nth_call(0, T);
+    rig.assert_media_channel(media);
+    let heard = rig
+        .gw
+        .until_type("stt.transcribed", Some(&id), Duration::from_secs(60));
+    call.hangup().unwrap();
+    rig.gw.until_type("call.ended", Some(&id), T);
+    let wideband = rig.gw.metric("voicegw_media_wideband_frames_in_total");
+    rig.finish();
+    let text = heard["data"]["text"].as_str().unwrap_or_default();
+    (text.to_owned(), wideband)
+}
+
+/// Words of `reference` missing from `heard`, in order (a simple
+/// longest-common-subsequence count: substitutions and deletions).
+fn missed(reference: &[String], heard: &[String]) -> usize {
+    let mut row = vec![0usize; heard.len() + 1];
+    for r in reference {
+        let mut prev = 0;
+        for (j, h) in heard.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = if r == h {
+                prev + 1
+            } else {
+                row[j + 1].max(row[j])
+            };
+            prev = up;
+        }
+    }
+    reference.len() - row[heard.len()]
+}
+
+/// The same 16 kHz recording, spoken by a caller whose audio Asterisk plays
+/// as slin16: over AudioSocket slin16 it reaches Whisper at 16 kHz, over
+/// UnicastRTP µ-law through 8 kHz. The 16 kHz transcript must be at least
+/// as accurate.
+#[test]
+fn the_16_khz_transcript_over_audiosocket_is_at_least_as_accurate_as_over_rtp() {
+    let servers = WyomingServers::start_with(WyomingOptions {
+        initial_prompt: None,
+    })
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sentence =
+        "Please send the sixty six invoices to Steven's office in Sheffield by Thursday.";
+    let spoken = runtime.block_on(synthesize(&servers.tts_uri(), sentence));
+    let mut pcm = wav::silence(Duration::from_secs(3), 16_000);
+    pcm.extend(resample(&spoken.pcm, spoken.rate, 16_000));
+    pcm.extend(wav::silence(Duration::from_secs(10), 16_000));
+    // Whisper writes numbers as digits.
+    let reference = words(&sentence.replace("sixty six", "66"));
+    let mut results = Vec::new();
+    for media in [Media::Rtp, Media::AudioSocket] {
+        // Each rig has its own sounds directory: the file goes into it.
+        let dir = tempfile::tempdir().unwrap();
+        let said = dir.path().join("invoices.wav16");
+        wav::write(&said, 16_000, &pcm).unwrap();
+        let (text, wideband) = transcript_over(media, &servers, &said);
+        let errors = missed(&reference, &words(&text));
+        eprintln!(
+            "real Asterisk, Whisper over {media:?}: {text:?} ({errors} of {} words missed, \
+             {wideband} caller frames at 16 kHz end to end)",
+            reference.len()
+        );
+        // Over AudioSocket slin16 the STT gets 16 kHz straight from the wire
+        // (the whole call: several seconds, 50 frames a second); over RTP
+        // µ-law it gets 8 kHz audio resampled.
+        if media == Media::AudioSocket {
+            assert!(wideband >= 100.0, "{wideband} wideband frames");
+        } else {
+            assert_eq!(wideband, 0.0);
+        }
+        results.push(errors);
+    }
+    assert!(
+        results[1] <= results[0],
+        "AudioSocket slin16 missed {} words, RTP µ-law {}",
+        results[1],
+        results[0]
+    );
 }

@@ -46,6 +46,7 @@ fn endpoint() -> UdpMediaEndpoint {
 async fn open(ep: &UdpMediaEndpoint) -> MediaLeg {
     ep.open(MediaRequest {
         call: CallId::parse("attack").unwrap(),
+        transport: voice_gateway::application::ports::media::Transport::Rtp,
         format: WireFormat::Ulaw,
         stt_rate: 16_000,
     })

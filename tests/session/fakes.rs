@@ -98,6 +98,7 @@ impl Telephony for FakeTelephony {
             r.map(|()| MediaChannel {
                 channel,
                 asterisk_rtp: (!hidden).then(|| "127.0.0.1:40010".parse().unwrap()),
+                media_websocket: None,
             })
         })
     }
@@ -203,6 +204,9 @@ impl MediaEndpoint for FakeMedia {
         Box::pin(async move {
             Ok(MediaLeg {
                 local: "127.0.0.1:20000".parse().unwrap(),
+                attach: AudioTransport::Rtp {
+                    external_host: "127.0.0.1:20000".parse().unwrap(),
+                },
                 events: ev_rx,
                 commands: LegSender { control, audio },
             })
@@ -244,6 +248,8 @@ impl Player {
                     None | Some(MediaCommand::Close) => break,
                     Some(MediaCommand::SetPeer(p)) => self.log.lock().unwrap().peer = Some(p),
                     Some(MediaCommand::Latch) => self.log.lock().unwrap().latch = true,
+                    // The fake telephony answers as UnicastRTP does.
+                    Some(MediaCommand::Connect(_)) => {}
                     Some(MediaCommand::Flush { generation, reply }) => {
                         let report = match self.implied_flush.take() {
                             Some((g, report)) if g == generation => report,

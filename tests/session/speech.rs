@@ -175,6 +175,8 @@ async fn a_database_route_naming_unusable_providers_gets_the_default() {
         tts_fallback: vec!["wyoming".into()],
         secure_dtmf: false,
         store_transcripts: true,
+        transport: None,
+        format: None,
     };
     let call = start(Options {
         directory: Some(Arc::new(OneRoute(route))),

@@ -9,9 +9,11 @@
 #![cfg_attr(test, allow(clippy::disallowed_methods))]
 #![warn(missing_docs)]
 
+pub mod audiosocket;
 pub mod codec;
 pub mod dtmf;
 pub mod jitter;
+pub mod media_websocket;
 pub mod pacer;
 pub mod pipeline;
 pub mod resample;

@@ -65,6 +65,18 @@ impl AriClient {
         self
     }
 
+    /// `ws(s)://host:port/media/<connection_id>`: chan_websocket's media
+    /// socket on the same HTTP server as ARI (`connection_type=server`).
+    pub fn media_websocket_url(&self, connection_id: &str) -> Result<Url, AriError> {
+        let mut url = self.base.clone();
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme)
+            .map_err(|()| AriError::Config(format!("no WebSocket scheme for {}", self.base)))?;
+        url.set_path(&format!("/media/{connection_id}"));
+        url.set_query(None);
+        Ok(url)
+    }
+
     /// The Stasis app this client sends channels to.
     pub fn app(&self) -> &str {
         &self.config.app

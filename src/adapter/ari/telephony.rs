@@ -2,7 +2,7 @@
 
 use super::{
     AriClient, AriError, DialplanTarget, DtmfTiming, ExternalMedia, ExternalMediaInfo,
-    ExternalMediaTransport, HangupReason, MediaFormat, Originate,
+    ExternalMediaTransport, HangupReason, MediaFormat, Originate, WebSocketConnection,
 };
 use crate::application::ports::{
     orchestrator::BoxFuture,
@@ -113,6 +113,10 @@ impl Telephony for AriClient {
                     external_host: *external_host,
                     uuid: uuid.clone(),
                 },
+                AudioTransport::WebSocket => ExternalMediaTransport::WebSocket {
+                    connection: WebSocketConnection::Server,
+                    transport_data: None,
+                },
             };
             let request = ExternalMedia {
                 transport,
@@ -121,13 +125,30 @@ impl Telephony for AriClient {
                 variables: Default::default(),
             };
             let created = self.external_media(&request).await.map_err(map)?;
-            let asterisk_rtp = match ExternalMediaInfo::from_channel(&created) {
+            let info = ExternalMediaInfo::from_channel(&created);
+            let asterisk_rtp = match info {
                 Some(ExternalMediaInfo::Rtp { asterisk_rtp }) => Some(asterisk_rtp),
+                _ => None,
+            };
+            let websocket = matches!(request.transport, ExternalMediaTransport::WebSocket { .. });
+            let media_websocket = match (info, websocket) {
+                (Some(ExternalMediaInfo::WebSocket { connection_id, .. }), _) => Some(
+                    self.media_websocket_url(&connection_id)
+                        .map_err(map)?
+                        .to_string(),
+                ),
+                (_, true) => {
+                    return Err(TelephonyError::Refused {
+                        operation: "externalMedia".into(),
+                        message: "answer without MEDIA_WEBSOCKET_CONNECTION_ID".into(),
+                    });
+                }
                 _ => None,
             };
             Ok(MediaChannel {
                 channel: created.id,
                 asterisk_rtp,
+                media_websocket,
             })
         })
     }

@@ -86,7 +86,8 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "routes.tenant" | "routes.agent" => "letters, digits, - and _ (at most 64)",
         "routes.language" => "a BCP 47 tag such as en-US",
         "events.path" => "a file path",
-        "media.transport" => "rtp, audiosocket or websocket",
+        "media.transport" | "routes.transport" => "rtp, audiosocket or websocket",
+        "media.format" | "routes.format" => "ulaw, alaw, slin or slin16 (slin16 needs audiosocket)",
         "speech.stt" | "speech.tts" => "wyoming or fake",
         "auth.jwt_secret" => "a random string of at least 32 bytes",
         "auth.jwks_url" => {

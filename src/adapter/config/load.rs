@@ -1,7 +1,7 @@
 //! Loading: defaults, file, environment, typed struct, semantic checks.
 
 use super::{
-    Config, ConfigError, DEFAULT_CONFIG_PATH,
+    Config, ConfigError, DEFAULT_CONFIG_PATH, MediaTransport, WireFormat,
     error::expected_form,
     overrides::{self, Applied},
 };
@@ -163,6 +163,41 @@ fn validate_routes(c: &Config) -> Result<(), (String, String)> {
             ));
         }
         super::speech::validate_route(r).map_err(|(field, problem)| (key(field), problem))?;
+        if r.transport.is_some() || r.format.is_some() {
+            let (t, f) = route_media(c, r);
+            let field = if r.format.is_some() {
+                "format"
+            } else {
+                "transport"
+            };
+            check_media(t, f).map_err(|problem| (key(field), problem))?;
+        }
+    }
+    Ok(())
+}
+
+/// A route's transport and format, as a call on it gets them.
+fn route_media(c: &Config, r: &super::RouteConfig) -> (MediaTransport, WireFormat) {
+    let t = r.transport.unwrap_or(c.media.transport);
+    let default = if t == c.media.transport {
+        c.media.wire_format()
+    } else {
+        t.default_format()
+    };
+    (t, r.format.unwrap_or(default))
+}
+
+/// Whether calls can use `transport` in `format` on this build.
+fn check_media(transport: MediaTransport, format: WireFormat) -> Result<(), String> {
+    if !transport.carries(format) {
+        let why = match transport {
+            MediaTransport::Rtp => "Asterisk drops slin16 sent to it over UnicastRTP",
+            _ => "AudioSocket carries slin and slin16 only",
+        };
+        return Err(format!(
+            "{} cannot carry {format:?} both ways ({why})",
+            transport.as_str()
+        ));
     }
     Ok(())
 }
@@ -327,6 +362,14 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             "media.advertise_address",
             "a broadcast address cannot receive RTP".into(),
         ));
+    }
+    if let Err(problem) = check_media(c.media.transport, c.media.wire_format()) {
+        let key = if c.media.format.is_some() {
+            "media.format"
+        } else {
+            "media.transport"
+        };
+        return Err((key, problem));
     }
     if c.media.rtp_port_range.len() < 2 {
         return Err(("media.rtp_port_range", "holds fewer than 2 ports".into()));

@@ -25,6 +25,7 @@ pub use model::{
     AriConfig, AuthSection, Config, DialingSection, EventsConfig, HttpConfig, LifecycleConfig,
     LimitsSection, LogConfig, LogFormat, MediaConfig, MediaTransport, OrchestratorSection,
     OutboundSection, RouteConfig, SessionSection, TenantDialingSection, TenantLimitsSection,
+    WireFormat,
 };
 pub use secret::{Secret, SecretUrl};
 pub use session::TransferModeSetting;

@@ -121,20 +121,22 @@ pub struct MediaConfig {
     pub rtp_port_range: PortRange,
     /// How Asterisk's externalMedia reaches us: `rtp` (UnicastRTP, µ-law 8 kHz),
     /// `audiosocket` (TCP, slin 8/16 kHz) or `websocket` (chan_websocket).
+    /// A route may choose another.
     pub transport: MediaTransport,
+    /// Audio format on the transport: `ulaw`, `alaw`, `slin` or `slin16`.
+    /// Absent: `ulaw` over RTP, `slin16` over AudioSocket and WebSocket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<WireFormat>,
+    /// TCP port of the AudioSocket listener on `bind_address` (0: any free
+    /// port; each call's externalMedia request names the one bound). The
+    /// listener runs only when the instance or a route uses `audiosocket`.
+    pub audiosocket_port: u16,
 }
 
-/// The externalMedia transport.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum MediaTransport {
-    /// UnicastRTP over UDP.
-    Rtp,
-    /// AudioSocket over TCP.
-    Audiosocket,
-    /// The media WebSocket.
-    Websocket,
-}
+/// The externalMedia transport (`rtp`, `audiosocket`, `websocket`).
+pub use crate::application::ports::media::Transport as MediaTransport;
+/// The externalMedia audio format (`ulaw`, `alaw`, `slin`, `slin16`).
+pub use crate::application::ports::telephony::WireFormat;
 
 impl Default for MediaConfig {
     fn default() -> Self {
@@ -146,6 +148,8 @@ impl Default for MediaConfig {
                 end: 29999,
             },
             transport: MediaTransport::Rtp,
+            format: None,
+            audiosocket_port: 0,
         }
     }
 }
@@ -196,6 +200,12 @@ impl Default for LifecycleConfig {
 }
 
 impl MediaConfig {
+    /// The instance's format: the configured one, else the transport's best.
+    pub fn wire_format(&self) -> WireFormat {
+        self.format
+            .unwrap_or_else(|| self.transport.default_format())
+    }
+
     /// The address Asterisk should send this instance's RTP to.
     pub fn advertised(&self) -> IpAddr {
         self.advertise_address.unwrap_or(self.bind_address)
@@ -234,6 +244,8 @@ impl Default for Config {
                 tts_fallback: Vec::new(),
                 secure_dtmf: false,
                 store_transcripts: true,
+                transport: None,
+                format: None,
             }],
         }
     }
@@ -287,6 +299,13 @@ pub struct RouteConfig {
     /// Text-to-speech providers that take over in order (likewise).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tts_fallback: Vec<String>,
+    /// `rtp`, `audiosocket` or `websocket`; absent for `[media] transport`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<MediaTransport>,
+    /// `ulaw`, `alaw`, `slin` or `slin16`; absent: `[media] format` when the
+    /// transport is the instance's, else the best the transport carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<WireFormat>,
     /// Every key pressed on calls of this route goes to the orchestrator
     /// only: `call.dtmf` carries no digit and the history says `[DTMF secure]`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -229,6 +229,30 @@ fn each_bad_value_is_rejected_with_its_key() {
             "fewer than 2",
         ),
         (
+            "[media]\nformat = \"slin16\"\n",
+            &[],
+            "media.format",
+            "drops slin16",
+        ),
+        (
+            "[media]\ntransport = \"audiosocket\"\nformat = \"ulaw\"\n",
+            &[],
+            "media.format",
+            "slin and slin16 only",
+        ),
+        (
+            "[[routes]]\ndid = \"*\"\ntenant = \"a\"\nagent = \"b\"\ntransport = \"audiosocket\"\nformat = \"alaw\"\n",
+            &[],
+            "routes[0].format",
+            "slin and slin16 only",
+        ),
+        (
+            "[[routes]]\ndid = \"*\"\ntenant = \"a\"\nagent = \"b\"\nformat = \"slin16\"\n",
+            &[],
+            "routes[0].format",
+            "drops slin16",
+        ),
+        (
             "[media]\nbind_address = \"0.0.0.0\"\n",
             &[],
             "media.advertise_address",
@@ -395,4 +419,31 @@ fn printing_the_effective_configuration_masks_secrets() {
     assert!(!printed.contains("s3cret-pw"));
     assert!(printed.contains("password = \"********\""));
     assert!(!format!("{c:?}").contains("s3cret-pw"));
+}
+
+#[test]
+fn a_route_may_take_audiosocket_at_16_khz_while_the_instance_stays_on_rtp() {
+    let c = load_from_str(
+        "[[routes]]\ndid = \"+1555*\"\ntenant = \"a\"\nagent = \"b\"\ntransport = \"audiosocket\"\n",
+        Vec::new(),
+    )
+    .unwrap();
+    let (t, f) = (c.media.transport, c.media.wire_format());
+    assert_eq!((t, f), (MediaTransport::Rtp, WireFormat::Ulaw));
+    let r = &c.routes[0];
+    assert_eq!(r.transport, Some(MediaTransport::Audiosocket));
+    let route = crate::adapter::directory::StaticDirectory::new(&c.routes);
+    let found = futures_util::FutureExt::now_or_never(
+        crate::application::ports::directory::TenantDirectory::lookup(
+            &route,
+            &crate::domain::Did::parse("+15550001").unwrap(),
+        ),
+    )
+    .unwrap()
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        found.media(t, f),
+        (MediaTransport::Audiosocket, WireFormat::Slin16)
+    );
 }

@@ -36,6 +36,8 @@ impl StaticDirectory {
                 tts_fallback: r.tts_fallback.clone(),
                 secure_dtmf: r.secure_dtmf,
                 store_transcripts: r.store_transcripts,
+                transport: r.transport,
+                format: r.format,
             };
             match r.did.strip_suffix('*') {
                 Some("") => dir.any = Some(route),

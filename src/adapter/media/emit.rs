@@ -26,6 +26,8 @@ pub(crate) struct Emitter {
     pub(crate) events: mpsc::Sender<MediaEvent>,
     pub(crate) metrics: MediaMetrics,
     pub(crate) call: CallId,
+    /// The wire and the STT both run at 16 kHz or more: frames count as wideband.
+    pub(crate) wideband: bool,
 }
 
 impl Emitter {
@@ -86,7 +88,11 @@ impl Emitter {
             };
             frame.pcm[..end - start].copy_from_slice(&pcm[start..end]);
             match self.events.try_send(MediaEvent::Audio(frame)) {
-                Ok(()) => {}
+                Ok(()) => {
+                    if self.wideband {
+                        self.metrics.wideband_frames_in.inc();
+                    }
+                }
                 Err(TrySendError::Full(_)) => {
                     self.metrics.audio_frames_dropped.inc();
                 }

@@ -12,29 +12,25 @@
 
 use super::emit::{Emitter, Flow};
 use super::metrics::{MediaMetrics, Synced};
-use super::peer::{PeerFilter, Verdict};
-use super::pool::PortLease;
+use super::wire::Wire;
 use crate::application::ports::media::{
     AgentAudio, AudioChunk, FlushReport, MediaCommand, MediaEvent,
 };
 use crate::domain::CallId;
 use ::media::pipeline::{InboundPipeline, OutboundPipeline};
-use ::media::rtp::RtpPacket;
 use ::media::vad::VoiceActivityDetector;
-use std::{io, net::SocketAddr, time::Duration, time::Instant};
-use tokio::{net::UdpSocket, sync::mpsc};
+use std::{time::Duration, time::Instant};
+use tokio::sync::mpsc;
 
-/// Largest datagram taken whole; RTP from Asterisk is at most 12 + 640 bytes.
-const RX_BUFFER: usize = 2048;
+/// Room for one serialized outbound packet: RTP header plus 20 ms of slin16.
+const TX_BUFFER: usize = 2048;
 /// How often pipeline figures are copied into the shared counters.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// One leg's state; [`run`](Self::run) consumes it.
-pub(crate) struct Leg<V> {
-    /// Declared before `lease`: fields drop in order, so the socket is closed
-    /// before its port goes back to the pool and no new leg can race it.
-    pub(crate) socket: UdpSocket,
-    pub(crate) lease: PortLease,
+pub(crate) struct Leg<V, W> {
+    /// The transport: its socket (and port lease) close when the leg ends.
+    pub(crate) wire: W,
     pub(crate) call: CallId,
     pub(crate) inbound: InboundPipeline<V>,
     pub(crate) outbound: OutboundPipeline,
@@ -45,22 +41,18 @@ pub(crate) struct Leg<V> {
     /// Agent audio kept queued in the pacer ahead of the wire.
     pub(crate) play_lead: Duration,
     pub(crate) metrics: MediaMetrics,
-    /// The Asterisk host's addresses, the only sources a latch may take.
-    pub(crate) asterisk_hosts: std::sync::Arc<[std::net::IpAddr]>,
 }
 
-enum Wake {
+enum Wake<I> {
     Command(Option<MediaCommand>),
     Audio(Option<AgentAudio>),
-    Datagram(io::Result<(usize, SocketAddr)>),
+    Wire(I),
     Timer,
     EventsGone,
 }
 
 /// What the loop carries besides the pipelines.
 struct State {
-    peer: PeerFilter,
-    rx: Box<[u8]>,
     tx: Box<[u8]>,
     /// `EndOfSpeech` seen and `PlaybackDrained` not yet sent.
     awaiting_drain: bool,
@@ -74,6 +66,8 @@ struct State {
     /// A flush done because audio of a newer generation came before its
     /// `Flush`: that `Flush` is answered with this report, and flushes nothing.
     implied_flush: Option<(u64, FlushReport)>,
+    /// A flush happened: the wire flushes the far end's queue too.
+    wire_flush: bool,
 }
 
 /// A chunk of agent audio partly queued.
@@ -95,15 +89,13 @@ impl Pending {
     }
 }
 
-impl<V: VoiceActivityDetector> Leg<V> {
+impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     /// Runs until `Close`, the command sender is dropped, or the events
     /// receiver is dropped; then the socket closes and the port is released.
     pub(crate) async fn run(mut self) {
         self.metrics.legs_open.inc();
         let mut st = State {
-            peer: PeerFilter::new(self.asterisk_hosts.clone()),
-            rx: vec![0; RX_BUFFER].into_boxed_slice(),
-            tx: vec![0; RX_BUFFER].into_boxed_slice(),
+            tx: vec![0; TX_BUFFER].into_boxed_slice(),
             awaiting_drain: false,
             last_sent: None,
             synced: Synced::default(),
@@ -111,6 +103,7 @@ impl<V: VoiceActivityDetector> Leg<V> {
             pending: None,
             generation: 0,
             implied_flush: None,
+            wire_flush: false,
         };
         let timer = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(timer);
@@ -126,7 +119,9 @@ impl<V: VoiceActivityDetector> Leg<V> {
             }
             // More audio only once the last chunk is all in and the pacer is
             // below the lead: the producer waits upstream until then.
-            let wants_audio = st.pending.is_none() && self.outbound.queued() < self.play_lead;
+            let wants_audio = st.pending.is_none()
+                && self.outbound.queued() < self.play_lead
+                && self.wire.ready();
             let wake = tokio::select! {
                 // Commands first: a flush must not wait behind a flood of
                 // packets or of audio.
@@ -134,7 +129,7 @@ impl<V: VoiceActivityDetector> Leg<V> {
                 c = self.commands.recv() => Wake::Command(c),
                 () = self.emit.closed() => Wake::EventsGone,
                 a = self.audio.recv(), if wants_audio => Wake::Audio(a),
-                r = self.socket.recv_from(&mut st.rx) => Wake::Datagram(r),
+                i = self.wire.recv() => Wake::Wire(i),
                 () = &mut timer, if deadline.is_some() => Wake::Timer,
             };
             let now = Instant::now();
@@ -144,10 +139,9 @@ impl<V: VoiceActivityDetector> Leg<V> {
                 | Wake::EventsGone => break,
                 Wake::Command(Some(c)) => self.command(&mut st, now, c),
                 Wake::Audio(Some(a)) => self.agent_audio(&mut st, now, a),
-                Wake::Datagram(Ok((n, from))) => self.datagram(&mut st, now, n, from),
-                Wake::Datagram(Err(e)) => {
-                    tracing::debug!(call = %self.call, error = %e, "media socket receive error");
-                    Flow::Continue
+                Wake::Wire(i) => {
+                    self.wire
+                        .handle(i, now, &mut self.inbound, &self.emit, &self.metrics)
                 }
                 Wake::Timer => Flow::Continue,
             };
@@ -157,13 +151,14 @@ impl<V: VoiceActivityDetector> Leg<V> {
         }
         self.sync(&mut st);
         self.metrics.legs_open.dec();
-        tracing::debug!(call = %self.call, port = self.lease.port(), "media leg closed");
+        tracing::debug!(call = %self.call, wire = ?self.wire, "media leg closed");
     }
 
     fn command(&mut self, st: &mut State, now: Instant, command: MediaCommand) -> Flow {
         match command {
-            MediaCommand::SetPeer(addr) => st.peer.set(addr),
-            MediaCommand::Latch => st.peer.latch(now),
+            MediaCommand::SetPeer(addr) => self.wire.set_peer(addr),
+            MediaCommand::Connect(url) => self.wire.connect(url),
+            MediaCommand::Latch => self.wire.latch(now),
             MediaCommand::Flush { generation, reply } => {
                 let report = match st.implied_flush.take() {
                     // Audio of this generation came first and flushed already;
@@ -251,6 +246,7 @@ impl<V: VoiceActivityDetector> Leg<V> {
     /// the chunk waiting to go in.
     fn flush(&mut self, st: &mut State) -> FlushReport {
         st.awaiting_drain = false;
+        st.wire_flush = true;
         let waiting = st
             .pending
             .take()
@@ -263,53 +259,32 @@ impl<V: VoiceActivityDetector> Leg<V> {
         }
     }
 
-    fn datagram(&mut self, st: &mut State, now: Instant, n: usize, from: SocketAddr) -> Flow {
-        let datagram = &st.rx[..n];
-        // Only real RTP may set the latch: a stray probe must not capture the leg.
-        if st.peer.destination().is_none() && RtpPacket::parse(datagram).is_err() {
-            self.metrics.dropped_malformed.inc();
-            return Flow::Continue;
-        }
-        match st.peer.check(from, now) {
-            Verdict::Foreign => {
-                self.metrics.dropped_foreign.inc();
-                return Flow::Continue;
-            }
-            Verdict::FirstFromPeer => {
-                if self.emit.control(MediaEvent::Latched { peer: from }) == Flow::Stop {
-                    return Flow::Stop;
-                }
-            }
-            Verdict::Accept => {}
-        }
-        self.metrics.packets_in.inc();
-        if self.inbound.handle_packet(now, datagram).is_err() {
-            self.metrics.dropped_malformed.inc();
-        }
-        Flow::Continue
-    }
-
     /// Lets both pipelines catch up with `now` and delivers what they yield.
     async fn drive(&mut self, st: &mut State, now: Instant) -> Flow {
         self.inbound.handle_timeout(now);
         if self.emit.inbound(&mut self.inbound) == Flow::Stop {
             return Flow::Stop;
         }
+        if std::mem::take(&mut st.wire_flush)
+            && let Err(e) = self.wire.flushed().await
+        {
+            tracing::debug!(call = %self.call, error = %e, "far-end flush failed");
+        }
         self.outbound.handle_timeout(now);
         // Room made by the packets that went out since: top the pacer up
         // (before sending, so a pacer that ran dry resumes at once).
         self.feed(st, now);
         while let Some(n) = self.outbound.poll_transmit_into(&mut st.tx) {
-            let Some(dest) = st.peer.destination() else {
-                self.metrics.dropped_no_peer.inc();
-                continue;
-            };
-            if let Err(e) = self.socket.send_to(&st.tx[..n], dest).await {
-                tracing::debug!(call = %self.call, error = %e, "media send failed");
-                continue;
+            match self.wire.send(&mut st.tx, n).await {
+                Ok(true) => {
+                    self.metrics.packets_out.inc();
+                    st.last_sent = Some(now);
+                }
+                Ok(false) => {
+                    self.metrics.dropped_no_peer.inc();
+                }
+                Err(e) => tracing::debug!(call = %self.call, error = %e, "media send failed"),
             }
-            self.metrics.packets_out.inc();
-            st.last_sent = Some(now);
         }
         if st.awaiting_drain && self.outbound.poll_timeout().is_none() {
             st.awaiting_drain = false;

@@ -33,6 +33,10 @@ pub struct MediaMetrics {
     pub late_sends: Counter,
     /// Times outbound audio ran dry mid-talkspurt.
     pub underruns: Counter,
+    /// Caller audio frames that came at 16 kHz (slin16 over AudioSocket or
+    /// the media WebSocket) and reached speech recognition at 16 kHz, with
+    /// no 8 kHz step on the way: how much of the traffic is wideband.
+    pub wideband_frames_in: Counter,
     /// Legs open now.
     pub legs_open: Gauge,
 }
@@ -88,6 +92,11 @@ impl MediaMetrics {
                 "media_underruns",
                 "Times outbound audio ran dry mid-talkspurt",
                 &m.underruns,
+            ),
+            (
+                "media_wideband_frames_in",
+                "Caller audio frames taken at 16 kHz end to end (no 8 kHz step)",
+                &m.wideband_frames_in,
             ),
         ];
         for (name, help, counter) in counters {

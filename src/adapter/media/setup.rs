@@ -1,6 +1,6 @@
 //! Pipeline settings for one leg, from its wire format and STT rate.
 
-use crate::application::ports::telephony::WireFormat;
+use crate::application::ports::{media::Transport, telephony::WireFormat};
 use ::media::pacer::PacerConfig;
 use ::media::pipeline::{InboundConfig, OutboundConfig, TelephoneCodec};
 
@@ -10,7 +10,18 @@ const TELEPHONE_EVENT_PT: u8 = 101;
 /// Caller audio in `format` → PCM at `stt_rate`. Every encoding Asterisk may
 /// send at the format's clock rate is taken (G.711 both laws, L16), so a
 /// format switch on Asterisk's side is not heard as garbage.
-pub(crate) fn inbound(format: WireFormat, stt_rate: u32) -> InboundConfig {
+pub(crate) fn inbound(transport: Transport, format: WireFormat, stt_rate: u32) -> InboundConfig {
+    if let Some(codec) = framed(transport, format) {
+        // No RTP: audio comes in order over TCP, straight to the resampler.
+        return InboundConfig {
+            clock_rate: format.rate(),
+            l16_payload_type: None,
+            telephone_event_payload_type: None,
+            output_rate: stt_rate,
+            framed: Some(codec),
+            ..InboundConfig::default()
+        };
+    }
     let l16 = match format {
         // Asterisk's `slin16` over UnicastRTP: PT 118, big-endian (fixture 14).
         WireFormat::Slin16 => 118,
@@ -28,8 +39,13 @@ pub(crate) fn inbound(format: WireFormat, stt_rate: u32) -> InboundConfig {
 /// Agent audio → RTP in `format`, numbered from random starting points
 /// (RFC 3550 §5.1: SSRC, sequence and timestamp should not be guessable).
 /// The pacer holds at most `max_queued`.
-pub(crate) fn outbound(format: WireFormat, max_queued: std::time::Duration) -> OutboundConfig {
+pub(crate) fn outbound(
+    transport: Transport,
+    format: WireFormat,
+    max_queued: std::time::Duration,
+) -> OutboundConfig {
     let codec = match format {
+        _ if let Some(codec) = framed(transport, format) => codec,
         WireFormat::Ulaw => TelephoneCodec::Pcmu,
         WireFormat::Alaw => TelephoneCodec::Pcma,
         WireFormat::Slin => TelephoneCodec::SLIN,
@@ -52,5 +68,17 @@ pub(crate) fn outbound(format: WireFormat, max_queued: std::time::Duration) -> O
         },
         telephone_event_payload_type: TELEPHONE_EVENT_PT,
         ..OutboundConfig::default()
+    }
+}
+
+/// The codec of a transport that carries bare frames, not RTP.
+fn framed(transport: Transport, format: WireFormat) -> Option<TelephoneCodec> {
+    match (transport, format) {
+        (Transport::Rtp, _) => None,
+        (_, WireFormat::Slin | WireFormat::Slin16) => Some(TelephoneCodec::SlinLe {
+            rate: format.rate(),
+        }),
+        (_, WireFormat::Ulaw) => Some(TelephoneCodec::Pcmu),
+        (_, WireFormat::Alaw) => Some(TelephoneCodec::Pcma),
     }
 }

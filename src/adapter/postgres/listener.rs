@@ -132,7 +132,8 @@ async fn listen(
 async fn load(client: &Client, timing: Timing) -> Result<RouteTable, String> {
     let query = client.query(
         "SELECT d.did_pattern, d.tenant_id, d.agent_id, d.greeting, d.language, d.stt, d.tts, \
-         d.stt_fallback, d.tts_fallback, COALESCE(t.store_transcripts, true) \
+         d.stt_fallback, d.tts_fallback, d.transport, d.format, \
+         COALESCE(t.store_transcripts, true) \
          FROM dids d LEFT JOIN tenants t ON t.id = d.tenant_id",
         &[],
     );
@@ -157,7 +158,9 @@ async fn load(client: &Client, timing: Timing) -> Result<RouteTable, String> {
             tts: r.try_get(6).ok()?,
             stt_fallback: r.try_get(7).ok()?,
             tts_fallback: r.try_get(8).ok()?,
-            store_transcripts: r.try_get(9).ok()?,
+            transport: r.try_get(9).ok()?,
+            format: r.try_get(10).ok()?,
+            store_transcripts: r.try_get(11).ok()?,
         };
         Some(row)
     });

@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_tenants_dids"),
     migration!(2, "0002_call_records"),
     migration!(3, "0003_dids_speech_fallbacks"),
+    migration!(4, "0004_dids_media_transport"),
 ];
 
 /// An arbitrary constant shared by every gateway: the advisory lock's key.

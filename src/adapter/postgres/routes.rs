@@ -3,7 +3,7 @@
 //! (`+1555*`), then the catch-all `*`.
 
 use crate::{
-    application::ports::directory::Route,
+    application::ports::{directory::Route, media::Transport, telephony::WireFormat},
     domain::{AgentId, Did, TenantId},
 };
 use std::collections::HashMap;
@@ -22,6 +22,8 @@ pub(crate) struct DidRow {
     pub(crate) tts_fallback: Vec<String>,
     /// The tenant's `store_transcripts`.
     pub(crate) store_transcripts: bool,
+    pub(crate) transport: Option<String>,
+    pub(crate) format: Option<String>,
 }
 
 /// What a pattern matches.
@@ -117,7 +119,16 @@ fn check(row: &DidRow) -> Result<(Pattern, Route), String> {
     {
         return Err(format!("{lang:?} is not a BCP 47 language tag"));
     }
+    let transport: Option<Transport> = parse("transport", &row.transport)?;
+    let format: Option<WireFormat> = parse("format", &row.format)?;
+    if let (Some(t), Some(f)) = (transport, format)
+        && !t.carries(f)
+    {
+        return Err(format!("{} cannot carry {f:?} both ways", t.as_str()));
+    }
     let route = Route {
+        transport,
+        format,
         tenant,
         agent,
         greeting: row.greeting.clone().filter(|g| !g.is_empty()),
@@ -133,6 +144,19 @@ fn check(row: &DidRow) -> Result<(Pattern, Route), String> {
         store_transcripts: row.store_transcripts,
     };
     Ok((pattern, route))
+}
+
+/// A `transport` or `format` column, spelt as in the configuration file.
+fn parse<T: serde::de::DeserializeOwned>(
+    what: &str,
+    v: &Option<String>,
+) -> Result<Option<T>, String> {
+    v.as_deref()
+        .map(|s| {
+            serde_json::from_value(serde_json::Value::String(s.to_owned()))
+                .map_err(|_| format!("{s:?} is not a media {what}"))
+        })
+        .transpose()
 }
 
 /// The same rule as `[[routes]] did`: `*`, or `+`? then 1-20 digits, then `*`?.
@@ -207,5 +231,31 @@ mod tests {
             t.find(&Did::parse("103").unwrap()).unwrap().agent.as_str(),
             "good"
         );
+    }
+
+    #[test]
+    fn a_row_may_choose_its_media_and_an_unusable_pair_is_skipped() {
+        let media = |did: &str, t: Option<&str>, f: Option<&str>| DidRow {
+            transport: t.map(str::to_owned),
+            format: f.map(str::to_owned),
+            ..row(did, "t", "a")
+        };
+        let t = RouteTable::build([
+            media("200", Some("audiosocket"), Some("slin16")),
+            media("201", None, Some("slin")),
+            media("202", Some("audiosocket"), Some("ulaw")),
+            media("203", Some("rtp"), Some("slin16")),
+            media("204", Some("websocket"), Some("ulaw")),
+            media("205", Some("carrier-pigeon"), None),
+            media("206", None, Some("opus")),
+        ]);
+        assert_eq!(t.len(), 3);
+        let r = t.find(&Did::parse("200").unwrap()).unwrap();
+        assert_eq!(
+            (r.transport, r.format),
+            (Some(Transport::Audiosocket), Some(WireFormat::Slin16))
+        );
+        let r = t.find(&Did::parse("201").unwrap()).unwrap();
+        assert_eq!((r.transport, r.format), (None, Some(WireFormat::Slin)));
     }
 }

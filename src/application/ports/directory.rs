@@ -1,6 +1,8 @@
 //! The tenant directory port: which tenant, agent and voice serve a dialled number.
 
-use super::{orchestrator::BoxFuture, speech::SpeechChoice};
+use super::{
+    media::Transport, orchestrator::BoxFuture, speech::SpeechChoice, telephony::WireFormat,
+};
 use crate::domain::{AgentId, Did, TenantId};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +27,13 @@ pub struct Route {
     /// Text-to-speech providers that take over in order when `tts` fails.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tts_fallback: Vec<String>,
+    /// The externalMedia transport; `None` for the instance default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
+    /// The audio format on it; `None`: the instance's format when the
+    /// transport is the instance's, else the best the transport carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<WireFormat>,
     /// Every key the caller presses is secure: handed to the orchestrator
     /// only, never to events, history or logs.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -40,6 +49,17 @@ fn yes() -> bool {
 }
 
 impl Route {
+    /// The call's transport and format: the route's, else the instance's.
+    pub fn media(&self, transport: Transport, format: WireFormat) -> (Transport, WireFormat) {
+        let t = self.transport.unwrap_or(transport);
+        let default = if t == transport {
+            format
+        } else {
+            t.default_format()
+        };
+        (t, self.format.unwrap_or(default))
+    }
+
     /// The route's speech-to-text choice.
     pub fn stt_choice(&self) -> SpeechChoice {
         SpeechChoice {

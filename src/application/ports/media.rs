@@ -31,7 +31,7 @@
 //! touch the heap.
 
 use super::orchestrator::BoxFuture;
-use super::telephony::WireFormat;
+use super::telephony::{AudioTransport, WireFormat};
 use crate::domain::CallId;
 use std::{
     net::SocketAddr,
@@ -84,12 +84,16 @@ pub enum MediaEvent {
         /// End of the last speech frame.
         at: Instant,
     },
-    /// An RFC 4733 digit (when Asterisk forwards them; usually DTMF comes from ARI).
+    /// A digit heard on the media path: RFC 4733 over RTP (Asterisk does not
+    /// forward them to externalMedia), AudioSocket `0x03`, the media
+    /// WebSocket's `DTMF_END`. ARI reports the same key press too: the
+    /// session takes whichever comes first.
     Dtmf {
         /// `0-9`, `*`, `#`, `A-D`.
         digit: char,
     },
-    /// The first packet arrived and the leg latched onto its source.
+    /// The first packet arrived and the leg latched onto its source (RTP), or
+    /// Asterisk connected and presented the call's id (AudioSocket).
     Latched {
         /// Asterisk's address.
         peer: SocketAddr,
@@ -123,6 +127,10 @@ pub enum MediaCommand {
     /// Asterisk did not report its RTP address: take the first packet from
     /// the Asterisk host within a second of this command, and only it after.
     Latch,
+    /// Open Asterisk's media WebSocket at this URL (chan_websocket's
+    /// `/media/<MEDIA_WEBSOCKET_CONNECTION_ID>`); legs of other transports
+    /// ignore it.
+    Connect(String),
     /// Barge-in: drop everything queued at once, and every [`AgentAudio`] of
     /// a generation older than `generation` still on its way.
     Flush {
@@ -187,12 +195,58 @@ impl LegSender {
 /// A call's open media leg.
 #[derive(Debug)]
 pub struct MediaLeg {
-    /// Our socket's address, for externalMedia's `external_host`.
+    /// Our socket's (or listener's) address.
     pub local: SocketAddr,
+    /// How Asterisk's externalMedia channel must reach this leg: the session
+    /// passes it on without knowing which transport it is.
+    pub attach: AudioTransport,
     /// Events from the media task.
     pub events: mpsc::Receiver<MediaEvent>,
     /// Control commands and agent audio to it.
     pub commands: LegSender,
+}
+
+/// Which externalMedia transport carries a call's audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// UnicastRTP over UDP: 8 kHz both ways (`slin16` is one-way there).
+    #[default]
+    Rtp,
+    /// AudioSocket over TCP: `slin` or `slin16`, DTMF in-band.
+    Audiosocket,
+    /// chan_websocket's media WebSocket.
+    Websocket,
+}
+
+impl Transport {
+    /// Whether this transport carries `format` both ways on Asterisk 20.20.1
+    /// (ari-fixtures/12 and 14): RTP drops our `slin16`; AudioSocket has
+    /// only signed linear kinds.
+    pub fn carries(self, format: WireFormat) -> bool {
+        match self {
+            Transport::Rtp => format != WireFormat::Slin16,
+            Transport::Audiosocket => matches!(format, WireFormat::Slin | WireFormat::Slin16),
+            Transport::Websocket => true,
+        }
+    }
+
+    /// The format used when none is chosen: the best it carries both ways.
+    pub fn default_format(self) -> WireFormat {
+        match self {
+            Transport::Rtp => WireFormat::Ulaw,
+            Transport::Audiosocket | Transport::Websocket => WireFormat::Slin16,
+        }
+    }
+
+    /// Its name in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Rtp => "rtp",
+            Transport::Audiosocket => "audiosocket",
+            Transport::Websocket => "websocket",
+        }
+    }
 }
 
 /// What a leg needs to know.
@@ -200,6 +254,8 @@ pub struct MediaLeg {
 pub struct MediaRequest {
     /// The call (for logs and metrics).
     pub call: CallId,
+    /// The transport (the route's choice, else the instance's).
+    pub transport: Transport,
     /// Encoding on the wire.
     pub format: WireFormat,
     /// Rate the STT wants caller audio at.
@@ -215,6 +271,9 @@ pub enum MediaError {
     /// The socket could not be bound.
     #[error("cannot bind media socket: {0}")]
     Bind(#[source] super::Cause),
+    /// This instance does not serve the transport (or not in that format).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// Opens media legs.

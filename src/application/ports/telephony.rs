@@ -9,7 +9,8 @@ use ari::{BridgeId, ChannelId};
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 /// Audio encoding on the externalMedia leg.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum WireFormat {
     /// G.711 µ-law, 8 kHz (RTP default).
     Ulaw,
@@ -47,6 +48,9 @@ pub enum AudioTransport {
         /// The id Asterisk presents.
         uuid: String,
     },
+    /// chan_websocket in server mode: we connect to Asterisk's
+    /// `/media/<connection id>` once the channel exists.
+    WebSocket,
 }
 
 /// The externalMedia channel created for a call.
@@ -56,6 +60,19 @@ pub struct MediaChannel {
     pub channel: ChannelId,
     /// For RTP: where Asterisk receives our packets (`UNICASTRTP_LOCAL_*`).
     pub asterisk_rtp: Option<SocketAddr>,
+    /// For the media WebSocket: the URL of the channel's media socket.
+    pub media_websocket: Option<String>,
+}
+
+impl MediaChannel {
+    /// What the call's media leg must be told about the channel Asterisk
+    /// made (where to send RTP, which WebSocket to open), if anything.
+    pub fn leg_command(&self) -> Option<super::media::MediaCommand> {
+        use super::media::MediaCommand;
+        self.asterisk_rtp
+            .map(MediaCommand::SetPeer)
+            .or_else(|| self.media_websocket.clone().map(MediaCommand::Connect))
+    }
 }
 
 /// Why a channel is hung up.

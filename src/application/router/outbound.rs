@@ -278,6 +278,8 @@ impl CallRouter {
             tts_fallback: Vec::new(),
             secure_dtmf: false,
             store_transcripts: true,
+            transport: None,
+            format: None,
         };
         let party = InboundCall {
             caller: channel.clone(),

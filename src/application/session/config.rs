@@ -26,8 +26,10 @@ impl Prompt {
 /// (DESIGN.md, "When things fail").
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// Encoding of the externalMedia leg.
+    /// Encoding of the externalMedia leg, unless the route chooses.
     pub wire_format: WireFormat,
+    /// The externalMedia transport, unless the route chooses.
+    pub transport: crate::application::ports::media::Transport,
     /// Address Asterisk should send RTP to; the leg's own address when `None`.
     pub advertise_ip: Option<IpAddr>,
     /// Rate the STT receives caller audio at.
@@ -93,6 +95,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             wire_format: WireFormat::Ulaw,
+            transport: Default::default(),
             advertise_ip: None,
             stt_rate: 16_000,
             endpointing: Duration::from_millis(200),

@@ -52,6 +52,8 @@ pub(super) struct Session {
     pub(super) tts_provider: Arc<dyn TextToSpeech>,
     pub(super) tts: Option<TtsSession>,
     pub(super) reply: Option<ReplyStream>,
+    /// ARI and the media leg both report a key press: the first is taken.
+    pub(super) dtmf_merge: crate::application::dtmf_merge::DtmfMerge,
     /// The call's admission slot. Given back at an attended handover, when
     /// the gateway stops carrying the call's media: a caller talking to a
     /// person must neither count against the gateway's capacity nor hold up
@@ -123,6 +125,7 @@ impl Session {
             tts_provider,
             tts: None,
             reply: None,
+            dtmf_merge: Default::default(),
             permit: None,
             held: VecDeque::new(),
             flush: None,
@@ -233,7 +236,20 @@ impl Session {
     }
 
     fn on_wake(&mut self, wake: Wake) {
+        use crate::application::dtmf_merge::DtmfSource;
         let input = match wake {
+            Wake::Command(Some(SessionCommand::Dtmf(d)))
+                if !self.dtmf_merge.accept(DtmfSource::Ari, d, self.now.at) =>
+            {
+                return;
+            }
+            Wake::Media(Some(MediaEvent::Dtmf { digit }))
+                if !self
+                    .dtmf_merge
+                    .accept(DtmfSource::Media, digit, self.now.at) =>
+            {
+                return;
+            }
             Wake::Command(Some(c)) => Input::Command(c),
             // Every handle is gone: nobody can end this call any more but us.
             Wake::Command(None) => Input::CommandsGone,

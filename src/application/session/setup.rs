@@ -11,7 +11,6 @@ use crate::{
         ports::{
             media::{MediaCommand, MediaRequest},
             orchestrator::CreateConversation,
-            telephony::AudioTransport,
         },
     },
     domain::{
@@ -19,7 +18,6 @@ use crate::{
         events::EventData,
     },
 };
-use std::net::SocketAddr;
 use tokio::time::Instant;
 
 impl Session {
@@ -109,18 +107,24 @@ impl Session {
     /// Answer, media leg, bridge, externalMedia. Errors name the step.
     async fn setup_media(&mut self) -> Result<(), String> {
         let cfg = self.deps.config.clone();
+        let (transport, format) = self
+            .core
+            .route()
+            .map_or((cfg.transport, cfg.wire_format), |r| {
+                r.media(cfg.transport, cfg.wire_format)
+            });
         let leg = self
             .deps
             .media
             .open(MediaRequest {
                 call: self.call_id.clone(),
-                format: cfg.wire_format,
+                transport,
+                format,
                 stt_rate: cfg.stt_rate,
             })
             .await
             .map_err(|e| format!("media: {e}"))?;
-        let external_host =
-            SocketAddr::new(cfg.advertise_ip.unwrap_or(leg.local.ip()), leg.local.port());
+        let attach = leg.attach.clone();
         self.leg_events = Some(leg.events);
         self.res.leg = Some(leg.commands);
 
@@ -142,15 +146,11 @@ impl Session {
         let media_channel = OwnChannel::Media(self.call_id.clone()).id();
         self.res.media_channel = Some(media_channel.clone());
         let created = t
-            .external_media(
-                &media_channel,
-                &AudioTransport::Rtp { external_host },
-                cfg.wire_format,
-            )
+            .external_media(&media_channel, &attach, format)
             .await
             .map_err(|e| format!("externalMedia: {e}"))?;
-        if let Some(peer) = created.asterisk_rtp {
-            self.leg_send(MediaCommand::SetPeer(peer));
+        if let Some(command) = created.leg_command() {
+            self.leg_send(command);
         }
         t.add_to_bridge(&bridge, &self.inbound.caller)
             .await

@@ -2,7 +2,10 @@
 //! `/media/<MEDIA_WEBSOCKET_CONNECTION_ID>` with subprotocol `media`, gets `MEDIA_START`, then
 //! 20 ms binary frames. Frames it sends are queued and re-timed by Asterisk (unlike RTP): the
 //! recording stamps each frame with its play-out time, 20 ms after the previous one at the
-//! earliest. `HANGUP` ends the channel. (Mark, flush, XON/XOFF and JSON mode are not simulated.)
+//! earliest. `HANGUP` ends the channel. `FLUSH_MEDIA` drops what is still queued (frames
+//! stamped after now); with 900 frames queued the sim sends `MEDIA_XOFF`, and `MEDIA_XON`
+//! once fewer than 800 are (`QUEUE_LENGTH_XOFF_LEVEL`/`XON_LEVEL` of chan_websocket.c).
+//! (Marks, PAUSE_MEDIA and JSON mode are not simulated.)
 
 use std::sync::Arc;
 
@@ -70,8 +73,19 @@ async fn run(
         return;
     }
     let mut next_play = 0.0f64;
+    // Frames of ours Asterisk still holds, from their play-out stamps.
+    let queued = |next_play: f64| ((next_play - sim.media.now_ms()) / 20.0).max(0.0);
+    let mut xoff = false;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
     loop {
+        if xoff && queued(next_play) < 800.0 {
+            xoff = false;
+            if tx.send(Message::Text("MEDIA_XON".into())).await.is_err() {
+                break;
+            }
+        }
         tokio::select! {
+            _ = tick.tick(), if xoff => {}
             b = bin_rx.recv() => match b {
                 Some(b) => if tx.send(Message::Binary(b.into())).await.is_err() { break },
                 None => break,
@@ -84,13 +98,23 @@ async fn run(
                 Some(Ok(Message::Binary(b))) => {
                     let now = sim.media.now_ms();
                     next_play = next_play.max(now);
-                    let mut r = rec.lock().unwrap_or_else(|e| e.into_inner());
-                    r.packets.push(RxPacket {
+                    rec.lock().unwrap_or_else(|e| e.into_inner()).packets.push(RxPacket {
                         at_ms: next_play, seq: 0, ts: 0, marker: false, pt: 0, ssrc: 0,
                         payload: if sim.media.record_payloads { b.to_vec() } else { Vec::new() },
                         forwarded: true,
                     });
                     next_play += 20.0 * (b.len() as f64 / frame as f64).max(1.0);
+                    if !xoff && queued(next_play) >= 900.0 {
+                        xoff = true;
+                        if tx.send(Message::Text("MEDIA_XOFF".into())).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                Some(Ok(Message::Text(t))) if t.trim() == "FLUSH_MEDIA" => {
+                    let now = sim.media.now_ms();
+                    rec.lock().unwrap_or_else(|e| e.into_inner()).packets.retain(|p| p.at_ms <= now);
+                    next_play = now;
                 }
                 Some(Ok(Message::Text(t))) if t.trim() == "HANGUP" => {
                     let mut st = sim.lock();

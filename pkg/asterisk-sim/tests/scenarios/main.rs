@@ -383,3 +383,79 @@ async fn many_calls_in_one_process() {
     }
     assert_eq!(sim.media_stream_count(), 300);
 }
+
+/// chan_websocket's queue (fixture 12, chan_websocket.c): frames we send
+/// are queued and re-timed; 900 queued give `MEDIA_XOFF`, `FLUSH_MEDIA`
+/// drops what was not played yet, and the emptied queue gives `MEDIA_XON`.
+#[tokio::test]
+async fn the_media_websocket_queue_flushes_and_sends_xoff_then_xon() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let mut ws = events(&sim, "voice-gateway").await;
+    let call = sim.place_inbound_call("+15551234567", "+15557654321");
+    let chan = next_of(&mut ws, "StasisStart").await["channel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    post(&sim, &format!("/channels/{chan}/answer")).await;
+    let bridge: Value = post(&sim, "/bridges?type=mixing")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bridge = bridge["id"].as_str().unwrap().to_string();
+    post(
+        &sim,
+        &format!("/bridges/{bridge}/addChannel?channel={chan}"),
+    )
+    .await;
+    let em: Value = post(
+        &sim,
+        "/channels/externalMedia?app=voice-gateway&transport=websocket&encapsulation=none\
+         &connection_type=server&format=ulaw",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let media = em["id"].as_str().unwrap().to_string();
+    next_of(&mut ws, "StasisStart").await;
+    post(
+        &sim,
+        &format!("/bridges/{bridge}/addChannel?channel={media}"),
+    )
+    .await;
+    let conn = em["channelvars"]["MEDIA_WEBSOCKET_CONNECTION_ID"]
+        .as_str()
+        .unwrap();
+    let url = format!(
+        "{}/media/{conn}",
+        sim.base_url().replacen("http://", "ws://", 1)
+    );
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "media".parse().unwrap());
+    let (mut m, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let text = |m: Option<Result<Message, _>>| match m {
+        Some(Ok(Message::Text(t))) => Some(t.to_string()),
+        _ => None,
+    };
+    let next_text = async |m: &mut Ws| loop {
+        let got = tokio::time::timeout(T, m.next()).await.expect("a message");
+        if let Some(t) = text(got) {
+            return t;
+        }
+    };
+    assert!(next_text(&mut m).await.starts_with("MEDIA_START"));
+    for _ in 0..950 {
+        m.send(Message::binary(vec![0xffu8; 160])).await.unwrap();
+    }
+    assert_eq!(next_text(&mut m).await, "MEDIA_XOFF");
+    assert!(sim.received(call).len() >= 900, "the frames are recorded");
+    m.send(Message::text("FLUSH_MEDIA")).await.unwrap();
+    assert_eq!(next_text(&mut m).await, "MEDIA_XON");
+    let played = sim.received(call).len();
+    assert!(played < 100, "{played} of 950 frames kept after the flush");
+}

@@ -18,6 +18,12 @@ pub enum TelephoneCodec {
         /// 8000 or 16000.
         rate: u32,
     },
+    /// Little-endian linear PCM without RTP, as AudioSocket and the media
+    /// WebSocket carry it (`slin`, `slin16`); the payload type is never sent.
+    SlinLe {
+        /// 8000 or 16000.
+        rate: u32,
+    },
 }
 
 impl TelephoneCodec {
@@ -33,13 +39,15 @@ impl TelephoneCodec {
             TelephoneCodec::Pcmu => Pcmu::PAYLOAD_TYPE,
             TelephoneCodec::Pcma => Pcma::PAYLOAD_TYPE,
             TelephoneCodec::L16 { payload_type, .. } => *payload_type,
+            TelephoneCodec::SlinLe { rate: 16000 } => L16::SLIN16_PT,
+            TelephoneCodec::SlinLe { .. } => L16::SLIN_PT,
         }
     }
 
     /// Sample rate and RTP clock rate.
     pub fn rate(&self) -> u32 {
         match self {
-            TelephoneCodec::L16 { rate, .. } => *rate,
+            TelephoneCodec::L16 { rate, .. } | TelephoneCodec::SlinLe { rate } => *rate,
             _ => 8000,
         }
     }
@@ -48,7 +56,7 @@ impl TelephoneCodec {
     pub fn frame_bytes(&self) -> usize {
         let samples = self.rate() as usize / 50;
         match self {
-            TelephoneCodec::L16 { .. } => samples * 2,
+            TelephoneCodec::L16 { .. } | TelephoneCodec::SlinLe { .. } => samples * 2,
             _ => samples,
         }
     }
@@ -65,6 +73,11 @@ impl TelephoneCodec {
             TelephoneCodec::L16 { payload_type, rate } => {
                 Instance::L16(L16::new(rate, payload_type, crate::codec::ByteOrder::Big)?)
             }
+            TelephoneCodec::SlinLe { rate } => Instance::L16(L16::new(
+                rate,
+                self.payload_type(),
+                crate::codec::ByteOrder::Little,
+            )?),
         })
     }
 

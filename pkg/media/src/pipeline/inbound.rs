@@ -31,6 +31,10 @@ pub struct InboundConfig {
     /// A digit whose end packets never came is reported after this long
     /// without a telephone-event packet.
     pub dtmf_quiet: Duration,
+    /// Codec of audio that comes without RTP, over a reliable stream
+    /// (AudioSocket, the media WebSocket), for
+    /// [`InboundPipeline::push_frame_bytes`]; its rate must be `clock_rate`.
+    pub framed: Option<TelephoneCodec>,
 }
 
 impl Default for InboundConfig {
@@ -44,6 +48,7 @@ impl Default for InboundConfig {
             output_rate: 16000,
             jitter: JitterConfig::default(),
             dtmf_quiet: Duration::from_millis(500),
+            framed: None,
         }
     }
 }
@@ -79,6 +84,10 @@ pub enum InboundError {
     /// A malformed telephone-event payload.
     #[error("telephone-event: {0}")]
     Dtmf(#[from] DtmfError),
+    /// [`InboundPipeline::push_frame_bytes`] on a pipeline built without a
+    /// `framed` codec.
+    #[error("no codec configured for framed audio")]
+    NotFramed,
 }
 
 /// One thing for the call task to act on.
@@ -111,6 +120,9 @@ pub struct InboundStats {
     pub unexpected_ssrc: u64,
     /// Audio packets refused for their length.
     pub bad_length: u64,
+    /// Bytes of framed audio taken by
+    /// [`push_frame_bytes`](InboundPipeline::push_frame_bytes).
+    pub framed_bytes: u64,
     /// Telephone-event packets taken (including redundant ones).
     pub dtmf_packets: u64,
     /// Digits reported.
@@ -141,6 +153,11 @@ pub struct InboundPipeline<V = EnergyVad> {
     vad_on_output: bool,
     decoded: Box<[i16]>,
     out: Box<[i16]>,
+    /// Framed audio gathered toward one 20 ms frame, and how much of it is filled.
+    gather: Box<[u8]>,
+    gathered: usize,
+    /// A framed 20 ms frame processed and not yet handed out, and its time.
+    framed_ready: Option<Instant>,
     now: Option<Instant>,
     stats: InboundStats,
 }
@@ -154,8 +171,14 @@ impl<V: VoiceActivityDetector> InboundPipeline<V> {
                 rate: config.clock_rate,
             }
             .validate()?;
-        } else if config.clock_rate != 8000 {
+        } else if config.clock_rate != 8000 && config.framed.is_none() {
             return Err(ConfigError::ClockRate(config.clock_rate));
+        }
+        if let Some(codec) = config.framed {
+            codec.validate()?;
+            if codec.rate() != config.clock_rate {
+                return Err(ConfigError::ClockRate(codec.rate()));
+            }
         }
         let resampler = FrameResampler::new(config.clock_rate, config.output_rate)?;
         let jitter = JitterBuffer::new(JitterConfig {
@@ -174,6 +197,9 @@ impl<V: VoiceActivityDetector> InboundPipeline<V> {
             finished_digit: None,
             decoded: vec![0; resampler.input_len()].into_boxed_slice(),
             out: vec![0; resampler.output_len()].into_boxed_slice(),
+            gather: vec![0; config.framed.map_or(0, |c| c.frame_bytes())].into_boxed_slice(),
+            gathered: 0,
+            framed_ready: None,
             resampler,
             vad,
             vad_on_output: matches!(config.output_rate, 8000 | 16000),
@@ -204,7 +230,7 @@ impl<V: VoiceActivityDetector> InboundPipeline<V> {
             Err(InboundError::UnexpectedPayloadType(_)) => self.stats.unexpected_payload_type += 1,
             Err(InboundError::UnexpectedSsrc { .. }) => self.stats.unexpected_ssrc += 1,
             Err(InboundError::BadPayloadLength { .. }) => self.stats.bad_length += 1,
-            Err(InboundError::Dtmf(_)) | Ok(()) => {}
+            Err(InboundError::Dtmf(_) | InboundError::NotFramed) | Ok(()) => {}
         }
         result
     }
@@ -238,6 +264,34 @@ impl<V: VoiceActivityDetector> InboundPipeline<V> {
         // Duplicate, Late and TooLarge are counted by the jitter buffer.
         let _: Insert = self.jitter.insert(now, &h, packet.payload);
         Ok(())
+    }
+
+    /// Takes framed audio that arrived at `now` over a reliable, ordered
+    /// stream (AudioSocket, the media WebSocket): no RTP, no jitter buffer.
+    /// Bytes of any count are gathered into 20 ms frames of the `framed`
+    /// codec; at most one frame completes per call, and is decoded,
+    /// resampled and classified at once. Returns the bytes taken: call again
+    /// with the rest after draining [`poll_output`](Self::poll_output).
+    pub fn push_frame_bytes(&mut self, now: Instant, bytes: &[u8]) -> Result<usize, InboundError> {
+        let codec = self.config.framed.ok_or(InboundError::NotFramed)?;
+        if self.framed_ready.is_some() {
+            // The last frame was not drained: take nothing until it is.
+            return Ok(0);
+        }
+        let now = self.now.map_or(now, |t| t.max(now));
+        self.now = Some(now);
+        let take = (self.gather.len() - self.gathered).min(bytes.len());
+        self.gather[self.gathered..self.gathered + take].copy_from_slice(&bytes[..take]);
+        self.gathered += take;
+        self.stats.framed_bytes += take as u64;
+        if self.gathered == self.gather.len() {
+            self.gathered = 0;
+            let n = codec.decode(&self.gather, &mut self.decoded).unwrap_or(0);
+            self.decoded[n..].fill(0);
+            self.classify(now);
+            self.framed_ready = Some(now);
+        }
+        Ok(take)
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next: the next
@@ -284,6 +338,9 @@ impl<V: VoiceActivityDetector> InboundPipeline<V> {
         if let Some(e) = self.vad.poll_event() {
             return Some(InboundOutput::Vad(e));
         }
+        if let Some(at) = self.framed_ready.take() {
+            return Some(InboundOutput::Audio { pcm: &self.out, at });
+        }
         if let Some(at) = self.next_frame() {
             return Some(InboundOutput::Audio { pcm: &self.out, at });
         }
@@ -309,8 +366,14 @@ impl<V: VoiceActivityDetector> InboundPipeline<V> {
             _ => 0,
         };
         self.decoded[decoded..].fill(0);
-        self.stats.frames += 1;
         self.stats.silence_frames += u64::from(decoded == 0);
+        self.classify(at);
+        Some(at)
+    }
+
+    /// Resamples `self.decoded` into `self.out` and runs the VAD on the frame.
+    fn classify(&mut self, at: Instant) {
+        self.stats.frames += 1;
         if self
             .resampler
             .process(&self.decoded, &mut self.out)
@@ -326,7 +389,6 @@ impl<V: VoiceActivityDetector> InboundPipeline<V> {
             self.vad
                 .handle_frame(at, &self.decoded, self.config.clock_rate);
         }
-        Some(at)
     }
 
     /// Figures so far.

@@ -305,3 +305,56 @@ fn slin16_in_without_g711() {
         .is_err()
     );
 }
+
+/// AudioSocket `slin16`: framed little-endian 16 kHz bytes in any split
+/// come out as 16 kHz frames with a 6 kHz tone intact. An 8 kHz detour
+/// anywhere on the way would have cut everything above 4 kHz.
+#[test]
+fn framed_slin16_reaches_the_output_at_16_khz_without_an_8_khz_detour() {
+    use super::TelephoneCodec;
+    let mut p = pipeline(InboundConfig {
+        clock_rate: 16000,
+        l16_payload_type: None,
+        telephone_event_payload_type: None,
+        output_rate: 16000,
+        framed: Some(TelephoneCodec::SlinLe { rate: 16000 }),
+        ..InboundConfig::default()
+    });
+    let pcm = tone(16000, 6000.0, 8000.0, 0, 320 * 10);
+    let bytes: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let t0 = Instant::now();
+    let (mut out, mut at) = (Vec::new(), 0);
+    // Split like a TCP reader might: 7 bytes, then 1000s.
+    for (i, chunk) in [&bytes[..7], &bytes[7..]].iter().enumerate() {
+        let mut off = 0;
+        while off < chunk.len() {
+            off += p
+                .push_frame_bytes(t0 + ms(i as u64), &chunk[off..])
+                .unwrap();
+            while let Some(o) = p.poll_output() {
+                if let InboundOutput::Audio { pcm, .. } = o {
+                    assert_eq!(pcm.len(), 320, "20 ms at 16 kHz");
+                    out.extend_from_slice(pcm);
+                }
+            }
+        }
+        at += chunk.len();
+    }
+    assert_eq!(at, bytes.len());
+    assert_eq!(out.len(), pcm.len());
+    assert!(
+        goertzel_fraction(&out[640..], 16000, 6000.0) > 0.9,
+        "the 6 kHz tone is intact"
+    );
+    assert!(rms(&out[640..]) > 0.5 * rms(&pcm));
+    assert_eq!(p.stats().framed_bytes, bytes.len() as u64);
+}
+
+#[test]
+fn framed_audio_needs_a_framed_codec() {
+    let mut p = pipeline(InboundConfig::default());
+    assert_eq!(
+        p.push_frame_bytes(Instant::now(), &[0; 4]),
+        Err(InboundError::NotFramed)
+    );
+}

@@ -46,7 +46,8 @@ impl Caller {
         }
     }
 
-    /// Calls `did`, plays `wav` (an 8 kHz mono 16-bit `.wav`), then sends
+    /// Calls `did`, plays `wav` (an 8 kHz mono 16-bit `.wav`, or a 16 kHz
+    /// `.wav16`), then sends
     /// silence until hung up or [`Self::max_duration`] passes.
     pub fn play(did: &str, wav: impl AsRef<Path>) -> Self {
         Self {
@@ -274,14 +275,17 @@ impl Call {
     }
 }
 
-/// How the dialplan names a WAV file: its absolute path without `.wav`.
+/// How the dialplan names a WAV file: its absolute path without `.wav`
+/// (8 kHz) or `.wav16` (16 kHz: Asterisk's `wav16` format, played as slin16
+/// where the channel takes it).
 fn playable(path: &Path) -> Result<String, HarnessError> {
     let abs = std::path::absolute(path)?;
     let text = abs.display().to_string();
-    text.strip_suffix(".wav")
+    text.strip_suffix(".wav16")
+        .or_else(|| text.strip_suffix(".wav"))
         .map(str::to_owned)
         .ok_or_else(|| HarnessError::Request {
             request: format!("play {text}"),
-            reason: "test callers play 8 kHz mono 16-bit .wav files".into(),
+            reason: "test callers play mono 16-bit .wav (8 kHz) or .wav16 (16 kHz) files".into(),
         })
 }

@@ -1,10 +1,15 @@
-//! A leg against the Asterisk simulator: externalMedia toward it over ARI,
-//! the caller's speech reaches the VAD, played audio reaches the caller.
+//! A leg against the Asterisk simulator, over each transport: externalMedia
+//! toward it over ARI, the caller's speech reaches the VAD, played audio
+//! reaches the caller.
 
 use super::support::*;
 use crate::adapter::ari::{AriClient, AriClientConfig};
-use crate::application::ports::media::{MediaCommand, MediaEvent};
+use crate::adapter::media::{AudioSocketListener, MediaMetrics, UdpMediaConfig, UdpMediaEndpoint};
+use crate::application::ports::media::{
+    MediaCommand, MediaEndpoint, MediaEvent, MediaRequest, Transport,
+};
 use crate::application::ports::telephony::{AudioTransport, Telephony, WireFormat};
+use crate::domain::CallId;
 use ari::{BridgeId, ChannelId};
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -23,6 +28,20 @@ fn caller_speech() -> Vec<i16> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn speech_from_the_simulated_caller_and_audio_back_to_it() {
+    against_sim(Transport::Rtp, WireFormat::Ulaw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_over_audiosocket_slin16() {
+    against_sim(Transport::Audiosocket, WireFormat::Slin16).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_over_the_media_websocket_slin16() {
+    against_sim(Transport::Websocket, WireFormat::Slin16).await;
+}
+
+async fn against_sim(transport: Transport, format: WireFormat) {
     let sim = Simulator::start(SimConfig::default()).await.unwrap();
     let (user, pass) = sim.credentials();
     // The Stasis app exists only while an events socket is open for it.
@@ -31,8 +50,18 @@ async fn speech_from_the_simulated_caller_and_audio_back_to_it() {
     let events = tokio::spawn(ws.for_each(|_| async {}));
     assert!(sim.wait_for(PATIENCE, |s| s.app_connected(APP)).await);
 
-    let ep = endpoint(2);
-    let mut leg = open(&ep).await;
+    let listener = AudioSocketListener::bind((LOCAL, 0).into(), MediaMetrics::default()).unwrap();
+    let ep =
+        UdpMediaEndpoint::new(UdpMediaConfig::new(LOCAL, free_range(2))).with_audiosocket(listener);
+    let mut leg = ep
+        .open(MediaRequest {
+            call: CallId::parse("sim-call").unwrap(),
+            transport,
+            format,
+            stt_rate: 16_000,
+        })
+        .await
+        .unwrap();
     let ari = AriClient::new(AriClientConfig {
         base_url: format!("{}/ari", sim.base_url()),
         username: user,
@@ -46,17 +75,10 @@ async fn speech_from_the_simulated_caller_and_audio_back_to_it() {
     let bridge = BridgeId::new("media-endpoint-bridge");
     Telephony::answer(&ari, &caller).await.unwrap();
     Telephony::create_bridge(&ari, &bridge).await.unwrap();
-    let transport = AudioTransport::Rtp {
-        external_host: leg.local,
-    };
-    let media = Telephony::external_media(
-        &ari,
-        &ChannelId::new("media-leg-1"),
-        &transport,
-        WireFormat::Ulaw,
-    )
-    .await
-    .unwrap();
+    let media =
+        Telephony::external_media(&ari, &ChannelId::new("media-leg-1"), &leg.attach, format)
+            .await
+            .unwrap();
     Telephony::add_to_bridge(&ari, &bridge, &caller)
         .await
         .unwrap();
@@ -65,24 +87,37 @@ async fn speech_from_the_simulated_caller_and_audio_back_to_it() {
     Telephony::add_to_bridge(&ari, &bridge, &media.channel)
         .await
         .unwrap();
-    let asterisk = media.asterisk_rtp.expect("UNICASTRTP_LOCAL_* in the reply");
-    leg.commands
-        .control
-        .send(MediaCommand::SetPeer(asterisk))
-        .await
-        .unwrap();
+    if let Some(command) = media.leg_command() {
+        leg.commands.control.send(command).await.unwrap();
+    }
 
-    assert!(sim.caller_say(call, &caller_speech()));
     let (mut latched, mut audio) = (None, 0);
+    if transport != Transport::Rtp {
+        // The connection first: what Asterisk plays before the media
+        // WebSocket is open is lost (RTP latches on the first packet instead).
+        while latched.is_none() {
+            if let MediaEvent::Latched { peer } = next_event(&mut leg).await {
+                latched = Some(peer);
+            }
+        }
+    }
+    assert!(sim.caller_say(call, &caller_speech()));
     loop {
         match next_event(&mut leg).await {
             MediaEvent::Latched { peer } => latched = Some(peer),
-            MediaEvent::Audio(_) => audio += 1,
+            MediaEvent::Audio(_) => {
+                audio += 1;
+                assert!(audio < 250, "no speech start in 5 s of caller audio");
+            }
             MediaEvent::SpeechStarted { .. } => break,
             other => panic!("unexpected before speech: {other:?}"),
         }
     }
-    assert_eq!(latched, Some(asterisk), "latched onto UNICASTRTP_LOCAL_*");
+    assert!(latched.is_some(), "the leg reported its peer");
+    if transport == Transport::Rtp {
+        let asterisk = media.asterisk_rtp.expect("UNICASTRTP_LOCAL_* in the reply");
+        assert_eq!(latched, Some(asterisk), "latched onto UNICASTRTP_LOCAL_*");
+    }
     println!("speech started after {audio} audio frames");
 
     let pcm: Vec<i16> = (0..24_000)
@@ -122,5 +157,6 @@ async fn speech_from_the_simulated_caller_and_audio_back_to_it() {
         .await
         .unwrap();
     until("the port back", || ep.free_ports() == 2).await;
+    assert!(matches!(leg.attach, AudioTransport::Rtp { .. }) == (transport == Transport::Rtp));
     events.abort();
 }

@@ -1,13 +1,16 @@
 //! Ports: exhaustion, reuse after close, release on drop.
 
 use super::support::*;
-use crate::application::ports::media::{MediaCommand, MediaEndpoint, MediaError, MediaRequest};
+use crate::application::ports::media::{
+    MediaCommand, MediaEndpoint, MediaError, MediaRequest, Transport,
+};
 use crate::application::ports::telephony::WireFormat;
 use crate::domain::CallId;
 
 fn request() -> MediaRequest {
     MediaRequest {
         call: CallId::parse("pool").unwrap(),
+        transport: Transport::Rtp,
         format: WireFormat::Ulaw,
         stt_rate: 16_000,
     }

@@ -2,8 +2,10 @@
 //! deadline and nothing synchronises by sleeping.
 
 mod against_sim;
+mod audiosocket;
 mod inbound;
 mod lifecycle;
 mod load;
 mod outbound;
 pub(super) mod support;
+mod websocket;

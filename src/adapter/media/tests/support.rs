@@ -2,7 +2,7 @@
 
 use crate::adapter::media::{PortRange, UdpMediaConfig, UdpMediaEndpoint};
 use crate::application::ports::media::{
-    AgentAudio, AudioChunk, MediaEndpoint, MediaEvent, MediaLeg, MediaRequest,
+    AgentAudio, AudioChunk, MediaEndpoint, MediaEvent, MediaLeg, MediaRequest, Transport,
 };
 use crate::application::ports::telephony::WireFormat;
 use crate::domain::CallId;
@@ -44,6 +44,7 @@ pub(super) fn endpoint(n: u16) -> UdpMediaEndpoint {
 pub(super) async fn open(ep: &UdpMediaEndpoint) -> MediaLeg {
     ep.open(MediaRequest {
         call: CallId::parse("test-call").unwrap(),
+        transport: Transport::Rtp,
         format: WireFormat::Ulaw,
         stt_rate: 16_000,
     })

@@ -19,6 +19,8 @@ pub(crate) struct FakeDelays {
     /// The VAD's hangover (`vg_media::vad::VadConfig`, 300 ms): quiet time
     /// before speech counts as ended, also by design.
     pub(crate) vad_hangover_ms: u64,
+    /// `[media] transport`.
+    pub(crate) transport: crate::Transport,
 }
 
 /// A running gateway process.
@@ -39,7 +41,7 @@ pub(crate) fn config_text(http: SocketAddr, ari: &str, events: &Path, d: FakeDel
     format!(
         "[http]\nlisten = \"{http}\"\n\
          [ari]\nurl = \"{ari}\"\nusername = \"gw\"\npassword = \"gwsecret\"\n\
-         [media]\nrtp_port_range = \"40000-49999\"\n\
+         [media]\nrtp_port_range = \"40000-49999\"\ntransport = \"{}\"\n\
          [log]\nlevel = \"warn\"\n\
          [events]\npath = \"{}\"\n\
          [limits]\nmax_concurrent_calls = 100000\nended_calls_kept = 1000\n\
@@ -47,6 +49,7 @@ pub(crate) fn config_text(http: SocketAddr, ari: &str, events: &Path, d: FakeDel
          [speech]\nstt = \"fake\"\ntts = \"fake\"\n\
          [speech.fake]\nstt_final_delay = \"{}ms\"\ntts_first_audio_delay = \"{}ms\"\n\
          stt_trailing_silence = \"5s\"\n",
+        d.transport.as_str(),
         events.display(),
         d.endpointing_ms,
         d.stt_final_ms,
@@ -148,6 +151,7 @@ mod tests {
             tts_first_audio_ms: 60,
             endpointing_ms: 200,
             vad_hangover_ms: 300,
+            transport: crate::Transport::Audiosocket,
         };
         let text = config_text(
             "127.0.0.1:9".parse().unwrap(),
@@ -159,5 +163,6 @@ mod tests {
         assert!(text.contains("tts_first_audio_delay = \"60ms\""), "{text}");
         assert!(text.contains("endpointing = \"200ms\""), "{text}");
         assert!(text.contains("stt = \"fake\""), "{text}");
+        assert!(text.contains("transport = \"audiosocket\""), "{text}");
     }
 }

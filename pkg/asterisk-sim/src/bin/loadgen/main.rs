@@ -85,6 +85,36 @@ pub(crate) struct Cli {
     /// own send timing then wobbles, which the gateway's jitter buffer is for).
     #[arg(long, default_value_t = 10)]
     pub(crate) nice: u8,
+    /// The externalMedia transport the gateway asks the simulator for
+    /// (`[media] transport`; slin16 on audiosocket and websocket). Off RTP
+    /// only CPU, memory and the gateway's loss counters are measured: the
+    /// simulator's jitter, turn and barge-in figures come from its RTP
+    /// receive path.
+    #[arg(long, value_enum, default_value_t = Transport::Rtp)]
+    pub(crate) transport: Transport,
+}
+
+/// `[media] transport` of the gateway under test.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// UnicastRTP, µ-law.
+    Rtp,
+    /// AudioSocket over TCP, slin16.
+    Audiosocket,
+    /// chan_websocket's media WebSocket, slin16 (the simulator re-times
+    /// what it receives, as Asterisk does, so its jitter is not ours).
+    Websocket,
+}
+
+impl Transport {
+    /// Its name in the gateway's configuration.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Transport::Rtp => "rtp",
+            Transport::Audiosocket => "audiosocket",
+            Transport::Websocket => "websocket",
+        }
+    }
 }
 
 /// Parses `MIN-MAX` seconds.

@@ -85,6 +85,7 @@ pub(crate) async fn main(cli: Cli) -> Io<()> {
         tts_first_audio_ms: cli.tts_first_audio_ms,
         endpointing_ms: cli.endpointing_ms,
         vad_hangover_ms: cli.vad_hangover_ms,
+        transport: cli.transport,
     };
     let gw = Gateway::start(&cli.gateway, &sim.base_url(), delays).await?;
     // After the gateway was spawned, so that it keeps the normal priority.
@@ -122,6 +123,10 @@ pub(crate) async fn main(cli: Cli) -> Io<()> {
         "date": crate::report::today(),
         "machine": crate::report::machine(),
         "config": {
+            "transport": cli.transport.as_str(),
+            "measured": if cli.transport == crate::Transport::Rtp { "everything" } else {
+                "CPU, memory, loss counters only: the simulator times callers' audio, turns and barge-ins on its RTP receive path"
+            },
             "step_secs": cli.step_secs, "settle_secs": cli.settle_secs,
             "fake_stt_final_ms": cli.stt_final_ms, "fake_tts_first_audio_ms": cli.tts_first_audio_ms,
             "endpointing_ms": cli.endpointing_ms, "vad_hangover_ms": cli.vad_hangover_ms, "barge_every": cli.barge_every,

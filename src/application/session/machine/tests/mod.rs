@@ -37,6 +37,8 @@ pub(super) fn route(greeting: Option<&str>) -> Route {
         tts_fallback: Vec::new(),
         secure_dtmf: false,
         store_transcripts: true,
+        transport: None,
+        format: None,
     }
 }
 

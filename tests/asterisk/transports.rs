@@ -1,0 +1,102 @@
+//! The inbound call scenarios of [`crate::calls`] over AudioSocket and the
+//! media WebSocket (both slin16) instead of UnicastRTP: the gateway asks
+//! Asterisk for that externalMedia channel, and every scenario must hold the
+//! same.
+
+use crate::calls;
+use crate::rig::Media;
+
+#[test]
+fn audiosocket_an_inbound_call_hears_the_greeting_and_ends_cleanly() {
+    calls::greeting_heard(Media::AudioSocket);
+}
+
+#[test]
+fn audiosocket_a_caller_turn_gets_an_answer() {
+    calls::turn_answered(Media::AudioSocket);
+}
+
+#[test]
+fn audiosocket_barge_in_stops_the_agent_within_150_ms() {
+    calls::barge_in_within_150_ms(Media::AudioSocket);
+}
+
+#[test]
+fn audiosocket_dtmf_digits_reach_the_call_once_each() {
+    calls::dtmf_reaches_the_call(Media::AudioSocket);
+}
+
+#[test]
+fn audiosocket_a_caller_hanging_up_mid_sentence_ends_the_call_cleanly() {
+    calls::caller_hangs_up_mid_sentence(Media::AudioSocket);
+}
+
+#[test]
+fn audiosocket_twenty_calls_at_once_all_set_up() {
+    calls::twenty_at_once(Media::AudioSocket);
+}
+
+#[test]
+fn websocket_an_inbound_call_hears_the_greeting_and_ends_cleanly() {
+    calls::greeting_heard(Media::WebSocket);
+}
+
+#[test]
+fn websocket_a_caller_turn_gets_an_answer() {
+    calls::turn_answered(Media::WebSocket);
+}
+
+#[test]
+fn websocket_barge_in_stops_the_agent_within_150_ms() {
+    calls::barge_in_within_150_ms(Media::WebSocket);
+}
+
+#[test]
+fn websocket_dtmf_digits_reach_the_call_once_each() {
+    calls::dtmf_reaches_the_call(Media::WebSocket);
+}
+
+#[test]
+fn websocket_a_caller_hanging_up_mid_sentence_ends_the_call_cleanly() {
+    calls::caller_hangs_up_mid_sentence(Media::WebSocket);
+}
+
+#[test]
+fn websocket_twenty_calls_at_once_all_set_up() {
+    calls::twenty_at_once(Media::WebSocket);
+}
+
+/// The instance stays on RTP; one route takes AudioSocket (slin16 by
+/// default for it): that route's calls get an AudioSocket channel.
+#[test]
+fn a_route_may_choose_audiosocket_while_the_instance_uses_rtp() {
+    use crate::calls::{DID, T};
+    use crate::gateway::{GatewayConfig, ROUTES};
+    use crate::rig::{Rig, Setup};
+    use vg_testkit::Caller;
+    let routes = format!(
+        "[[routes]]\ndid = \"{DID}\"\ntenant = \"acme\"\nagent = \"builtin\"\n\
+         greeting = \"Hi.\"\ntransport = \"audiosocket\"\n{ROUTES}"
+    );
+    let rig = Rig::start_with(Setup {
+        gateway: GatewayConfig {
+            toml: routes,
+            ..GatewayConfig::default()
+        },
+        ..Setup::default()
+    });
+    let call = rig.ast.call(Caller::listen(DID)).unwrap();
+    let id = rig.gw.nth_call(0, T);
+    rig.assert_media_channel(Media::AudioSocket);
+    rig.gw.until_type("tts.generated", Some(&id), T);
+    call.hangup().unwrap();
+    rig.gw.until_type("call.ended", Some(&id), T);
+    // Any other DID stays on the instance's RTP.
+    let other = rig.ast.call(Caller::listen("+15550000000")).unwrap();
+    let id = rig.gw.nth_call(1, T);
+    rig.assert_media_channel(Media::Rtp);
+    rig.gw.until_type("tts.generated", Some(&id), T);
+    other.hangup().unwrap();
+    rig.gw.until_type("call.ended", Some(&id), T);
+    rig.finish();
+}
