@@ -134,6 +134,11 @@ impl AmiError {
     pub fn is_no_such_channel(&self) -> bool {
         matches!(self, Self::Refused { message, .. } if message.to_ascii_lowercase().contains("no such channel"))
     }
+
+    /// Whether the target bridge does not exist (any more).
+    pub fn is_no_such_bridge(&self) -> bool {
+        matches!(self, Self::Refused { message, .. } if message.to_ascii_lowercase().contains("not found") && message.to_ascii_lowercase().contains("bridge"))
+    }
 }
 
 /// What an Originate places.
@@ -200,8 +205,26 @@ impl AmiClient {
 
     /// Hangs up a channel (by name or unique id) with a Q.850 cause.
     pub async fn hangup(&self, channel: &str, cause: u8) -> Result<(), AmiError> {
+        // The manager reads `/…/` as a regular expression and hangs up every
+        // channel whose name matches it.
+        if channel.starts_with('/') {
+            return Err(AmiError::Invalid {
+                action: "Hangup",
+                source: InvalidValue {
+                    field: "Channel",
+                    reason: "starts with `/` (the manager would read a pattern)",
+                },
+            });
+        }
         let cause = cause.to_string();
         self.action("Hangup", &[("Channel", channel), ("Cause", &cause)])
+            .await
+            .map(drop)
+    }
+
+    /// Destroys a bridge (its channels leave it, and stay up).
+    pub async fn bridge_destroy(&self, bridge: &str) -> Result<(), AmiError> {
+        self.action("BridgeDestroy", &[("BridgeUniqueid", bridge)])
             .await
             .map(drop)
     }

@@ -1,6 +1,7 @@
 //! The telephony port over ARI, with AMI behind it for the operations that
-//! must not be lost when ARI's HTTP side is down: hanging up (the end of every
-//! call goes through it), continuing in the dialplan, and originating.
+//! must not be lost when ARI's HTTP side is down: hanging up and destroying
+//! bridges (the end of every call goes through them), continuing in the
+//! dialplan, and originating.
 //!
 //! The application does not know: this is the same port, composed in wiring.
 
@@ -103,7 +104,9 @@ fn q850(cause: HangupCause) -> u8 {
 
 fn ami_error(channel: &str, e: AmiError) -> TelephonyError {
     match e {
-        e if e.is_no_such_channel() => TelephonyError::Gone(channel.to_owned()),
+        e if e.is_no_such_channel() || e.is_no_such_bridge() => {
+            TelephonyError::Gone(channel.to_owned())
+        }
         AmiError::Refused { action, message } => TelephonyError::Refused {
             operation: format!("AMI {action}"),
             message,
@@ -125,21 +128,21 @@ impl AriWithAmi {
     async fn fall_back<F>(
         &self,
         action: &'static str,
-        channel: &ChannelId,
+        target: &str,
         ari_error: AriError,
         ami: F,
     ) -> Result<(), TelephonyError>
     where
         F: Future<Output = Result<(), AmiError>>,
     {
-        tracing::warn!(%channel, error = %ari_error, "ARI failed: {action} over AMI");
+        tracing::warn!(%target, error = %ari_error, "ARI failed: {action} over AMI");
         let result = ami.await;
         self.metrics.record(action, result.is_ok());
         match result {
             Ok(()) => Ok(()),
             Err(e) => {
-                tracing::warn!(%channel, error = %e, "AMI {action} failed too");
-                Err(ami_error(channel.as_str(), e))
+                tracing::warn!(%target, error = %e, "AMI {action} failed too");
+                Err(ami_error(target, e))
             }
         }
     }
@@ -159,7 +162,7 @@ impl Telephony for AriWithAmi {
             match self.ari.hangup(channel, Some(reason(cause))).await {
                 Err(e) if ari_unreachable(&e) => {
                     let ami = self.ami.hangup(channel.as_str(), q850(cause));
-                    self.fall_back("hangup", channel, e, ami).await
+                    self.fall_back("hangup", channel.as_str(), e, ami).await
                 }
                 other => other.map_err(map),
             }
@@ -177,7 +180,16 @@ impl Telephony for AriWithAmi {
         &'a self,
         bridge: &'a BridgeId,
     ) -> BoxFuture<'a, Result<(), TelephonyError>> {
-        Telephony::destroy_bridge(self.ari.as_ref(), bridge)
+        Box::pin(async move {
+            match self.ari.destroy_bridge(bridge).await {
+                Err(e) if ari_unreachable(&e) => {
+                    let ami = self.ami.bridge_destroy(bridge.as_str());
+                    self.fall_back("bridge_destroy", bridge.as_str(), e, ami)
+                        .await
+                }
+                other => other.map_err(map),
+            }
+        })
     }
 
     fn add_to_bridge<'a>(
@@ -229,7 +241,7 @@ impl Telephony for AriWithAmi {
             match self.ari.continue_in_dialplan(channel, &target).await {
                 Err(e) if ari_unreachable(&e) => {
                     let ami = self.ami.redirect(channel.as_str(), context, extension, 1);
-                    self.fall_back("redirect", channel, e, ami).await
+                    self.fall_back("redirect", channel.as_str(), e, ami).await
                 }
                 other => other.map_err(map),
             }
@@ -258,7 +270,7 @@ impl Telephony for AriWithAmi {
                         variables: request.variables.clone(),
                     };
                     let ami = self.ami.originate(&o);
-                    self.fall_back("originate", &request.channel_id, e, ami)
+                    self.fall_back("originate", request.channel_id.as_str(), e, ami)
                         .await
                 }
                 other => other.map(drop).map_err(map),

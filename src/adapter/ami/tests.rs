@@ -213,6 +213,17 @@ async fn a_header_injection_is_refused_before_anything_is_sent() {
         ),
         "{e}"
     );
+    let e = c.hangup("/.*/", 16).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AmiError::Invalid {
+                action: "Hangup",
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = c
         .redirect("a", "ctx\nEvents: on", "100", 1)
         .await
