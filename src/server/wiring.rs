@@ -41,9 +41,20 @@ fn telephony(
     };
     let ami = AmiConfig::from_url(url, &a.username, a.secret.expose(), a.timeout.0)
         .map_err(|e| ServerError::Setup(format!("ami.url: {e}")))?;
-    tracing::info!(address = %ami.address, "AMI fallback on");
+    let address = ami.address.clone();
+    let client = AmiClient::new(ami);
+    // Checked once at start, so a wrong address or secret shows in the log
+    // now rather than during the ARI outage it is there for. Not a readiness
+    // condition: ARI is what calls need.
+    let probe = client.clone();
+    tokio::spawn(async move {
+        match probe.ping().await {
+            Ok(()) => tracing::info!(%address, "AMI fallback ready"),
+            Err(e) => tracing::warn!(%address, error = %e, "AMI fallback not usable now"),
+        }
+    });
     let metrics = AmiMetrics::register(registry);
-    Ok(Arc::new(AriWithAmi::new(ari, AmiClient::new(ami), metrics)))
+    Ok(Arc::new(AriWithAmi::new(ari, client, metrics)))
 }
 
 /// The addresses of the ARI URL's host: where an externalMedia channel that

@@ -203,6 +203,12 @@ impl AmiClient {
         }
     }
 
+    /// Logs in (if not yet) and pings: a check of the address and the
+    /// credentials before an outage needs them.
+    pub async fn ping(&self) -> Result<(), AmiError> {
+        self.action("Ping", &[]).await.map(drop)
+    }
+
     /// Hangs up a channel (by name or unique id) with a Q.850 cause.
     pub async fn hangup(&self, channel: &str, cause: u8) -> Result<(), AmiError> {
         // The manager reads `/…/` as a regular expression and hangs up every

@@ -101,13 +101,15 @@ fn is_login(p: &Packet) -> bool {
 async fn login_carries_the_credentials_with_events_off_then_actions_share_the_connection() {
     let f = fake(|_, p| respond(p, "Success", "ok")).await;
     let c = client(&f.address);
+    c.ping().await.unwrap();
     c.hangup("PJSIP/a-0001", 16).await.unwrap();
     c.redirect("1700000000.1", "vg-transfer", "+15550001", 1)
         .await
         .unwrap();
-    let seen = f.seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 3, "{seen:?}");
+    let mut seen = f.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4, "{seen:?}");
     assert!(is_login(&seen[0]));
+    assert_eq!(seen.remove(1).get("Action"), Some("Ping"));
     assert_eq!(seen[0].get("Username"), Some("gw"));
     assert_eq!(seen[0].get("Secret"), Some("s3cret"));
     assert_eq!(seen[0].get("Events"), Some("off"));

@@ -204,6 +204,12 @@ fn each_bad_value_is_rejected_with_its_key() {
             "line break",
         ),
         (
+            "[ami]\nurl = \"tcp://pbx:5038\"\ntimeout = \"0s\"\n",
+            &[],
+            "ami.timeout",
+            "greater than zero",
+        ),
+        (
             "[ami]\nurl = \"tcp://pbx:5038\"\nusername = \" \"\n",
             &[],
             "ami.username",
