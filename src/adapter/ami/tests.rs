@@ -358,6 +358,58 @@ async fn not_a_manager_is_refused() {
     );
 }
 
+#[tokio::test]
+async fn concurrent_actions_each_get_their_own_response() {
+    let f = fake(|_, p| {
+        if is_login(p) {
+            return respond(p, "Success", "ok");
+        }
+        // Echo the channel back so a mix-up would show.
+        respond(p, "Success", p.get("Channel").unwrap_or_default())
+    })
+    .await;
+    let c = client(&f.address);
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                let channel = format!("ch-{i}");
+                let r = c.action("Hangup", &[("Channel", &channel)]).await.unwrap();
+                assert_eq!(r.get("Message"), Some(channel.as_str()));
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(f.conns.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_manager_that_never_answers_times_out_and_the_next_action_starts_afresh() {
+    let f = fake(|conn, p| {
+        if is_login(p) || conn > 0 {
+            respond(p, "Success", "ok")
+        } else {
+            // Answered, but too late and to nobody: only a blank line.
+            Reply::Send("\r\n".into())
+        }
+    })
+    .await;
+    let c = AmiClient::new(AmiConfig {
+        timeout: Duration::from_millis(300),
+        ..AmiConfig::from_url(&format!("tcp://{}", f.address), "gw", "s", Duration::ZERO).unwrap()
+    });
+    let e = c.hangup("a", 16).await.unwrap_err();
+    assert!(matches!(e, AmiError::Timeout { action: "Hangup" }), "{e}");
+    c.hangup("a", 16).await.unwrap();
+    assert_eq!(
+        f.conns.load(Ordering::SeqCst),
+        2,
+        "the timed-out connection was dropped"
+    );
+}
+
 #[test]
 fn urls_are_tcp_host_port() {
     assert_eq!(
