@@ -298,12 +298,14 @@ impl AmiClient {
             .variables
             .iter()
             .map(|(k, v)| {
-                if k.is_empty() || k.contains('=') {
+                // The manager splits a `Variable` header at commas: `A=1,B=2`
+                // sets two, so a comma would let a value set another variable.
+                if k.is_empty() || k.contains(['=', ',']) || v.contains(',') {
                     Err(AmiError::Invalid {
                         action: "Originate",
                         source: InvalidValue {
                             field: "Variable",
-                            reason: "a variable name is empty or holds `=`",
+                            reason: "a variable name is empty or holds `=` or `,`, or a value holds `,`",
                         },
                     })
                 } else {

@@ -255,6 +255,14 @@ impl Telephony for AriWithAmi {
         Box::pin(async move {
             match self.ari.originate(&originate_of(request)).await {
                 Err(e) if originate_never_sent(&e) => {
+                    // Stasis reads its data as a comma-separated list (the ARI
+                    // client refuses such arguments too, before sending).
+                    if request.app_args.iter().any(|a| a.contains(',')) {
+                        return Err(TelephonyError::Refused {
+                            operation: "AMI Originate".into(),
+                            message: "a Stasis argument holds a comma".into(),
+                        });
+                    }
                     let mut data = self.ari.app().to_owned();
                     for arg in &request.app_args {
                         data.push(',');

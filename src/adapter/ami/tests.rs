@@ -243,6 +243,18 @@ async fn a_header_injection_is_refused_before_anything_is_sent() {
         .await
         .unwrap_err();
     assert!(matches!(e, AmiError::Invalid { .. }), "{e}");
+    let mut vars = std::collections::BTreeMap::new();
+    vars.insert("X".to_owned(), "1,CDR(userfield)=owned".to_owned());
+    let e = c
+        .originate(&AmiOriginate {
+            channel: "PJSIP/1".into(),
+            application: Some(("Stasis".into(), "app".into())),
+            variables: vars,
+            ..AmiOriginate::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AmiError::Invalid { .. }), "{e}");
     assert_eq!(f.conns.load(Ordering::SeqCst), 0, "nothing was sent");
 }
 
