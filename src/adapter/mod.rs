@@ -3,6 +3,7 @@
 // Adapters own the outside world's IO, and its time.
 #![allow(clippy::disallowed_methods)]
 
+pub mod ami;
 pub mod ari;
 pub mod ari_stream;
 pub mod config;

@@ -29,6 +29,35 @@ pub(super) fn ari_client(config: &Config) -> Result<AriClient, ServerError> {
     .map_err(|e| ServerError::Ari(e.to_string()))
 }
 
+/// The telephony port: ARI, with AMI behind it when `[ami] url` is set.
+fn telephony(
+    config: &Config,
+    ari: Arc<AriClient>,
+    registry: &mut Registry,
+) -> Result<Arc<dyn crate::application::ports::telephony::Telephony>, ServerError> {
+    use crate::adapter::ami::{AmiClient, AmiConfig, AmiMetrics, AriWithAmi};
+    let a = &config.ami;
+    let Some(url) = &a.url else {
+        return Ok(ari);
+    };
+    let ami = AmiConfig::from_url(url, &a.username, a.secret.expose(), a.timeout.0)
+        .map_err(|e| ServerError::Setup(format!("ami.url: {e}")))?;
+    let address = ami.address.clone();
+    let client = AmiClient::new(ami);
+    // Checked once at start, so a wrong address or secret shows in the log
+    // now rather than during the ARI outage it is there for. Not a readiness
+    // condition: ARI is what calls need.
+    let probe = client.clone();
+    tokio::spawn(async move {
+        match probe.ping().await {
+            Ok(()) => tracing::info!(%address, "AMI fallback ready"),
+            Err(e) => tracing::warn!(%address, error = %e, "AMI fallback not usable now"),
+        }
+    });
+    let metrics = AmiMetrics::register(registry);
+    Ok(Arc::new(AriWithAmi::new(ari, client, metrics)))
+}
+
 /// The addresses of the ARI URL's host: where an externalMedia channel that
 /// reports no RTP address may send from (see `MediaCommand::Latch`). Resolved
 /// once at start; a name that does not resolve leaves none (then only legs
@@ -118,7 +147,7 @@ pub(super) fn session_deps(
     // Resampled once, to the rate the call's audio leaves at.
     session.tts_failure_prompt = super::speech::failure_prompt(config, session.wire_format.rate())?;
     Ok(SessionDeps {
-        telephony: ari,
+        telephony: telephony(config, ari, registry)?,
         media: Arc::new(media),
         directory: data.directory.clone(),
         orchestrator,

@@ -226,3 +226,48 @@ fn an_unreachable_orchestrator_at_the_start_is_apologised_for() {
     );
     rig.finish();
 }
+
+/// ARI's HTTP side becomes unreachable for the gateway mid-call (the relay
+/// refuses and cuts its connections; Asterisk and the call go on). With
+/// `[ami]` set, an API hangup still ends the call on Asterisk, over the
+/// manager interface, the gateway's own channels and bridge go too, and
+/// `call.ended` is published.
+#[test]
+fn with_ari_unreachable_an_api_hangup_ends_the_call_over_ami() {
+    let rig = Rig::start_with(Setup {
+        relay: true,
+        ami: true,
+        ..Setup::default()
+    });
+    let call = rig
+        .ast
+        .call(Caller::listen(DID).max_duration(Duration::from_secs(90)))
+        .unwrap();
+    let id = rig.gw.nth_call(0, T);
+    rig.gw.until_type("tts.generated", Some(&id), T);
+    let relay = rig.relay.as_ref().unwrap();
+    relay.hold();
+    let (status, body) = rig
+        .gw
+        .http("POST", &format!("/v1/calls/{id}/hangup"), None, true);
+    assert_eq!(status, 202, "{body}");
+    call.wait_ended(T)
+        .expect("the caller's channel is gone from Asterisk");
+    let ended = rig.gw.until_type("call.ended", Some(&id), T);
+    assert_eq!(ended["data"]["answered"], true, "{ended}");
+    let (_, metrics) = rig.gw.get_text("/metrics");
+    assert!(
+        metrics.contains(r#"voicegw_ami_fallback_total{action="hangup",outcome="ok"}"#),
+        "the hangup went over AMI: {}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("ami"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // Asterisk is left empty while ARI is still away: no channel or bridge
+    // of the call waited for ARI's return.
+    rig.assert_asterisk_empty();
+    relay.release();
+    rig.finish();
+}

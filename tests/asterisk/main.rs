@@ -13,6 +13,7 @@
 #[path = "../common/process.rs"]
 mod process;
 
+mod ami;
 mod attacks;
 mod audio;
 mod calls;

@@ -31,6 +31,9 @@ pub(crate) struct Setup {
     pub(crate) gateway: GatewayConfig,
     /// Put a [`Relay`] between the gateway and ARI (to cut its connections).
     pub(crate) relay: bool,
+    /// Enable Asterisk's manager on loopback and give it to the gateway as
+    /// its `[ami]` fallback.
+    pub(crate) ami: bool,
 }
 
 /// Which externalMedia transport the gateway asks for.
@@ -104,6 +107,7 @@ impl Rig {
         let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
         let ast = AsteriskServer::start_with(AsteriskOptions {
             extensions: setup.extensions.clone(),
+            ami: setup.ami,
             ..AsteriskOptions::default()
         })
         .expect("a real Asterisk starts (../shared/asterisk/build.sh)");
@@ -113,6 +117,16 @@ impl Rig {
             gateway.env.push(("VOICEGW__ARI__URL".into(), relay.url()));
             relay
         });
+        if let Some(port) = ast.ami_port() {
+            gateway.env.extend([
+                (
+                    "VOICEGW__AMI__URL".into(),
+                    format!("tcp://127.0.0.1:{port}"),
+                ),
+                ("VOICEGW__AMI__USERNAME".into(), ast.ari_user().to_owned()),
+                ("VOICEGW__AMI__SECRET".into(), ast.ari_password().to_owned()),
+            ]);
+        }
         let gw = Gateway::start(&ast, &gateway);
         Rig {
             gw,

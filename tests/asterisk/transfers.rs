@@ -260,3 +260,43 @@ fn an_attended_transfer_nobody_answers_goes_back_to_the_agent() {
     );
     rig.finish();
 }
+
+/// ARI's HTTP side is unreachable for the gateway (the relay refuses and cuts
+/// its connections) when a blind transfer is asked: with `[ami]` set the
+/// caller still continues in the transfer context (an AMI `Redirect`) and
+/// the call ends as transferred.
+#[test]
+fn with_ari_unreachable_a_blind_transfer_goes_over_ami() {
+    let mut setup = transfer_setup();
+    setup.relay = true;
+    setup.ami = true;
+    let rig = Rig::start_with(setup);
+    let call = rig.ast.call(Caller::listen(DID)).unwrap();
+    let id = rig.gw.nth_call(0, T);
+    until_active(&rig, &id);
+    let relay = rig.relay.as_ref().unwrap();
+    relay.hold();
+    transfer(&rig, &id, DESK, "blind");
+    let line = format!("VG-TRANSFERRED Local/{DID}@vg-in-");
+    assert!(
+        wait_until(T, || rig.ast.log_text().contains(&line)),
+        "no {line:?} in Asterisk's log: {:?}",
+        rig.gw.log().iter().rev().take(12).collect::<Vec<_>>()
+    );
+    let ended = rig.gw.until_type("call.ended", Some(&id), T);
+    assert_eq!(ended["data"]["reason"], "transferred", "{ended}");
+    call.wait_ended(T).unwrap();
+    let (_, metrics) = rig.gw.get_text("/metrics");
+    assert!(
+        metrics.contains(r#"voicegw_ami_fallback_total{action="redirect",outcome="ok"}"#),
+        "the redirect went over AMI: {}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("ami"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    rig.assert_asterisk_empty();
+    relay.release();
+    rig.finish();
+}

@@ -17,7 +17,7 @@ mod external_media;
 mod media_control;
 pub mod spec;
 mod system;
-mod telephony;
+pub(crate) mod telephony;
 
 #[cfg(test)]
 mod tests;

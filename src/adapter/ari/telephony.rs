@@ -13,7 +13,8 @@ use crate::application::ports::{
 };
 use ari::{BridgeId, ChannelId};
 
-fn map(e: AriError) -> TelephonyError {
+/// The port's error for an ARI error.
+pub(crate) fn map(e: AriError) -> TelephonyError {
     match e.status() {
         Some(404) => TelephonyError::Gone(e.asterisk_message().unwrap_or("resource").to_owned()),
         // 400 "Channel not found" from addChannel: the caller is gone.
@@ -28,6 +29,30 @@ fn map(e: AriError) -> TelephonyError {
             message: e.asterisk_message().unwrap_or_default().to_owned(),
         },
         None => TelephonyError::Unavailable(crate::application::ports::Cause::new(e)),
+    }
+}
+
+/// The ARI hangup reason of a port cause.
+pub(crate) fn reason(cause: HangupCause) -> HangupReason {
+    match cause {
+        HangupCause::Normal => HangupReason::Normal,
+        HangupCause::Busy => HangupReason::Busy,
+        HangupCause::NoAnswer => HangupReason::NoAnswer,
+        HangupCause::Failure => HangupReason::Failure,
+        HangupCause::Congestion => HangupReason::Congestion,
+    }
+}
+
+/// The ARI originate of a port request.
+pub(crate) fn originate_of(request: &OriginateRequest) -> Originate {
+    Originate {
+        endpoint: request.endpoint.clone(),
+        channel_id: Some(request.channel_id.clone()),
+        other_channel_id: None,
+        app_args: request.app_args.clone(),
+        caller_id: request.caller_id.clone(),
+        timeout: Some(request.timeout),
+        variables: request.variables.clone(),
     }
 }
 
@@ -50,13 +75,7 @@ impl Telephony for AriClient {
         channel: &'a ChannelId,
         cause: HangupCause,
     ) -> BoxFuture<'a, Result<(), TelephonyError>> {
-        let reason = match cause {
-            HangupCause::Normal => HangupReason::Normal,
-            HangupCause::Busy => HangupReason::Busy,
-            HangupCause::NoAnswer => HangupReason::NoAnswer,
-            HangupCause::Failure => HangupReason::Failure,
-            HangupCause::Congestion => HangupReason::Congestion,
-        };
+        let reason = reason(cause);
         Box::pin(async move {
             AriClient::hangup(self, channel, Some(reason))
                 .await
@@ -202,16 +221,10 @@ impl Telephony for AriClient {
         request: &'a OriginateRequest,
     ) -> BoxFuture<'a, Result<(), TelephonyError>> {
         Box::pin(async move {
-            let o = Originate {
-                endpoint: request.endpoint.clone(),
-                channel_id: Some(request.channel_id.clone()),
-                other_channel_id: None,
-                app_args: request.app_args.clone(),
-                caller_id: request.caller_id.clone(),
-                timeout: Some(request.timeout),
-                variables: request.variables.clone(),
-            };
-            AriClient::originate(self, &o).await.map(drop).map_err(map)
+            AriClient::originate(self, &originate_of(request))
+                .await
+                .map(drop)
+                .map_err(map)
         })
     }
 

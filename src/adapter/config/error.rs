@@ -145,6 +145,9 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
             "an http:// or https:// URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088"
         }
         "ari.username" => "the ARI user of Asterisk's ari.conf",
+        "ami.url" => "tcp://HOST[:PORT] of Asterisk's manager, e.g. tcp://127.0.0.1:5038",
+        "ami.username" => "the manager user of Asterisk's manager.conf",
+        "ami.timeout" => "a whole number with a unit: ms, s, m or h, e.g. 5s",
         "ari.app" => "1-64 characters from A-Z a-z 0-9 . _ -",
         "ari.reconnect_max_delay" | "ari.request_timeout" | "lifecycle.drain_deadline" => {
             "a whole number with a unit: ms, s, m or h, e.g. 30s"

@@ -346,6 +346,23 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             return Err((key, "must be greater than zero".into()));
         }
     }
+    if let Some(url) = &c.ami.url {
+        crate::adapter::ami::address_of(url).map_err(|e| ("ami.url", e))?;
+        if c.ami.username.trim().is_empty() {
+            return Err(("ami.username", "is empty".into()));
+        }
+        for (key, value) in [
+            ("ami.username", c.ami.username.as_str()),
+            ("ami.secret", c.ami.secret.expose()),
+        ] {
+            if value.contains(['\r', '\n', '\0']) {
+                return Err((key, "holds a line break or NUL byte".into()));
+            }
+        }
+        if c.ami.timeout.0.is_zero() {
+            return Err(("ami.timeout", "must be greater than zero".into()));
+        }
+    }
     if c.media.advertised().is_unspecified() {
         return Err((
             "media.advertise_address",

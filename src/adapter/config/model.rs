@@ -23,6 +23,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// The Asterisk REST Interface this instance drives.
     pub ari: AriConfig,
+    /// The manager interface, ARI's fallback for call control (absent URL: off).
+    pub ami: AmiSection,
     /// Where call audio is received and sent.
     pub media: MediaConfig,
     /// Logging.
@@ -103,6 +105,35 @@ impl Default for AriConfig {
             app: "voice-gateway".into(),
             reconnect_max_delay: HumanDuration(Duration::from_secs(10)),
             request_timeout: HumanDuration(Duration::from_secs(5)),
+        }
+    }
+}
+
+/// `[ami]`: when an ARI request to hang up, continue in the dialplan or
+/// originate fails for want of ARI (no connection, timeout, 5xx), it is sent
+/// over the Asterisk Manager Interface instead.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AmiSection {
+    /// `tcp://HOST[:PORT]` of the manager (`manager.conf`, port 5038 by
+    /// default); absent: no fallback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The manager user (a `manager.conf` section with `write = call,originate`).
+    pub username: String,
+    /// That user's secret. Never printed.
+    pub secret: Secret,
+    /// Deadline of one AMI action, connecting and logging in included.
+    pub timeout: HumanDuration,
+}
+
+impl Default for AmiSection {
+    fn default() -> Self {
+        Self {
+            url: None,
+            username: "voice-gateway".into(),
+            secret: Secret::default(),
+            timeout: HumanDuration(Duration::from_secs(5)),
         }
     }
 }
@@ -217,6 +248,7 @@ impl Default for Config {
         Self {
             http: HttpConfig::default(),
             ari: AriConfig::default(),
+            ami: AmiSection::default(),
             media: MediaConfig::default(),
             log: LogConfig::default(),
             lifecycle: LifecycleConfig::default(),

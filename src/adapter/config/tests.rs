@@ -192,6 +192,30 @@ fn each_bad_value_is_rejected_with_its_key() {
             "not between 1 and limits.max_live_calls",
         ),
         (
+            "[ami]\nurl = \"http://127.0.0.1:5038\"\n",
+            &[],
+            "ami.url",
+            "not a tcp://",
+        ),
+        (
+            "[ami]\nurl = \"tcp://pbx:5038\"\nsecret = \"a\\r\\nAction: Originate\"\n",
+            &[],
+            "ami.secret",
+            "line break",
+        ),
+        (
+            "[ami]\nurl = \"tcp://pbx:5038\"\ntimeout = \"0s\"\n",
+            &[],
+            "ami.timeout",
+            "greater than zero",
+        ),
+        (
+            "[ami]\nurl = \"tcp://pbx:5038\"\nusername = \" \"\n",
+            &[],
+            "ami.username",
+            "empty",
+        ),
+        (
             "[ari]\nurl = \"ftp://pbx\"\n",
             &[],
             "ari.url",
@@ -414,9 +438,15 @@ fn syntax_errors_and_missing_files_are_reported() {
 
 #[test]
 fn printing_the_effective_configuration_masks_secrets() {
-    let c = load_from_str("[ari]\npassword = \"s3cret-pw\"\n", env(&[])).unwrap();
+    let c = load_from_str(
+        "[ari]\npassword = \"s3cret-pw\"\n[ami]\nurl = \"tcp://pbx\"\nsecret = \"ami-s3cret\"\n",
+        env(&[]),
+    )
+    .unwrap();
     let printed = toml::to_string(&c).unwrap();
     assert!(!printed.contains("s3cret-pw"));
+    assert!(!printed.contains("ami-s3cret") && !format!("{c:?}").contains("ami-s3cret"));
+    assert_eq!(c.ami.secret.expose(), "ami-s3cret");
     assert!(printed.contains("password = \"********\""));
     assert!(!format!("{c:?}").contains("s3cret-pw"));
 }
