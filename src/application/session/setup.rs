@@ -45,10 +45,7 @@ impl Session {
         };
         let (stt_names, tts_names) = self.choose_speech(&route);
         self.core.routed(route.clone(), stt_names, tts_names);
-        if let Some(permit) = self.permit.as_mut()
-            && let Err(e) = permit.claim_tenant(&route.tenant)
-        {
-            self.over_share(e).await;
+        if !self.claim_share(&route.tenant).await {
             return false;
         }
         // An outbound call was started, and answered, by the router.
@@ -102,6 +99,18 @@ impl Session {
         self.now = read_clock();
         self.core.at(self.now).converse(greeting);
         true
+    }
+
+    /// Counts the call against its tenant's share of live calls; past it
+    /// the call is refused (see `over_share`) and this is false.
+    async fn claim_share(&mut self, tenant: &crate::domain::TenantId) -> bool {
+        match self.permit.as_mut().map(|p| p.claim_tenant(tenant)) {
+            Some(Err(e)) => {
+                self.over_share(e).await;
+                false
+            }
+            Some(Ok(())) | None => true,
+        }
     }
 
     /// Answer, media leg, bridge, externalMedia. Errors name the step.
