@@ -6,6 +6,7 @@ use crate::{
     gateway::{GatewayConfig, ROUTES},
     rig::{Media, Rig, Setup},
 };
+use serde_json::Value;
 use std::time::{Duration, Instant};
 use vg_testkit::{Caller, wait_until, wav};
 
@@ -303,14 +304,20 @@ pub(crate) fn twenty_at_once(media: Media) {
             .count()
             == 20
     }));
-    let reasons: Vec<String> = rig
+    let ended: Vec<Value> = rig
         .gw
         .events()
-        .iter()
+        .into_iter()
         .filter(|e| e["type"] == "call.ended")
-        .map(|e| e["data"]["reason"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert!(reasons.iter().all(|r| r == "caller_hangup"), "{reasons:?}");
+    assert!(
+        ended.iter().all(|e| e["data"]["reason"] == "caller_hangup"),
+        "{:?}",
+        ended
+            .iter()
+            .map(|e| format!("{} {}", e["data"]["reason"], e["data"]["detail"]))
+            .collect::<Vec<_>>()
+    );
     rig.finish();
 }
 

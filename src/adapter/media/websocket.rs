@@ -130,21 +130,43 @@ impl WebSocketWire {
     }
 }
 
-/// Opens `url` with subprotocol `media`.
+/// Opens `url` with subprotocol `media`. A refused attempt (Asterisk's
+/// HTTP server busy with many calls set up at once) is tried again after a
+/// short pause, within [`CONNECT_TIMEOUT`] in all.
 async fn connect(url: String) -> Result<Box<Ws>, String> {
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| e.to_string())?;
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", HeaderValue::from_static("media"));
-    match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
+    let attempt = async || {
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| e.to_string())?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static("media"));
+        tokio_tungstenite::connect_async(request)
+            .await
+            .map(|(ws, _)| Box::new(ws))
+            .map_err(|e| format!("{url}: {e}"))
+    };
+    let attempts = async {
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match attempt().await {
+                Ok(ws) => return Ok(ws),
+                // A URL that does not parse will not parse next time either.
+                Err(e) if e.starts_with("URL error") => return Err(e),
+                Err(e) => {
+                    tracing::debug!(error = %e, ?pause, "media WebSocket refused; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(800));
+                }
+            }
+        }
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, attempts).await {
         Err(_) => Err(format!(
             "no handshake with {url} within {CONNECT_TIMEOUT:?}"
         )),
-        Ok(Err(e)) => Err(format!("{url}: {e}")),
-        Ok(Ok((ws, _))) => Ok(Box::new(ws)),
+        Ok(result) => result,
     }
 }
 
