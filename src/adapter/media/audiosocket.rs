@@ -296,16 +296,8 @@ impl AudioSocketWire {
             match message {
                 Message::Audio { rate, pcm } if rate == self.rate => {
                     metrics.packets_in.inc();
-                    let mut off = 0;
-                    while off < pcm.len() {
-                        match inbound.push_frame_bytes(now, &pcm[off..]) {
-                            Ok(taken) => off += taken,
-                            // Built with a framed codec: never reached.
-                            Err(_) => break,
-                        }
-                        if emit.inbound(inbound) == Flow::Stop {
-                            return Flow::Stop;
-                        }
+                    if super::wire::take_pcm(pcm, now, inbound, emit) == Flow::Stop {
+                        return Flow::Stop;
                     }
                 }
                 Message::Audio { rate, .. } => {

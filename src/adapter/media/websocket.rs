@@ -217,18 +217,7 @@ impl Wire for WebSocketWire {
                     return Flow::Continue;
                 }
                 metrics.packets_in.inc();
-                let mut off = 0;
-                while off < audio.len() {
-                    match inbound.push_frame_bytes(now, &audio[off..]) {
-                        Ok(taken) => off += taken,
-                        // Built with a framed codec: never reached.
-                        Err(_) => break,
-                    }
-                    if emit.inbound(inbound) == Flow::Stop {
-                        return Flow::Stop;
-                    }
-                }
-                Flow::Continue
+                super::wire::take_pcm(&audio, now, inbound, emit)
             }
             Input::Message(Some(Ok(Message::Text(text)))) => {
                 self.text(text.as_str(), inbound, emit, metrics)

@@ -8,6 +8,28 @@ use ::media::pipeline::InboundPipeline;
 use ::media::vad::VoiceActivityDetector;
 use std::{fmt::Debug, future::Future, io, net::SocketAddr, time::Instant};
 
+/// Feeds raw PCM of any length (an AudioSocket or WebSocket message) into
+/// `inbound` frame by frame, draining its output through `emit` after each.
+pub(crate) fn take_pcm<V: VoiceActivityDetector>(
+    pcm: &[u8],
+    now: Instant,
+    inbound: &mut InboundPipeline<V>,
+    emit: &Emitter,
+) -> Flow {
+    let mut off = 0;
+    while off < pcm.len() {
+        match inbound.push_frame_bytes(now, &pcm[off..]) {
+            Ok(taken) => off += taken,
+            // Built with a framed codec: never reached.
+            Err(_) => break,
+        }
+        if emit.inbound(inbound) == Flow::Stop {
+            return Flow::Stop;
+        }
+    }
+    Flow::Continue
+}
+
 /// One transport's socket(s) and framing, owned by the leg's task.
 pub(crate) trait Wire: Debug + Send + 'static {
     /// What [`recv`](Self::recv) yields, handed back to [`handle`](Self::handle).
