@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test test-asterisk test-asterisk-soak bench bench-api bench-speech bench-load bench-soak lint fmt deps deps-test check-config clean
+.PHONY: run test test-asterisk test-asterisk-soak bench bench-api bench-speech bench-load bench-soak bench-faults lint fmt deps deps-test check-config clean
 
 ## run: build (release) and run the gateway on its embedded defaults; with
 ## [speech] on "wyoming" (the default) it first sets up and starts the local
@@ -56,6 +56,17 @@ bench-soak: deps
 	$(CARGO) build --release -p voice-gateway --bin voice-gateway -p vg-asterisk-sim --bin loadgen
 	ulimit -n $$(ulimit -Hn) && $(TARGET_DIR)/release/loadgen --gateway $(TARGET_DIR)/release/voice-gateway \
 		--soak-calls $(SOAK_CALLS) --soak-secs $(SOAK_SECS) $(ARGS)
+
+## bench-faults: the fault-injection suite at full size (not in CI; `make test`
+## runs each scenario small): 100+ concurrent simulated calls per fault, the
+## Asterisk ones also with 10 real calls; writes bench/results/<date>-faults.{json,md}
+bench-faults: deps-test
+	rm -rf $(TARGET_DIR)/faults
+	VG_FAULTS=full VG_FAULTS_OUT=$(abspath $(TARGET_DIR))/faults $(CARGO) test -p voice-gateway \
+		--test faults -- --test-threads=1 --nocapture
+	VG_FAULTS=full VG_FAULTS_OUT=$(abspath $(TARGET_DIR))/faults $(CARGO) test -p voice-gateway \
+		--test asterisk faults:: -- --test-threads=1 --nocapture
+	$(CARGO) run -p vg-testkit --bin faults-report -- $(TARGET_DIR)/faults bench/results
 
 ## bench-api: the call API under load on loopback (wrk against the release
 ## gateway and the simulator): requests/s and latency percentiles of

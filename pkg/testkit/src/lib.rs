@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod asterisk;
+pub mod faults;
 mod install;
 mod kafka;
 mod net;

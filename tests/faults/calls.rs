@@ -1,0 +1,1 @@
+//! Fault scenarios of the call path (see main.rs).

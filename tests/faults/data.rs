@@ -1,0 +1,1 @@
+//! Fault scenarios of the data path (see main.rs).
