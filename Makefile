@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test test-asterisk test-asterisk-soak bench bench-api bench-speech bench-load bench-soak bench-faults lint fmt deps deps-test check-config clean
+.PHONY: run test test-asterisk test-asterisk-soak bench bench-api bench-speech bench-load bench-soak bench-faults bench-turn lint fmt deps deps-test check-config clean
 
 ## run: build (release) and run the gateway on its embedded defaults; with
 ## [speech] on "wyoming" (the default) it first sets up and starts the local
@@ -56,6 +56,15 @@ bench-soak: deps
 	$(CARGO) build --release -p voice-gateway --bin voice-gateway -p vg-asterisk-sim --bin loadgen
 	ulimit -n $$(ulimit -Hn) && $(TARGET_DIR)/release/loadgen --gateway $(TARGET_DIR)/release/voice-gateway \
 		--soak-calls $(SOAK_CALLS) --soak-secs $(SOAK_SECS) $(ARGS)
+
+## bench-turn: voice-to-voice latency as callers feel it, on the real Asterisk
+## with the embedded local engines (Whisper tiny.en, Piper, the built-in agent):
+## 25 turns from the callers' own recordings, the gateway's stage figures, the
+## barge-in stop delay and the word error rate in bench/results/<date>-turn.{json,md}
+bench-turn: deps-test
+	scripts/speech-setup.sh >/dev/null
+	VG_BENCH_OUT=$(CURDIR)/bench/results $(CARGO) test -p voice-gateway --test asterisk \
+		speech::bench_turn::bench_turn -- --ignored --exact --nocapture
 
 ## bench-faults: the fault-injection suite at full size (not in CI; `make test`
 ## runs each scenario small): 100+ concurrent simulated calls per fault, the

@@ -8,6 +8,8 @@
 #[path = "../speech/support.rs"]
 mod support;
 
+mod bench_turn;
+
 use crate::{
     audio::{secs, sentences},
     calls::{DID, T},

@@ -196,6 +196,24 @@ impl Tally {
     }
 }
 
+/// Today's date (UTC), `YYYY-MM-DD`, for results files (Howard Hinnant's
+/// civil_from_days).
+pub fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Reads every fragment in `dir` (sorted by name).
 pub fn read_fragments(dir: &Path) -> std::io::Result<Vec<Outcome>> {
     let mut out = Vec::new();
@@ -234,7 +252,9 @@ pub fn report_json(outcomes: &[Outcome], machine: Value) -> Value {
 /// The Markdown table beside the JSON.
 pub fn report_md(date: &str, outcomes: &[Outcome]) -> String {
     let mut md = format!("# Fault injection, {date}\n\n");
-    md.push_str("| scenario | calls | events expected | delivered | calls lost | duplicates | notes |\n");
+    md.push_str(
+        "| scenario | calls | events expected | delivered | calls lost | duplicates | notes |\n",
+    );
     md.push_str("|---|---:|---:|---:|---:|---:|---|\n");
     for o in outcomes {
         let _ = writeln!(

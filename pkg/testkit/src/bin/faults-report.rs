@@ -5,12 +5,9 @@
 //! faults-report FRAGMENT_DIR OUT_DIR
 //! ```
 
-// A report tool: reads the clock for the file's date.
-#![allow(clippy::disallowed_methods)]
-
 use std::{path::PathBuf, process::ExitCode};
 
-use vg_testkit::faults::{read_fragments, report_json, report_md};
+use vg_testkit::faults::{read_fragments, report_json, report_md, today};
 
 fn main() -> ExitCode {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
@@ -44,23 +41,6 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
-}
-
-/// Today's date (UTC), `YYYY-MM-DD` (Howard Hinnant's civil_from_days).
-fn today() -> String {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// What the run was on; the load average shows other work on the machine.
