@@ -153,6 +153,9 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
             "a whole number with a unit: ms, s, m or h, e.g. 30s"
         }
         "media.bind_address" | "media.advertise_address" => "an IP address, e.g. 127.0.0.1",
+        "media.jitter_min_delay" | "media.jitter_max_delay" => {
+            "a whole number with a unit, e.g. 0ms or 200ms (min <= max <= 1s)"
+        }
         "media.rtp_port_range" => "START-END with 1 <= START <= END <= 65535, e.g. 20000-29999",
         "log.level" => "a tracing filter such as info, debug or info,voice_gateway=debug",
         "log.format" => "json or pretty",

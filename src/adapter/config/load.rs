@@ -391,6 +391,19 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
     if c.media.rtp_port_range.len() < 2 {
         return Err(("media.rtp_port_range", "holds fewer than 2 ports".into()));
     }
+    let (min, max) = (c.media.jitter_min_delay.0, c.media.jitter_max_delay.0);
+    if max.is_zero() || max > std::time::Duration::from_secs(1) {
+        return Err((
+            "media.jitter_max_delay",
+            format!("{max:?} is not between 1 ms and 1 s"),
+        ));
+    }
+    if min > max {
+        return Err((
+            "media.jitter_min_delay",
+            format!("{min:?} is above media.jitter_max_delay ({max:?})"),
+        ));
+    }
     if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&c.log.level) {
         return Err((
             "log.level",

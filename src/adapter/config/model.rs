@@ -162,6 +162,12 @@ pub struct MediaConfig {
     /// port; each call's externalMedia request names the one bound). The
     /// listener runs only when the instance or a route uses `audiosocket`.
     pub audiosocket_port: u16,
+    /// Least playout delay of the RTP jitter buffer. Each talkspurt plays
+    /// `4 ×` the measured interarrival jitter late, never less than this
+    /// (near 0 on loopback or a LAN) nor more than `jitter_max_delay`.
+    pub jitter_min_delay: HumanDuration,
+    /// Most playout delay of the RTP jitter buffer, however bad the jitter.
+    pub jitter_max_delay: HumanDuration,
 }
 
 /// The externalMedia transport (`rtp`, `audiosocket`, `websocket`).
@@ -181,6 +187,8 @@ impl Default for MediaConfig {
             transport: MediaTransport::Rtp,
             format: None,
             audiosocket_port: 0,
+            jitter_min_delay: HumanDuration(Duration::ZERO),
+            jitter_max_delay: HumanDuration(Duration::from_millis(200)),
         }
     }
 }

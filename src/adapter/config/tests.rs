@@ -253,6 +253,24 @@ fn each_bad_value_is_rejected_with_its_key() {
             "fewer than 2",
         ),
         (
+            "[media]\njitter_min_delay = \"300ms\"\n",
+            &[],
+            "media.jitter_min_delay",
+            "above media.jitter_max_delay",
+        ),
+        (
+            "[media]\njitter_max_delay = \"0ms\"\n",
+            &[],
+            "media.jitter_max_delay",
+            "not between 1 ms and 1 s",
+        ),
+        (
+            "[media]\njitter_max_delay = \"2s\"\n",
+            &[],
+            "media.jitter_max_delay",
+            "not between 1 ms and 1 s",
+        ),
+        (
             "[media]\nformat = \"slin16\"\n",
             &[],
             "media.format",

@@ -56,6 +56,9 @@ pub struct UdpMediaConfig {
     /// no RTP address) takes its first packet only from one of these. Empty:
     /// only `SetPeer` opens a leg.
     pub asterisk_hosts: Vec<IpAddr>,
+    /// Least and most playout delay of the RTP jitter buffer (between them,
+    /// 4 × the measured jitter). Off RTP there is no jitter buffer.
+    pub jitter_delay: (Duration, Duration),
 }
 
 impl UdpMediaConfig {
@@ -75,6 +78,7 @@ impl UdpMediaConfig {
             play_lead: Duration::from_secs(2),
             max_queued: Duration::from_secs(3),
             asterisk_hosts: Vec::new(),
+            jitter_delay: (Duration::ZERO, Duration::from_millis(200)),
         }
     }
 
@@ -82,6 +86,7 @@ impl UdpMediaConfig {
     pub fn from_media_config(media: &MediaConfig) -> Self {
         Self {
             advertise: media.advertise_address,
+            jitter_delay: (media.jitter_min_delay.0, media.jitter_max_delay.0),
             ..Self::new(media.bind_address, media.rtp_port_range)
         }
     }

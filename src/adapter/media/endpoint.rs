@@ -92,7 +92,12 @@ impl UdpMediaEndpoint {
                 request.format
             )));
         }
-        let inbound = setup::inbound(request.transport, request.format, request.stt_rate);
+        let inbound = setup::inbound(
+            request.transport,
+            request.format,
+            request.stt_rate,
+            c.jitter_delay,
+        );
         let outbound = OutboundPipeline::new(setup::outbound(
             request.transport,
             request.format,

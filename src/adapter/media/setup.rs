@@ -1,16 +1,24 @@
 //! Pipeline settings for one leg, from its wire format and STT rate.
 
 use crate::application::ports::{media::Transport, telephony::WireFormat};
+use ::media::jitter::JitterConfig;
 use ::media::pacer::PacerConfig;
 use ::media::pipeline::{InboundConfig, OutboundConfig, TelephoneCodec};
+use std::time::Duration;
 
 /// Telephone-event payload type Asterisk uses (RFC 4733).
 const TELEPHONE_EVENT_PT: u8 = 101;
 
 /// Caller audio in `format` → PCM at `stt_rate`. Every encoding Asterisk may
 /// send at the format's clock rate is taken (G.711 both laws, L16), so a
-/// format switch on Asterisk's side is not heard as garbage.
-pub(crate) fn inbound(transport: Transport, format: WireFormat, stt_rate: u32) -> InboundConfig {
+/// format switch on Asterisk's side is not heard as garbage. Over RTP each
+/// talkspurt plays `4 ×` the measured jitter late, within `(min, max)`.
+pub(crate) fn inbound(
+    transport: Transport,
+    format: WireFormat,
+    stt_rate: u32,
+    (min, max): (Duration, Duration),
+) -> InboundConfig {
     if let Some(codec) = framed(transport, format) {
         // No RTP: audio comes in order over TCP, straight to the resampler.
         return InboundConfig {
@@ -32,6 +40,11 @@ pub(crate) fn inbound(transport: Transport, format: WireFormat, stt_rate: u32) -
         l16_payload_type: Some(l16),
         telephone_event_payload_type: Some(TELEPHONE_EVENT_PT),
         output_rate: stt_rate,
+        jitter: JitterConfig {
+            target_delay: min,
+            max_delay: max,
+            ..JitterConfig::default()
+        },
         ..InboundConfig::default()
     }
 }
@@ -80,5 +93,34 @@ fn framed(transport: Transport, format: WireFormat) -> Option<TelephoneCodec> {
         }),
         (_, WireFormat::Ulaw) => Some(TelephoneCodec::Pcmu),
         (_, WireFormat::Alaw) => Some(TelephoneCodec::Pcma),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtp_legs_take_the_configured_jitter_delays_and_framed_legs_have_none() {
+        let (min, max) = (Duration::ZERO, Duration::from_millis(150));
+        let rtp = inbound(Transport::Rtp, WireFormat::Ulaw, 16_000, (min, max));
+        assert_eq!((rtp.jitter.target_delay, rtp.jitter.max_delay), (min, max));
+        let framed = inbound(
+            Transport::Audiosocket,
+            WireFormat::Slin16,
+            16_000,
+            (min, max),
+        );
+        assert!(framed.framed.is_some(), "no RTP, no jitter buffer");
+    }
+
+    #[test]
+    fn the_default_jitter_floor_is_zero() {
+        let media = crate::adapter::config::MediaConfig::default();
+        let udp = super::super::config::UdpMediaConfig::from_media_config(&media);
+        assert_eq!(
+            udp.jitter_delay,
+            (Duration::ZERO, Duration::from_millis(200))
+        );
     }
 }

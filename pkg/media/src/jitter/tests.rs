@@ -318,3 +318,67 @@ fn steady_state_does_not_allocate() {
     assert_eq!(info.count_total, 0);
     assert!(played > 0 && jb.stats().concealed > 0);
 }
+
+/// Packets arrive at `arrivals[i]` and the buffer is driven as the media leg
+/// drives it (insert, then every frame due before the next arrival).
+fn live(jb: &mut JitterBuffer, arrivals: &[Instant]) -> Vec<Out> {
+    let mut out = Vec::new();
+    for (i, at) in arrivals.iter().enumerate() {
+        assert_eq!(put(jb, *at, i as u16), Insert::Buffered, "packet {i}");
+        let next = arrivals.get(i + 1).copied().unwrap_or(*at + ms(1000));
+        while let Some(t) = jb.poll_timeout().filter(|t| *t < next) {
+            while let Some(f) = jb.pop(t) {
+                out.push(Out {
+                    seq: f.sequence.wrapping_sub(1000),
+                    kind: f.kind,
+                    first_byte: f.payload.first().copied(),
+                    at: f.playout,
+                    start: f.talkspurt_start,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn with_no_floor_a_calm_stream_plays_on_arrival_and_jitter_raises_the_delay() {
+    let config = JitterConfig {
+        target_delay: Duration::ZERO,
+        ..JitterConfig::default()
+    };
+    // Loopback: packets 20 ms apart to the microsecond play as they arrive.
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::new(config);
+    let calm: Vec<Instant> = (0..100).map(|i| t0 + ms(20) * i).collect();
+    let out = live(&mut jb, &calm);
+    assert_eq!(seqs(&out), (0..100).collect::<Vec<_>>());
+    assert!(
+        out.iter().zip(&calm).all(|(o, at)| o.at == *at),
+        "no delay added"
+    );
+    assert_eq!((jb.stats().lost, jb.stats().late), (0, 0));
+
+    // 5 ms of jitter (arrivals alternately 15 and 25 ms apart): the jitter
+    // is measured, nothing is lost or concealed, and no frame waits longer
+    // than the jitter makes it (the early half waits for its slot).
+    let mut jb = JitterBuffer::new(config);
+    let mut at = t0;
+    let jittery: Vec<Instant> = (0..400u32)
+        .map(|i| {
+            at += ms(if i % 2 == 0 { 15 } else { 25 });
+            at
+        })
+        .collect();
+    let out = live(&mut jb, &jittery);
+    assert_eq!(seqs(&out), (0..400).collect::<Vec<_>>());
+    assert!(out.iter().all(|o| o.kind == FrameKind::Audio));
+    assert_eq!((jb.stats().lost, jb.stats().late), (0, 0));
+    let waited = out
+        .iter()
+        .map(|o| o.at - jittery[usize::from(o.seq)])
+        .max()
+        .unwrap();
+    assert!(waited <= ms(10), "a frame waited {waited:?}");
+    assert!((ms(4)..=ms(6)).contains(&jb.stats().jitter));
+}
