@@ -126,6 +126,8 @@ pub(super) fn session_deps(
         silence_timeout: s.silence_timeout.0,
         max_reprompts: s.max_reprompts,
         endpointing: s.endpointing.0,
+        finish_on_pause: s.finish_on_pause,
+        endpointing_incomplete: s.endpointing_incomplete.0,
         max_turn: s.max_turn.0,
         final_timeout: s.final_timeout.0,
         barge_in: s.barge_in,

@@ -114,6 +114,7 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         | "orchestrator.idle_timeout"
         | "session.silence_timeout"
         | "session.endpointing"
+        | "session.endpointing_incomplete"
         | "session.max_turn"
         | "session.final_timeout"
         | "session.transfer_ring_timeout" => "a whole number with a unit: ms, s, m or h",

@@ -418,6 +418,14 @@ pub struct SessionSection {
     pub max_reprompts: u32,
     /// Silence after the end of speech before the turn ends.
     pub endpointing: HumanDuration,
+    /// Ask the recogniser for the transcript as soon as the caller pauses
+    /// (160 ms), not only at the end of the turn: Whisper then decodes
+    /// while the turn's silence runs, and a transcript that ends a sentence
+    /// ends the turn at once.
+    pub finish_on_pause: bool,
+    /// Silence after the end of speech before the turn ends when the
+    /// transcript so far trails off ("and", "um", a comma).
+    pub endpointing_incomplete: HumanDuration,
     /// Longest caller turn.
     pub max_turn: HumanDuration,
     /// Wait for the STT's final transcript after the end of speech.
@@ -453,6 +461,8 @@ impl Default for SessionSection {
             silence_timeout: HumanDuration(Duration::from_secs(5)),
             max_reprompts: 2,
             endpointing: HumanDuration(Duration::from_millis(200)),
+            finish_on_pause: true,
+            endpointing_incomplete: HumanDuration(Duration::from_millis(800)),
             max_turn: HumanDuration(Duration::from_secs(30)),
             // Whisper tiny.en on a loaded two-core machine took 3.3 s for a
             // 4 s utterance (Wyoming STT only starts at the end of speech);

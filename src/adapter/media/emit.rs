@@ -58,6 +58,9 @@ impl Emitter {
                 InboundOutput::Vad(VadEvent::SpeechStart { at }) => {
                     self.control(MediaEvent::SpeechStarted { at })
                 }
+                InboundOutput::Vad(VadEvent::SpeechPause { at }) => {
+                    self.control(MediaEvent::SpeechPaused { at })
+                }
                 InboundOutput::Vad(VadEvent::SpeechEnd { at }) => {
                     self.control(MediaEvent::SpeechEnded { at })
                 }

@@ -79,6 +79,12 @@ pub enum MediaEvent {
         /// Onset.
         at: Instant,
     },
+    /// The VAD heard a pause in speech (shorter than its hangover): speech
+    /// may go on (`SpeechStarted` again) or end (`SpeechEnded`, same `at`).
+    SpeechPaused {
+        /// End of the last speech frame.
+        at: Instant,
+    },
     /// The VAD heard speech end (after its hangover, on the clock).
     SpeechEnded {
         /// End of the last speech frame.

@@ -36,6 +36,11 @@ pub struct SessionConfig {
     pub stt_rate: u32,
     /// Silence after the VAD's end of speech before the turn ends.
     pub endpointing: Duration,
+    /// Ask for the transcript at the VAD's pause (before the end of speech);
+    /// a transcript that ends a sentence then ends the turn.
+    pub finish_on_pause: bool,
+    /// `endpointing` when the transcript trails off ("and", "um", ",").
+    pub endpointing_incomplete: Duration,
     /// How long to wait for the STT's final result after `finish`.
     pub final_timeout: Duration,
     /// A caller turn longer than this is cut and sent as is.
@@ -99,6 +104,8 @@ impl Default for SessionConfig {
             advertise_ip: None,
             stt_rate: 16_000,
             endpointing: Duration::from_millis(200),
+            finish_on_pause: true,
+            endpointing_incomplete: Duration::from_millis(800),
             final_timeout: Duration::from_secs(2),
             max_turn: Duration::from_secs(30),
             silence_timeout: Duration::from_secs(5),

@@ -287,6 +287,7 @@ impl Session {
                 None
             }
             MediaEvent::SpeechStarted { at } => Some(Input::SpeechStarted { at }),
+            MediaEvent::SpeechPaused { at } => Some(Input::SpeechPaused { at }),
             MediaEvent::SpeechEnded { at } => Some(Input::SpeechEnded { at }),
             MediaEvent::Dtmf { digit } => Some(Input::Dtmf(digit)),
             MediaEvent::Latched { peer } => {

@@ -18,6 +18,8 @@ enum State {
     },
     Speech {
         last_speech_end: Instant,
+        /// A pause was reported for the current quiet run.
+        paused: bool,
     },
 }
 
@@ -54,9 +56,16 @@ impl Hangover {
         // still ends the previous speech first.
         self.timeout(start);
         match &mut self.state {
-            State::Speech { last_speech_end } => {
+            State::Speech {
+                last_speech_end,
+                paused,
+            } => {
                 if speech {
                     *last_speech_end = (*last_speech_end).max(end);
+                    if std::mem::take(paused) {
+                        // Speech goes on after a pause that was reported.
+                        self.push(VadEvent::SpeechStart { at: start });
+                    }
                 }
             }
             State::Silence {
@@ -78,6 +87,7 @@ impl Hangover {
                 if *run >= self.config.onset_frames.max(1) {
                     self.state = State::Speech {
                         last_speech_end: end,
+                        paused: false,
                     };
                     self.push(VadEvent::SpeechStart { at: first });
                 }
@@ -86,7 +96,20 @@ impl Hangover {
     }
 
     pub(crate) fn timeout(&mut self, now: Instant) {
-        if let State::Speech { last_speech_end } = self.state
+        if let State::Speech {
+            last_speech_end,
+            paused: paused @ false,
+        } = &mut self.state
+            && self.config.pause < self.config.hangover
+            && now >= *last_speech_end + self.config.pause
+        {
+            *paused = true;
+            let at = *last_speech_end;
+            self.push(VadEvent::SpeechPause { at });
+        }
+        if let State::Speech {
+            last_speech_end, ..
+        } = self.state
             && now >= last_speech_end + self.config.hangover
         {
             self.state = SILENCE;
@@ -98,7 +121,14 @@ impl Hangover {
 
     pub(crate) fn deadline(&self) -> Option<Instant> {
         match self.state {
-            State::Speech { last_speech_end } => Some(last_speech_end + self.config.hangover),
+            State::Speech {
+                last_speech_end,
+                paused,
+            } => Some(if paused || self.config.pause >= self.config.hangover {
+                last_speech_end + self.config.hangover
+            } else {
+                last_speech_end + self.config.pause
+            }),
             State::Silence { .. } => None,
         }
     }

@@ -35,6 +35,14 @@ pub enum VadEvent {
         /// Start time of the first speech frame.
         at: Instant,
     },
+    /// Speech paused: `pause` has passed since the last speech frame (`at`,
+    /// its end), less than the hangover. Speech may go on (another
+    /// `SpeechStart` then) or end (`SpeechEnd` with the same `at`). A
+    /// recogniser that decodes per utterance can start on the audio so far.
+    SpeechPause {
+        /// End time of the last speech frame.
+        at: Instant,
+    },
     /// Speech ended: `at` is the end of the last speech frame, reported once the
     /// hangover has passed without another.
     SpeechEnd {
@@ -52,14 +60,20 @@ pub struct VadConfig {
     /// Time without a speech frame after which speech has ended. Measured on the
     /// clock, not in frames: during silence Asterisk sends no frames at all.
     pub hangover: Duration,
+    /// Quiet time after which a [`VadEvent::SpeechPause`] is reported while
+    /// speech goes on (at most once per quiet run); none when not below
+    /// `hangover`.
+    pub pause: Duration,
 }
 
 impl Default for VadConfig {
-    /// 3 frames (60 ms, within the 150 ms barge-in budget), 300 ms hangover.
+    /// 3 frames (60 ms, within the 150 ms barge-in budget), 300 ms hangover,
+    /// a pause after 160 ms (longer than most gaps between words).
     fn default() -> Self {
         Self {
             onset_frames: 3,
             hangover: Duration::from_millis(300),
+            pause: Duration::from_millis(160),
         }
     }
 }

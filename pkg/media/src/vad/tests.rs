@@ -63,6 +63,12 @@ fn speech_ends_on_the_clock_when_frames_stop() {
     assert_eq!(events(&mut vad), [VadEvent::SpeechStart { at: t0 }]);
     // Asterisk stops sending: no more frames, only the clock.
     let last_end = t0 + ms(100);
+    // A pause first (a recogniser may start decoding), then the end.
+    assert_eq!(vad.poll_timeout(), Some(last_end + ms(160)));
+    vad.handle_timeout(last_end + ms(159));
+    assert!(events(&mut vad).is_empty());
+    vad.handle_timeout(last_end + ms(160));
+    assert_eq!(events(&mut vad), [VadEvent::SpeechPause { at: last_end }]);
     assert_eq!(vad.poll_timeout(), Some(last_end + ms(300)));
     vad.handle_timeout(last_end + ms(299));
     assert!(events(&mut vad).is_empty());
@@ -74,12 +80,33 @@ fn speech_ends_on_the_clock_when_frames_stop() {
 #[test]
 fn pause_shorter_than_the_hangover_does_not_end_speech() {
     let t0 = Instant::now();
-    // 3 speech, 10 quiet frames (200 ms), 3 speech.
+    // 3 speech, 10 quiet frames (200 ms), 3 speech: a pause is reported
+    // (160 ms after the last speech frame), then speech goes on.
     let mut vad = scripted("SSS .......... SSS");
     frames(&mut vad, t0, 16);
+    assert_eq!(
+        events(&mut vad),
+        [
+            VadEvent::SpeechStart { at: t0 },
+            VadEvent::SpeechPause { at: t0 + ms(60) },
+            VadEvent::SpeechStart { at: t0 + ms(260) },
+        ]
+    );
+    // A gap between words (100 ms) is not a pause.
+    let mut vad = scripted("SSS ..... SSS");
+    frames(&mut vad, t0, 11);
     assert_eq!(events(&mut vad), [VadEvent::SpeechStart { at: t0 }]);
+    let mut vad = scripted("SSS .......... SSS");
+    frames(&mut vad, t0, 16);
+    events(&mut vad);
     vad.handle_timeout(t0 + ms(320) + ms(300));
-    assert_eq!(events(&mut vad), [VadEvent::SpeechEnd { at: t0 + ms(320) }]);
+    assert_eq!(
+        events(&mut vad),
+        [
+            VadEvent::SpeechPause { at: t0 + ms(320) },
+            VadEvent::SpeechEnd { at: t0 + ms(320) }
+        ]
+    );
 }
 
 #[test]
@@ -116,6 +143,7 @@ fn a_frame_after_the_hangover_ends_speech_before_counting() {
         events(&mut vad),
         [
             VadEvent::SpeechStart { at: t0 },
+            VadEvent::SpeechPause { at: t0 + ms(20) },
             VadEvent::SpeechEnd { at: t0 + ms(20) },
             VadEvent::SpeechStart { at: t0 + ms(2000) }
         ]
@@ -150,11 +178,27 @@ fn run_signal(
         vad.handle_frame(at, &frame, rate);
         out.extend(std::iter::from_fn(|| vad.poll_event()));
     }
-    if let Some(t) = vad.poll_timeout() {
+    while let Some(t) = vad.poll_timeout() {
         vad.handle_timeout(t);
         out.extend(std::iter::from_fn(|| vad.poll_event()));
     }
-    out
+    segments_only(out)
+}
+
+/// Starts and ends of speech: pauses, and speech going on after one, dropped.
+fn segments_only(events: Vec<VadEvent>) -> Vec<VadEvent> {
+    let mut speaking = false;
+    events
+        .into_iter()
+        .filter(|e| match e {
+            VadEvent::SpeechStart { .. } => !std::mem::replace(&mut speaking, true),
+            VadEvent::SpeechPause { .. } => false,
+            VadEvent::SpeechEnd { .. } => {
+                speaking = false;
+                true
+            }
+        })
+        .collect()
 }
 
 #[test]
@@ -299,7 +343,9 @@ fn segments(
     let mut start = None;
     for e in events {
         match e {
-            VadEvent::SpeechStart { at } => start = Some(at - t0),
+            // Speech going on after a pause is the same segment.
+            VadEvent::SpeechStart { at } => start = start.or(Some(at - t0)),
+            VadEvent::SpeechPause { .. } => {}
             VadEvent::SpeechEnd { at } => out.push((start.take().unwrap(), at - t0)),
         }
     }

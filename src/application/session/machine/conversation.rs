@@ -41,6 +41,13 @@ pub(crate) enum Conversation {
 pub(crate) struct Listening {
     pub(crate) transcript: String,
     pub(crate) confidence: Option<f32>,
+    /// The recogniser was asked to finish at a pause and the caller has not
+    /// spoken since: the turn's end needs no other `finish`.
+    pub(crate) finished_early: bool,
+    /// Finals asked for (`FinishStt`) and not yet in.
+    pub(crate) finals_owed: u32,
+    /// The transcript so far trails off: wait longer before ending the turn.
+    pub(crate) trailing: bool,
 }
 
 /// What to do when the agent's current speech has been played out.

@@ -23,6 +23,8 @@ pub(crate) struct Now {
 pub(crate) enum Input {
     /// The leg's VAD heard the caller start (`at` is the onset).
     SpeechStarted { at: Instant },
+    /// The leg's VAD heard the caller pause (`at`: end of the last speech).
+    SpeechPaused { at: Instant },
     /// The leg's VAD heard the caller stop.
     SpeechEnded { at: Instant },
     /// The leg has sent every agent sample it was given.

@@ -17,6 +17,33 @@ use std::time::{Duration, Instant};
 /// Recogniser failures in a row before the call gives up on recognition.
 const STT_RETRIES: u32 = 3;
 
+/// Last words after which a caller is not done ("I'd like to… um").
+const TRAILING_WORDS: &[&str] = &[
+    "and", "but", "or", "so", "because", "um", "uh", "er", "erm", "hmm", "the", "a", "an", "to",
+    "of", "with", "for", "if", "that", "my", "like",
+];
+
+/// Whether `transcript` trails off: a comma, an ellipsis or a dash at its
+/// end, or a last word a sentence does not end on ("and", "um", "to").
+fn trails_off(transcript: &str) -> bool {
+    let t = transcript.trim_end();
+    if t.ends_with([',', '-', '\u{2026}']) || t.ends_with("..") {
+        return true;
+    }
+    let last = t
+        .rsplit(|c: char| !c.is_alphanumeric() && c != '\'')
+        .find(|w| !w.is_empty())
+        .unwrap_or("")
+        .to_lowercase();
+    TRAILING_WORDS.contains(&last.as_str())
+}
+
+/// Whether `transcript` ends a sentence: closing punctuation (Whisper writes
+/// it) and no trailing off.
+fn ends_a_sentence(transcript: &str) -> bool {
+    transcript.trim_end().ends_with(['.', '?', '!']) && !trails_off(transcript)
+}
+
 impl CallCore {
     /// Enters listening: arm the silence timer.
     pub(super) fn listen(&mut self) {
@@ -31,6 +58,10 @@ impl CallCore {
     pub(super) fn on_speech_started(&mut self, at: Instant) {
         self.timers.clear(Timer::Silence);
         self.timers.clear(Timer::Endpoint);
+        if let Conversation::Listening(l) = &mut self.conv {
+            // The caller goes on: the early final (if any) is a part, not the end.
+            l.finished_early = false;
+        }
         // A turn starts; not while the call is being transferred.
         if matches!(self.conv, Conversation::Listening(_)) && !self.timers.is_set(Timer::MaxTurn) {
             self.timers.set(Timer::MaxTurn, at + self.cfg.max_turn);
@@ -40,11 +71,41 @@ impl CallCore {
         }
     }
 
+    /// The caller paused mid-turn: ask for the transcript of what was said
+    /// (a recogniser that decodes per utterance, like Whisper, starts now
+    /// instead of after the hangover and the endpointing).
+    pub(super) fn on_speech_paused(&mut self, at: Instant) {
+        if !self.cfg.finish_on_pause
+            || !self.stt.open
+            || self.phase() != Some(Phase::Listening)
+            || !self.timers.is_set(Timer::MaxTurn)
+        {
+            return;
+        }
+        let Conversation::Listening(l) = &mut self.conv else {
+            return;
+        };
+        if l.finished_early {
+            return;
+        }
+        l.finished_early = true;
+        l.finals_owed += 1;
+        self.log.marks.speech_end = Some(at);
+        self.emit(Effect::FinishStt);
+    }
+
     pub(super) fn on_speech_ended(&mut self, at: Instant) {
+        let Conversation::Listening(l) = &self.conv else {
+            return;
+        };
+        let wait = if l.trailing {
+            self.cfg.endpointing_incomplete
+        } else {
+            self.cfg.endpointing
+        };
         self.log.marks.speech_end = Some(at);
         if self.phase() == Some(Phase::Listening) {
-            self.timers
-                .set(Timer::Endpoint, self.now.at + self.cfg.endpointing);
+            self.timers.set(Timer::Endpoint, self.now.at + wait);
         }
     }
 
@@ -62,16 +123,23 @@ impl CallCore {
         self.stt.failures = 0;
         let text = text.trim();
         // A final while the agent speaks is not part of a turn.
-        if let Conversation::Listening(l) = &mut self.conv
-            && !text.is_empty()
-        {
-            if !l.transcript.is_empty() {
-                l.transcript.push(' ');
+        let mut settled = false;
+        if let Conversation::Listening(l) = &mut self.conv {
+            if !text.is_empty() {
+                if !l.transcript.is_empty() {
+                    l.transcript.push(' ');
+                }
+                l.transcript.push_str(text);
+                l.confidence = confidence;
             }
-            l.transcript.push_str(text);
-            l.confidence = confidence;
+            l.finals_owed = l.finals_owed.saturating_sub(1);
+            l.trailing = trails_off(&l.transcript);
+            // The early final is in, the caller has not gone on, and what
+            // they said ends a sentence: the turn is over.
+            settled = l.finished_early && l.finals_owed == 0 && ends_a_sentence(&l.transcript);
         }
-        if self.timers.is_set(Timer::FinalResult) {
+        let waited = self.timers.is_set(Timer::FinalResult);
+        if settled || waited {
             self.log.marks.stt_final = Some(self.now.at);
             self.complete_turn();
         }
@@ -114,11 +182,22 @@ impl CallCore {
     fn end_turn(&mut self) {
         self.timers.clear(Timer::Endpoint);
         self.timers.clear(Timer::MaxTurn);
-        let wait = if self.stt.open {
-            self.emit(Effect::FinishStt);
-            self.cfg.final_timeout
-        } else {
-            Duration::ZERO
+        let (early, owed) = match &self.conv {
+            Conversation::Listening(l) => (l.finished_early, l.finals_owed),
+            _ => (false, 0),
+        };
+        let wait = match (self.stt.open, early) {
+            (false, _) => Duration::ZERO,
+            // Asked at the pause; nothing said since.
+            (true, true) if owed == 0 => Duration::ZERO,
+            (true, true) => self.cfg.final_timeout,
+            (true, false) => {
+                if let Conversation::Listening(l) = &mut self.conv {
+                    l.finals_owed += 1;
+                }
+                self.emit(Effect::FinishStt);
+                self.cfg.final_timeout
+            }
         };
         self.timers.set(Timer::FinalResult, self.now.at + wait);
     }
@@ -134,6 +213,8 @@ impl CallCore {
     /// listening when nothing intelligible was said (a cough is not a turn).
     fn complete_turn(&mut self) {
         self.timers.clear(Timer::FinalResult);
+        self.timers.clear(Timer::Endpoint);
+        self.timers.clear(Timer::MaxTurn);
         let Conversation::Listening(l) = &mut self.conv else {
             return;
         };
@@ -231,5 +312,38 @@ impl CallCore {
             let text = self.cfg.reprompt_text.clone();
             self.say(text, AfterSpeech::Listen);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ends_a_sentence, trails_off};
+
+    #[test]
+    fn sentences_end_on_punctuation_and_trail_off_on_fillers() {
+        for done in [
+            "What time do you open?",
+            "Thanks.",
+            "Cancel it!",
+            "I'm done.",
+        ] {
+            assert!(ends_a_sentence(done), "{done}");
+            assert!(!trails_off(done), "{done}");
+        }
+        for open in [
+            "I'd like to",
+            "and",
+            "Book a table for, um",
+            "So I was thinking...",
+            "My number is,",
+            "I want the.",
+            "Well\u{2026}",
+        ] {
+            assert!(!ends_a_sentence(open), "{open}");
+            assert!(trails_off(open), "{open}");
+        }
+        // No punctuation: not known to be finished, not trailing either.
+        assert!(!ends_a_sentence("book a table") && !trails_off("book a table"));
+        assert!(!ends_a_sentence("") && !trails_off(""));
     }
 }

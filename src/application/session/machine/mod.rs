@@ -252,6 +252,7 @@ impl CallCore {
         }
         match input {
             Input::SpeechStarted { at } => self.on_speech_started(at),
+            Input::SpeechPaused { at } => self.on_speech_paused(at),
             Input::SpeechEnded { at } => self.on_speech_ended(at),
             Input::PlaybackDrained => self.on_playback_drained(),
             Input::Dtmf(digit) => self.on_dtmf(digit),
@@ -349,6 +350,7 @@ fn waits_for_barge_in(input: &Input) -> bool {
     use super::SessionCommand as C;
     match input {
         Input::SpeechStarted { .. }
+        | Input::SpeechPaused { .. }
         | Input::SpeechEnded { .. }
         | Input::PlaybackDrained
         | Input::Dtmf(_)

@@ -169,14 +169,21 @@ fn input(rng: &mut Rng, sim: &Sim, model: &mut Model) -> Option<Input> {
     let now = sim.now.at;
     let input = match rng.below(26) {
         0 | 1 => Input::SpeechStarted { at: now },
-        2 | 3 => Input::SpeechEnded { at: now },
+        2 => Input::SpeechEnded { at: now },
+        3 => Input::SpeechPaused { at: now },
         4 => Input::PlaybackDrained,
         5 => Input::Dtmf('5'),
         6 if model.stt => Input::SttInterim {
             words: rng.below(3) as usize,
         },
         7 | 8 if model.stt => Input::SttFinal {
-            text: ["", "yes", "a person please", "4111 1111 1111 1111"][rng.below(4) as usize]
+            text: [
+                "",
+                "yes.",
+                "a person please",
+                "4111 1111 1111 1111",
+                "and, um",
+            ][rng.below(5) as usize]
                 .into(),
             confidence: Some(0.9),
         },

@@ -136,6 +136,94 @@ fn end_of_speech_then_endpointing_asks_for_the_final_and_sends_the_turn() {
 }
 
 #[test]
+fn a_pause_asks_for_the_final_and_a_finished_sentence_ends_the_turn_at_once() {
+    let mut sim = listening();
+    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.advance(Duration::from_millis(1500));
+    let pause = sim.now.at;
+    sim.input(Input::SpeechPaused { at: pause });
+    assert_eq!(names(&sim.take()), ["FinishStt"]);
+    // Whisper's answer, before the hangover and the endpointing ran out.
+    sim.advance(Duration::from_millis(120));
+    sim.input(Input::SttFinal {
+        text: "What time do you open?".into(),
+        confidence: None,
+    });
+    assert_eq!(
+        names(&sim.take()),
+        ["stt.transcribed", "SendTurn(What time do you open?)"]
+    );
+    // The VAD's end of the same speech comes after: nothing more happens.
+    sim.input(Input::SpeechEnded { at: pause });
+    while sim.fire() {}
+    assert_eq!(names(&sim.take()), Vec::<String>::new());
+    assert_eq!(sim.phase(), Some(Phase::Thinking));
+}
+
+#[test]
+fn speech_after_a_pause_is_the_same_turn_and_both_parts_are_sent() {
+    let mut sim = listening();
+    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechPaused { at: sim.now.at });
+    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SttFinal {
+        text: "I'd like to".into(),
+        confidence: None,
+    });
+    sim.input(Input::SpeechPaused { at: sim.now.at });
+    assert_eq!(names(&sim.take()), ["FinishStt", "FinishStt"]);
+    sim.input(Input::SttFinal {
+        text: "book a table.".into(),
+        confidence: None,
+    });
+    assert_eq!(
+        names(&sim.take()),
+        ["stt.transcribed", "SendTurn(I'd like to book a table.)"]
+    );
+}
+
+#[test]
+fn a_caller_trailing_off_gets_the_longer_endpointing() {
+    let mut sim = listening();
+    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechPaused { at: sim.now.at });
+    sim.input(Input::SttFinal {
+        text: "I want to, um".into(),
+        confidence: None,
+    });
+    assert_eq!(names(&sim.take()), ["FinishStt"]);
+    let ended = sim.now.at;
+    sim.input(Input::SpeechEnded { at: ended });
+    sim.fire(); // the longer endpointing
+    assert_eq!(sim.now.at - ended, cfg().endpointing_incomplete);
+    // No second finish: nothing was said since the pause.
+    sim.fire();
+    assert_eq!(
+        names(&sim.take()),
+        ["stt.transcribed", "SendTurn(I want to, um)"]
+    );
+}
+
+#[test]
+fn without_finish_on_pause_a_pause_does_nothing() {
+    let mut sim = Sim::new(
+        SessionConfig {
+            finish_on_pause: false,
+            ..cfg()
+        },
+        None,
+    );
+    sim.take();
+    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechPaused { at: sim.now.at });
+    assert_eq!(names(&sim.take()), Vec::<String>::new());
+    // Nor does one outside a turn.
+    let mut sim = listening();
+    sim.input(Input::SpeechPaused { at: sim.now.at });
+    assert_eq!(names(&sim.take()), Vec::<String>::new());
+}
+
+#[test]
 fn a_turn_with_nothing_intelligible_goes_back_to_listening() {
     let mut sim = listening();
     sim.input(Input::SpeechEnded { at: sim.now.at });
