@@ -56,7 +56,8 @@ fi
 # both a broker without authentication (to create the user) and one with it
 # can open lets the test bootstrap a SCRAM user. Its own root, so the plain
 # tansu above stays; its own target directory, seeded from the plain build's
-# (most dependencies are shared). About 5 more minutes once per machine.
+# (most dependencies are shared). Once per machine: 35 minutes measured at
+# `nice -n 10` on two cores shared with other builds.
 # `scripts/install-deps.sh tansu-sqlite` installs only this.
 tansu_sqlite_root="${CARGO_HOME:-$HOME/.cargo}/vg-tansu-sqlite"
 if { [ "${1:-build}" = test ] || [ "${1:-build}" = tansu-sqlite ]; } \
