@@ -5,6 +5,7 @@
 #
 #   scripts/install-deps.sh build   # cmake, perl (libopus and OpenSSL are built from source by their crates)
 #   scripts/install-deps.sh test    # build + redis-server, PostgreSQL, baresip, tansu, Asterisk
+#   scripts/install-deps.sh tansu-sqlite  # only the SQLite-storage tansu of the SASL test
 #   scripts/install-deps.sh asterisk  # only the real Asterisk of the tests (built once)
 #   scripts/install-deps.sh bench   # build + wrk and curl (the API benchmark)
 set -euo pipefail
@@ -48,6 +49,26 @@ if [ "${1:-build}" = test ] && ! command -v tansu >/dev/null 2>&1 \
   echo "install-deps: installing tansu 0.6.0 (cargo install, ~10 minutes once)"
   CARGO_TARGET_DIR="${TMPDIR:-/tmp}/vg-tansu-install" "${CARGO:-cargo}" install tansu \
     --version 0.6.0 --no-default-features --features dynostore --locked
+fi
+
+# A second tansu with SQLite storage (the `libsql` feature), for the SASL test
+# (tests/data_path/sasl.rs): users live in the storage engine, and only a file
+# both a broker without authentication (to create the user) and one with it
+# can open lets the test bootstrap a SCRAM user. Its own root, so the plain
+# tansu above stays; its own target directory, seeded from the plain build's
+# (most dependencies are shared). Once per machine: 35 minutes measured at
+# `nice -n 10` on two cores shared with other builds.
+# `scripts/install-deps.sh tansu-sqlite` installs only this.
+tansu_sqlite_root="${CARGO_HOME:-$HOME/.cargo}/vg-tansu-sqlite"
+if { [ "${1:-build}" = test ] || [ "${1:-build}" = tansu-sqlite ]; } \
+  && [ ! -x "$tansu_sqlite_root/bin/tansu" ]; then
+  echo "install-deps: installing tansu 0.6.0 with SQLite storage into $tansu_sqlite_root"
+  target="${TMPDIR:-/tmp}/vg-tansu-sqlite-install"
+  plain="${TMPDIR:-/tmp}/vg-tansu-install"
+  [ -d "$target" ] || [ ! -d "$plain" ] || cp -a "$plain" "$target"
+  CARGO_TARGET_DIR="$target" nice -n 10 "${CARGO:-cargo}" install tansu \
+    --version 0.6.0 --no-default-features --features dynostore,libsql --locked \
+    --root "$tansu_sqlite_root"
 fi
 
 # The real Asterisk 20.20.1 of the tests (tests/asterisk, pkg/testkit): built from

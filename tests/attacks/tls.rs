@@ -1,7 +1,9 @@
 //! Clear text where TLS is required, and TLS to a server that cannot prove
 //! who it is, against the real stores on loopback: redis-server with a TLS
 //! port only, PostgreSQL with `ssl = on` and `hostnossl … reject`, and tansu
-//! behind a TLS-terminating proxy (tansu itself has no TLS listener).
+//! behind a TLS-terminating proxy (tansu itself has no TLS listener); and
+//! SASL (`SASL_SSL`, SCRAM-SHA-512) with a wrong password, an unknown user,
+//! toward a clear-text port and toward a broker without SASL.
 
 use crate::tls_kit::{TestCa, TlsProxy, localhost};
 use prometheus_client::registry::Registry;
@@ -251,4 +253,149 @@ async fn kafka_over_tls_delivers_and_a_clear_text_only_broker_is_refused() {
         }
     };
     eprintln!("refused: {detail}");
+}
+
+/// A publisher with `kafka_config`'s TLS settings plus `extra` (SASL…).
+fn publisher(
+    brokers: &str,
+    topic: &str,
+    spool: &std::path::Path,
+    ca: &TestCa,
+    extra: &[(&str, &str)],
+) -> (KafkaPublisher, Arc<Readiness>) {
+    let mut cfg = kafka_config(brokers, topic, spool, ca);
+    for (k, v) in extra {
+        cfg.properties.insert((*k).into(), (*v).into());
+    }
+    let readiness = Arc::new(Readiness::default());
+    let publisher = KafkaPublisher::start(
+        &cfg,
+        "gw-sasl".into(),
+        KafkaMetrics::register(&mut Registry::default()),
+        Some(readiness.clone()),
+    )
+    .unwrap();
+    (publisher, readiness)
+}
+
+fn sasl<'a>(user: &'a str, password: &'a str) -> [(&'static str, &'a str); 4] {
+    [
+        ("security.protocol", "SASL_SSL"),
+        ("sasl.mechanisms", "SCRAM-SHA-512"),
+        ("sasl.username", user),
+        ("sasl.password", password),
+    ]
+}
+
+/// Publishes one event, which must not be acknowledged, and waits for the
+/// `kafka` readiness detail to give a reason `why` accepts.
+async fn refused(publisher: &KafkaPublisher, readiness: &Readiness, why: fn(&str) -> bool) {
+    publisher.publish(event("refused-call")).await.unwrap();
+    assert!(
+        !publisher.flush(Duration::from_secs(8)).await,
+        "delivered: {:?}",
+        state(readiness, "kafka")
+    );
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match state(readiness, "kafka") {
+            DependencyState::Down { detail } if why(&detail) => {
+                eprintln!("refused: {detail}");
+                return;
+            }
+            s if std::time::Instant::now() > end => panic!("no reason given: {s:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// tansu requiring SCRAM-SHA-512 authentication (the user `gateway`) behind
+/// the TLS proxy; `SASL_SSL` with the right password delivers, a wrong
+/// password or an unknown user is refused as an authentication failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_sasl_with_a_wrong_password_is_refused() {
+    let ca = TestCa::new();
+    let (listener, proxy_addr) = TlsProxy::bind().await;
+    let topic = format!("sasl-{}", uuid::Uuid::new_v4().simple());
+    let broker =
+        KafkaBroker::start_sasl(&localhost(proxy_addr), "gateway", "right-pw", &[&topic]).unwrap();
+    let upstream = format!("127.0.0.1:{}", broker.port()).parse().unwrap();
+    let proxy = TlsProxy::start(listener, &ca, upstream);
+    let spool = tempfile::tempdir().unwrap();
+    let (ok, readiness) = publisher(
+        &localhost(proxy.addr()),
+        &topic,
+        spool.path(),
+        &ca,
+        &sasl("gateway", "right-pw"),
+    );
+    ok.publish(event("sasl-call")).await.unwrap();
+    assert!(
+        ok.flush(Duration::from_secs(30)).await,
+        "acknowledged with the right password: {:?}\n{}",
+        state(&readiness, "kafka"),
+        broker.log_tail()
+    );
+
+    // librdkafka names the broker's SCRAM error: `invalid-proof`, `unknown-user`.
+    let wrong_password: fn(&str) -> bool =
+        |d| d.contains("SASL authentication error") && d.contains("invalid-proof");
+    let unknown_user: fn(&str) -> bool =
+        |d| d.contains("SASL authentication error") && d.contains("unknown-user");
+    for (user, password, why) in [
+        ("gateway", "wrong-pw", wrong_password),
+        ("mallory", "right-pw", unknown_user),
+    ] {
+        let spool = tempfile::tempdir().unwrap();
+        let (bad, readiness) = publisher(
+            &localhost(proxy.addr()),
+            &topic,
+            spool.path(),
+            &ca,
+            &sasl(user, password),
+        );
+        refused(&bad, &readiness, why).await;
+    }
+}
+
+/// `SASL_SSL` toward tansu's own clear-text port: the TLS handshake fails
+/// and says so; toward a TLS port whose broker has no SASL: the broker
+/// refuses the mechanism and that is the reason given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_sasl_ssl_to_a_clear_text_or_sasl_less_broker_is_refused() {
+    let ca = TestCa::new();
+    let (listener, proxy_addr) = TlsProxy::bind().await;
+    let broker = KafkaBroker::start_advertising(&localhost(proxy_addr)).unwrap();
+    let upstream = format!("127.0.0.1:{}", broker.port()).parse().unwrap();
+    let proxy = TlsProxy::start(listener, &ca, upstream);
+    let topic = format!("sasl-{}", uuid::Uuid::new_v4().simple());
+    broker.create_topic(&topic, 1).unwrap();
+
+    let spool = tempfile::tempdir().unwrap();
+    let mut settings = sasl("gateway", "pw").to_vec();
+    settings.push(("socket.connection.setup.timeout.ms", "2000"));
+    let (clear, readiness) = publisher(
+        &format!("127.0.0.1:{}", broker.port()),
+        &topic,
+        spool.path(),
+        &ca,
+        &settings,
+    );
+    refused(&clear, &readiness, |d| {
+        d.to_lowercase().contains("ssl handshake") || d.contains("SSL_HANDSHAKE")
+    })
+    .await;
+
+    let spool = tempfile::tempdir().unwrap();
+    let (no_sasl, readiness) = publisher(
+        &localhost(proxy.addr()),
+        &topic,
+        spool.path(),
+        &ca,
+        &sasl("gateway", "pw"),
+    );
+    refused(&no_sasl, &readiness, |d| {
+        d.contains("Unsupported SASL mechanism")
+    })
+    .await;
 }

@@ -134,19 +134,36 @@ pub(crate) fn kafka_consumer(
     topic: &str,
     ca: &std::path::Path,
 ) -> rdkafka::consumer::BaseConsumer {
+    let props = [
+        ("security.protocol", "SSL".to_owned()),
+        ("ssl.ca.location", ca.display().to_string()),
+    ];
+    kafka_consumer_with(bootstrap, topic, &props)
+}
+
+/// A Kafka consumer with `props` (TLS, SASL…) reading partition 0 of
+/// `topic` from the beginning.
+#[allow(dead_code)] // Not every binary that includes this file reads Kafka.
+pub(crate) fn kafka_consumer_with(
+    bootstrap: &str,
+    topic: &str,
+    props: &[(&str, String)],
+) -> rdkafka::consumer::BaseConsumer {
     use rdkafka::{
         ClientConfig, Offset, TopicPartitionList,
         consumer::{BaseConsumer, Consumer},
     };
-    let consumer: BaseConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    for (k, v) in props {
+        config.set(*k, v);
+    }
+    let consumer: BaseConsumer = config
         .set("bootstrap.servers", bootstrap)
         .set(
             "group.id",
             format!("vg-tls-{}", uuid::Uuid::new_v4().simple()),
         )
         .set("enable.auto.commit", "false")
-        .set("security.protocol", "SSL")
-        .set("ssl.ca.location", ca.to_str().unwrap())
         .create()
         .expect("consumer");
     let mut tpl = TopicPartitionList::new();

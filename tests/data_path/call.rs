@@ -126,6 +126,14 @@ async fn a_call_leaves_its_state_in_redis_events_in_kafka_and_its_record_in_post
     assert!(live.is_empty(), "{live:?}");
 
     // PostgreSQL: the record, with the transcript of the turn and its figures.
+    // Written from a queue after the end: wait for it.
+    until("the call record", 20, async || {
+        sql.query_opt("SELECT 1 FROM call_records WHERE call_id = $1", &[&call_id])
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
     let row = sql
         .query_one(
             "SELECT tenant_id, direction, from_number, to_number, outcome,

@@ -49,7 +49,7 @@ pub use asterisk::{
     asterisk_prefix,
 };
 pub use install::{HarnessError, ensure_installed};
-pub use kafka::{KafkaBroker, TANSU_VERSION, ensure_tansu};
+pub use kafka::{KafkaBroker, TANSU_VERSION, ensure_tansu, ensure_tansu_sqlite};
 pub use net::{free_port, wait_until};
 pub use postgres::PostgresServer;
 pub use redis::RedisServer;

@@ -58,10 +58,18 @@ impl CallRecord {
     /// The record as it may be stored: card numbers and similar masked in
     /// every transcript and in the reason text.
     pub fn masked(mut self) -> Self {
-        // The caller's turns in order: a card read over two turns is one number.
-        let mut caller = pii::CallMasker::default();
+        // The caller's turns together: a card read over two turns is one
+        // number, masked in both.
+        let said: Vec<&str> = self
+            .turns
+            .iter()
+            .filter_map(|t| t.caller.as_deref())
+            .collect();
+        let mut masked = pii::mask_turns(&said).into_iter();
         for t in &mut self.turns {
-            t.caller = t.caller.as_deref().map(|c| caller.mask(c));
+            if t.caller.is_some() {
+                t.caller = masked.next();
+            }
             t.agent = t.agent.as_deref().map(pii::mask);
         }
         if let EndReason::Error(e) = &self.reason {
@@ -166,6 +174,31 @@ mod tests {
         assert_eq!(
             got[0].reason.to_string(),
             "error: card **** **** **** 1111 declined"
+        );
+    }
+
+    #[test]
+    fn a_card_read_over_two_turns_is_masked_in_both_records() {
+        let mut r = record("c3");
+        let turn = |caller: Option<&str>| TurnRecord {
+            caller: caller.map(Into::into),
+            agent: Some("go on".into()),
+            interrupted: false,
+            latency: TurnLatency::default(),
+        };
+        r.turns = vec![
+            turn(Some("my card is 4111 1111")),
+            turn(None),
+            turn(Some("1111 1111")),
+        ];
+        let said: Vec<_> = r.masked().turns.into_iter().map(|t| t.caller).collect();
+        assert_eq!(
+            said,
+            [
+                Some("my card is **** ****".into()),
+                None,
+                Some("**** 1111".into())
+            ]
         );
     }
 

@@ -181,6 +181,7 @@ impl CallCore {
 
     /// Ends the call's lifecycle and publishes `call.ended`.
     pub(super) fn publish_ended(&mut self, reason: EndReason) {
+        self.release_transcripts();
         if !self.call.state().is_terminal() {
             let _ = self
                 .call

@@ -226,8 +226,9 @@ impl CallCore {
         }
         self.reprompts = 0;
         self.keys.spoke();
+        // Masked (or held back) on its way out: see `publish`.
         let data = EventData::SttTranscribed(Transcribed {
-            text: self.masker.mask(&text),
+            text: text.clone(),
             confidence,
             turn: self.call.turns() + 1,
         });
@@ -264,6 +265,8 @@ impl CallCore {
             None => return,
         }
         self.timers.clear_all();
+        // A key between two spoken turns ends any number read out.
+        self.release_transcripts();
         let secure = self.keys_secure();
         let shown = self.cfg.dtmf_in_events && !secure;
         let data = Dtmf {

@@ -92,8 +92,9 @@ pub(crate) struct CallCore {
     log: TurnLog,
     /// The caller's keys and how they are kept private.
     keys: keys::Keys,
-    /// Masks the caller's transcripts turn after turn (a card over two turns).
-    masker: crate::domain::pii::CallMasker,
+    /// Masks the caller's transcripts turn after turn, holding one back
+    /// while a card may go on in the next (a card over two turns).
+    masker: crate::domain::pii::CallMasker<publish::HeldTurn>,
     effects: VecDeque<Effect>,
 }
 

@@ -5,9 +5,13 @@ use crate::{
     application::ports::events::CallEvent,
     domain::{
         call::CallInput,
-        events::{CallContext, EventData, EventType},
+        events::{CallContext, EventData, EventType, Transcribed},
     },
 };
+use std::time::SystemTime;
+
+/// A caller's turn waiting in the masker: its event and when it was heard.
+pub(super) type HeldTurn = (Transcribed, SystemTime);
 
 impl CallCore {
     /// Applies `input` to the call and publishes the event it stands for
@@ -56,14 +60,45 @@ impl CallCore {
         self.emit(Effect::Save(record));
     }
 
-    /// Publishes one event, stamped now, with the fields every event of a call carries.
-    pub(crate) fn publish(&mut self, mut data: EventData) {
-        if self
-            .who
-            .route
-            .as_ref()
-            .is_some_and(|r| !r.store_transcripts)
-        {
+    /// Publishes one event, stamped now, with the fields every event of a
+    /// call carries. A caller's transcript (`stt.transcribed`, its text as
+    /// heard) goes through the call's masker first, which may hold it back.
+    pub(crate) fn publish(&mut self, data: EventData) {
+        match data {
+            EventData::SttTranscribed(t) if self.transcripts_shown() => self.transcribed(t),
+            data => self.publish_at(data, self.now.wall),
+        }
+    }
+
+    /// The caller's turn: masked with the turns before it and published with
+    /// any turn held until now, or held itself (its time kept) while the
+    /// digits it ends with could be the start of a card the next turn completes.
+    fn transcribed(&mut self, mut t: Transcribed) {
+        let text = std::mem::take(&mut t.text);
+        let ready = self.masker.push(text, (t, self.now.wall));
+        self.publish_turns(ready);
+    }
+
+    /// Publishes the held transcript, masked as it stands: the call ended,
+    /// or a key press came before the caller went on.
+    pub(super) fn release_transcripts(&mut self) {
+        let held = self.masker.release();
+        self.publish_turns(held);
+    }
+
+    fn publish_turns(&mut self, ready: Vec<(String, HeldTurn)>) {
+        for (text, (t, at)) in ready {
+            self.publish_at(EventData::SttTranscribed(Transcribed { text, ..t }), at);
+        }
+    }
+
+    /// Whether this call's events carry transcripts (`store_transcripts`).
+    fn transcripts_shown(&self) -> bool {
+        self.who.route.as_ref().is_none_or(|r| r.store_transcripts)
+    }
+
+    fn publish_at(&mut self, mut data: EventData, at: SystemTime) {
+        if !self.transcripts_shown() {
             data = data.without_transcripts();
         }
         let context = CallContext {
@@ -74,7 +109,7 @@ impl CallCore {
         let ev = CallEvent::of(
             self.who.call_id.clone(),
             self.who.tenant.clone(),
-            self.now.wall,
+            at,
             &context,
             &data,
         );

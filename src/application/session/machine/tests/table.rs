@@ -915,3 +915,84 @@ fn without_an_apology_a_call_whose_recogniser_fails_at_the_start_ends_at_once() 
     assert!(n.contains(&"call.ended".to_owned()), "{n:?}");
     assert!(!n.iter().any(|e| e.starts_with("Speak")), "{n:?}");
 }
+
+/// The caller says `text` while the call listens; the agent thinks.
+fn say(sim: &mut Sim, text: &str) {
+    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechEnded { at: sim.now.at });
+    sim.fire();
+    sim.input(Input::SttFinal {
+        text: text.into(),
+        confidence: Some(0.9),
+    });
+    assert_eq!(sim.phase(), Some(Phase::Thinking));
+}
+
+/// The `stt.transcribed` events among `out`: (turn, text, time).
+fn transcripts(out: &[Effect]) -> Vec<(u64, String, std::time::SystemTime)> {
+    out.iter()
+        .filter_map(|e| match e {
+            Effect::Publish(ev) if ev.event_type == E::SttTranscribed => Some((
+                ev.data["turn"].as_u64().unwrap(),
+                ev.data["text"].as_str().unwrap().to_owned(),
+                ev.time,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_card_read_over_two_turns_leaves_neither_part_in_clear() {
+    let mut sim = listening();
+    say(&mut sim, "my card is 4111 1111");
+    let first = sim.take();
+    // Held: its tail may be the start of a card the next turn completes.
+    assert_eq!(transcripts(&first), []);
+    assert!(names(&first).contains(&"SendTurn(my card is 4111 1111)".to_owned()));
+    let heard_at = sim.now.wall;
+    sim.input(Input::ReplyText("Go on.".into()));
+    sim.input(Input::ReplyDone);
+    sim.input(audio(0));
+    sim.input(Input::TtsDone);
+    sim.input(Input::PlaybackDrained);
+    assert_eq!(sim.phase(), Some(Phase::Listening));
+    sim.advance(Duration::from_secs(3));
+    say(&mut sim, "1111 1111");
+    let out = sim.take();
+    let got = transcripts(&out);
+    assert_eq!(
+        got.iter()
+            .map(|(turn, text, _)| (*turn, text.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "my card is **** ****"), (2, "**** 1111")]
+    );
+    // The held event keeps the time its turn was heard.
+    assert_eq!(got[0].2, heard_at);
+    assert!(got[1].2 > heard_at);
+    for ev in first.iter().chain(&out) {
+        if let Effect::Publish(ev) = ev {
+            assert!(!ev.data.to_string().contains("4111"), "{ev:?}");
+        }
+    }
+}
+
+#[test]
+fn a_held_turn_goes_out_before_the_end_or_a_key() {
+    let mut sim = listening();
+    say(&mut sim, "my order is 123456");
+    assert_eq!(transcripts(&sim.take()), []);
+    sim.input(Input::Command(SessionCommand::CallerGone));
+    let out = sim.take();
+    let n = names(&out);
+    let at = |name: &str| n.iter().position(|x| x == name).unwrap();
+    assert!(at("stt.transcribed") < at("call.ended"), "{n:?}");
+    assert_eq!(transcripts(&out)[0].1, "my order is 123456");
+
+    let mut sim = listening();
+    say(&mut sim, "it is 4111 1111");
+    sim.take();
+    sim.input(Input::Dtmf('1'));
+    let n = names(&sim.take());
+    assert_eq!(n[1..3], ["stt.transcribed", "call.dtmf"], "{n:?}");
+}
