@@ -41,23 +41,14 @@ if [ ${#want[@]} -gt 0 ]; then
   # free ports, so a system-wide instance is not needed.
 fi
 
-# The Kafka-protocol broker of the event tests (tests/kafka_events): tansu, a
-# Rust broker, since Apache Kafka is not packaged. Built from source once per
-# machine: about 10 minutes on two cores.
-if [ "${1:-build}" = test ] && ! command -v tansu >/dev/null 2>&1 \
-  && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tansu" ]; then
-  echo "install-deps: installing tansu 0.6.0 (cargo install, ~10 minutes once)"
-  CARGO_TARGET_DIR="${TMPDIR:-/tmp}/vg-tansu-install" "${CARGO:-cargo}" install tansu \
-    --version 0.6.0 --no-default-features --features dynostore --locked
-fi
-
-# A second tansu with SQLite storage (the `libsql` feature), for the SASL test
-# (tests/data_path/sasl.rs): users live in the storage engine, and only a file
-# both a broker without authentication (to create the user) and one with it
-# can open lets the test bootstrap a SCRAM user. Its own root, so the plain
-# tansu above stays; its own target directory, seeded from the plain build's
-# (most dependencies are shared). Once per machine: 35 minutes measured at
-# `nice -n 10` on two cores shared with other builds.
+# The Kafka-protocol broker of the event tests: tansu, a Rust broker (Apache
+# Kafka is not packaged), built with SQLite storage (the `libsql` feature) as
+# well as in-memory storage: the SASL test (tests/data_path/tls.rs) needs a
+# file that a broker without authentication (to create the SCRAM user) and
+# one with it can both open, since tansu keeps users in its storage. One build
+# serves every Kafka test. Its own root, so a tansu on PATH is left alone.
+# Once per machine: 35 minutes measured at `nice -n 10` on two cores shared
+# with other builds.
 # `scripts/install-deps.sh tansu-sqlite` installs only this.
 tansu_sqlite_root="${CARGO_HOME:-$HOME/.cargo}/vg-tansu-sqlite"
 if { [ "${1:-build}" = test ] || [ "${1:-build}" = tansu-sqlite ]; } \

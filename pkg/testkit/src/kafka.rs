@@ -288,45 +288,21 @@ pub fn ensure_tansu_sqlite() -> Result<PathBuf, HarnessError> {
         .ok_or_else(|| fail("installed, yet still not found".into()))
 }
 
-/// The tansu binary, installed with `cargo install` if it is on neither `PATH`
-/// nor `~/.cargo/bin` (about ten minutes on two cores, once per machine).
+/// The tansu binary: the SQLite-storage build when it is there (it serves
+/// `memory://` too, so one build covers every Kafka test), else a tansu on
+/// `PATH` or in `~/.cargo/bin`, else the SQLite-storage build installed by
+/// `scripts/install-deps.sh tansu-sqlite` (once per machine).
 pub fn ensure_tansu() -> Result<PathBuf, HarnessError> {
-    let cargo_bin = std::env::var_os("CARGO_HOME")
+    let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .map(|d| d.join("bin"))
-        .into_iter()
-        .collect::<Vec<_>>();
-    if let Some(p) = install::find("tansu", &cargo_bin) {
+        .unwrap_or_default();
+    let sqlite = home.join("vg-tansu-sqlite/bin/tansu");
+    if sqlite.is_file() {
+        return Ok(sqlite);
+    }
+    if let Some(p) = install::find("tansu", &[home.join("bin")]) {
         return Ok(p);
     }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let args = [
-        "install",
-        "tansu",
-        "--version",
-        TANSU_VERSION,
-        "--no-default-features",
-        "--features",
-        "dynostore",
-        "--locked",
-    ];
-    let fail = |reason: String| HarnessError::Install {
-        program: "tansu".into(),
-        how: format!("cargo {}", args.join(" ")),
-        reason,
-    };
-    let out = Command::new(cargo)
-        .args(args)
-        // Not the test's target directory: that one is locked by the running build.
-        .env(
-            "CARGO_TARGET_DIR",
-            std::env::temp_dir().join("vg-tansu-install"),
-        )
-        .output()
-        .map_err(|e| fail(e.to_string()))?;
-    if !out.status.success() {
-        return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
-    }
-    install::find("tansu", &cargo_bin).ok_or_else(|| fail("installed, yet still not found".into()))
+    ensure_tansu_sqlite()
 }

@@ -107,6 +107,48 @@ async fn stt_transcribes_each_utterance_on_its_own_connection() {
     );
 }
 
+/// Whisper is not given the silence before an utterance (decode time, and
+/// the repeated sentences it makes of long silence): only the last 300 ms of
+/// it, so the first syllable is whole.
+#[tokio::test]
+async fn stt_leaves_out_the_silence_before_an_utterance_but_its_pre_roll() {
+    let (address, mut log) = server(whisper).await;
+    let stt = WyomingStt::new(WyomingSttConfig::new(address));
+    let mut session = stt.open(stt_config("en-US")).await.unwrap();
+    // 1 s of a quiet line (about -60 dBFS), then 200 ms of voice.
+    for _ in 0..50 {
+        session.push_audio(vec![30i16; 320]).unwrap();
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..10 {
+        session.push_audio(vec![1000i16; 320]).unwrap();
+        tokio::task::yield_now().await;
+    }
+    session.finish().unwrap();
+    let expected = SttEvent::Final {
+        text: "heard 500 ms".into(),
+        start: Duration::from_millis(700),
+        end: Duration::from_millis(1200),
+        confidence: None,
+    };
+    assert_eq!(next_stt(&mut session).await, expected);
+    let seen: Vec<String> = std::iter::from_fn(|| log.try_recv().ok()).collect();
+    assert_eq!(
+        seen[1],
+        r#"audio-start {"channels":1,"rate":16000,"timestamp":700,"width":2}"#
+    );
+    // Only silence since: the next finish answers at once, without the server.
+    for _ in 0..100 {
+        session.push_audio(vec![0i16; 320]).unwrap();
+        tokio::task::yield_now().await;
+    }
+    session.finish().unwrap();
+    assert!(
+        matches!(next_stt(&mut session).await, SttEvent::Final { text, .. } if text.is_empty())
+    );
+    assert!(log.try_recv().is_err(), "no connection for silence");
+}
+
 #[tokio::test]
 async fn stt_finish_without_audio_answers_at_once() {
     let (address, _log) = server(whisper).await;
@@ -124,7 +166,7 @@ async fn stt_server_errors_and_silence_become_typed_errors() {
     let (address, _log) = server(whisper).await;
     let stt = WyomingStt::new(WyomingSttConfig::new(address));
     let mut session = stt.open(stt_config("xx")).await.unwrap();
-    session.push_audio(vec![0i16; 320]).unwrap();
+    session.push_audio(vec![1000i16; 320]).unwrap();
     let expected = SttError::Provider("no such language (lang)".into());
     assert_eq!(next_stt(&mut session).await, SttEvent::Error(expected));
     assert_eq!(session.recv().await, None);
@@ -141,7 +183,7 @@ async fn stt_server_errors_and_silence_become_typed_errors() {
         .open(stt_config("en"))
         .await
         .unwrap();
-    session.push_audio(vec![0i16; 320]).unwrap();
+    session.push_audio(vec![1000i16; 320]).unwrap();
     session.finish().unwrap();
     let event = next_stt(&mut session).await;
     assert!(

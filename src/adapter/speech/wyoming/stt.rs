@@ -5,11 +5,23 @@
 //! and closes the connection. So the session's `finish()` (driven by the VAD's
 //! end of speech) is what produces a result; there are no interim results,
 //! no `SpeechStarted` and no confidence. Each utterance gets its own
-//! connection, opened at its first frame; a transcript still being computed
-//! does not hold up the next utterance's audio.
+//! connection, opened at its first frame with sound; a transcript still
+//! being computed does not hold up the next utterance's audio.
+//!
+//! Silence before an utterance is not sent: Whisper decodes everything it is
+//! given (seconds of a caller listening to the agent cost decode time) and,
+//! given long silence, tends to repeat the sentence that follows it. Quiet
+//! frames wait in a short pre-roll instead, sent ahead of the first frame
+//! with sound so the utterance's first syllable is whole.
 
 use std::collections::VecDeque;
 use std::time::Duration;
+
+/// Quiet audio kept ahead of an utterance's first frame with sound.
+const PRE_ROLL: Duration = Duration::from_millis(300);
+/// A frame whose RMS is below this (about -50 dBFS) is silence to an
+/// utterance that has not started; a quiet line, not a voice.
+const SOUND_RMS: f64 = 103.0;
 
 use tokio::time::{Instant, sleep_until};
 
@@ -71,6 +83,7 @@ impl SpeechToText for WyomingStt {
                 streaming: None,
                 pending: VecDeque::new(),
                 samples: 0,
+                pre_roll: VecDeque::new(),
             };
             tokio::spawn(task.run(end));
             Ok(session)
@@ -102,6 +115,21 @@ struct Task {
     /// Utterances after `audio-stop`, oldest first, awaiting `transcript`.
     pending: VecDeque<Utterance>,
     samples: u64,
+    /// The latest quiet audio while no utterance streams (at most `PRE_ROLL`).
+    pre_roll: VecDeque<i16>,
+}
+
+fn pre_roll_len(rate: u32) -> usize {
+    (u128::from(rate) * PRE_ROLL.as_millis() / 1000) as usize
+}
+
+/// Whether `pcm` holds sound, not a quiet line.
+fn has_sound(pcm: &[i16]) -> bool {
+    if pcm.is_empty() {
+        return false;
+    }
+    let energy: f64 = pcm.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    energy / pcm.len() as f64 >= SOUND_RMS * SOUND_RMS
 }
 
 impl Task {
@@ -157,6 +185,14 @@ impl Task {
         let at = rate.duration_of(self.samples);
         match input {
             SttInput::Audio(pcm) => {
+                if self.streaming.is_none() && !has_sound(&pcm) {
+                    let cap = pre_roll_len(rate.hz()).max(pcm.len());
+                    let over = (self.pre_roll.len() + pcm.len()).saturating_sub(cap);
+                    self.pre_roll.drain(..over.min(self.pre_roll.len()));
+                    self.pre_roll.extend(pcm.iter().copied());
+                    self.samples += pcm.len() as u64;
+                    return Ok(None);
+                }
                 if self.streaming.is_none() {
                     let mut conn = match self.spare.take() {
                         Some(conn) => conn,
@@ -168,11 +204,18 @@ impl Task {
                         &messages::transcribe(&self.session.language, model),
                     )
                     .await?;
-                    send(&mut conn, &messages::audio_start(rate.hz(), self.ms())).await?;
+                    // The utterance starts where its pre-roll does.
+                    let held = self.pre_roll.len() as u64;
+                    let start_ms = rate.duration_of(self.samples - held).as_millis() as u64;
+                    send(&mut conn, &messages::audio_start(rate.hz(), start_ms)).await?;
+                    if held > 0 {
+                        let pre: Vec<i16> = self.pre_roll.drain(..).collect();
+                        send(&mut conn, &messages::audio_chunk(rate.hz(), start_ms, &pre)).await?;
+                    }
                     let deadline = Instant::now();
                     self.streaming = Some(Utterance {
                         conn: Some(conn),
-                        start: at,
+                        start: rate.duration_of(self.samples - held),
                         end: at,
                         deadline,
                     });
