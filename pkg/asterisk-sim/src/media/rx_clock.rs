@@ -116,6 +116,10 @@ impl StampedReader {
 /// One `recvmsg` into `buf`: the bytes read and the kernel's receive stamp, if it gave one.
 /// On a TCP socket the stamp is that of the newest segment the read took bytes from.
 #[cfg(target_os = "linux")]
+#[allow(
+    clippy::ptr_arg,
+    reason = "nix's recvmsg takes the control buffer as a Vec"
+)]
 fn recvmsg_stamped(
     fd: &impl std::os::fd::AsRawFd,
     buf: &mut [u8],
