@@ -58,10 +58,11 @@ pub struct SimConfig {
     /// Whether the simulated caller keeps sending (silent) frames between utterances, which
     /// TALK_DETECT needs to ever send `ChannelTalkingFinished` (fixture 07).
     pub caller_sends_silence: bool,
-    /// Whether RTP toward the gateway flows without pause (silence between utterances), like a
-    /// phone without silence suppression through a mixing bridge; off, a two-party bridge sends
-    /// nothing while the caller is silent, as Asterisk's does.
-    pub continuous_rtp: bool,
+    /// Whether media toward the gateway (RTP, AudioSocket or WebSocket) flows without pause
+    /// (silence between utterances), like a phone without silence suppression through a mixing
+    /// bridge; off, a two-party bridge sends nothing while the caller is silent, as Asterisk's
+    /// does on every transport.
+    pub continuous_media: bool,
     /// Number of timer tasks that send media (each serves a share of the streams).
     pub media_shards: usize,
     /// The Stasis app `place_inbound_call` dials into (`Stasis(app, DID)`).
@@ -121,7 +122,7 @@ impl Default for SimConfig {
             record_payloads: true,
             record_packets: true,
             caller_sends_silence: true,
-            continuous_rtp: false,
+            continuous_media: false,
             media_shards: 4,
             inbound_app: "voice-gateway".into(),
             external_media_stasis_delay: Some(ms(5)),

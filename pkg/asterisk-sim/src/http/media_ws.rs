@@ -1,11 +1,14 @@
 //! chan_websocket in server mode (fixture 12): the gateway connects to
 //! `/media/<MEDIA_WEBSOCKET_CONNECTION_ID>` with subprotocol `media`, gets `MEDIA_START`, then
-//! 20 ms binary frames. Frames it sends are queued and re-timed by Asterisk (unlike RTP): the
-//! recording stamps each frame with its play-out time, 20 ms after the previous one at the
-//! earliest. `HANGUP` ends the channel. `FLUSH_MEDIA` drops what is still queued (frames
-//! stamped after now); with 900 frames queued the sim sends `MEDIA_XOFF`, and `MEDIA_XON`
-//! once fewer than 800 are (`QUEUE_LENGTH_XOFF_LEVEL`/`XON_LEVEL` of chan_websocket.c).
-//! (Marks, PAUSE_MEDIA and JSON mode are not simulated.)
+//! 20 ms binary frames of the caller's audio (in a two-member bridge only while the caller
+//! talks: `webchan_write` sends just the frames the bridge hands it). Frames it sends are
+//! queued and re-timed by Asterisk (unlike RTP): the recording stamps each frame with its
+//! play-out time, 20 ms after the previous one at the earliest. The load figures (pacing,
+//! talkspurts) take each frame's arrival instead, timed when this task reads it (no kernel
+//! stamp through the WebSocket stack). `HANGUP` ends the channel. `FLUSH_MEDIA` drops what is
+//! still queued (frames stamped after now); with 900 frames queued the sim sends `MEDIA_XOFF`,
+//! and `MEDIA_XON` once fewer than 800 are (`QUEUE_LENGTH_XOFF_LEVEL`/`XON_LEVEL` of
+//! chan_websocket.c). (Marks, PAUSE_MEDIA and JSON mode are not simulated.)
 
 use std::sync::Arc;
 
@@ -97,12 +100,16 @@ async fn run(
             m = rx.next() => match m {
                 Some(Ok(Message::Binary(b))) => {
                     let now = sim.media.now_ms();
+                    // Load figures by arrival, the recording by play-out time.
+                    sim.media.rx.framed(&rec, None, now, b.len());
                     next_play = next_play.max(now);
-                    rec.lock().unwrap_or_else(|e| e.into_inner()).packets.push(RxPacket {
-                        at_ms: next_play, seq: 0, ts: 0, marker: false, pt: 0, ssrc: 0,
-                        payload: if sim.media.record_payloads { b.to_vec() } else { Vec::new() },
-                        forwarded: true,
-                    });
+                    if sim.media.rx.record_packets {
+                        rec.lock().unwrap_or_else(|e| e.into_inner()).packets.push(RxPacket {
+                            at_ms: next_play, seq: 0, ts: 0, marker: false, pt: 0, ssrc: 0,
+                            payload: if sim.media.record_payloads { b.to_vec() } else { Vec::new() },
+                            forwarded: true,
+                        });
+                    }
                     next_play += 20.0 * (b.len() as f64 / frame as f64).max(1.0);
                     if !xoff && queued(next_play) >= 900.0 {
                         xoff = true;

@@ -3,10 +3,11 @@
 //! Sending is done by a few shard timer tasks (not a task per call): each ticks every 20 ms on
 //! an absolute grid (`MissedTickBehavior::Skip`: a late tick never bursts to catch up, which
 //! would be exactly the re-timing Asterisk does not do) and sends one frame for every stream
-//! that has audio queued. Like Asterisk in a two-party bridge, an RTP stream sends nothing while
-//! the caller is silent; in a 3+ party (softmix) bridge, or for AudioSocket/WebSocket, it sends
-//! continuously (fixtures 11, 12). Receiving is one small task per media socket that records
-//! what arrives.
+//! that has audio queued. Like Asterisk in a two-party bridge (`simple_bridge`), a stream sends
+//! nothing while the caller is silent, whatever its transport: chan_rtp, chan_audiosocket and
+//! chan_websocket all write only the frames the bridge hands them (fixture 11; the `write`
+//! callbacks in Asterisk's source). In a 3+ party (softmix) bridge it sends continuously.
+//! Receiving is one small task per media socket that records what arrives.
 
 pub(crate) mod audiosocket;
 pub mod g711;
@@ -17,6 +18,7 @@ pub(crate) mod stats;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -91,6 +93,39 @@ pub(crate) struct RxShared {
     pub(crate) stamped: std::sync::atomic::AtomicU64,
 }
 
+impl RxShared {
+    /// When something read at `read_ms` arrived: the kernel's `stamp` where there is one
+    /// (counted, with the read's delay after it), else the read itself. Never after the read,
+    /// should the wall clock be stepped forward mid-run.
+    pub(crate) fn arrival(&self, stamp: Option<Duration>, read_ms: f64) -> f64 {
+        let Some(s) = stamp else { return read_ms };
+        let at = self.wall.ms_since_base(s).min(read_ms);
+        self.stamped.fetch_add(1, Relaxed);
+        self.pacing.read_delay.record_ms(read_ms - at);
+        at
+    }
+
+    /// Takes one frame of framed audio (AudioSocket, the media WebSocket) with `len` payload
+    /// bytes, read at `read_ms`: its pacing against the 20 ms grid and its talkspurt, like an
+    /// RTP packet's. Returns its arrival time.
+    pub(crate) fn framed(
+        &self,
+        rec: &Mutex<Record>,
+        stamp: Option<Duration>,
+        read_ms: f64,
+        len: usize,
+    ) -> f64 {
+        let at_ms = self.arrival(stamp, read_ms);
+        let mut r = lock(rec);
+        let samples = u32::try_from(len / r.format.bytes_per_sample()).unwrap_or(u32::MAX);
+        let rate = r.format.rate();
+        let lost = r.summary.frame(at_ms, read_ms, samples, rate, &self.pacing);
+        self.packets.fetch_add(1, Relaxed);
+        self.lost.fetch_add(lost, Relaxed);
+        at_ms
+    }
+}
+
 /// The media side of the simulator.
 pub(crate) struct MediaEngine {
     shards: Vec<Arc<Shard>>,
@@ -102,8 +137,8 @@ pub(crate) struct MediaEngine {
     pub(crate) base: Instant,
     pub(crate) faults: Arc<Mutex<RtpFaults>>,
     pub(crate) rx: Arc<RxShared>,
-    /// RTP flows without pause too (`SimConfig::continuous_rtp`).
-    continuous_rtp: bool,
+    /// Media flows without pause in two-party bridges too (`SimConfig::continuous_media`).
+    continuous_media: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -138,7 +173,7 @@ impl MediaEngine {
             base,
             faults,
             rx,
-            continuous_rtp: cfg.continuous_rtp,
+            continuous_media: cfg.continuous_media,
         }
     }
 
@@ -157,7 +192,7 @@ impl MediaEngine {
         format: MediaFormat,
         little_endian: bool,
     ) -> Arc<Mutex<Record>> {
-        let always = !matches!(sink, Sink::Udp { .. }) || self.continuous_rtp;
+        let always = self.continuous_media;
         let rec = Arc::new(Mutex::new(Record::new(format, little_endian)));
         let stream = TxStream {
             sink,
@@ -224,7 +259,7 @@ impl MediaEngine {
         }
     }
 
-    /// A bridge's size decides whether RTP flows continuously (softmix, 3+ members).
+    /// A bridge's size decides whether media flows continuously (softmix, 3+ members).
     pub(crate) fn set_bridge_size(&self, members: &[String], size: usize) {
         for m in members {
             if let Some(s) = lock(&self.shard(m).streams).get_mut(m) {

@@ -42,6 +42,14 @@ impl MediaFormat {
         if self == Self::Slin16 { 16_000 } else { 8_000 }
     }
 
+    /// Bytes one sample takes on the wire.
+    pub fn bytes_per_sample(self) -> usize {
+        match self {
+            Self::Ulaw | Self::Alaw => 1,
+            Self::Slin | Self::Slin16 => 2,
+        }
+    }
+
     /// Samples in one 20 ms frame.
     pub fn samples_per_frame(self) -> usize {
         (self.rate() / 50) as usize
@@ -51,8 +59,9 @@ impl MediaFormat {
 /// One media packet (or AudioSocket / WebSocket frame) received from the gateway.
 #[derive(Clone, Debug)]
 pub struct RxPacket {
-    /// Arrival time in ms since the simulator started: over UDP RTP the kernel's receive
-    /// stamp where there is one (Linux), otherwise when the simulator read it.
+    /// Arrival time in ms since the simulator started: over UDP RTP and AudioSocket the
+    /// kernel's receive stamp where there is one (Linux), otherwise when the simulator read
+    /// it; over the media WebSocket the frame's play-out time (Asterisk re-times them).
     pub at_ms: f64,
     /// RTP sequence number (0 for non-RTP transports).
     pub seq: u16,

@@ -65,17 +65,8 @@ pub(crate) async fn receive(
             continue;
         }
         // Arrival is the kernel's stamp: what the gateway sent, without this task's own
-        // wake-up delay (which `read_delay` keeps apart). Never after the read, should the
-        // wall clock be stepped forward mid-run.
-        let at_ms = match stamp {
-            Some(s) => {
-                let at = engine.wall.ms_since_base(s).min(read_ms);
-                engine.stamped.fetch_add(1, Relaxed);
-                engine.pacing.read_delay.record_ms(read_ms - at);
-                at
-            }
-            None => read_ms,
-        };
+        // wake-up delay (which `read_delay` keeps apart).
+        let at_ms = engine.arrival(stamp, read_ms);
         let mut r = rec.lock().unwrap_or_else(|e| e.into_inner());
         // A dynamic PT has no rx mapping on a UnicastRTP channel: Asterisk drops slin16 (118)
         // from us, and anything not matching the channel's format is not passed on (fixture 14).

@@ -128,6 +128,10 @@ pub(crate) struct RxSummary {
     /// The same by read time.
     anchor_read: f64,
     spurt_ts: u32,
+    /// Numbering given to framed audio (AudioSocket, WebSocket): the next frame's number and
+    /// media time, as an RTP sender would have stamped it.
+    framed_seq: u16,
+    framed_ts: u32,
 }
 
 impl RxSummary {
@@ -183,6 +187,34 @@ impl RxSummary {
     }
 }
 
+impl RxSummary {
+    /// One frame of a framed transport (AudioSocket, the media WebSocket) carrying `samples`
+    /// at `rate`: numbered as RTP would be (the next sequence number, the media time of the
+    /// samples before it), then taken like a packet. A TCP stream loses and reorders nothing,
+    /// so no loss shows; pacing and talkspurts do.
+    pub(crate) fn frame(
+        &mut self,
+        at_ms: f64,
+        read_ms: f64,
+        samples: u32,
+        rate: u32,
+        h: &PacingHistograms,
+    ) -> u64 {
+        let (seq, ts) = (self.framed_seq, self.framed_ts);
+        self.framed_seq = seq.wrapping_add(1);
+        self.framed_ts = ts.wrapping_add(samples);
+        let p = RxPoint {
+            at_ms,
+            read_ms,
+            seq,
+            ts,
+            marker: false,
+            rate,
+        };
+        self.packet(p, h)
+    }
+}
+
 /// One received packet's timing.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RxPoint {
@@ -228,6 +260,26 @@ mod tests {
             marker,
             rate: 8000,
         }
+    }
+
+    #[test]
+    fn framed_audio_is_numbered_like_rtp_and_timed_against_its_grid() {
+        let h = PacingHistograms::default();
+        let mut s = RxSummary::default();
+        // 20 ms frames of slin16: on time, 4 ms late, on time; a pause; a new spurt.
+        for at in [1000.0, 1024.0, 1040.0, 1500.0, 1521.0] {
+            assert_eq!(s.frame(at, at + 0.5, 320, 16_000, &h), 0);
+        }
+        assert_eq!(
+            s.spurts.iter().copied().collect::<Vec<_>>(),
+            vec![(1000.0, 1040.0), (1500.0, 1521.0)]
+        );
+        let g = h.grid.take();
+        assert_eq!((g.count(), g.max_ms()), (3, 4.0));
+        // Spacing off by 4, 4, then 1 ms in the second spurt.
+        let d = h.gaps.take();
+        assert_eq!((d.count(), d.max_ms()), (3, 4.0));
+        assert_eq!((s.packets, s.lost), (5, 0));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! UDP RTP on loopback), starts the gateway's release binary in its own
 //! process with fake speech providers of fixed delays, ramps concurrent
 //! calls step by step and measures each step from the outside (/proc of the
-//! gateway, RTP timing at the simulated callers, `/metrics` for drops).
+//! gateway, media timing at the simulated callers over RTP, AudioSocket or
+//! the media WebSocket, `/metrics` for drops).
 //! `--soak-calls N` instead keeps N calls up with churn for `--soak-secs`.
 
 // The simulator is Asterisk and a load generator: it keeps real time.
@@ -71,11 +72,12 @@ pub(crate) struct Cli {
     /// Every n-th caller turn talks over the agent's reply (0: never).
     #[arg(long, default_value_t = 3)]
     pub(crate) barge_every: u32,
-    /// Callers send RTP without pause (silence between utterances), as through a
-    /// mixing bridge; by default they send only while talking, as Asterisk does
-    /// in the two-party bridge with the gateway's externalMedia channel.
-    #[arg(long)]
-    pub(crate) continuous_rtp: bool,
+    /// Callers send media without pause (silence between utterances), as through
+    /// a mixing bridge; by default they send only while talking, as Asterisk does
+    /// on every transport in the two-party bridge with the gateway's externalMedia
+    /// channel.
+    #[arg(long, alias = "continuous-rtp")]
+    pub(crate) continuous_media: bool,
     /// Timer tasks sending the callers' RTP in the simulator.
     #[arg(long, default_value_t = 4)]
     pub(crate) media_shards: usize,
@@ -86,10 +88,10 @@ pub(crate) struct Cli {
     #[arg(long, default_value_t = 10)]
     pub(crate) nice: u8,
     /// The externalMedia transport the gateway asks the simulator for
-    /// (`[media] transport`; slin16 on audiosocket and websocket). Off RTP
-    /// only CPU, memory and the gateway's loss counters are measured: the
-    /// simulator's jitter, turn and barge-in figures come from its RTP
-    /// receive path.
+    /// (`[media] transport`; slin16 on audiosocket and websocket). Each is
+    /// measured the same way: pacing jitter of the frames the gateway sends
+    /// (kernel receive stamps over RTP and AudioSocket, the read time over the
+    /// WebSocket), turn latency and barge-in delay at the simulated caller.
     #[arg(long, value_enum, default_value_t = Transport::Rtp)]
     pub(crate) transport: Transport,
 }
@@ -101,8 +103,8 @@ pub(crate) enum Transport {
     Rtp,
     /// AudioSocket over TCP, slin16.
     Audiosocket,
-    /// chan_websocket's media WebSocket, slin16 (the simulator re-times
-    /// what it receives, as Asterisk does, so its jitter is not ours).
+    /// chan_websocket's media WebSocket, slin16 (jitter by arrival, before
+    /// the simulator re-times the frames as Asterisk does).
     Websocket,
 }
 

@@ -73,7 +73,7 @@ pub(crate) async fn main(cli: Cli) -> Io<()> {
         Simulator::start(SimConfig {
             record_payloads: false,
             record_packets: false,
-            continuous_rtp: cli.continuous_rtp,
+            continuous_media: cli.continuous_media,
             caller_sends_silence: false,
             media_shards: cli.media_shards,
             ..SimConfig::default()
@@ -124,13 +124,14 @@ pub(crate) async fn main(cli: Cli) -> Io<()> {
         "machine": crate::report::machine(),
         "config": {
             "transport": cli.transport.as_str(),
-            "measured": if cli.transport == crate::Transport::Rtp { "everything" } else {
-                "CPU, memory, loss counters only: the simulator times callers' audio, turns and barge-ins on its RTP receive path"
+            "arrival_timing": match cli.transport {
+                crate::Transport::Websocket => "read time (no kernel stamp through the WebSocket stack)",
+                _ => "kernel receive stamp (SO_TIMESTAMPNS)",
             },
             "step_secs": cli.step_secs, "settle_secs": cli.settle_secs,
             "fake_stt_final_ms": cli.stt_final_ms, "fake_tts_first_audio_ms": cli.tts_first_audio_ms,
             "endpointing_ms": cli.endpointing_ms, "vad_hangover_ms": cli.vad_hangover_ms, "barge_every": cli.barge_every,
-            "utterance_ms": script.utter_ms, "think_ms": script.think_ms, "barge_after_ms": script.barge_after_ms, "loadgen_nice": cli.nice, "caller_rtp": if cli.continuous_rtp { "continuous" } else { "while talking (Asterisk two-party bridge)" },
+            "utterance_ms": script.utter_ms, "think_ms": script.think_ms, "barge_after_ms": script.barge_after_ms, "loadgen_nice": cli.nice, "caller_media": if cli.continuous_media { "continuous" } else { "while talking (Asterisk two-party bridge)" },
         },
         "baseline": proc_json(&base.gw),
     });
