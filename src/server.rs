@@ -332,6 +332,7 @@ impl From<StreamItem> for Feed {
                 channels: channels.into_iter().map(|c| c.id).collect(),
                 bridges,
             },
+            StreamItem::Replaced => Feed::Replaced,
             other => Feed::Status(format!("{other:?}")),
         }
     }

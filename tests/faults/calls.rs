@@ -57,18 +57,142 @@ async fn events_socket_cut_100x() {
     stage.hang_up(&calls).await;
     let expected = n as u64 * EVENTS_PER_CALL;
     stage.delivered(expected + EVENTS_PER_CALL).await;
-    let lost_ends = metric(
-        &stage.base,
-        "voicegw_calls_ended_total{reason=\"channel_lost\"}",
-    )
-    .await;
+    let ends = stage.topic.reasons(std::slice::from_ref(&control));
     stage
         .topic
         .tally_without(&[control])
         .outcome("events-socket-cut-100x", n as u64, expected)
         .note(format!(
-            "{n} calls up through {cuts} cuts of the ARI events socket (the last one with every \
-             hangup); {lost_ends} calls found gone by the resync"
+            "{n} calls kept through {cuts} cuts of the ARI events socket, each turn answered; \
+             the last cut came with every hangup (ended: {ends})"
+        ))
+        .check();
+    stage.stop().await;
+}
+
+/// Asterisk restarted while calls are up: some after their turn, some still
+/// before it. Every channel is gone; the gateway hears nothing of it (its
+/// socket dropped just before), reconnects once Asterisk is booted, and the
+/// resync ends every call with `call.ended`. A call placed after the restart goes
+/// through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asterisk_restarted() {
+    let scale = Scale::from_env();
+    let (talked, greeted) = (scale.pick(3, 60), scale.pick(2, 40));
+    let stage = Stage::start(Orchestrator::start(|_, _| Reply::Echo).await, "").await;
+    let control = stage.control_call().await;
+    let first = stage.place(talked).await;
+    stage.speak(&first).await;
+    let second = stage.place(greeted).await;
+    assert_eq!(stage.admission.live_calls(), talked + greeted);
+    // The socket is lost first, so the restart's hangups reach no one: only
+    // the resync after the reconnect can tell which calls died.
+    stage.sim.drop_events_socket("voice-gateway");
+    stage.sim.restart(std::time::Duration::from_millis(500));
+    stage.settled().await;
+    stage
+        .until("ready again", 30, async |s| s.ready().await)
+        .await;
+    // After the restart, a whole call again.
+    let after = stage.place(1).await;
+    stage.speak(&after).await;
+    stage.hang_up(&after).await;
+    // A greeted call that never spoke: started, answered, the greeting, ended.
+    let expected = (talked as u64 + 1) * EVENTS_PER_CALL + greeted as u64 * 4;
+    stage.delivered(expected + EVENTS_PER_CALL).await;
+    let ends = stage.topic.reasons(std::slice::from_ref(&control));
+    let n = (talked + greeted + 1) as u64;
+    stage
+        .topic
+        .tally_without(&[control])
+        .outcome("asterisk-restarted", n, expected)
+        .note(format!(
+            "the simulator restarted (500 ms boot, its hangups unheard) with {} calls up ({talked} after their turn, \
+             {greeted} before it), then one more call went through (ended: {ends})",
+            talked + greeted
+        ))
+        .check();
+    stage.stop().await;
+}
+
+/// The orchestrator fails every turn: half its conversations answer 500,
+/// the other half hang past the reply timeout. Every caller hears the
+/// fallback sentence (`error.llm_timeout`); once the breaker is open, the
+/// second wave of turns is not even asked. Then every caller hangs up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orchestrator_500s_and_hanging() {
+    let scale = Scale::from_env();
+    let n = scale.pick(12, 120);
+    let orch = Orchestrator::start(|conv, _| match conv {
+        0 => Reply::Echo,
+        c if c % 2 == 0 => Reply::Status(500),
+        _ => Reply::Hang,
+    })
+    .await;
+    let stage = Stage::start(orch, "").await;
+    let control = stage.control_call().await;
+    let calls = stage.place(n).await;
+    let (first, second) = calls.split_at(n / 2);
+    stage.speak(first).await;
+    let asked = stage.orch.turns_asked();
+    assert_eq!(asked, 1 + first.len(), "every turn of the first wave asked");
+    stage.speak(second).await;
+    let skipped = 1 + n - stage.orch.turns_asked();
+    assert_eq!(skipped, second.len(), "the open breaker asked none of the second wave");
+    stage.hang_up(&calls).await;
+    // The turn's agent.responded is the fallback's, and error.llm_timeout says why.
+    let expected = n as u64 * (EVENTS_PER_CALL + 1);
+    stage.delivered(expected + EVENTS_PER_CALL).await;
+    stage
+        .topic
+        .tally_without(&[control])
+        .outcome("orchestrator-500s-and-hanging", n as u64, expected)
+        .note(format!(
+            "every turn of {n} calls failed (500, or no answer within the 1 s reply timeout): each \
+             caller heard the fallback sentence; the breaker opened after the first wave and \
+             {skipped} turns of the second were answered without asking"
+        ))
+        .check();
+    stage.stop().await;
+}
+
+/// Another process takes the Stasis app over while calls are up: `/readyz`
+/// turns red, and every call ends with `call.ended` (the instance can no
+/// longer hear their hangups), nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_replaced() {
+    let scale = Scale::from_env();
+    let n = scale.pick(4, 100);
+    let stage = Stage::start(Orchestrator::start(|_, _| Reply::Echo).await, "").await;
+    let control = stage.control_call().await;
+    let calls = stage.place(n).await;
+    stage.speak(&calls).await;
+    let (user, pass) = stage.sim.credentials();
+    let url = format!(
+        "{}?app=voice-gateway&api_key={user}:{pass}",
+        stage.sim.ws_url()
+    );
+    let _thief = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("a second events socket");
+    stage
+        .until("/readyz red", 20, async |s| !s.ready().await)
+        .await;
+    // Their hangups go to the other connection: each call ends once its
+    // channel is found gone.
+    stage.hang_up(&calls).await;
+    assert!(!stage.ready().await, "/readyz stays red");
+    let expected = n as u64 * EVENTS_PER_CALL;
+    stage.delivered(expected + EVENTS_PER_CALL).await;
+    let ends = stage.topic.reasons(std::slice::from_ref(&control));
+    stage
+        .topic
+        .tally_without(&[control])
+        .outcome("application-replaced", n as u64, expected)
+        .note(format!(
+            "a second events socket took the Stasis app with {n} calls up: /readyz red, the \
+             callers' hangups unheard, each call ended once its channel was found gone (ended: \
+             {ends})"
         ))
         .check();
     stage.stop().await;

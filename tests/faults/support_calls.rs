@@ -216,6 +216,25 @@ impl Topic {
         out
     }
 
+    /// `call.ended` reasons with how many calls ended so, the `excluded`
+    /// calls left out: `caller_hangup 3, channel_lost 2`.
+    pub(crate) fn reasons(&self, excluded: &[String]) -> String {
+        let mut seen = std::collections::HashSet::new();
+        let mut out: BTreeMap<String, u64> = BTreeMap::new();
+        for r in self.records() {
+            let call = r["data"]["call_id"].as_str().unwrap_or_default();
+            if r["type"] == "call.ended"
+                && !excluded.iter().any(|c| c == call)
+                && seen.insert(call.to_owned())
+            {
+                let reason = r["data"]["reason"].as_str().unwrap_or("?").to_owned();
+                *out.entry(reason).or_default() += 1;
+            }
+        }
+        let parts: Vec<String> = out.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        parts.join(", ")
+    }
+
     /// Every record counted, but those of the `excluded` calls (the control call).
     pub(crate) fn tally_without(&self, excluded: &[String]) -> Tally {
         let mut tally = Tally::default();

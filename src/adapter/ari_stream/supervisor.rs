@@ -43,6 +43,8 @@ pub struct EventStreamConfig {
     pub backoff_max: Duration,
     /// A connection that lived this long resets the backoff.
     pub stable_after: Duration,
+    /// After a takeover: how often Asterisk is asked which channels remain.
+    pub watch_after_takeover: Duration,
 }
 
 impl EventStreamConfig {
@@ -59,6 +61,7 @@ impl EventStreamConfig {
             backoff_min: Duration::from_millis(250),
             backoff_max: Duration::from_secs(10),
             stable_after: Duration::from_secs(10),
+            watch_after_takeover: Duration::from_secs(1),
         }
     }
 }
@@ -89,7 +92,9 @@ pub enum StreamItem {
     Event(Event),
     /// The socket is down; the stream is reconnecting.
     Disconnected(String),
-    /// Another connection took the app over; the stream has stopped.
+    /// Another connection took the app over: no more events come. Until
+    /// stopped, the stream then sends a [`StreamItem::Resynced`] every
+    /// `watch_after_takeover`, so calls whose channels vanish can end.
     Replaced,
 }
 
@@ -204,8 +209,8 @@ impl StreamMetrics {
     }
 }
 
-/// Runs the events socket until `stop` turns true, the consumer drops `out`,
-/// or the app is taken over.
+/// Runs the events socket until `stop` turns true or the consumer drops
+/// `out`. After a takeover it no longer connects (see [`StreamItem::Replaced`]).
 pub async fn run<R: Resync>(
     cfg: EventStreamConfig,
     resync: R,
@@ -278,7 +283,9 @@ pub async fn run<R: Resync>(
                                 detail: ended.describe(),
                             },
                         );
-                        let _ = out.send(StreamItem::Replaced).await;
+                        if out.send(StreamItem::Replaced).await.is_ok() {
+                            watch_channels(&resync, &out, &mut stop, cfg.watch_after_takeover).await;
+                        }
                         return;
                     }
                     other => {
@@ -313,6 +320,38 @@ pub async fn run<R: Resync>(
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// After a takeover the app's events go to the other connection, but the
+/// calls this instance holds go on over their media. Without their hangups,
+/// a call whose caller left would talk to no one until its silence timeout:
+/// so Asterisk is asked every `every` which channels remain, and the router
+/// reconciles as after a reconnect. Ends on `stop` or when the consumer goes.
+async fn watch_channels<R: Resync>(
+    resync: &R,
+    out: &mpsc::Sender<StreamItem>,
+    stop: &mut watch::Receiver<bool>,
+    every: Duration,
+) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+            () = out.closed() => return,
+        }
+        let requested_at = std::time::SystemTime::now();
+        let item = match resync.snapshot().await {
+            Ok((channels, bridges)) => StreamItem::Resynced {
+                channels,
+                bridges,
+                requested_at,
+            },
+            Err(e) => StreamItem::ResyncFailed(e),
+        };
+        if out.send(item).await.is_err() {
+            return;
         }
     }
 }

@@ -282,7 +282,9 @@ async fn a_silent_connection_is_found_dead_and_replaced() {
 #[tokio::test]
 async fn application_replaced_stops_the_stream_instead_of_fighting() {
     let mut server = FakeEvents::start("secret").await;
-    let mut s = spawn_stream(config(&server.url, "secret"));
+    let mut cfg = config(&server.url, "secret");
+    cfg.watch_after_takeover = Duration::from_millis(20);
+    let mut s = spawn_stream(cfg);
     let mut conn = server.next_conn().await;
     s.expect_connected(false).await;
     send(
@@ -295,7 +297,21 @@ async fn application_replaced_stops_the_stream_instead_of_fighting() {
         StreamItem::Event(Event::ApplicationReplaced(_))
     ));
     assert!(matches!(s.next().await, StreamItem::Replaced));
-    tokio::time::timeout(Duration::from_secs(5), s.task)
+    // From then on only what Asterisk still has, asked again and again.
+    for _ in 0..3 {
+        assert!(matches!(s.next().await, StreamItem::Resynced { .. }));
+    }
+    assert!(s.resyncs.load(Ordering::SeqCst) >= 4);
+    match &s.readiness.report().dependencies["ari"].state {
+        DependencyState::Down { detail } => {
+            assert!(detail.contains("ApplicationReplaced"), "{detail}")
+        }
+        other => panic!("expected down, got {other:?}"),
+    }
+    // The consumer gone, the stream ends.
+    let Running { items, task, .. } = s;
+    drop(items);
+    tokio::time::timeout(Duration::from_secs(5), task)
         .await
         .expect("stream ends")
         .unwrap();
@@ -304,12 +320,6 @@ async fn application_replaced_stops_the_stream_instead_of_fighting() {
         1,
         "no reconnect after a takeover"
     );
-    match &s.readiness.report().dependencies["ari"].state {
-        DependencyState::Down { detail } => {
-            assert!(detail.contains("ApplicationReplaced"), "{detail}")
-        }
-        other => panic!("expected down, got {other:?}"),
-    }
 }
 
 #[tokio::test]

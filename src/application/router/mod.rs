@@ -52,6 +52,9 @@ pub enum Feed {
         /// Every bridge Asterisk has.
         bridges: Vec<Bridge>,
     },
+    /// Another connection took the Stasis app over: no event comes any more;
+    /// only further `Resynced` snapshots tell which calls' channels remain.
+    Replaced,
     /// Anything else about the stream (connected, disconnected): logged only.
     Status(String),
 }
@@ -157,10 +160,12 @@ impl CallRouter {
                         }
                     }
                     Some(Feed::Status(status)) => tracing::debug!(item = %status, "ARI stream"),
-                    // The stream stopped (shutdown, or another connection took
-                    // the app over): sessions finish on their own; calls
-                    // still ringing out cannot be followed, so they end now.
-                    None => {
+                    // The stream stopped (shutdown), or another connection
+                    // took the app over: answered calls go on (their media
+                    // does not need the events) until they end or their
+                    // channel is found gone; calls still ringing out cannot
+                    // be followed, so they end now.
+                    Some(Feed::Replaced) | None => {
                         for outcome in self.abandon_ringing().await {
                             report(&outcome);
                         }
@@ -182,9 +187,21 @@ impl CallRouter {
                 }
             }
         }
+        let mut snapshots = true;
         while self.live() > 0 {
             tokio::select! {
                 Some(end) = self.ended_rx.recv() => report(&self.on_ended(end)),
+                // After a takeover: the channels Asterisk still has.
+                item = feed.recv(), if snapshots => match item.map(Into::into) {
+                    Some(Feed::Resynced { channels, .. }) => {
+                        let gone = self.on_resync(&channels);
+                        if gone > 0 {
+                            tracing::info!(gone, held = self.live(), "calls found gone after the takeover");
+                        }
+                    }
+                    Some(_) => {}
+                    None => snapshots = false,
+                },
                 // Answered at once: nothing here can follow a call any more.
                 Some(req) = control.recv() => req.refuse(ControlError::NotListening(
                     "this instance no longer receives Asterisk's events (the Stasis app was \
