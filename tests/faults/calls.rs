@@ -10,7 +10,7 @@
 #[path = "support_calls.rs"]
 mod support;
 
-use support::{EVENTS_PER_CALL, Orchestrator, Reply, Stage, metric};
+use support::{EVENTS_PER_CALL, EVENTS_PER_TURN, Orchestrator, Reply, Stage, Wyoming, metric, metric_sum};
 use vg_testkit::faults::Scale;
 
 /// Cuts the events socket and waits for the gateway to connect again.
@@ -193,6 +193,65 @@ async fn application_replaced() {
             "a second events socket took the Stasis app with {n} calls up: /readyz red, the \
              callers' hangups unheard, each call ended once its channel was found gone (ended: \
              {ends})"
+        ))
+        .check();
+    stage.stop().await;
+}
+
+/// Speech recognition and synthesis on a Wyoming server (with the in-process
+/// fakes as their fallbacks) that starts dropping every connection in the
+/// middle of the calls' second turn: utterances being streamed and
+/// syntheses asked for are cut. Each call's turn is still heard and answered,
+/// without an error event, and the calls end normally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stt_tts_failing_mid_call() {
+    let scale = Scale::from_env();
+    let n = scale.pick(4, 100);
+    let wyoming = Wyoming::start().await;
+    let speech = format!(
+        "[speech]\nstt = \"wyoming\"\ntts = \"wyoming\"\nstt_fallback = [\"fake\"]\n\
+         tts_fallback = [\"fake\"]\n[speech.wyoming]\nstt = \"{0}\"\ntts = \"{0}\"\n",
+        wyoming.address
+    );
+    let orch = Orchestrator::start(|_, _| Reply::Echo).await;
+    let stage = Stage::start_speaking(orch, &speech, "").await;
+    let control = stage.control_call().await;
+    let calls = stage.place(n).await;
+    stage.speak(&calls).await;
+    let before = stage.topic.count("tts.generated");
+    for c in &calls {
+        stage.sim.caller_say(*c, &support::speech());
+    }
+    wyoming.fail();
+    stage
+        .until("every second answer", 90, async |s| {
+            s.topic.count("tts.generated") >= before + n
+        })
+        .await;
+    let fallbacks = |dir: &'static str| {
+        let base = stage.base.clone();
+        async move {
+            metric_sum(
+                &base,
+                &format!("voicegw_speech_fallbacks_total{{direction=\"{dir}\""),
+            )
+            .await
+        }
+    };
+    let (stt, tts) = (fallbacks("stt").await, fallbacks("tts").await);
+    assert!(stt > 0.0 && tts > 0.0, "fallbacks: stt {stt}, tts {tts}");
+    stage.hang_up(&calls).await;
+    let expected = n as u64 * (EVENTS_PER_CALL + EVENTS_PER_TURN);
+    stage.delivered(expected + EVENTS_PER_CALL).await;
+    let ends = stage.topic.reasons(std::slice::from_ref(&control));
+    stage
+        .topic
+        .tally_without(&[control])
+        .outcome("stt-tts-failing-mid-call", n as u64, expected)
+        .note(format!(
+            "{n} calls of two turns on a Wyoming STT and TTS that began dropping every \
+             connection during the second turn: {stt} STT and {tts} TTS switches to the \
+             fallback, every turn answered (ended: {ends})"
         ))
         .check();
     stage.stop().await;

@@ -47,6 +47,9 @@ pub(crate) const EVENTS_PER_CALL: u64 = 7;
 /// `tts.generated`.
 pub(crate) const EVENTS_PER_TURN: u64 = 3;
 
+/// Both directions on the in-process fakes.
+const FAKE_SPEECH: &str = "[speech]\nstt = \"fake\"\ntts = \"fake\"\n";
+
 pub(crate) const DID: &str = "+15551234567";
 const CALLER: &str = "+15557654321";
 
@@ -274,6 +277,11 @@ impl Stage {
     /// Starts everything; `extra` is appended to the gateway's configuration
     /// (sections the stage does not write itself).
     pub(crate) async fn start(orch: Orchestrator, extra: &str) -> Stage {
+        Self::start_speaking(orch, FAKE_SPEECH, extra).await
+    }
+
+    /// [`Stage::start`] with `speech` as the `[speech]` section.
+    pub(crate) async fn start_speaking(orch: Orchestrator, speech: &str, extra: &str) -> Stage {
         let broker = tokio::task::spawn_blocking(|| {
             let broker = KafkaBroker::start().expect("tansu starts");
             broker.create_topic("calls", 1).unwrap();
@@ -288,7 +296,7 @@ impl Stage {
         let text = format!(
             "[http]\nlisten = \"127.0.0.1:0\"\n\
              [ari]\nurl = \"{}\"\nusername = \"{user}\"\npassword = \"{pass}\"\nreconnect_max_delay = \"50ms\"\n\
-             [lifecycle]\ndrain_deadline = \"2s\"\n[speech]\nstt = \"fake\"\ntts = \"fake\"\n\
+             [lifecycle]\ndrain_deadline = \"2s\"\n{speech}\
              [media]\nrtp_port_range = \"{first}-{}\"\n\
              [session]\nsilence_timeout = \"10m\"\n\
              [orchestrator]\nurl = \"{}\"\nreply_timeout = \"1s\"\n\
@@ -478,4 +486,137 @@ pub(crate) fn speech() -> Vec<i16> {
     (0..9600)
         .map(|i| (9000.0 * (2.0 * std::f64::consts::PI * 300.0 * i as f64 / 8000.0).sin()) as i16)
         .collect()
+}
+
+/// A Wyoming STT and TTS server in one (a connection serves whichever it is
+/// asked), like `wyoming-faster-whisper` and `wyoming-piper` in shape: a
+/// transcript `heard N ms` per utterance, and a 16 kHz tone of 60 ms per
+/// character per text. Once [`Wyoming::fail`] is called it drops every
+/// connection at its next event: open ones mid-stream, new ones at once.
+pub(crate) struct Wyoming {
+    pub(crate) address: String,
+    failing: Arc<AtomicBool>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Wyoming {
+    pub(crate) async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("tcp://{}", listener.local_addr().unwrap());
+        let failing = Arc::new(AtomicBool::new(false));
+        let flag = failing.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(wyoming_serve(tcp, flag.clone()));
+            }
+        });
+        Self {
+            address,
+            failing,
+            server,
+        }
+    }
+
+    /// From now on every connection is dropped.
+    pub(crate) fn fail(&self) {
+        self.failing.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Wyoming {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn wyoming_serve(tcp: tokio::net::TcpStream, failing: Arc<AtomicBool>) {
+    use tokio::io::AsyncWriteExt;
+    let (read, mut write) = tcp.into_split();
+    let mut read = tokio::io::BufReader::new(read);
+    let mut audio_bytes = 0;
+    while let Some((kind, data, payload)) = wyoming_read(&mut read).await {
+        if failing.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut out = Vec::new();
+        match kind.as_str() {
+            "audio-chunk" => audio_bytes += payload.len(),
+            "audio-stop" => {
+                let text = format!("heard {} ms", audio_bytes / 32);
+                wyoming_write(&mut out, "transcript", &json!({"text": text}), &[]);
+            }
+            "synthesize" => {
+                let chars = data["text"].as_str().unwrap_or_default().chars().count();
+                let format = json!({"rate": 16000, "width": 2, "channels": 1});
+                wyoming_write(&mut out, "audio-start", &format, &[]);
+                let pcm: Vec<u8> = (0..chars * 960)
+                    .flat_map(|i| {
+                        let x = 2.0 * std::f64::consts::PI * 220.0 * i as f64 / 16000.0;
+                        ((8000.0 * x.sin()) as i16).to_le_bytes()
+                    })
+                    .collect();
+                for chunk in pcm.chunks(3200) {
+                    wyoming_write(&mut out, "audio-chunk", &format, chunk);
+                }
+                wyoming_write(&mut out, "audio-stop", &json!({}), &[]);
+            }
+            _ => {}
+        }
+        if !out.is_empty() && write.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One event: the header line, its data block, its payload.
+async fn wyoming_read(
+    read: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+) -> Option<(String, Value, Vec<u8>)> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let mut line = String::new();
+    if read.read_line(&mut line).await.ok()? == 0 {
+        return None;
+    }
+    let header: Value = serde_json::from_str(&line).ok()?;
+    let mut data = header.get("data").cloned().unwrap_or_else(|| json!({}));
+    let length = |k: &str| header[k].as_u64().unwrap_or(0) as usize;
+    let mut block = vec![0; length("data_length")];
+    read.read_exact(&mut block).await.ok()?;
+    if !block.is_empty()
+        && let Ok(Value::Object(more)) = serde_json::from_slice(&block)
+    {
+        data.as_object_mut()?.extend(more);
+    }
+    let mut payload = vec![0; length("payload_length")];
+    read.read_exact(&mut payload).await.ok()?;
+    Some((header["type"].as_str()?.to_owned(), data, payload))
+}
+
+fn wyoming_write(out: &mut Vec<u8>, kind: &str, data: &Value, payload: &[u8]) {
+    let block = data.to_string();
+    let header = json!({
+        "type": kind,
+        "version": "1.5.4",
+        "data_length": block.len(),
+        "payload_length": payload.len(),
+    });
+    out.extend_from_slice(header.to_string().as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(block.as_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// The sum of a metric's series whose printed name starts with `prefix`
+/// (labels included, e.g. `voicegw_speech_fallbacks_total{direction="stt"`).
+pub(crate) async fn metric_sum(base: &str, prefix: &str) -> f64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
