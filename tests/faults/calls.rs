@@ -56,7 +56,7 @@ async fn events_socket_cut_100x() {
     stage.sim.drop_events_socket("voice-gateway");
     stage.hang_up(&calls).await;
     let expected = n as u64 * EVENTS_PER_CALL;
-    stage.delivered(expected + EVENTS_PER_CALL).await;
+    stage.delivered(expected + EVENTS_PER_CALL, n + 1).await;
     let ends = stage.topic.reasons(std::slice::from_ref(&control));
     stage
         .topic
@@ -83,7 +83,7 @@ async fn asterisk_restarted() {
     let control = stage.control_call().await;
     let first = stage.place(talked).await;
     stage.speak(&first).await;
-    let second = stage.place(greeted).await;
+    let _greeted_only = stage.place(greeted).await;
     assert_eq!(stage.admission.live_calls(), talked + greeted);
     // The socket is lost first, so the restart's hangups reach no one: only
     // the resync after the reconnect can tell which calls died.
@@ -99,7 +99,7 @@ async fn asterisk_restarted() {
     stage.hang_up(&after).await;
     // A greeted call that never spoke: started, answered, the greeting, ended.
     let expected = (talked as u64 + 1) * EVENTS_PER_CALL + greeted as u64 * 4;
-    stage.delivered(expected + EVENTS_PER_CALL).await;
+    stage.delivered(expected + EVENTS_PER_CALL, talked + greeted + 2).await;
     let ends = stage.topic.reasons(std::slice::from_ref(&control));
     let n = (talked + greeted + 1) as u64;
     stage
@@ -116,9 +116,9 @@ async fn asterisk_restarted() {
 }
 
 /// The orchestrator fails every turn: half its conversations answer 500,
-/// the other half hang past the reply timeout. Every caller hears the
-/// fallback sentence (`error.llm_timeout`); once the breaker is open, the
-/// second wave of turns is not even asked. Then every caller hangs up.
+/// the other half hang past the 5 s reply timeout. Every caller hears the
+/// fallback sentence (`error.llm_timeout`); once the breaker is open, turns
+/// are not even asked (none of the second wave's). Then every caller hangs up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orchestrator_500s_and_hanging() {
     let scale = Scale::from_env();
@@ -134,23 +134,23 @@ async fn orchestrator_500s_and_hanging() {
     let calls = stage.place(n).await;
     let (first, second) = calls.split_at(n / 2);
     stage.speak(first).await;
-    let asked = stage.orch.turns_asked();
-    assert_eq!(asked, 1 + first.len(), "every turn of the first wave asked");
     stage.speak(second).await;
+    // Once five turns in a row failed, the breaker stops asking (bar one
+    // probe per 30 s cool-down).
     let skipped = 1 + n - stage.orch.turns_asked();
-    assert_eq!(skipped, second.len(), "the open breaker asked none of the second wave");
+    assert!(skipped >= second.len(), "{skipped} turns not asked");
     stage.hang_up(&calls).await;
     // The turn's agent.responded is the fallback's, and error.llm_timeout says why.
     let expected = n as u64 * (EVENTS_PER_CALL + 1);
-    stage.delivered(expected + EVENTS_PER_CALL).await;
+    stage.delivered(expected + EVENTS_PER_CALL, n + 1).await;
     stage
         .topic
         .tally_without(&[control])
         .outcome("orchestrator-500s-and-hanging", n as u64, expected)
         .note(format!(
-            "every turn of {n} calls failed (500, or no answer within the 1 s reply timeout): each \
-             caller heard the fallback sentence; the breaker opened after the first wave and \
-             {skipped} turns of the second were answered without asking"
+            "every turn of {n} calls failed (500, or no answer within the 5 s reply timeout): each \
+             caller heard the fallback sentence; with the breaker open, {skipped} turns were \
+             answered without asking the orchestrator"
         ))
         .check();
     stage.stop().await;
@@ -183,7 +183,7 @@ async fn application_replaced() {
     stage.hang_up(&calls).await;
     assert!(!stage.ready().await, "/readyz stays red");
     let expected = n as u64 * EVENTS_PER_CALL;
-    stage.delivered(expected + EVENTS_PER_CALL).await;
+    stage.delivered(expected + EVENTS_PER_CALL, n + 1).await;
     let ends = stage.topic.reasons(std::slice::from_ref(&control));
     stage
         .topic
@@ -210,8 +210,9 @@ async fn stt_tts_failing_mid_call() {
     let wyoming = Wyoming::start().await;
     let speech = format!(
         "[speech]\nstt = \"wyoming\"\ntts = \"wyoming\"\nstt_fallback = [\"fake\"]\n\
-         tts_fallback = [\"fake\"]\n[speech.wyoming]\nstt = \"{0}\"\ntts = \"{0}\"\n",
-        wyoming.address
+         tts_fallback = [\"fake\"]\n[speech.wyoming]\nstt = \"{0}\"\ntts = \"{0}\"\n{1}",
+        wyoming.address,
+        support::FAKE_STT_PATIENCE
     );
     let orch = Orchestrator::start(|_, _| Reply::Echo).await;
     let stage = Stage::start_speaking(orch, &speech, "").await;
@@ -242,7 +243,7 @@ async fn stt_tts_failing_mid_call() {
     assert!(stt > 0.0 && tts > 0.0, "fallbacks: stt {stt}, tts {tts}");
     stage.hang_up(&calls).await;
     let expected = n as u64 * (EVENTS_PER_CALL + EVENTS_PER_TURN);
-    stage.delivered(expected + EVENTS_PER_CALL).await;
+    stage.delivered(expected + EVENTS_PER_CALL, n + 1).await;
     let ends = stage.topic.reasons(std::slice::from_ref(&control));
     stage
         .topic

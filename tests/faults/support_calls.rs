@@ -50,6 +50,10 @@ pub(crate) const EVENTS_PER_TURN: u64 = 3;
 /// Both directions on the in-process fakes.
 const FAKE_SPEECH: &str = "[speech]\nstt = \"fake\"\ntts = \"fake\"\n";
 
+/// The fake recogniser's own end of an utterance, for every stage (see
+/// [`Stage::start`] for why it is long); goes after any `[speech]` section.
+pub(crate) const FAKE_STT_PATIENCE: &str = "[speech.fake]\nstt_trailing_silence = \"3s\"\n";
+
 pub(crate) const DID: &str = "+15551234567";
 const CALLER: &str = "+15557654321";
 
@@ -239,14 +243,23 @@ impl Topic {
     }
 
     /// Every record counted, but those of the `excluded` calls (the control call).
+    /// (Printed: how many distinct events of each type it counted.)
     pub(crate) fn tally_without(&self, excluded: &[String]) -> Tally {
         let mut tally = Tally::default();
+        let mut census: BTreeMap<String, u64> = BTreeMap::new();
+        let mut ids = std::collections::HashSet::new();
         for r in self.records() {
             let call = r["data"]["call_id"].as_str().unwrap_or_default();
             if !excluded.iter().any(|c| c == call) {
                 tally.add(&r);
+                if ids.insert(r["id"].as_str().unwrap_or_default().to_owned()) {
+                    *census
+                        .entry(r["type"].as_str().unwrap_or_default().to_owned())
+                        .or_default() += 1;
+                }
             }
         }
+        eprintln!("events counted, by type: {census:?}");
         tally
     }
 }
@@ -276,8 +289,15 @@ pub(crate) struct Stage {
 impl Stage {
     /// Starts everything; `extra` is appended to the gateway's configuration
     /// (sections the stage does not write itself).
+    ///
+    /// The script must yield the same events whatever the load: with a
+    /// hundred calls on two busy cores a caller's 1.2 s tone can reach the
+    /// gateway in bursts, and the default 200 ms endpointing then hears two
+    /// turns, the second barging in on the first's answer. So turns end after
+    /// 1.5 s of silence (the fake recogniser's after 3 s), barge-in is off,
+    /// and the orchestrator has 5 s to answer.
     pub(crate) async fn start(orch: Orchestrator, extra: &str) -> Stage {
-        Self::start_speaking(orch, FAKE_SPEECH, extra).await
+        Self::start_speaking(orch, &format!("{FAKE_SPEECH}{FAKE_STT_PATIENCE}"), extra).await
     }
 
     /// [`Stage::start`] with `speech` as the `[speech]` section.
@@ -298,8 +318,8 @@ impl Stage {
              [ari]\nurl = \"{}\"\nusername = \"{user}\"\npassword = \"{pass}\"\nreconnect_max_delay = \"50ms\"\n\
              [lifecycle]\ndrain_deadline = \"2s\"\n{speech}\
              [media]\nrtp_port_range = \"{first}-{}\"\n\
-             [session]\nsilence_timeout = \"10m\"\n\
-             [orchestrator]\nurl = \"{}\"\nreply_timeout = \"1s\"\n\
+             [session]\nsilence_timeout = \"10m\"\nendpointing = \"1500ms\"\nbarge_in = false\n\
+             [orchestrator]\nurl = \"{}\"\nreply_timeout = \"5s\"\n\
              [kafka]\nbrokers = \"{}\"\ntopic = \"calls\"\nspool_dir = \"{}\"\nmessage_timeout = \"5s\"\n{extra}",
             sim.base_url(),
             first + 399,
@@ -433,14 +453,19 @@ impl Stage {
         .await;
     }
 
-    /// Waits until `n` distinct events were read (or 60 s passed: the
-    /// outcome then shows what is missing).
-    pub(crate) async fn delivered(&self, n: u64) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while self.census().values().sum::<usize>() < n as usize
-            && tokio::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    /// Waits until `n` distinct events were read and a `call.ended` for
+    /// each of `calls` calls (or 120 s passed: the outcome then shows what
+    /// is missing). The spool may still be sending after the calls ended.
+    pub(crate) async fn delivered(&self, n: u64, calls: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let census = self.census();
+            let ended = census.get("call.ended").copied().unwrap_or(0);
+            let all = census.values().sum::<usize>();
+            if (all >= n as usize && ended >= calls) || tokio::time::Instant::now() > deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
