@@ -462,3 +462,46 @@ fn real_application_replaced() {
         .check();
     rig.finish();
 }
+
+/// The orchestrator cannot be reached as a call starts, on a route that
+/// says `on_start_failure = "transfer:200"`: the caller is sent on into the
+/// transfer context instead of hearing the apology.
+#[test]
+fn an_unreachable_orchestrator_at_the_start_transfers_the_caller_where_the_route_says() {
+    let mut setup = Setup::default();
+    setup.gateway.toml = "[[routes]]\ndid = \"*\"\ntenant = \"acme\"\nagent = \"builtin\"\n\
+                          on_start_failure = \"transfer:200\"\n\
+                          [session]\ntransfer_context = \"vg-desk\"\n"
+        .into();
+    setup.extensions = "[vg-desk]\nexten => 200,1,Log(NOTICE,VG-DESK ${CHANNEL})\n \
+                        same => n,Answer()\n same => n,Playback(hello-world)\n same => n,Hangup()\n"
+        .into();
+    setup.gateway.env.push((
+        "VOICEGW__ORCHESTRATOR__URL".into(),
+        format!("http://127.0.0.1:{}", vg_testkit::free_port().unwrap()),
+    ));
+    let rig = Rig::start_with(setup);
+    let call = rig.ast.call(Caller::listen(DID)).unwrap();
+    let id = rig.gw.nth_call(0, T);
+    let transferred = rig.gw.until_type("call.transferred", Some(&id), T);
+    assert_eq!(transferred["data"]["target"], "200", "{transferred}");
+    let ended = rig.gw.until_type("call.ended", Some(&id), T);
+    assert_eq!(ended["data"]["reason"], "transferred", "{ended}");
+    let line = format!("VG-DESK Local/{DID}@vg-in-");
+    assert!(
+        wait_until(T, || rig.ast.log_text().contains(&line)),
+        "no {line:?} in Asterisk's log"
+    );
+    call.wait_ended(T).unwrap();
+    // hello-world (about 1.2 s), not the 4.5 s apology.
+    let spans = sentences(&call.heard(T).unwrap());
+    assert!(
+        spans
+            .iter()
+            .all(|(start, end)| *end - *start < Duration::from_secs(3)),
+        "the caller heard {:?}",
+        secs(&spans)
+    );
+    assert!(!rig.gw.types_of(&id).contains(&"tts.generated".to_owned()));
+    rig.finish();
+}

@@ -163,6 +163,8 @@ fn validate_routes(c: &Config) -> Result<(), (String, String)> {
             ));
         }
         super::speech::validate_route(r).map_err(|(field, problem)| (key(field), problem))?;
+        r.start_failure_target()
+            .map_err(|problem| (key("on_start_failure"), problem))?;
         if r.transport.is_some() || r.format.is_some() {
             let (t, f) = route_media(c, r);
             let field = if r.format.is_some() {
