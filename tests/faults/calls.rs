@@ -215,7 +215,7 @@ async fn stt_tts_failing_mid_call() {
         support::FAKE_STT_PATIENCE
     );
     let orch = Orchestrator::start(|_, _| Reply::Echo).await;
-    let stage = Stage::start_speaking(orch, &speech, "").await;
+    let stage = Stage::start_speaking(orch, &speech, "", Vec::new()).await;
     let control = stage.control_call().await;
     let calls = stage.place(n).await;
     stage.speak(&calls).await;
@@ -253,6 +253,59 @@ async fn stt_tts_failing_mid_call() {
             "{n} calls of two turns on a Wyoming STT and TTS that began dropping every \
              connection during the second turn: {stt} STT and {tts} TTS switches to the \
              fallback, every turn answered (ended: {ends})"
+        ))
+        .check();
+    stage.stop().await;
+}
+
+/// The app taken over as in `application_replaced`, on an instance set to
+/// take it back (`ari.reclaim_after = "1s"`): a second later it is listening
+/// again (`/readyz` green), the calls that went on hear their callers' hangups
+/// again, and a new call goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_replaced_then_reclaimed() {
+    let scale = Scale::from_env();
+    let n = scale.pick(4, 100);
+    let speech = format!("[speech]\nstt = \"fake\"\ntts = \"fake\"\n{}", support::FAKE_STT_PATIENCE);
+    let env = vec![("VOICEGW__ARI__RECLAIM_AFTER".to_owned(), "1s".to_owned())];
+    let orch = Orchestrator::start(|_, _| Reply::Echo).await;
+    let stage = Stage::start_speaking(orch, &speech, "", env).await;
+    let control = stage.control_call().await;
+    let calls = stage.place(n).await;
+    stage.speak(&calls).await;
+    let connects = metric(&stage.base, "voicegw_ari_connects_total").await;
+    let (user, pass) = stage.sim.credentials();
+    let url = format!(
+        "{}?app=voice-gateway&api_key={user}:{pass}",
+        stage.sim.ws_url()
+    );
+    let _thief = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("a second events socket");
+    stage
+        .until("/readyz red", 20, async |s| !s.ready().await)
+        .await;
+    stage
+        .until("the app taken back", 20, async |s| {
+            s.ready().await && metric(&s.base, "voicegw_ari_connects_total").await > connects
+        })
+        .await;
+    assert_eq!(stage.admission.live_calls(), n, "the calls went on");
+    stage.hang_up(&calls).await;
+    let after = stage.place(1).await;
+    stage.speak(&after).await;
+    stage.hang_up(&after).await;
+    let expected = (n as u64 + 1) * EVENTS_PER_CALL;
+    stage.delivered(expected + EVENTS_PER_CALL, n + 2).await;
+    let ends = stage.topic.reasons(std::slice::from_ref(&control));
+    stage
+        .topic
+        .tally_without(&[control])
+        .outcome("application-replaced-reclaimed", n as u64 + 1, expected)
+        .note(format!(
+            "a second events socket took the app with {n} calls up; with ari.reclaim_after = 1s \
+             the instance took it back, the calls went on and ended on their callers' hangups; \
+             one more call went through (ended: {ends})"
         ))
         .check();
     stage.stop().await;

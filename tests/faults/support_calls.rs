@@ -297,11 +297,18 @@ impl Stage {
     /// 1.5 s of silence (the fake recogniser's after 3 s), barge-in is off,
     /// and the orchestrator has 5 s to answer.
     pub(crate) async fn start(orch: Orchestrator, extra: &str) -> Stage {
-        Self::start_speaking(orch, &format!("{FAKE_SPEECH}{FAKE_STT_PATIENCE}"), extra).await
+        let speech = format!("{FAKE_SPEECH}{FAKE_STT_PATIENCE}");
+        Self::start_speaking(orch, &speech, extra, Vec::new()).await
     }
 
-    /// [`Stage::start`] with `speech` as the `[speech]` section.
-    pub(crate) async fn start_speaking(orch: Orchestrator, speech: &str, extra: &str) -> Stage {
+    /// [`Stage::start`] with `speech` as the `[speech]` section and
+    /// `VOICEGW__…` overrides of the sections the stage writes.
+    pub(crate) async fn start_speaking(
+        orch: Orchestrator,
+        speech: &str,
+        extra: &str,
+        env: Vec<(String, String)>,
+    ) -> Stage {
         let broker = tokio::task::spawn_blocking(|| {
             let broker = KafkaBroker::start().expect("tansu starts");
             broker.create_topic("calls", 1).unwrap();
@@ -327,7 +334,7 @@ impl Stage {
             broker.bootstrap(),
             spool.path().display(),
         );
-        let gw = Gateway::bind(load_from_str(&text, Vec::new()).unwrap())
+        let gw = Gateway::bind(load_from_str(&text, env).unwrap())
             .await
             .unwrap();
         let base = format!("http://{}", gw.local_addr());
@@ -365,12 +372,37 @@ impl Stage {
         while !cond(self).await {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}; live calls {}, events {:?}",
+                "timed out waiting for {what}; live calls {}, events {:?}; calls behind the \
+                 others: {:?}",
                 self.admission.live_calls(),
-                self.census()
+                self.census(),
+                self.behind()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The calls with fewer events than the most any call has, with their
+    /// events' types (what a timeout failure names).
+    pub(crate) fn behind(&self) -> Vec<(String, BTreeMap<String, u64>)> {
+        let records = self.topic.records();
+        let ids: std::collections::BTreeSet<String> = records
+            .iter()
+            .filter_map(|r| r["data"]["call_id"].as_str().map(str::to_owned))
+            .collect();
+        let per_call: Vec<_> = ids
+            .into_iter()
+            .map(|id| {
+                let types = self.topic.types_of(&id);
+                (id, types)
+            })
+            .collect();
+        let most = per_call.iter().map(|(_, t)| t.values().sum::<u64>()).max();
+        per_call
+            .into_iter()
+            .filter(|(_, t)| Some(t.values().sum::<u64>()) < most)
+            .take(5)
+            .collect()
     }
 
     /// How many distinct events of each type were read so far.

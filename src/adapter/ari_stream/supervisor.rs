@@ -45,6 +45,9 @@ pub struct EventStreamConfig {
     pub stable_after: Duration,
     /// After a takeover: how often Asterisk is asked which channels remain.
     pub watch_after_takeover: Duration,
+    /// After a takeover, connect again (taking the app back) this long
+    /// later; `None`: never.
+    pub reclaim_after: Option<Duration>,
 }
 
 impl EventStreamConfig {
@@ -62,6 +65,7 @@ impl EventStreamConfig {
             backoff_max: Duration::from_secs(10),
             stable_after: Duration::from_secs(10),
             watch_after_takeover: Duration::from_secs(1),
+            reclaim_after: None,
         }
     }
 }
@@ -92,9 +96,11 @@ pub enum StreamItem {
     Event(Event),
     /// The socket is down; the stream is reconnecting.
     Disconnected(String),
-    /// Another connection took the app over: no more events come. Until
-    /// stopped, the stream then sends a [`StreamItem::Resynced`] every
-    /// `watch_after_takeover`, so calls whose channels vanish can end.
+    /// Another connection took the app over: no more events come. The
+    /// stream then sends a [`StreamItem::Resynced`] every
+    /// `watch_after_takeover`, so calls whose channels vanish can end, until
+    /// stopped, or until `reclaim_after` when set: then it connects again
+    /// (`Connected { reconnect: true }`), taking the app back.
     Replaced,
 }
 
@@ -210,7 +216,8 @@ impl StreamMetrics {
 }
 
 /// Runs the events socket until `stop` turns true or the consumer drops
-/// `out`. After a takeover it no longer connects (see [`StreamItem::Replaced`]).
+/// `out`. After a takeover it connects again only after `reclaim_after`
+/// (see [`StreamItem::Replaced`]).
 pub async fn run<R: Resync>(
     cfg: EventStreamConfig,
     resync: R,
@@ -283,10 +290,18 @@ pub async fn run<R: Resync>(
                                 detail: ended.describe(),
                             },
                         );
-                        if out.send(StreamItem::Replaced).await.is_ok() {
-                            watch_channels(&resync, &out, &mut stop, cfg.watch_after_takeover).await;
+                        if out.send(StreamItem::Replaced).await.is_err() {
+                            return;
                         }
-                        return;
+                        let watch = watch_channels(&resync, &out, &mut stop, cfg.watch_after_takeover);
+                        let Some(after) = cfg.reclaim_after else {
+                            return watch.await;
+                        };
+                        if tokio::time::timeout(after, watch).await.is_ok() {
+                            return; // stopped, or the consumer went
+                        }
+                        tracing::warn!(url = %cfg.url, ?after, "taking the Stasis app back (ari.reclaim_after)");
+                        continue;
                     }
                     other => {
                         let reason = other.describe();

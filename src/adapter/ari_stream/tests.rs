@@ -323,6 +323,40 @@ async fn application_replaced_stops_the_stream_instead_of_fighting() {
 }
 
 #[tokio::test]
+async fn with_reclaim_after_the_stream_takes_the_app_back_after_a_takeover() {
+    let mut server = FakeEvents::start("secret").await;
+    let mut cfg = config(&server.url, "secret");
+    cfg.watch_after_takeover = Duration::from_millis(20);
+    cfg.reclaim_after = Some(Duration::from_millis(200));
+    let mut s = spawn_stream(cfg);
+    let mut conn = server.next_conn().await;
+    s.expect_connected(false).await;
+    send(
+        &mut conn,
+        r#"{"type":"ApplicationReplaced","application":"voice-gateway","timestamp":"2026-11-21T06:03:28.135+0000","asterisk_id":"02:42:ac:11:00:02"}"#,
+    )
+    .await;
+    assert!(matches!(s.next().await, StreamItem::Event(_)));
+    assert!(matches!(s.next().await, StreamItem::Replaced));
+    // Snapshots until the reclaim, then a connection of its own again.
+    let _second = server.next_conn().await;
+    loop {
+        match s.next().await {
+            StreamItem::Resynced { .. } => continue,
+            StreamItem::Connected { reconnect } => break assert!(reconnect),
+            other => panic!("expected snapshots then Connected, got {other:?}"),
+        }
+    }
+    assert!(matches!(s.next().await, StreamItem::Resynced { .. }));
+    assert_eq!(server.attempts.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        s.readiness.report().dependencies["ari"].state,
+        DependencyState::Up
+    );
+    s.stop.send(true).unwrap();
+}
+
+#[tokio::test]
 async fn wrong_credentials_show_in_readiness_and_are_retried() {
     let server = FakeEvents::start("right").await;
     let s = spawn_stream(config(&server.url, "wrong"));

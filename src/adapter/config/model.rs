@@ -94,6 +94,11 @@ pub struct AriConfig {
     pub reconnect_max_delay: HumanDuration,
     /// Timeout of one ARI REST request.
     pub request_timeout: HumanDuration,
+    /// After another connection took the Stasis app over, take it back this
+    /// long later. Absent: never (two instances that both reclaim would
+    /// take the app from each other forever, each takeover losing events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaim_after: Option<HumanDuration>,
 }
 
 impl Default for AriConfig {
@@ -105,6 +110,7 @@ impl Default for AriConfig {
             app: "voice-gateway".into(),
             reconnect_max_delay: HumanDuration(Duration::from_secs(10)),
             request_timeout: HumanDuration(Duration::from_secs(5)),
+            reclaim_after: None,
         }
     }
 }

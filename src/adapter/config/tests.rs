@@ -289,6 +289,12 @@ fn each_bad_value_is_rejected_with_its_key() {
             "\"transfer:\"",
         ),
         (
+            "[ari]\nreclaim_after = \"500ms\"\n",
+            &[],
+            "ari.reclaim_after",
+            "at least 1s",
+        ),
+        (
             "[media]\nbind_address = \"0.0.0.0\"\n",
             &[],
             "media.advertise_address",
