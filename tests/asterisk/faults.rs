@@ -283,7 +283,10 @@ const EVENTS_PER_CALL: u64 = 4;
 /// The fault scenarios' setup: a one-word greeting and no reprompts.
 fn faults_setup(relay: bool) -> Setup {
     let mut setup = short_greeting();
-    setup.gateway.toml.push_str("[session]\nsilence_timeout = \"10m\"\n");
+    setup
+        .gateway
+        .toml
+        .push_str("[session]\nsilence_timeout = \"10m\"\n");
     setup.relay = relay;
     setup
 }
@@ -316,7 +319,12 @@ fn control_call(rig: &Rig) -> String {
     rig.gw.until_type("call.ended", Some(&id), T);
     assert_eq!(
         rig.gw.types_of(&id),
-        ["call.started", "call.answered", "tts.generated", "call.ended"]
+        [
+            "call.started",
+            "call.answered",
+            "tts.generated",
+            "call.ended"
+        ]
     );
     assert_eq!(rig.gw.types_of(&id).len() as u64, EVENTS_PER_CALL);
     id
@@ -408,11 +416,8 @@ fn real_asterisk_restarted() {
     let after = greeted_calls(&rig, 1, n + 1);
     after[0].hangup().unwrap();
     let expected = (n as u64 + 1) * EVENTS_PER_CALL;
-    let outcome = tally(&rig, &control, n + 1).outcome(
-        "real-asterisk-restarted",
-        n as u64 + 1,
-        expected,
-    );
+    let outcome =
+        tally(&rig, &control, n + 1).outcome("real-asterisk-restarted", n as u64 + 1, expected);
     let ends = reasons(&rig, &control);
     outcome
         .note(format!(

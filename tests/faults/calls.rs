@@ -10,7 +10,9 @@
 #[path = "support_calls.rs"]
 mod support;
 
-use support::{EVENTS_PER_CALL, EVENTS_PER_TURN, Orchestrator, Reply, Stage, Wyoming, metric, metric_sum};
+use support::{
+    EVENTS_PER_CALL, EVENTS_PER_TURN, Orchestrator, Reply, Stage, Wyoming, metric, metric_sum,
+};
 use vg_testkit::faults::Scale;
 
 /// Cuts the events socket and waits for the gateway to connect again.
@@ -99,7 +101,9 @@ async fn asterisk_restarted() {
     stage.hang_up(&after).await;
     // A greeted call that never spoke: started, answered, the greeting, ended.
     let expected = (talked as u64 + 1) * EVENTS_PER_CALL + greeted as u64 * 4;
-    stage.delivered(expected + EVENTS_PER_CALL, talked + greeted + 2).await;
+    stage
+        .delivered(expected + EVENTS_PER_CALL, talked + greeted + 2)
+        .await;
     let ends = stage.topic.reasons(std::slice::from_ref(&control));
     let n = (talked + greeted + 1) as u64;
     stage
@@ -266,7 +270,10 @@ async fn stt_tts_failing_mid_call() {
 async fn application_replaced_then_reclaimed() {
     let scale = Scale::from_env();
     let n = scale.pick(4, 100);
-    let speech = format!("[speech]\nstt = \"fake\"\ntts = \"fake\"\n{}", support::FAKE_STT_PATIENCE);
+    let speech = format!(
+        "[speech]\nstt = \"fake\"\ntts = \"fake\"\n{}",
+        support::FAKE_STT_PATIENCE
+    );
     let env = vec![("VOICEGW__ARI__RECLAIM_AFTER".to_owned(), "1s".to_owned())];
     let orch = Orchestrator::start(|_, _| Reply::Echo).await;
     let stage = Stage::start_speaking(orch, &speech, "", env).await;

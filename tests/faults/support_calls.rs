@@ -91,7 +91,9 @@ pub(crate) struct Orchestrator {
 }
 
 impl Orchestrator {
-    pub(crate) async fn start(policy: impl Fn(usize, usize) -> Reply + Send + Sync + 'static) -> Self {
+    pub(crate) async fn start(
+        policy: impl Fn(usize, usize) -> Reply + Send + Sync + 'static,
+    ) -> Self {
         let state = OrchState {
             policy: Arc::new(policy),
             turns: Arc::default(),
@@ -128,7 +130,11 @@ async fn create(State(s): State<OrchState>, Json(_): Json<Value>) -> Json<Value>
     Json(json!({"conversation_id": format!("conv-{id}"), "greeting": "Hello."}))
 }
 
-async fn turn(State(s): State<OrchState>, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+async fn turn(
+    State(s): State<OrchState>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     let conv: usize = id.trim_start_matches("conv-").parse().unwrap_or(usize::MAX);
     let n = {
         let mut turns = s.turns.lock().unwrap();
@@ -309,6 +315,15 @@ impl Stage {
         extra: &str,
         env: Vec<(String, String)>,
     ) -> Stage {
+        // VG_FAULTS_LOG=<file>: the gateway's log, to read after a failure.
+        if let Some(path) = std::env::var_os("VG_FAULTS_LOG") {
+            let file = std::fs::File::create(path).expect("VG_FAULTS_LOG is writable");
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info,voice_gateway=debug")
+                .with_writer(std::sync::Mutex::new(file))
+                .with_ansi(false)
+                .try_init();
+        }
         let broker = tokio::task::spawn_blocking(|| {
             let broker = KafkaBroker::start().expect("tansu starts");
             broker.create_topic("calls", 1).unwrap();
@@ -367,7 +382,12 @@ impl Stage {
     }
 
     /// Polls `cond` every 20 ms; fails naming `what` after `secs` seconds.
-    pub(crate) async fn until(&self, what: &str, secs: u64, mut cond: impl AsyncFnMut(&Stage) -> bool) {
+    pub(crate) async fn until(
+        &self,
+        what: &str,
+        secs: u64,
+        mut cond: impl AsyncFnMut(&Stage) -> bool,
+    ) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         while !cond(self).await {
             assert!(
@@ -397,12 +417,16 @@ impl Stage {
                 (id, types)
             })
             .collect();
-        let most = per_call.iter().map(|(_, t)| t.values().sum::<u64>()).max();
-        per_call
+        // A turn asked and never answered first, then the fewest events.
+        let unanswered = |t: &BTreeMap<String, u64>| {
+            t.get("stt.transcribed") >= t.get("tts.generated") && t.contains_key("stt.transcribed")
+        };
+        let mut behind: Vec<_> = per_call
             .into_iter()
-            .filter(|(_, t)| Some(t.values().sum::<u64>()) < most)
-            .take(5)
-            .collect()
+            .filter(|(_, t)| unanswered(t))
+            .collect();
+        behind.truncate(5);
+        behind
     }
 
     /// How many distinct events of each type were read so far.

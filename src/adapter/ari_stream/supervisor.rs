@@ -293,7 +293,8 @@ pub async fn run<R: Resync>(
                         if out.send(StreamItem::Replaced).await.is_err() {
                             return;
                         }
-                        let watch = watch_channels(&resync, &out, &mut stop, cfg.watch_after_takeover);
+                        let watch =
+                            watch_channels(&resync, &out, &mut stop, cfg.watch_after_takeover);
                         let Some(after) = cfg.reclaim_after else {
                             return watch.await;
                         };

@@ -152,9 +152,7 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "ari.reconnect_max_delay"
         | "ari.request_timeout"
         | "ari.reclaim_after"
-        | "lifecycle.drain_deadline" => {
-            "a whole number with a unit: ms, s, m or h, e.g. 30s"
-        }
+        | "lifecycle.drain_deadline" => "a whole number with a unit: ms, s, m or h, e.g. 30s",
         "media.bind_address" | "media.advertise_address" => "an IP address, e.g. 127.0.0.1",
         "media.rtp_port_range" => "START-END with 1 <= START <= END <= 65535, e.g. 20000-29999",
         "log.level" => "a tracing filter such as info, debug or info,voice_gateway=debug",

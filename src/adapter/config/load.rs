@@ -348,7 +348,10 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             return Err((key, "must be greater than zero".into()));
         }
     }
-    if c.ari.reclaim_after.is_some_and(|d| d.0 < std::time::Duration::from_secs(1)) {
+    if c.ari
+        .reclaim_after
+        .is_some_and(|d| d.0 < std::time::Duration::from_secs(1))
+    {
         return Err((
             "ari.reclaim_after",
             "must be at least 1s (absent: never reclaim)".into(),

@@ -87,7 +87,10 @@ impl CallCore {
             self.end(reason, true);
         } else {
             tracing::warn!(%reason, "the call cannot start: apologising");
-            if !matches!(self.call.state(), crate::domain::call::CallState::Active { .. }) {
+            if !matches!(
+                self.call.state(),
+                crate::domain::call::CallState::Active { .. }
+            ) {
                 self.transition(CallInput::Converse { greeting: true }, None);
             }
             self.say(text, AfterSpeech::Hangup(reason));
