@@ -315,15 +315,19 @@ impl Stage {
         extra: &str,
         env: Vec<(String, String)>,
     ) -> Stage {
-        // VG_FAULTS_LOG=<file>: the gateway's log, to read after a failure.
-        if let Some(path) = std::env::var_os("VG_FAULTS_LOG") {
-            let file = std::fs::File::create(path).expect("VG_FAULTS_LOG is writable");
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter("info,voice_gateway=debug")
-                .with_writer(std::sync::Mutex::new(file))
-                .with_ansi(false)
-                .try_init();
-        }
+        // VG_FAULTS_LOG=<file>: the gateway's log (of every stage of the
+        // process, appended), to read after a failure.
+        static LOG: std::sync::Once = std::sync::Once::new();
+        LOG.call_once(|| {
+            if let Some(path) = std::env::var_os("VG_FAULTS_LOG") {
+                let file = std::fs::File::create(path).expect("VG_FAULTS_LOG is writable");
+                let _ = tracing_subscriber::fmt()
+                    .with_env_filter("info,voice_gateway=debug")
+                    .with_writer(std::sync::Mutex::new(file))
+                    .with_ansi(false)
+                    .try_init();
+            }
+        });
         let broker = tokio::task::spawn_blocking(|| {
             let broker = KafkaBroker::start().expect("tansu starts");
             broker.create_topic("calls", 1).unwrap();
