@@ -98,6 +98,7 @@ impl Gateway {
             config.ari.password.clone(),
         );
         stream_cfg.backoff_max = config.ari.reconnect_max_delay.0;
+        stream_cfg.reclaim_after = config.ari.reclaim_after.map(|d| d.0);
         stream_cfg.backoff_min = stream_cfg.backoff_min.min(stream_cfg.backoff_max);
         // The data adapters report into readiness before the HTTP state exists.
         let readiness = Arc::new(Readiness::default());
@@ -332,6 +333,8 @@ impl From<StreamItem> for Feed {
                 channels: channels.into_iter().map(|c| c.id).collect(),
                 bridges,
             },
+            StreamItem::Replaced => Feed::Replaced,
+            StreamItem::Connected { .. } => Feed::Listening,
             other => Feed::Status(format!("{other:?}")),
         }
     }

@@ -2,11 +2,15 @@
 
 use crate::{
     audio::{secs, sentences, utterance},
-    calls::{DID, T},
+    calls::{DID, T, short_greeting},
     rig::{Rig, Setup},
 };
 use std::time::Duration;
-use vg_testkit::{Caller, wait_until};
+use vg_testkit::{
+    Call, Caller,
+    faults::{Scale, Tally},
+    wait_until,
+};
 
 /// The events socket drops mid-call (cut between gateway and Asterisk): the
 /// call goes on, its next turn is answered, and its hangup, seen after the
@@ -269,5 +273,240 @@ fn with_ari_unreachable_an_api_hangup_ends_the_call_over_ami() {
     // of the call waited for ARI's return.
     rig.assert_asterisk_empty();
     relay.release();
+    rig.finish();
+}
+
+/// Events of one listening call: started, answered, the greeting, ended
+/// (a silence timeout of ten minutes: no reprompt comes in between).
+const EVENTS_PER_CALL: u64 = 4;
+
+/// The fault scenarios' setup: a one-word greeting and no reprompts.
+fn faults_setup(relay: bool) -> Setup {
+    let mut setup = short_greeting();
+    setup
+        .gateway
+        .toml
+        .push_str("[session]\nsilence_timeout = \"10m\"\n");
+    setup.relay = relay;
+    setup
+}
+
+/// Places `n` listening calls and waits until each heard its greeting
+/// (`greeted` greetings were out before).
+fn greeted_calls(rig: &Rig, n: usize, greeted: usize) -> Vec<Call> {
+    let calls: Vec<Call> = (0..n)
+        .map(|_| {
+            rig.ast
+                .call(Caller::listen(DID).max_duration(Duration::from_secs(120)))
+                .unwrap()
+        })
+        .collect();
+    let count = |t: &str| rig.gw.events().iter().filter(|e| e["type"] == t).count();
+    assert!(
+        wait_until(T, || count("tts.generated") >= greeted + n),
+        "greetings: {}",
+        count("tts.generated")
+    );
+    calls
+}
+
+/// One fault-free call first: it must publish exactly the events counted
+/// per call. Returns its id, left out of the scenario's tally.
+fn control_call(rig: &Rig) -> String {
+    let calls = greeted_calls(rig, 1, 0);
+    let id = rig.gw.nth_call(0, T);
+    calls[0].hangup().unwrap();
+    rig.gw.until_type("call.ended", Some(&id), T);
+    assert_eq!(
+        rig.gw.types_of(&id),
+        [
+            "call.started",
+            "call.answered",
+            "tts.generated",
+            "call.ended"
+        ]
+    );
+    assert_eq!(rig.gw.types_of(&id).len() as u64, EVENTS_PER_CALL);
+    id
+}
+
+/// Waits until every call but the control one ended, then tallies them.
+fn tally(rig: &Rig, control: &str, calls: usize) -> Tally {
+    let ended = || {
+        rig.gw
+            .events()
+            .iter()
+            .filter(|e| e["type"] == "call.ended" && e["subject"] != control)
+            .count()
+    };
+    wait_until(Duration::from_secs(45), || ended() >= calls);
+    let mut tally = Tally::default();
+    for e in rig.gw.events() {
+        if e["subject"] != control {
+            tally.add(&e);
+        }
+    }
+    tally
+}
+
+/// `call.ended` reasons of the calls but the control one: `caller_hangup 3`.
+fn reasons(rig: &Rig, control: &str) -> String {
+    let mut out = std::collections::BTreeMap::<String, u32>::new();
+    for e in rig.gw.events() {
+        if e["type"] == "call.ended" && e["subject"] != control {
+            *out.entry(e["data"]["reason"].as_str().unwrap_or("?").to_owned())
+                .or_default() += 1;
+        }
+    }
+    let parts: Vec<String> = out.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    parts.join(", ")
+}
+
+/// The events socket cut (small: 2, full: 10 times) during 10 calls (small:
+/// 4), then ARI held out of reach while every caller hangs up: only the
+/// resync after it returns can end the calls.
+#[test]
+fn real_events_socket_cut() {
+    let scale = Scale::from_env();
+    let (n, cuts) = (scale.pick(4, 10), scale.pick(2, 10));
+    let rig = Rig::start_with(faults_setup(true));
+    let control = control_call(&rig);
+    let calls = greeted_calls(&rig, n, 1);
+    let relay = rig.relay.as_ref().unwrap();
+    for _ in 0..cuts {
+        let connects = rig.gw.metric("voicegw_ari_connects_total");
+        relay.cut();
+        assert!(
+            wait_until(T, || rig.gw.metric("voicegw_ari_connects_total") > connects),
+            "no reconnect"
+        );
+    }
+    relay.hold();
+    for c in &calls {
+        c.hangup().unwrap();
+    }
+    relay.release();
+    let expected = n as u64 * EVENTS_PER_CALL;
+    let outcome = tally(&rig, &control, n).outcome("real-events-socket-cut", n as u64, expected);
+    let ends = reasons(&rig, &control);
+    outcome
+        .note(format!(
+            "real Asterisk: {n} calls through {cuts} cuts of the events socket, then every \
+             hangup while ARI was held out of reach (ended: {ends})"
+        ))
+        .check();
+    rig.finish();
+}
+
+/// Asterisk restarted (`core restart now`) with 10 calls up (small: 4):
+/// every call ends with `call.ended`, and a call after the restart goes
+/// through.
+#[test]
+fn real_asterisk_restarted() {
+    let scale = Scale::from_env();
+    let n = scale.pick(4, 10);
+    let mut rig = Rig::start_with(faults_setup(false));
+    let control = control_call(&rig);
+    let _calls = greeted_calls(&rig, n, 1);
+    rig.ast.restart().unwrap();
+    assert!(
+        wait_until(T, || rig.gw.ready()),
+        "the gateway did not come back"
+    );
+    let after = greeted_calls(&rig, 1, n + 1);
+    after[0].hangup().unwrap();
+    let expected = (n as u64 + 1) * EVENTS_PER_CALL;
+    let outcome =
+        tally(&rig, &control, n + 1).outcome("real-asterisk-restarted", n as u64 + 1, expected);
+    let ends = reasons(&rig, &control);
+    outcome
+        .note(format!(
+            "real Asterisk restarted with {n} calls up, then one more call (ended: {ends})"
+        ))
+        .check();
+    rig.finish();
+}
+
+/// Another connection takes the Stasis app over with 10 calls up (small:
+/// 4): `/readyz` turns red; the callers' hangups go to the other
+/// connection, yet every call ends with `call.ended`, its channels and
+/// bridge released.
+#[test]
+fn real_application_replaced() {
+    let scale = Scale::from_env();
+    let n = scale.pick(4, 10);
+    let rig = Rig::start_with(faults_setup(false));
+    let control = control_call(&rig);
+    let calls = greeted_calls(&rig, n, 1);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = format!(
+        "{}&api_key={}:{}",
+        rig.ast.ari_ws_url(rig.ast.stasis_app()),
+        rig.ast.ari_user(),
+        rig.ast.ari_password()
+    );
+    let _thief = runtime
+        .block_on(tokio_tungstenite::connect_async(url))
+        .expect("a second events socket");
+    assert!(
+        wait_until(T, || rig.gw.get_text("/readyz").0 == 503),
+        "/readyz stays green"
+    );
+    for c in &calls {
+        c.hangup().unwrap();
+    }
+    let expected = n as u64 * EVENTS_PER_CALL;
+    let outcome = tally(&rig, &control, n).outcome("real-application-replaced", n as u64, expected);
+    let ends = reasons(&rig, &control);
+    assert_eq!(rig.gw.get_text("/readyz").0, 503, "/readyz stays red");
+    outcome
+        .note(format!(
+            "real Asterisk: a second events socket took the app with {n} calls up; /readyz red, \
+             the hangups unheard, every call ended (ended: {ends})"
+        ))
+        .check();
+    rig.finish();
+}
+
+/// The orchestrator cannot be reached as a call starts, on a route that
+/// says `on_start_failure = "transfer:200"`: the caller is sent on into the
+/// transfer context instead of hearing the apology.
+#[test]
+fn an_unreachable_orchestrator_at_the_start_transfers_the_caller_where_the_route_says() {
+    let mut setup = Setup::default();
+    setup.gateway.toml = "[[routes]]\ndid = \"*\"\ntenant = \"acme\"\nagent = \"builtin\"\n\
+                          on_start_failure = \"transfer:200\"\n\
+                          [session]\ntransfer_context = \"vg-desk\"\n"
+        .into();
+    setup.extensions = "[vg-desk]\nexten => 200,1,Log(NOTICE,VG-DESK ${CHANNEL})\n \
+                        same => n,Answer()\n same => n,Playback(hello-world)\n same => n,Hangup()\n"
+        .into();
+    setup.gateway.env.push((
+        "VOICEGW__ORCHESTRATOR__URL".into(),
+        format!("http://127.0.0.1:{}", vg_testkit::free_port().unwrap()),
+    ));
+    let rig = Rig::start_with(setup);
+    let call = rig.ast.call(Caller::listen(DID)).unwrap();
+    let id = rig.gw.nth_call(0, T);
+    let transferred = rig.gw.until_type("call.transferred", Some(&id), T);
+    assert_eq!(transferred["data"]["target"], "200", "{transferred}");
+    let ended = rig.gw.until_type("call.ended", Some(&id), T);
+    assert_eq!(ended["data"]["reason"], "transferred", "{ended}");
+    let line = format!("VG-DESK Local/{DID}@vg-in-");
+    assert!(
+        wait_until(T, || rig.ast.log_text().contains(&line)),
+        "no {line:?} in Asterisk's log"
+    );
+    call.wait_ended(T).unwrap();
+    // hello-world (about 1.2 s), not the 4.5 s apology.
+    let spans = sentences(&call.heard(T).unwrap());
+    assert!(
+        spans
+            .iter()
+            .all(|(start, end)| *end - *start < Duration::from_secs(3)),
+        "the caller heard {:?}",
+        secs(&spans)
+    );
+    assert!(!rig.gw.types_of(&id).contains(&"tts.generated".to_owned()));
     rig.finish();
 }

@@ -175,6 +175,7 @@ async fn a_database_route_naming_unusable_providers_gets_the_default() {
         tts_fallback: vec!["wyoming".into()],
         secure_dtmf: false,
         store_transcripts: true,
+        on_start_failure: None,
         transport: None,
         format: None,
     };

@@ -43,6 +43,11 @@ pub struct EventStreamConfig {
     pub backoff_max: Duration,
     /// A connection that lived this long resets the backoff.
     pub stable_after: Duration,
+    /// After a takeover: how often Asterisk is asked which channels remain.
+    pub watch_after_takeover: Duration,
+    /// After a takeover, connect again (taking the app back) this long
+    /// later; `None`: never.
+    pub reclaim_after: Option<Duration>,
 }
 
 impl EventStreamConfig {
@@ -59,6 +64,8 @@ impl EventStreamConfig {
             backoff_min: Duration::from_millis(250),
             backoff_max: Duration::from_secs(10),
             stable_after: Duration::from_secs(10),
+            watch_after_takeover: Duration::from_secs(1),
+            reclaim_after: None,
         }
     }
 }
@@ -89,7 +96,11 @@ pub enum StreamItem {
     Event(Event),
     /// The socket is down; the stream is reconnecting.
     Disconnected(String),
-    /// Another connection took the app over; the stream has stopped.
+    /// Another connection took the app over: no more events come. The
+    /// stream then sends a [`StreamItem::Resynced`] every
+    /// `watch_after_takeover`, so calls whose channels vanish can end, until
+    /// stopped, or until `reclaim_after` when set: then it connects again
+    /// (`Connected { reconnect: true }`), taking the app back.
     Replaced,
 }
 
@@ -204,8 +215,9 @@ impl StreamMetrics {
     }
 }
 
-/// Runs the events socket until `stop` turns true, the consumer drops `out`,
-/// or the app is taken over.
+/// Runs the events socket until `stop` turns true or the consumer drops
+/// `out`. After a takeover it connects again only after `reclaim_after`
+/// (see [`StreamItem::Replaced`]).
 pub async fn run<R: Resync>(
     cfg: EventStreamConfig,
     resync: R,
@@ -278,8 +290,19 @@ pub async fn run<R: Resync>(
                                 detail: ended.describe(),
                             },
                         );
-                        let _ = out.send(StreamItem::Replaced).await;
-                        return;
+                        if out.send(StreamItem::Replaced).await.is_err() {
+                            return;
+                        }
+                        let watch =
+                            watch_channels(&resync, &out, &mut stop, cfg.watch_after_takeover);
+                        let Some(after) = cfg.reclaim_after else {
+                            return watch.await;
+                        };
+                        if tokio::time::timeout(after, watch).await.is_ok() {
+                            return; // stopped, or the consumer went
+                        }
+                        tracing::warn!(url = %cfg.url, ?after, "taking the Stasis app back (ari.reclaim_after)");
+                        continue;
                     }
                     other => {
                         let reason = other.describe();
@@ -313,6 +336,38 @@ pub async fn run<R: Resync>(
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// After a takeover the app's events go to the other connection, but the
+/// calls this instance holds go on over their media. Without their hangups,
+/// a call whose caller left would talk to no one until its silence timeout:
+/// so Asterisk is asked every `every` which channels remain, and the router
+/// reconciles as after a reconnect. Ends on `stop` or when the consumer goes.
+async fn watch_channels<R: Resync>(
+    resync: &R,
+    out: &mpsc::Sender<StreamItem>,
+    stop: &mut watch::Receiver<bool>,
+    every: Duration,
+) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+            () = out.closed() => return,
+        }
+        let requested_at = std::time::SystemTime::now();
+        let item = match resync.snapshot().await {
+            Ok((channels, bridges)) => StreamItem::Resynced {
+                channels,
+                bridges,
+                requested_at,
+            },
+            Err(e) => StreamItem::ResyncFailed(e),
+        };
+        if out.send(item).await.is_err() {
+            return;
         }
     }
 }

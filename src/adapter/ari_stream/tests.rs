@@ -282,7 +282,9 @@ async fn a_silent_connection_is_found_dead_and_replaced() {
 #[tokio::test]
 async fn application_replaced_stops_the_stream_instead_of_fighting() {
     let mut server = FakeEvents::start("secret").await;
-    let mut s = spawn_stream(config(&server.url, "secret"));
+    let mut cfg = config(&server.url, "secret");
+    cfg.watch_after_takeover = Duration::from_millis(20);
+    let mut s = spawn_stream(cfg);
     let mut conn = server.next_conn().await;
     s.expect_connected(false).await;
     send(
@@ -295,7 +297,21 @@ async fn application_replaced_stops_the_stream_instead_of_fighting() {
         StreamItem::Event(Event::ApplicationReplaced(_))
     ));
     assert!(matches!(s.next().await, StreamItem::Replaced));
-    tokio::time::timeout(Duration::from_secs(5), s.task)
+    // From then on only what Asterisk still has, asked again and again.
+    for _ in 0..3 {
+        assert!(matches!(s.next().await, StreamItem::Resynced { .. }));
+    }
+    assert!(s.resyncs.load(Ordering::SeqCst) >= 4);
+    match &s.readiness.report().dependencies["ari"].state {
+        DependencyState::Down { detail } => {
+            assert!(detail.contains("ApplicationReplaced"), "{detail}")
+        }
+        other => panic!("expected down, got {other:?}"),
+    }
+    // The consumer gone, the stream ends.
+    let Running { items, task, .. } = s;
+    drop(items);
+    tokio::time::timeout(Duration::from_secs(5), task)
         .await
         .expect("stream ends")
         .unwrap();
@@ -304,12 +320,40 @@ async fn application_replaced_stops_the_stream_instead_of_fighting() {
         1,
         "no reconnect after a takeover"
     );
-    match &s.readiness.report().dependencies["ari"].state {
-        DependencyState::Down { detail } => {
-            assert!(detail.contains("ApplicationReplaced"), "{detail}")
+}
+
+#[tokio::test]
+async fn with_reclaim_after_the_stream_takes_the_app_back_after_a_takeover() {
+    let mut server = FakeEvents::start("secret").await;
+    let mut cfg = config(&server.url, "secret");
+    cfg.watch_after_takeover = Duration::from_millis(20);
+    cfg.reclaim_after = Some(Duration::from_millis(200));
+    let mut s = spawn_stream(cfg);
+    let mut conn = server.next_conn().await;
+    s.expect_connected(false).await;
+    send(
+        &mut conn,
+        r#"{"type":"ApplicationReplaced","application":"voice-gateway","timestamp":"2026-11-21T06:03:28.135+0000","asterisk_id":"02:42:ac:11:00:02"}"#,
+    )
+    .await;
+    assert!(matches!(s.next().await, StreamItem::Event(_)));
+    assert!(matches!(s.next().await, StreamItem::Replaced));
+    // Snapshots until the reclaim, then a connection of its own again.
+    let _second = server.next_conn().await;
+    loop {
+        match s.next().await {
+            StreamItem::Resynced { .. } => continue,
+            StreamItem::Connected { reconnect } => break assert!(reconnect),
+            other => panic!("expected snapshots then Connected, got {other:?}"),
         }
-        other => panic!("expected down, got {other:?}"),
     }
+    assert!(matches!(s.next().await, StreamItem::Resynced { .. }));
+    assert_eq!(server.attempts.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        s.readiness.report().dependencies["ari"].state,
+        DependencyState::Up
+    );
+    s.stop.send(true).unwrap();
 }
 
 #[tokio::test]

@@ -150,9 +150,10 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "ami.username" => "the manager user of Asterisk's manager.conf",
         "ami.timeout" => "a whole number with a unit: ms, s, m or h, e.g. 5s",
         "ari.app" => "1-64 characters from A-Z a-z 0-9 . _ -",
-        "ari.reconnect_max_delay" | "ari.request_timeout" | "lifecycle.drain_deadline" => {
-            "a whole number with a unit: ms, s, m or h, e.g. 30s"
-        }
+        "ari.reconnect_max_delay"
+        | "ari.request_timeout"
+        | "ari.reclaim_after"
+        | "lifecycle.drain_deadline" => "a whole number with a unit: ms, s, m or h, e.g. 30s",
         "media.bind_address" | "media.advertise_address" => "an IP address, e.g. 127.0.0.1",
         "media.jitter_min_delay" | "media.jitter_max_delay" => {
             "a whole number with a unit, e.g. 0ms or 200ms (min <= max <= 1s)"

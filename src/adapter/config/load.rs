@@ -163,6 +163,8 @@ fn validate_routes(c: &Config) -> Result<(), (String, String)> {
             ));
         }
         super::speech::validate_route(r).map_err(|(field, problem)| (key(field), problem))?;
+        r.start_failure_target()
+            .map_err(|problem| (key("on_start_failure"), problem))?;
         if r.transport.is_some() || r.format.is_some() {
             let (t, f) = route_media(c, r);
             let field = if r.format.is_some() {
@@ -354,6 +356,15 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
         if d.is_zero() {
             return Err((key, "must be greater than zero".into()));
         }
+    }
+    if c.ari
+        .reclaim_after
+        .is_some_and(|d| d.0 < std::time::Duration::from_secs(1))
+    {
+        return Err((
+            "ari.reclaim_after",
+            "must be at least 1s (absent: never reclaim)".into(),
+        ));
     }
     if let Some(url) = &c.ami.url {
         crate::adapter::ami::address_of(url).map_err(|e| ("ami.url", e))?;

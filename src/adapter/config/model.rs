@@ -7,7 +7,7 @@
 use super::{
     HumanDuration, KafkaSection, PortRange, PostgresSection, RedisSection, Secret, SpeechSection,
 };
-use crate::domain::{AgentId, EndpointTemplate, TenantId};
+use crate::domain::{AgentId, EndpointTemplate, TenantId, transfer::TransferTarget};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::{
@@ -94,6 +94,11 @@ pub struct AriConfig {
     pub reconnect_max_delay: HumanDuration,
     /// Timeout of one ARI REST request.
     pub request_timeout: HumanDuration,
+    /// After another connection took the Stasis app over, take it back this
+    /// long later. Absent: never (two instances that both reclaim would
+    /// take the app from each other forever, each takeover losing events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reclaim_after: Option<HumanDuration>,
 }
 
 impl Default for AriConfig {
@@ -105,6 +110,7 @@ impl Default for AriConfig {
             app: "voice-gateway".into(),
             reconnect_max_delay: HumanDuration(Duration::from_secs(10)),
             request_timeout: HumanDuration(Duration::from_secs(5)),
+            reclaim_after: None,
         }
     }
 }
@@ -284,6 +290,7 @@ impl Default for Config {
                 tts_fallback: Vec::new(),
                 secure_dtmf: false,
                 store_transcripts: true,
+                on_start_failure: None,
                 transport: None,
                 format: None,
             }],
@@ -353,6 +360,32 @@ pub struct RouteConfig {
     /// Off: calls of this route publish events without transcript text.
     #[serde(default = "default_true")]
     pub store_transcripts: bool,
+    /// When the orchestrator or the recogniser cannot be had as a call
+    /// starts: `apologise` (absent: `session.unavailable_text`, then the
+    /// hangup) or `transfer:<target>` (a blind transfer into
+    /// `session.transfer_context`; the apology if it fails).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_start_failure: Option<String>,
+}
+
+impl RouteConfig {
+    /// Where `on_start_failure` sends the caller: `None` to apologise.
+    pub fn start_failure_target(&self) -> Result<Option<TransferTarget>, String> {
+        let Some(value) = self.on_start_failure.as_deref() else {
+            return Ok(None);
+        };
+        if value == "apologise" {
+            return Ok(None);
+        }
+        let Some(target) = value.strip_prefix("transfer:") else {
+            return Err(format!(
+                "{value:?} is neither \"apologise\" nor \"transfer:<target>\""
+            ));
+        };
+        TransferTarget::parse(target)
+            .map(Some)
+            .map_err(|e| format!("{value:?}: {e}"))
+    }
 }
 
 fn default_true() -> bool {

@@ -301,6 +301,24 @@ fn each_bad_value_is_rejected_with_its_key() {
             "drops slin16",
         ),
         (
+            "[[routes]]\ndid = \"*\"\ntenant = \"a\"\nagent = \"b\"\non_start_failure = \"hangup\"\n",
+            &[],
+            "routes[0].on_start_failure",
+            "neither \"apologise\" nor \"transfer:<target>\"",
+        ),
+        (
+            "[[routes]]\ndid = \"*\"\ntenant = \"a\"\nagent = \"b\"\non_start_failure = \"transfer:\"\n",
+            &[],
+            "routes[0].on_start_failure",
+            "\"transfer:\"",
+        ),
+        (
+            "[ari]\nreclaim_after = \"500ms\"\n",
+            &[],
+            "ari.reclaim_after",
+            "at least 1s",
+        ),
+        (
             "[media]\nbind_address = \"0.0.0.0\"\n",
             &[],
             "media.advertise_address",
@@ -500,4 +518,21 @@ fn a_route_may_take_audiosocket_at_16_khz_while_the_instance_stays_on_rtp() {
         found.media(t, f),
         (MediaTransport::Audiosocket, WireFormat::Slin16)
     );
+}
+
+#[test]
+fn a_route_may_transfer_its_callers_at_a_start_failure() {
+    let c = load_from_str(
+        "[[routes]]\ndid = \"1*\"\ntenant = \"a\"\nagent = \"b\"\non_start_failure = \"transfer:200\"\n\
+         [[routes]]\ndid = \"2*\"\ntenant = \"a\"\nagent = \"b\"\non_start_failure = \"apologise\"\n\
+         [[routes]]\ndid = \"*\"\ntenant = \"a\"\nagent = \"b\"\n",
+        Vec::new(),
+    )
+    .unwrap();
+    let targets: Vec<Option<String>> = c
+        .routes
+        .iter()
+        .map(|r| r.start_failure_target().unwrap().map(|t| t.to_string()))
+        .collect();
+    assert_eq!(targets, [Some("200".into()), None, None]);
 }

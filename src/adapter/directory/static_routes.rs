@@ -38,6 +38,8 @@ impl StaticDirectory {
                 store_transcripts: r.store_transcripts,
                 transport: r.transport,
                 format: r.format,
+                // Validated when the configuration was loaded.
+                on_start_failure: r.start_failure_target().ok().flatten(),
             };
             match r.did.strip_suffix('*') {
                 Some("") => dir.any = Some(route),

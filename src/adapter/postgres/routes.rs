@@ -142,6 +142,7 @@ fn check(row: &DidRow) -> Result<(Pattern, Route), String> {
         // No column for it yet: database routes are not secure by default.
         secure_dtmf: false,
         store_transcripts: row.store_transcripts,
+        on_start_failure: None,
     };
     Ok((pattern, route))
 }

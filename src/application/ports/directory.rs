@@ -3,7 +3,7 @@
 use super::{
     media::Transport, orchestrator::BoxFuture, speech::SpeechChoice, telephony::WireFormat,
 };
-use crate::domain::{AgentId, Did, TenantId};
+use crate::domain::{AgentId, Did, TenantId, transfer::TransferTarget};
 use serde::{Deserialize, Serialize};
 
 /// Everything the gateway needs to answer a DID.
@@ -42,6 +42,10 @@ pub struct Route {
     /// `store_transcripts`; call records lose theirs too).
     #[serde(default = "yes")]
     pub store_transcripts: bool,
+    /// Where a caller goes when the orchestrator or the recogniser cannot
+    /// be had as the call starts; `None`: the apology. `[[routes]]` only.
+    #[serde(skip)]
+    pub on_start_failure: Option<TransferTarget>,
 }
 
 fn yes() -> bool {

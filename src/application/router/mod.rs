@@ -52,6 +52,12 @@ pub enum Feed {
         /// Every bridge Asterisk has.
         bridges: Vec<Bridge>,
     },
+    /// Another connection took the Stasis app over: no event comes any more
+    /// (until the app is taken back: `Listening`); only further `Resynced`
+    /// snapshots tell which calls' channels remain.
+    Replaced,
+    /// The events socket is connected (again): the app is this instance's.
+    Listening,
     /// Anything else about the stream (connected, disconnected): logged only.
     Status(String),
 }
@@ -142,6 +148,8 @@ impl CallRouter {
     ) {
         // Once answered (hang up, or never will), the stop is not waited on again.
         let mut stop_pending = true;
+        // False while another connection holds the app: API requests are refused.
+        let mut listening = true;
         loop {
             tokio::select! {
                 item = feed.recv() => match item.map(Into::into) {
@@ -157,9 +165,19 @@ impl CallRouter {
                         }
                     }
                     Some(Feed::Status(status)) => tracing::debug!(item = %status, "ARI stream"),
-                    // The stream stopped (shutdown, or another connection took
-                    // the app over): sessions finish on their own; calls
-                    // still ringing out cannot be followed, so they end now.
+                    // Another connection took the app over: answered calls go
+                    // on (their media needs no events) until they end or
+                    // their channel is found gone by a snapshot; calls still
+                    // ringing out cannot be followed, so they end now.
+                    Some(Feed::Replaced) => {
+                        listening = false;
+                        for outcome in self.abandon_ringing().await {
+                            report(&outcome);
+                        }
+                    }
+                    Some(Feed::Listening) => listening = true,
+                    // The stream stopped (shutdown): likewise, then wait for
+                    // the sessions below.
                     None => {
                         for outcome in self.abandon_ringing().await {
                             report(&outcome);
@@ -168,7 +186,10 @@ impl CallRouter {
                     }
                 },
                 Some(end) = self.ended_rx.recv() => report(&self.on_ended(end)),
-                Some(req) = control.recv() => self.on_control(req).await,
+                Some(req) = control.recv() => match listening {
+                    true => self.on_control(req).await,
+                    false => req.refuse(not_listening()),
+                },
                 Some(msg) = self.internal_rx.recv() => {
                     if let Some(outcome) = self.on_internal(msg).await {
                         report(&outcome);
@@ -186,10 +207,7 @@ impl CallRouter {
             tokio::select! {
                 Some(end) = self.ended_rx.recv() => report(&self.on_ended(end)),
                 // Answered at once: nothing here can follow a call any more.
-                Some(req) = control.recv() => req.refuse(ControlError::NotListening(
-                    "this instance no longer receives Asterisk's events (the Stasis app was \
-                     taken over or it is shutting down); use another instance".into(),
-                )),
+                Some(req) = control.recv() => req.refuse(not_listening()),
                 hang_up = shutdown.reached(Stage::HangUp), if stop_pending => {
                     stop_pending = false;
                     if hang_up {
@@ -340,6 +358,16 @@ impl Holdings for CallRouter {
     fn handed_over(&self, channel: &ChannelId) -> bool {
         self.handed_over.contains_key(channel)
     }
+}
+
+/// Why an API request is refused while the app is another connection's or
+/// the instance shuts down.
+fn not_listening() -> ControlError {
+    ControlError::NotListening(
+        "this instance no longer receives Asterisk's events (the Stasis app was taken over or \
+         it is shutting down); use another instance"
+            .into(),
+    )
 }
 
 /// The router's clock. The router's task and its use cases (which await

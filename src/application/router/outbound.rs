@@ -278,6 +278,7 @@ impl CallRouter {
             tts_fallback: Vec::new(),
             secure_dtmf: false,
             store_transcripts: true,
+            on_start_failure: None,
             transport: None,
             format: None,
         };

@@ -126,6 +126,10 @@ impl CallCore {
                     },
                 });
                 self.transition(CallInput::TransferFailed, data);
+                // A caller sent on for want of an agent: nothing to go back to.
+                if let Some(reason) = self.start_failure.take() {
+                    return self.apologise(reason);
+                }
                 let text = "Sorry, I couldn't transfer you right now.".to_owned();
                 self.say(text, AfterSpeech::Listen);
             }

@@ -82,6 +82,9 @@ pub(crate) struct CallCore {
     now: Now,
     /// Set while an input is handled; the call ends once it has been.
     ending: Option<(EndReason, bool)>,
+    /// Why the call could not start, while its caller is being transferred
+    /// for it (the apology follows if the transfer fails).
+    start_failure: Option<EndReason>,
     /// Inputs that wait for a barge-in to complete.
     held: VecDeque<Input>,
     stt: Recogniser,
@@ -168,6 +171,7 @@ impl CallCore {
             timers: Timers::default(),
             now,
             ending: None,
+            start_failure: None,
             held: VecDeque::new(),
             stt: Recogniser::default(),
             reprompts: 0,

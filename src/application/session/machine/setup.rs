@@ -51,9 +51,8 @@ impl CallCore {
     }
 
     /// The agent or the recogniser could not be had at the start, after the
-    /// call was answered: the caller hears `session.unavailable_text` (it
-    /// cannot be interrupted: nothing can follow it) and the call ends with
-    /// the error; without that text it ends at once.
+    /// call was answered: the caller is transferred where the route's
+    /// `on_start_failure` says, else [`Self::apologise`]s.
     pub(crate) fn cannot_start(&mut self, why: StartFailure) {
         let reason = match why {
             StartFailure::Agent(e) => EndReason::Error(format!("orchestrator: {e}")),
@@ -66,15 +65,36 @@ impl CallCore {
                 EndReason::Error(format!("stt: {e}"))
             }
         };
+        let target = self.route().and_then(|r| r.on_start_failure.clone());
+        match target {
+            Some(target) => {
+                tracing::warn!(%reason, %target, "the call cannot start: transferring the caller");
+                self.transition(CallInput::Converse { greeting: false }, None);
+                self.start_failure = Some(reason);
+                self.transfer(target);
+            }
+            None => self.apologise(reason),
+        }
+        self.end_if_asked();
+    }
+
+    /// The caller hears `session.unavailable_text` (it cannot be
+    /// interrupted: nothing can follow it) and the call ends with `reason`;
+    /// without that text it ends at once.
+    pub(super) fn apologise(&mut self, reason: EndReason) {
         let text = self.cfg.unavailable_text.clone();
         if text.trim().is_empty() {
             self.end(reason, true);
         } else {
             tracing::warn!(%reason, "the call cannot start: apologising");
-            self.transition(CallInput::Converse { greeting: true }, None);
+            if !matches!(
+                self.call.state(),
+                crate::domain::call::CallState::Active { .. }
+            ) {
+                self.transition(CallInput::Converse { greeting: true }, None);
+            }
             self.say(text, AfterSpeech::Hangup(reason));
         }
-        self.end_if_asked();
     }
 
     /// Media, agent and recogniser are up: the conversation starts, with the

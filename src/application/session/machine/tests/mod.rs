@@ -37,6 +37,7 @@ pub(super) fn route(greeting: Option<&str>) -> Route {
         tts_fallback: Vec::new(),
         secure_dtmf: false,
         store_transcripts: true,
+        on_start_failure: None,
         transport: None,
         format: None,
     }
@@ -85,6 +86,24 @@ impl Sim {
     /// A call answered whose agent or recogniser could not be had.
     pub(super) fn failing_start(cfg: SessionConfig, why: super::StartFailure) -> Self {
         let mut sim = Self::answered(cfg, None);
+        sim.core.cannot_start(why);
+        sim.drain();
+        sim
+    }
+
+    /// [`Sim::failing_start`] on a route whose `on_start_failure` transfers
+    /// to `target`; the transfer succeeds when `continue_ok`.
+    pub(super) fn failing_start_to(
+        why: super::StartFailure,
+        target: &str,
+        continue_ok: bool,
+    ) -> Self {
+        let mut sim = Self::answered(SessionConfig::default(), None);
+        let mut route = route(None);
+        route.on_start_failure =
+            Some(crate::domain::transfer::TransferTarget::parse(target).unwrap());
+        sim.core.routed(route, Vec::new(), Vec::new());
+        sim.answers.continue_ok = continue_ok;
         sim.core.cannot_start(why);
         sim.drain();
         sim

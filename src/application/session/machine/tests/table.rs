@@ -996,3 +996,32 @@ fn a_held_turn_goes_out_before_the_end_or_a_key() {
     let n = names(&sim.take());
     assert_eq!(n[1..3], ["stt.transcribed", "call.dtmf"], "{n:?}");
 }
+
+#[test]
+fn a_route_that_transfers_at_a_start_failure_sends_the_caller_on_without_the_apology() {
+    use crate::application::session::machine::StartFailure;
+    let mut sim = Sim::failing_start_to(StartFailure::Agent("refused".into()), "200", true);
+    let out = sim.take();
+    let n = names(&out);
+    assert!(n.contains(&"Continue".to_owned()), "{n:?}");
+    assert!(!n.iter().any(|e| e.starts_with("Speak")), "{n:?}");
+    assert_eq!(data(&out, E::CallTransferred)["target"], "200");
+    assert_eq!(data(&out, E::CallEnded)["reason"], "transferred");
+}
+
+#[test]
+fn a_transfer_at_a_start_failure_that_fails_ends_in_the_apology() {
+    use crate::application::session::machine::StartFailure;
+    let mut sim = Sim::failing_start_to(StartFailure::Recogniser("refused".into()), "200", false);
+    let n = names(&sim.take());
+    let text = SessionConfig::default().unavailable_text;
+    assert!(n.contains(&"error.stt_failed".to_owned()), "{n:?}");
+    assert!(n.contains(&"call.escalated".to_owned()), "{n:?}");
+    assert!(n.contains(&format!("Speak({text})")), "{n:?}");
+    sim.input(Input::TtsOpened);
+    sim.input(audio(0));
+    sim.input(Input::TtsDone);
+    sim.input(Input::PlaybackDrained);
+    let out = sim.take();
+    assert_eq!(data(&out, E::CallEnded)["reason"], "error");
+}
