@@ -24,7 +24,7 @@ async fn a_tone_then_silence_gives_16k_audio_and_speech_start_then_end() {
         send_paced(&mut peer, to, 25, |_| SILENCE).await;
         peer
     });
-    let (mut frames, mut started, mut latched) = (0, false, None);
+    let (mut frames, mut started, mut paused, mut latched) = (0, false, false, None);
     loop {
         match next_event(&mut leg).await {
             MediaEvent::Latched { peer } => latched = Some(peer),
@@ -36,12 +36,15 @@ async fn a_tone_then_silence_gives_16k_audio_and_speech_start_then_end() {
                 assert!(!started, "one start");
                 started = true;
             }
+            // The pause comes 160 ms into the silence, the end at 300 ms.
+            MediaEvent::SpeechPaused { .. } => paused = true,
             MediaEvent::SpeechEnded { .. } => break,
             other => panic!("unexpected {other:?}"),
         }
     }
     let peer = sender.await.unwrap();
     assert!(started, "SpeechStarted came before SpeechEnded");
+    assert!(paused, "SpeechPaused came before SpeechEnded");
     assert_eq!(latched, Some(peer.addr()), "latched first onto the sender");
     assert!(
         frames >= 45,
