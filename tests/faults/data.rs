@@ -1,37 +1,350 @@
-//! Fault scenarios of the data path (see main.rs).
+//! Fault scenarios of the data path (see main.rs): the broker stopped, the
+//! gateway SIGKILLed on a full spool, Redis and PostgreSQL restarted mid-call,
+//! a corrupt spool record, a full disk under the spool.
+//!
+//! What each call should publish comes from a fault-free control call run
+//! first in the same test (the same script: greeting, turns heard to their
+//! end, so nothing barges in); the calls under the fault must each publish
+//! as many, read back from the broker and de-duplicated by event id.
 
-use crate::rig::{Engines, Gw, GwOpts, calls, until};
-use std::sync::Arc;
-use vg_asterisk_sim::{SimConfig, Simulator};
+use crate::rig::{Engines, Gw, GwOpts, calls, more_turns, talk, until};
+use std::{path::Path, sync::Arc, time::Duration};
+use vg_asterisk_sim::{SimCallId, SimConfig, SimHandle, Simulator};
+use vg_testkit::faults::{Outcome, Scale};
+
+/// One scenario's setting: engines, simulator, spool, sizes.
+struct Scene {
+    e: Engines,
+    sim: Arc<SimHandle>,
+    spool: tempfile::TempDir,
+    scale: Scale,
+    rtp: &'static str,
+}
+
+impl Scene {
+    async fn new(rtp: &'static str) -> Scene {
+        Scene {
+            e: Engines::start().await,
+            sim: Arc::new(Simulator::start(SimConfig::default()).await.unwrap()),
+            spool: tempfile::tempdir().unwrap(),
+            scale: Scale::from_env(),
+            rtp,
+        }
+    }
+
+    /// Concurrent calls under the fault: a handful, or 100.
+    fn calls(&self) -> usize {
+        self.scale.pick(4, 100)
+    }
+
+    async fn gw(&self, fsize_kib: Option<u64>) -> Gw {
+        let o = GwOpts {
+            spool: self.spool.path(),
+            rtp: self.rtp,
+            fsize_kib,
+        };
+        Gw::spawn(&self.sim, &self.e, &o).await
+    }
+
+    /// Runs the control call (greeting, `turns` turns, hang-up) with nothing
+    /// failing and returns how many events it published. It must be the first
+    /// call on the topic.
+    async fn control(&self, gw: &Gw, turns: usize) -> u64 {
+        let call = talk(&self.sim, turns).await;
+        self.sim.caller_hangup(call);
+        until("the control call to end", 30, async || {
+            gw.metric("voicegw_live_calls").await == 0.0
+        })
+        .await;
+        let t = self
+            .e
+            .read_back(60, |t| t.delivered() > 0 && t.unended() == 0)
+            .await;
+        assert_eq!(t.duplicates(), 0);
+        t.delivered()
+    }
+
+    fn hang_up(&self, calls: &[SimCallId]) {
+        for c in calls {
+            self.sim.caller_hangup(*c);
+        }
+    }
+
+    /// Reads the topic until `expected` distinct events and no call without
+    /// its end, or 90 s; the outcome of `calls` calls.
+    async fn outcome(&self, name: &str, calls: usize, expected: u64) -> Outcome {
+        let t = self
+            .e
+            .read_back(90, move |t| t.delivered() >= expected && t.unended() == 0)
+            .await;
+        t.outcome(name, calls as u64, expected)
+    }
+}
+
+/// Blocking work (starting a server) without stalling the scripted calls.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn probe() {
-    let e = Engines::start().await;
-    let sim = Arc::new(Simulator::start(SimConfig::default()).await.unwrap());
-    let spool = tempfile::tempdir().unwrap();
-    let gw = Gw::spawn(
-        &sim,
-        &e,
-        &GwOpts {
-            spool: spool.path(),
-            rtp: "35000-35299",
-            fsize_kib: None,
-        },
-    )
+async fn kafka_stopped_60s() {
+    let mut s = Scene::new("35000-35299").await;
+    let gw = s.gw(None).await;
+    let per_call = s.control(&gw, 2).await;
+    let outage = s
+        .scale
+        .pick(Duration::from_secs(3), Duration::from_secs(60));
+    blocking(|| s.e.stop_broker());
+    let stopped = tokio::time::Instant::now();
+    // Waves of calls for as long as the broker is away; the last wave is
+    // still talking when it comes back.
+    let mut placed = Vec::new();
+    let mut waves = 0;
+    let last = loop {
+        let wave = calls(&s.sim, s.calls(), 1).await;
+        waves += 1;
+        if stopped.elapsed() >= outage {
+            break wave;
+        }
+        more_turns(&s.sim, &wave, 1).await;
+        s.hang_up(&wave);
+        placed.extend(wave);
+    };
+    let spooled = gw.metric("voicegw_kafka_spooled_events").await;
+    blocking(|| s.e.start_broker());
+    let down = stopped.elapsed();
+    more_turns(&s.sim, &last, 1).await;
+    s.hang_up(&last);
+    let n = placed.len() + last.len();
+    let expected = n as u64 * per_call;
+    let o = s.outcome("kafka-stopped-60s", n, expected).await;
+    let note = format!(
+        "broker (tansu, in memory) stopped {:.0} s while {waves} waves of {} concurrent calls ran \
+         (greeting and two turns: {per_call} events each, as the fault-free control call published; \
+         the last wave's second turn came after the broker was back); {spooled} events waited in \
+         the spool when it came back",
+        down.as_secs_f64(),
+        s.calls()
+    );
+    o.note(note).check();
+    gw.stop().await;
+}
+
+/// The gateway SIGKILLed while the broker is down and the calls' events wait
+/// in the spool; started again on the same spool, then the broker comes up.
+/// `cut` calls are still up at the kill.
+async fn sigkill(name: &str, rtp: &'static str, cut: usize) {
+    let mut s = Scene::new(rtp).await;
+    let mut gw = s.gw(None).await;
+    let per_call = s.control(&gw, 1).await;
+    blocking(|| s.e.stop_broker());
+    let ended = calls(&s.sim, s.calls(), 1).await;
+    s.hang_up(&ended);
+    let live = calls(&s.sim, cut, 1).await;
+    until("the ended calls counted", 60, async || {
+        gw.metric("voicegw_live_calls").await == cut as f64
+    })
     .await;
-    let t0 = std::time::Instant::now();
-    let cs = calls(&sim, 3, 2).await;
-    eprintln!("talked in {:?}", t0.elapsed());
-    for c in &cs {
-        sim.caller_hangup(*c);
-    }
-    until("ended", 30, async || {
+    let spooled = gw.metric("voicegw_kafka_spooled_events").await;
+    gw.kill();
+    let gw = s.gw(None).await;
+    blocking(|| s.e.start_broker());
+    s.hang_up(&live);
+    let n = ended.len() + live.len();
+    let o = s.outcome(name, n, n as u64 * per_call).await;
+    let note = format!(
+        "broker down; {} calls ended and {cut} still up when the gateway was SIGKILLed with \
+         {spooled} events in its spool; restarted on the same spool, broker back; each call \
+         should publish {per_call} events like the control call (the cut ones their call.ended \
+         after the restart)",
+        ended.len()
+    );
+    o.note(note).check();
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_sigkill_full_spool() {
+    sigkill("gateway-sigkill-full-spool", "35300-35599", 0).await;
+}
+
+/// A known gap: a call the killed process was handling is not taken up by
+/// the next one (its channel stays in Stasis, no `call.ended`, its Redis
+/// record stays live, no history row). Run with `--ignored` for its figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "gap: calls cut by a SIGKILL never get a call.ended after the restart"]
+async fn gateway_sigkill_cuts_live_calls() {
+    let cut = Scale::from_env().pick(2, 20);
+    sigkill("gateway-sigkill-live-calls", "35600-35899", cut).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_mid_call() {
+    let mut s = Scene::new("35900-36199").await;
+    let gw = s.gw(None).await;
+    let per_call = s.control(&gw, 2).await;
+    let live = calls(&s.sim, s.calls(), 1).await;
+    let port = s.e.redis.port();
+    blocking(|| s.e.redis.kill()).unwrap();
+    s.e.redis = blocking(|| vg_testkit::RedisServer::start_on(port)).unwrap();
+    more_turns(&s.sim, &live, 1).await;
+    s.hang_up(&live);
+    let n = live.len() + 1;
+    let o = s
+        .outcome("redis-restarted-mid-call", n, n as u64 * per_call)
+        .await;
+    let rows = history(&s, n).await;
+    let o = o.note(format!(
+        "redis-server SIGKILLed and started empty on its port between the first and second turn of \
+         {} concurrent calls (+1 fault-free control call, whose {per_call} events each call should \
+         publish); {rows} of {n} call records in PostgreSQL",
+        live.len()
+    ));
+    lost_rows(o, n, rows).check();
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarted_mid_call() {
+    let mut s = Scene::new("36200-36499").await;
+    let gw = s.gw(None).await;
+    let per_call = s.control(&gw, 2).await;
+    let live = calls(&s.sim, s.calls(), 1).await;
+    blocking(|| s.e.pg.kill()).unwrap();
+    more_turns(&s.sim, &live, 1).await;
+    s.hang_up(&live);
+    until("the calls to end", 60, async || {
         gw.metric("voicegw_live_calls").await == 0.0
     })
     .await;
-    let t = e
-        .read_back(20, |t| t.unended() == 0 && t.delivered() > 20)
+    let queued = gw.metric("voicegw_history_queued").await;
+    blocking(|| s.e.pg.restart()).unwrap();
+    let n = live.len() + 1;
+    let o = s
+        .outcome("postgres-restarted-mid-call", n, n as u64 * per_call)
         .await;
-    eprintln!("delivered {} unended {}", t.delivered(), t.unended());
+    let rows = history(&s, n).await;
+    let o = o.note(format!(
+        "PostgreSQL SIGKILLed between the first and second turn of {} concurrent calls, which \
+         ended while it was down ({queued} call records queued), then restarted with crash \
+         recovery; {rows} of {n} call records (+1 control call) in PostgreSQL afterwards; \
+         {per_call} events per call",
+        live.len()
+    ));
+    lost_rows(o, n, rows).check();
+    gw.stop().await;
+}
+
+/// Call records in PostgreSQL once `n` are there, or after 60 s.
+async fn history(s: &Scene, n: usize) -> i64 {
+    let mut rows = 0;
+    let _ = tokio::time::timeout(Duration::from_secs(60), async {
+        while rows < n as i64 {
+            rows = s.e.history_rows().await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    rows
+}
+
+/// A call whose history row never arrived counts as lost.
+fn lost_rows(mut o: Outcome, n: usize, rows: i64) -> Outcome {
+    o.calls_lost += (n as i64 - rows).max(0) as u64;
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spool_corrupt_record() {
+    let mut s = Scene::new("36500-36799").await;
+    let gw = s.gw(None).await;
+    let per_call = s.control(&gw, 1).await;
+    blocking(|| s.e.stop_broker());
+    let live = calls(&s.sim, s.calls(), 1).await;
+    s.hang_up(&live);
+    until("the calls to end", 60, async || {
+        gw.metric("voicegw_live_calls").await == 0.0
+    })
+    .await;
+    let spooled = gw.metric("voicegw_kafka_spooled_events").await;
+    gw.stop().await;
+    let kind = corrupt_one(s.spool.path());
+    blocking(|| s.e.start_broker());
+    let gw = s.gw(None).await;
+    let corrupt = gw.metric("voicegw_spool_corrupt_total").await;
+    let n = live.len();
+    // The corrupted record is gone by definition: one event fewer.
+    let o = s
+        .outcome("spool-corrupt-record", n, n as u64 * per_call - 1)
+        .await;
+    let o = o.note(format!(
+        "broker down, {n} calls' {spooled} events in the spool, gateway stopped; one byte of a \
+         `{kind}` record in the middle of the segment flipped; restarted: counted in \
+         voicegw_spool_corrupt_total = {corrupt}, skipped; that event is lost by definition \
+         (expected = {n} x {per_call} - 1), every record after it delivered"
+    ));
+    assert_eq!(corrupt, 1.0, "the corrupt record is counted");
+    o.check();
+    gw.stop().await;
+}
+
+/// Flips a payload byte of the middle record (not a `call.ended`) of the
+/// spool's segment; returns that record's event type.
+fn corrupt_one(dir: &Path) -> String {
+    let seg = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .expect("a segment");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        frames.push((at + 8, len));
+        at += 8 + len;
+    }
+    let pick = frames[frames.len() / 2..]
+        .iter()
+        .map(|&(start, len)| {
+            let v: serde_json::Value = serde_json::from_slice(&bytes[start..start + len]).unwrap();
+            (start, len, v["type"].as_str().unwrap().to_owned())
+        })
+        .find(|(_, _, t)| t != "call.ended")
+        .expect("a record to corrupt");
+    bytes[pick.0 + pick.1 / 2] ^= 0x20;
+    std::fs::write(&seg, bytes).unwrap();
+    pick.2
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spool_disk_full() {
+    let mut s = Scene::new("36800-37099").await;
+    // The spool's file may not grow beyond this (SIGXFSZ ignored: writes fail
+    // with EFBIG, as on a full disk).
+    let kib = s.scale.pick(16, 256);
+    let gw = s.gw(Some(kib)).await;
+    let per_call = s.control(&gw, 1).await;
+    blocking(|| s.e.stop_broker());
+    let live = calls(&s.sim, s.calls(), 1).await;
+    s.hang_up(&live);
+    until("the calls to end", 60, async || {
+        gw.metric("voicegw_live_calls").await == 0.0
+    })
+    .await;
+    let waiting = gw.metric("voicegw_kafka_spooled_events").await;
+    let refused = gw.metric("voicegw_kafka_spool_full_total").await;
+    blocking(|| s.e.start_broker());
+    let n = live.len();
+    let o = s.outcome("spool-disk-full", n, n as u64 * per_call).await;
+    let o = o.note(format!(
+        "the gateway under RLIMIT_FSIZE = {kib} KiB (SIGXFSZ ignored: spool writes fail with \
+         EFBIG as on a full disk), broker down while {} calls ran: {waiting} events waiting \
+         (spool + memory backlog), {refused} refused; broker back, the acknowledged segment \
+         replaced, the backlog written and sent; {per_call} events per call as the control call",
+        live.len()
+    ));
+    o.check();
     gw.stop().await;
 }

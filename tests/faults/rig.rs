@@ -195,8 +195,16 @@ impl Gw {
             .spawn()
             .unwrap();
         let (addr, lines) = crate::process::started_at(&mut child);
-        // Keep reading so the child never blocks on a full pipe.
-        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        // Keep reading so the child never blocks on a full pipe; shown with
+        // VG_FAULTS_LOG=1 (warnings and errors only).
+        let show = std::env::var_os("VG_FAULTS_LOG").is_some();
+        std::thread::spawn(move || {
+            for l in lines.map_while(Result::ok) {
+                if show && (l.contains("\"WARN\"") || l.contains("\"ERROR\"")) {
+                    eprintln!("gateway: {l}");
+                }
+            }
+        });
         let gw = Gw {
             child: Some(child),
             base: format!("http://{addr}"),
@@ -288,6 +296,12 @@ fn loud(pcm: &[i16]) -> bool {
 pub(crate) async fn talk(sim: &SimHandle, turns: usize) -> SimCallId {
     let call = sim.place_inbound_call(DID, CALLER);
     hold("the greeting", || loud(&sim.heard_pcm(call))).await;
+    more(sim, call, turns).await;
+    call
+}
+
+/// `turns` more turns of `call`, each reply heard to its end.
+pub(crate) async fn more(sim: &SimHandle, call: SimCallId, turns: usize) {
     for _ in 0..turns {
         heard_all(sim, call).await;
         let before = sim.heard_pcm(call).len();
@@ -295,7 +309,6 @@ pub(crate) async fn talk(sim: &SimHandle, turns: usize) -> SimCallId {
         hold("the reply", || loud(&sim.heard_pcm(call)[before..])).await;
     }
     heard_all(sim, call).await;
-    call
 }
 
 /// Waits until what the caller hears has stopped growing for 600 ms (the
@@ -312,8 +325,7 @@ async fn heard_all(sim: &SimHandle, call: SimCallId) {
     .await;
 }
 
-/// `n` calls in steps of `step`, each through `talk(turns)` and hung up;
-/// `during` runs once every call is placed and talking, before the hang-ups.
+/// `n` calls at once, each through `talk(turns)`, left up.
 pub(crate) async fn calls(sim: &Arc<SimHandle>, n: usize, turns: usize) -> Vec<SimCallId> {
     let tasks: Vec<_> = (0..n)
         .map(|_| {
@@ -321,7 +333,23 @@ pub(crate) async fn calls(sim: &Arc<SimHandle>, n: usize, turns: usize) -> Vec<S
             tokio::spawn(async move { talk(&sim, turns).await })
         })
         .collect();
-    let mut out = Vec::with_capacity(n);
+    join(tasks).await
+}
+
+/// `turns` more turns of each of `calls`, all at once.
+pub(crate) async fn more_turns(sim: &Arc<SimHandle>, calls: &[SimCallId], turns: usize) {
+    let tasks: Vec<_> = calls
+        .iter()
+        .map(|&c| {
+            let sim = sim.clone();
+            tokio::spawn(async move { more(&sim, c, turns).await })
+        })
+        .collect();
+    join(tasks).await;
+}
+
+async fn join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(tasks.len());
     for t in tasks {
         out.push(t.await.unwrap());
     }

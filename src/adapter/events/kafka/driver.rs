@@ -33,6 +33,9 @@ const COMMIT_EVERY: u64 = 1024;
 /// refused like a full spool.
 pub(super) const BACKLOG_MAX_BYTES: usize = 64 * 1024 * 1024;
 
+/// How long the disk is left alone after it refused the backlog.
+const DRAIN_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub(super) struct Driver {
     config: KafkaConfig,
     source: String,
@@ -58,6 +61,8 @@ pub(super) struct Driver {
     /// the spool before any newer event (see [`BACKLOG_MAX_BYTES`]).
     backlog: std::collections::VecDeque<Vec<u8>>,
     backlog_bytes: usize,
+    /// No drain attempt before this (the disk refused the last one).
+    drain_after: Option<Instant>,
 }
 
 impl Driver {
@@ -89,6 +94,7 @@ impl Driver {
             syncing: None,
             backlog: Default::default(),
             backlog_bytes: 0,
+            drain_after: None,
         };
         d.gauges();
         d
@@ -176,6 +182,7 @@ impl Driver {
     }
 
     fn close(&mut self, done: oneshot::Sender<()>) {
+        self.drain_after = None;
         self.drain_backlog();
         if !self.backlog.is_empty() {
             tracing::error!(
@@ -258,32 +265,30 @@ impl Driver {
     }
 
     /// Moves the backlog to the spool while the disk takes it, up to 256
-    /// events a turn (a wholly acknowledged segment is replaced first, which
-    /// frees its space).
+    /// events a turn, one flush each so a refusal undoes only that one (a
+    /// wholly acknowledged segment is replaced first, which frees its space).
+    /// After a refusal, tried again after [`DRAIN_PAUSE`] or an acknowledgement.
     fn drain_backlog(&mut self) {
-        if self.backlog.is_empty() {
+        if self.backlog.is_empty() || self.drain_after.is_some_and(|t| Instant::now() < t) {
             return;
         }
         if let Err(e) = self.spool.reclaim() {
             tracing::debug!(error = %e, "event spool: segment not replaced");
         }
-        let start = self.spool.next_seq();
-        for payload in self.backlog.iter().take(256) {
-            if self.spool.append(payload).is_err() {
+        let mut written = 0;
+        while written < 256 && written < self.backlog.len() {
+            let ok =
+                self.spool.append(&self.backlog[written]).is_ok() && self.spool.flush().is_ok();
+            if !ok {
+                self.drain_after = Some(Instant::now() + DRAIN_PAUSE);
                 break;
             }
-        }
-        // A failed append or flush undoes every record since the last flush:
-        // what the spool still counts is what it kept.
-        let _ = self.spool.flush();
-        let written = (self.spool.next_seq() - start) as usize;
-        if written == 0 {
-            return;
+            written += 1;
         }
         for p in self.backlog.drain(..written) {
             self.backlog_bytes -= p.len();
         }
-        if self.backlog.is_empty() {
+        if written > 0 && self.backlog.is_empty() {
             tracing::info!("event spool: the disk takes events again, backlog written");
         }
         self.gauges();
@@ -374,6 +379,8 @@ impl Driver {
             if let Err(e) = self.spool.commit(self.acked) {
                 tracing::error!(error = %e, "event spool: commit failed (events will be re-sent)");
             }
+            // Acknowledged records may free room for the backlog.
+            self.drain_after = None;
             self.gauges();
             self.answer_waiters();
         }
