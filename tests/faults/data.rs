@@ -22,9 +22,9 @@ struct Scene {
 }
 
 impl Scene {
-    async fn new(rtp: &'static str) -> Scene {
+    async fn new(rtp: &'static str, with_pg: bool) -> Scene {
         Scene {
-            e: Engines::start().await,
+            e: Engines::start(with_pg).await,
             sim: Arc::new(Simulator::start(SimConfig::default()).await.unwrap()),
             spool: tempfile::tempdir().unwrap(),
             scale: Scale::from_env(),
@@ -88,7 +88,7 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_stopped_60s() {
-    let mut s = Scene::new("35000-35299").await;
+    let mut s = Scene::new("35000-35299", false).await;
     let gw = s.gw(None).await;
     let per_call = s.control(&gw, 2).await;
     let outage = s
@@ -134,7 +134,7 @@ async fn kafka_stopped_60s() {
 /// in the spool; started again on the same spool, then the broker comes up.
 /// `cut` calls are still up at the kill.
 async fn sigkill(name: &str, rtp: &'static str, cut: usize) {
-    let mut s = Scene::new(rtp).await;
+    let mut s = Scene::new(rtp, false).await;
     let mut gw = s.gw(None).await;
     let per_call = s.control(&gw, 1).await;
     blocking(|| s.e.stop_broker());
@@ -180,7 +180,7 @@ async fn gateway_sigkill_cuts_live_calls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_mid_call() {
-    let mut s = Scene::new("35900-36199").await;
+    let mut s = Scene::new("35900-36199", true).await;
     let gw = s.gw(None).await;
     let per_call = s.control(&gw, 2).await;
     let live = calls(&s.sim, s.calls(), 1).await;
@@ -206,11 +206,11 @@ async fn redis_restarted_mid_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarted_mid_call() {
-    let mut s = Scene::new("36200-36499").await;
+    let mut s = Scene::new("36200-36499", true).await;
     let gw = s.gw(None).await;
     let per_call = s.control(&gw, 2).await;
     let live = calls(&s.sim, s.calls(), 1).await;
-    blocking(|| s.e.pg.kill()).unwrap();
+    blocking(|| s.e.pg().kill()).unwrap();
     more_turns(&s.sim, &live, 1).await;
     s.hang_up(&live);
     until("the calls to end", 60, async || {
@@ -218,7 +218,7 @@ async fn postgres_restarted_mid_call() {
     })
     .await;
     let queued = gw.metric("voicegw_history_queued").await;
-    blocking(|| s.e.pg.restart()).unwrap();
+    blocking(|| s.e.pg().restart()).unwrap();
     let n = live.len() + 1;
     let o = s
         .outcome("postgres-restarted-mid-call", n, n as u64 * per_call)
@@ -256,7 +256,7 @@ fn lost_rows(mut o: Outcome, n: usize, rows: i64) -> Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spool_corrupt_record() {
-    let mut s = Scene::new("36500-36799").await;
+    let mut s = Scene::new("36500-36799", false).await;
     let gw = s.gw(None).await;
     let per_call = s.control(&gw, 1).await;
     blocking(|| s.e.stop_broker());
@@ -320,7 +320,7 @@ fn corrupt_one(dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spool_disk_full() {
-    let mut s = Scene::new("36800-37099").await;
+    let mut s = Scene::new("36800-37099", false).await;
     // The spool's file may not grow beyond this (SIGXFSZ ignored: writes fail
     // with EFBIG, as on a full disk).
     let kib = s.scale.pick(16, 256);

@@ -22,46 +22,62 @@ pub(crate) const DID: &str = "+15551234567";
 const CALLER: &str = "+15557654321";
 
 /// Redis, a broker (stopped and started on the same port) with the topic,
-/// PostgreSQL with the gateway's schema and a tenant whose DID routes calls.
+/// and, when asked for, PostgreSQL with the gateway's schema and a tenant
+/// whose DID routes calls (without it the default route takes them).
 pub(crate) struct Engines {
     pub(crate) redis: RedisServer,
     pub(crate) broker: Option<KafkaBroker>,
     pub(crate) kafka_port: u16,
     pub(crate) topic: String,
-    pub(crate) pg: PostgresServer,
+    pub(crate) pg: Option<PostgresServer>,
 }
 
 impl Engines {
-    pub(crate) async fn start() -> Self {
+    pub(crate) async fn start(with_pg: bool) -> Self {
         let redis = RedisServer::start().expect("redis-server starts");
         let broker = KafkaBroker::start().expect("tansu starts");
         let topic = format!("calls-{}", uuid::Uuid::new_v4().simple());
         broker.create_topic(&topic, 1).unwrap();
-        let pg = PostgresServer::start().expect("postgres starts");
-        sql(&pg.url("postgres"))
-            .await
-            .batch_execute("CREATE DATABASE gw")
-            .await
-            .unwrap();
-        let mut db = sql(&pg.url("gw")).await;
-        voice_gateway::adapter::postgres::migrate(&mut db)
-            .await
-            .unwrap();
-        db.batch_execute(&format!(
-            "INSERT INTO tenants (id) VALUES ('acme');
-             INSERT INTO dids (did_pattern, tenant_id, agent_id) VALUES ('{DID}', 'acme', 'builtin')"
-        ))
-        .await
-        .unwrap();
         Self {
             redis,
             kafka_port: broker.port(),
             broker: Some(broker),
             topic,
-            pg,
+            pg: if with_pg {
+                Some(routed_pg().await)
+            } else {
+                None
+            },
         }
     }
 
+    pub(crate) fn pg(&mut self) -> &mut PostgresServer {
+        self.pg.as_mut().expect("started with PostgreSQL")
+    }
+}
+
+/// PostgreSQL with the gateway's schema, tenant `acme` and its DID.
+async fn routed_pg() -> PostgresServer {
+    let pg = PostgresServer::start().expect("postgres starts");
+    sql(&pg.url("postgres"))
+        .await
+        .batch_execute("CREATE DATABASE gw")
+        .await
+        .unwrap();
+    let mut db = sql(&pg.url("gw")).await;
+    voice_gateway::adapter::postgres::migrate(&mut db)
+        .await
+        .unwrap();
+    db.batch_execute(&format!(
+            "INSERT INTO tenants (id) VALUES ('acme');
+             INSERT INTO dids (did_pattern, tenant_id, agent_id) VALUES ('{DID}', 'acme', 'builtin')"
+        ))
+        .await
+        .unwrap();
+    pg
+}
+
+impl Engines {
     /// Stops the broker (its in-memory data goes with it).
     pub(crate) fn stop_broker(&mut self) {
         self.broker = None;
@@ -76,7 +92,8 @@ impl Engines {
 
     /// Call records in PostgreSQL.
     pub(crate) async fn history_rows(&self) -> i64 {
-        sql(&self.pg.url("gw"))
+        let url = self.pg.as_ref().expect("started with PostgreSQL").url("gw");
+        sql(&url)
             .await
             .query_one("SELECT count(*) FROM call_records", &[])
             .await
@@ -182,11 +199,15 @@ impl Gw {
             ("KAFKA__MESSAGE_TIMEOUT", "2s".into()),
             ("REDIS__URL", e.redis.url()),
             ("REDIS__GATEWAY_INSTANCE", "gw-faults".into()),
-            ("POSTGRES__URL", e.pg.url("gw")),
-            ("POSTGRES__MAX_BACKOFF", "500ms".into()),
-            ("POSTGRES__CONNECT_TIMEOUT", "2s".into()),
         ];
-        for (k, v) in env {
+        let pg = e.pg.iter().flat_map(|pg| {
+            [
+                ("POSTGRES__URL", pg.url("gw")),
+                ("POSTGRES__MAX_BACKOFF", "500ms".into()),
+                ("POSTGRES__CONNECT_TIMEOUT", "2s".into()),
+            ]
+        });
+        for (k, v) in env.into_iter().chain(pg) {
             cmd.env(format!("VOICEGW__{k}"), v);
         }
         let mut child = cmd

@@ -33,6 +33,11 @@ const COMMIT_EVERY: u64 = 1024;
 /// refused like a full spool.
 pub(super) const BACKLOG_MAX_BYTES: usize = 64 * 1024 * 1024;
 
+/// Failed sends in a row after which the producer is made anew: an
+/// idempotent producer whose broker lost its state (a broker restarted
+/// empty) can time out every send without ever reporting a fatal error.
+const RECREATE_AFTER: u32 = 3;
+
 /// How long the disk is left alone after it refused the backlog.
 const DRAIN_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -63,6 +68,8 @@ pub(super) struct Driver {
     backlog_bytes: usize,
     /// No drain attempt before this (the disk refused the last one).
     drain_after: Option<Instant>,
+    /// Sends failed since the last acknowledgement.
+    failures_in_row: u32,
 }
 
 impl Driver {
@@ -95,6 +102,7 @@ impl Driver {
             backlog: Default::default(),
             backlog_bytes: 0,
             drain_after: None,
+            failures_in_row: 0,
         };
         d.gauges();
         d
@@ -333,6 +341,7 @@ impl Driver {
         match outcome {
             Ok(()) => {
                 self.acked = seq + 1;
+                self.failures_in_row = 0;
                 self.metrics.sent.inc();
                 self.set_health(true, String::new());
                 if self.in_flight.is_empty()
@@ -360,7 +369,13 @@ impl Driver {
         self.stash = None;
         // Queued sends would go out after our re-sends and reorder the call.
         self.producer.purge(PurgeConfig::default().queue());
-        if self.producer.client().fatal_error().is_some() {
+        self.failures_in_row += 1;
+        let stuck = self.failures_in_row.is_multiple_of(RECREATE_AFTER);
+        if self.producer.client().fatal_error().is_some() || stuck {
+            tracing::warn!(
+                failures_in_row = self.failures_in_row,
+                "kafka producer made anew (fatal error, or sends failing in a row)"
+            );
             match self
                 .config
                 .client_config()

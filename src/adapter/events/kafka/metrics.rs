@@ -10,7 +10,8 @@ use prometheus_client::{
 pub struct KafkaMetrics {
     /// Bytes of events in the spool not yet acknowledged by the broker.
     pub spooled_bytes: Gauge,
-    /// Events in the spool not yet acknowledged.
+    /// Events in the spool (or in the memory backlog while the disk refuses
+    /// writes) not yet acknowledged.
     pub spooled_events: Gauge,
     /// Events acknowledged by the broker.
     pub sent: Counter,
@@ -34,7 +35,7 @@ impl KafkaMetrics {
         );
         registry.register(
             "kafka_spooled_events",
-            "Call events spooled on disk, not yet acknowledged by Kafka",
+            "Call events spooled on disk (or held in memory while the disk refuses them), not yet acknowledged by Kafka",
             m.spooled_events.clone(),
         );
         registry.register(
