@@ -162,7 +162,13 @@ impl Driver {
         let mut close = None;
         while let Some(cmd) = next.take() {
             match cmd {
-                Cmd::Event(ev, reply) => replies.push((reply, self.append(&ev, line, &mut batch))),
+                Cmd::Event(ev, reply) => {
+                    let result = self.append(&ev, line, &mut batch);
+                    if result.is_ok() {
+                        self.metrics.accepted.inc();
+                    }
+                    replies.push((reply, result));
+                }
                 Cmd::Flush(done) => self.waiters.push((self.next_seq(), done)),
                 Cmd::Close(done) => {
                     close = Some(done);

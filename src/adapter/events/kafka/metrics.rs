@@ -13,6 +13,9 @@ pub struct KafkaMetrics {
     /// Events in the spool (or in the memory backlog while the disk refuses
     /// writes) not yet acknowledged.
     pub spooled_events: Gauge,
+    /// Events accepted (in the spool, or held in memory while the disk
+    /// refuses writes): what the gateway has to deliver.
+    pub accepted: Counter,
     /// Events acknowledged by the broker.
     pub sent: Counter,
     /// Send failures; each rewinds the spool and re-sends from the first unacknowledged event.
@@ -37,6 +40,11 @@ impl KafkaMetrics {
             "kafka_spooled_events",
             "Call events spooled on disk (or held in memory while the disk refuses them), not yet acknowledged by Kafka",
             m.spooled_events.clone(),
+        );
+        registry.register(
+            "kafka_events_accepted",
+            "Call events accepted for delivery (spooled, or held in memory while the disk refuses them)",
+            m.accepted.clone(),
         );
         registry.register(
             "kafka_events_sent",
