@@ -371,7 +371,7 @@ async fn spool_disk_full() {
     let mut s = Scene::new("36800-37099", false).await;
     // The spool's file may not grow beyond this (SIGXFSZ ignored: writes fail
     // with EFBIG, as on a full disk).
-    let kib = s.scale.pick(16, 256);
+    let kib = s.scale.pick(8, 128);
     let gw = s.gw(Some(kib)).await;
     let per_call = s.control(&gw, 1).await;
     blocking(|| s.e.stop_broker());
@@ -382,15 +382,20 @@ async fn spool_disk_full() {
     })
     .await;
     let waiting = gw.metric("voicegw_kafka_spooled_events").await;
+    let in_memory = gw.metric("voicegw_kafka_spool_backlog_events").await;
     let refused = gw.metric("voicegw_kafka_spool_full_total").await;
+    assert!(
+        in_memory > 0.0,
+        "the disk refused events: {in_memory} held in memory"
+    );
     let expected = published(&gw).await - per_call;
     blocking(|| s.e.start_broker());
     let n = live.len();
     let o = s.outcome("spool-disk-full", n, expected).await;
     let o = o.note(format!(
         "the gateway under RLIMIT_FSIZE = {kib} KiB (SIGXFSZ ignored: spool writes fail with \
-         EFBIG as on a full disk), broker down while {} calls ran: {waiting} events waiting \
-         (spool + memory backlog), {refused} refused; broker back, the acknowledged segment \
+         EFBIG as on a full disk), broker down while {} calls ran: {waiting} events waiting, \
+         {in_memory} of them in memory (the disk refused them), {refused} refused; broker back, the acknowledged segment \
          replaced, the backlog written and sent; {expected} events published by the gateway's \
          count ({} by the control call's {per_call} per call)",
         live.len(),

@@ -441,6 +441,7 @@ impl Driver {
         self.metrics
             .spooled_bytes
             .set(self.spool.pending_bytes() as i64);
+        self.metrics.backlog_events.set(self.backlog.len() as i64);
         self.metrics
             .spooled_events
             .set((self.next_seq() - self.spool.committed()) as i64);

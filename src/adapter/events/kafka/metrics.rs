@@ -13,6 +13,9 @@ pub struct KafkaMetrics {
     /// Events in the spool (or in the memory backlog while the disk refuses
     /// writes) not yet acknowledged.
     pub spooled_events: Gauge,
+    /// Events held in memory because the disk refused them (full, or over a
+    /// file-size limit), waiting to be written to the spool.
+    pub backlog_events: Gauge,
     /// Events accepted (in the spool, or held in memory while the disk
     /// refuses writes): what the gateway has to deliver.
     pub accepted: Counter,
@@ -40,6 +43,11 @@ impl KafkaMetrics {
             "kafka_spooled_events",
             "Call events spooled on disk (or held in memory while the disk refuses them), not yet acknowledged by Kafka",
             m.spooled_events.clone(),
+        );
+        registry.register(
+            "kafka_spool_backlog_events",
+            "Call events held in memory because the disk refused them, waiting for the spool",
+            m.backlog_events.clone(),
         );
         registry.register(
             "kafka_events_accepted",
