@@ -14,5 +14,13 @@
 //! - `calls`: the call path (the events socket cut, Asterisk restarted, the
 //!   orchestrator failing or hanging, STT and TTS failing, the app taken over).
 
+// Tests read the clock to make their inputs and to measure.
+#![allow(clippy::disallowed_methods)]
+
 mod calls;
 mod data;
+#[path = "../common/metrics.rs"]
+mod metrics;
+#[path = "../common/process.rs"]
+mod process;
+mod rig;

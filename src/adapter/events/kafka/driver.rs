@@ -28,6 +28,19 @@ use tokio::{
 /// Acks between two writes of the committed offset while busy.
 const COMMIT_EVERY: u64 = 1024;
 
+/// Bytes of events the disk refused (full, or over the file-size limit) held
+/// in memory, in order, until the spool takes them again; beyond, events are
+/// refused like a full spool.
+pub(super) const BACKLOG_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// Failed sends in a row after which the producer is made anew: an
+/// idempotent producer whose broker lost its state (a broker restarted
+/// empty) can time out every send without ever reporting a fatal error.
+const RECREATE_AFTER: u32 = 3;
+
+/// How long the disk is left alone after it refused the backlog.
+const DRAIN_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub(super) struct Driver {
     config: KafkaConfig,
     source: String,
@@ -49,6 +62,14 @@ pub(super) struct Driver {
     /// An fsync running on a blocking thread, and the records it covers:
     /// the async workers never wait on the disk.
     syncing: Option<tokio::task::JoinHandle<(usize, std::io::Result<()>)>>,
+    /// Events the disk refused, oldest first, and their bytes: written to
+    /// the spool before any newer event (see [`BACKLOG_MAX_BYTES`]).
+    backlog: std::collections::VecDeque<Vec<u8>>,
+    backlog_bytes: usize,
+    /// No drain attempt before this (the disk refused the last one).
+    drain_after: Option<Instant>,
+    /// Sends failed since the last acknowledgement.
+    failures_in_row: u32,
 }
 
 impl Driver {
@@ -78,6 +99,10 @@ impl Driver {
             full: false,
             healthy: None,
             syncing: None,
+            backlog: Default::default(),
+            backlog_bytes: 0,
+            drain_after: None,
+            failures_in_row: 0,
         };
         d.gauges();
         d
@@ -101,6 +126,7 @@ impl Driver {
                     self.delivered(seq, outcome);
                 }
                 _ = sync_tick.tick() => {
+                    self.drain_backlog();
                     self.start_sync();
                     self.commit();
                 }
@@ -130,12 +156,20 @@ impl Driver {
     /// Returns true on `Close`.
     fn commands(&mut self, first: Cmd, rx: &mut mpsc::Receiver<Cmd>, line: &mut Vec<u8>) -> bool {
         let mut replies = Vec::new();
+        // Appended since the last flush: undone together if a write fails.
+        let mut batch = Vec::new();
         let mut next = Some(first);
         let mut close = None;
         while let Some(cmd) = next.take() {
             match cmd {
-                Cmd::Event(ev, reply) => replies.push((reply, self.append(&ev, line))),
-                Cmd::Flush(done) => self.waiters.push((self.spool.next_seq(), done)),
+                Cmd::Event(ev, reply) => {
+                    let result = self.append(&ev, line, &mut batch);
+                    if result.is_ok() {
+                        self.metrics.accepted.inc();
+                    }
+                    replies.push((reply, result));
+                }
+                Cmd::Flush(done) => self.waiters.push((self.next_seq(), done)),
                 Cmd::Close(done) => {
                     close = Some(done);
                     break;
@@ -143,49 +177,135 @@ impl Driver {
             }
             next = rx.try_recv().ok();
         }
-        let flushed = self.spool.flush();
+        if let Err(e) = self.spool.flush() {
+            self.refused_by_disk(&e, batch);
+        }
         if self.spool.wants_sync() {
             self.start_sync();
         }
-        for (reply, mut result) in replies {
-            if let (Ok(()), Err(e)) = (&result, &flushed) {
-                result = Err(PublishError::Full(format!("spool I/O: {e}")));
-            }
+        for (reply, result) in replies {
             let _ = reply.send(result);
         }
         self.gauges();
         self.answer_waiters();
         if let Some(done) = close {
-            let _ = self.spool.sync();
-            self.commit();
-            let _ = done.send(());
+            self.close(done);
             return true;
         }
         false
     }
 
-    fn append(&mut self, ev: &CallEvent, line: &mut Vec<u8>) -> Result<(), PublishError> {
+    fn close(&mut self, done: oneshot::Sender<()>) {
+        self.drain_after = None;
+        self.drain_backlog();
+        if !self.backlog.is_empty() {
+            tracing::error!(
+                events = self.backlog.len(),
+                "event spool: the disk still refuses writes at shutdown, events held in memory are lost"
+            );
+        }
+        let _ = self.spool.sync();
+        self.commit();
+        let _ = done.send(());
+    }
+
+    /// The sequence number the next accepted event gets: the backlog goes
+    /// to the spool, in order, before anything newer.
+    fn next_seq(&self) -> u64 {
+        self.spool.next_seq() + self.backlog.len() as u64
+    }
+
+    fn append(
+        &mut self,
+        ev: &CallEvent,
+        line: &mut Vec<u8>,
+        batch: &mut Vec<Vec<u8>>,
+    ) -> Result<(), PublishError> {
         line.clear();
         // Serialising a `Value` cannot fail.
         let _ = serde_json::to_writer(&mut *line, &envelope(ev, &self.source));
+        if !self.backlog.is_empty() {
+            // Behind older events the disk refused: keep the order.
+            return self.hold(line.clone(), ev);
+        }
         match self.spool.append(line) {
             Ok(_) => {
                 self.full = false;
+                batch.push(line.clone());
                 Ok(())
             }
-            Err(e) => {
-                self.metrics.spool_full.inc();
-                // One log line per episode; the counter has every refusal.
-                if !self.full {
-                    self.full = true;
-                    tracing::error!(error = %e, call_id = %ev.call_id, "call events refused: Kafka spool full or failing");
-                }
-                Err(PublishError::Full(match e {
-                    SpoolError::Io(e) => format!("spool I/O: {e}"),
-                    other => other.to_string(),
-                }))
+            Err(SpoolError::Io(e)) => {
+                self.refused_by_disk(&e, std::mem::take(batch));
+                self.hold(line.clone(), ev)
             }
+            Err(e) => Err(self.refuse(e.to_string(), ev)),
         }
+    }
+
+    /// A write to the spool failed: every record since the last flush was
+    /// undone (`batch`); they go first in the backlog, in order.
+    fn refused_by_disk(&mut self, e: &std::io::Error, batch: Vec<Vec<u8>>) {
+        if self.backlog.is_empty() {
+            tracing::warn!(error = %e, "event spool: the disk refused events, holding them in memory");
+        }
+        self.backlog_bytes += batch.iter().map(Vec::len).sum::<usize>();
+        for payload in batch.into_iter().rev() {
+            self.backlog.push_front(payload);
+        }
+    }
+
+    /// Keeps an event the disk refused in the backlog, within its bound.
+    fn hold(&mut self, payload: Vec<u8>, ev: &CallEvent) -> Result<(), PublishError> {
+        if self.backlog_bytes + payload.len() > BACKLOG_MAX_BYTES {
+            let why = format!(
+                "spool I/O failing and {} bytes held in memory",
+                self.backlog_bytes
+            );
+            return Err(self.refuse(why, ev));
+        }
+        self.backlog_bytes += payload.len();
+        self.backlog.push_back(payload);
+        Ok(())
+    }
+
+    fn refuse(&mut self, why: String, ev: &CallEvent) -> PublishError {
+        self.metrics.spool_full.inc();
+        // One log line per episode; the counter has every refusal.
+        if !self.full {
+            self.full = true;
+            tracing::error!(error = %why, call_id = %ev.call_id, "call events refused: Kafka spool full or failing");
+        }
+        PublishError::Full(why)
+    }
+
+    /// Moves the backlog to the spool while the disk takes it, up to 256
+    /// events a turn, one flush each so a refusal undoes only that one (a
+    /// wholly acknowledged segment is replaced first, which frees its space).
+    /// After a refusal, tried again after [`DRAIN_PAUSE`] or an acknowledgement.
+    fn drain_backlog(&mut self) {
+        if self.backlog.is_empty() || self.drain_after.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        if let Err(e) = self.spool.reclaim() {
+            tracing::debug!(error = %e, "event spool: segment not replaced");
+        }
+        let mut written = 0;
+        while written < 256 && written < self.backlog.len() {
+            let ok =
+                self.spool.append(&self.backlog[written]).is_ok() && self.spool.flush().is_ok();
+            if !ok {
+                self.drain_after = Some(Instant::now() + DRAIN_PAUSE);
+                break;
+            }
+            written += 1;
+        }
+        for p in self.backlog.drain(..written) {
+            self.backlog_bytes -= p.len();
+        }
+        if written > 0 && self.backlog.is_empty() {
+            tracing::info!("event spool: the disk takes events again, backlog written");
+        }
+        self.gauges();
     }
 
     /// Sends from the spool until the window is full or the spool is read out.
@@ -227,6 +347,7 @@ impl Driver {
         match outcome {
             Ok(()) => {
                 self.acked = seq + 1;
+                self.failures_in_row = 0;
                 self.metrics.sent.inc();
                 self.set_health(true, String::new());
                 if self.in_flight.is_empty()
@@ -254,7 +375,13 @@ impl Driver {
         self.stash = None;
         // Queued sends would go out after our re-sends and reorder the call.
         self.producer.purge(PurgeConfig::default().queue());
-        if self.producer.client().fatal_error().is_some() {
+        self.failures_in_row += 1;
+        let stuck = self.failures_in_row.is_multiple_of(RECREATE_AFTER);
+        if self.producer.client().fatal_error().is_some() || stuck {
+            tracing::warn!(
+                failures_in_row = self.failures_in_row,
+                "kafka producer made anew (fatal error, or sends failing in a row)"
+            );
             match self
                 .config
                 .client_config()
@@ -273,6 +400,8 @@ impl Driver {
             if let Err(e) = self.spool.commit(self.acked) {
                 tracing::error!(error = %e, "event spool: commit failed (events will be re-sent)");
             }
+            // Acknowledged records may free room for the backlog.
+            self.drain_after = None;
             self.gauges();
             self.answer_waiters();
         }
@@ -312,9 +441,10 @@ impl Driver {
         self.metrics
             .spooled_bytes
             .set(self.spool.pending_bytes() as i64);
+        self.metrics.backlog_events.set(self.backlog.len() as i64);
         self.metrics
             .spooled_events
-            .set((self.spool.next_seq() - self.spool.committed()) as i64);
+            .set((self.next_seq() - self.spool.committed()) as i64);
     }
 
     fn set_health(&mut self, up: bool, detail: String) {

@@ -10,8 +10,15 @@ use prometheus_client::{
 pub struct KafkaMetrics {
     /// Bytes of events in the spool not yet acknowledged by the broker.
     pub spooled_bytes: Gauge,
-    /// Events in the spool not yet acknowledged.
+    /// Events in the spool (or in the memory backlog while the disk refuses
+    /// writes) not yet acknowledged.
     pub spooled_events: Gauge,
+    /// Events held in memory because the disk refused them (full, or over a
+    /// file-size limit), waiting to be written to the spool.
+    pub backlog_events: Gauge,
+    /// Events accepted (in the spool, or held in memory while the disk
+    /// refuses writes): what the gateway has to deliver.
+    pub accepted: Counter,
     /// Events acknowledged by the broker.
     pub sent: Counter,
     /// Send failures; each rewinds the spool and re-sends from the first unacknowledged event.
@@ -34,8 +41,18 @@ impl KafkaMetrics {
         );
         registry.register(
             "kafka_spooled_events",
-            "Call events spooled on disk, not yet acknowledged by Kafka",
+            "Call events spooled on disk (or held in memory while the disk refuses them), not yet acknowledged by Kafka",
             m.spooled_events.clone(),
+        );
+        registry.register(
+            "kafka_spool_backlog_events",
+            "Call events held in memory because the disk refused them, waiting for the spool",
+            m.backlog_events.clone(),
+        );
+        registry.register(
+            "kafka_events_accepted",
+            "Call events accepted for delivery (spooled, or held in memory while the disk refuses them)",
+            m.accepted.clone(),
         );
         registry.register(
             "kafka_events_sent",

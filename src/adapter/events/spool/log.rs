@@ -193,6 +193,17 @@ impl Spool {
         self.unsynced = self.unsynced.saturating_sub(records);
     }
 
+    /// When every record is acknowledged and the active segment holds any,
+    /// starts a fresh segment, deleting the old one: a write refused by a
+    /// full disk (or a file-size limit) may then fit. True if it did.
+    pub fn reclaim(&mut self) -> io::Result<bool> {
+        if self.committed < self.next_seq || self.active().len == 0 || self.unflushed {
+            return Ok(false);
+        }
+        self.roll()?;
+        Ok(true)
+    }
+
     /// Records found corrupt (and skipped) since the spool was opened.
     pub fn corrupt_records(&self) -> u64 {
         self.corrupt

@@ -258,3 +258,24 @@ fn an_idle_fully_acknowledged_spool_starts_a_fresh_segment() {
     assert_eq!(s.append(b"next").unwrap(), 600);
     assert_eq!(read_all(&mut s), vec![(600, "next".to_owned())]);
 }
+
+#[test]
+fn reclaim_replaces_a_wholly_acknowledged_segment_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Spool::open(dir.path(), SpoolOptions::default()).unwrap();
+    assert!(!s.reclaim().unwrap(), "an empty segment stays");
+    for _ in 0..3 {
+        s.append(b"event").unwrap();
+    }
+    s.flush().unwrap();
+    read_all(&mut s);
+    s.commit(2).unwrap();
+    assert!(!s.reclaim().unwrap(), "one record still unacknowledged");
+    s.commit(3).unwrap();
+    assert!(s.reclaim().unwrap());
+    assert_eq!(segments(dir.path()).len(), 1, "the old segment is deleted");
+    assert_eq!(s.append(b"next").unwrap(), 3);
+    s.flush().unwrap();
+    let got: Vec<String> = read_all(&mut s).into_iter().map(|r| r.1).collect();
+    assert_eq!(got, ["next"]);
+}
