@@ -127,7 +127,8 @@ pub(super) fn session_deps(
         max_reprompts: s.max_reprompts,
         endpointing: s.endpointing.0,
         finish_on_pause: s.finish_on_pause,
-        endpointing_incomplete: s.endpointing_incomplete.0,
+        // Trailing off never ends a turn sooner than a finished sentence.
+        endpointing_incomplete: s.endpointing_incomplete.0.max(s.endpointing.0),
         max_turn: s.max_turn.0,
         final_timeout: s.final_timeout.0,
         barge_in: s.barge_in,

@@ -298,15 +298,6 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
         return Err(("http.max_body_bytes", "is below 1024 bytes".into()));
     }
     super::session::validate(c)?;
-    if c.session.endpointing_incomplete.0 < c.session.endpointing.0 {
-        return Err((
-            "session.endpointing_incomplete",
-            format!(
-                "{} is below session.endpointing ({})",
-                c.session.endpointing_incomplete, c.session.endpointing
-            ),
-        ));
-    }
     if c.session.transfer_ring_timeout.0 < std::time::Duration::from_secs(1) {
         return Err((
             "session.transfer_ring_timeout",

@@ -253,12 +253,6 @@ fn each_bad_value_is_rejected_with_its_key() {
             "fewer than 2",
         ),
         (
-            "[session]\nendpointing_incomplete = \"100ms\"\n",
-            &[],
-            "session.endpointing_incomplete",
-            "below session.endpointing",
-        ),
-        (
             "[media]\njitter_min_delay = \"300ms\"\n",
             &[],
             "media.jitter_min_delay",
