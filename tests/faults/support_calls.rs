@@ -15,10 +15,7 @@
 
 #[path = "../common/kafka.rs"]
 mod kafka;
-#[path = "../common/metrics.rs"]
-mod metrics;
-
-pub(crate) use metrics::metric;
+pub(crate) use crate::metrics::metric;
 
 use axum::{
     Json, Router,
