@@ -48,7 +48,10 @@ start() { # start NAME ARGS...: background server, pid file, log
 if [ -n "$stt" ]; then
   args=(-m wyoming_faster_whisper --uri "tcp://$stt" --model "$WHISPER_MODEL"
     --data-dir "$run/whisper-data" --stt-library faster-whisper --language en
-    --local-files-only --compute-type int8)
+    --local-files-only --compute-type int8
+    # Greedy decoding and no more threads than cores: on two cores beam
+    # search and 4 threads (the server's defaults) cost decode time (make bench-turn).
+    --beam-size 1 --cpu-threads "$(nproc 2>/dev/null || echo 2)")
   [ -z "$prompt" ] || args+=(--initial-prompt "$prompt")
   start stt "${args[@]}"
 fi

@@ -67,7 +67,10 @@ impl WyomingServers {
                 .args(["--model", &setup.whisper_model, "--data-dir"])
                 .arg(dir.path())
                 .args(["--stt-library", "faster-whisper", "--language", "en"])
-                .args(["--local-files-only", "--compute-type", "int8"]);
+                .args(["--local-files-only", "--compute-type", "int8"])
+                // As `make run` starts it (scripts/speech-start.sh): greedy
+                // decoding, one thread per core of a 2-core machine.
+                .args(["--beam-size", "1", "--cpu-threads", "2"]);
             if let Some(prompt) = &options.initial_prompt {
                 cmd.args(["--initial-prompt", prompt]);
             }
