@@ -65,7 +65,13 @@ impl Api {
         Api {
             sim,
             base,
-            http: reqwest::Client::new(),
+            // One connection per request: a body refused unread (413) makes
+            // the server close its connection, and a pooled one could be
+            // reused just as it closes (IncompleteMessage, seen once in CI).
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
             stop: Some(stop),
             running,
         }
