@@ -41,6 +41,9 @@ fn is_closer(c: char) -> bool {
 pub struct SentenceSplitter {
     buf: String,
     max_chars: usize,
+    /// Until the first piece is out, a clause of at least this many words
+    /// (ending at `,` `;` `:` or a dash) is a piece of its own; 0: never.
+    first_clause_words: usize,
 }
 
 impl Default for SentenceSplitter {
@@ -64,7 +67,18 @@ impl SentenceSplitter {
         Self {
             buf: String::new(),
             max_chars: max_chars.max(1),
+            first_clause_words: 0,
         }
+    }
+
+    /// Also releases the reply's first clause on its own when it has at least
+    /// `min_words` words, so speech starts before the first sentence is
+    /// complete ("Let me look that up for you, | it will take a moment.").
+    /// Later clauses stay whole sentences: one split, where it saves the most.
+    /// `0` turns it off.
+    pub fn first_clause(mut self, min_words: usize) -> Self {
+        self.first_clause_words = min_words;
+        self
     }
 
     /// Appends a chunk of reply text.
@@ -75,7 +89,11 @@ impl SentenceSplitter {
     /// The next complete sentence, trimmed, if one is known yet.
     pub fn next_sentence(&mut self) -> Option<String> {
         loop {
-            let end = find_end(&self.buf).or_else(|| self.overlong_cut())?;
+            let sentence_end = find_end(&self.buf);
+            let end = self
+                .first_clause_cut(sentence_end)
+                .or(sentence_end)
+                .or_else(|| self.overlong_cut())?;
             let sentence = self.buf[..end].trim().to_owned();
             // Leading whitespace would count against the next length bound.
             let next_start = self.buf[end..]
@@ -83,6 +101,7 @@ impl SentenceSplitter {
                 .map_or(self.buf.len(), |i| end + i);
             self.buf.drain(..next_start);
             if !sentence.is_empty() {
+                self.first_clause_words = 0;
                 return Some(sentence);
             }
         }
@@ -93,6 +112,21 @@ impl SentenceSplitter {
         let rest = self.buf.trim().to_owned();
         self.buf.clear();
         (!rest.is_empty()).then_some(rest)
+    }
+
+    /// The end of the first clause when it is long enough and comes before
+    /// the first sentence's end (if that is known yet).
+    fn first_clause_cut(&self, sentence_end: Option<usize>) -> Option<usize> {
+        if self.first_clause_words == 0 {
+            return None;
+        }
+        let head = &self.buf[..sentence_end.unwrap_or(self.buf.len())];
+        let (i, c) = head.char_indices().find(|&(i, c)| {
+            matches!(c, ',' | ';' | ':' | '—' | '–')
+                && head[i + c.len_utf8()..].starts_with(char::is_whitespace)
+        })?;
+        let words = head[..i].split_whitespace().count();
+        (words >= self.first_clause_words).then_some(i + c.len_utf8())
     }
 
     /// Where to cut a buffer that grew past the bound without a sentence end:
@@ -198,6 +232,62 @@ mod tests {
         }
         out.extend(s.finish());
         out
+    }
+
+    /// As `split`, with the first clause released on its own.
+    fn split_first_clause(min_words: usize, chunks: &[&str]) -> Vec<String> {
+        let mut s = SentenceSplitter::new().first_clause(min_words);
+        let mut out = Vec::new();
+        for c in chunks {
+            s.push(c);
+            out.extend(std::iter::from_fn(|| s.next_sentence()));
+        }
+        out.extend(s.finish());
+        out
+    }
+
+    #[test]
+    fn a_long_first_clause_is_spoken_before_its_sentence_ends() {
+        let mut s = SentenceSplitter::new().first_clause(4);
+        s.push("Let me look that up for you,");
+        // The comma needs the whitespace after it ("1,000").
+        assert_eq!(s.next_sentence(), None);
+        s.push(" it will take");
+        assert_eq!(
+            s.next_sentence().as_deref(),
+            Some("Let me look that up for you,")
+        );
+        s.push(" a moment, thank you. Anything else?");
+        s.push(" ");
+        // Only the first clause: the rest are whole sentences.
+        assert_eq!(
+            s.next_sentence().as_deref(),
+            Some("it will take a moment, thank you.")
+        );
+        assert_eq!(s.next_sentence().as_deref(), Some("Anything else?"));
+    }
+
+    #[test]
+    fn a_short_first_clause_stays_in_its_sentence() {
+        assert_eq!(
+            split_first_clause(4, &["Sure, I can help. ", "Yes; of course, gladly. "]),
+            ["Sure, I can help.", "Yes; of course, gladly."]
+        );
+        // A short first sentence is the first piece: no clause split after it.
+        assert_eq!(
+            split_first_clause(2, &["Sure. Your order, number five, ships today. "]),
+            ["Sure.", "Your order, number five, ships today."]
+        );
+        // Off.
+        assert_eq!(
+            split_first_clause(0, &["Let me look that up for you, one moment. "]),
+            ["Let me look that up for you, one moment."]
+        );
+        // Dashes and semicolons end a clause too; "1,000" does not.
+        assert_eq!(
+            split_first_clause(3, &["It costs 1,000 dollars — a year. "]),
+            ["It costs 1,000 dollars —", "a year."]
+        );
     }
 
     #[test]

@@ -235,6 +235,15 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
         ));
     }
     super::speech::validate(&c.speech)?;
+    if c.session.first_clause_words > 50 {
+        return Err((
+            "session.first_clause_words",
+            format!(
+                "{} is more words than a clause has: use 0 (off) to 50",
+                c.session.first_clause_words
+            ),
+        ));
+    }
     super::data::validate(&c.redis, &c.kafka, &c.postgres)?;
     if let Some(secret) = &c.auth.jwt_secret
         && secret.expose().len() < 32

@@ -459,6 +459,10 @@ pub struct SessionSection {
     /// Silence after the end of speech before the turn ends when the
     /// transcript so far trails off ("and", "um", a comma).
     pub endpointing_incomplete: HumanDuration,
+    /// A reply's first clause ("Let me check that for you,") of at least
+    /// this many words is spoken on its own, before its sentence is
+    /// complete; 0: whole sentences only.
+    pub first_clause_words: u32,
     /// Longest caller turn.
     pub max_turn: HumanDuration,
     /// Wait for the STT's final transcript after the end of speech.
@@ -496,6 +500,7 @@ impl Default for SessionSection {
             endpointing: HumanDuration(Duration::from_millis(200)),
             finish_on_pause: true,
             endpointing_incomplete: HumanDuration(Duration::from_millis(800)),
+            first_clause_words: 4,
             max_turn: HumanDuration(Duration::from_secs(30)),
             // Whisper tiny.en on a loaded two-core machine took 3.3 s for a
             // 4 s utterance (Wyoming STT only starts at the end of speech);

@@ -150,6 +150,12 @@ fn each_bad_value_is_rejected_with_its_key() {
         ),
         ("[nope]\nx = 1\n", &[], "nope", "unknown field"),
         (
+            "[session]\nfirst_clause_words = 51\n",
+            &[],
+            "session.first_clause_words",
+            "use 0 (off) to 50",
+        ),
+        (
             "[dialing]\napi_allow = [\"+\"]\n",
             &[],
             "dialing.api_allow",

@@ -41,6 +41,9 @@ pub struct SessionConfig {
     pub finish_on_pause: bool,
     /// `endpointing` when the transcript trails off ("and", "um", ",").
     pub endpointing_incomplete: Duration,
+    /// The reply's first clause of at least this many words is synthesised
+    /// on its own (0: whole sentences only).
+    pub first_clause_words: usize,
     /// How long to wait for the STT's final result after `finish`.
     pub final_timeout: Duration,
     /// A caller turn longer than this is cut and sent as is.
@@ -106,6 +109,7 @@ impl Default for SessionConfig {
             endpointing: Duration::from_millis(200),
             finish_on_pause: true,
             endpointing_incomplete: Duration::from_millis(800),
+            first_clause_words: 4,
             final_timeout: Duration::from_secs(2),
             max_turn: Duration::from_secs(30),
             silence_timeout: Duration::from_secs(5),

@@ -26,7 +26,8 @@ impl CallCore {
         self.log.marks.request = Some(self.now.at);
         self.abandon_speech();
         self.emit(Effect::SendTurn(turn));
-        let speech = Speech::new(Some(SentenceSplitter::new()), AfterSpeech::Listen);
+        let splitter = SentenceSplitter::new().first_clause(self.cfg.first_clause_words);
+        let speech = Speech::new(Some(splitter), AfterSpeech::Listen);
         self.conv = Conversation::Responding(speech);
     }
 

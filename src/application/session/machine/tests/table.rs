@@ -284,6 +284,27 @@ fn the_reply_is_spoken_sentence_by_sentence_then_the_call_listens() {
 }
 
 #[test]
+fn a_long_first_clause_is_spoken_before_its_sentence_is_complete() {
+    let mut sim = thinking("where is my order");
+    sim.input(Input::ReplyText("Let me look that up for you,".into()));
+    sim.input(Input::ReplyText(" it will take".into()));
+    assert_eq!(
+        names(&sim.take()),
+        [
+            "OpenTts",
+            "agent.responded",
+            "Speak(Let me look that up for you,)"
+        ]
+    );
+    sim.input(Input::ReplyText(" a moment, thank you. ".into()));
+    sim.input(Input::ReplyDone);
+    assert_eq!(
+        names(&sim.take()),
+        ["Speak(it will take a moment, thank you.)", "FinishTts"]
+    );
+}
+
+#[test]
 fn an_empty_reply_goes_back_to_listening() {
     let mut sim = thinking("hi");
     sim.input(Input::ReplyDone);
