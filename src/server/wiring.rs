@@ -130,6 +130,7 @@ pub(super) fn session_deps(
         // Trailing off never ends a turn sooner than a finished sentence.
         endpointing_incomplete: s.endpointing_incomplete.0.max(s.endpointing.0),
         first_clause_words: s.first_clause_words as usize,
+        speculative_reply: s.speculative_reply,
         max_turn: s.max_turn.0,
         final_timeout: s.final_timeout.0,
         barge_in: s.barge_in,

@@ -463,6 +463,11 @@ pub struct SessionSection {
     /// this many words is spoken on its own, before its sentence is
     /// complete; 0: whole sentences only.
     pub first_clause_words: u32,
+    /// Send the caller's words to the agent as soon as the recogniser has
+    /// them while the turn's end is still awaited; the reply is held and
+    /// used if the caller says nothing more, dropped (and the agent told,
+    /// `superseded`) if they go on.
+    pub speculative_reply: bool,
     /// Longest caller turn.
     pub max_turn: HumanDuration,
     /// Wait for the STT's final transcript after the end of speech.
@@ -501,6 +506,7 @@ impl Default for SessionSection {
             finish_on_pause: true,
             endpointing_incomplete: HumanDuration(Duration::from_millis(800)),
             first_clause_words: 4,
+            speculative_reply: true,
             max_turn: HumanDuration(Duration::from_secs(30)),
             // Whisper tiny.en on a loaded two-core machine took 3.3 s for a
             // 4 s utterance (Wyoming STT only starts at the end of speech);

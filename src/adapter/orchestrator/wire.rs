@@ -58,6 +58,8 @@ pub(super) struct TurnBody {
     heard_text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dtmf: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    superseded: Option<bool>,
 }
 
 impl From<Turn> for TurnBody {
@@ -67,6 +69,7 @@ impl From<Turn> for TurnBody {
             interrupted: t.interrupted,
             heard_text: t.heard_text,
             dtmf: t.dtmf,
+            superseded: t.superseded,
         }
     }
 }

@@ -108,6 +108,10 @@ pub struct Turn {
     pub heard_text: Option<String>,
     /// Digits the caller pressed (`0-9 * # A-D`).
     pub dtmf: Option<String>,
+    /// `Some(true)` when a turn sent ahead of the caller's end of turn was
+    /// dropped because the caller went on: this turn replaces it (its text
+    /// holds the dropped one's), and the dropped reply was never spoken.
+    pub superseded: Option<bool>,
 }
 
 /// One piece of a streamed reply.

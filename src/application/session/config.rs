@@ -44,6 +44,9 @@ pub struct SessionConfig {
     /// The reply's first clause of at least this many words is synthesised
     /// on its own (0: whole sentences only).
     pub first_clause_words: usize,
+    /// Send the turn as heard so far while its end is awaited; hold the
+    /// reply until the turn is over.
+    pub speculative_reply: bool,
     /// How long to wait for the STT's final result after `finish`.
     pub final_timeout: Duration,
     /// A caller turn longer than this is cut and sent as is.
@@ -110,6 +113,7 @@ impl Default for SessionConfig {
             finish_on_pause: true,
             endpointing_incomplete: Duration::from_millis(800),
             first_clause_words: 4,
+            speculative_reply: true,
             final_timeout: Duration::from_secs(2),
             max_turn: Duration::from_secs(30),
             silence_timeout: Duration::from_secs(5),

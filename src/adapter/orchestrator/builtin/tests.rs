@@ -136,7 +136,7 @@ async fn acknowledges_an_interruption_briefly() {
         text: text.to_owned(),
         interrupted: Some(true),
         heard_text: Some("Hello, this is".into()),
-        dtmf: None,
+        ..Turn::default()
     };
     let (_, text, _) = reply(&agent(), interrupted("")).await;
     assert_eq!(text, "Sorry, go ahead.");

@@ -146,9 +146,11 @@ impl CallCore {
     /// Releases everything once and publishes `call.ended` with the figures
     /// (unless an attended transfer did at the handover); `Effect::End` last.
     pub(super) fn end_if_asked(&mut self) {
+        self.settle_speculation();
         let Some((reason, hang_up_caller)) = self.ending.take() else {
             return;
         };
+        self.drop_speculation();
         self.held.clear();
         // Ended while the leg had not reported a flush: what was cut is not known.
         self.barge_in_reported(None);

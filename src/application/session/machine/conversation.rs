@@ -1,5 +1,6 @@
 //! What the conversation is doing, each state with only the data it needs.
 
+use super::Input;
 use crate::{
     application::{dial::Unanswered, sentences::SentenceSplitter},
     domain::{TransferTarget, call::EndReason},
@@ -48,6 +49,18 @@ pub(crate) struct Listening {
     pub(crate) finals_owed: u32,
     /// The transcript so far trails off: wait longer before ending the turn.
     pub(crate) trailing: bool,
+    /// The turn as heard so far, already sent to the agent while the turn's
+    /// end is awaited; its reply is held until then.
+    pub(crate) speculation: Option<Speculation>,
+}
+
+/// A turn sent to the agent before the caller is known to be done.
+#[derive(Debug)]
+pub(crate) struct Speculation {
+    /// The transcript the turn carried.
+    pub(crate) text: String,
+    /// The reply so far, in order, held back until the turn is over.
+    pub(crate) held: Vec<Input>,
 }
 
 /// What to do when the agent's current speech has been played out.

@@ -47,6 +47,7 @@ fn ends_a_sentence(transcript: &str) -> bool {
 impl CallCore {
     /// Enters listening: arm the silence timer.
     pub(super) fn listen(&mut self) {
+        self.drop_speculation();
         self.conv = Conversation::Listening(Listening::default());
         self.timers
             .set(Timer::Silence, self.now.at + self.cfg.silence_timeout);
@@ -62,6 +63,7 @@ impl CallCore {
             // The caller goes on: the early final (if any) is a part, not the end.
             l.finished_early = false;
         }
+        self.drop_speculation();
         // A turn starts; not while the call is being transferred.
         if matches!(self.conv, Conversation::Listening(_)) && !self.timers.is_set(Timer::MaxTurn) {
             self.timers.set(Timer::MaxTurn, at + self.cfg.max_turn);
@@ -142,6 +144,8 @@ impl CallCore {
         if settled || waited {
             self.log.marks.stt_final = Some(self.now.at);
             self.complete_turn();
+        } else {
+            self.speculate();
         }
     }
 
@@ -220,6 +224,7 @@ impl CallCore {
         };
         let text = std::mem::take(&mut l.transcript);
         let confidence = l.confidence;
+        let speculation = self.take_speculation(&text);
         if text.is_empty() {
             self.listen();
             return;
@@ -232,20 +237,30 @@ impl CallCore {
             confidence,
             turn: self.call.turns() + 1,
         });
-        if self.transition(CallInput::EndOfTurn, data) {
-            self.history_caller(text.clone());
-            self.send_turn(text, None);
+        if !self.transition(CallInput::EndOfTurn, data) {
+            if speculation.is_some() {
+                self.emit(Effect::DropReply);
+            }
+            return;
+        }
+        self.history_caller(text.clone());
+        match speculation {
+            Some(s) => self.adopt_speculation(s),
+            None => self.send_turn(text, None),
         }
     }
 
     /// Sends the caller's turn, with what they heard if they barged in.
     fn send_turn(&mut self, text: String, dtmf: Option<String>) {
+        // A digit while a turn was sent ahead: that turn is not the turn.
+        self.drop_speculation();
         let interrupted = self.interrupted.take();
         let turn = Turn {
             text,
             interrupted: interrupted.as_ref().map(|_| true),
             heard_text: interrupted,
             dtmf,
+            superseded: std::mem::take(&mut self.superseded).then_some(true),
         };
         self.request_reply(turn);
     }

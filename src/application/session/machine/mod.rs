@@ -48,6 +48,7 @@ mod policy;
 mod publish;
 mod setup;
 mod speak;
+mod speculate;
 mod synthesis;
 mod timers;
 
@@ -92,6 +93,11 @@ pub(crate) struct CallCore {
     reprompts: u32,
     /// What the caller heard of the reply they barged in on, for their next turn.
     interrupted: Option<String>,
+    /// A turn sent ahead was dropped because the caller went on: the next
+    /// turn tells the agent so.
+    superseded: bool,
+    /// The reply stream open is a speculative turn's.
+    ahead: bool,
     log: TurnLog,
     /// The caller's keys and how they are kept private.
     keys: keys::Keys,
@@ -176,6 +182,8 @@ impl CallCore {
             stt: Recogniser::default(),
             reprompts: 0,
             interrupted: None,
+            superseded: false,
+            ahead: false,
             log: TurnLog::default(),
             keys: keys::Keys::default(),
             masker: Default::default(),
@@ -255,6 +263,9 @@ impl CallCore {
             self.held.push_back(input);
             return;
         }
+        let Some(input) = self.hold_speculative_reply(input) else {
+            return;
+        };
         match input {
             Input::SpeechStarted { at } => self.on_speech_started(at),
             Input::SpeechPaused { at } => self.on_speech_paused(at),

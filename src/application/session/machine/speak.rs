@@ -23,9 +23,14 @@ use crate::{
 impl CallCore {
     /// Sends a turn to the agent; its reply streams in as `Reply*` inputs.
     pub(super) fn request_reply(&mut self, turn: Turn) {
+        self.start_reply();
+        self.emit(Effect::SendTurn(turn));
+    }
+
+    /// Responding: the reply's parts go to the sentence splitter as they come.
+    pub(super) fn start_reply(&mut self) {
         self.log.marks.request = Some(self.now.at);
         self.abandon_speech();
-        self.emit(Effect::SendTurn(turn));
         let splitter = SentenceSplitter::new().first_clause(self.cfg.first_clause_words);
         let speech = Speech::new(Some(splitter), AfterSpeech::Listen);
         self.conv = Conversation::Responding(speech);

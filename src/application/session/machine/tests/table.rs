@@ -191,17 +191,136 @@ fn a_caller_trailing_off_gets_the_longer_endpointing() {
         text: "I want to, um".into(),
         confidence: None,
     });
-    assert_eq!(names(&sim.take()), ["FinishStt"]);
+    // The words go to the agent ahead of the turn's end (speculative).
+    assert_eq!(names(&sim.take()), ["FinishStt", "SendTurn(I want to, um)"]);
     let ended = sim.now.at;
     sim.input(Input::SpeechEnded { at: ended });
     sim.fire(); // the longer endpointing
     assert_eq!(sim.now.at - ended, cfg().endpointing_incomplete);
-    // No second finish: nothing was said since the pause.
+    // No second finish: nothing was said since the pause; no second
+    // request: the one sent ahead is the turn's.
+    sim.fire();
+    assert_eq!(names(&sim.take()), ["stt.transcribed"]);
+}
+
+/// A call whose caller said `text` (not ending a sentence) at a pause, and
+/// whose words went to the agent ahead of the turn's end.
+fn sent_ahead(text: &str) -> Sim {
+    let mut sim = listening();
+    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechPaused { at: sim.now.at });
+    sim.input(Input::SttFinal {
+        text: text.into(),
+        confidence: None,
+    });
+    assert_eq!(
+        names(&sim.take()),
+        ["FinishStt".to_owned(), format!("SendTurn({text})")]
+    );
+    sim
+}
+
+#[test]
+fn a_reply_to_words_sent_ahead_is_held_then_spoken_at_the_turns_end() {
+    let mut sim = sent_ahead("book a table for two");
+    // The agent answers while the endpointing runs: nothing is said yet.
+    sim.input(Input::ReplyText("Sure, for what time? ".into()));
+    sim.input(Input::ReplyDone);
+    assert_eq!(names(&sim.take()), Vec::<String>::new());
+    assert_eq!(sim.phase(), Some(Phase::Listening));
+    sim.input(Input::SpeechEnded { at: sim.now.at });
+    sim.fire(); // endpointing: the turn is over, the held reply is spoken
     sim.fire();
     assert_eq!(
         names(&sim.take()),
-        ["stt.transcribed", "SendTurn(I want to, um)"]
+        [
+            "stt.transcribed",
+            "OpenTts",
+            "agent.responded",
+            "Speak(Sure, for what time?)",
+            "FinishTts"
+        ]
     );
+}
+
+#[test]
+fn a_caller_going_on_drops_the_words_sent_ahead_and_the_agent_is_told() {
+    let mut sim = sent_ahead("book a table for two");
+    sim.input(Input::ReplyText("Sure, for what".into()));
+    sim.input(Input::SpeechStarted { at: sim.now.at });
+    assert_eq!(names(&sim.take()), ["DropReply"]);
+    // The dropped request's late parts are ignored.
+    sim.input(Input::ReplyText(" time? ".into()));
+    sim.input(Input::SpeechEnded { at: sim.now.at });
+    sim.fire(); // endpointing: finish
+    sim.input(Input::SttFinal {
+        text: "at eight.".into(),
+        confidence: None,
+    });
+    let out = sim.take();
+    assert_eq!(
+        names(&out),
+        [
+            "FinishStt",
+            "stt.transcribed",
+            "SendTurn(book a table for two at eight.)"
+        ]
+    );
+    let turn = out
+        .iter()
+        .find_map(|e| match e {
+            Effect::SendTurn(t) => Some(t),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(turn.superseded, Some(true));
+    // Told once: the turn after it is an ordinary one.
+    sim.input(Input::ReplyDone);
+    assert_eq!(sim.phase(), Some(Phase::Listening));
+    sim.take();
+    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechEnded { at: sim.now.at });
+    sim.fire();
+    sim.input(Input::SttFinal {
+        text: "Thanks.".into(),
+        confidence: None,
+    });
+    let again = sim.take();
+    let turn = again
+        .iter()
+        .find_map(|e| match e {
+            Effect::SendTurn(t) => Some(t),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(turn.superseded, None);
+}
+
+#[test]
+fn without_speculative_reply_nothing_is_sent_before_the_turns_end() {
+    let mut sim = Sim::new(
+        SessionConfig {
+            speculative_reply: false,
+            ..cfg()
+        },
+        None,
+    );
+    sim.take();
+    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechPaused { at: sim.now.at });
+    sim.input(Input::SttFinal {
+        text: "book a table for two".into(),
+        confidence: None,
+    });
+    assert_eq!(names(&sim.take()), ["FinishStt"]);
+}
+
+#[test]
+fn a_hangup_while_words_are_sent_ahead_closes_their_reply() {
+    let mut sim = sent_ahead("book a table for two");
+    sim.input(Input::Command(SessionCommand::CallerGone));
+    let names = names(&sim.take());
+    assert!(names.contains(&"DropReply".to_owned()), "{names:?}");
 }
 
 #[test]
