@@ -81,8 +81,10 @@ impl Rig {
 
     /// Every event published so far.
     pub(crate) fn events(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.events_file)
-            .unwrap_or_default()
+        let text = std::fs::read_to_string(&self.events_file).unwrap_or_default();
+        // The gateway may be mid-line: only whole lines are events yet.
+        let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        whole
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()

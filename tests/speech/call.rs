@@ -14,8 +14,10 @@ use voice_gateway::{
 };
 
 fn events(path: &str) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // The gateway may be mid-line: only whole lines are events yet.
+    let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    whole
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
