@@ -14,6 +14,8 @@ pub use stt::AzureStt;
 pub use tts::AzureTts;
 
 #[cfg(test)]
+mod fallback_tests;
+#[cfg(test)]
 mod messages_props;
 #[cfg(test)]
 mod stt_tests;
