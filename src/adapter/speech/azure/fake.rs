@@ -27,6 +27,9 @@ pub enum SttFault {
     /// The TCP connection drops, without a close frame, after this many
     /// audio messages.
     DisconnectAfter(u32),
+    /// The TCP connection drops, without a close frame, once 200 ms of
+    /// speech were heard: a failure in the middle of the caller's utterance.
+    DisconnectOnSpeech,
     /// The first turn's `speech.phrase` has `RecognitionStatus: Error`.
     ErrorStatus,
 }

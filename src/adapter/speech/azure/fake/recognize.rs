@@ -220,6 +220,9 @@ impl Conn {
                 .await?;
         }
         let turn = self.turn.as_mut().expect("a turn is open");
+        if self.fault == Some(SttFault::DisconnectOnSpeech) && turn.voiced >= HYPOTHESIS_AFTER {
+            return Err(Stop::Drop);
+        }
         let due = HYPOTHESIS_AFTER * (turn.hypotheses + 1);
         if turn.voiced >= due {
             turn.hypotheses += 1;
