@@ -30,6 +30,13 @@ pub enum SttFault {
     /// The TCP connection drops, without a close frame, once 200 ms of
     /// speech were heard: a failure in the middle of the caller's utterance.
     DisconnectOnSpeech,
+    /// After its first turn's `turn.end` the service closes the connection
+    /// (1000), as it does with idle and long-lived ones.
+    CloseAfterTurn,
+    /// The first audio of the first turn is answered by a close (1000)
+    /// instead of `turn.start`: the service ending an idle connection just
+    /// as the client began a turn.
+    CloseBeforeTurn,
     /// The first turn's `speech.phrase` has `RecognitionStatus: Error`.
     ErrorStatus,
 }

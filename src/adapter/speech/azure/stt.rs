@@ -56,28 +56,50 @@ impl SpeechToText for AzureStt {
         Box::pin(async move {
             let c = &self.config;
             let language = c.language.as_deref().unwrap_or(&config.language);
-            let url = c.stt_url(language).map_err(SttError::Connect)?;
-            let headers = [c.auth(), ("x-connectionid", wire::new_id())];
-            let (writer, reader) = socket::connect(url.as_str(), &headers, c.connect_timeout)
-                .await
-                .map_err(stt_connect_error)?;
+            let dial = Dial {
+                url: c.stt_url(language).map_err(SttError::Connect)?.into(),
+                auth: c.auth(),
+                timeout: c.connect_timeout,
+            };
+            // Connecting at once: a refused key fails `open`, not the first turn.
+            let (writer, reader) = dial.connect().await?;
             let task = Task {
+                dial,
+                reader: Some(reader),
                 finish_timeout: c.finish_timeout,
                 rate: config.sample_rate.hz(),
                 interim: config.interim_results,
                 context: context(&config.hints),
-                writer,
+                writer: Some(writer),
+                broken: false,
                 configured: false,
                 phase: Phase::Idle,
                 turn: Turn::default(),
                 held: VecDeque::new(),
+                unacked: None,
                 pending_finishes: 0,
                 samples: 0,
             };
             let (session, end) = SttSession::channel(config, SttSession::DEFAULT_QUEUE_FRAMES);
-            tokio::spawn(task.run(end, reader));
+            tokio::spawn(task.run(end));
             Ok(session)
         })
+    }
+}
+
+/// How to (re)open the WebSocket.
+struct Dial {
+    url: String,
+    auth: (&'static str, String),
+    timeout: Duration,
+}
+
+impl Dial {
+    async fn connect(&self) -> Result<(Writer, Reader), SttError> {
+        let headers = [self.auth.clone(), ("x-connectionid", wire::new_id())];
+        socket::connect(&self.url, &headers, self.timeout)
+            .await
+            .map_err(stt_connect_error)
     }
 }
 
@@ -128,17 +150,27 @@ enum Phase {
 }
 
 struct Task {
+    dial: Dial,
+    /// The connection; `None` after the service closed it between turns
+    /// (it ends idle and long-lived connections): the next turn reopens it.
+    reader: Option<Reader>,
+    writer: Option<Writer>,
+    /// A write failed: the connection is not used for another turn.
+    broken: bool,
     finish_timeout: Duration,
     rate: u32,
     interim: bool,
     context: String,
-    writer: Writer,
     /// Whether `speech.config` went (once per connection, with the first turn).
     configured: bool,
     phase: Phase,
     turn: Turn,
     /// Audio that came while a turn was ending.
     held: VecDeque<Vec<i16>>,
+    /// The current turn's audio until the service acknowledges the turn
+    /// (`turn.start`): a connection the service closed just as the turn
+    /// began (its idle limit) loses nothing, the turn goes again on a new one.
+    unacked: Option<Vec<Vec<i16>>>,
     /// `finish()`es not yet answered by a `Final`.
     pending_finishes: u32,
     /// Samples sent so far: the session's audio time.
@@ -148,7 +180,7 @@ struct Task {
 type Step = Result<Vec<SttEvent>, SttError>;
 
 impl Task {
-    async fn run(mut self, mut end: SttProviderEnd, mut reader: Reader) {
+    async fn run(mut self, mut end: SttProviderEnd) {
         let error = loop {
             let deadline = match &self.phase {
                 Phase::Ending { deadline, .. } => Some(*deadline),
@@ -161,7 +193,7 @@ impl Task {
                     Some(input) => self.on_input(input).await,
                     None => break None,
                 },
-                got = socket::receive(&mut reader) => self.on_message(got).await,
+                got = receive(self.reader.as_mut()) => self.on_message(got).await,
                 () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                     tracing::debug!("azure stt: no turn.end in time");
                     self.turn_ended().await
@@ -176,7 +208,9 @@ impl Task {
                 Err(e) => break Some(e),
             }
         };
-        socket::close(&mut self.writer, None).await;
+        if let Some(writer) = self.writer.as_mut() {
+            socket::close(writer, None).await;
+        }
         if let Some(e) = error {
             tracing::warn!(error = %e, "azure stt failed");
             let _ = end.events.send(SttEvent::Error(e)).await;
@@ -215,7 +249,7 @@ impl Task {
             // Nothing was said since the last turn: nothing to wait for.
             Phase::Idle => Ok(vec![self.answer()]),
             Phase::Streaming { id, base } => {
-                self.send(&id, "audio", &[]).await?;
+                self.send(&id, "audio", &[]).await;
                 let deadline = Instant::now() + self.finish_timeout;
                 self.phase = Phase::Ending { id, base, deadline };
                 Ok(Vec::new())
@@ -246,19 +280,30 @@ impl Task {
         };
         bytes.extend(pcm.iter().flat_map(|s| s.to_le_bytes()));
         self.samples += pcm.len() as u64;
-        self.send(&id, "audio", &bytes).await
+        if let Some(unacked) = &mut self.unacked {
+            unacked.push(pcm);
+        }
+        self.send(&id, "audio", &bytes).await;
+        Ok(())
     }
 
     async fn open_turn(&mut self) -> Result<String, SttError> {
+        if self.writer.is_none() || self.broken {
+            let (writer, reader) = self.dial.connect().await?;
+            (self.writer, self.reader) = (Some(writer), Some(reader));
+            self.configured = false;
+            self.broken = false;
+        }
         let id = wire::new_id();
         if !self.configured {
             let config = speech_config(self.rate);
-            self.send_text(&id, "speech.config", &config).await?;
+            self.send_text(&id, "speech.config", &config).await;
             self.configured = true;
         }
         let context = self.context.clone();
-        self.send_text(&id, "speech.context", &context).await?;
+        self.send_text(&id, "speech.context", &context).await;
         let base = self.audio_time();
+        self.unacked = Some(Vec::new());
         self.phase = Phase::Streaming {
             id: id.clone(),
             base,
@@ -266,7 +311,7 @@ impl Task {
         Ok(id)
     }
 
-    async fn send_text(&mut self, id: &str, path: &str, body: &str) -> Result<(), SttError> {
+    async fn send_text(&mut self, id: &str, path: &str, body: &str) {
         let ts = wire::timestamp();
         let headers = [
             ("Path", path),
@@ -274,14 +319,11 @@ impl Task {
             ("X-Timestamp", ts.as_str()),
             ("Content-Type", "application/json"),
         ];
-        let text = wire::encode_text(&headers, body);
-        self.writer
-            .send(Frame::text(text))
-            .await
-            .map_err(|e| SttError::Provider(e.to_string()))
+        self.write(Frame::text(wire::encode_text(&headers, body)))
+            .await;
     }
 
-    async fn send(&mut self, id: &str, path: &str, body: &[u8]) -> Result<(), SttError> {
+    async fn send(&mut self, id: &str, path: &str, body: &[u8]) {
         let ts = wire::timestamp();
         let headers = [
             ("Path", path),
@@ -290,10 +332,20 @@ impl Task {
             ("Content-Type", "audio/x-wav"),
         ];
         let bytes = wire::encode_binary(&headers, body).expect("headers fit in 64 KiB");
-        self.writer
-            .send(Frame::binary(bytes))
-            .await
-            .map_err(|e| SttError::Provider(e.to_string()))
+        self.write(Frame::binary(bytes)).await;
+    }
+
+    /// Sends a frame. A failed write is not an error by itself: the reader
+    /// then says why the connection ended and whether the service began the
+    /// turn ([`Task::lost`]); the next turn opens a new connection.
+    async fn write(&mut self, frame: Frame) {
+        let Some(writer) = self.writer.as_mut().filter(|_| !self.broken) else {
+            return;
+        };
+        if let Err(e) = writer.send(frame).await {
+            tracing::debug!(error = %e, "azure stt: write failed");
+            self.broken = true;
+        }
     }
 
     /// `turn.end` (or its timeout): answers the pending `finish()`, then
@@ -301,6 +353,7 @@ impl Task {
     async fn turn_ended(&mut self) -> Step {
         let solicited = matches!(self.phase, Phase::Ending { .. });
         self.phase = Phase::Idle;
+        self.unacked = None;
         let mut events = Vec::new();
         if solicited || self.pending_finishes > 0 {
             events.push(self.answer());
@@ -325,18 +378,57 @@ impl Task {
         }
     }
 
+    fn between_turns(&self) -> bool {
+        matches!(self.phase, Phase::Idle) && self.pending_finishes == 0
+    }
+
+    /// The service ended the connection between turns (it closes idle and
+    /// long-lived ones): the next turn opens a new one.
+    fn hang_up(&mut self) -> Vec<SttEvent> {
+        tracing::debug!("azure stt: connection closed between turns");
+        (self.reader, self.writer) = (None, None);
+        Vec::new()
+    }
+
+    /// The connection broke mid-turn: the turn goes again on a new one if
+    /// the service never began it, else the session fails (once per turn).
+    async fn lost(&mut self, e: SttError) -> Step {
+        let Some(audio) = self.unacked.take() else {
+            return Err(e);
+        };
+        tracing::debug!(error = %e, "azure stt: connection lost before turn.start; replaying the turn");
+        let ending = matches!(self.phase, Phase::Ending { .. });
+        (self.reader, self.writer, self.phase) = (None, None, Phase::Idle);
+        self.samples -= audio.iter().map(|a| a.len() as u64).sum::<u64>();
+        for pcm in audio {
+            self.send_audio(pcm).await?;
+        }
+        self.unacked = None;
+        if ending {
+            self.pending_finishes -= 1;
+            return self.on_finish().await;
+        }
+        Ok(Vec::new())
+    }
+
     async fn on_message(&mut self, got: Result<Received, ReceiveError>) -> Step {
-        let text = match got.map_err(|e| match e {
-            ReceiveError::Transport(e) => SttError::Provider(e),
-            ReceiveError::Malformed(e) => SttError::Protocol(e),
-        })? {
+        let got = match got {
+            Ok(got) => got,
+            Err(ReceiveError::Transport(_)) if self.between_turns() => return Ok(self.hang_up()),
+            Err(ReceiveError::Transport(e)) => return self.lost(SttError::Provider(e)).await,
+            Err(ReceiveError::Malformed(e)) => return Err(SttError::Protocol(e)),
+        };
+        let text = match got {
             Received::Text(text) => text,
             Received::Binary(_) => return Err(SttError::Protocol("binary message from azure".into())),
+            // Between turns the service may end the connection: reopened on demand.
+            Received::Closed(_) if self.between_turns() => return Ok(self.hang_up()),
             Received::Closed(frame) => {
                 let why = frame.map_or("no close frame".into(), |(code, reason)| {
                     format!("{code} {reason}")
                 });
-                return Err(SttError::Provider(format!("azure closed the stream: {why}")));
+                let e = SttError::Provider(format!("azure closed the stream: {why}"));
+                return self.lost(e).await;
             }
         };
         let (request, message) = messages::parse(&text).map_err(SttError::Protocol)?;
@@ -359,9 +451,21 @@ impl Task {
                 Ok(Vec::new())
             }
             ServerMessage::Phrase(Phrase::Failed(status)) => Err(failed(&status)),
+            ServerMessage::TurnStart => {
+                self.unacked = None;
+                Ok(Vec::new())
+            }
             ServerMessage::TurnEnd => self.turn_ended().await,
             _ => Ok(Vec::new()),
         }
+    }
+}
+
+/// The next message, or never while there is no connection.
+async fn receive(reader: Option<&mut Reader>) -> Result<Received, ReceiveError> {
+    match reader {
+        Some(reader) => socket::receive(reader).await,
+        None => std::future::pending().await,
     }
 }
 

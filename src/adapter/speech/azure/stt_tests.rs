@@ -188,3 +188,40 @@ async fn cancel_ends_the_session_and_nothing_follows() {
     session.cancel();
     assert_eq!(session.recv().await, None);
 }
+
+#[tokio::test]
+async fn a_connection_closed_between_turns_is_reopened_for_the_next() {
+    let (fake, stt) = setup(KEY).await;
+    fake.fail_next_stt(SttFault::CloseAfterTurn);
+    let mut session = stt.open(config()).await.unwrap();
+    speak(&mut session, "transfer me").await;
+    session.finish().unwrap();
+    assert_eq!(final_text(&mut session).await, "transfer me to billing");
+    // Whether or not the close is seen before the next turn begins, the
+    // next turn is heard on a new connection.
+    speak(&mut session, "goodbye").await;
+    session.finish().unwrap();
+    let heard = final_text(&mut session).await;
+    assert_eq!(heard, "goodbye", "{:?}", fake.log());
+    assert_eq!(fake.log().stt_connections, 2);
+    let log = fake.log();
+    assert_eq!(log.violations, Vec::<String>::new());
+    assert!(log.turns.len() >= 2);
+}
+
+#[tokio::test]
+async fn a_turn_the_service_closed_on_before_beginning_goes_again_on_a_new_connection() {
+    let (fake, stt) = setup(KEY).await;
+    fake.fail_next_stt(SttFault::CloseBeforeTurn);
+    let mut session = stt.open(config()).await.unwrap();
+    speak(&mut session, "transfer me to billing").await;
+    session.finish().unwrap();
+    assert_eq!(final_text(&mut session).await, "transfer me to billing");
+    let log = fake.log();
+    assert_eq!(log.violations, Vec::<String>::new());
+    assert_eq!(log.stt_connections, 2);
+    // The whole utterance was heard on the second connection.
+    let replayed = log.turns.last().unwrap();
+    assert!(replayed.ended);
+    assert_eq!(replayed.audio_bytes, 22 * 480 * 2);
+}

@@ -194,6 +194,10 @@ impl Conn {
             audio_bytes: 0,
             ended: false,
         });
+        if self.fault == Some(SttFault::CloseBeforeTurn) {
+            let _ = self.close(1000, "idle").await;
+            return Err(Stop::Drop);
+        }
         self.send("turn.start", json!({"context": {"serviceTag": "fake"}}))
             .await?;
         self.hear(&body[44..]).await
@@ -246,7 +250,11 @@ impl Conn {
             }
             if heard { s.transcript() } else { String::new() }
         };
-        let phrase = if self.fault.take() == Some(SttFault::ErrorStatus) {
+        let failing = self.fault == Some(SttFault::ErrorStatus);
+        if failing {
+            self.fault = None;
+        }
+        let phrase = if failing {
             json!({"RecognitionStatus": "Error", "Offset": 0, "Duration": 0})
         } else if heard {
             json!({
@@ -261,7 +269,12 @@ impl Conn {
         self.send("speech.phrase", phrase).await?;
         self.send("speech.endDetected", json!({"Offset": ticks(length)}))
             .await?;
-        self.send("turn.end", json!({})).await
+        self.send("turn.end", json!({})).await?;
+        if self.fault == Some(SttFault::CloseAfterTurn) {
+            let _ = self.close(1000, "idle").await;
+            return Err(Stop::Drop);
+        }
+        Ok(())
     }
 
     async fn send(&mut self, path: &str, body: serde_json::Value) -> Result<(), Stop> {
