@@ -16,6 +16,8 @@ pub use tts::AzureTts;
 #[cfg(test)]
 mod fallback_tests;
 #[cfg(test)]
+mod live_tests;
+#[cfg(test)]
 mod messages_props;
 #[cfg(test)]
 mod stt_tests;
