@@ -270,8 +270,13 @@ fn azure(config: &Config) -> Result<AzureConfig, String> {
         None => return Err("speech.azure.api_key is not set (nor AZURE_SPEECH_KEY)".into()),
     };
     let region = c.region.clone().unwrap_or(env.region);
-    if !region.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit()) {
-        return Err(format!("AZURE_SPEECH_REGION {region:?} is not a region like westeurope"));
+    if !region
+        .chars()
+        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+    {
+        return Err(format!(
+            "AZURE_SPEECH_REGION {region:?} is not a region like westeurope"
+        ));
     }
     if region.is_empty() && c.base_url.is_none() {
         return Err(

@@ -49,7 +49,10 @@ async fn a_conversation_with_azure_as_primary_stt_and_tts() {
     let ended = rig.data("call.ended", 0);
     assert_eq!(ended["stt_providers"], json!(["azure"]));
     assert_eq!(ended["tts_providers"], json!(["azure"]));
-    assert_eq!(rig.count("error.stt_failed") + rig.count("error.tts_failed"), 0);
+    assert_eq!(
+        rig.count("error.stt_failed") + rig.count("error.tts_failed"),
+        0
+    );
     rig.stop().await;
 }
 
@@ -72,7 +75,10 @@ async fn azure_failing_mid_call_hands_over_without_losing_the_turn() {
     rig.until_count("tts.generated", 2).await;
     // The fake recogniser heard the rest of the utterance: the turn is kept.
     assert_eq!(rig.data("stt.transcribed", 0)["text"], "utterance 1");
-    assert_eq!(rig.count("error.stt_failed") + rig.count("error.tts_failed"), 0);
+    assert_eq!(
+        rig.count("error.stt_failed") + rig.count("error.tts_failed"),
+        0
+    );
 
     rig.sim.caller_hangup(call);
     rig.all_released().await;

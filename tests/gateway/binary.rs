@@ -201,7 +201,10 @@ fn check_config_names_missing_azure_credentials_and_never_prints_the_key() {
         "{err}"
     );
     let (code, _, err) = check_config(
-        &[("AZURE_SPEECH_KEY", "az-secret"), ("AZURE_SPEECH_REGION", "")],
+        &[
+            ("AZURE_SPEECH_KEY", "az-secret"),
+            ("AZURE_SPEECH_REGION", ""),
+        ],
         &file,
     );
     assert_eq!(code, 2);
@@ -215,5 +218,8 @@ fn check_config_names_missing_azure_credentials_and_never_prints_the_key() {
         &file,
     );
     assert_eq!(code, 0, "{err}");
-    assert!(!out.contains("az-secret") && !err.contains("az-secret"), "{out}");
+    assert!(
+        !out.contains("az-secret") && !err.contains("az-secret"),
+        "{out}"
+    );
 }

@@ -54,8 +54,7 @@ impl SpeechProvider {
 
     /// Whether it recognises speech (all of them synthesise it).
     pub fn offers_stt(self) -> bool {
-        matches!(self, Self::Wyoming | Self::Fake | Self::Deepgram)
-            || matches!(self, Self::Azure)
+        matches!(self, Self::Wyoming | Self::Fake | Self::Deepgram) || matches!(self, Self::Azure)
     }
 }
 
@@ -161,18 +160,30 @@ pub struct AzureSection {
 fn validate_azure(a: &AzureSection) -> Result<(), (&'static str, String)> {
     use crate::adapter::speech::azure::config::OUTPUT_FORMATS;
     if let Some(r) = &a.region
-        && (r.is_empty() || !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && (r.is_empty()
+            || !r
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
     {
-        return Err(("speech.azure.region", format!("{r:?} is not a region like westeurope")));
+        return Err((
+            "speech.azure.region",
+            format!("{r:?} is not a region like westeurope"),
+        ));
     }
     if let Some(f) = &a.output_format
         && !OUTPUT_FORMATS.contains(&f.as_str())
     {
         let known = OUTPUT_FORMATS.join(", ");
-        return Err(("speech.azure.output_format", format!("{f:?} is not one of {known}")));
+        return Err((
+            "speech.azure.output_format",
+            format!("{f:?} is not one of {known}"),
+        ));
     }
     let blank = |v: &Option<String>| v.as_deref().is_some_and(|v| v.trim().is_empty());
-    for (key, v) in [("speech.azure.language", &a.language), ("speech.azure.voice", &a.voice)] {
+    for (key, v) in [
+        ("speech.azure.language", &a.language),
+        ("speech.azure.voice", &a.voice),
+    ] {
         if blank(v) {
             return Err((key, "is empty".into()));
         }

@@ -96,9 +96,21 @@ fn azure_is_a_provider_for_both_directions_with_its_section() {
 #[test]
 fn bad_azure_settings_name_the_key() {
     let cases: &[(&str, &str, &str)] = &[
-        ("region = \"West Europe\"", "speech.azure.region", "not a region"),
-        ("output_format = \"riff-8khz-8bit-mono-mulaw\"", "speech.azure.output_format", "is not one of"),
-        ("base_url = \"127.0.0.1:9\"", "speech.azure.base_url", "is not an http(s)://"),
+        (
+            "region = \"West Europe\"",
+            "speech.azure.region",
+            "not a region",
+        ),
+        (
+            "output_format = \"riff-8khz-8bit-mono-mulaw\"",
+            "speech.azure.output_format",
+            "is not one of",
+        ),
+        (
+            "base_url = \"127.0.0.1:9\"",
+            "speech.azure.base_url",
+            "is not an http(s)://",
+        ),
         ("voice = \" \"", "speech.azure.voice", "is empty"),
         ("key = \"x\"", "", "unknown field"),
     ];

@@ -69,7 +69,10 @@ impl AzureConfig {
 
     /// `Ocp-Apim-Subscription-Key: <key>`.
     pub(super) fn auth(&self) -> (&'static str, String) {
-        ("ocp-apim-subscription-key", self.api_key.expose().to_owned())
+        (
+            "ocp-apim-subscription-key",
+            self.api_key.expose().to_owned(),
+        )
     }
 
     /// The base of `service` (`stt` or `tts`) with `scheme_secure` /

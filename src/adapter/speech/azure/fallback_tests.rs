@@ -129,7 +129,10 @@ async fn azure_cut_mid_sentence_has_the_next_provider_speak_it() {
     let (fake, config) = azure().await;
     fake.fail_next_tts(TtsFault::DisconnectMidBody);
     let next = FakeTts::new(FakeTtsConfig::default());
-    let chain = tts_chain(Arc::new(AzureTts::new(config).unwrap()), Arc::new(next.clone()));
+    let chain = tts_chain(
+        Arc::new(AzureTts::new(config).unwrap()),
+        Arc::new(next.clone()),
+    );
     let text = "Your balance is forty two dollars.";
     assert!(speak(&chain, text).await.unwrap() > 0);
     assert_eq!(fake.log().tts.len(), 1);

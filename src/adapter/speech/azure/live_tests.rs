@@ -29,11 +29,16 @@ async fn live_azure_speaks_and_hears_a_sentence() {
         output,
     };
     let mut speaking = tts.open(tts_config).await.unwrap();
-    speaking.send_text("Please transfer me to billing.").unwrap();
+    speaking
+        .send_text("Please transfer me to billing.")
+        .unwrap();
     speaking.finish().unwrap();
     let mut pcm = Vec::new();
     loop {
-        match timeout(Duration::from_secs(20), speaking.recv()).await.unwrap() {
+        match timeout(Duration::from_secs(20), speaking.recv())
+            .await
+            .unwrap()
+        {
             Some(TtsEvent::Audio(c)) => match c.audio {
                 TtsAudio::Linear16(s) => pcm.extend(s),
                 TtsAudio::Mulaw(_) => panic!("asked for PCM"),
@@ -57,7 +62,10 @@ async fn live_azure_speaks_and_hears_a_sentence() {
     }
     session.finish().unwrap();
     loop {
-        match timeout(Duration::from_secs(20), session.recv()).await.unwrap() {
+        match timeout(Duration::from_secs(20), session.recv())
+            .await
+            .unwrap()
+        {
             Some(SttEvent::Final { text, .. }) => {
                 println!("azure stt: {text:?}");
                 assert!(text.to_lowercase().contains("billing"), "{text}");

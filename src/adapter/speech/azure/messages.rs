@@ -18,7 +18,9 @@ use crate::application::ports::speech::SttEvent;
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum ServerMessage {
     TurnStart,
-    SpeechStarted { at: Duration },
+    SpeechStarted {
+        at: Duration,
+    },
     Hypothesis(Heard),
     Phrase(Phrase),
     SpeechEnded,
@@ -88,9 +90,7 @@ fn parse_body(path: &str, body: &str) -> Result<ServerMessage, String> {
         },
         "speech.hypothesis" | "speech.fragment" => {
             let v = json(body)?;
-            let text = v["Text"]
-                .as_str()
-                .ok_or("speech.hypothesis without Text")?;
+            let text = v["Text"].as_str().ok_or("speech.hypothesis without Text")?;
             let (start, end) = span(&v);
             ServerMessage::Hypothesis(Heard {
                 text: text.trim().to_owned(),
@@ -127,9 +127,7 @@ fn phrase(v: &Value) -> Result<Phrase, String> {
                 confidence: best["Confidence"].as_f64().map(|c| c as f32),
             }
         }
-        "NoMatch" | "InitialSilenceTimeout" | "BabbleTimeout" | "EndOfDictation" => {
-            Phrase::Nothing
-        }
+        "NoMatch" | "InitialSilenceTimeout" | "BabbleTimeout" | "EndOfDictation" => Phrase::Nothing,
         other => Phrase::Failed(other.to_owned()),
     })
 }
@@ -168,7 +166,10 @@ impl Turn {
         if heard.text.is_empty() {
             return;
         }
-        let (s, e) = (base.saturating_add(heard.start), base.saturating_add(heard.end));
+        let (s, e) = (
+            base.saturating_add(heard.start),
+            base.saturating_add(heard.end),
+        );
         let start = self.span.map_or(s, |(first, _)| first);
         // Phrases out of order (a broken server) must not end before they start.
         self.span = Some((start, e.max(start)));

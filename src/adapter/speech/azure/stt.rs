@@ -420,7 +420,9 @@ impl Task {
         };
         let text = match got {
             Received::Text(text) => text,
-            Received::Binary(_) => return Err(SttError::Protocol("binary message from azure".into())),
+            Received::Binary(_) => {
+                return Err(SttError::Protocol("binary message from azure".into()));
+            }
             // Between turns the service may end the connection: reopened on demand.
             Received::Closed(_) if self.between_turns() => return Ok(self.hang_up()),
             Received::Closed(frame) => {
@@ -436,7 +438,10 @@ impl Task {
             return Ok(Vec::new());
         };
         // A late message of a turn we gave up on.
-        if request.as_deref().is_some_and(|r| !r.eq_ignore_ascii_case(id)) {
+        if request
+            .as_deref()
+            .is_some_and(|r| !r.eq_ignore_ascii_case(id))
+        {
             return Ok(Vec::new());
         }
         match message {

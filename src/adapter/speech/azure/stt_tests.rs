@@ -88,7 +88,11 @@ async fn streams_turns_with_interims_and_one_final_per_finish() {
     assert!(log.stt_queries[0].contains("language=en-US"), "{log:?}");
     assert_eq!(log.turns.len(), 2);
     assert_ne!(log.turns[0].request_id, log.turns[1].request_id);
-    assert!(log.turns.iter().all(|t| t.ended && t.sample_rate == 8_000 && !t.mulaw));
+    assert!(
+        log.turns
+            .iter()
+            .all(|t| t.ended && t.sample_rate == 8_000 && !t.mulaw)
+    );
     // 22 characters of 60 ms at 8 kHz, 16-bit, after the 44-byte header.
     assert_eq!(log.turns[0].audio_bytes, 22 * 480 * 2);
     assert!(log.contexts[0].contains("billing"), "{:?}", log.contexts);

@@ -170,7 +170,12 @@ impl Task {
                     match started {
                         Ok(response) => {
                             let deadline = Instant::now() + self.config.read_timeout;
-                            speaking = Some(Speaking { piece, response, odd: None, deadline });
+                            speaking = Some(Speaking {
+                                piece,
+                                response,
+                                odd: None,
+                                deadline,
+                            });
                         }
                         Err(e) => break Err(e),
                     }

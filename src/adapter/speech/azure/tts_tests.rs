@@ -161,7 +161,9 @@ async fn a_body_cut_mid_stream_is_a_provider_error_after_the_audio_so_far() {
     let (fake, tts) = setup(KEY, |_| {}).await;
     fake.fail_next_tts(TtsFault::DisconnectMidBody);
     let mut session = tts.open(config(TtsOutput::Native)).await.unwrap();
-    session.send_text("A sentence long enough to stream.").unwrap();
+    session
+        .send_text("A sentence long enough to stream.")
+        .unwrap();
     session.finish().unwrap();
     let (audio, end) = drain(&mut session).await;
     assert!(!audio.is_empty());
@@ -209,6 +211,11 @@ fn urls_follow_the_region_or_the_override() {
         base_url: Some("https://speech.example/".into()),
         ..AzureConfig::default()
     };
-    assert!(c.stt_url("en-US").unwrap().as_str().starts_with("wss://speech.example/speech/"));
+    assert!(
+        c.stt_url("en-US")
+            .unwrap()
+            .as_str()
+            .starts_with("wss://speech.example/speech/")
+    );
     assert_eq!(c.tts_url(), "https://speech.example/cognitiveservices/v1");
 }

@@ -112,7 +112,10 @@ pub fn parse_binary(message: &[u8]) -> Result<Frame<Vec<u8>>, String> {
 
 /// A new `X-RequestId` / `X-ConnectionId`: a UUID as 32 upper-case hex digits.
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase()
+    uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .to_ascii_uppercase()
 }
 
 /// `X-Timestamp`: now, ISO 8601 with milliseconds.

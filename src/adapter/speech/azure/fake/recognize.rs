@@ -134,7 +134,9 @@ impl Conn {
         let frame = wire::parse_text(text).map_err(Stop::Violation)?;
         let id = frame.header("x-requestid").unwrap_or_default();
         if !is_id(id) || frame.header("x-timestamp").is_none() {
-            return Err(Stop::Violation(format!("bad X-RequestId/X-Timestamp in {text:?}")));
+            return Err(Stop::Violation(format!(
+                "bad X-RequestId/X-Timestamp in {text:?}"
+            )));
         }
         serde_json::from_str::<serde_json::Value>(&frame.body)
             .map_err(|e| Stop::Violation(format!("body is not JSON: {e}")))?;
@@ -154,7 +156,10 @@ impl Conn {
             && frame.header("x-timestamp").is_some()
             && frame.header("content-type") == Some("audio/x-wav");
         if !framed {
-            return Err(Stop::Violation(format!("bad audio headers {:?}", frame.headers)));
+            return Err(Stop::Violation(format!(
+                "bad audio headers {:?}",
+                frame.headers
+            )));
         }
         self.audio_messages += 1;
         if let Some(SttFault::DisconnectAfter(n)) = self.fault
@@ -287,7 +292,10 @@ impl Conn {
             ("X-Timestamp", ts.as_str()),
         ];
         let text = wire::encode_text(&headers, &body.to_string());
-        self.ws.send(Message::text(text)).await.map_err(|_| Stop::Drop)
+        self.ws
+            .send(Message::text(text))
+            .await
+            .map_err(|_| Stop::Drop)
     }
 
     async fn close(&mut self, code: u16, reason: &str) -> Result<(), Stop> {
@@ -316,7 +324,11 @@ fn ticks(d: Duration) -> u64 {
 }
 
 fn turn_time(turn: &Turn) -> Duration {
-    let per_sample = if turn.format == WavFormat::Mulaw { 1 } else { 2 };
+    let per_sample = if turn.format == WavFormat::Mulaw {
+        1
+    } else {
+        2
+    };
     let samples = (turn.bytes / per_sample) as f64;
     Duration::from_secs_f64(samples / f64::from(turn.rate.max(1)))
 }

@@ -109,7 +109,11 @@ fn answer(head: &Head, body: &[u8], state: &Shared) -> Reply {
         return Reply::Status(400, "SSML parse error");
     };
     log.format = format.to_owned();
-    let audio = tone(log.text.chars().count(), audio_format.rate, audio_format.mulaw);
+    let audio = tone(
+        log.text.chars().count(),
+        audio_format.rate,
+        audio_format.mulaw,
+    );
     s.log.tts.push(log);
     Reply::Audio {
         audio,
@@ -185,7 +189,11 @@ fn tone(chars: usize, rate: u32, mulaw: bool) -> Vec<u8> {
 }
 
 async fn write_status(tcp: &mut TcpStream, code: u16, why: &str) -> std::io::Result<()> {
-    let retry = if code == 429 { "Retry-After: 1\r\n" } else { "" };
+    let retry = if code == 429 {
+        "Retry-After: 1\r\n"
+    } else {
+        ""
+    };
     let head = format!(
         "HTTP/1.1 {code} Fake\r\n{retry}Content-Type: text/plain\r\nContent-Length: {}\r\n\
          Connection: close\r\n\r\n{why}",
@@ -199,7 +207,11 @@ async fn write_audio(tcp: &mut TcpStream, audio: &[u8], truncate: bool) -> std::
     let head = "HTTP/1.1 200 OK\r\nContent-Type: audio/basic\r\nTransfer-Encoding: chunked\r\n\
                 Connection: close\r\n\r\n";
     tcp.write_all(head.as_bytes()).await?;
-    let upto = if truncate { audio.len() / 2 } else { audio.len() };
+    let upto = if truncate {
+        audio.len() / 2
+    } else {
+        audio.len()
+    };
     for piece in audio[..upto].chunks(640) {
         let mut chunk = format!("{:x}\r\n", piece.len()).into_bytes();
         chunk.extend_from_slice(piece);
