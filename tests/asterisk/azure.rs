@@ -39,7 +39,13 @@ fn a_conversation_with_azure_on_the_real_asterisk() {
     });
     let speech_at = Duration::from_secs(7);
     let speech = Duration::from_millis(1200);
-    let said = utterance(&rig.ast, "azure", speech_at, speech, Duration::from_secs(10));
+    let said = utterance(
+        &rig.ast,
+        "azure",
+        speech_at,
+        speech,
+        Duration::from_secs(10),
+    );
     let call = rig.ast.call(Caller::play(DID, &said)).unwrap();
     let id = rig.gw.nth_call(0, T);
     let heard_said = rig.gw.until_type("stt.transcribed", Some(&id), T);
@@ -72,6 +78,9 @@ fn a_conversation_with_azure_on_the_real_asterisk() {
     );
     let log = fake.log();
     assert_eq!(log.violations, Vec::<String>::new());
-    assert!(log.tts.len() >= 2 && log.turns.iter().any(|t| t.ended), "{log:?}");
+    assert!(
+        log.tts.len() >= 2 && log.turns.iter().any(|t| t.ended),
+        "{log:?}"
+    );
     rig.finish();
 }

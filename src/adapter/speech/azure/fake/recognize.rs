@@ -98,6 +98,8 @@ struct Turn {
     voiced: Duration,
     started: bool,
     hypotheses: u32,
+    /// The client sent the empty audio message.
+    ended: bool,
 }
 
 struct Conn {
@@ -171,6 +173,9 @@ impl Conn {
             self.open_turn(id, &frame.body).await?;
             return Ok(());
         }
+        if self.turn.as_ref().is_some_and(|t| t.ended) {
+            return Err(Stop::Violation(format!("audio after the end of turn {id}")));
+        }
         if frame.body.is_empty() {
             return self.end_turn().await;
         }
@@ -191,6 +196,7 @@ impl Conn {
             voiced: Duration::ZERO,
             started: false,
             hypotheses: 0,
+            ended: false,
         });
         lock(&self.state).log.turns.push(TurnLog {
             request_id: id,
@@ -246,7 +252,8 @@ impl Conn {
     }
 
     async fn end_turn(&mut self) -> Result<(), Stop> {
-        let turn = self.turn.as_ref().expect("a turn is open");
+        let turn = self.turn.as_mut().expect("a turn is open");
+        turn.ended = true;
         let (heard, length) = (turn.voiced > Duration::ZERO, turn_time(turn));
         let transcript = {
             let mut s = lock(&self.state);
