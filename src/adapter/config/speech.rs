@@ -54,7 +54,10 @@ impl SpeechProvider {
 
     /// Whether it recognises speech (all of them synthesise it).
     pub fn offers_stt(self) -> bool {
-        matches!(self, Self::Wyoming | Self::Fake | Self::Deepgram) || matches!(self, Self::Azure)
+        matches!(
+            self,
+            Self::Wyoming | Self::Fake | Self::Deepgram | Self::Azure
+        )
     }
 }
 
