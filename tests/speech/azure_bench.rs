@@ -80,14 +80,10 @@ async fn tts_round(tts: &AzureTts) -> Duration {
         .send_text("Your balance is forty two dollars.")
         .unwrap();
     session.finish().unwrap();
-    let first = loop {
-        match timeout(Duration::from_secs(10), session.recv())
-            .await
-            .unwrap()
-        {
-            Some(TtsEvent::Audio(_)) => break sent.elapsed(),
-            other => panic!("unexpected {other:?}"),
-        }
+    let event = timeout(Duration::from_secs(10), session.recv()).await;
+    let first = match event.unwrap() {
+        Some(TtsEvent::Audio(_)) => sent.elapsed(),
+        other => panic!("unexpected {other:?}"),
     };
     while let Some(event) = session.recv().await {
         if matches!(event, TtsEvent::Done) {
