@@ -226,3 +226,34 @@ async fn write_audio(tcp: &mut TcpStream, audio: &[u8], truncate: bool) -> std::
     }
     tcp.write_all(b"0\r\n\r\n").await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapter::speech::azure::tts::ssml;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_ssml_never_panics(text in ".{0,200}") {
+            let _ = parse_ssml(&text);
+            let _ = parse_ssml(&format!("<speak {text}"));
+        }
+
+        #[test]
+        fn what_the_adapter_builds_reads_back_whole(
+            lang in "[a-zA-Z-]{1,10}", voice in ".{1,20}", text in ".{0,80}",
+        ) {
+            let log = parse_ssml(&ssml(&lang, &voice, &text)).expect("well-formed");
+            prop_assert_eq!(log.language, lang);
+            // Control characters become spaces in XML.
+            let clean = |s: &str| -> String {
+                s.chars()
+                    .map(|c| if c.is_control() && !matches!(c, '\t' | '\n' | '\r') { ' ' } else { c })
+                    .collect()
+            };
+            prop_assert_eq!(log.voice, clean(&voice));
+            prop_assert_eq!(log.text, clean(&text));
+        }
+    }
+}
