@@ -3,6 +3,7 @@
 //! both with `Ocp-Apim-Subscription-Key` (`[speech.azure]`).
 
 pub mod config;
+mod connection;
 pub mod fake;
 mod messages;
 pub mod stt;

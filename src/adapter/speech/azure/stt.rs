@@ -27,9 +27,9 @@ use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
 use super::config::AzureConfig;
+use super::connection::{Dial, context, speech_config};
 use super::messages::{self, Phrase, ServerMessage, Turn};
 use super::wire::{self, WavFormat};
-use crate::adapter::speech::deepgram::config::stt_connect_error;
 use crate::adapter::speech::deepgram::socket::{self, Reader, ReceiveError, Received, Writer};
 use crate::application::ports::speech::{
     BoxFuture, SpeechToText, SttConfig, SttError, SttEvent, SttInput, SttProviderEnd, SttSession,
@@ -85,53 +85,6 @@ impl SpeechToText for AzureStt {
             Ok(session)
         })
     }
-}
-
-/// How to (re)open the WebSocket.
-struct Dial {
-    url: String,
-    auth: (&'static str, String),
-    timeout: Duration,
-}
-
-impl Dial {
-    async fn connect(&self) -> Result<(Writer, Reader), SttError> {
-        let headers = [self.auth.clone(), ("x-connectionid", wire::new_id())];
-        socket::connect(&self.url, &headers, self.timeout)
-            .await
-            .map_err(stt_connect_error)
-    }
-}
-
-/// `speech.config`: who is speaking to the service, and in which mode.
-fn speech_config(rate: u32) -> String {
-    serde_json::json!({
-        "context": {
-            "system": {"name": "voice-gateway", "version": env!("CARGO_PKG_VERSION"),
-                       "build": "Rust", "lang": "Rust"},
-            "os": {"platform": std::env::consts::OS, "name": "voice-gateway", "version": ""},
-            "audio": {"source": {"bitspersample": 16, "channelcount": 1, "samplerate": rate,
-                                 "connectivity": "Unknown", "type": "Stream",
-                                 "manufacturer": "voice-gateway", "model": "telephony"}},
-        },
-        "recognition": "conversation",
-    })
-    .to_string()
-}
-
-/// `speech.context`: the session's hints as a phrase list (dynamic grammar).
-fn context(hints: &[String]) -> String {
-    let items: Vec<_> = hints
-        .iter()
-        .map(|h| serde_json::json!({ "Text": h }))
-        .collect();
-    let mut ctx = serde_json::json!({
-        "phraseOutput": {"format": "Detailed", "detailed": {"options": ["WordTimings"]}},
-    });
-    if !items.is_empty() {
-        ctx["dgi"] = serde_json::json!({"Groups": [{"Type": "Generic", "Items": items}]});
-    }
-    ctx.to_string()
 }
 
 /// Where the current turn is.
