@@ -7,6 +7,7 @@ use crate::{
     adapter::{
         config::{CloudSection, Config, SpeechProvider},
         speech::{
+            azure::{AzureConfig, AzureStt, AzureTts},
             catalog::ProviderCatalog,
             deepgram::{ApiKey, DeepgramConfig, DeepgramStt, DeepgramTts},
             elevenlabs::{ElevenLabsConfig, ElevenLabsTts},
@@ -171,6 +172,16 @@ fn catalog(config: &Config, metrics: &SpeechMetrics) -> Result<ProviderCatalog, 
         ),
         Err(why) => c.add_unavailable(name, why),
     }
+    let name = SpeechProvider::Azure.name();
+    match azure(config) {
+        Ok(a) => {
+            let tts = AzureTts::new(a.clone())
+                .map_err(|e| ServerError::Setup(format!("speech.azure: {e}")))?;
+            c.add_stt(name, Arc::new(AzureStt::new(a)), true);
+            c.add_tts(name, Arc::new(tts));
+        }
+        Err(why) => c.add_unavailable(name, why),
+    }
     Ok(c)
 }
 
@@ -246,4 +257,43 @@ fn openai(config: &Config) -> Result<OpenAiTtsConfig, String> {
         o.voice = v.clone();
     }
     Ok(o)
+}
+
+/// `[speech.azure]`: the key, and the region unless a `base_url` replaces
+/// the regional hosts.
+fn azure(config: &Config) -> Result<AzureConfig, String> {
+    let c = &config.speech.azure;
+    let env = AzureConfig::from_env();
+    let api_key = match &c.api_key {
+        Some(k) => ApiKey::new(k.expose()),
+        None if !env.api_key.is_empty() => env.api_key,
+        None => return Err("speech.azure.api_key is not set (nor AZURE_SPEECH_KEY)".into()),
+    };
+    let region = c.region.clone().unwrap_or(env.region);
+    if !region
+        .chars()
+        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+    {
+        return Err(format!(
+            "AZURE_SPEECH_REGION {region:?} is not a region like westeurope"
+        ));
+    }
+    if region.is_empty() && c.base_url.is_none() {
+        return Err(
+            "speech.azure.region is not set (nor AZURE_SPEECH_REGION, nor speech.azure.base_url)"
+                .into(),
+        );
+    }
+    let mut a = AzureConfig {
+        api_key,
+        region,
+        base_url: c.base_url.clone(),
+        language: c.language.clone(),
+        output_format: c.output_format.clone(),
+        ..AzureConfig::default()
+    };
+    if let Some(v) = &c.voice {
+        a.voice = v.clone();
+    }
+    Ok(a)
 }

@@ -16,6 +16,7 @@ mod process;
 mod ami;
 mod attacks;
 mod audio;
+mod azure;
 mod calls;
 mod faults;
 mod fidelity;

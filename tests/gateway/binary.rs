@@ -182,3 +182,44 @@ async fn serve_answers_health_and_exits_0_on_sigterm() {
         "{logs}"
     );
 }
+
+#[test]
+fn check_config_names_missing_azure_credentials_and_never_prints_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("azure.toml");
+    std::fs::write(
+        &routes,
+        "[[routes]]\ndid = \"*\"\ntenant = \"t\"\nagent = \"a\"\nstt = \"azure\"\ntts = \"azure\"\n",
+    )
+    .unwrap();
+    let file = ["--config", routes.to_str().unwrap()];
+    let (code, _, err) = check_config(&[("AZURE_SPEECH_KEY", "")], &file);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("routes[0] (did \"*\").stt: azure is not configured")
+            && err.contains("speech.azure.api_key is not set (nor AZURE_SPEECH_KEY)"),
+        "{err}"
+    );
+    let (code, _, err) = check_config(
+        &[
+            ("AZURE_SPEECH_KEY", "az-secret"),
+            ("AZURE_SPEECH_REGION", ""),
+        ],
+        &file,
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("speech.azure.region is not set"), "{err}");
+    let (code, out, err) = check_config(
+        &[
+            ("AZURE_SPEECH_KEY", ""),
+            ("VOICEGW__SPEECH__AZURE__API_KEY", "az-secret"),
+            ("AZURE_SPEECH_REGION", "westeurope"),
+        ],
+        &file,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains("az-secret") && !err.contains("az-secret"),
+        "{out}"
+    );
+}

@@ -7,6 +7,7 @@ mod against_sim;
 mod api;
 mod api_attacks;
 mod attacks;
+mod azure;
 mod barge_in;
 mod binary;
 mod conversation;

@@ -6,6 +6,7 @@
 // Tests read the clock to make their inputs and to measure.
 #![allow(clippy::disallowed_methods)]
 
+mod azure_bench;
 mod bench;
 mod call;
 mod engines;

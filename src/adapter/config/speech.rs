@@ -20,6 +20,8 @@ pub enum SpeechProvider {
     Elevenlabs,
     /// An OpenAI-compatible `/v1/audio/speech` TTS (`[speech.openai]`).
     Openai,
+    /// Azure Speech real-time STT and REST TTS (`[speech.azure]`).
+    Azure,
 }
 
 impl SpeechProvider {
@@ -31,16 +33,18 @@ impl SpeechProvider {
             Self::Deepgram => "deepgram",
             Self::Elevenlabs => "elevenlabs",
             Self::Openai => "openai",
+            Self::Azure => "azure",
         }
     }
 
     /// Every provider, for lookups by name.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Wyoming,
         Self::Fake,
         Self::Deepgram,
         Self::Elevenlabs,
         Self::Openai,
+        Self::Azure,
     ];
 
     /// The provider called `name` in configuration.
@@ -50,7 +54,10 @@ impl SpeechProvider {
 
     /// Whether it recognises speech (all of them synthesise it).
     pub fn offers_stt(self) -> bool {
-        matches!(self, Self::Wyoming | Self::Fake | Self::Deepgram)
+        matches!(
+            self,
+            Self::Wyoming | Self::Fake | Self::Deepgram | Self::Azure
+        )
     }
 }
 
@@ -81,6 +88,8 @@ pub struct SpeechSection {
     pub elevenlabs: CloudSection,
     /// `[speech.openai]`
     pub openai: CloudSection,
+    /// `[speech.azure]`
+    pub azure: AzureSection,
 }
 
 impl Default for SpeechSection {
@@ -97,6 +106,7 @@ impl Default for SpeechSection {
             deepgram: CloudSection::default(),
             elevenlabs: CloudSection::default(),
             openai: CloudSection::default(),
+            azure: AzureSection::default(),
         }
     }
 }
@@ -122,6 +132,66 @@ pub struct CloudSection {
     /// Language for recognition (Deepgram).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+}
+
+/// `[speech.azure]`: every key is optional; the key may instead come from
+/// `AZURE_SPEECH_KEY` and the region from `AZURE_SPEECH_REGION`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AzureSection {
+    /// Subscription key (`Ocp-Apim-Subscription-Key`). Never printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<super::Secret>,
+    /// The Speech resource's region (`westeurope`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Replaces the regional hosts (a custom endpoint, or a test double).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Recognition language, overriding the call's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Neural voice for synthesis (`en-US-JennyNeural`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
+    /// A `raw-*` output format forced for every synthesis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_format: Option<String>,
+}
+
+/// Checks `[speech.azure]`.
+fn validate_azure(a: &AzureSection) -> Result<(), (&'static str, String)> {
+    use crate::adapter::speech::azure::config::OUTPUT_FORMATS;
+    if let Some(r) = &a.region
+        && (r.is_empty()
+            || !r
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+    {
+        return Err((
+            "speech.azure.region",
+            format!("{r:?} is not a region like westeurope"),
+        ));
+    }
+    if let Some(f) = &a.output_format
+        && !OUTPUT_FORMATS.contains(&f.as_str())
+    {
+        let known = OUTPUT_FORMATS.join(", ");
+        return Err((
+            "speech.azure.output_format",
+            format!("{f:?} is not one of {known}"),
+        ));
+    }
+    let blank = |v: &Option<String>| v.as_deref().is_some_and(|v| v.trim().is_empty());
+    for (key, v) in [
+        ("speech.azure.language", &a.language),
+        ("speech.azure.voice", &a.voice),
+    ] {
+        if blank(v) {
+            return Err((key, "is empty".into()));
+        }
+    }
+    Ok(())
 }
 
 /// `[speech.fake]`: the fixed delays of the in-process stand-ins, so that a
@@ -255,12 +325,13 @@ pub(super) fn validate(s: &SpeechSection) -> Result<(), (&'static str, String)> 
             format!("{} offers no speech-to-text", p.name()),
         ));
     }
-    for (key, c) in [
-        ("speech.deepgram.base_url", &s.deepgram),
-        ("speech.elevenlabs.base_url", &s.elevenlabs),
-        ("speech.openai.base_url", &s.openai),
+    for (key, url) in [
+        ("speech.deepgram.base_url", &s.deepgram.base_url),
+        ("speech.elevenlabs.base_url", &s.elevenlabs.base_url),
+        ("speech.openai.base_url", &s.openai.base_url),
+        ("speech.azure.base_url", &s.azure.base_url),
     ] {
-        if let Some(u) = &c.base_url
+        if let Some(u) = url
             && !["http://", "https://", "ws://", "wss://"]
                 .iter()
                 .any(|p| u.starts_with(p))
@@ -268,7 +339,7 @@ pub(super) fn validate(s: &SpeechSection) -> Result<(), (&'static str, String)> 
             return Err((key, format!("{u:?} is not an http(s):// or ws(s):// URL")));
         }
     }
-    Ok(())
+    validate_azure(&s.azure)
 }
 
 /// Checks a `[[routes]]` entry's provider names (that each is a provider
@@ -290,7 +361,7 @@ pub(super) fn validate_route(r: &super::RouteConfig) -> Result<(), (&'static str
                 return Err((
                     key,
                     format!(
-                        "{name:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai)"
+                        "{name:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure)"
                     ),
                 ));
             };

@@ -72,3 +72,55 @@ fn bad_route_speech_choices_name_the_route_and_key() {
         assert!(shown.contains(problem), "{extra:?}: {shown}");
     }
 }
+
+#[test]
+fn azure_is_a_provider_for_both_directions_with_its_section() {
+    let text = format!(
+        "{ROUTE}stt = \"azure\"\nstt_fallback = [\"deepgram\"]\ntts = \"azure\"\n\
+         [speech]\nstt = \"fake\"\nstt_fallback = [\"azure\"]\n\
+         [speech.azure]\napi_key = \"az-secret\"\nregion = \"westeurope\"\n\
+         base_url = \"http://127.0.0.1:9\"\nlanguage = \"de-DE\"\nvoice = \"de-DE-KatjaNeural\"\n\
+         output_format = \"raw-16khz-16bit-mono-pcm\"\n"
+    );
+    let c = load_from_str(&text, Vec::new()).unwrap();
+    assert_eq!(c.routes[0].stt.as_deref(), Some("azure"));
+    assert_eq!(c.speech.stt_fallback, [SpeechProvider::Azure]);
+    let a = &c.speech.azure;
+    assert_eq!(a.region.as_deref(), Some("westeurope"));
+    assert_eq!(a.output_format.as_deref(), Some("raw-16khz-16bit-mono-pcm"));
+    assert_eq!(a.api_key.as_ref().map(|k| k.expose()), Some("az-secret"));
+    let shown = format!("{:?}", c.speech.azure);
+    assert!(!shown.contains("az-secret"), "{shown}");
+}
+
+#[test]
+fn bad_azure_settings_name_the_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "region = \"West Europe\"",
+            "speech.azure.region",
+            "not a region",
+        ),
+        (
+            "output_format = \"riff-8khz-8bit-mono-mulaw\"",
+            "speech.azure.output_format",
+            "is not one of",
+        ),
+        (
+            "base_url = \"127.0.0.1:9\"",
+            "speech.azure.base_url",
+            "is not an http(s)://",
+        ),
+        ("voice = \" \"", "speech.azure.voice", "is empty"),
+        ("key = \"x\"", "", "unknown field"),
+    ];
+    for (extra, key, problem) in cases {
+        let e = load_from_str(&format!("[speech.azure]\n{extra}\n"), Vec::new())
+            .expect_err(&format!("{extra:?} should be rejected"));
+        let shown = e.to_string();
+        if !key.is_empty() {
+            assert_eq!(e.key(), Some(*key), "{extra:?}: {shown}");
+        }
+        assert!(shown.contains(problem), "{extra:?}: {shown}");
+    }
+}
