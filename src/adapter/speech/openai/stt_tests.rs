@@ -1,0 +1,326 @@
+//! OpenAI STT against the loopback fake of the Realtime and REST APIs.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::time::timeout;
+
+use super::fake_server::{FakeOpenAi, Fault};
+use super::*;
+use crate::adapter::speech::deepgram::ApiKey;
+use crate::application::ports::speech::{
+    SpeechToText, SttConfig, SttError, SttEvent, SttSampleRate, SttSession,
+};
+
+async fn setup(tune: impl FnOnce(&mut OpenAiSttConfig)) -> (FakeOpenAi, OpenAiStt) {
+    let fake = FakeOpenAi::start("sk-test").await;
+    let mut config = OpenAiSttConfig {
+        api_key: ApiKey::new("sk-test"),
+        base_url: fake.url.clone(),
+        ..OpenAiSttConfig::default()
+    };
+    tune(&mut config);
+    (fake, OpenAiStt::new(config).unwrap())
+}
+
+async fn open(stt: &OpenAiStt, rate: SttSampleRate) -> Result<SttSession, SttError> {
+    timeout(Duration::from_secs(10), stt.open(SttConfig::new("en-US", rate)))
+        .await
+        .expect("open in time")
+}
+
+async fn next(session: &mut SttSession) -> Option<SttEvent> {
+    timeout(Duration::from_secs(10), session.recv())
+        .await
+        .expect("an event in time")
+}
+
+/// `ms` of a 440 Hz tone at `rate`, in 20 ms frames.
+fn speak(session: &mut SttSession, rate: SttSampleRate, ms: usize) -> Vec<i16> {
+    let per_frame = rate.hz() as usize / 50;
+    let all: Vec<i16> = (0..per_frame * ms / 20)
+        .map(|i| {
+            let t = i as f64 / f64::from(rate.hz());
+            ((t * 440.0 * std::f64::consts::TAU).sin() * 8000.0) as i16
+        })
+        .collect();
+    for frame in all.chunks(per_frame) {
+        session.push_audio(frame.to_vec()).unwrap();
+    }
+    all
+}
+
+async fn final_text(session: &mut SttSession) -> String {
+    loop {
+        match next(session).await {
+            Some(SttEvent::Final { text, .. }) => return text,
+            Some(SttEvent::Interim { .. }) => {}
+            other => panic!("expected a final, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn narrow_band_streams_ulaw_and_reports_deltas_then_the_final() {
+    let (fake, stt) = setup(|_| {}).await;
+    fake.script(&["transfer me to billing"]);
+    let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
+    speak(&mut session, SttSampleRate::Hz8000, 200);
+    session.finish().unwrap();
+    let mut interims = Vec::new();
+    let (text, start, end) = loop {
+        match next(&mut session).await {
+            Some(SttEvent::Interim { text, .. }) => interims.push(text),
+            Some(SttEvent::Final {
+                text, start, end, ..
+            }) => break (text, start, end),
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(
+        interims,
+        ["transfer", "transfer me", "transfer me to", "transfer me to billing"]
+    );
+    assert_eq!(text, "transfer me to billing");
+    assert_eq!((start, end), (Duration::ZERO, Duration::from_millis(200)));
+    let log = fake.log();
+    assert_eq!(
+        log.sessions,
+        [json!({
+            "input_audio_format": "g711_ulaw",
+            "input_audio_transcription": {"model": "gpt-4o-transcribe", "language": "en"},
+            "turn_detection": null,
+        })]
+    );
+    // 200 ms of µ-law at 8 kHz: one byte a sample.
+    assert_eq!(log.committed_bytes, [1_600]);
+    assert!(log.rest.is_empty());
+}
+
+#[tokio::test]
+async fn wide_band_is_resampled_to_24_khz_pcm16_and_utterances_follow_in_order() {
+    let (fake, stt) = setup(|c| c.model = "whisper-1".into()).await;
+    fake.script(&["first", "second"]);
+    let mut session = open(&stt, SttSampleRate::Hz16000).await.unwrap();
+    speak(&mut session, SttSampleRate::Hz16000, 200);
+    session.finish().unwrap();
+    speak(&mut session, SttSampleRate::Hz16000, 300);
+    session.finish().unwrap();
+    assert_eq!(final_text(&mut session).await, "first");
+    // whisper-1 sends the transcript as one delta: one interim, then the final.
+    let Some(SttEvent::Interim { text, .. }) = next(&mut session).await else {
+        panic!("an interim")
+    };
+    assert_eq!(text, "second");
+    let Some(SttEvent::Final { text, start, .. }) = next(&mut session).await else {
+        panic!("a second final")
+    };
+    assert_eq!((text.as_str(), start), ("second", Duration::from_millis(200)));
+    let log = fake.log();
+    assert_eq!(log.sessions[0]["input_audio_format"], "pcm16");
+    // 24 kHz, two bytes a sample: 48 bytes a millisecond.
+    assert_eq!(log.committed_bytes, [9_600, 14_400]);
+}
+
+#[tokio::test]
+async fn an_utterance_under_100_ms_is_cleared_not_committed_and_answered_empty() {
+    let (fake, stt) = setup(|_| {}).await;
+    fake.script(&["hello there"]);
+    let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
+    speak(&mut session, SttSampleRate::Hz8000, 200);
+    session.finish().unwrap();
+    speak(&mut session, SttSampleRate::Hz8000, 40);
+    session.finish().unwrap();
+    assert_eq!(final_text(&mut session).await, "hello there");
+    assert_eq!(final_text(&mut session).await, "");
+    // A finish with no audio at all is answered too.
+    session.push_audio(Vec::<i16>::new()).unwrap();
+    session.finish().unwrap();
+    assert_eq!(final_text(&mut session).await, "");
+    let log = fake.log();
+    assert_eq!((log.committed_bytes.len(), log.clears), (1, 1));
+}
+
+#[tokio::test]
+async fn a_bad_key_is_refused_at_open_without_a_rest_retry() {
+    let (fake, stt) = setup(|c| c.api_key = ApiKey::new("sk-wrong")).await;
+    match open(&stt, SttSampleRate::Hz8000).await {
+        Err(SttError::Rejected(m)) => assert!(m.contains("401"), "{m}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(fake.log().unauthorized, 1);
+}
+
+#[tokio::test]
+async fn a_rate_limit_error_event_fails_the_open() {
+    let (fake, stt) = setup(|_| {}).await;
+    fake.set_fault(Some(Fault::RateLimited));
+    match open(&stt, SttSampleRate::Hz8000).await {
+        Err(SttError::Provider(m)) => assert!(m.contains("rate_limit_exceeded"), "{m}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(fake.log().rest.len(), 0);
+}
+
+#[tokio::test]
+async fn a_mid_stream_disconnect_is_a_provider_error() {
+    let (fake, stt) = setup(|_| {}).await;
+    fake.set_fault(Some(Fault::DisconnectAfterAppends(3)));
+    let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
+    speak(&mut session, SttSampleRate::Hz8000, 200);
+    session.finish().unwrap();
+    assert!(
+        matches!(
+            next(&mut session).await,
+            Some(SttEvent::Error(SttError::Provider(_)))
+        ),
+        "a provider error"
+    );
+    assert_eq!(session.recv().await, None);
+}
+
+#[tokio::test]
+async fn a_failed_transcription_is_a_provider_error() {
+    let (fake, stt) = setup(|_| {}).await;
+    fake.set_fault(Some(Fault::TranscriptionFails));
+    let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
+    speak(&mut session, SttSampleRate::Hz8000, 200);
+    session.finish().unwrap();
+    match next(&mut session).await {
+        Some(SttEvent::Error(SttError::Provider(m))) => {
+            assert!(m.contains("transcription_failed"), "{m}")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_late_transcript_ends_with_the_deltas_heard() {
+    let (fake, stt) = setup(|c| c.final_timeout = Duration::from_millis(200)).await;
+    fake.script(&["one two three four"]);
+    fake.set_delta_delay(Duration::from_millis(500));
+    let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
+    speak(&mut session, SttSampleRate::Hz8000, 200);
+    session.finish().unwrap();
+    let text = final_text(&mut session).await;
+    assert_ne!(text, "one two three four");
+    assert!("one two three four".starts_with(&text), "{text}");
+}
+
+/// The utterance the fake received as a WAV file: its rate and samples.
+fn wav_of(file: &[u8]) -> (u32, Vec<i16>) {
+    let w = media::wav::read(std::io::Cursor::new(file)).unwrap();
+    (w.sample_rate, w.samples)
+}
+
+#[tokio::test]
+async fn when_the_socket_cannot_open_utterances_go_over_rest() {
+    let (fake, stt) = setup(|_| {}).await;
+    fake.set_fault(Some(Fault::RealtimeDown));
+    fake.script(&["over rest"]);
+    let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
+    let said = speak(&mut session, SttSampleRate::Hz8000, 300);
+    session.finish().unwrap();
+    // REST has no interim results: the first event is the final.
+    let Some(SttEvent::Final {
+        text, start, end, ..
+    }) = next(&mut session).await
+    else {
+        panic!("a final")
+    };
+    assert_eq!(
+        (text.as_str(), start, end),
+        ("over rest", Duration::ZERO, Duration::from_millis(300))
+    );
+    let log = fake.log();
+    let fields: Vec<(&str, &str)> = log.rest[0]
+        .fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("language", "en"),
+            ("model", "gpt-4o-transcribe"),
+            ("response_format", "json")
+        ]
+    );
+    assert_eq!(wav_of(&log.rest[0].file), (8_000, said));
+}
+
+#[tokio::test]
+async fn rest_mode_reports_throttling_and_refusals() {
+    let (fake, stt) = setup(|c| c.mode = SttMode::Rest).await;
+    fake.script(&["fine"]);
+    let mut session = open(&stt, SttSampleRate::Hz16000).await.unwrap();
+    speak(&mut session, SttSampleRate::Hz16000, 200);
+    session.finish().unwrap();
+    assert_eq!(final_text(&mut session).await, "fine");
+    assert_eq!(fake.log().connections, 0, "rest mode opens no socket");
+    assert_eq!(wav_of(&fake.log().rest[0].file).0, 16_000);
+
+    fake.set_fault(Some(Fault::RateLimited));
+    speak(&mut session, SttSampleRate::Hz16000, 200);
+    session.finish().unwrap();
+    match next(&mut session).await {
+        Some(SttEvent::Error(SttError::Provider(m))) => {
+            assert!(m.contains("429") && m.contains("rate_limit_exceeded"), "{m}")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    let (_fake, stt) = setup(|c| {
+        c.mode = SttMode::Rest;
+        c.api_key = ApiKey::new("sk-wrong");
+    })
+    .await;
+    let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
+    speak(&mut session, SttSampleRate::Hz8000, 200);
+    session.finish().unwrap();
+    match next(&mut session).await {
+        Some(SttEvent::Error(SttError::Rejected(m))) => {
+            assert!(m.contains("401") && m.contains("invalid_api_key"), "{m}")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn the_realtime_url_follows_the_base_url_unless_set() {
+    let mut c = OpenAiSttConfig::default();
+    assert_eq!(
+        c.realtime_url(),
+        "wss://api.openai.com/v1/realtime?intent=transcription"
+    );
+    c.base_url = "http://127.0.0.1:9/".into();
+    assert_eq!(
+        c.realtime_url(),
+        "ws://127.0.0.1:9/v1/realtime?intent=transcription"
+    );
+    c.realtime_url = Some("wss://proxy.example/rt".into());
+    assert_eq!(c.realtime_url(), "wss://proxy.example/rt");
+    assert_eq!(c.rest_url(), "http://127.0.0.1:9/v1/audio/transcriptions");
+}
+
+/// Real OpenAI, only with `OPENAI_API_KEY`: a realtime session opens and an
+/// utterance of a tone gets a `Final`.
+#[tokio::test]
+async fn live_openai_realtime_transcription() {
+    let Some(key) = ApiKey::from_env("OPENAI_API_KEY") else {
+        eprintln!("skipped: live_openai_realtime_transcription needs OPENAI_API_KEY");
+        return;
+    };
+    let stt = OpenAiStt::new(OpenAiSttConfig {
+        api_key: key,
+        ..OpenAiSttConfig::default()
+    })
+    .unwrap();
+    for rate in [SttSampleRate::Hz8000, SttSampleRate::Hz16000] {
+        let mut session = open(&stt, rate).await.unwrap();
+        speak(&mut session, rate, 500);
+        session.finish().unwrap();
+        let text = final_text(&mut session).await;
+        eprintln!("live openai ({} Hz): {text:?}", rate.hz());
+    }
+}
