@@ -54,7 +54,7 @@ async fn final_text(session: &mut SttSession) -> String {
     loop {
         match next(session).await {
             Some(SttEvent::Final { text, .. }) => return text,
-            Some(SttEvent::Interim { .. }) => {}
+            Some(SttEvent::Interim { .. } | SttEvent::SpeechStarted { .. }) => {}
             other => panic!("expected a final, got {other:?}"),
         }
     }
@@ -323,4 +323,62 @@ async fn live_openai_realtime_transcription() {
         let text = final_text(&mut session).await;
         eprintln!("live openai ({} Hz): {text:?}", rate.hz());
     }
+}
+
+/// In a chain, OpenAI dropping the connection mid-utterance hands the rest
+/// of the utterance, and its `finish()`, to the next provider: the turn gets
+/// its transcript and the session never sees an error.
+#[tokio::test]
+async fn in_a_chain_a_mid_utterance_disconnect_hands_the_turn_to_the_next_provider() {
+    use crate::adapter::speech::fake::{FakeStt, FakeSttConfig, synthesize};
+    use crate::adapter::speech::fallback::{FallbackConfig, FallbackStt, SpeechMetrics};
+    use std::sync::Arc;
+
+    let (fake, openai) = setup(|_| {}).await;
+    fake.script(&["first turn"]);
+    // Utterance 1 takes 10 appends; the connection drops on the 15th.
+    fake.set_fault(Some(Fault::DisconnectAfterAppends(15)));
+    let next_one = FakeStt::new(FakeSttConfig {
+        trailing_silence: None,
+        ..FakeSttConfig::default()
+    });
+    next_one.expect_utterances(["second turn"]);
+    let metrics = SpeechMetrics::default();
+    let providers: Vec<(String, Arc<dyn SpeechToText>)> = vec![
+        ("openai".into(), Arc::new(openai)),
+        ("fake".into(), Arc::new(next_one.clone())),
+    ];
+    let chain = FallbackStt::new(providers, FallbackConfig::default(), metrics.clone());
+    let mut session = open_chain(&chain).await;
+    let voice = synthesize("hello there how are you", 8_000, Duration::from_millis(60));
+    let mut frames = voice.chunks(160).cycle();
+    for frame in frames.by_ref().take(10) {
+        session.push_audio(frame.to_vec()).unwrap();
+    }
+    session.finish().unwrap();
+    assert_eq!(final_text(&mut session).await, "first turn");
+    for frame in frames.by_ref().take(5) {
+        session.push_audio(frame.to_vec()).unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while metrics.fallbacks("stt", "openai") == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no switch");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for frame in frames.take(25) {
+        session.push_audio(frame.to_vec()).unwrap();
+    }
+    session.finish().unwrap();
+    assert_eq!(final_text(&mut session).await, "second turn");
+    assert_eq!(metrics.errors("stt", "openai"), 1);
+    assert_eq!(next_one.log().opened, 1);
+}
+
+async fn open_chain(chain: &dyn SpeechToText) -> SttSession {
+    let config = SttConfig::new("en-US", SttSampleRate::Hz8000);
+    timeout(Duration::from_secs(10), chain.open(config))
+        .await
+        .unwrap()
+        .unwrap()
 }
