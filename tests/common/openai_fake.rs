@@ -33,6 +33,9 @@ pub(crate) enum Fault {
     /// Realtime: the TCP connection drops, without a close frame, once this
     /// many `append`s arrived.
     DisconnectAfterAppends(usize),
+    /// Realtime: the TCP connection drops once this much loud audio (a
+    /// caller speaking, not the silence between utterances) arrived.
+    DisconnectAfterSpeech(Duration),
     /// Realtime: each commit is answered by `committed` and then
     /// `conversation.item.input_audio_transcription.failed`; REST: HTTP 500.
     TranscriptionFails,
@@ -281,6 +284,7 @@ struct Session {
     model: String,
     buffered: usize,
     appends: usize,
+    loud_samples: usize,
     items: usize,
     events: usize,
 }
@@ -295,6 +299,7 @@ impl Session {
             model: "whisper-1".into(),
             buffered: 0,
             appends: 0,
+            loud_samples: 0,
             items: 0,
             events: 0,
         }
@@ -393,11 +398,15 @@ impl Session {
         };
         self.buffered += bytes.len();
         self.appends += 1;
-        if fault(&self.state) == Some(Fault::DisconnectAfterAppends(self.appends)) {
+        self.loud_samples += loud_samples(&self.format, &bytes);
+        let per_ms = if self.format == "pcm16" { 24 } else { 8 };
+        let loud = Duration::from_millis((self.loud_samples / per_ms) as u64);
+        match fault(&self.state) {
             // Dropping the stream resets the connection: no close frame.
-            return Err(());
+            Some(Fault::DisconnectAfterAppends(n)) if n == self.appends => Err(()),
+            Some(Fault::DisconnectAfterSpeech(d)) if loud >= d => Err(()),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Bytes in 100 ms of the session's format.
@@ -561,6 +570,28 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Option<RestCall> {
         rest = &after[next + 2..];
     }
     found_end.then_some(call)
+}
+
+/// Samples louder than about -30 dBFS in `bytes` of `format`.
+fn loud_samples(format: &str, bytes: &[u8]) -> usize {
+    let loud = |s: i32| s.abs() > 1_000;
+    if format == "pcm16" {
+        bytes
+            .chunks_exact(2)
+            .filter(|b| loud(i32::from(i16::from_le_bytes([b[0], b[1]]))))
+            .count()
+    } else {
+        bytes.iter().filter(|&&b| loud(ulaw_decode(b))).count()
+    }
+}
+
+/// G.711 µ-law to linear (ITU-T G.711).
+fn ulaw_decode(byte: u8) -> i32 {
+    let u = !byte;
+    let exponent = i32::from((u >> 4) & 0x07);
+    let mantissa = i32::from(u & 0x0f);
+    let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+    if u & 0x80 != 0 { -magnitude } else { magnitude }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
