@@ -37,8 +37,10 @@ pub(crate) enum Fault {
     /// caller speaking, not the silence between utterances) arrived.
     DisconnectAfterSpeech(Duration),
     /// Realtime: each commit is answered by `committed` and then
-    /// `conversation.item.input_audio_transcription.failed`; REST: HTTP 500.
+    /// `conversation.item.input_audio_transcription.failed`.
     TranscriptionFails,
+    /// REST: HTTP 500.
+    RestFails,
     /// Realtime upgrades are answered with HTTP 503; REST works.
     RealtimeDown,
 }
@@ -71,7 +73,7 @@ pub(crate) struct Log {
 
 struct State {
     key: String,
-    fault: Option<Fault>,
+    faults: Vec<Fault>,
     transcripts: VecDeque<String>,
     default_transcript: String,
     delta_delay: Duration,
@@ -98,7 +100,7 @@ impl FakeOpenAi {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State {
             key: key.to_owned(),
-            fault: None,
+            faults: Vec::new(),
             transcripts: VecDeque::new(),
             default_transcript: String::new(),
             delta_delay: Duration::ZERO,
@@ -139,7 +141,12 @@ impl FakeOpenAi {
 
     /// The fault to play from now on (`None`: behave).
     pub(crate) fn set_fault(&self, fault: Option<Fault>) {
-        self.state.lock().unwrap().fault = fault;
+        self.set_faults(fault.as_slice());
+    }
+
+    /// Several faults at once (a realtime one and a REST one).
+    pub(crate) fn set_faults(&self, faults: &[Fault]) {
+        self.state.lock().unwrap().faults = faults.to_vec();
     }
 
     pub(crate) fn log(&self) -> Log {
@@ -153,8 +160,12 @@ fn next_transcript(state: &Mutex<State>) -> String {
     s.transcripts.pop_front().unwrap_or(fallback)
 }
 
-fn fault(state: &Mutex<State>) -> Option<Fault> {
-    state.lock().unwrap().fault.clone()
+fn has(state: &Mutex<State>, fault: &Fault) -> bool {
+    state.lock().unwrap().faults.contains(fault)
+}
+
+fn faults(state: &Mutex<State>) -> Vec<Fault> {
+    state.lock().unwrap().faults.clone()
 }
 
 /// A request head: method, target, lower-case headers; and the bytes read past it.
@@ -250,7 +261,7 @@ async fn serve(mut tcp: TcpStream, state: Arc<Mutex<State>>) {
 }
 
 async fn realtime(mut tcp: TcpStream, head: Head, state: Arc<Mutex<State>>) {
-    if fault(&state) == Some(Fault::RealtimeDown) {
+    if has(&state, &Fault::RealtimeDown) {
         let e = api_error("server_error", "unavailable", "The server is overloaded.");
         return respond(&mut tcp, 503, &json!({ "error": e })).await;
     }
@@ -365,8 +376,13 @@ impl Session {
     }
 
     async fn update(&mut self, ws: &mut Ws, session: &Value) -> Result<(), ()> {
-        self.state.lock().unwrap().log.sessions.push(session.clone());
-        if fault(&self.state) == Some(Fault::RateLimited) {
+        self.state
+            .lock()
+            .unwrap()
+            .log
+            .sessions
+            .push(session.clone());
+        if has(&self.state, &Fault::RateLimited) {
             let e = api_error(
                 "requests",
                 "rate_limit_exceeded",
@@ -401,12 +417,13 @@ impl Session {
         self.loud_samples += loud_samples(&self.format, &bytes);
         let per_ms = if self.format == "pcm16" { 24 } else { 8 };
         let loud = Duration::from_millis((self.loud_samples / per_ms) as u64);
-        match fault(&self.state) {
-            // Dropping the stream resets the connection: no close frame.
-            Some(Fault::DisconnectAfterAppends(n)) if n == self.appends => Err(()),
-            Some(Fault::DisconnectAfterSpeech(d)) if loud >= d => Err(()),
-            _ => Ok(()),
-        }
+        let drop_now = faults(&self.state).iter().any(|f| match f {
+            Fault::DisconnectAfterAppends(n) => *n == self.appends,
+            Fault::DisconnectAfterSpeech(d) => loud >= *d,
+            _ => false,
+        });
+        // Dropping the stream resets the connection: no close frame.
+        if drop_now { Err(()) } else { Ok(()) }
     }
 
     /// Bytes in 100 ms of the session's format.
@@ -440,7 +457,7 @@ impl Session {
             "item": {"id": item_id, "object": "realtime.item", "type": "message", "role": "user",
                      "content": [{"type": "input_audio", "transcript": null}]}});
         self.send(ws, created).await?;
-        if fault(&self.state) == Some(Fault::TranscriptionFails) {
+        if has(&self.state, &Fault::TranscriptionFails) {
             let e = api_error(
                 "server_error",
                 "transcription_failed",
@@ -460,10 +477,7 @@ impl Session {
         let deltas: Vec<String> = if self.model == "whisper-1" {
             vec![transcript.clone()]
         } else {
-            transcript
-                .split_inclusive(' ')
-                .map(str::to_owned)
-                .collect()
+            transcript.split_inclusive(' ').map(str::to_owned).collect()
         };
         for delta in deltas {
             if !delay.is_zero() {
@@ -480,9 +494,7 @@ impl Session {
 }
 
 async fn transcriptions(mut tcp: TcpStream, head: Head, state: Arc<Mutex<State>>) {
-    let bad = |message: &str| {
-        json!({"error": api_error("invalid_request_error", "invalid_value", message)})
-    };
+    let bad = |message: &str| json!({"error": api_error("invalid_request_error", "invalid_value", message)});
     let Some(length) = head
         .headers
         .get("content-length")
@@ -498,20 +510,17 @@ async fn transcriptions(mut tcp: TcpStream, head: Head, state: Arc<Mutex<State>>
             Ok(n) => body.extend_from_slice(&chunk[..n]),
         }
     }
-    match fault(&state) {
-        Some(Fault::RateLimited) => {
-            let e = api_error(
-                "requests",
-                "rate_limit_exceeded",
-                "Rate limit reached for requests.",
-            );
-            return respond(&mut tcp, 429, &json!({ "error": e })).await;
-        }
-        Some(Fault::TranscriptionFails) => {
-            let e = api_error("server_error", "server_error", "The server had an error.");
-            return respond(&mut tcp, 500, &json!({ "error": e })).await;
-        }
-        _ => {}
+    if has(&state, &Fault::RateLimited) {
+        let e = api_error(
+            "requests",
+            "rate_limit_exceeded",
+            "Rate limit reached for requests.",
+        );
+        return respond(&mut tcp, 429, &json!({ "error": e })).await;
+    }
+    if has(&state, &Fault::RestFails) {
+        let e = api_error("server_error", "server_error", "The server had an error.");
+        return respond(&mut tcp, 500, &json!({ "error": e })).await;
     }
     let content_type = head
         .headers
@@ -521,7 +530,8 @@ async fn transcriptions(mut tcp: TcpStream, head: Head, state: Arc<Mutex<State>>
     let Some(call) = parse_multipart(&content_type, &body) else {
         return respond(&mut tcp, 400, &bad("Could not parse multipart form.")).await;
     };
-    let is_wav = call.file.len() >= 44 && &call.file[..4] == b"RIFF" && &call.file[8..12] == b"WAVE";
+    let is_wav =
+        call.file.len() >= 44 && &call.file[..4] == b"RIFF" && &call.file[8..12] == b"WAVE";
     if !is_wav || !call.fields.contains_key("model") {
         return respond(&mut tcp, 400, &bad("A WAV file and a model are required.")).await;
     }

@@ -43,17 +43,26 @@ async fn a_call_listens_with_openai_as_its_primary_recogniser() {
     assert_eq!(log.sessions[0]["input_audio_format"], "pcm16");
     assert_eq!(log.sessions[0]["turn_detection"], json!(null));
     assert_eq!(log.committed_bytes.len(), 1);
-    assert!(log.committed_bytes[0] >= 800 * 48, "{:?}", log.committed_bytes);
+    assert!(
+        log.committed_bytes[0] >= 800 * 48,
+        "{:?}",
+        log.committed_bytes
+    );
     rig.sim.caller_hangup(call);
     rig.all_released().await;
-    assert_eq!(rig.data("call.ended", 0)["stt_providers"], json!(["openai"]));
+    assert_eq!(
+        rig.data("call.ended", 0)["stt_providers"],
+        json!(["openai"])
+    );
     rig.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_dropping_mid_utterance_hands_the_turn_to_the_next_provider() {
     let fake = FakeOpenAi::start("sk-sim").await;
-    fake.set_fault(Some(Fault::DisconnectAfterSpeech(Duration::from_millis(200))));
+    fake.set_fault(Some(Fault::DisconnectAfterSpeech(Duration::from_millis(
+        200,
+    ))));
     let orch = Orchestrator::start("Hello.", |_, _| Reply::Json(json!({"text": "Okay."}))).await;
     let rig = start(&fake, &orch, "stt = \"openai\"\nstt_fallback = [\"fake\"]").await;
     let call = rig.sim.place_inbound_call("+15551234567", "+15557654321");
@@ -65,7 +74,11 @@ async fn openai_dropping_mid_utterance_hands_the_turn_to_the_next_provider() {
     // named it: the caller's turn went through.
     let text = orch.turns()[0]["text"].as_str().unwrap().to_owned();
     assert!(text.starts_with("utterance"), "{text}");
-    assert_eq!(fake.log().committed_bytes.len(), 0, "openai never got the end");
+    assert_eq!(
+        fake.log().committed_bytes.len(),
+        0,
+        "openai never got the end"
+    );
     rig.until_count("tts.generated", 2).await;
     rig.sim.caller_hangup(call);
     rig.all_released().await;

@@ -103,7 +103,9 @@ impl ApiError {
 
     /// Throttling: worth trying again later, or elsewhere.
     pub(crate) fn is_rate_limit(&self) -> bool {
-        self.code.as_deref().is_some_and(|c| c.contains("rate_limit"))
+        self.code
+            .as_deref()
+            .is_some_and(|c| c.contains("rate_limit"))
             || self.kind.contains("rate_limit")
     }
 
@@ -163,7 +165,9 @@ pub(crate) fn parse(text: &str) -> Result<ServerEvent, String> {
     Ok(match kind {
         "transcription_session.created" => ServerEvent::Session { updated: false },
         "transcription_session.updated" => ServerEvent::Session { updated: true },
-        "input_audio_buffer.committed" => ServerEvent::Committed { item_id: item_id()? },
+        "input_audio_buffer.committed" => ServerEvent::Committed {
+            item_id: item_id()?,
+        },
         "error" => ServerEvent::Error(ApiError::from_value(&v["error"])),
         k if k.starts_with(ITEM) => match &k[ITEM.len()..] {
             // whisper-1 sends no deltas; gpt-4o models may send empty ones.

@@ -12,7 +12,10 @@
 //!
 //! When the socket cannot be opened (unreachable, timed out, 5xx or 429 on
 //! the upgrade) the session runs over REST instead; a refused key does not
-//! fall back.
+//! fall back. When the stream fails after utterances were committed (a
+//! `failed` transcription, an error, a dropped connection), their kept audio
+//! is transcribed over REST so that those turns still get their words; then
+//! the session reports the error (a fallback chain takes over from there).
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -121,10 +124,9 @@ impl SpeechToText for OpenAiStt {
                 };
                 match self.connect(&setup).await {
                     Ok((writer, reader)) => {
-                        let interim = config.interim_results;
                         let (session, end) =
                             SttSession::channel(config.clone(), SttSession::DEFAULT_QUEUE_FRAMES);
-                        let task = Task::new(&self.config, &config, interim, writer, format)?;
+                        let task = Task::new(request, &config, writer, format)?;
                         tokio::spawn(task.run(end, reader));
                         return Ok(session);
                     }
@@ -155,7 +157,9 @@ async fn next_event(reader: &mut Reader) -> Result<ServerEvent, SttError> {
             let why = frame.map_or("no close frame".into(), |(code, reason)| {
                 format!("{code} {reason}")
             });
-            Err(SttError::Provider(format!("openai closed the stream: {why}")))
+            Err(SttError::Provider(format!(
+                "openai closed the stream: {why}"
+            )))
         }
     }
 }
@@ -204,8 +208,14 @@ impl Encoder {
     }
 }
 
+/// Audio kept per utterance for a REST retry: two minutes at 16 kHz (the
+/// API takes files up to 25 MB).
+const MAX_KEPT_SAMPLES: usize = 120 * 16_000;
+
 /// A committed utterance (or one too short to commit) awaiting its `Final`.
 struct Item {
+    /// Its audio at the session's rate, for a REST retry (empty: not kept).
+    audio: Vec<i16>,
     /// The server's id, once `committed` named it.
     id: Option<String>,
     /// Deltas so far.
@@ -218,11 +228,15 @@ struct Item {
 }
 
 struct Task {
+    rest: rest::Request,
     final_timeout: Duration,
     interim: bool,
     rate: SttSampleRate,
     writer: Writer,
     encoder: Encoder,
+    /// The audio since the last commit (for a REST retry); `None` once it
+    /// outgrew [`MAX_KEPT_SAMPLES`].
+    kept: Option<Vec<i16>>,
     /// Samples pushed in the session, and since the last commit.
     heard: u64,
     buffered: u64,
@@ -232,18 +246,19 @@ struct Task {
 
 impl Task {
     fn new(
-        c: &OpenAiSttConfig,
+        rest: rest::Request,
         session: &SttConfig,
-        interim: bool,
         writer: Writer,
         format: InputFormat,
     ) -> Result<Self, SttError> {
         Ok(Self {
-            final_timeout: c.final_timeout,
-            interim,
+            final_timeout: rest.config.final_timeout,
+            rest,
+            interim: session.interim_results,
             rate: session.sample_rate,
             writer,
             encoder: Encoder::new(format, session.sample_rate)?,
+            kept: Some(Vec::new()),
             heard: 0,
             buffered: 0,
             items: VecDeque::new(),
@@ -284,8 +299,35 @@ impl Task {
         socket::close(&mut self.writer, None).await;
         if let Some(e) = error {
             tracing::warn!(error = %e, "openai realtime stt failed");
+            self.rescue().await;
+            for event in self.out.drain(..) {
+                if end.events.send(event).await.is_err() {
+                    return;
+                }
+            }
             let _ = end.events.send(SttEvent::Error(e)).await;
         }
+    }
+
+    /// Committed utterances still waiting, transcribed over REST in order
+    /// from their kept audio; stops at the first that cannot be.
+    async fn rescue(&mut self) {
+        for item in self.items.iter_mut() {
+            if item.done.is_some() {
+                continue;
+            }
+            if item.audio.is_empty() {
+                break;
+            }
+            match rest::transcribe(&self.rest, &item.audio).await {
+                Ok(text) => item.done = Some(text),
+                Err(e) => {
+                    tracing::warn!(error = %e, "openai rest retry failed");
+                    break;
+                }
+            }
+        }
+        self.settle();
     }
 
     async fn send(&mut self, event: serde_json::Value) -> Result<(), SttError> {
@@ -299,6 +341,12 @@ impl Task {
             SttInput::Audio(pcm) => {
                 self.heard += pcm.len() as u64;
                 self.buffered += pcm.len() as u64;
+                if let Some(kept) = &mut self.kept {
+                    match kept.len() + pcm.len() <= MAX_KEPT_SAMPLES {
+                        true => kept.extend_from_slice(&pcm),
+                        false => self.kept = None,
+                    }
+                }
                 let audio = self.encoder.encode(&pcm);
                 if audio.is_empty() {
                     return Ok(());
@@ -317,6 +365,8 @@ impl Task {
         let had_audio = self.buffered > 0;
         self.buffered = 0;
         let mut item = Item {
+            // Empty when the utterance outgrew what is kept: no retry.
+            audio: self.kept.replace(Vec::new()).unwrap_or_default(),
             id: None,
             text: String::new(),
             done: None,

@@ -24,9 +24,12 @@ async fn setup(tune: impl FnOnce(&mut OpenAiSttConfig)) -> (FakeOpenAi, OpenAiSt
 }
 
 async fn open(stt: &OpenAiStt, rate: SttSampleRate) -> Result<SttSession, SttError> {
-    timeout(Duration::from_secs(10), stt.open(SttConfig::new("en-US", rate)))
-        .await
-        .expect("open in time")
+    timeout(
+        Duration::from_secs(10),
+        stt.open(SttConfig::new("en-US", rate)),
+    )
+    .await
+    .expect("open in time")
 }
 
 async fn next(session: &mut SttSession) -> Option<SttEvent> {
@@ -79,7 +82,12 @@ async fn narrow_band_streams_ulaw_and_reports_deltas_then_the_final() {
     };
     assert_eq!(
         interims,
-        ["transfer", "transfer me", "transfer me to", "transfer me to billing"]
+        [
+            "transfer",
+            "transfer me",
+            "transfer me to",
+            "transfer me to billing"
+        ]
     );
     assert_eq!(text, "transfer me to billing");
     assert_eq!((start, end), (Duration::ZERO, Duration::from_millis(200)));
@@ -115,7 +123,10 @@ async fn wide_band_is_resampled_to_24_khz_pcm16_and_utterances_follow_in_order()
     let Some(SttEvent::Final { text, start, .. }) = next(&mut session).await else {
         panic!("a second final")
     };
-    assert_eq!((text.as_str(), start), ("second", Duration::from_millis(200)));
+    assert_eq!(
+        (text.as_str(), start),
+        ("second", Duration::from_millis(200))
+    );
     let log = fake.log();
     assert_eq!(log.sessions[0]["input_audio_format"], "pcm16");
     // 24 kHz, two bytes a sample: 48 bytes a millisecond.
@@ -167,8 +178,8 @@ async fn a_mid_stream_disconnect_is_a_provider_error() {
     let (fake, stt) = setup(|_| {}).await;
     fake.set_fault(Some(Fault::DisconnectAfterAppends(3)));
     let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
+    // Mid-utterance: nothing committed, nothing to rescue.
     speak(&mut session, SttSampleRate::Hz8000, 200);
-    session.finish().unwrap();
     assert!(
         matches!(
             next(&mut session).await,
@@ -180,9 +191,34 @@ async fn a_mid_stream_disconnect_is_a_provider_error() {
 }
 
 #[tokio::test]
-async fn a_failed_transcription_is_a_provider_error() {
+async fn a_failed_transcription_is_retried_over_rest_then_reported() {
     let (fake, stt) = setup(|_| {}).await;
     fake.set_fault(Some(Fault::TranscriptionFails));
+    fake.script(&["rescued words"]);
+    let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
+    let said = speak(&mut session, SttSampleRate::Hz8000, 200);
+    session.finish().unwrap();
+    // The turn keeps its words: the kept audio went over REST.
+    let Some(SttEvent::Final { text, end, .. }) = next(&mut session).await else {
+        panic!("a final")
+    };
+    assert_eq!(
+        (text.as_str(), end),
+        ("rescued words", Duration::from_millis(200))
+    );
+    assert_eq!(wav_of(&fake.log().rest[0].file), (8_000, said));
+    match next(&mut session).await {
+        Some(SttEvent::Error(SttError::Provider(m))) => {
+            assert!(m.contains("transcription_failed"), "{m}")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_failure_rest_cannot_rescue_leaves_the_finish_unanswered_for_the_chain() {
+    let (fake, stt) = setup(|_| {}).await;
+    fake.set_faults(&[Fault::TranscriptionFails, Fault::RestFails]);
     let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
     speak(&mut session, SttSampleRate::Hz8000, 200);
     session.finish().unwrap();
@@ -192,6 +228,41 @@ async fn a_failed_transcription_is_a_provider_error() {
         }
         other => panic!("unexpected {other:?}"),
     }
+    assert_eq!(fake.log().rest.len(), 0, "the 500 is not logged as a call");
+}
+
+#[tokio::test]
+async fn a_disconnect_after_the_commit_is_rescued_over_rest() {
+    let (fake, stt) = setup(|_| {}).await;
+    fake.script(&["first", "second"]);
+    // Utterance 1: 10 appends; utterance 2: 10 more and a flush; the drop
+    // comes with the 20th, before its commit reaches the server.
+    fake.set_fault(Some(Fault::DisconnectAfterAppends(20)));
+    let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
+    speak(&mut session, SttSampleRate::Hz8000, 200);
+    session.finish().unwrap();
+    assert_eq!(final_text(&mut session).await, "first");
+    speak(&mut session, SttSampleRate::Hz8000, 200);
+    session.finish().unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = next(&mut session).await {
+        got.push(event);
+    }
+    let last = got.pop();
+    assert!(
+        matches!(last, Some(SttEvent::Error(SttError::Provider(_)))),
+        "{last:?}"
+    );
+    // Whether the commit raced the drop or not, the second turn was answered.
+    let finals: Vec<_> = got
+        .iter()
+        .filter_map(|e| match e {
+            SttEvent::Final { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finals, ["second"]);
+    assert_eq!(fake.log().rest.len(), 1);
 }
 
 #[tokio::test]
@@ -265,7 +336,10 @@ async fn rest_mode_reports_throttling_and_refusals() {
     session.finish().unwrap();
     match next(&mut session).await {
         Some(SttEvent::Error(SttError::Provider(m))) => {
-            assert!(m.contains("429") && m.contains("rate_limit_exceeded"), "{m}")
+            assert!(
+                m.contains("429") && m.contains("rate_limit_exceeded"),
+                "{m}"
+            )
         }
         other => panic!("unexpected {other:?}"),
     }
