@@ -61,6 +61,8 @@ pub(crate) struct Log {
     pub(crate) connections: usize,
     /// The `session` of each `transcription_session.update`.
     pub(crate) sessions: Vec<Value>,
+    /// Audio bytes appended, in all sessions.
+    pub(crate) appended_bytes: usize,
     /// Audio bytes of each committed utterance, in order.
     pub(crate) committed_bytes: Vec<usize>,
     /// `input_audio_buffer.clear`s.
@@ -109,6 +111,9 @@ impl FakeOpenAi {
         let shared = state.clone();
         let accept = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
+                // Small events go out at once, as a real server sends them
+                // (Nagle would hold each behind the client's delayed ACK).
+                let _ = tcp.set_nodelay(true);
                 tokio::spawn(serve(tcp, shared.clone()));
             }
         });
@@ -414,6 +419,7 @@ impl Session {
         };
         self.buffered += bytes.len();
         self.appends += 1;
+        self.state.lock().unwrap().log.appended_bytes += bytes.len();
         self.loud_samples += loud_samples(&self.format, &bytes);
         let per_ms = if self.format == "pcm16" { 24 } else { 8 };
         let loud = Duration::from_millis((self.loud_samples / per_ms) as u64);

@@ -9,4 +9,7 @@
 mod bench;
 mod call;
 mod engines;
+mod openai_bench;
+#[path = "../common/openai_fake.rs"]
+mod openai_fake;
 mod support;
