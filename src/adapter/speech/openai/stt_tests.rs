@@ -377,25 +377,29 @@ fn the_realtime_url_follows_the_base_url_unless_set() {
     assert_eq!(c.rest_url(), "http://127.0.0.1:9/v1/audio/transcriptions");
 }
 
-/// Real OpenAI, only with `OPENAI_API_KEY`: a realtime session opens and an
-/// utterance of a tone gets a `Final`.
+/// Real OpenAI, only with `OPENAI_API_KEY`: realtime sessions at both rates
+/// and a REST request each take the configuration and answer an utterance
+/// (a tone: its transcript may be empty) with a `Final`.
 #[tokio::test]
-async fn live_openai_realtime_transcription() {
+async fn live_openai_transcription() {
     let Some(key) = ApiKey::from_env("OPENAI_API_KEY") else {
-        eprintln!("skipped: live_openai_realtime_transcription needs OPENAI_API_KEY");
+        eprintln!("skipped: live_openai_transcription needs OPENAI_API_KEY");
         return;
     };
-    let stt = OpenAiStt::new(OpenAiSttConfig {
-        api_key: key,
-        ..OpenAiSttConfig::default()
-    })
-    .unwrap();
-    for rate in [SttSampleRate::Hz8000, SttSampleRate::Hz16000] {
-        let mut session = open(&stt, rate).await.unwrap();
-        speak(&mut session, rate, 500);
-        session.finish().unwrap();
-        let text = final_text(&mut session).await;
-        eprintln!("live openai ({} Hz): {text:?}", rate.hz());
+    for mode in [SttMode::Realtime, SttMode::Rest] {
+        let stt = OpenAiStt::new(OpenAiSttConfig {
+            api_key: key.clone(),
+            mode,
+            ..OpenAiSttConfig::default()
+        })
+        .unwrap();
+        for rate in [SttSampleRate::Hz8000, SttSampleRate::Hz16000] {
+            let mut session = open(&stt, rate).await.unwrap();
+            speak(&mut session, rate, 500);
+            session.finish().unwrap();
+            let text = final_text(&mut session).await;
+            eprintln!("live openai ({mode:?}, {} Hz): {text:?}", rate.hz());
+        }
     }
 }
 
