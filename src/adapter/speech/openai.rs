@@ -2,6 +2,7 @@
 //! self-hosted servers implementing the same API), and speech-to-text over
 //! the Realtime API's transcription sessions or `POST /v1/audio/transcriptions`.
 
+mod items;
 pub(crate) mod realtime;
 mod rest;
 pub mod stt;

@@ -17,13 +17,13 @@
 //! is transcribed over REST so that those turns still get their words; then
 //! the session reports the error (a fallback chain takes over from there).
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use media::codec::{Codec, Pcmu};
 use media::resample::StreamResampler;
 use tokio::time::{Instant, sleep_until};
 
+use super::items::{Item, Items};
 use super::realtime::{self, InputFormat, ServerEvent, SessionSetup};
 use super::rest::{self, MIN_AUDIO};
 use super::stt_config::{OpenAiSttConfig, SttMode};
@@ -212,21 +212,6 @@ impl Encoder {
 /// API takes files up to 25 MB).
 const MAX_KEPT_SAMPLES: usize = 120 * 16_000;
 
-/// A committed utterance (or one too short to commit) awaiting its `Final`.
-struct Item {
-    /// Its audio at the session's rate, for a REST retry (empty: not kept).
-    audio: Vec<i16>,
-    /// The server's id, once `committed` named it.
-    id: Option<String>,
-    /// Deltas so far.
-    text: String,
-    /// The transcript, once known.
-    done: Option<String>,
-    start: Duration,
-    end: Duration,
-    deadline: Instant,
-}
-
 struct Task {
     rest: rest::Request,
     final_timeout: Duration,
@@ -240,7 +225,7 @@ struct Task {
     /// Samples pushed in the session, and since the last commit.
     heard: u64,
     buffered: u64,
-    items: VecDeque<Item>,
+    items: Items,
     out: Vec<SttEvent>,
 }
 
@@ -261,15 +246,14 @@ impl Task {
             kept: Some(Vec::new()),
             heard: 0,
             buffered: 0,
-            items: VecDeque::new(),
+            items: Items::default(),
             out: Vec::new(),
         })
     }
 
     async fn run(mut self, mut end: SttProviderEnd, mut reader: Reader) {
         let error = loop {
-            let deadline = self.items.iter().find(|i| i.done.is_none());
-            let deadline = deadline.map(|i| i.deadline);
+            let deadline = self.items.deadline();
             let step = tokio::select! {
                 biased;
                 () = end.events.closed() => break None,
@@ -279,17 +263,13 @@ impl Task {
                 },
                 got = next_event(&mut reader) => got.and_then(|e| self.on_event(e)),
                 () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                    self.on_timeout();
+                    if self.items.expire(Instant::now()) {
+                        tracing::warn!(waited = ?self.final_timeout, "openai transcript late; using its deltas");
+                    }
                     Ok(())
                 }
             };
-            self.settle();
-            for event in self.out.drain(..) {
-                if end.events.send(event).await.is_err() {
-                    break;
-                }
-            }
-            if end.events.is_closed() {
+            if !self.flush(&mut end).await {
                 break None;
             }
             if let Err(e) = step {
@@ -300,22 +280,27 @@ impl Task {
         if let Some(e) = error {
             tracing::warn!(error = %e, "openai realtime stt failed");
             self.rescue().await;
-            for event in self.out.drain(..) {
-                if end.events.send(event).await.is_err() {
-                    return;
-                }
+            if self.flush(&mut end).await {
+                let _ = end.events.send(SttEvent::Error(e)).await;
             }
-            let _ = end.events.send(SttEvent::Error(e)).await;
         }
+    }
+
+    /// Sends the events made and the `Final`s due; `false` once nobody listens.
+    async fn flush(&mut self, end: &mut SttProviderEnd) -> bool {
+        self.out.extend(self.items.settle());
+        for event in self.out.drain(..) {
+            if end.events.send(event).await.is_err() {
+                return false;
+            }
+        }
+        !end.events.is_closed()
     }
 
     /// Committed utterances still waiting, transcribed over REST in order
     /// from their kept audio; stops at the first that cannot be.
     async fn rescue(&mut self) {
-        for item in self.items.iter_mut() {
-            if item.done.is_some() {
-                continue;
-            }
+        for item in self.items.unanswered() {
             if item.audio.is_empty() {
                 break;
             }
@@ -327,7 +312,6 @@ impl Task {
                 }
             }
         }
-        self.settle();
     }
 
     async fn send(&mut self, event: serde_json::Value) -> Result<(), SttError> {
@@ -358,76 +342,41 @@ impl Task {
     }
 
     async fn on_finish(&mut self) -> Result<(), SttError> {
-        let end = self.rate.duration_of(self.heard);
-        let start = self.rate.duration_of(self.heard - self.buffered);
+        let span = (
+            self.rate.duration_of(self.heard - self.buffered),
+            self.rate.duration_of(self.heard),
+        );
         let short = self.rate.duration_of(self.buffered) < MIN_AUDIO;
-        let tail = self.encoder.flush();
-        let had_audio = self.buffered > 0;
+        let (tail, had_audio) = (self.encoder.flush(), self.buffered > 0);
         self.buffered = 0;
-        let mut item = Item {
-            // Empty when the utterance outgrew what is kept: no retry.
-            audio: self.kept.replace(Vec::new()).unwrap_or_default(),
-            id: None,
-            text: String::new(),
-            done: None,
-            start,
-            end,
-            deadline: Instant::now() + self.final_timeout,
-        };
+        // Empty when the utterance outgrew what is kept: no retry.
+        let audio = self.kept.replace(Vec::new()).unwrap_or_default();
         if short {
-            item.done = Some(String::new());
-            self.items.push_back(item);
+            self.items.push(Item::empty(span));
             return match had_audio {
                 true => self.send(realtime::buffer("clear")).await,
                 false => Ok(()),
             };
         }
-        self.items.push_back(item);
+        let deadline = Instant::now() + self.final_timeout;
+        self.items.push(Item::committed(audio, span, deadline));
         if !tail.is_empty() {
             self.send(realtime::append(&tail)).await?;
         }
         self.send(realtime::buffer("commit")).await
     }
 
-    fn item(&mut self, id: &str) -> Option<&mut Item> {
-        self.items.iter_mut().find(|i| i.id.as_deref() == Some(id))
-    }
-
     fn on_event(&mut self, event: ServerEvent) -> Result<(), SttError> {
         match event {
-            ServerEvent::Committed { item_id } => {
-                if let Some(item) = self
-                    .items
-                    .iter_mut()
-                    .find(|i| i.id.is_none() && i.done.is_none())
-                {
-                    item.id = Some(item_id);
-                }
-            }
+            ServerEvent::Committed { item_id } => self.items.committed(item_id),
             ServerEvent::Delta { item_id, delta } => {
-                let interim = self.interim;
-                if let Some(item) = self.item(&item_id).filter(|i| i.done.is_none()) {
-                    item.text.push_str(&delta);
-                    let text = item.text.trim().to_owned();
-                    let (start, end) = (item.start, item.end);
-                    if interim && !text.is_empty() {
-                        self.out.push(SttEvent::Interim {
-                            text,
-                            start,
-                            end,
-                            confidence: None,
-                        });
-                    }
-                }
+                let interim = self.items.delta(&item_id, &delta);
+                self.out.extend(interim.filter(|_| self.interim));
             }
             ServerEvent::Completed {
                 item_id,
                 transcript,
-            } => {
-                if let Some(item) = self.item(&item_id) {
-                    item.done = Some(transcript);
-                }
-            }
+            } => self.items.completed(&item_id, transcript),
             ServerEvent::Failed { error, .. } => {
                 return Err(SttError::Provider(format!("transcription failed: {error}")));
             }
@@ -435,31 +384,5 @@ impl Task {
             ServerEvent::Session { .. } | ServerEvent::Other(_) => {}
         }
         Ok(())
-    }
-
-    /// The oldest utterance waited too long: it ends with the deltas heard.
-    fn on_timeout(&mut self) {
-        let now = Instant::now();
-        if let Some(item) = self
-            .items
-            .iter_mut()
-            .find(|i| i.done.is_none() && i.deadline <= now)
-        {
-            tracing::warn!(waited = ?self.final_timeout, "openai transcript late; using its deltas");
-            item.done = Some(item.text.trim().to_owned());
-        }
-    }
-
-    /// `Final`s for the finished utterances at the front, in order.
-    fn settle(&mut self) {
-        while let Some(done) = self.items.front().and_then(|i| i.done.clone()) {
-            let item = self.items.pop_front().expect("front exists");
-            self.out.push(SttEvent::Final {
-                text: done,
-                start: item.start,
-                end: item.end,
-                confidence: None,
-            });
-        }
     }
 }

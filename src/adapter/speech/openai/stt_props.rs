@@ -85,3 +85,86 @@ proptest! {
         }
     }
 }
+
+/// What a session does to its pending utterances, in any order a broken or
+/// hostile server could make happen.
+#[derive(Debug, Clone)]
+enum Op {
+    /// `finish()`: committed, or too short and answered empty.
+    Finish {
+        short: bool,
+    },
+    /// `committed` naming `item_{n}`.
+    Committed(u8),
+    Delta(u8, String),
+    Completed(u8, String),
+    Expire,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        any::<bool>().prop_map(|short| Op::Finish { short }),
+        (0u8..6).prop_map(Op::Committed),
+        (0u8..6, ".{0,6}").prop_map(|(n, t)| Op::Delta(n, t)),
+        (0u8..6, ".{0,6}").prop_map(|(n, t)| Op::Completed(n, t)),
+        Just(Op::Expire),
+    ]
+}
+
+proptest! {
+    /// Whatever arrives, `Final`s come one per `finish()` at most, in the
+    /// order of the utterances; and once every committed item completes or
+    /// times out (a server repeating an id leaves the second to its
+    /// deadline), every `finish()` has had its `Final`.
+    #[test]
+    fn every_finish_gets_one_final_in_order(ops in prop::collection::vec(op(), 0..40)) {
+        use super::items::{Item, Items};
+        use crate::application::ports::speech::SttEvent;
+        use std::time::Duration;
+        use tokio::time::Instant;
+
+        let mut items = Items::default();
+        let far = Instant::now() + Duration::from_secs(3600);
+        let (mut finishes, mut finals, mut named) = (0u64, Vec::new(), Vec::new());
+        for op in ops {
+            match op {
+                Op::Finish { short } => {
+                    let at = Duration::from_millis(finishes * 100);
+                    let span = (at, at + Duration::from_millis(100));
+                    items.push(if short { Item::empty(span) } else { Item::committed(Vec::new(), span, far) });
+                    finishes += 1;
+                }
+                Op::Committed(n) => {
+                    items.committed(format!("item_{n}"));
+                    named.push(n);
+                }
+                Op::Delta(n, t) => {
+                    if let Some(SttEvent::Interim { text, .. }) = items.delta(&format!("item_{n}"), &t) {
+                        prop_assert!(!text.is_empty());
+                    }
+                }
+                Op::Completed(n, t) => items.completed(&format!("item_{n}"), t),
+                Op::Expire => { items.expire(far); }
+            }
+            finals.extend(items.settle());
+        }
+        prop_assert!(finals.len() as u64 <= finishes);
+        let starts: Vec<Duration> = finals.iter().map(|f| match f {
+            SttEvent::Final { start, .. } => *start,
+            other => panic!("not a final: {other:?}"),
+        }).collect();
+        prop_assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
+        // Name every remaining commit, complete everything: all answered.
+        for n in 100u8..140 {
+            items.committed(format!("item_{n}"));
+            items.completed(&format!("item_{n}"), String::new());
+        }
+        for n in named {
+            items.completed(&format!("item_{n}"), String::new());
+        }
+        items.expire(far);
+        finals.extend(items.settle());
+        prop_assert_eq!(finals.len() as u64, finishes);
+        prop_assert!(items.deadline().is_none());
+    }
+}
