@@ -41,6 +41,8 @@ pub(crate) enum Fault {
     TranscriptionFails,
     /// REST: HTTP 500.
     RestFails,
+    /// Realtime: each commit is answered by a text message that is not JSON.
+    GarbageOnCommit,
     /// Realtime upgrades are answered with HTTP 503; REST works.
     RealtimeDown,
 }
@@ -453,6 +455,12 @@ impl Session {
         }
         let bytes = std::mem::take(&mut self.buffered);
         self.state.lock().unwrap().log.committed_bytes.push(bytes);
+        if has(&self.state, &Fault::GarbageOnCommit) {
+            return ws
+                .send(Message::text("{\"type\": \"input_audio_buffer.comm"))
+                .await
+                .map_err(drop);
+        }
         self.items += 1;
         let item_id = format!("item_{}", self.items);
         let previous = (self.items > 1).then(|| format!("item_{}", self.items - 1));

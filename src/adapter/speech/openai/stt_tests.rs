@@ -266,6 +266,19 @@ async fn a_disconnect_after_the_commit_is_rescued_over_rest() {
 }
 
 #[tokio::test]
+async fn a_message_that_is_not_json_is_a_protocol_error() {
+    let (fake, stt) = setup(|_| {}).await;
+    fake.set_faults(&[Fault::GarbageOnCommit, Fault::RestFails]);
+    let mut session = open(&stt, SttSampleRate::Hz8000).await.unwrap();
+    speak(&mut session, SttSampleRate::Hz8000, 200);
+    session.finish().unwrap();
+    match next(&mut session).await {
+        Some(SttEvent::Error(SttError::Protocol(m))) => assert!(m.contains("not JSON"), "{m}"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_late_transcript_ends_with_the_deltas_heard() {
     let (fake, stt) = setup(|c| c.final_timeout = Duration::from_millis(200)).await;
     fake.script(&["one two three four"]);
