@@ -85,12 +85,14 @@ bench-api:
 	CARGO="$(CARGO)" scripts/bench-api.sh
 
 ## bench-speech: time to first audio of the local TTS and real-time factor of
-## the local STT on this machine (real Wyoming servers; prints the figures)
+## the local STT on this machine (real Wyoming servers), and the gateway's own
+## overhead on OpenAI STT against its loopback fake (prints the figures)
 bench-speech: deps
 	scripts/speech-setup.sh >/dev/null
 	$(CARGO) test -p voice-gateway --test speech -- --ignored --nocapture bench_local_engines
 	VG_BENCH_OUT=$(CURDIR)/bench/results $(CARGO) test -p voice-gateway --test speech -- \
 		--ignored --nocapture bench_azure_against_fake
+	$(CARGO) test -p voice-gateway --test speech -- --ignored --nocapture bench_openai_stt
 
 ## lint: formatting, clippy with warnings as errors, tokio-free core crates
 lint: deps

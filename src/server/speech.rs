@@ -5,7 +5,7 @@
 use super::ServerError;
 use crate::{
     adapter::{
-        config::{CloudSection, Config, SpeechProvider},
+        config::{CloudSection, Config, OpenAiSection, SpeechProvider},
         speech::{
             azure::{AzureConfig, AzureStt, AzureTts},
             catalog::ProviderCatalog,
@@ -13,7 +13,7 @@ use crate::{
             elevenlabs::{ElevenLabsConfig, ElevenLabsTts},
             fake::{FakeStt, FakeSttConfig, FakeTts, FakeTtsConfig},
             fallback::{FallbackConfig, SpeechMetrics},
-            openai::{OpenAiTts, OpenAiTtsConfig},
+            openai::{OpenAiStt, OpenAiSttConfig, OpenAiTts, OpenAiTtsConfig},
             prompt::load_prompt,
             wyoming::{WyomingStt, WyomingSttConfig, WyomingTts, WyomingTtsConfig},
         },
@@ -163,13 +163,15 @@ fn catalog(config: &Config, metrics: &SpeechMetrics) -> Result<ProviderCatalog, 
         Err(why) => c.add_unavailable(name, why),
     }
     let name = SpeechProvider::Openai.name();
+    let setup = |e: &dyn std::fmt::Display| ServerError::Setup(format!("speech.openai: {e}"));
     match openai(config) {
-        Ok(o) => c.add_tts(
-            name,
-            Arc::new(
-                OpenAiTts::new(o).map_err(|e| ServerError::Setup(format!("speech.openai: {e}")))?,
-            ),
-        ),
+        Ok((tts, stt)) => {
+            c.add_tts(name, Arc::new(OpenAiTts::new(tts).map_err(|e| setup(&e))?));
+            // Transcripts come only after each commit (no server VAD): no
+            // stall detection, as for Wyoming.
+            let stt = OpenAiStt::new(stt).map_err(|e| setup(&e))?;
+            c.add_stt(name, Arc::new(stt), false);
+        }
         Err(why) => c.add_unavailable(name, why),
     }
     let name = SpeechProvider::Azure.name();
@@ -187,9 +189,15 @@ fn catalog(config: &Config, metrics: &SpeechMetrics) -> Result<ProviderCatalog, 
 
 /// A cloud API key from the config file, else from its environment variable.
 fn key(section: &CloudSection, var: &str, what: &str) -> Result<ApiKey, String> {
-    section
-        .api_key
-        .as_ref()
+    key_of(section.api_key.as_ref(), var, what)
+}
+
+fn key_of(
+    api_key: Option<&crate::adapter::config::Secret>,
+    var: &str,
+    what: &str,
+) -> Result<ApiKey, String> {
+    api_key
         .map(|k| ApiKey::new(k.expose()))
         .or_else(|| ApiKey::from_env(var))
         .ok_or_else(|| format!("speech.{what}.api_key is not set (nor {var})"))
@@ -236,9 +244,9 @@ fn elevenlabs(config: &Config) -> Result<ElevenLabsConfig, String> {
 
 /// Self-hosted OpenAI-compatible servers may need no key: a `base_url` of
 /// its own makes the provider usable without one.
-fn openai(config: &Config) -> Result<OpenAiTtsConfig, String> {
+fn openai(config: &Config) -> Result<(OpenAiTtsConfig, OpenAiSttConfig), String> {
     let c = &config.speech.openai;
-    let api_key = match key(c, "OPENAI_API_KEY", "openai") {
+    let api_key = match key_of(c.api_key.as_ref(), "OPENAI_API_KEY", "openai") {
         Ok(k) => k,
         Err(_) if c.base_url.is_some() => ApiKey::default(),
         Err(why) => return Err(format!("{why}, and no speech.openai.base_url")),
@@ -256,7 +264,28 @@ fn openai(config: &Config) -> Result<OpenAiTtsConfig, String> {
     if let Some(v) = &c.voice {
         o.voice = v.clone();
     }
-    Ok(o)
+    let stt = openai_stt(c, o.api_key.clone());
+    Ok((o, stt))
+}
+
+/// Recognition's settings: the shared key and base URL, and the `stt_*` keys.
+fn openai_stt(c: &OpenAiSection, api_key: ApiKey) -> OpenAiSttConfig {
+    let mut s = OpenAiSttConfig {
+        api_key,
+        realtime_url: c.realtime_url.clone(),
+        language: c.language.clone(),
+        ..OpenAiSttConfig::default()
+    };
+    if let Some(v) = &c.base_url {
+        s.base_url = v.clone();
+    }
+    if let Some(v) = &c.stt_model {
+        s.model = v.clone();
+    }
+    if let Some(v) = c.stt_mode {
+        s.mode = v;
+    }
+    s
 }
 
 /// `[speech.azure]`: the key, and the region unless a `base_url` replaces

@@ -21,6 +21,9 @@ mod calls;
 mod faults;
 mod fidelity;
 mod gateway;
+mod openai;
+#[path = "../common/openai_fake.rs"]
+mod openai_fake;
 mod outbound;
 mod proxy;
 mod rig;

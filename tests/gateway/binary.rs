@@ -118,6 +118,30 @@ fn check_config_names_the_bad_key_and_exits_2() {
 }
 
 #[test]
+fn check_config_names_the_missing_openai_key_of_a_route_that_listens_with_openai() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("routes.toml");
+    std::fs::write(
+        &routes,
+        "[[routes]]\ndid = \"*\"\ntenant = \"t\"\nagent = \"a\"\nstt = \"openai\"\n",
+    )
+    .unwrap();
+    let config = ["--config", routes.to_str().unwrap()];
+    let (code, _, err) = check_config(&[("OPENAI_API_KEY", "")], &config);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("routes[0] (did \"*\").stt: openai is not configured")
+            && err.contains("speech.openai.api_key")
+            && err.contains("OPENAI_API_KEY"),
+        "{err}"
+    );
+    // With the key it is valid, and the key is not printed.
+    let (code, out, err) = check_config(&[("OPENAI_API_KEY", "sk-check-config")], &config);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("sk-check-config") && !err.contains("sk-check-config"));
+}
+
+#[test]
 fn version_flag() {
     let out = Command::new(BIN).arg("--version").output().unwrap();
     assert!(out.status.success());

@@ -17,6 +17,9 @@ mod harness;
 mod lifecycle;
 #[path = "../common/metrics.rs"]
 mod metrics;
+#[path = "../common/openai_fake.rs"]
+mod openai_fake;
+mod openai_stt;
 mod outbound;
 #[path = "../common/process.rs"]
 mod process;

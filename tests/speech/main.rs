@@ -10,4 +10,7 @@ mod azure_bench;
 mod bench;
 mod call;
 mod engines;
+mod openai_bench;
+#[path = "../common/openai_fake.rs"]
+mod openai_fake;
 mod support;

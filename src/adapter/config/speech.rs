@@ -18,7 +18,8 @@ pub enum SpeechProvider {
     Deepgram,
     /// ElevenLabs stream-input TTS (`[speech.elevenlabs]`).
     Elevenlabs,
-    /// An OpenAI-compatible `/v1/audio/speech` TTS (`[speech.openai]`).
+    /// OpenAI: `/v1/audio/speech` TTS (OpenAI-compatible servers too) and
+    /// Realtime / `/v1/audio/transcriptions` STT (`[speech.openai]`).
     Openai,
     /// Azure Speech real-time STT and REST TTS (`[speech.azure]`).
     Azure,
@@ -56,7 +57,7 @@ impl SpeechProvider {
     pub fn offers_stt(self) -> bool {
         matches!(
             self,
-            Self::Wyoming | Self::Fake | Self::Deepgram | Self::Azure
+            Self::Wyoming | Self::Fake | Self::Deepgram | Self::Openai | Self::Azure
         )
     }
 }
@@ -87,7 +88,7 @@ pub struct SpeechSection {
     /// `[speech.elevenlabs]`
     pub elevenlabs: CloudSection,
     /// `[speech.openai]`
-    pub openai: CloudSection,
+    pub openai: OpenAiSection,
     /// `[speech.azure]`
     pub azure: AzureSection,
 }
@@ -105,7 +106,7 @@ impl Default for SpeechSection {
             fake: FakeSection::default(),
             deepgram: CloudSection::default(),
             elevenlabs: CloudSection::default(),
-            openai: CloudSection::default(),
+            openai: OpenAiSection::default(),
             azure: AzureSection::default(),
         }
     }
@@ -192,6 +193,41 @@ fn validate_azure(a: &AzureSection) -> Result<(), (&'static str, String)> {
         }
     }
     Ok(())
+}
+
+/// `[speech.openai]`: the keys of [`CloudSection`] (`model` and `voice` are
+/// the TTS's, `language` recognition's), and recognition's own. The API key
+/// may instead come from `OPENAI_API_KEY`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenAiSection {
+    /// API key. Never printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<super::Secret>,
+    /// Base URL without `/v1` (a self-hosted server, or a test double).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// TTS model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// TTS voice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
+    /// Recognition language (BCP 47 or ISO-639-1; sent as ISO-639-1),
+    /// overriding the session's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Recognition model: `gpt-4o-transcribe` (default),
+    /// `gpt-4o-mini-transcribe`, `whisper-1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stt_model: Option<String>,
+    /// `realtime` (default: streaming, REST when the socket cannot open) or `rest`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stt_mode: Option<crate::adapter::speech::openai::SttMode>,
+    /// The Realtime WebSocket URL; default: from `base_url`
+    /// (`wss://…/v1/realtime?intent=transcription`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realtime_url: Option<String>,
 }
 
 /// `[speech.fake]`: the fixed delays of the in-process stand-ins, so that a
@@ -339,7 +375,37 @@ pub(super) fn validate(s: &SpeechSection) -> Result<(), (&'static str, String)> 
             return Err((key, format!("{u:?} is not an http(s):// or ws(s):// URL")));
         }
     }
-    validate_azure(&s.azure)
+    validate_azure(&s.azure)?;
+    validate_openai(&s.openai)
+}
+
+/// `[speech.openai]`'s recognition keys.
+fn validate_openai(o: &OpenAiSection) -> Result<(), (&'static str, String)> {
+    if let Some(u) = &o.realtime_url
+        && !(u.starts_with("ws://") || u.starts_with("wss://"))
+    {
+        return Err((
+            "speech.openai.realtime_url",
+            format!("{u:?} is not a ws(s):// URL"),
+        ));
+    }
+    if let Some(m) = &o.stt_model
+        && (m.is_empty() || m.chars().any(char::is_whitespace))
+    {
+        return Err((
+            "speech.openai.stt_model",
+            format!("{m:?} is not a model name like gpt-4o-transcribe"),
+        ));
+    }
+    if let Some(l) = &o.language
+        && crate::adapter::speech::openai::realtime::iso_639_1(l).is_none()
+    {
+        return Err((
+            "speech.openai.language",
+            format!("{l:?} is not a language like en or en-US"),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a `[[routes]]` entry's provider names (that each is a provider

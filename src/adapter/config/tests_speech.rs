@@ -46,9 +46,9 @@ fn bad_route_speech_choices_name_the_route_and_key() {
             "elevenlabs offers no speech-to-text",
         ),
         (
-            "stt_fallback = [\"openai\"]\n",
+            "stt_fallback = [\"elevenlabs\"]\n",
             "routes[0].stt_fallback",
-            "openai offers no speech-to-text",
+            "elevenlabs offers no speech-to-text",
         ),
         (
             "tts = \"wyoming\"\ntts_fallback = [\"wyoming\"]\n",
@@ -116,6 +116,61 @@ fn bad_azure_settings_name_the_key() {
     ];
     for (extra, key, problem) in cases {
         let e = load_from_str(&format!("[speech.azure]\n{extra}\n"), Vec::new())
+            .expect_err(&format!("{extra:?} should be rejected"));
+        let shown = e.to_string();
+        if !key.is_empty() {
+            assert_eq!(e.key(), Some(*key), "{extra:?}: {shown}");
+        }
+        assert!(shown.contains(problem), "{extra:?}: {shown}");
+    }
+}
+
+#[test]
+fn openai_recognition_keys_are_read_and_the_key_never_printed() {
+    let text = format!(
+        "{ROUTE}stt = \"openai\"\nstt_fallback = [\"wyoming\"]\n\
+         [speech]\nstt = \"openai\"\nstt_fallback = [\"fake\"]\n\
+         [speech.openai]\napi_key = \"sk-very-secret\"\nbase_url = \"http://127.0.0.1:9\"\n\
+         language = \"de-DE\"\nstt_model = \"gpt-4o-mini-transcribe\"\nstt_mode = \"rest\"\n\
+         realtime_url = \"ws://127.0.0.1:9/rt\"\n"
+    );
+    let c = load_from_str(&text, Vec::new()).unwrap();
+    let o = &c.speech.openai;
+    assert_eq!(o.stt_model.as_deref(), Some("gpt-4o-mini-transcribe"));
+    assert_eq!(
+        o.stt_mode,
+        Some(crate::adapter::speech::openai::SttMode::Rest)
+    );
+    assert_eq!(o.realtime_url.as_deref(), Some("ws://127.0.0.1:9/rt"));
+    assert_eq!(o.language.as_deref(), Some("de-DE"));
+    let shown = toml::to_string(&c).unwrap();
+    assert!(!shown.contains("sk-very-secret"), "{shown}");
+    assert!(shown.contains("stt_mode = \"rest\""), "{shown}");
+}
+
+#[test]
+fn bad_openai_recognition_keys_are_named() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "realtime_url = \"https://api.openai.com/v1/realtime\"\n",
+            "speech.openai.realtime_url",
+            "is not a ws(s):// URL",
+        ),
+        (
+            "stt_model = \"gpt 4o\"\n",
+            "speech.openai.stt_model",
+            "is not a model name",
+        ),
+        (
+            "language = \"english\"\n",
+            "speech.openai.language",
+            "is not a language like en or en-US",
+        ),
+        ("stt_mode = \"batch\"\n", "", "unknown variant `batch`"),
+        ("stt_voice = \"x\"\n", "", "unknown field `stt_voice`"),
+    ];
+    for (extra, key, problem) in cases {
+        let e = load_from_str(&format!("[speech.openai]\n{extra}"), Vec::new())
             .expect_err(&format!("{extra:?} should be rejected"));
         let shown = e.to_string();
         if !key.is_empty() {
