@@ -200,6 +200,7 @@ impl Call {
             .expect("media leg open");
         tx.send(MediaEvent::SpeechStarted {
             at: Instant::now().into_std(),
+            echo: false,
         })
         .await
         .unwrap();

@@ -1,6 +1,6 @@
 //! `[session]` keys of transfers and unrouted calls, and their checks.
 
-use crate::application::ports::calls::TransferMode;
+use crate::application::{ports::calls::TransferMode, session::BargeInMode};
 use serde::{Deserialize, Serialize};
 
 /// How the agent's `transfer` actions are carried out (`session.transfer_mode`).
@@ -23,6 +23,69 @@ impl From<TransferModeSetting> for TransferMode {
     }
 }
 
+/// What caller sound over the agent does (`session.barge_in_mode`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BargeInModeSetting {
+    /// Pause the agent, then resume (noise, backchannel) or cancel (speech).
+    #[default]
+    Pause,
+    /// Cancel the agent's reply at once.
+    Cancel,
+}
+
+impl From<BargeInModeSetting> for BargeInMode {
+    fn from(m: BargeInModeSetting) -> Self {
+        match m {
+            BargeInModeSetting::Pause => Self::Pause,
+            BargeInModeSetting::Cancel => Self::Cancel,
+        }
+    }
+}
+
+/// Checks the pause-mode barge-in keys: the thresholds in order, and
+/// backchannels as single lowercase words.
+fn validate_barge_in(s: &super::SessionSection) -> Result<(), (&'static str, String)> {
+    let (noise, speech, decide) = (
+        s.barge_in_noise_max.0,
+        s.barge_in_speech_min.0,
+        s.barge_in_decide_timeout.0,
+    );
+    if noise.is_zero() || noise >= speech {
+        return Err((
+            "session.barge_in_noise_max",
+            format!("{noise:?} must be above 0 and below session.barge_in_speech_min ({speech:?})"),
+        ));
+    }
+    if decide < speech || decide > std::time::Duration::from_secs(10) {
+        return Err((
+            "session.barge_in_decide_timeout",
+            format!(
+                "{decide:?} must be at least session.barge_in_speech_min ({speech:?}) and at most 10s"
+            ),
+        ));
+    }
+    for word in &s.barge_in_backchannels {
+        let ok = !word.is_empty()
+            && word.len() <= 32
+            && word
+                .chars()
+                .all(|c| c.is_lowercase() || c.is_ascii_digit() || c == '-' || c == '\'')
+            && !word.starts_with(['-', '\''])
+            && !word.ends_with(['-', '\'']);
+        if !ok {
+            return Err((
+                "session.barge_in_backchannels",
+                format!(
+                    "{word:?} is not one lowercase word (letters, digits, inner - or ', \
+                     up to 32 bytes), as transcripts are compared word by word"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Media schemes ARI `play` takes that make sense for a fixed message.
 const MEDIA_SCHEMES: [&str; 3] = ["sound:", "recording:", "tone:"];
 
@@ -30,6 +93,7 @@ const MEDIA_SCHEMES: [&str; 3] = ["sound:", "recording:", "tone:"];
 /// that the built-in agent's transfer target reaches someone when transfers
 /// are attended.
 pub(super) fn validate(c: &super::Config) -> Result<(), (&'static str, String)> {
+    validate_barge_in(&c.session)?;
     let (unknown_did_sound, endpoints) =
         (&c.session.unknown_did_sound, &c.session.transfer_endpoints);
     let sound = unknown_did_sound;
