@@ -103,7 +103,10 @@ impl CallMetrics {
                 barge_in_delays_ms,
                 barge_ins_resumed,
             } => {
-                for (reason, n) in ["noise", "backchannel", "echo"].into_iter().zip(barge_ins_resumed) {
+                for (reason, n) in ["noise", "backchannel", "echo"]
+                    .into_iter()
+                    .zip(barge_ins_resumed)
+                {
                     self.resumed
                         .get_or_create(&ResumeLabel { reason })
                         .inc_by(u64::from(*n));

@@ -20,6 +20,7 @@ mod calls;
 mod faults;
 mod fidelity;
 mod gateway;
+mod hold;
 mod outbound;
 mod proxy;
 mod rig;

@@ -205,7 +205,11 @@ mod tests {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             let len = 2 + next() as usize % 6;
-            let level = if next() % 5 == 0 { 30 } else { 500 + next() % 4000 };
+            let level = if next() % 5 == 0 {
+                30
+            } else {
+                500 + next() % 4000
+            };
             out.extend(std::iter::repeat_n(level as u16, len));
         }
         out.truncate(n);

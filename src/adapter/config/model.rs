@@ -520,7 +520,7 @@ impl Default for SessionSection {
             barge_in_mode: super::BargeInModeSetting::Pause,
             barge_in_noise_max: HumanDuration(Duration::from_millis(300)),
             barge_in_speech_min: HumanDuration(Duration::from_millis(900)),
-            barge_in_decide_timeout: HumanDuration(Duration::from_millis(1500)),
+            barge_in_decide_timeout: HumanDuration(Duration::from_secs(3)),
             barge_in_backchannels: crate::application::session::DEFAULT_BACKCHANNELS
                 .iter()
                 .map(|w| (*w).to_owned())

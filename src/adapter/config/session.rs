@@ -199,4 +199,56 @@ mod tests {
         let e = problem("[session]\ntransfer_ring_timeout = \"0s\"\n");
         assert!(e.contains("session.transfer_ring_timeout"), "{e}");
     }
+
+    #[test]
+    fn barge_in_keys_load_and_bad_values_name_the_key() {
+        let c = load_from_str("", Vec::new()).unwrap();
+        assert_eq!(c.session.barge_in_mode, super::BargeInModeSetting::Pause);
+        assert!(c.session.barge_in_echo_guard);
+        let c = load_from_str(
+            "[session]\nbarge_in_mode = \"cancel\"\nbarge_in_noise_max = \"250ms\"\n\
+             barge_in_speech_min = \"1s\"\nbarge_in_decide_timeout = \"2s\"\n\
+             barge_in_backchannels = [\"mm-hmm\", \"d'accord\"]\nbarge_in_echo_guard = false\n",
+            Vec::new(),
+        )
+        .unwrap();
+        let s = &c.session;
+        assert_eq!(s.barge_in_mode, super::BargeInModeSetting::Cancel);
+        assert_eq!(s.barge_in_noise_max.0.as_millis(), 250);
+        assert_eq!(s.barge_in_backchannels, ["mm-hmm", "d'accord"]);
+        assert!(!s.barge_in_echo_guard);
+
+        for (toml, key) in [
+            ("barge_in_mode = \"hold\"", "barge_in_mode"),
+            ("barge_in_noise_max = \"0ms\"", "session.barge_in_noise_max"),
+            ("barge_in_noise_max = \"1s\"", "session.barge_in_noise_max"),
+            (
+                "barge_in_decide_timeout = \"500ms\"",
+                "session.barge_in_decide_timeout",
+            ),
+            (
+                "barge_in_decide_timeout = \"11s\"",
+                "session.barge_in_decide_timeout",
+            ),
+            (
+                "barge_in_backchannels = [\"Yeah\"]",
+                "session.barge_in_backchannels",
+            ),
+            (
+                "barge_in_backchannels = [\"all right\"]",
+                "session.barge_in_backchannels",
+            ),
+            (
+                "barge_in_backchannels = [\"\"]",
+                "session.barge_in_backchannels",
+            ),
+            (
+                "barge_in_backchannels = [\"-mm\"]",
+                "session.barge_in_backchannels",
+            ),
+        ] {
+            let e = problem(&format!("[session]\n{toml}\n"));
+            assert!(e.contains(key), "{toml}: {e}");
+        }
+    }
 }

@@ -33,9 +33,9 @@ pub enum BargeInMode {
 }
 
 /// The backchannels a caller says while listening, as transcribed.
-pub const DEFAULT_BACKCHANNELS: [&str; 14] = [
-    "mm-hmm", "mhm", "mm", "hmm", "uh-huh", "uh", "yeah", "yes", "yep", "okay", "ok", "right",
-    "sure", "alright",
+pub const DEFAULT_BACKCHANNELS: [&str; 15] = [
+    "mm-hmm", "mhm", "mm", "hmm", "uh-huh", "uh", "oh", "yeah", "yes", "yep", "okay", "ok",
+    "right", "sure", "alright",
 ];
 
 /// How a call session behaves. Defaults follow the platform's failure strategy
@@ -159,8 +159,11 @@ impl Default for SessionConfig {
             barge_in_mode: BargeInMode::Cancel,
             barge_in_noise_max: Duration::from_millis(300),
             barge_in_speech_min: Duration::from_millis(900),
-            barge_in_decide_timeout: Duration::from_millis(1500),
-            barge_in_backchannels: DEFAULT_BACKCHANNELS.iter().map(|w| (*w).to_owned()).collect(),
+            barge_in_decide_timeout: Duration::from_secs(3),
+            barge_in_backchannels: DEFAULT_BACKCHANNELS
+                .iter()
+                .map(|w| (*w).to_owned())
+                .collect(),
             barge_in_echo_guard: true,
             transfer_context: "transfer".into(),
             transfer_mode: TransferMode::Blind,

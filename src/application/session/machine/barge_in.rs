@@ -79,7 +79,10 @@ impl CallCore {
     /// Short: noise, resume. Longer: ask for its transcript. Whether a hold
     /// took it.
     pub(super) fn hold_sound_stopped(&mut self, at: Instant, over: bool) -> bool {
-        let (noise_max, decide) = (self.cfg.barge_in_noise_max, self.cfg.barge_in_decide_timeout);
+        let (noise_max, decide) = (
+            self.cfg.barge_in_noise_max,
+            self.cfg.barge_in_decide_timeout,
+        );
         let now = self.now.at;
         let Some(h) = &mut self.hold else {
             return false;
@@ -108,12 +111,22 @@ impl CallCore {
         let words = words_of(text);
         if words.is_empty() {
             self.resume_playout(Resume::Noise);
-        } else if words.iter().all(|w| self.cfg.barge_in_backchannels.contains(w)) {
+        } else if words.iter().all(|w| self.is_backchannel(w)) {
             self.resume_playout(Resume::Backchannel);
         } else {
             self.hold_is_speech(Some(text.to_owned()));
         }
         true
+    }
+
+    /// Whether `word` (from [`words_of`]) is a configured backchannel,
+    /// however long its letters are held ("mmm", "yeahhh", "Mm-hmmm").
+    fn is_backchannel(&self, word: &str) -> bool {
+        let word = held_letters_once(word);
+        self.cfg
+            .barge_in_backchannels
+            .iter()
+            .any(|b| held_letters_once(b) == word)
     }
 
     /// An interim of `words` words while the agent speaks, in pause mode:
@@ -137,8 +150,8 @@ impl CallCore {
         };
         self.timers.clear(Timer::Hold);
         self.emit(Effect::ResumePlayout);
-        let held_ms = self.now.at.saturating_duration_since(h.onset).as_millis();
-        tracing::debug!(call_id = %self.who.call_id, ?why, held_ms, "barge-in hold resumed");
+        let held_ms = self.now.at.saturating_duration_since(h.onset).as_millis() as u64;
+        tracing::info!(call_id = %self.who.call_id, ?why, held_ms, "barge-in hold resumed");
         match why {
             Resume::Noise => self.log.resumed.noise += 1,
             Resume::Backchannel => self.log.resumed.backchannel += 1,
@@ -159,6 +172,8 @@ impl CallCore {
             return;
         };
         self.timers.clear(Timer::Hold);
+        let held_ms = self.now.at.saturating_duration_since(h.onset).as_millis() as u64;
+        tracing::info!(call_id = %self.who.call_id, held_ms, heard = ?text.as_deref().map(crate::domain::pii::mask), "barge-in hold: speech");
         if !self.interruptible() || self.speech_mut().is_none() {
             // The speech became a farewell meanwhile: it is said whole.
             self.emit(Effect::ResumePlayout);
@@ -283,6 +298,17 @@ pub(crate) struct Resumed {
     pub(crate) noise: u32,
     pub(crate) backchannel: u32,
     pub(crate) echo: u32,
+}
+
+/// `word` with each run of one letter written once ("mmm" → "m").
+fn held_letters_once(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The words of a transcript, lowercase, without punctuation ("Mm-hmm." →

@@ -84,7 +84,15 @@ fn a_short_sound_pauses_the_agent_then_resumes_it_as_noise() {
 
 #[test]
 fn a_backchannel_transcript_resumes_the_agent() {
-    for said in ["Mm-hmm.", "yeah", "Okay, right.", "uh-huh"] {
+    for said in [
+        "Mm-hmm.",
+        "yeah",
+        "Okay, right.",
+        "uh-huh",
+        "MMM.",
+        "Hmmm",
+        "Yeahhh.",
+    ] {
         let mut sim = speaking(pause());
         let at = onset(&mut sim);
         sim.advance(ms(660));
@@ -209,7 +217,7 @@ fn no_transcript_in_time_is_speech_and_the_late_final_is_the_turn() {
     sim.input(Input::SpeechEnded { at: at + ms(500) });
     sim.take();
     assert!(sim.fire());
-    assert_eq!(sim.now.at, at + ms(1500));
+    assert_eq!(sim.now.at, at + ms(3000));
     assert_eq!(names(&sim.take()), ["Flush", "DropReply", "CloseTts"]);
     sim.input(Input::Flushed(None));
     sim.take();
@@ -278,9 +286,11 @@ fn a_speech_that_ends_otherwise_during_a_hold_resumes_the_leg() {
     let mut sim = speaking(pause());
     onset(&mut sim);
     sim.take();
-    sim.input(Input::Command(crate::application::session::SessionCommand::Hangup(
-        crate::domain::call::EndReason::AgentHangup,
-    )));
+    sim.input(Input::Command(
+        crate::application::session::SessionCommand::Hangup(
+            crate::domain::call::EndReason::AgentHangup,
+        ),
+    ));
     let out = names(&sim.take());
     assert!(out.contains(&"ResumePlayout".to_owned()), "{out:?}");
 }

@@ -44,7 +44,10 @@ fn listening() -> Sim {
 /// A call whose caller said `text` and whose agent is thinking.
 fn thinking(text: &str) -> Sim {
     let mut sim = listening();
-    sim.input(Input::SpeechStarted { at: sim.now.at, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechEnded { at: sim.now.at });
     sim.fire(); // endpoint: finish sent
     sim.input(Input::SttFinal {
@@ -109,7 +112,10 @@ fn silence_past_the_reprompts_says_goodbye_and_hangs_up() {
 #[test]
 fn end_of_speech_then_endpointing_asks_for_the_final_and_sends_the_turn() {
     let mut sim = listening();
-    sim.input(Input::SpeechStarted { at: sim.now.at, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechEnded { at: sim.now.at });
     assert_eq!(names(&sim.take()), Vec::<String>::new());
     sim.fire();
@@ -138,7 +144,10 @@ fn end_of_speech_then_endpointing_asks_for_the_final_and_sends_the_turn() {
 #[test]
 fn a_pause_asks_for_the_final_and_a_finished_sentence_ends_the_turn_at_once() {
     let mut sim = listening();
-    sim.input(Input::SpeechStarted { at: sim.now.at, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.advance(Duration::from_millis(1500));
     let pause = sim.now.at;
     sim.input(Input::SpeechPaused { at: pause });
@@ -163,9 +172,15 @@ fn a_pause_asks_for_the_final_and_a_finished_sentence_ends_the_turn_at_once() {
 #[test]
 fn speech_after_a_pause_is_the_same_turn_and_both_parts_are_sent() {
     let mut sim = listening();
-    sim.input(Input::SpeechStarted { at: sim.now.at, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechPaused { at: sim.now.at });
-    sim.input(Input::SpeechStarted { at: sim.now.at, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SttFinal {
         text: "I'd like to".into(),
         confidence: None,
@@ -185,7 +200,10 @@ fn speech_after_a_pause_is_the_same_turn_and_both_parts_are_sent() {
 #[test]
 fn a_caller_trailing_off_gets_the_longer_endpointing() {
     let mut sim = listening();
-    sim.input(Input::SpeechStarted { at: sim.now.at, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechPaused { at: sim.now.at });
     sim.input(Input::SttFinal {
         text: "I want to, um".into(),
@@ -214,7 +232,10 @@ fn without_finish_on_pause_a_pause_does_nothing() {
         None,
     );
     sim.take();
-    sim.input(Input::SpeechStarted { at: sim.now.at, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechPaused { at: sim.now.at });
     assert_eq!(names(&sim.take()), Vec::<String>::new());
     // Nor does one outside a turn.
@@ -315,7 +336,10 @@ fn a_failed_reply_says_the_fallback() {
 fn barge_in_flushes_holds_the_caller_and_completes_on_the_report() {
     let mut sim = speaking();
     let onset = sim.now.at;
-    sim.input(Input::SpeechStarted { at: onset, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: onset,
+        echo: false,
+    });
     assert_eq!(names(&sim.take()), ["Flush", "DropReply", "CloseTts"]);
     // While the leg flushes only the flush deadline counts, and a final waits.
     assert_eq!(
@@ -362,7 +386,10 @@ fn barge_in_flushes_holds_the_caller_and_completes_on_the_report() {
 #[test]
 fn a_leg_that_never_reports_its_flush_is_given_up_on() {
     let mut sim = speaking();
-    sim.input(Input::SpeechStarted { at: sim.now.at, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.take();
     assert!(sim.fire());
     let out = sim.take();
@@ -714,7 +741,10 @@ fn shutdown_leaves_a_bridged_caller_and_person_talking() {
 #[test]
 fn a_hangup_during_a_flush_reports_the_barge_in_then_ends_once() {
     let mut sim = speaking();
-    sim.input(Input::SpeechStarted { at: sim.now.at, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.take();
     sim.input(Input::Command(SessionCommand::CallerGone));
     assert_eq!(
@@ -882,7 +912,10 @@ fn an_agent_missing_at_the_start_is_apologised_for_uninterrupted_then_the_call_e
     sim.input(audio(0));
     sim.take();
     // The caller talks over it: no barge-in, nothing could follow it.
-    sim.input(Input::SpeechStarted { at: sim.now.at, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::Dtmf('1'));
     let n = names(&sim.take());
     assert!(!n.contains(&"Flush".to_owned()), "{n:?}");
@@ -918,7 +951,10 @@ fn without_an_apology_a_call_whose_recogniser_fails_at_the_start_ends_at_once() 
 
 /// The caller says `text` while the call listens; the agent thinks.
 fn say(sim: &mut Sim, text: &str) {
-    sim.input(Input::SpeechStarted { at: sim.now.at, echo: false });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechEnded { at: sim.now.at });
     sim.fire();
     sim.input(Input::SttFinal {
