@@ -94,7 +94,8 @@ pub(crate) fn assert_resumed(r: &Resumed, audio_ms: u64) {
     assert!(r.resume <= Duration::from_millis(600), "{r:?}");
     let whole = Duration::from_millis(audio_ms);
     let off = r.played.abs_diff(whole);
-    // A pause that falls in a word gap hides up to 120 ms of silence.
+    // A pause that falls in a word gap hides up to 120 ms of silence, and
+    // the closing "." of the fake voice is silence inside `audio_ms`.
     assert!(
         off <= Duration::from_millis(160),
         "heard {:?} of a {whole:?} sentence: {r:?}",
@@ -204,5 +205,46 @@ fn a_real_interruption_still_stops_the_agent_at_once_and_is_answered() {
     let answer = answer.unwrap_or_else(|| panic!("no answer: {:?}", secs(&spans)));
     assert!(answer.0 > onset + speech, "{:?}", secs(&spans));
     assert_eq!(resumed_total(&rig, "noise"), 0);
+    rig.finish();
+}
+
+/// The caller's line sends the agent's voice straight back (Asterisk's
+/// `Echo()`, a speakerphone at its worst): the echo guard knows its own
+/// voice, so the greeting plays out whole and unpaused, and no barge-in is
+/// reported. (With `barge_in_mode = "cancel"`, or the guard off, the echo
+/// cuts the greeting.)
+#[test]
+fn our_own_voice_echoed_back_does_not_interrupt_the_agent() {
+    let rig = Rig::start_with(Setup::default());
+    let call = rig
+        .ast
+        .call(Caller::echo(DID).max_duration(Duration::from_secs(20)))
+        .unwrap();
+    let id = rig.gw.nth_call(0, T);
+    let greeting = rig.gw.until_type("tts.generated", Some(&id), T);
+    let audio_ms = greeting["data"]["audio_ms"].as_u64().unwrap();
+    call.hangup().unwrap();
+    rig.gw.until_type("call.ended", Some(&id), T);
+    let types = rig.gw.types_of(&id);
+    assert!(
+        !types.iter().any(|t| t == "call.bargein"),
+        "our own echo is no barge-in: {types:?}"
+    );
+    let heard = call.heard(T).unwrap();
+    let spans = heard.spans(SOUND_DBFS, WORD_GAP);
+    let first = spans.first().expect("the caller heard the agent");
+    let played = first.1 - first.0;
+    eprintln!(
+        "real Asterisk, the caller's line echoing: heard {played:?} of a {audio_ms} ms greeting \
+         in one piece ({} onsets judged echo)",
+        resumed_total(&rig, "echo")
+    );
+    assert!(
+        // The fake voice's closing "." is silence inside `audio_ms`.
+        played.abs_diff(Duration::from_millis(audio_ms)) <= Duration::from_millis(160),
+        "the greeting was not heard whole and unpaused: {:?}",
+        secs(&spans)
+    );
+    assert!(resumed_total(&rig, "echo") >= 1);
     rig.finish();
 }

@@ -7,7 +7,7 @@
 //! envelope of the last `window` of heard audio with the envelope of the sent
 //! audio at each delay from 0 to `max_delay`: an echo is a delayed, quieter
 //! copy of what was sent, so its envelope correlates almost perfectly at one
-//! delay, and it is never louder than what was sent. A caller talking over
+//! delay, and it is not louder than what was sent. A caller talking over
 //! the agent correlates weakly at every delay.
 //!
 //! Energy correlation only: it does not cancel an echo mixed with the
@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 const SLOT: Duration = Duration::from_millis(20);
 /// Slots kept each way: 1.28 s, more than the longest window plus delay.
 const SLOTS: usize = 64;
+/// How much louder than the sent audio an echo may be heard: none, but for
+/// the codec's rounding and frames that straddle two of ours.
+const LOUDER: f32 = 1.25;
 /// The longest correlation window, in slots.
 const MAX_WINDOW: usize = 32;
 
@@ -163,7 +166,7 @@ impl EchoReference {
     fn matches(&self, heard: &[f32], sent: &[f32]) -> bool {
         let n = heard.len() as f32;
         let (mh, ms) = (heard.iter().sum::<f32>() / n, sent.iter().sum::<f32>() / n);
-        if ms < f32::from(self.config.min_sent_level) || mh > ms {
+        if ms < f32::from(self.config.min_sent_level) || mh > ms * LOUDER {
             return false;
         }
         correlation(heard, sent, mh, ms) >= self.config.min_correlation
