@@ -250,7 +250,7 @@ impl Player {
                     Some(MediaCommand::Latch) => self.log.lock().unwrap().latch = true,
                     // The fake telephony answers as UnicastRTP does.
                     Some(MediaCommand::Connect(_)) => {}
-                    // These sessions barge in with `cancel` (the core's default).
+                    // These sessions barge in with `cancel` (see the harness).
                     Some(MediaCommand::PausePlayout | MediaCommand::ResumePlayout) => {}
                     Some(MediaCommand::Flush { generation, reply }) => {
                         let report = match self.implied_flush.take() {

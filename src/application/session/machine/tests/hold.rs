@@ -265,7 +265,10 @@ fn our_own_echo_pauses_nothing_unless_the_guard_is_off() {
 
 #[test]
 fn cancel_mode_flushes_at_once_whatever_the_sound() {
-    let mut sim = speaking(SessionConfig::default());
+    let mut sim = speaking(SessionConfig {
+        barge_in_mode: BargeInMode::Cancel,
+        ..SessionConfig::default()
+    });
     onset(&mut sim);
     assert_eq!(names(&sim.take()), ["Flush", "DropReply", "CloseTts"]);
 }

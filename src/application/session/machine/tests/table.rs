@@ -10,7 +10,7 @@ use crate::{
             orchestrator::Action,
             speech::{TtsAudio, TtsChunk},
         },
-        session::{SessionCommand, SessionConfig, TransferLegEvent},
+        session::{BargeInMode, SessionCommand, SessionConfig, TransferLegEvent},
     },
     domain::{
         SayText, TransferTarget,
@@ -21,8 +21,12 @@ use crate::{
 use ari::events::DialStatus;
 use std::time::Duration;
 
+/// Barge-in cancels at once here; the pause mode's hold is in `hold.rs`.
 fn cfg() -> SessionConfig {
-    SessionConfig::default()
+    SessionConfig {
+        barge_in_mode: BargeInMode::Cancel,
+        ..SessionConfig::default()
+    }
 }
 
 /// 100 ms of audio for piece `piece`.
