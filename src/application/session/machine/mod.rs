@@ -26,6 +26,12 @@
 //! listening; only an end does not wait. They are handled from
 //! `poll_effect`, one at a time, each once the effects before it are done.
 //!
+//! In pause mode a barge-in starts as a hold: the leg pauses the agent's
+//! audio (`Effect::PausePlayout`) while the speech goes on in the core and
+//! the sound is judged (`barge_in`): noise, a backchannel or our own echo
+//! resumes it where it stopped (`Effect::ResumePlayout`), speech becomes
+//! the barge-in above. The leg is paused exactly while the core holds.
+//!
 //! # Files
 //! `conversation` (the states and their data), `timers` (the deadlines),
 //! `listen` (turns, digits, silence), `speak` (reply → sentences, what follows
