@@ -17,6 +17,11 @@ struct ReasonLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResumeLabel {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StageLabel {
     stage: &'static str,
 }
@@ -34,6 +39,7 @@ pub(super) struct CallMetrics {
     ended: Family<ReasonLabel, Counter>,
     turn_latency: Family<StageLabel, Histogram, fn() -> Histogram>,
     barge_in: Histogram,
+    resumed: Family<ResumeLabel, Counter>,
 }
 
 impl Default for CallMetrics {
@@ -44,6 +50,7 @@ impl Default for CallMetrics {
             ended: Family::default(),
             turn_latency: Family::new_with_constructor(latency_buckets),
             barge_in: latency_buckets(),
+            resumed: Family::default(),
         }
     }
 }
@@ -70,6 +77,12 @@ impl CallMetrics {
             "Caller speech onset → last agent packet sent, per barge-in",
             m.barge_in.clone(),
         );
+        registry.register(
+            "bargein_resumed",
+            "False barge-ins avoided: caller sound over the agent that paused it and resumed it \
+             (noise, backchannel), or that was our own echo and paused nothing; counted as calls end",
+            m.resumed.clone(),
+        );
         m
     }
 
@@ -88,7 +101,16 @@ impl CallMetrics {
                 reason,
                 latencies,
                 barge_in_delays_ms,
+                barge_ins_resumed,
             } => {
+                for (reason, n) in ["noise", "backchannel", "echo"]
+                    .into_iter()
+                    .zip(barge_ins_resumed)
+                {
+                    self.resumed
+                        .get_or_create(&ResumeLabel { reason })
+                        .inc_by(u64::from(*n));
+                }
                 self.ended
                     .get_or_create(&ReasonLabel {
                         reason: reason_label(reason),

@@ -21,6 +21,7 @@ mod calls;
 mod faults;
 mod fidelity;
 mod gateway;
+mod hold;
 mod openai;
 #[path = "../common/openai_fake.rs"]
 mod openai_fake;

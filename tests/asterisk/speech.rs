@@ -8,6 +8,7 @@
 #[path = "../speech/support.rs"]
 mod support;
 
+mod backchannel;
 mod bench_turn;
 
 use crate::{

@@ -64,7 +64,13 @@ impl Default for Options {
             did: "+15551234567",
             routes: "[[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"builtin\"\n",
             orchestrator: None,
-            config: SessionConfig::default(),
+            // The fake leg does not model a barge-in hold's pause: these
+            // sessions barge in at once (pause mode: the core's tests and
+            // tests/asterisk/hold.rs).
+            config: SessionConfig {
+                barge_in_mode: voice_gateway::application::session::BargeInMode::Cancel,
+                ..SessionConfig::default()
+            },
             stt: None,
             tts: None,
             speech: None,
@@ -200,6 +206,7 @@ impl Call {
             .expect("media leg open");
         tx.send(MediaEvent::SpeechStarted {
             at: Instant::now().into_std(),
+            echo: false,
         })
         .await
         .unwrap();

@@ -12,6 +12,7 @@
 pub mod audiosocket;
 pub mod codec;
 pub mod dtmf;
+pub mod echo;
 pub mod jitter;
 pub mod media_websocket;
 pub mod pacer;

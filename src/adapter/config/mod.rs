@@ -28,7 +28,7 @@ pub use model::{
     WireFormat,
 };
 pub use secret::{Secret, SecretUrl};
-pub use session::TransferModeSetting;
+pub use session::{BargeInModeSetting, TransferModeSetting};
 pub use speech::{CloudSection, OpenAiSection, SpeechProvider, SpeechSection, WyomingSection};
 pub use types::{HumanDuration, PortRange};
 

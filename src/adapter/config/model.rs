@@ -478,8 +478,21 @@ pub struct SessionSection {
     /// that a key was pressed (`"masked": true`), so a card number or PIN
     /// typed on the keypad never reaches Kafka.
     pub dtmf_in_events: bool,
-    /// Words an interim transcript needs to count as a barge-in.
+    /// Words an interim transcript needs to count as a barge-in (cancel mode).
     pub barge_in_min_words: u32,
+    /// What caller sound over the agent does: `pause` (hold, then resume or
+    /// cancel) or `cancel` (at once).
+    pub barge_in_mode: super::BargeInModeSetting,
+    /// Pause mode: sound shorter than this is noise; the agent resumes.
+    pub barge_in_noise_max: HumanDuration,
+    /// Pause mode: sound still going this long after its onset is speech.
+    pub barge_in_speech_min: HumanDuration,
+    /// Pause mode: how long after the onset a transcript may decide.
+    pub barge_in_decide_timeout: HumanDuration,
+    /// Pause mode: transcripts made only of these words resume the agent.
+    pub barge_in_backchannels: Vec<String>,
+    /// Pause mode: our own voice coming back pauses nothing.
+    pub barge_in_echo_guard: bool,
     /// Dialplan context that blind transfers to an extension enter.
     pub transfer_context: String,
     /// How the agent's transfer actions are done: blind or attended.
@@ -515,6 +528,15 @@ impl Default for SessionSection {
             barge_in: true,
             dtmf_in_events: false,
             barge_in_min_words: 1,
+            barge_in_mode: super::BargeInModeSetting::Pause,
+            barge_in_noise_max: HumanDuration(Duration::from_millis(300)),
+            barge_in_speech_min: HumanDuration(Duration::from_millis(900)),
+            barge_in_decide_timeout: HumanDuration(Duration::from_secs(3)),
+            barge_in_backchannels: crate::application::session::DEFAULT_BACKCHANNELS
+                .iter()
+                .map(|w| (*w).to_owned())
+                .collect(),
+            barge_in_echo_guard: true,
             transfer_context: "transfer".into(),
             transfer_mode: Default::default(),
             transfer_endpoints: Default::default(),

@@ -1,6 +1,6 @@
 //! `[session]` keys of transfers and unrouted calls, and their checks.
 
-use crate::application::ports::calls::TransferMode;
+use crate::application::{ports::calls::TransferMode, session::BargeInMode};
 use serde::{Deserialize, Serialize};
 
 /// How the agent's `transfer` actions are carried out (`session.transfer_mode`).
@@ -23,6 +23,69 @@ impl From<TransferModeSetting> for TransferMode {
     }
 }
 
+/// What caller sound over the agent does (`session.barge_in_mode`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BargeInModeSetting {
+    /// Pause the agent, then resume (noise, backchannel) or cancel (speech).
+    #[default]
+    Pause,
+    /// Cancel the agent's reply at once.
+    Cancel,
+}
+
+impl From<BargeInModeSetting> for BargeInMode {
+    fn from(m: BargeInModeSetting) -> Self {
+        match m {
+            BargeInModeSetting::Pause => Self::Pause,
+            BargeInModeSetting::Cancel => Self::Cancel,
+        }
+    }
+}
+
+/// Checks the pause-mode barge-in keys: the thresholds in order, and
+/// backchannels as single lowercase words.
+fn validate_barge_in(s: &super::SessionSection) -> Result<(), (&'static str, String)> {
+    let (noise, speech, decide) = (
+        s.barge_in_noise_max.0,
+        s.barge_in_speech_min.0,
+        s.barge_in_decide_timeout.0,
+    );
+    if noise.is_zero() || noise >= speech {
+        return Err((
+            "session.barge_in_noise_max",
+            format!("{noise:?} must be above 0 and below session.barge_in_speech_min ({speech:?})"),
+        ));
+    }
+    if decide < speech || decide > std::time::Duration::from_secs(10) {
+        return Err((
+            "session.barge_in_decide_timeout",
+            format!(
+                "{decide:?} must be at least session.barge_in_speech_min ({speech:?}) and at most 10s"
+            ),
+        ));
+    }
+    for word in &s.barge_in_backchannels {
+        let ok = !word.is_empty()
+            && word.len() <= 32
+            && word
+                .chars()
+                .all(|c| c.is_lowercase() || c.is_ascii_digit() || c == '-' || c == '\'')
+            && !word.starts_with(['-', '\''])
+            && !word.ends_with(['-', '\'']);
+        if !ok {
+            return Err((
+                "session.barge_in_backchannels",
+                format!(
+                    "{word:?} is not one lowercase word (letters, digits, inner - or ', \
+                     up to 32 bytes), as transcripts are compared word by word"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Media schemes ARI `play` takes that make sense for a fixed message.
 const MEDIA_SCHEMES: [&str; 3] = ["sound:", "recording:", "tone:"];
 
@@ -30,6 +93,7 @@ const MEDIA_SCHEMES: [&str; 3] = ["sound:", "recording:", "tone:"];
 /// that the built-in agent's transfer target reaches someone when transfers
 /// are attended.
 pub(super) fn validate(c: &super::Config) -> Result<(), (&'static str, String)> {
+    validate_barge_in(&c.session)?;
     let (unknown_did_sound, endpoints) =
         (&c.session.unknown_did_sound, &c.session.transfer_endpoints);
     let sound = unknown_did_sound;
@@ -134,5 +198,57 @@ mod tests {
         assert!(e.contains("[session.transfer_endpoints]"), "{e}");
         let e = problem("[session]\ntransfer_ring_timeout = \"0s\"\n");
         assert!(e.contains("session.transfer_ring_timeout"), "{e}");
+    }
+
+    #[test]
+    fn barge_in_keys_load_and_bad_values_name_the_key() {
+        let c = load_from_str("", Vec::new()).unwrap();
+        assert_eq!(c.session.barge_in_mode, super::BargeInModeSetting::Pause);
+        assert!(c.session.barge_in_echo_guard);
+        let c = load_from_str(
+            "[session]\nbarge_in_mode = \"cancel\"\nbarge_in_noise_max = \"250ms\"\n\
+             barge_in_speech_min = \"1s\"\nbarge_in_decide_timeout = \"2s\"\n\
+             barge_in_backchannels = [\"mm-hmm\", \"d'accord\"]\nbarge_in_echo_guard = false\n",
+            Vec::new(),
+        )
+        .unwrap();
+        let s = &c.session;
+        assert_eq!(s.barge_in_mode, super::BargeInModeSetting::Cancel);
+        assert_eq!(s.barge_in_noise_max.0.as_millis(), 250);
+        assert_eq!(s.barge_in_backchannels, ["mm-hmm", "d'accord"]);
+        assert!(!s.barge_in_echo_guard);
+
+        for (toml, key) in [
+            ("barge_in_mode = \"hold\"", "barge_in_mode"),
+            ("barge_in_noise_max = \"0ms\"", "session.barge_in_noise_max"),
+            ("barge_in_noise_max = \"1s\"", "session.barge_in_noise_max"),
+            (
+                "barge_in_decide_timeout = \"500ms\"",
+                "session.barge_in_decide_timeout",
+            ),
+            (
+                "barge_in_decide_timeout = \"11s\"",
+                "session.barge_in_decide_timeout",
+            ),
+            (
+                "barge_in_backchannels = [\"Yeah\"]",
+                "session.barge_in_backchannels",
+            ),
+            (
+                "barge_in_backchannels = [\"all right\"]",
+                "session.barge_in_backchannels",
+            ),
+            (
+                "barge_in_backchannels = [\"\"]",
+                "session.barge_in_backchannels",
+            ),
+            (
+                "barge_in_backchannels = [\"-mm\"]",
+                "session.barge_in_backchannels",
+            ),
+        ] {
+            let e = problem(&format!("[session]\n{toml}\n"));
+            assert!(e.contains(key), "{toml}: {e}");
+        }
     }
 }

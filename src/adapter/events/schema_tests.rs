@@ -151,12 +151,21 @@ fn samples(t: EventType) -> Vec<EventData> {
                 heard_ms: 600,
                 dropped_ms: 1_400,
                 delay_ms: Some(41.5),
+                caller_text: None,
+            }),
+            EventData::CallBargein(BargeIn {
+                heard_text: "Let me".into(),
+                heard_ms: 400,
+                dropped_ms: 900,
+                delay_ms: Some(12.0),
+                caller_text: Some("wait, I meant Tuesday".into()),
             }),
             EventData::CallBargein(BargeIn {
                 heard_text: String::new(),
                 heard_ms: 0,
                 dropped_ms: 0,
                 delay_ms: None,
+                caller_text: None,
             }),
         ],
         EventType::CallDtmf => "0123456789ABCD*#"

@@ -276,7 +276,7 @@ impl AudioSocketWire {
         &mut self,
         now: Instant,
         inbound: &mut InboundPipeline<V>,
-        emit: &Emitter,
+        emit: &mut Emitter,
         metrics: &MediaMetrics,
     ) -> Flow {
         let mut at = 0;
@@ -345,7 +345,7 @@ impl Wire for AudioSocketWire {
         input: Input,
         now: Instant,
         inbound: &mut InboundPipeline<V>,
-        emit: &Emitter,
+        emit: &mut Emitter,
         metrics: &MediaMetrics,
     ) -> Flow {
         match input {

@@ -8,6 +8,7 @@
 use super::metrics::MediaMetrics;
 use crate::application::ports::media::{AudioFrame, MAX_FRAME_SAMPLES, MediaEvent};
 use crate::domain::CallId;
+use ::media::echo::{EchoReference, frame_level};
 use ::media::pipeline::{InboundOutput, InboundPipeline};
 use ::media::vad::{VadEvent, VoiceActivityDetector};
 use std::time::{Duration, Instant};
@@ -28,6 +29,9 @@ pub(crate) struct Emitter {
     pub(crate) call: CallId,
     /// The wire and the STT both run at 16 kHz or more: frames count as wideband.
     pub(crate) wideband: bool,
+    /// The levels sent and heard, to tell our own echo from the caller:
+    /// the leg records what it sends, each heard frame goes in here.
+    pub(crate) echo: EchoReference,
 }
 
 impl Emitter {
@@ -50,13 +54,18 @@ impl Emitter {
     }
 
     /// Delivers everything the inbound pipeline has due.
-    pub(crate) fn inbound<V: VoiceActivityDetector>(&self, p: &mut InboundPipeline<V>) -> Flow {
+    /// Heard levels go into the echo reference, which judges each onset.
+    pub(crate) fn inbound<V: VoiceActivityDetector>(&mut self, p: &mut InboundPipeline<V>) -> Flow {
         let rate = p.config().output_rate;
         while let Some(out) = p.poll_output() {
             let flow = match out {
-                InboundOutput::Audio { pcm, at } => self.audio(pcm, rate, at),
+                InboundOutput::Audio { pcm, at } => {
+                    self.echo.record_heard(at, frame_level(pcm));
+                    self.audio(pcm, rate, at)
+                }
                 InboundOutput::Vad(VadEvent::SpeechStart { at }) => {
-                    self.control(MediaEvent::SpeechStarted { at })
+                    let echo = self.echo.is_echo();
+                    self.control(MediaEvent::SpeechStarted { at, echo })
                 }
                 InboundOutput::Vad(VadEvent::SpeechPause { at }) => {
                     self.control(MediaEvent::SpeechPaused { at })

@@ -217,6 +217,7 @@ impl UdpMediaEndpoint {
                 metrics: self.metrics.clone(),
                 call: request.call.clone(),
                 wideband: request.format.rate() >= 16_000 && request.stt_rate >= 16_000,
+                echo: ::media::echo::EchoReference::new(::media::echo::EchoConfig::default()),
             },
             commands: commands_rx,
             audio: audio_rx,

@@ -141,7 +141,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
                 Wake::Audio(Some(a)) => self.agent_audio(&mut st, now, a),
                 Wake::Wire(i) => {
                     self.wire
-                        .handle(i, now, &mut self.inbound, &self.emit, &self.metrics)
+                        .handle(i, now, &mut self.inbound, &mut self.emit, &self.metrics)
                 }
                 Wake::Timer => Flow::Continue,
             };
@@ -178,6 +178,8 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
                 // The session may have stopped waiting; nothing to undo then.
                 let _ = reply.send(report);
             }
+            MediaCommand::PausePlayout => self.outbound.pause(),
+            MediaCommand::ResumePlayout => self.outbound.resume(now),
             MediaCommand::Close => return Flow::Stop,
         }
         Flow::Continue
@@ -278,6 +280,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
             match self.wire.send(&mut st.tx, n).await {
                 Ok(true) => {
                     self.metrics.packets_out.inc();
+                    self.emit.echo.record_sent(now, self.outbound.last_level());
                     st.last_sent = Some(now);
                 }
                 Ok(false) => {
@@ -286,7 +289,9 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
                 Err(e) => tracing::debug!(call = %self.call, error = %e, "media send failed"),
             }
         }
-        if st.awaiting_drain && self.outbound.poll_timeout().is_none() {
+        // A paused pacer holds its audio: it has not drained.
+        let drained = self.outbound.poll_timeout().is_none() && !self.outbound.is_paused();
+        if st.awaiting_drain && drained {
             st.awaiting_drain = false;
             let at = st.last_sent.unwrap_or(now);
             if self.emit.control(MediaEvent::PlaybackDrained { at }) == Flow::Stop {

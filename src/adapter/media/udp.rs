@@ -62,7 +62,7 @@ impl Wire for UdpWire {
         input: Self::Input,
         now: Instant,
         inbound: &mut InboundPipeline<V>,
-        emit: &Emitter,
+        emit: &mut Emitter,
         metrics: &MediaMetrics,
     ) -> Flow {
         let (n, from) = match input {

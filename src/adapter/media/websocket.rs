@@ -96,7 +96,7 @@ impl WebSocketWire {
         &mut self,
         text: &str,
         _inbound: &mut InboundPipeline<V>,
-        emit: &Emitter,
+        emit: &mut Emitter,
         metrics: &MediaMetrics,
     ) -> Flow {
         match media_websocket::parse_event(text) {
@@ -191,7 +191,7 @@ impl Wire for WebSocketWire {
         input: Input,
         now: Instant,
         inbound: &mut InboundPipeline<V>,
-        emit: &Emitter,
+        emit: &mut Emitter,
         metrics: &MediaMetrics,
     ) -> Flow {
         match input {

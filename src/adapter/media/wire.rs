@@ -14,7 +14,7 @@ pub(crate) fn take_pcm<V: VoiceActivityDetector>(
     pcm: &[u8],
     now: Instant,
     inbound: &mut InboundPipeline<V>,
-    emit: &Emitter,
+    emit: &mut Emitter,
 ) -> Flow {
     let mut off = 0;
     while off < pcm.len() {
@@ -46,7 +46,7 @@ pub(crate) trait Wire: Debug + Send + 'static {
         input: Self::Input,
         now: Instant,
         inbound: &mut InboundPipeline<V>,
-        emit: &Emitter,
+        emit: &mut Emitter,
         metrics: &MediaMetrics,
     ) -> Flow;
 

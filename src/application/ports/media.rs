@@ -78,6 +78,9 @@ pub enum MediaEvent {
     SpeechStarted {
         /// Onset.
         at: Instant,
+        /// The sound heard is our own agent audio coming back (its envelope
+        /// matches what the leg just sent, `vg_media::echo`).
+        echo: bool,
     },
     /// The VAD heard a pause in speech (shorter than its hangover): speech
     /// may go on (`SpeechStarted` again) or end (`SpeechEnded`, same `at`).
@@ -146,6 +149,13 @@ pub enum MediaCommand {
         /// Answered with what was heard and dropped.
         reply: oneshot::Sender<FlushReport>,
     },
+    /// Barge-in hold: stop sending agent audio at once, keeping every frame
+    /// not yet sent (and taking more audio as usual), until
+    /// [`MediaCommand::ResumePlayout`] or a [`MediaCommand::Flush`].
+    PausePlayout,
+    /// End a [`MediaCommand::PausePlayout`]: the held audio goes on from
+    /// the first frame not sent.
+    ResumePlayout,
     /// End the leg.
     Close,
 }

@@ -94,6 +94,8 @@ pub enum Outcome {
         latencies: Vec<crate::application::session::TurnLatency>,
         /// Barge-in delays in ms.
         barge_in_delays_ms: Vec<f64>,
+        /// Barge-in holds that resumed the agent: noise, backchannel, echo.
+        barge_ins_resumed: [u32; 3],
     },
 }
 
@@ -301,6 +303,7 @@ impl CallRouter {
             reason: ended.reason,
             latencies: ended.latencies,
             barge_in_delays_ms: ended.barge_in_delays_ms,
+            barge_ins_resumed: ended.barge_ins_resumed,
         }
     }
 

@@ -379,6 +379,7 @@ impl CallRouter {
             reason,
             latencies: Vec::new(),
             barge_in_delays_ms: Vec::new(),
+            barge_ins_resumed: [0; 3],
         })
     }
 

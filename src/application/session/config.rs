@@ -22,6 +22,22 @@ impl Prompt {
     }
 }
 
+/// What caller sound over the agent's speech does (`session.barge_in_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BargeInMode {
+    /// Stop the agent and cancel the rest of its reply at once.
+    Cancel,
+    /// Pause the agent's audio at once; resume it where it stopped if the
+    /// sound was noise, a backchannel or our own echo, cancel if speech.
+    Pause,
+}
+
+/// The backchannels a caller says while listening, as transcribed.
+pub const DEFAULT_BACKCHANNELS: [&str; 15] = [
+    "mm-hmm", "mhm", "mm", "hmm", "uh-huh", "uh", "oh", "yeah", "yes", "yep", "okay", "ok",
+    "right", "sure", "alright",
+];
+
 /// How a call session behaves. Defaults follow the platform's failure strategy
 /// (DESIGN.md, "When things fail").
 #[derive(Debug, Clone)]
@@ -78,6 +94,23 @@ pub struct SessionConfig {
     /// An STT interim result needs this many words to count as a barge-in
     /// (the VAD's onset is the other trigger; short noises pass neither).
     pub barge_in_min_words: usize,
+    /// What caller sound over the agent does: cancel at once, or pause the
+    /// agent and decide (noise, backchannel, echo: resume; speech: cancel).
+    pub barge_in_mode: BargeInMode,
+    /// Pause mode: sound shorter than this (onset → the VAD's end of it) is
+    /// noise; the agent resumes at once.
+    pub barge_in_noise_max: Duration,
+    /// Pause mode: sound still going this long after its onset is speech.
+    pub barge_in_speech_min: Duration,
+    /// Pause mode: a sound between the two waits for its transcript until
+    /// this long after its onset; none by then counts as speech.
+    pub barge_in_decide_timeout: Duration,
+    /// Pause mode: words (lowercase) a transcript made only of is a
+    /// backchannel ("mm-hmm", "yeah"): the agent resumes.
+    pub barge_in_backchannels: Vec<String>,
+    /// Pause mode: an onset whose sound matches the agent audio just sent
+    /// (our own voice coming back) pauses nothing.
+    pub barge_in_echo_guard: bool,
     /// Dialplan context for blind transfers of non-SIP channels (`continue`).
     pub transfer_context: String,
     /// How the agent's `transfer` actions are carried out (the API chooses per request).
@@ -129,6 +162,15 @@ impl Default for SessionConfig {
             barge_in: true,
             dtmf_in_events: false,
             barge_in_min_words: 1,
+            barge_in_mode: BargeInMode::Pause,
+            barge_in_noise_max: Duration::from_millis(300),
+            barge_in_speech_min: Duration::from_millis(900),
+            barge_in_decide_timeout: Duration::from_secs(3),
+            barge_in_backchannels: DEFAULT_BACKCHANNELS
+                .iter()
+                .map(|w| (*w).to_owned())
+                .collect(),
+            barge_in_echo_guard: true,
             transfer_context: "transfer".into(),
             transfer_mode: TransferMode::Blind,
             transfer_endpoints: BTreeMap::new(),

@@ -34,7 +34,7 @@ mod run;
 mod setup;
 mod unrouted;
 
-pub use config::{Prompt, SessionConfig};
+pub use config::{BargeInMode, DEFAULT_BACKCHANNELS, Prompt, SessionConfig};
 pub use latency::TurnLatency;
 pub use record::summary;
 
@@ -159,6 +159,8 @@ pub struct SessionEnded {
     pub latencies: Vec<TurnLatency>,
     /// Each barge-in's delay from speech onset to the last packet sent, in ms.
     pub barge_in_delays_ms: Vec<f64>,
+    /// Barge-in holds that resumed the agent: noise, backchannel, echo.
+    pub barge_ins_resumed: [u32; 3],
 }
 
 /// A call's far party as it entered Stasis: the caller of an inbound call, or

@@ -173,6 +173,11 @@ impl Session {
             reason: ended.reason,
             latencies: ended.latencies,
             barge_in_delays_ms: ended.barge_in_delays_ms,
+            barge_ins_resumed: [
+                ended.barge_ins_resumed.noise,
+                ended.barge_ins_resumed.backchannel,
+                ended.barge_ins_resumed.echo,
+            ],
         }
     }
 
@@ -286,7 +291,7 @@ impl Session {
                 self.hear(&frame);
                 None
             }
-            MediaEvent::SpeechStarted { at } => Some(Input::SpeechStarted { at }),
+            MediaEvent::SpeechStarted { at, echo } => Some(Input::SpeechStarted { at, echo }),
             MediaEvent::SpeechPaused { at } => Some(Input::SpeechPaused { at }),
             MediaEvent::SpeechEnded { at } => Some(Input::SpeechEnded { at }),
             MediaEvent::Dtmf { digit } => Some(Input::Dtmf(digit)),
@@ -373,6 +378,8 @@ impl Session {
         match effect {
             Effect::Play(chunk) => self.leg_audio(chunk),
             Effect::Flush => self.flush_leg(),
+            Effect::PausePlayout => self.leg_send(MediaCommand::PausePlayout),
+            Effect::ResumePlayout => self.leg_send(MediaCommand::ResumePlayout),
             Effect::Save(record) => self.effects.submit(Write::Record(record)),
             Effect::Publish(event) => self.effects.submit(Write::Event(event)),
             Effect::WriteHistory(record) => self.effects.submit(Write::History(record)),

@@ -241,6 +241,11 @@ pub struct BargeIn {
     pub dropped_ms: u64,
     /// Onset of the caller's speech → last packet out (`null` when unknown).
     pub delay_ms: Option<f64>,
+    /// Pause mode: what the caller said over the agent, masked, when its
+    /// transcript decided the barge-in (absent otherwise: the caller's next
+    /// `stt.transcribed` says it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_text: Option<String>,
 }
 
 /// `call.dtmf`: the key pressed.

@@ -108,6 +108,8 @@ pub struct Pacer {
     talkspurt: Option<Talkspurt>,
     /// The producer said the talkspurt is complete: go idle once drained.
     ending: bool,
+    /// Barge-in hold: nothing goes out, the queue keeps its place.
+    paused: bool,
     marker_pending: bool,
     next_sequence: u16,
     /// Slot time and timestamp of the last packet sent, to continue the
@@ -130,6 +132,7 @@ impl Pacer {
             samples_per_frame: (config.clock_rate / 50).max(1),
             talkspurt: None,
             ending: false,
+            paused: false,
             marker_pending: false,
             next_sequence: config.initial_sequence,
             last_sent: None,
@@ -217,7 +220,7 @@ impl Pacer {
 
     /// When the next packet is due; `None` while there is nothing to send.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.queue.is_empty() {
+        if self.queue.is_empty() || self.paused {
             return None;
         }
         self.talkspurt.map(|ts| ts.slot_time(ts.next))
@@ -232,6 +235,9 @@ impl Pacer {
     /// The next packet due at the time last given to [`Pacer::handle_timeout`].
     pub fn poll_output(&mut self) -> Option<Packet<'_>> {
         let now = self.now?;
+        if self.paused {
+            return None;
+        }
         let mut ts = self.talkspurt?;
         let due = ts.slot_time(ts.next);
         if due > now || self.queue.is_empty() {
@@ -285,7 +291,38 @@ impl Pacer {
         self.stats.flushed_frames += dropped as u64;
         self.talkspurt = None;
         self.ending = false;
+        self.paused = false;
         FRAME_DURATION * u32::try_from(dropped).unwrap_or(u32::MAX)
+    }
+
+    /// Barge-in hold: stops sending at once and keeps every queued frame in
+    /// its place (pushes still queue). [`Pacer::unpause`] goes on from the
+    /// first frame not sent; [`Pacer::flush`] drops them instead.
+    pub fn pause(&mut self) {
+        self.paused = true;
+    }
+
+    /// Ends a [`Pacer::pause`] at `now`: the frames held go out from the next
+    /// slot at or after `now`, as a new talkspurt (marker bit, timestamps
+    /// continued over the gap), so no frame is skipped or sent twice.
+    pub fn unpause(&mut self, now: Instant) {
+        if !std::mem::take(&mut self.paused) {
+            return;
+        }
+        let ending = self.ending;
+        if self.queue.is_empty() {
+            // Nothing held: the next push starts the talkspurt.
+            self.talkspurt = None;
+            self.ending = false;
+            return;
+        }
+        self.start_talkspurt(now);
+        self.ending = ending;
+    }
+
+    /// Whether a [`Pacer::pause`] is in force.
+    pub fn is_paused(&self) -> bool {
+        self.paused
     }
 
     /// Audio waiting to be sent.

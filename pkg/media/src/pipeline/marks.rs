@@ -14,10 +14,11 @@ pub(crate) enum Mark {
     DtmfMore,
 }
 
-/// Fixed-capacity ring, as deep as the pacer's queue.
+/// Fixed-capacity ring, as deep as the pacer's queue: each frame's kind and
+/// its audio level (RMS of its samples; 0 for DTMF), for the echo reference.
 #[derive(Debug)]
 pub(crate) struct Marks {
-    ring: Box<[Mark]>,
+    ring: Box<[(Mark, u16)]>,
     head: usize,
     len: usize,
 }
@@ -25,7 +26,7 @@ pub(crate) struct Marks {
 impl Marks {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            ring: vec![Mark::Audio; capacity.max(1)].into_boxed_slice(),
+            ring: vec![(Mark::Audio, 0); capacity.max(1)].into_boxed_slice(),
             head: 0,
             len: 0,
         }
@@ -38,17 +39,17 @@ impl Marks {
     /// Called only after the pacer accepted the frame, so it never overflows
     /// while the capacities match; if it did, the mark is dropped (the frame
     /// then goes out as audio) rather than panicking.
-    pub(crate) fn push(&mut self, mark: Mark) {
+    pub(crate) fn push(&mut self, mark: Mark, level: u16) {
         if self.len < self.ring.len() {
             let i = (self.head + self.len) % self.ring.len();
-            self.ring[i] = mark;
+            self.ring[i] = (mark, level);
             self.len += 1;
         }
     }
 
-    pub(crate) fn pop(&mut self) -> Mark {
+    pub(crate) fn pop(&mut self) -> (Mark, u16) {
         if self.len == 0 {
-            return Mark::Audio;
+            return (Mark::Audio, 0);
         }
         let m = self.ring[self.head];
         self.head = (self.head + 1) % self.ring.len();

@@ -120,6 +120,8 @@ pub struct OutboundPipeline {
     /// Audio went into the resampler since it was last drained: its delay
     /// line holds the end of it.
     resampler_dirty: bool,
+    /// Level of the last packet handed out (RMS; 0 for DTMF).
+    last_level: u16,
     stats: OutboundStats,
 }
 
@@ -152,6 +154,7 @@ impl OutboundPipeline {
             utterance_open: false,
             slots,
             resampler_dirty: false,
+            last_level: 0,
             stats: OutboundStats::default(),
             config,
         })
@@ -265,6 +268,32 @@ impl OutboundPipeline {
         dropped
     }
 
+    /// Barge-in hold: stops sending at once; every queued frame keeps its
+    /// place, and audio pushed meanwhile queues behind it. Undone by
+    /// [`resume`](Self::resume) (the same audio goes on where it stopped) or
+    /// [`flush`](Self::flush) (it is dropped).
+    pub fn pause(&mut self) {
+        self.pacer.pause();
+    }
+
+    /// Ends a [`pause`](Self::pause) at `now`: the first frame not sent goes
+    /// out at once, then the rest at 20 ms as before.
+    pub fn resume(&mut self, now: Instant) {
+        self.pacer.unpause(now);
+    }
+
+    /// Whether a [`pause`](Self::pause) is in force: nothing goes out, and
+    /// [`poll_timeout`](Self::poll_timeout) is `None` with audio queued.
+    pub fn is_paused(&self) -> bool {
+        self.pacer.is_paused()
+    }
+
+    /// The audio level (RMS of the samples) of the last packet handed out
+    /// by [`poll_transmit`](Self::poll_transmit): the echo reference's input.
+    pub fn last_level(&self) -> u16 {
+        self.last_level
+    }
+
     /// Queues RFC 4733 packets for `digit` ('0'-'9', '*', '#', 'A'-'D') in the
     /// same sequence space and schedule as the audio, after what is queued.
     pub fn send_dtmf(&mut self, now: Instant, digit: char) -> Result<(), OutboundError> {
@@ -280,11 +309,12 @@ impl OutboundPipeline {
                 // fail, and 4 bytes fit every codec's slot.
                 return Err(OutboundError::NoRoomForDigit { needed });
             }
-            self.marks.push(if i == 0 {
+            let mark = if i == 0 {
                 Mark::DtmfStart
             } else {
                 Mark::DtmfMore
-            });
+            };
+            self.marks.push(mark, 0);
         }
         self.pacer.end_talkspurt();
         Ok(())
@@ -317,7 +347,9 @@ impl OutboundPipeline {
     fn write_next(&mut self, out: Option<&mut [u8]>) -> Option<usize> {
         let packet = self.pacer.poll_output()?;
         let mut header = packet.header;
-        match self.marks.pop() {
+        let (mark, level) = self.marks.pop();
+        self.last_level = level;
+        match mark {
             Mark::Audio => {
                 self.stats.audio_sent += FRAME_DURATION;
                 self.stats.utterance_sent += FRAME_DURATION;
@@ -370,7 +402,7 @@ impl Queue<'_> {
             return;
         };
         match self.pacer.push(self.now, &self.encoded[..n]) {
-            Ok(()) => self.marks.push(Mark::Audio),
+            Ok(()) => self.marks.push(Mark::Audio, crate::echo::frame_level(pcm)),
             Err(PushError::Full | PushError::TooLarge { .. }) => self.dropped += 1,
         }
     }

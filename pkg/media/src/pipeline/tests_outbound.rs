@@ -294,3 +294,70 @@ fn pcm_room_at_a_new_rate_leaves_space_for_the_drain() {
     // The 24 kHz partial frame (its padding covers the delay), the 8 kHz one.
     assert_eq!(p.queued(), ms(40));
 }
+
+/// Barge-in hold: a pause stops output at once, audio pushed meanwhile
+/// queues, and the resume goes on from the first frame not sent: the caller
+/// hears exactly the packets of an uninterrupted run, none lost or repeated.
+#[test]
+fn a_pause_keeps_the_place_and_a_resume_goes_on_from_it() {
+    let t0 = Instant::now();
+    // A rising tone: every frame's payload differs from the others.
+    let pcm: Vec<i16> = tone(24000, 300.0, 8000.0, 0, 24000)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (f64::from(*s) * (0.2 + i as f64 / 30000.0)) as i16)
+        .collect();
+    let (first, rest) = pcm.split_at(12000);
+    let mut reference = OutboundPipeline::new(config()).unwrap();
+    reference.push_pcm(t0, &pcm, 24000).unwrap();
+    reference.end_of_speech(t0).unwrap();
+    let whole = drive(&mut reference, t0 + ms(5000));
+
+    let mut p = OutboundPipeline::new(config()).unwrap();
+    p.push_pcm(t0, first, 24000).unwrap();
+    let mut sent = drive(&mut p, t0 + ms(190));
+    assert_eq!(sent.len(), 10);
+    assert!(p.last_level() > 0, "a tone's packet has a level");
+    p.pause();
+    assert!(p.is_paused());
+    // Nothing goes out while paused, however late the clock runs; audio
+    // still queues behind the held frames.
+    assert_eq!(p.poll_timeout(), None);
+    p.handle_timeout(t0 + ms(400));
+    assert!(p.poll_transmit().is_none());
+    p.push_pcm(t0 + ms(400), rest, 24000).unwrap();
+    p.end_of_speech(t0 + ms(400)).unwrap();
+    assert_eq!(p.poll_timeout(), None);
+    let resumed_at = t0 + ms(550);
+    p.resume(resumed_at);
+    assert!(!p.is_paused());
+    assert_eq!(p.poll_timeout(), Some(resumed_at));
+    let after = drive(&mut p, t0 + ms(5000));
+    // The rest of the sentence, from where it stopped, as a new talkspurt.
+    assert_eq!(after[0].at, resumed_at);
+    assert!(after[0].marker);
+    assert_eq!(after[0].seq, sent[9].seq.wrapping_add(1));
+    assert_continuous(&after, 160);
+    sent.extend(after);
+    let payloads = |s: &[Sent]| s.iter().map(|p| p.payload.clone()).collect::<Vec<_>>();
+    assert_eq!(payloads(&sent), payloads(&whole));
+    assert_eq!(p.stats().utterance_sent, reference.stats().utterance_sent);
+}
+
+/// A pause then a flush (the hold decided it was speech): the held frames
+/// are dropped and reported, and the next reply plays at once.
+#[test]
+fn a_flush_during_a_pause_drops_the_held_audio() {
+    let t0 = Instant::now();
+    let mut p = OutboundPipeline::new(config()).unwrap();
+    p.push_pcm(t0, &tone(24000, 1000.0, 8000.0, 0, 24000), 24000)
+        .unwrap();
+    drive(&mut p, t0 + ms(190));
+    p.pause();
+    assert_eq!(p.flush(), ms(800));
+    assert!(!p.is_paused());
+    p.push_pcm(t0 + ms(300), &tone(24000, 1000.0, 8000.0, 0, 480), 24000)
+        .unwrap();
+    assert_eq!(p.poll_timeout(), Some(t0 + ms(300)));
+    assert_eq!(p.stats().utterance_sent, ms(0));
+}

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use allocation_counter::measure;
 use vg_media::codec::{Codec, Pcmu};
 use vg_media::dtmf::DtmfSender;
+use vg_media::echo::{EchoConfig, EchoReference};
 use vg_media::pipeline::{
     InboundConfig, InboundOutput, InboundPipeline, OutboundConfig, OutboundPipeline,
 };
@@ -155,20 +156,33 @@ fn inbound_with_earshot_vad_does_not_allocate_per_frame() {
 }
 
 /// TTS replies of 3 s at 24 kHz in 1234-sample chunks, arriving faster than
-/// real time; every fourth reply is barged in on halfway; a digit after each.
+/// real time; every fourth reply is barged in on halfway, and every fourth
+/// paused (a barge-in hold) for 400 ms and resumed; a digit after each. Each
+/// packet's level goes into an echo reference, as the leg does, and every
+/// packet asks it whether what is heard is echo (the leg asks per onset).
 fn run_outbound(p: &mut OutboundPipeline, t0: Instant, replies: u32, tts: &[i16]) -> u64 {
     let mut packets = 0u64;
     let mut now = t0;
+    let mut echo = EchoReference::new(EchoConfig::default());
     let mut send = |p: &mut OutboundPipeline, until: Instant| {
         while let Some(t) = p.poll_timeout().filter(|&t| t <= until) {
             p.handle_timeout(t);
             while let Some(bytes) = p.poll_transmit() {
                 packets += u64::from(bytes.len() == 172 || bytes.len() == 16);
+                echo.record_sent(t, p.last_level());
+                echo.record_heard(t, p.last_level() / 3);
+                std::hint::black_box(echo.is_echo());
             }
         }
     };
     for r in 0..replies {
-        for chunk in tts.chunks(1234) {
+        for (i, chunk) in tts.chunks(1234).enumerate() {
+            if r % 4 == 1 && i == 30 {
+                p.pause();
+                now += Duration::from_millis(400);
+                send(p, now);
+                p.resume(now);
+            }
             p.push_pcm(now, chunk, 24000).unwrap();
             now += Duration::from_millis(10);
             send(p, now);

@@ -56,6 +56,12 @@ impl Caller {
         }
     }
 
+    /// Calls `did` and sends back everything it hears (Asterisk's `Echo()`):
+    /// the agent hears its own voice, as from a speakerphone.
+    pub fn echo(did: &str) -> Self {
+        Self::new(did, "echo")
+    }
+
     /// Calls `did` and only listens (sending silence).
     pub fn listen(did: &str) -> Self {
         Self::new(did, "listen")

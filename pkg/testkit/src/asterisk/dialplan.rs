@@ -49,6 +49,11 @@ exten => play,1,Set(TIMEOUT(absolute)=${{VG_MAX}})
  same => n,Playback(${{VG_FILE}})
  same => n,Goto(vg-caller,silence,1)
 exten => hangup-mid,1,Goto(vg-caller,play,1)
+; Sends back what it hears, at once and at full level: a speakerphone's
+; echo at its worst.
+exten => echo,1,Set(TIMEOUT(absolute)=${{VG_MAX}})
+ same => n,MixMonitor(${{VG_REC}}.wav,r(${{VG_REC}}-rx.wav)t(${{VG_REC}}-tx.wav))
+ same => n,Echo()
 exten => listen,1,Set(TIMEOUT(absolute)=${{VG_MAX}})
  same => n,MixMonitor(${{VG_REC}}.wav,r(${{VG_REC}}-rx.wav)t(${{VG_REC}}-tx.wav))
  same => n,Goto(vg-caller,silence,1)

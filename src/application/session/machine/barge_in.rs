@@ -1,11 +1,22 @@
 //! Barge-in: the caller speaks over the agent. The leg flushes what it has
 //! not played, and reports how much was heard; the barge-in is complete then.
+//!
+//! In pause mode (`barge_in_mode = "pause"`) caller sound first only pauses
+//! the agent's audio (a hold), and is judged: sound shorter than
+//! `barge_in_noise_max` is noise, a transcript of backchannel words only
+//! ("mm-hmm", "yeah") or of nothing is a backchannel or noise, and an onset
+//! the leg found to be our own echo pauses nothing; the agent then resumes
+//! where it stopped. Sound still going at `barge_in_speech_min`, a transcript
+//! with other words, or no transcript by `barge_in_decide_timeout` is speech:
+//! the barge-in goes on as in cancel mode, and the caller's turn starts with
+//! what the hold heard.
 
 use super::{
     CallCore, Effect,
-    conversation::{BargingIn, Conversation, Piece},
+    conversation::{BargingIn, Conversation, Hold, HoldOutcome, Piece},
     timers::Timer,
 };
+use crate::application::session::BargeInMode;
 use crate::{
     application::ports::media::FlushReport,
     domain::{
@@ -20,13 +31,178 @@ use std::time::{Duration, Instant};
 const FLUSH_WAIT: Duration = Duration::from_secs(1);
 
 impl CallCore {
+    /// Caller sound began over the agent at `at`: cancel, or hold and judge.
+    pub(super) fn caller_over_agent(&mut self, at: Instant, echo: bool) {
+        match self.cfg.barge_in_mode {
+            BargeInMode::Cancel => self.barge_in(at),
+            BargeInMode::Pause => self.hold(at, echo),
+        }
+    }
+
+    /// A farewell after a failure is not interrupted: nothing can follow.
+    fn interruptible(&self) -> bool {
+        !matches!(&self.conv, Conversation::Responding(s)
+            if matches!(s.after, super::conversation::AfterSpeech::Hangup(crate::domain::call::EndReason::Error(_))))
+    }
+
+    /// Pauses the agent's audio while the sound that began at `at` is judged.
+    fn hold(&mut self, at: Instant, echo: bool) {
+        let speech_min = self.cfg.barge_in_speech_min;
+        if let Some(h) = &mut self.hold {
+            // Sound again within the hold: judged on its whole length.
+            h.sound_end = None;
+            h.sound_over = false;
+            let due = (h.onset + speech_min).max(self.now.at);
+            let due = self.timers.get(Timer::Hold).map_or(due, |t| t.min(due));
+            self.timers.set(Timer::Hold, due);
+            return;
+        }
+        if !self.interruptible() || self.speech_mut().is_none() {
+            return;
+        }
+        if echo && self.cfg.barge_in_echo_guard {
+            tracing::debug!(call_id = %self.who.call_id, "barge-in ignored: our own echo");
+            self.log.resumed.echo += 1;
+            return;
+        }
+        self.emit(Effect::PausePlayout);
+        self.hold = Some(Hold {
+            onset: at,
+            sound_end: None,
+            sound_over: false,
+            asked: false,
+        });
+        self.timers.set(Timer::Hold, at + speech_min);
+    }
+
+    /// The held sound stopped at `at` (`over`: the VAD's end, not a pause).
+    /// Short: noise, resume. Longer: ask for its transcript. Whether a hold
+    /// took it.
+    pub(super) fn hold_sound_stopped(&mut self, at: Instant, over: bool) -> bool {
+        let (noise_max, decide) = (
+            self.cfg.barge_in_noise_max,
+            self.cfg.barge_in_decide_timeout,
+        );
+        let now = self.now.at;
+        let Some(h) = &mut self.hold else {
+            return false;
+        };
+        h.sound_end = Some(at);
+        h.sound_over |= over;
+        if at.saturating_duration_since(h.onset) < noise_max {
+            self.resume_playout(Resume::Noise);
+        } else if !h.asked && self.stt.open {
+            h.asked = true;
+            self.timers.set(Timer::Hold, (h.onset + decide).max(now));
+            self.emit(Effect::FinishStt);
+        } else if !h.asked {
+            // No recogniser to tell a backchannel from a word: speech.
+            self.hold_is_speech(None);
+        }
+        true
+    }
+
+    /// A transcript during a hold decides it: nothing (noise) or only
+    /// backchannel words resume the agent, anything else is speech.
+    pub(super) fn hold_transcript(&mut self, text: &str) -> bool {
+        if self.hold.is_none() {
+            return false;
+        }
+        let words = words_of(text);
+        if words.is_empty() {
+            self.resume_playout(Resume::Noise);
+        } else if words.iter().all(|w| self.is_backchannel(w)) {
+            self.resume_playout(Resume::Backchannel);
+        } else {
+            self.hold_is_speech(Some(text.to_owned()));
+        }
+        true
+    }
+
+    /// Whether `word` (from [`words_of`]) is a configured backchannel,
+    /// however long its letters are held ("mmm", "yeahhh", "Mm-hmmm").
+    fn is_backchannel(&self, word: &str) -> bool {
+        let word = held_letters_once(word);
+        self.cfg
+            .barge_in_backchannels
+            .iter()
+            .any(|b| held_letters_once(b) == word)
+    }
+
+    /// An interim of `words` words while the agent speaks, in pause mode:
+    /// during a hold, more words than a backchannel has mean speech. Outside
+    /// one it does nothing: the VAD's onset (echo-aware) starts holds.
+    pub(super) fn hold_interim(&mut self, words: usize) {
+        if self.hold.is_some() && words >= SPEECH_WORDS {
+            self.hold_is_speech(None);
+        }
+    }
+
+    /// The hold's deadline: the sound went on (speech), or its transcript
+    /// did not come in time (taken as speech, which cancel mode does anyway).
+    pub(super) fn hold_timed_out(&mut self) {
+        self.hold_is_speech(None);
+    }
+
+    fn resume_playout(&mut self, why: Resume) {
+        let Some(h) = self.hold.take() else {
+            return;
+        };
+        self.timers.clear(Timer::Hold);
+        self.emit(Effect::ResumePlayout);
+        let held_ms = self.now.at.saturating_duration_since(h.onset).as_millis() as u64;
+        tracing::info!(call_id = %self.who.call_id, ?why, held_ms, "barge-in hold resumed");
+        match why {
+            Resume::Noise => self.log.resumed.noise += 1,
+            Resume::Backchannel => self.log.resumed.backchannel += 1,
+        }
+    }
+
+    /// Drops a hold because its speech ends otherwise (done, replaced, the
+    /// call moves on): the leg plays again.
+    pub(super) fn drop_hold(&mut self) {
+        if self.hold.take().is_some() {
+            self.timers.clear(Timer::Hold);
+            self.emit(Effect::ResumePlayout);
+        }
+    }
+
+    fn hold_is_speech(&mut self, text: Option<String>) {
+        let Some(h) = self.hold.take() else {
+            return;
+        };
+        self.timers.clear(Timer::Hold);
+        let held_ms = self.now.at.saturating_duration_since(h.onset).as_millis() as u64;
+        tracing::info!(call_id = %self.who.call_id, held_ms, heard = ?text.as_deref().map(crate::domain::pii::mask), "barge-in hold: speech");
+        if !self.interruptible() || self.speech_mut().is_none() {
+            // The speech became a farewell meanwhile: it is said whole.
+            self.emit(Effect::ResumePlayout);
+            return;
+        }
+        let outcome = HoldOutcome {
+            final_owed: h.asked && text.is_none(),
+            sound_over: h.sound_over,
+            text,
+        };
+        self.cancel_speech(h.onset, Some(outcome));
+    }
+
     /// The caller spoke over the agent: stop the audio now and cancel the
     /// rest. The barge-in is complete once the leg reports what it cut.
     pub(super) fn barge_in(&mut self, onset: Instant) {
-        // A farewell after a failure is not interrupted: nothing can follow.
-        if matches!(&self.conv, Conversation::Responding(s)
-            if matches!(s.after, super::conversation::AfterSpeech::Hangup(crate::domain::call::EndReason::Error(_))))
-        {
+        if !self.interruptible() {
+            // A farewell is said whole, a hold on it included.
+            self.drop_hold();
+            return;
+        }
+        // A hold in progress is overtaken: the flush ends its pause too.
+        self.hold = None;
+        self.timers.clear(Timer::Hold);
+        self.cancel_speech(onset, None);
+    }
+
+    fn cancel_speech(&mut self, onset: Instant, from_hold: Option<HoldOutcome>) {
+        if !self.interruptible() {
             return;
         }
         let Some(speech) = self.take_speech() else {
@@ -41,6 +217,7 @@ impl CallCore {
         self.conv = Conversation::BargingIn(BargingIn {
             onset,
             pieces: speech.pieces,
+            from_hold,
         });
     }
 
@@ -68,6 +245,11 @@ impl CallCore {
             heard_ms: sent.as_millis() as u64,
             dropped_ms: report.map_or(0, |r| r.dropped.as_millis() as u64),
             delay_ms,
+            caller_text: b
+                .from_hold
+                .as_ref()
+                .and_then(|o| o.text.as_deref())
+                .map(pii::mask),
         });
         self.transition(CallInput::BargeIn, data);
         self.history_agent(heard.clone(), true);
@@ -76,7 +258,66 @@ impl CallCore {
         self.listen();
         self.timers.clear(Timer::Silence);
         self.timers.set(Timer::MaxTurn, b.onset + self.cfg.max_turn);
+        if let Some(o) = b.from_hold {
+            self.seed_turn(o);
+        }
     }
+
+    /// The caller's turn after a hold that was speech starts with what the
+    /// hold heard; a sound already over ends the turn after the endpointing.
+    fn seed_turn(&mut self, o: HoldOutcome) {
+        if let Conversation::Listening(l) = &mut self.conv {
+            if let Some(text) = &o.text {
+                l.transcript = text.trim().to_owned();
+                l.trailing = super::listen::trails_off(&l.transcript);
+            }
+            l.finished_early = o.text.is_some() || o.final_owed;
+            l.finals_owed = u32::from(o.final_owed);
+        }
+        if o.sound_over {
+            self.timers
+                .set(Timer::Endpoint, self.now.at + self.cfg.endpointing);
+        }
+    }
+}
+
+/// Interim words from which a held sound is speech: more than a backchannel
+/// ("yeah yeah") has.
+const SPEECH_WORDS: usize = 3;
+
+/// Why a hold resumed the agent.
+#[derive(Debug, Clone, Copy)]
+enum Resume {
+    Noise,
+    Backchannel,
+}
+
+/// Holds that resumed the agent (false barge-ins avoided), by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Resumed {
+    pub(crate) noise: u32,
+    pub(crate) backchannel: u32,
+    pub(crate) echo: u32,
+}
+
+/// `word` with each run of one letter written once ("mmm" → "m").
+fn held_letters_once(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The words of a transcript, lowercase, without punctuation ("Mm-hmm." →
+/// "mm-hmm").
+pub(super) fn words_of(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\''))
+        .map(|w| w.trim_matches(['-', '\'']).to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 /// The part of the spoken pieces that fits in `sent` of audio: whole pieces,

@@ -180,6 +180,7 @@ impl CallCore {
             reason,
             latencies: std::mem::take(&mut self.log.latencies),
             barge_in_delays_ms: std::mem::take(&mut self.log.barge_in_delays_ms),
+            barge_ins_resumed: self.log.resumed,
         };
         self.emit(Effect::End(ended));
         self.conv = Conversation::Ended;

@@ -150,6 +150,32 @@ pub(crate) struct BargingIn {
     pub(crate) onset: Instant,
     /// What was being said: the report tells how much of it was heard.
     pub(crate) pieces: Vec<Piece>,
+    /// What a hold learnt before it decided on speech, for the turn after.
+    pub(crate) from_hold: Option<HoldOutcome>,
+}
+
+/// A barge-in hold: the agent's audio is paused while the caller's sound is
+/// judged (noise, backchannel, echo, or speech).
+#[derive(Debug, Clone)]
+pub(crate) struct Hold {
+    pub(crate) onset: Instant,
+    /// When the sound stopped (the VAD's pause or end), while it has.
+    pub(crate) sound_end: Option<Instant>,
+    /// The VAD reported the end of the sound, not only a pause.
+    pub(crate) sound_over: bool,
+    /// The recogniser was asked for the sound's transcript.
+    pub(crate) asked: bool,
+}
+
+/// What a hold that ended in a barge-in hands to the caller's turn.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HoldOutcome {
+    /// The transcript of the sound, if it came.
+    pub(crate) text: Option<String>,
+    /// Its final was asked for and is still owed.
+    pub(crate) final_owed: bool,
+    /// The sound has ended: no end of speech will come for it.
+    pub(crate) sound_over: bool,
 }
 
 /// An attended transfer in progress.

@@ -18,6 +18,10 @@ pub(crate) enum Effect {
     /// Barge-in: drop every agent sample not yet on the wire, in a new
     /// generation. Answered by `Input::Flushed`.
     Flush,
+    /// Barge-in hold: stop sending agent audio, keeping its place.
+    PausePlayout,
+    /// The hold was noise, a backchannel or echo: go on where it stopped.
+    ResumePlayout,
     /// Open the recogniser. Answered by `SttOpened` or `SttOpenFailed`.
     OpenStt,
     /// Ask the recogniser for its final; `SttFinishFailed` when it cannot.
@@ -80,4 +84,6 @@ pub(crate) struct Ended {
     pub(crate) reason: EndReason,
     pub(crate) latencies: Vec<TurnLatency>,
     pub(crate) barge_in_delays_ms: Vec<f64>,
+    /// Barge-in holds that resumed the agent, by reason.
+    pub(crate) barge_ins_resumed: super::Resumed,
 }

@@ -21,8 +21,9 @@ pub(crate) struct Now {
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // one per wake; boxing would allocate per TTS chunk
 pub(crate) enum Input {
-    /// The leg's VAD heard the caller start (`at` is the onset).
-    SpeechStarted { at: Instant },
+    /// The leg's VAD heard the caller start (`at` is the onset); `echo`:
+    /// the sound matches the agent audio the leg just sent.
+    SpeechStarted { at: Instant, echo: bool },
     /// The leg's VAD heard the caller pause (`at`: end of the last speech).
     SpeechPaused { at: Instant },
     /// The leg's VAD heard the caller stop.

@@ -6,7 +6,7 @@ use super::{
     timers::Timer,
 };
 use crate::{
-    application::ports::orchestrator::Turn,
+    application::{ports::orchestrator::Turn, session::BargeInMode},
     domain::{
         call::{CallInput, EndReason, Phase},
         events::{Dtmf, EventData, SttFailed, Transcribed},
@@ -25,7 +25,7 @@ const TRAILING_WORDS: &[&str] = &[
 
 /// Whether `transcript` trails off: a comma, an ellipsis or a dash at its
 /// end, or a last word a sentence does not end on ("and", "um", "to").
-fn trails_off(transcript: &str) -> bool {
+pub(super) fn trails_off(transcript: &str) -> bool {
     let t = transcript.trim_end();
     if t.ends_with([',', '-', '\u{2026}']) || t.ends_with("..") {
         return true;
@@ -56,7 +56,7 @@ impl CallCore {
         self.timers.clear(Timer::MaxTurn);
     }
 
-    pub(super) fn on_speech_started(&mut self, at: Instant) {
+    pub(super) fn on_speech_started(&mut self, at: Instant, echo: bool) {
         self.timers.clear(Timer::Silence);
         self.timers.clear(Timer::Endpoint);
         if let Conversation::Listening(l) = &mut self.conv {
@@ -69,7 +69,7 @@ impl CallCore {
             self.timers.set(Timer::MaxTurn, at + self.cfg.max_turn);
         }
         if self.phase() == Some(Phase::Speaking) && self.cfg.barge_in {
-            self.barge_in(at);
+            self.caller_over_agent(at, echo);
         }
     }
 
@@ -77,6 +77,9 @@ impl CallCore {
     /// (a recogniser that decodes per utterance, like Whisper, starts now
     /// instead of after the hangover and the endpointing).
     pub(super) fn on_speech_paused(&mut self, at: Instant) {
+        if self.hold_sound_stopped(at, false) {
+            return;
+        }
         if !self.cfg.finish_on_pause
             || !self.stt.open
             || self.phase() != Some(Phase::Listening)
@@ -97,6 +100,9 @@ impl CallCore {
     }
 
     pub(super) fn on_speech_ended(&mut self, at: Instant) {
+        if self.hold_sound_stopped(at, true) {
+            return;
+        }
         let Conversation::Listening(l) = &self.conv else {
             return;
         };
@@ -113,17 +119,24 @@ impl CallCore {
 
     pub(super) fn on_interim(&mut self, words: usize) {
         self.timers.clear(Timer::Silence);
-        if self.phase() == Some(Phase::Speaking)
-            && self.cfg.barge_in
-            && words >= self.cfg.barge_in_min_words.max(1)
-        {
-            self.barge_in(self.now.at);
+        if self.phase() != Some(Phase::Speaking) || !self.cfg.barge_in {
+            return;
+        }
+        match self.cfg.barge_in_mode {
+            BargeInMode::Pause => self.hold_interim(words),
+            BargeInMode::Cancel if words >= self.cfg.barge_in_min_words.max(1) => {
+                self.barge_in(self.now.at);
+            }
+            BargeInMode::Cancel => {}
         }
     }
 
     pub(super) fn on_final(&mut self, text: &str, confidence: Option<f32>) {
         self.stt.failures = 0;
         let text = text.trim();
+        if self.hold_transcript(text) {
+            return;
+        }
         // A final while the agent speaks is not part of a turn.
         let mut settled = false;
         if let Conversation::Listening(l) = &mut self.conv {
@@ -301,6 +314,9 @@ impl CallCore {
                 self.barge_in_reported(None);
             }
             return;
+        }
+        if self.timers.take_due(Timer::Hold, now) {
+            self.hold_timed_out();
         }
         if self.timers.take_due(Timer::TtsFirstByte, now) {
             self.tts_failed("no audio before the first-byte timeout".into());

@@ -26,6 +26,12 @@
 //! listening; only an end does not wait. They are handled from
 //! `poll_effect`, one at a time, each once the effects before it are done.
 //!
+//! In pause mode a barge-in starts as a hold: the leg pauses the agent's
+//! audio (`Effect::PausePlayout`) while the speech goes on in the core and
+//! the sound is judged (`barge_in`): noise, a backchannel or our own echo
+//! resumes it where it stopped (`Effect::ResumePlayout`), speech becomes
+//! the barge-in above. The leg is paused exactly while the core holds.
+//!
 //! # Files
 //! `conversation` (the states and their data), `timers` (the deadlines),
 //! `listen` (turns, digits, silence), `speak` (reply → sentences, what follows
@@ -55,6 +61,7 @@ mod timers;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use barge_in::Resumed;
 pub(crate) use effect::{Effect, Ended};
 pub(crate) use input::{Input, Now};
 pub(crate) use setup::StartFailure;
@@ -67,7 +74,7 @@ use crate::{
         call::{Call, CallState, Direction, EndReason, Phase},
     },
 };
-use conversation::{Conversation, Speech};
+use conversation::{Conversation, Hold, Speech};
 use std::{collections::VecDeque, sync::Arc, time::Instant};
 use timers::{Timer, Timers};
 
@@ -88,6 +95,8 @@ pub(crate) struct CallCore {
     start_failure: Option<EndReason>,
     /// Inputs that wait for a barge-in to complete.
     held: VecDeque<Input>,
+    /// Pause mode: the agent's audio is paused while caller sound is judged.
+    hold: Option<Hold>,
     stt: Recogniser,
     /// Reprompts in a row with no turn.
     reprompts: u32,
@@ -137,6 +146,8 @@ struct TurnLog {
     records: Vec<TurnRecord>,
     barge_ins: u32,
     barge_in_delays_ms: Vec<f64>,
+    /// Barge-in holds that resumed the agent.
+    resumed: Resumed,
 }
 
 impl CallCore {
@@ -179,6 +190,7 @@ impl CallCore {
             ending: None,
             start_failure: None,
             held: VecDeque::new(),
+            hold: None,
             stt: Recogniser::default(),
             reprompts: 0,
             interrupted: None,
@@ -267,7 +279,7 @@ impl CallCore {
             return;
         };
         match input {
-            Input::SpeechStarted { at } => self.on_speech_started(at),
+            Input::SpeechStarted { at, echo } => self.on_speech_started(at, echo),
             Input::SpeechPaused { at } => self.on_speech_paused(at),
             Input::SpeechEnded { at } => self.on_speech_ended(at),
             Input::PlaybackDrained => self.on_playback_drained(),
@@ -323,6 +335,8 @@ impl CallCore {
     }
 
     fn take_speech(&mut self) -> Option<Speech> {
+        // A hold on this speech ends with it (a barge-in drops it first).
+        self.drop_hold();
         match &mut self.conv {
             Conversation::Responding(_) => {
                 match std::mem::replace(&mut self.conv, Conversation::Setup) {

@@ -20,9 +20,11 @@ pub(crate) enum Timer {
     /// Barge-in: the leg answers a flush within one turn of its task; a
     /// stuck one is given up on.
     Flush,
+    /// Barge-in hold: decide (speech, or no transcript in time) by then.
+    Hold,
 }
 
-const COUNT: usize = 7;
+const COUNT: usize = 8;
 
 impl Timer {
     fn index(self) -> usize {

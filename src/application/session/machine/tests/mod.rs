@@ -2,6 +2,7 @@
 //! answers effects the way `session::run` does, table tests of each
 //! transition (`table`) and seeded random interleavings (`random`).
 
+mod hold;
 mod random;
 mod table;
 

@@ -19,7 +19,7 @@ use crate::{
             orchestrator::{Action, DtmfSequence},
             speech::{TtsAudio, TtsChunk},
         },
-        session::{Prompt, SessionCommand, SessionConfig, TransferLegEvent},
+        session::{BargeInMode, Prompt, SessionCommand, SessionConfig, TransferLegEvent},
     },
     domain::{DtmfDigits, SayText, TransferTarget, call::EndReason, events::EventType},
 };
@@ -62,6 +62,9 @@ struct Model {
     leg: bool,
     caller: bool,
     flush_pending: bool,
+    /// The leg's playout is paused (a barge-in hold).
+    paused: bool,
+    resumed: u32,
     originated: u32,
     hung_up_person: u32,
     hung_up_caller: u32,
@@ -92,6 +95,16 @@ impl Model {
             Effect::Flush => {
                 self.flush_pending = true;
                 self.saw_flush = true;
+                self.paused = false;
+            }
+            Effect::PausePlayout => {
+                assert!(!self.paused, "seed {seed}: paused twice");
+                self.paused = true;
+            }
+            Effect::ResumePlayout => {
+                assert!(self.paused, "seed {seed}: resumed without a pause");
+                self.paused = false;
+                self.resumed += 1;
             }
             Effect::Continue(_) => self.saw_continue = true,
             Effect::HandedOver => self.saw_handover = true,
@@ -142,6 +155,11 @@ fn config(rng: &mut Rng) -> SessionConfig {
             pcm: vec![0i16; 160].into(),
         }),
         barge_in_min_words: 1 + rng.below(2) as usize,
+        barge_in_mode: if rng.chance(50) {
+            BargeInMode::Pause
+        } else {
+            BargeInMode::Cancel
+        },
         transfer_endpoints: [("agents".to_owned(), "PJSIP/agents".to_owned())].into(),
         ..SessionConfig::default()
     }
@@ -168,7 +186,10 @@ fn target(rng: &mut Rng) -> TransferTarget {
 fn input(rng: &mut Rng, sim: &Sim, model: &mut Model) -> Option<Input> {
     let now = sim.now.at;
     let input = match rng.below(26) {
-        0 | 1 => Input::SpeechStarted { at: now },
+        0 | 1 => Input::SpeechStarted {
+            at: now,
+            echo: rng.chance(20),
+        },
         2 => Input::SpeechEnded { at: now },
         3 => Input::SpeechPaused { at: now },
         4 => Input::PlaybackDrained,
@@ -292,12 +313,24 @@ fn observe(sim: &mut Sim, model: &mut Model, seed: u64) {
             _ => {}
         }
     }
+    // The leg is paused exactly while the core holds: never left paused
+    // under the next speech.
+    if model.ended == 0 {
+        assert_eq!(
+            model.paused,
+            sim.core.hold.is_some(),
+            "seed {seed}: leg paused {} with the core's hold {:?}",
+            model.paused,
+            sim.core.hold
+        );
+    }
 }
 
 /// How many lifetimes went through the interleavings the test is for.
 #[derive(Debug, Default)]
 struct Coverage {
     barge_ins: u32,
+    holds_resumed: u32,
     ended_during_flush: u32,
     blind: u32,
     handed_over: u32,
@@ -352,6 +385,7 @@ fn one_call(seed: u64, cover: &mut Coverage) {
     );
 
     cover.barge_ins += u32::from(model.saw_flush);
+    cover.holds_resumed += model.resumed;
     cover.ended_during_flush += u32::from(model.flush_pending);
     cover.blind += u32::from(model.saw_continue);
     cover.handed_over += u32::from(model.saw_handover);
@@ -386,6 +420,7 @@ fn random_interleavings_keep_the_call_invariants() {
     // The interleavings the test is for did happen, often.
     let min = (CALLS / 100) as u32;
     assert!(cover.barge_ins > min, "{cover:?}");
+    assert!(cover.holds_resumed > min / 10, "{cover:?}");
     assert!(cover.ended_during_flush > min / 10, "{cover:?}");
     assert!(cover.blind > min, "{cover:?}");
     assert!(cover.handed_over > min, "{cover:?}");

@@ -10,7 +10,7 @@ use crate::{
             orchestrator::Action,
             speech::{TtsAudio, TtsChunk},
         },
-        session::{SessionCommand, SessionConfig, TransferLegEvent},
+        session::{BargeInMode, SessionCommand, SessionConfig, TransferLegEvent},
     },
     domain::{
         SayText, TransferTarget,
@@ -21,8 +21,12 @@ use crate::{
 use ari::events::DialStatus;
 use std::time::Duration;
 
+/// Barge-in cancels at once here; the pause mode's hold is in `hold.rs`.
 fn cfg() -> SessionConfig {
-    SessionConfig::default()
+    SessionConfig {
+        barge_in_mode: BargeInMode::Cancel,
+        ..SessionConfig::default()
+    }
 }
 
 /// 100 ms of audio for piece `piece`.
@@ -44,7 +48,10 @@ fn listening() -> Sim {
 /// A call whose caller said `text` and whose agent is thinking.
 fn thinking(text: &str) -> Sim {
     let mut sim = listening();
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechEnded { at: sim.now.at });
     sim.fire(); // endpoint: finish sent
     sim.input(Input::SttFinal {
@@ -109,7 +116,10 @@ fn silence_past_the_reprompts_says_goodbye_and_hangs_up() {
 #[test]
 fn end_of_speech_then_endpointing_asks_for_the_final_and_sends_the_turn() {
     let mut sim = listening();
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechEnded { at: sim.now.at });
     assert_eq!(names(&sim.take()), Vec::<String>::new());
     sim.fire();
@@ -138,7 +148,10 @@ fn end_of_speech_then_endpointing_asks_for_the_final_and_sends_the_turn() {
 #[test]
 fn a_pause_asks_for_the_final_and_a_finished_sentence_ends_the_turn_at_once() {
     let mut sim = listening();
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.advance(Duration::from_millis(1500));
     let pause = sim.now.at;
     sim.input(Input::SpeechPaused { at: pause });
@@ -163,9 +176,15 @@ fn a_pause_asks_for_the_final_and_a_finished_sentence_ends_the_turn_at_once() {
 #[test]
 fn speech_after_a_pause_is_the_same_turn_and_both_parts_are_sent() {
     let mut sim = listening();
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechPaused { at: sim.now.at });
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SttFinal {
         text: "I'd like to".into(),
         confidence: None,
@@ -185,7 +204,10 @@ fn speech_after_a_pause_is_the_same_turn_and_both_parts_are_sent() {
 #[test]
 fn a_caller_trailing_off_gets_the_longer_endpointing() {
     let mut sim = listening();
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechPaused { at: sim.now.at });
     sim.input(Input::SttFinal {
         text: "I want to, um".into(),
@@ -207,7 +229,10 @@ fn a_caller_trailing_off_gets_the_longer_endpointing() {
 /// whose words went to the agent ahead of the turn's end.
 fn sent_ahead(text: &str) -> Sim {
     let mut sim = listening();
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechPaused { at: sim.now.at });
     sim.input(Input::SttFinal {
         text: text.into(),
@@ -247,7 +272,10 @@ fn a_reply_to_words_sent_ahead_is_held_then_spoken_at_the_turns_end() {
 fn a_caller_going_on_drops_the_words_sent_ahead_and_the_agent_is_told() {
     let mut sim = sent_ahead("book a table for two");
     sim.input(Input::ReplyText("Sure, for what".into()));
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     assert_eq!(names(&sim.take()), ["DropReply"]);
     // The dropped request's late parts are ignored.
     sim.input(Input::ReplyText(" time? ".into()));
@@ -278,7 +306,10 @@ fn a_caller_going_on_drops_the_words_sent_ahead_and_the_agent_is_told() {
     sim.input(Input::ReplyDone);
     assert_eq!(sim.phase(), Some(Phase::Listening));
     sim.take();
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechEnded { at: sim.now.at });
     sim.fire();
     sim.input(Input::SttFinal {
@@ -306,7 +337,10 @@ fn without_speculative_reply_nothing_is_sent_before_the_turns_end() {
         None,
     );
     sim.take();
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechPaused { at: sim.now.at });
     sim.input(Input::SttFinal {
         text: "book a table for two".into(),
@@ -333,7 +367,10 @@ fn without_finish_on_pause_a_pause_does_nothing() {
         None,
     );
     sim.take();
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechPaused { at: sim.now.at });
     assert_eq!(names(&sim.take()), Vec::<String>::new());
     // Nor does one outside a turn.
@@ -455,7 +492,10 @@ fn a_failed_reply_says_the_fallback() {
 fn barge_in_flushes_holds_the_caller_and_completes_on_the_report() {
     let mut sim = speaking();
     let onset = sim.now.at;
-    sim.input(Input::SpeechStarted { at: onset });
+    sim.input(Input::SpeechStarted {
+        at: onset,
+        echo: false,
+    });
     assert_eq!(names(&sim.take()), ["Flush", "DropReply", "CloseTts"]);
     // While the leg flushes only the flush deadline counts, and a final waits.
     assert_eq!(
@@ -502,7 +542,10 @@ fn barge_in_flushes_holds_the_caller_and_completes_on_the_report() {
 #[test]
 fn a_leg_that_never_reports_its_flush_is_given_up_on() {
     let mut sim = speaking();
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.take();
     assert!(sim.fire());
     let out = sim.take();
@@ -854,7 +897,10 @@ fn shutdown_leaves_a_bridged_caller_and_person_talking() {
 #[test]
 fn a_hangup_during_a_flush_reports_the_barge_in_then_ends_once() {
     let mut sim = speaking();
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.take();
     sim.input(Input::Command(SessionCommand::CallerGone));
     assert_eq!(
@@ -1022,7 +1068,10 @@ fn an_agent_missing_at_the_start_is_apologised_for_uninterrupted_then_the_call_e
     sim.input(audio(0));
     sim.take();
     // The caller talks over it: no barge-in, nothing could follow it.
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::Dtmf('1'));
     let n = names(&sim.take());
     assert!(!n.contains(&"Flush".to_owned()), "{n:?}");
@@ -1058,7 +1107,10 @@ fn without_an_apology_a_call_whose_recogniser_fails_at_the_start_ends_at_once() 
 
 /// The caller says `text` while the call listens; the agent thinks.
 fn say(sim: &mut Sim, text: &str) {
-    sim.input(Input::SpeechStarted { at: sim.now.at });
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
     sim.input(Input::SpeechEnded { at: sim.now.at });
     sim.fire();
     sim.input(Input::SttFinal {
