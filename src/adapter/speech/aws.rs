@@ -22,6 +22,10 @@ mod fake;
 #[cfg(test)]
 mod props;
 #[cfg(test)]
+mod tests_fallback;
+#[cfg(test)]
+mod tests_live;
+#[cfg(test)]
 mod tests_polly;
 #[cfg(test)]
 mod tests_signing;
