@@ -139,10 +139,10 @@ async fn transcribe_stream(
     while let Some(Ok(chunk)) = body.data().await {
         let _ = body.flow_control().release_capacity(chunk.len());
         outer.push(&chunk);
-        while let Ok(Some(m)) = outer.next() {
+        while let Ok(Some(m)) = outer.next_message() {
             let mut inner = Decoder::default();
             inner.push(&m.payload);
-            let Ok(Some(audio)) = inner.next() else {
+            let Ok(Some(audio)) = inner.next_message() else {
                 continue;
             };
             let pcm: Vec<i16> = audio

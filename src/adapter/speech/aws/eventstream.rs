@@ -119,7 +119,7 @@ impl Decoder {
 
     /// The next whole message, `Ok(None)` when more bytes are needed. After
     /// an error the stream cannot be resynchronised.
-    pub fn next(&mut self) -> Result<Option<Message>, FrameError> {
+    pub fn next_message(&mut self) -> Result<Option<Message>, FrameError> {
         if self.buffer.len() < PRELUDE {
             return Ok(None);
         }

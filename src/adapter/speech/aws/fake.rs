@@ -244,7 +244,11 @@ impl Call {
     /// ended or dropped the request.
     pub(crate) async fn heard(&mut self) -> Option<Heard> {
         loop {
-            if let Some(m) = self.decoder.next().expect("a well-framed request body") {
+            if let Some(m) = self
+                .decoder
+                .next_message()
+                .expect("a well-framed request body")
+            {
                 return Some(self.check(m));
             }
             let chunk = timeout(WAIT, self.body.data())
@@ -278,7 +282,7 @@ impl Call {
         let mut inner = Decoder::default();
         inner.push(&outer.payload);
         let m = inner
-            .next()
+            .next_message()
             .expect("a well-framed audio event")
             .expect("whole");
         assert_eq!(m.header(":event-type"), Some("AudioEvent"));

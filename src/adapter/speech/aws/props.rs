@@ -31,7 +31,7 @@ proptest! {
         let mut d = Decoder::default();
         for c in chunks {
             d.push(&c);
-            while let Ok(Some(_)) = d.next() {}
+            while let Ok(Some(_)) = d.next_message() {}
         }
     }
 
@@ -44,7 +44,7 @@ proptest! {
         bytes.extend(rest);
         let mut d = Decoder::default();
         d.push(&bytes);
-        let _ = d.next();
+        let _ = d.next_message();
     }
 
     #[test]
@@ -58,9 +58,9 @@ proptest! {
         let split = split.min(bytes.len());
         let mut d = Decoder::default();
         d.push(&bytes[..split]);
-        let first = d.next().unwrap();
+        let first = d.next_message().unwrap();
         d.push(&bytes[split..]);
-        let got = match first { Some(got) => got, None => d.next().unwrap().unwrap() };
+        let got = match first { Some(got) => got, None => d.next_message().unwrap().unwrap() };
         prop_assert_eq!(got, m);
     }
 

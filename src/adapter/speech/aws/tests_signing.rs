@@ -122,10 +122,10 @@ fn signed_events_chain_and_decode() {
     // Byte by byte: nothing until the whole message is there.
     for b in &bytes[..bytes.len() - 1] {
         d.push(&[*b]);
-        assert_eq!(d.next(), Ok(None));
+        assert_eq!(d.next_message(), Ok(None));
     }
     d.push(&bytes[bytes.len() - 1..]);
-    let got = d.next().unwrap().unwrap();
+    let got = d.next_message().unwrap().unwrap();
     assert_eq!(got, first);
     assert_eq!(
         got.headers[1],

@@ -355,7 +355,7 @@ impl Task {
                 decoder.push(&bytes);
                 let mut events = Vec::new();
                 while let Some(m) = decoder
-                    .next()
+                    .next_message()
                     .map_err(|e| SttError::Protocol(e.to_string()))?
                 {
                     events.extend(self.on_message(&m)?);
