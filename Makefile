@@ -89,6 +89,7 @@ bench-api:
 bench-speech: deps
 	scripts/speech-setup.sh >/dev/null
 	$(CARGO) test -p voice-gateway --test speech -- --ignored --nocapture bench_local_engines
+	VG_BENCH_OUT=$(CURDIR)/bench/results $(CARGO) test -p voice-gateway --lib -- --ignored --nocapture bench_aws_overhead
 
 ## lint: formatting, clippy with warnings as errors, tokio-free core crates
 lint: deps

@@ -18,6 +18,8 @@ pub use polly::PollyTts;
 pub use transcribe::TranscribeStt;
 
 #[cfg(test)]
+mod bench;
+#[cfg(test)]
 mod fake;
 #[cfg(test)]
 mod props;

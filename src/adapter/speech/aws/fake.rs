@@ -111,6 +111,8 @@ impl FakeTranscribe {
         let (tx, calls) = mpsc::channel(8);
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
+                // As a server would: no Nagle delay on small event frames.
+                let _ = tcp.set_nodelay(true);
                 let tx = tx.clone();
                 let (abort_tx, abort_rx) = tokio::sync::oneshot::channel::<AbortHandle>();
                 let handle = tokio::spawn(async move {
