@@ -34,6 +34,9 @@ pub struct AwsConfig {
     /// How long after `finish()` to wait for the pending partial result to
     /// settle before answering with what was heard so far.
     pub finalize_timeout: Duration,
+    /// After this long without audio (Asterisk sends none in silence), 100 ms
+    /// of silence goes: Transcribe ends a stream after 15 s without audio.
+    pub keepalive: Duration,
 }
 
 impl AwsConfig {
@@ -51,6 +54,7 @@ impl AwsConfig {
             connect_timeout: Duration::from_secs(3),
             read_timeout: Duration::from_secs(10),
             finalize_timeout: Duration::from_millis(1500),
+            keepalive: Duration::from_secs(5),
         }
     }
 

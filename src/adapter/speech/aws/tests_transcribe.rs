@@ -129,6 +129,26 @@ async fn a_partial_never_settled_is_finalised_after_the_timeout() {
 }
 
 #[tokio::test]
+async fn silence_keeps_the_stream_alive_without_shifting_timestamps() {
+    let mut fake = FakeTranscribe::start().await;
+    let stt = adapter(&fake.url, |c| c.keepalive = Duration::from_millis(100));
+    let (mut session, mut call) = open(&mut fake, &stt).await;
+    call.accept();
+    // No audio from the caller: the adapter sends 100 ms of silence itself.
+    assert_eq!(call.heard().await, Some(Heard::Audio(vec![0; 3200])));
+    assert_eq!(call.heard().await, Some(Heard::Audio(vec![0; 3200])));
+    // The service counts that silence; the session's audio time does not.
+    call.send(&transcript("hi", true, 1.0, 1.5));
+    match next(&mut session).await {
+        Some(SttEvent::Interim { start, end, .. }) => {
+            assert!(start < Duration::from_millis(900), "{start:?}");
+            assert!(end < Duration::from_millis(1400), "{end:?}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_wrong_secret_is_refused_with_403() {
     let fake = FakeTranscribe::start().await;
     let stt = adapter(&fake.url, |c| c.credentials.secret = ApiKey::new("wrong"));

@@ -115,6 +115,9 @@ impl SpeechToText for TranscribeStt {
                 signer: self.config.signer("transcribe"),
                 read_timeout: self.config.read_timeout,
                 finalize_timeout: self.config.finalize_timeout,
+                keepalive: self.config.keepalive,
+                last_sent: Instant::now(),
+                inserted: Duration::ZERO,
                 prior: signature,
                 stream,
                 interim,
@@ -220,6 +223,12 @@ struct Task {
     signer: Signer,
     read_timeout: Duration,
     finalize_timeout: Duration,
+    keepalive: Duration,
+    /// When the last audio event went.
+    last_sent: Instant,
+    /// Silence sent to keep the stream open, which the service's
+    /// timestamps count and the session's audio time does not.
+    inserted: Duration,
     /// The last signature of the chain.
     prior: String,
     stream: SendStream<Bytes>,
@@ -245,6 +254,7 @@ impl Task {
                     None => break None,
                 },
                 got = next_body(&mut body) => self.on_body(got, &mut body, &mut decoder).await,
+                () = sleep_until(self.last_sent + self.keepalive) => self.keep_alive(),
                 () = sleep_until(self.finalize_deadline.unwrap_or_else(Instant::now)),
                     if self.finalize_deadline.is_some() => {
                     let event = self.heard.take();
@@ -305,8 +315,20 @@ impl Task {
         }
     }
 
+    /// Transcribe ends a stream after 15 s without audio, and Asterisk
+    /// sends none while the caller is quiet: after `keepalive` without audio
+    /// one event of silence goes, counted so that timestamps stay the session's.
+    fn keep_alive(&mut self) -> Result<Vec<SttEvent>, SttError> {
+        if self.buffered.is_empty() {
+            self.buffered = vec![0; self.chunk_bytes];
+            self.inserted += CHUNK;
+        }
+        self.flush().map(|()| Vec::new())
+    }
+
     /// Sends the buffered audio as one signed `AudioEvent`.
     fn flush(&mut self) -> Result<(), SttError> {
+        self.last_sent = Instant::now();
         if self.buffered.is_empty() {
             return Ok(());
         }
@@ -383,7 +405,9 @@ impl Task {
         }
     }
 
-    fn on_segment(&mut self, s: Segment) -> Option<SttEvent> {
+    fn on_segment(&mut self, mut s: Segment) -> Option<SttEvent> {
+        s.start = s.start.saturating_sub(self.inserted);
+        s.end = s.end.saturating_sub(self.inserted);
         let (partial, confidence) = (s.partial, s.confidence);
         self.heard.on_segment(s);
         if !partial && self.pending_finishes > 0 {
