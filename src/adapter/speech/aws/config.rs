@@ -37,6 +37,9 @@ pub struct AwsConfig {
     /// After this long without audio (Asterisk sends none in silence), 100 ms
     /// of silence goes: Transcribe ends a stream after 15 s without audio.
     pub keepalive: Duration,
+    /// A PEM CA trusted for Transcribe's TLS instead of the system's roots
+    /// (the TLS tests; not a configuration key).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl AwsConfig {
@@ -55,6 +58,7 @@ impl AwsConfig {
             read_timeout: Duration::from_secs(10),
             finalize_timeout: Duration::from_millis(1500),
             keepalive: Duration::from_secs(5),
+            ca_file: None,
         }
     }
 

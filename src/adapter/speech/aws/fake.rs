@@ -106,22 +106,38 @@ pub(crate) struct Call {
 
 impl FakeTranscribe {
     pub(crate) async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// Over TLS with ALPN `h2` (`https://localhost:…`) with this server config.
+    pub(crate) async fn start_tls(mut tls: rustls::ServerConfig) -> Self {
+        tls.alpn_protocols = vec![b"h2".to_vec()];
+        Self::start_with(Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls)))).await
+    }
+
+    async fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let port = listener.local_addr().unwrap().port();
+        let url = match tls {
+            Some(_) => format!("https://localhost:{port}"),
+            None => format!("http://127.0.0.1:{port}"),
+        };
         let (tx, calls) = mpsc::channel(8);
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 // As a server would: no Nagle delay on small event frames.
                 let _ = tcp.set_nodelay(true);
-                let tx = tx.clone();
+                let (tx, tls) = (tx.clone(), tls.clone());
                 let (abort_tx, abort_rx) = tokio::sync::oneshot::channel::<AbortHandle>();
                 let handle = tokio::spawn(async move {
-                    let Ok(mut conn) = h2::server::handshake(tcp).await else {
-                        return;
-                    };
                     let Ok(abort) = abort_rx.await else { return };
-                    while let Some(Ok((request, respond))) = conn.accept().await {
-                        accept(request, respond, abort.clone(), &tx).await;
+                    match tls {
+                        None => serve(tcp, abort, tx).await,
+                        Some(tls) => {
+                            if let Ok(stream) = tls.accept(tcp).await {
+                                serve(stream, abort, tx).await;
+                            }
+                        }
                     }
                 });
                 let _ = abort_tx.send(handle.abort_handle());
@@ -136,6 +152,18 @@ impl FakeTranscribe {
             .await
             .expect("a call in time")
             .expect("server running")
+    }
+}
+
+async fn serve<T>(io: T, abort: AbortHandle, tx: mpsc::Sender<Call>)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let Ok(mut conn) = h2::server::handshake(io).await else {
+        return;
+    };
+    while let Some(Ok((request, respond))) = conn.accept().await {
+        accept(request, respond, abort.clone(), &tx).await;
     }
 }
 

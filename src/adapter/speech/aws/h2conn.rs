@@ -47,7 +47,11 @@ impl Target {
 
 /// Connects and completes the HTTP/2 handshake; the connection runs in its
 /// own task until every handle is dropped.
-pub async fn connect(target: &Target, timeout: Duration) -> Result<SendRequest<Bytes>, String> {
+pub async fn connect(
+    target: &Target,
+    timeout: Duration,
+    ca_file: Option<&std::path::Path>,
+) -> Result<SendRequest<Bytes>, String> {
     let connecting = async {
         let tcp = TcpStream::connect((target.host.as_str(), target.port))
             .await
@@ -56,7 +60,7 @@ pub async fn connect(target: &Target, timeout: Duration) -> Result<SendRequest<B
         if target.scheme == "http" {
             return handshake(tcp).await;
         }
-        let mut tls = crate::adapter::tls::verifying_client(None).map_err(|e| e.to_string())?;
+        let mut tls = crate::adapter::tls::verifying_client(ca_file).map_err(|e| e.to_string())?;
         tls.alpn_protocols = vec![b"h2".to_vec()];
         let name = rustls::pki_types::ServerName::try_from(target.host.clone())
             .map_err(|e| format!("{}: {e}", target.host))?;

@@ -255,3 +255,54 @@ async fn an_unreachable_endpoint_fails_at_open() {
         .await;
     assert!(matches!(opened, Err(SttError::Connect(_))));
 }
+
+/// A CA and a server certificate for `localhost` it issued: the CA as a PEM
+/// file, the server's rustls configuration.
+fn test_tls(dir: &std::path::Path) -> (std::path::PathBuf, rustls::ServerConfig) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".into()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    let server = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.der().clone()], key)
+    .unwrap();
+    (ca_file, server)
+}
+
+#[tokio::test]
+async fn https_endpoints_speak_http2_over_verified_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca_file, server) = test_tls(dir.path());
+    let mut fake = FakeTranscribe::start_tls(server).await;
+    assert!(fake.url.starts_with("https://localhost:"));
+    let stt = adapter(&fake.url, |c| c.ca_file = Some(ca_file));
+    let (mut session, mut call) = open(&mut fake, &stt).await;
+    call.accept();
+    call.send(&transcript("secure", true, 0.0, 0.2));
+    match next(&mut session).await {
+        Some(SttEvent::Interim { text, .. }) => assert_eq!(text, "secure"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // The same server is refused when its CA is not trusted.
+    let untrusting = adapter(&fake.url, |_| {});
+    let opened = untrusting
+        .open(SttConfig::new("en-US", SttSampleRate::Hz16000))
+        .await;
+    match opened {
+        Err(SttError::Connect(m)) => assert!(m.contains("TLS"), "{m}"),
+        other => panic!("unexpected {:?}", other.map(|_| ())),
+    }
+}

@@ -96,9 +96,13 @@ impl SpeechToText for TranscribeStt {
     fn open(&self, config: SttConfig) -> BoxFuture<'_, Result<SttSession, SttError>> {
         Box::pin(async move {
             let target = Target::parse(&self.config.transcribe_url()).map_err(SttError::Connect)?;
-            let send = h2conn::connect(&target, self.config.connect_timeout)
-                .await
-                .map_err(SttError::Connect)?;
+            let send = h2conn::connect(
+                &target,
+                self.config.connect_timeout,
+                self.config.ca_file.as_deref(),
+            )
+            .await
+            .map_err(SttError::Connect)?;
             let (request, signature) = self.request(&target, &config)?;
             let mut send = send
                 .ready()
