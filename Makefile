@@ -93,6 +93,7 @@ bench-speech: deps
 	VG_BENCH_OUT=$(CURDIR)/bench/results $(CARGO) test -p voice-gateway --test speech -- \
 		--ignored --nocapture bench_azure_against_fake
 	$(CARGO) test -p voice-gateway --test speech -- --ignored --nocapture bench_openai_stt
+	VG_BENCH_OUT=$(CURDIR)/bench/results $(CARGO) test -p voice-gateway --lib -- --ignored --nocapture bench_aws_overhead
 
 ## lint: formatting, clippy with warnings as errors, tokio-free core crates
 lint: deps

@@ -7,6 +7,7 @@ use crate::{
     adapter::{
         config::{CloudSection, Config, OpenAiSection, SpeechProvider},
         speech::{
+            aws::{AwsConfig, PollyTts, TranscribeStt, credentials},
             azure::{AzureConfig, AzureStt, AzureTts},
             catalog::ProviderCatalog,
             deepgram::{ApiKey, DeepgramConfig, DeepgramStt, DeepgramTts},
@@ -184,7 +185,57 @@ fn catalog(config: &Config, metrics: &SpeechMetrics) -> Result<ProviderCatalog, 
         }
         Err(why) => c.add_unavailable(name, why),
     }
+    add_aws(&mut c, config)?;
     Ok(c)
+}
+
+/// `stt = "aws"` (Transcribe streaming) and `tts = "polly"`, both from `[speech.aws]`.
+fn add_aws(c: &mut ProviderCatalog, config: &Config) -> Result<(), ServerError> {
+    let (stt, tts) = (SpeechProvider::Aws.name(), SpeechProvider::Polly.name());
+    match aws(config, &credentials::ProcessEnv) {
+        Ok(a) => {
+            c.add_stt(stt, Arc::new(TranscribeStt::new(a.clone())), true);
+            let polly =
+                PollyTts::new(a).map_err(|e| ServerError::Setup(format!("speech.aws: {e}")))?;
+            c.add_tts(tts, Arc::new(polly));
+        }
+        Err(why) => {
+            c.add_unavailable(stt, why.clone());
+            c.add_unavailable(tts, why);
+        }
+    }
+    Ok(())
+}
+
+/// `[speech.aws]` with the credential chain and the region from the environment.
+pub(crate) fn aws(config: &Config, env: &dyn credentials::Env) -> Result<AwsConfig, String> {
+    let s = &config.speech.aws;
+    let explicit = credentials::Explicit {
+        access_key_id: s.access_key_id.clone(),
+        secret_access_key: s.secret_access_key.as_ref().map(|k| k.expose().to_owned()),
+        session_token: s.session_token.as_ref().map(|k| k.expose().to_owned()),
+    };
+    let creds = credentials::resolve(&explicit, env).map_err(|e| e.to_string())?;
+    let region = s
+        .region
+        .clone()
+        .or_else(|| env.var("AWS_REGION"))
+        .or_else(|| env.var("AWS_DEFAULT_REGION"))
+        .ok_or("speech.aws.region is not set (nor AWS_REGION or AWS_DEFAULT_REGION)")?;
+    let mut a = AwsConfig::new(creds, region);
+    a.transcribe_endpoint = s.transcribe_endpoint.clone();
+    a.polly_endpoint = s.polly_endpoint.clone();
+    a.language = s.language.clone();
+    if let Some(v) = &s.voice {
+        a.voice = v.clone();
+    }
+    if let Some(v) = &s.engine {
+        a.engine = v.clone();
+    }
+    if let Some(v) = s.sample_rate {
+        a.sample_rate = v;
+    }
+    Ok(a)
 }
 
 /// A cloud API key from the config file, else from its environment variable.

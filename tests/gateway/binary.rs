@@ -247,3 +247,83 @@ fn check_config_names_missing_azure_credentials_and_never_prints_the_key() {
         "{out}"
     );
 }
+
+/// `stt = "aws"` and `tts = "polly"` need `[speech.aws]` credentials and a
+/// region; without them check-config names the section and the key.
+#[test]
+fn check_config_names_speech_aws_and_its_missing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("aws.toml");
+    std::fs::write(
+        &routes,
+        "[[routes]]\ndid = \"*\"\ntenant = \"t\"\nagent = \"a\"\nstt = \"aws\"\ntts = \"polly\"\n",
+    )
+    .unwrap();
+    let config = ["--config", routes.to_str().unwrap()];
+    let nowhere = dir.path().join("no-credentials").display().to_string();
+    let no_chain = [
+        ("AWS_ACCESS_KEY_ID", ""),
+        ("AWS_SECRET_ACCESS_KEY", ""),
+        ("AWS_SESSION_TOKEN", ""),
+        ("AWS_PROFILE", ""),
+        ("AWS_SHARED_CREDENTIALS_FILE", nowhere.as_str()),
+        ("AWS_REGION", ""),
+        ("AWS_DEFAULT_REGION", ""),
+    ];
+    let (code, _, err) = check_config(&no_chain, &config);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "routes[0] (did \"*\").stt: aws is not configured: speech.aws.access_key_id is not set"
+        ),
+        "{err}"
+    );
+    // Keys from the environment, but no region.
+    let mut env = no_chain.to_vec();
+    env.extend([
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "env-secret-value"),
+    ]);
+    let (code, _, err) = check_config(&env, &config);
+    assert_eq!(code, 2);
+    assert!(err.contains("speech.aws.region is not set"), "{err}");
+    // Keys and region in the file: valid, and the secret never printed.
+    std::fs::write(
+        &routes,
+        "[speech.aws]\nregion = \"eu-west-1\"\naccess_key_id = \"AKIDEXAMPLE\"\n\
+         secret_access_key = \"file-secret-value\"\nvoice = \"Amy\"\n\n\
+         [[routes]]\ndid = \"*\"\ntenant = \"t\"\nagent = \"a\"\nstt = \"aws\"\ntts = \"polly\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = check_config(&no_chain, &config);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("[speech.aws]") && out.contains("voice = \"Amy\""),
+        "{out}"
+    );
+    assert!(!out.contains("file-secret-value"), "{out}");
+    // Polly recognises nothing, Transcribe speaks nothing.
+    for (key, value, problem) in [
+        (
+            "VOICEGW__SPEECH__STT",
+            "polly",
+            "polly offers no speech-to-text",
+        ),
+        (
+            "VOICEGW__SPEECH__TTS",
+            "aws",
+            "aws offers no text-to-speech",
+        ),
+        (
+            "VOICEGW__SPEECH__AWS__SAMPLE_RATE",
+            "22050",
+            "22050 is not 8000 or 16000",
+        ),
+    ] {
+        let mut env = no_chain.to_vec();
+        env.push((key, value));
+        let (code, _, err) = check_config(&env, &config);
+        assert_eq!(code, 2, "{key}={value}");
+        assert!(err.contains(problem), "{key}={value}: {err}");
+    }
+}

@@ -7,6 +7,7 @@ mod against_sim;
 mod api;
 mod api_attacks;
 mod attacks;
+mod aws_sim;
 mod azure;
 mod barge_in;
 mod binary;

@@ -23,6 +23,10 @@ pub enum SpeechProvider {
     Openai,
     /// Azure Speech real-time STT and REST TTS (`[speech.azure]`).
     Azure,
+    /// Amazon Transcribe streaming STT (`[speech.aws]`).
+    Aws,
+    /// Amazon Polly TTS (`[speech.aws]`).
+    Polly,
 }
 
 impl SpeechProvider {
@@ -35,17 +39,21 @@ impl SpeechProvider {
             Self::Elevenlabs => "elevenlabs",
             Self::Openai => "openai",
             Self::Azure => "azure",
+            Self::Aws => "aws",
+            Self::Polly => "polly",
         }
     }
 
     /// Every provider, for lookups by name.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Wyoming,
         Self::Fake,
         Self::Deepgram,
         Self::Elevenlabs,
         Self::Openai,
         Self::Azure,
+        Self::Aws,
+        Self::Polly,
     ];
 
     /// The provider called `name` in configuration.
@@ -53,12 +61,17 @@ impl SpeechProvider {
         Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
-    /// Whether it recognises speech (all of them synthesise it).
+    /// Whether it recognises speech.
     pub fn offers_stt(self) -> bool {
         matches!(
             self,
-            Self::Wyoming | Self::Fake | Self::Deepgram | Self::Openai | Self::Azure
+            Self::Wyoming | Self::Fake | Self::Deepgram | Self::Openai | Self::Azure | Self::Aws
         )
+    }
+
+    /// Whether it synthesises speech (AWS's is `polly`, not `aws`).
+    pub fn offers_tts(self) -> bool {
+        !matches!(self, Self::Aws)
     }
 }
 
@@ -91,6 +104,8 @@ pub struct SpeechSection {
     pub openai: OpenAiSection,
     /// `[speech.azure]`
     pub azure: AzureSection,
+    /// `[speech.aws]`: Transcribe (`stt = "aws"`) and Polly (`tts = "polly"`).
+    pub aws: AwsSection,
 }
 
 impl Default for SpeechSection {
@@ -108,6 +123,7 @@ impl Default for SpeechSection {
             elevenlabs: CloudSection::default(),
             openai: OpenAiSection::default(),
             azure: AzureSection::default(),
+            aws: AwsSection::default(),
         }
     }
 }
@@ -228,6 +244,111 @@ pub struct OpenAiSection {
     /// (`wss://…/v1/realtime?intent=transcription`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub realtime_url: Option<String>,
+}
+
+/// `[speech.aws]`: every key is optional. Credentials not set here come from
+/// the standard chain: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/
+/// `AWS_SESSION_TOKEN`, then the shared credentials file under `AWS_PROFILE`;
+/// the region from `AWS_REGION`/`AWS_DEFAULT_REGION`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsSection {
+    /// `us-east-1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Access key id (not secret, but it comes with one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// Secret access key. Never printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<super::Secret>,
+    /// Session token of temporary credentials. Never printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<super::Secret>,
+    /// Transcribe streaming base URL (a test double: `http://` is HTTP/2 without TLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcribe_endpoint: Option<String>,
+    /// Polly base URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polly_endpoint: Option<String>,
+    /// Transcribe language code (`en-US`), overriding the session's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Polly voice (`Joanna`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
+    /// Polly engine: `standard`, `neural`, `long-form` or `generative`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// Polly PCM rate when the call asks for none: 8000 or 16000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
+}
+
+/// Checks `[speech.aws]`; the error names the key.
+fn validate_aws(a: &AwsSection) -> Result<(), (&'static str, String)> {
+    let name_like =
+        |v: &str| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if let Some(r) = &a.region
+        && !name_like(r)
+    {
+        return Err((
+            "speech.aws.region",
+            format!("{r:?} is not a region like us-east-1"),
+        ));
+    }
+    for (key, url) in [
+        ("speech.aws.transcribe_endpoint", &a.transcribe_endpoint),
+        ("speech.aws.polly_endpoint", &a.polly_endpoint),
+    ] {
+        if let Some(u) = url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err((key, format!("{u:?} is not an http(s):// URL")));
+        }
+    }
+    if let Some(l) = &a.language
+        && !name_like(l)
+    {
+        return Err((
+            "speech.aws.language",
+            format!("{l:?} is not a language code like en-US"),
+        ));
+    }
+    if let Some(v) = &a.voice
+        && !name_like(v)
+    {
+        return Err((
+            "speech.aws.voice",
+            format!("{v:?} is not a Polly voice id like Joanna"),
+        ));
+    }
+    if let Some(e) = &a.engine
+        && !["standard", "neural", "long-form", "generative"].contains(&e.as_str())
+    {
+        return Err((
+            "speech.aws.engine",
+            format!("{e:?} is not standard, neural, long-form or generative"),
+        ));
+    }
+    if let Some(r) = a.sample_rate
+        && r != 8000
+        && r != 16_000
+    {
+        return Err((
+            "speech.aws.sample_rate",
+            format!("{r} is not 8000 or 16000"),
+        ));
+    }
+    if a.secret_access_key.is_some() != a.access_key_id.is_some() {
+        let missing = if a.access_key_id.is_none() {
+            "speech.aws.access_key_id"
+        } else {
+            "speech.aws.secret_access_key"
+        };
+        return Err((missing, "is needed with the other key of the pair".into()));
+    }
+    Ok(())
 }
 
 /// `[speech.fake]`: the fixed delays of the in-process stand-ins, so that a
@@ -361,6 +482,16 @@ pub(super) fn validate(s: &SpeechSection) -> Result<(), (&'static str, String)> 
             format!("{} offers no speech-to-text", p.name()),
         ));
     }
+    if let Some(p) = std::iter::once(s.tts)
+        .chain(s.tts_fallback.iter().copied())
+        .find(|p| !p.offers_tts())
+    {
+        return Err((
+            "speech.tts",
+            format!("{} offers no text-to-speech (AWS's is polly)", p.name()),
+        ));
+    }
+    validate_aws(&s.aws)?;
     for (key, url) in [
         ("speech.deepgram.base_url", &s.deepgram.base_url),
         ("speech.elevenlabs.base_url", &s.elevenlabs.base_url),
@@ -427,12 +558,15 @@ pub(super) fn validate_route(r: &super::RouteConfig) -> Result<(), (&'static str
                 return Err((
                     key,
                     format!(
-                        "{name:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure)"
+                        "{name:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure, aws, polly)"
                     ),
                 ));
             };
             if stt && !p.offers_stt() {
                 return Err((key, format!("{name} offers no speech-to-text")));
+            }
+            if !stt && !p.offers_tts() {
+                return Err((key, format!("{name} offers no text-to-speech")));
             }
             if seen.contains(&p) {
                 return Err((key, format!("{name} is listed twice")));

@@ -1,6 +1,7 @@
 //! Speech providers behind the `SpeechToText` / `TextToSpeech` ports
 //! (`crate::application::ports::speech`).
 
+pub mod aws;
 pub mod azure;
 pub mod catalog;
 pub mod deepgram;

@@ -55,7 +55,9 @@ impl<P: ?Sized> fmt::Debug for Chosen<P> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogError {
     /// No provider has this name.
-    #[error("{0:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure)")]
+    #[error(
+        "{0:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure, aws, polly)"
+    )]
     Unknown(String),
     /// The provider exists but does not serve this direction.
     #[error("{0} offers no speech-to-text")]
