@@ -402,4 +402,7 @@ impl CallStore for SlowStore {
     ) -> BoxFuture<'a, Result<Page, StoreError>> {
         self.inner.list(tenant, filter)
     }
+    fn owned_live(&self, max: usize) -> BoxFuture<'_, Result<Vec<CallSummary>, StoreError>> {
+        self.inner.owned_live(max)
+    }
 }

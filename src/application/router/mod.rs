@@ -14,6 +14,7 @@
 mod classify;
 mod control;
 mod handed_over;
+mod leftovers;
 mod outbound;
 mod ringing_out;
 mod transfer;
@@ -111,6 +112,9 @@ pub struct CallRouter {
     handed_over: HashMap<ChannelId, handed_over::HandedOver>,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
+    /// Whether the calls an earlier process of this instance left live have
+    /// been looked for (at the first resync the store answers).
+    leftovers_checked: bool,
 }
 
 impl CallRouter {
@@ -128,6 +132,7 @@ impl CallRouter {
             handed_over: HashMap::new(),
             internal_tx,
             internal_rx,
+            leftovers_checked: false,
         }
     }
 
@@ -271,6 +276,11 @@ impl CallRouter {
         let channels = snapshot.channels;
         let gone = self.on_resync(channels);
         let outbound = self.reconcile_ringing(&snapshot).await;
+        let mut leftovers = None;
+        if !self.leftovers_checked {
+            leftovers = self.end_leftovers(channels, bridges).await;
+            self.leftovers_checked = leftovers.is_some();
+        }
         let handed_over = self.adopt_handed_over(bridges);
         tracing::info!(
             channels = channels.len(),
@@ -278,6 +288,7 @@ impl CallRouter {
             held = self.live(),
             handed_over,
             gone,
+            leftovers,
             outbound = outbound.len(),
             "ARI resynchronised"
         );
