@@ -196,6 +196,10 @@ async fn sigkill(name: &str, rtp: &'static str, cut: usize) {
         owned_live(&s.e).await == 0
     })
     .await;
+    let restarted = gw
+        .metric("voicegw_calls_ended_total{reason=\"gateway_restart\"}")
+        .await;
+    assert_eq!(restarted, cut as f64, "calls ended by the restart");
     let note = format!(
         "broker down; {} calls ended and {cut} still up when the gateway was SIGKILLed with \
          {spooled} events in its spool; restarted on the same spool, broker back; the new \

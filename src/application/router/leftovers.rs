@@ -11,7 +11,7 @@
 //! A call with a person's leg in its bridge is left to the handed-over
 //! watch (`handed_over`), which ends it when a party leaves.
 
-use super::CallRouter;
+use super::{CallRouter, Outcome};
 use crate::{
     application::{
         own_ids::{OwnChannel, bridge_id, is_own_channel},
@@ -44,13 +44,13 @@ struct Remains {
 
 impl CallRouter {
     /// Ends the calls an earlier process of this instance left live.
-    /// Returns how many, or `None` when the store could not say (tried again
-    /// at the next resync).
+    /// Returns their outcomes, or `None` when the store could not say (tried
+    /// again at the next resync).
     pub(super) async fn end_leftovers(
         &mut self,
         channels: &[ChannelId],
         bridges: &[Bridge],
-    ) -> Option<usize> {
+    ) -> Option<Vec<Outcome>> {
         let owned = match self.deps.store.owned_live(MAX_LEFTOVERS).await {
             Ok(owned) => owned,
             Err(e) => {
@@ -64,15 +64,23 @@ impl CallRouter {
             .map(|h| &h.call_id)
             .chain(self.pending.values().map(|p| p.call_id()))
             .collect();
-        let mut ended = 0;
+        let mut ended = Vec::new();
         for call in owned.into_iter().filter(|c| !held.contains(&c.call_id)) {
             let remains = remains(&call.call_id, channels, bridges);
             if remains.handed_over {
                 continue;
             }
             tracing::warn!(call_id = %call.call_id, channels = remains.channels.len(), "ending a call an earlier process left live");
+            ended.push(Outcome::Ended {
+                // The caller's channel when Asterisk still had it, else the
+                // call's media channel: what the call held there.
+                channel: (remains.caller.clone())
+                    .unwrap_or_else(|| OwnChannel::Media(call.call_id.clone()).id()),
+                reason: EndReason::GatewayRestart,
+                latencies: Vec::new(),
+                barge_in_delays_ms: Vec::new(),
+            });
             tokio::spawn(end_leftover(self.deps.clone(), call, remains));
-            ended += 1;
         }
         Some(ended)
     }

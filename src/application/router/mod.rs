@@ -270,16 +270,20 @@ impl CallRouter {
         }
     }
 
-    /// After a (re)connect: calls whose channels are gone end, and calls an
-    /// earlier run handed to a person are taken up.
+    /// After a (re)connect: calls whose channels are gone end, calls an
+    /// earlier process left live end (first time only), and calls an earlier
+    /// run handed to a person are taken up.
     async fn on_resynced(&mut self, snapshot: Snapshot<'_>, bridges: &[Bridge]) -> Vec<Outcome> {
         let channels = snapshot.channels;
         let gone = self.on_resync(channels);
         let outbound = self.reconcile_ringing(&snapshot).await;
+        let mut outcomes = outbound;
         let mut leftovers = None;
         if !self.leftovers_checked {
-            leftovers = self.end_leftovers(channels, bridges).await;
-            self.leftovers_checked = leftovers.is_some();
+            let ended = self.end_leftovers(channels, bridges).await;
+            self.leftovers_checked = ended.is_some();
+            leftovers = ended.as_ref().map(Vec::len);
+            outcomes.extend(ended.into_iter().flatten());
         }
         let handed_over = self.adopt_handed_over(bridges);
         tracing::info!(
@@ -289,10 +293,10 @@ impl CallRouter {
             handed_over,
             gone,
             leftovers,
-            outbound = outbound.len(),
+            outcomes = outcomes.len(),
             "ARI resynchronised"
         );
-        outbound
+        outcomes
     }
 
     /// After a reconnect: every held call whose channel is gone ends.
