@@ -312,6 +312,8 @@ impl CallCore {
     }
 
     fn take_speech(&mut self) -> Option<Speech> {
+        // Its played-out report is no longer waited for.
+        self.timers.clear(timers::Timer::Drain);
         match &mut self.conv {
             Conversation::Responding(_) => {
                 match std::mem::replace(&mut self.conv, Conversation::Setup) {

@@ -20,9 +20,12 @@ pub(crate) enum Timer {
     /// Barge-in: the leg answers a flush within one turn of its task; a
     /// stuck one is given up on.
     Flush,
+    /// The speech's audio is all with the leg: it reports it played out by
+    /// then, or the call goes on without the report.
+    Drain,
 }
 
-const COUNT: usize = 7;
+const COUNT: usize = 8;
 
 impl Timer {
     fn index(self) -> usize {
