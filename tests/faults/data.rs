@@ -10,7 +10,7 @@
 //! also give calls x the control call's count, which holds while each call's
 //! script runs as scripted (under load a reply's end may be misjudged).
 
-use crate::rig::{Engines, Gw, GwOpts, calls, keys, more_turns, talk, until};
+use crate::rig::{Engines, Gw, GwOpts, calls, more_turns, talk, until};
 use std::{
     path::Path,
     sync::Arc,
@@ -112,12 +112,6 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
 
-/// The broker stopped for at least 60 s (small: 3 s), and for as long as
-/// the calls have not published 10,000 events (small: 90) since: waves of
-/// concurrent calls, each with its greeting, a spoken turn and a run of
-/// nine keys (each key a turn: `call.dtmf` and the agent's answer), then a
-/// second spoken turn and the hang-up. The broker returns while the last
-/// wave is still up; its second turn is spoken after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_stopped_60s() {
     let mut s = Scene::new("35000-35299", false).await;
@@ -127,30 +121,23 @@ async fn kafka_stopped_60s() {
     let outage = s
         .scale
         .pick(Duration::from_secs(3), Duration::from_secs(60));
-    let target = s.scale.pick(90.0, 10_000.0);
     blocking(|| s.e.stop_broker());
     let stopped = tokio::time::Instant::now();
-    let accepted = async || gw.metric("voicegw_kafka_events_accepted_total").await;
+    // Waves of calls for as long as the broker is away; the last wave is
+    // still talking when it comes back.
     let mut placed = Vec::new();
     let mut waves = 0;
     let last = loop {
         let wave = calls(&s.sim, s.calls(), 1).await;
-        keys(&s.sim, &wave, "123456789").await;
         waves += 1;
-        let away = accepted().await - before as f64;
-        if stopped.elapsed() >= outage && away >= target {
+        if stopped.elapsed() >= outage {
             break wave;
         }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(600),
-            "{away} events in 10 minutes"
-        );
         more_turns(&s.sim, &wave, 1).await;
         s.hang_up(&wave);
         placed.extend(wave);
     };
     let spooled = gw.metric("voicegw_kafka_spooled_events").await;
-    let during = accepted().await - before as f64;
     blocking(|| s.e.start_broker());
     let down = stopped.elapsed();
     more_turns(&s.sim, &last, 1).await;
@@ -164,18 +151,12 @@ async fn kafka_stopped_60s() {
     let o = s.outcome("kafka-stopped-60s", n, expected).await;
     let note = format!(
         "broker (tansu, in memory) stopped {:.0} s while {waves} waves of {} concurrent calls ran \
-         (greeting, a spoken turn, nine keys each a turn, a second spoken turn; the last \
-         wave's second turn after the broker was back): {during} events published while it \
-         was away, {spooled} of them still in the spool when it came back; {expected} events \
-         in all by the gateway's count ({} by the control call's {per_call} per call without \
-         keys)",
+         (greeting and two turns; the last wave's second turn after the broker was back): \
+         {expected} events published by the gateway's count ({} by the control call's {per_call} \
+         per call); {spooled} events waited in the spool when the broker came back",
         down.as_secs_f64(),
         s.calls(),
         n as u64 * per_call
-    );
-    assert!(
-        during >= target,
-        "{during} events while the broker was away"
     );
     o.note(note).check();
     gw.stop().await;

@@ -369,28 +369,6 @@ pub(crate) async fn more_turns(sim: &Arc<SimHandle>, calls: &[SimCallId], turns:
     join(tasks).await;
 }
 
-/// Each of `calls` keys `digits` (every key a turn of its own: `call.dtmf`,
-/// then the agent's answer, cut by the next key), all at once; waits until
-/// each has heard its last answer out.
-pub(crate) async fn keys(sim: &Arc<SimHandle>, calls: &[SimCallId], digits: &'static str) {
-    let tasks: Vec<_> = calls
-        .iter()
-        .map(|&c| {
-            let sim = sim.clone();
-            tokio::spawn(async move {
-                let before = sim.heard_pcm(c).len();
-                assert!(sim.caller_dtmf(c, digits), "the call is up");
-                hold("an answer to the keys", || {
-                    loud(&sim.heard_pcm(c)[before..])
-                })
-                .await;
-                heard_all(&sim, c).await;
-            })
-        })
-        .collect();
-    join(tasks).await;
-}
-
 async fn join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::with_capacity(tasks.len());
     for t in tasks {

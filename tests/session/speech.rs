@@ -219,8 +219,10 @@ async fn a_stalled_first_provider_is_replaced_before_the_session_gives_up() {
 /// input that asked for the speech.
 #[tokio::test(start_paused = true)]
 async fn a_slow_opening_does_not_spend_the_first_byte_timeout() {
-    let mut config = voice_gateway::application::session::SessionConfig::default();
-    config.tts_first_byte_timeout = Duration::from_secs(2);
+    let config = voice_gateway::application::session::SessionConfig {
+        tts_first_byte_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
     let call = start(Options {
         config,
         tts: Some(FakeTts::new(FakeTtsConfig {
@@ -240,8 +242,10 @@ async fn a_slow_opening_does_not_spend_the_first_byte_timeout() {
 /// greeting's `tts.generated`, then the caller's turn answered.
 #[tokio::test(start_paused = true)]
 async fn a_speech_whose_playout_is_never_reported_ends_after_the_grace() {
-    let mut config = voice_gateway::application::session::SessionConfig::default();
-    config.playback_drain_grace = Duration::from_secs(2);
+    let config = voice_gateway::application::session::SessionConfig {
+        playback_drain_grace: Duration::from_secs(2),
+        ..Default::default()
+    };
     let call = start(Options {
         config,
         media: Some(crate::fakes::FakeMedia {
