@@ -133,6 +133,7 @@ pub(super) fn session_deps(
         speculative_reply: s.speculative_reply,
         max_turn: s.max_turn.0,
         final_timeout: s.final_timeout.0,
+        playback_drain_grace: s.playback_drain_grace.0,
         barge_in: s.barge_in,
         dtmf_in_events: s.dtmf_in_events,
         barge_in_min_words: s.barge_in_min_words as usize,

@@ -3,6 +3,7 @@
 use crate::{
     audio::{secs, sentences, utterance},
     calls::{DID, T, short_greeting},
+    gateway::Gateway,
     rig::{Rig, Setup},
 };
 use std::time::Duration;
@@ -463,6 +464,57 @@ fn real_application_replaced() {
         .note(format!(
             "real Asterisk: a second events socket took the app with {n} calls up; /readyz red, \
              the hangups unheard, every call ended (ended: {ends})"
+        ))
+        .check();
+    rig.finish();
+}
+
+/// The gateway SIGKILLed with 10 calls up (small: 3) and started again as
+/// the same instance (its Redis live index names the calls): the new process
+/// hangs the callers up, ends every call with `call.ended` (reason
+/// `gateway_restart`) and leaves no channel or bridge on Asterisk.
+#[test]
+fn real_gateway_sigkill_live_calls() {
+    let n = Scale::from_env().pick(3, 10);
+    let redis = vg_testkit::RedisServer::start().expect("redis-server starts");
+    let mut setup = faults_setup(false);
+    setup.gateway.env.extend([
+        ("VOICEGW__REDIS__URL".to_owned(), redis.url()),
+        (
+            "VOICEGW__REDIS__GATEWAY_INSTANCE".to_owned(),
+            "gw-real".to_owned(),
+        ),
+    ]);
+    let mut rig = Rig::start_with(setup.clone());
+    let control = control_call(&rig);
+    let calls = greeted_calls(&rig, n, 1);
+    rig.gw.kill();
+    let before = rig.gw.events();
+    rig.gw = Gateway::start(&rig.ast, &setup.gateway);
+    for c in &calls {
+        c.wait_ended(T)
+            .expect("the new process hangs the caller up");
+    }
+    let ended = || {
+        let events = rig.gw.events();
+        events.iter().filter(|e| e["type"] == "call.ended").count()
+    };
+    wait_until(T, || ended() >= n);
+    let mut tally = Tally::default();
+    for e in before.iter().chain(&rig.gw.events()) {
+        if e["subject"] != control {
+            tally.add(e);
+        }
+    }
+    let expected = n as u64 * EVENTS_PER_CALL;
+    let outcome = tally.outcome("real-gateway-sigkill-live-calls", n as u64, expected);
+    let ends = reasons(&rig, &control);
+    assert_eq!(ends, format!("gateway_restart {n}"));
+    outcome
+        .note(format!(
+            "real Asterisk: the gateway SIGKILLed with {n} calls up, started again as the same \
+             instance: it hung the callers up and ended every call (ended: {ends}), Asterisk \
+             left empty"
         ))
         .check();
     rig.finish();

@@ -320,6 +320,14 @@ impl Gateway {
         exited.then_some(took)
     }
 
+    /// SIGKILL: no shutdown runs, nothing is cleaned up on Asterisk.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Stops the process with SIGTERM and waits for it.
     pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

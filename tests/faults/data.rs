@@ -183,20 +183,29 @@ async fn sigkill(name: &str, rtp: &'static str, cut: usize) {
     gw.kill();
     let gw = s.gw(None).await;
     blocking(|| s.e.start_broker());
-    s.hang_up(&live);
     let n = ended.len() + live.len();
-    // A cut call is lost unless the new process publishes its call.ended.
-    until("the cut calls' channels to go", 30, async || {
+    // Nobody hangs the cut calls up but the new process, which must also
+    // publish their call.ended and end their records.
+    until("the cut calls' channels hung up", 30, async || {
         live.iter().all(|c| s.sim.call_ended(*c))
     })
     .await;
     let expected = first + published(&gw).await;
     let o = s.outcome(name, n, expected).await;
+    until("this instance's live index emptied", 30, async || {
+        owned_live(&s.e).await == 0
+    })
+    .await;
+    let restarted = gw
+        .metric("voicegw_calls_ended_total{reason=\"gateway_restart\"}")
+        .await;
+    assert_eq!(restarted, cut as f64, "calls ended by the restart");
     let note = format!(
         "broker down; {} calls ended and {cut} still up when the gateway was SIGKILLed with \
-         {spooled} events in its spool; restarted on the same spool, broker back; {expected} \
-         events published by the gateway's count ({} by the control call's {per_call} per \
-         call, the cut calls' call.ended included)",
+         {spooled} events in its spool; restarted on the same spool, broker back; the new \
+         process hung the {cut} cut calls up and ended them (gateway_restart), its Redis live index \
+         empty after; {expected} events published by the gateway's count ({} by the control \
+         call's {per_call} per call, the cut calls' call.ended included)",
         ended.len(),
         n as u64 * per_call
     );
@@ -204,16 +213,26 @@ async fn sigkill(name: &str, rtp: &'static str, cut: usize) {
     gw.stop().await;
 }
 
+/// Calls in the gateway instance's live index in Redis.
+async fn owned_live(e: &crate::rig::Engines) -> u64 {
+    let client = redis::Client::open(e.redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("ZCARD")
+        .arg("vg:gw:gw-faults:live")
+        .query_async(&mut c)
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_sigkill_full_spool() {
     sigkill("gateway-sigkill-full-spool", "35300-35599", 0).await;
 }
 
-/// A known gap: a call the killed process was handling is not taken up by
-/// the next one (its channel stays in Stasis, no `call.ended`, its Redis
-/// record stays live, no history row). Run with `--ignored` for its figures.
+/// The calls the killed process was handling are ended by the next one: at
+/// its first resync it hangs up their channels, publishes their `call.ended`
+/// and ends their Redis records.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "gap: calls cut by a SIGKILL never get a call.ended after the restart"]
 async fn gateway_sigkill_cuts_live_calls() {
     let cut = Scale::from_env().pick(2, 20);
     sigkill("gateway-sigkill-live-calls", "35600-35899", cut).await;

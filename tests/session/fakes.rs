@@ -175,6 +175,9 @@ pub(crate) struct FakeMedia {
     /// Like the real leg's `play_lead`: audio is read only while less than
     /// this is queued ahead of the clock. `None` reads everything at once.
     pub(crate) lead: Option<Duration>,
+    /// Plays the audio but never reports it played out (a lost report, a
+    /// stuck leg).
+    pub(crate) never_drains: bool,
 }
 
 impl Default for FakeMedia {
@@ -184,6 +187,7 @@ impl Default for FakeMedia {
             caller: Mutex::default(),
             audio_capacity: 64,
             lead: None,
+            never_drains: false,
         }
     }
 }
@@ -198,6 +202,7 @@ impl MediaEndpoint for FakeMedia {
         let player = Player {
             log: self.log.clone(),
             lead: self.lead,
+            never_drains: self.never_drains,
             ..Player::default()
         };
         tokio::spawn(player.run(control_rx, audio_rx, ev_tx));
@@ -220,6 +225,7 @@ impl MediaEndpoint for FakeMedia {
 struct Player {
     log: Arc<Mutex<MediaLog>>,
     lead: Option<Duration>,
+    never_drains: bool,
     start: Option<Instant>,
     queued: Duration,
     drain_at: Option<Instant>,
@@ -272,6 +278,9 @@ impl Player {
                     self.drain_at = None;
                     self.start = None;
                     self.queued = Duration::ZERO;
+                    if self.never_drains {
+                        continue;
+                    }
                     self.log.lock().unwrap().drained += 1;
                     let _ = events.send(MediaEvent::PlaybackDrained { at: Instant::now().into_std() }).await;
                 }
@@ -403,5 +412,8 @@ impl CallStore for SlowStore {
         filter: &'a ListFilter,
     ) -> BoxFuture<'a, Result<Page, StoreError>> {
         self.inner.list(tenant, filter)
+    }
+    fn owned_live(&self, max: usize) -> BoxFuture<'_, Result<Vec<CallSummary>, StoreError>> {
+        self.inner.owned_live(max)
     }
 }

@@ -212,3 +212,51 @@ async fn a_stalled_first_provider_is_replaced_before_the_session_gives_up() {
     assert_eq!(ended["tts_providers"], json!(["wyoming", "deepgram"]));
     assert_eq!(ended["stt_providers"], json!(["fake"]));
 }
+
+/// A synthesis that takes longer to open than the first-byte timeout (a
+/// busy machine, a slow handshake) still has the whole timeout for its first
+/// audio once open: the deadline counts from the text sent, not from the
+/// input that asked for the speech.
+#[tokio::test(start_paused = true)]
+async fn a_slow_opening_does_not_spend_the_first_byte_timeout() {
+    let config = voice_gateway::application::session::SessionConfig {
+        tts_first_byte_timeout: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let call = start(Options {
+        config,
+        tts: Some(FakeTts::new(FakeTtsConfig {
+            open_delay: Duration::from_secs(3),
+            first_audio_delay: Duration::from_millis(100),
+            ..FakeTtsConfig::default()
+        })),
+        ..Options::default()
+    });
+    call.until_event("tts.generated").await;
+    assert_eq!(call.count("error.tts_failed"), 0, "{:?}", call.types());
+}
+
+/// The leg plays the agent's audio but never reports it played out (its
+/// report lost, the leg stuck): past the audio and
+/// `session.playback_drain_grace`, the call goes on as if it had — the
+/// greeting's `tts.generated`, then the caller's turn answered.
+#[tokio::test(start_paused = true)]
+async fn a_speech_whose_playout_is_never_reported_ends_after_the_grace() {
+    let config = voice_gateway::application::session::SessionConfig {
+        playback_drain_grace: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let call = start(Options {
+        config,
+        media: Some(crate::fakes::FakeMedia {
+            never_drains: true,
+            ..crate::fakes::FakeMedia::default()
+        }),
+        ..Options::default()
+    });
+    call.until_event("tts.generated").await;
+    call.speak(Duration::from_millis(800)).await;
+    call.until(|c| c.count("tts.generated") == 2, "the turn answered")
+        .await;
+    assert_eq!(call.media.log.lock().unwrap().drained, 0);
+}

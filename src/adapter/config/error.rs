@@ -117,6 +117,7 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         | "session.endpointing_incomplete"
         | "session.max_turn"
         | "session.final_timeout"
+        | "session.playback_drain_grace"
         | "session.transfer_ring_timeout" => "a whole number with a unit: ms, s, m or h",
         "session.transfer_mode" => "blind or attended",
         "session.unknown_did_sound" => "sound:NAME, recording:NAME, tone:NAME or empty",

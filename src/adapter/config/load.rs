@@ -313,6 +313,12 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             "is shorter than 1s (Asterisk counts it in whole seconds)".into(),
         ));
     }
+    if c.session.playback_drain_grace.0 < std::time::Duration::from_secs(1) {
+        return Err((
+            "session.playback_drain_grace",
+            "is shorter than 1s (playback runs late on a busy machine)".into(),
+        ));
+    }
     if c.session.final_timeout.0.is_zero() {
         return Err(("session.final_timeout", "must be greater than zero".into()));
     }

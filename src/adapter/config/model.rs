@@ -472,6 +472,9 @@ pub struct SessionSection {
     pub max_turn: HumanDuration,
     /// Wait for the STT's final transcript after the end of speech.
     pub final_timeout: HumanDuration,
+    /// How long past the end of a speech's audio the call waits for the
+    /// media leg's report that it played out before going on without it.
+    pub playback_drain_grace: HumanDuration,
     /// Whether callers may interrupt the agent.
     pub barge_in: bool,
     /// Whether `call.dtmf` events carry the key pressed. Off: they say only
@@ -525,6 +528,7 @@ impl Default for SessionSection {
             // 4 s utterance (Wyoming STT only starts at the end of speech);
             // 2 s lost such turns.
             final_timeout: HumanDuration(Duration::from_secs(5)),
+            playback_drain_grace: HumanDuration(Duration::from_secs(5)),
             barge_in: true,
             dtmf_in_events: false,
             barge_in_min_words: 1,

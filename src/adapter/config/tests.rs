@@ -427,6 +427,12 @@ fn each_bad_value_is_rejected_with_its_key() {
             "greater than zero",
         ),
         (
+            "[session]\nplayback_drain_grace = \"200ms\"\n",
+            &[],
+            "session.playback_drain_grace",
+            "shorter than 1s",
+        ),
+        (
             "[outbound]\nendpoint = \"PJSIP/trunk\"\n",
             &[],
             "outbound.endpoint",

@@ -1,9 +1,13 @@
 //! Events from a leg to its session: never blocking the media task.
 //!
 //! Audio goes with `try_send`: a slow session loses frames (counted) rather
-//! than stalling pacing. Control events go the same way, as the task must not
-//! wait either; losing one means the channel is far too small or the session
-//! is stuck, so it is logged as an error.
+//! than stalling pacing. Audio never takes the channel's last slots
+//! ([`control_reserve`]): they are kept for control events, which go with
+//! `try_send` too, as the task must not wait either. So a session that falls
+//! seconds behind under load loses caller audio, not the `PlaybackDrained`
+//! that ends its agent's speech (once lost, the call stayed in its speech for
+//! ever). Losing a control event still means the session is stuck, so it is
+//! logged as an error.
 
 use super::metrics::MediaMetrics;
 use crate::application::ports::media::{AudioFrame, MAX_FRAME_SAMPLES, MediaEvent};
@@ -20,6 +24,12 @@ pub(crate) enum Flow {
     Continue,
     /// The session is gone (or asked to close).
     Stop,
+}
+
+/// Slots of a leg's event channel audio leaves free for control events: a
+/// quarter of it, at most 32 (a turn has a handful of control events).
+fn control_reserve(capacity: usize) -> usize {
+    (capacity / 4).min(32)
 }
 
 /// The sending half of a leg's events, with its counters.
@@ -99,6 +109,11 @@ impl Emitter {
                 at: at + offset,
             };
             frame.pcm[..end - start].copy_from_slice(&pcm[start..end]);
+            if self.events.capacity() <= control_reserve(self.events.max_capacity()) {
+                self.metrics.audio_frames_dropped.inc();
+                start = end;
+                continue;
+            }
             match self.events.try_send(MediaEvent::Audio(frame)) {
                 Ok(()) => {
                     if self.wideband {
@@ -113,5 +128,55 @@ impl Emitter {
             start = end;
         }
         Flow::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emitter(capacity: usize) -> (Emitter, mpsc::Receiver<MediaEvent>) {
+        let (events, rx) = mpsc::channel(capacity);
+        let e = Emitter {
+            events,
+            metrics: MediaMetrics::default(),
+            call: CallId::parse("c-1").unwrap(),
+            wideband: false,
+            echo: EchoReference::new(::media::echo::EchoConfig::default()),
+        };
+        (e, rx)
+    }
+
+    /// A session that stopped reading for a while (its loop behind under
+    /// load) gets caller audio dropped, but still every control event.
+    #[test]
+    fn audio_never_takes_the_room_of_control_events() {
+        let (e, mut rx) = emitter(64);
+        let frame = [0i16; 160];
+        for _ in 0..200 {
+            assert_eq!(e.audio(&frame, 8000, Instant::now()), Flow::Continue);
+        }
+        assert_eq!(e.metrics.audio_frames_dropped.get(), 200 - 48);
+        for _ in 0..16 {
+            let at = Instant::now();
+            assert_eq!(
+                e.control(MediaEvent::PlaybackDrained { at }),
+                Flow::Continue
+            );
+        }
+        assert_eq!(e.metrics.control_events_lost.get(), 0);
+        let mut drained = 0;
+        while let Ok(ev) = rx.try_recv() {
+            drained += usize::from(matches!(ev, MediaEvent::PlaybackDrained { .. }));
+        }
+        assert_eq!(drained, 16);
+    }
+
+    #[test]
+    fn a_small_channel_keeps_a_small_reserve() {
+        assert_eq!(control_reserve(1), 0);
+        assert_eq!(control_reserve(8), 2);
+        assert_eq!(control_reserve(256), 32);
+        assert_eq!(control_reserve(4096), 32);
     }
 }

@@ -207,6 +207,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
             AudioChunk::EndOfSpeech => {
                 // Read only once every chunk before it is in the pacer.
                 st.awaiting_drain = true;
+                tracing::debug!(call = %self.call, queued_ms = self.outbound.queued().as_millis() as u64, "end of agent audio");
                 if let Err(e) = self.outbound.end_of_speech(now) {
                     tracing::warn!(call = %self.call, error = %e, "end of agent audio not queued");
                 }
@@ -294,6 +295,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         if st.awaiting_drain && drained {
             st.awaiting_drain = false;
             let at = st.last_sent.unwrap_or(now);
+            tracing::debug!(call = %self.call, "agent audio drained");
             if self.emit.control(MediaEvent::PlaybackDrained { at }) == Flow::Stop {
                 return Flow::Stop;
             }

@@ -143,6 +143,19 @@ impl CallStore for MemoryCallStore {
             })
         })
     }
+
+    /// Every live record: a process's memory holds only its own calls.
+    fn owned_live(&self, max: usize) -> BoxFuture<'_, Result<Vec<CallSummary>, StoreError>> {
+        let inner = self.inner.lock().expect("store lock");
+        let live: Vec<CallSummary> = inner
+            .records
+            .values()
+            .filter(|r| r.ended_at.is_none())
+            .take(max)
+            .cloned()
+            .collect();
+        Box::pin(async move { Ok(live) })
+    }
 }
 
 #[cfg(test)]

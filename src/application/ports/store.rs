@@ -32,4 +32,7 @@ pub trait CallStore: Send + Sync {
         tenant: &'a TenantId,
         filter: &'a ListFilter,
     ) -> BoxFuture<'a, Result<Page, StoreError>>;
+    /// The calls this instance's records name as its own and not ended:
+    /// after a crash, what the process that died left live (at most `max`).
+    fn owned_live(&self, max: usize) -> BoxFuture<'_, Result<Vec<CallSummary>, StoreError>>;
 }

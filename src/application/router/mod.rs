@@ -14,6 +14,7 @@
 mod classify;
 mod control;
 mod handed_over;
+mod leftovers;
 mod outbound;
 mod ringing_out;
 mod transfer;
@@ -113,6 +114,9 @@ pub struct CallRouter {
     handed_over: HashMap<ChannelId, handed_over::HandedOver>,
     internal_tx: mpsc::UnboundedSender<Internal>,
     internal_rx: mpsc::UnboundedReceiver<Internal>,
+    /// Whether the calls an earlier process of this instance left live have
+    /// been looked for (at the first resync the store answers).
+    leftovers_checked: bool,
 }
 
 impl CallRouter {
@@ -130,6 +134,7 @@ impl CallRouter {
             handed_over: HashMap::new(),
             internal_tx,
             internal_rx,
+            leftovers_checked: false,
         }
     }
 
@@ -267,12 +272,21 @@ impl CallRouter {
         }
     }
 
-    /// After a (re)connect: calls whose channels are gone end, and calls an
-    /// earlier run handed to a person are taken up.
+    /// After a (re)connect: calls whose channels are gone end, calls an
+    /// earlier process left live end (first time only), and calls an earlier
+    /// run handed to a person are taken up.
     async fn on_resynced(&mut self, snapshot: Snapshot<'_>, bridges: &[Bridge]) -> Vec<Outcome> {
         let channels = snapshot.channels;
         let gone = self.on_resync(channels);
         let outbound = self.reconcile_ringing(&snapshot).await;
+        let mut outcomes = outbound;
+        let mut leftovers = None;
+        if !self.leftovers_checked {
+            let ended = self.end_leftovers(channels, bridges).await;
+            self.leftovers_checked = ended.is_some();
+            leftovers = ended.as_ref().map(Vec::len);
+            outcomes.extend(ended.into_iter().flatten());
+        }
         let handed_over = self.adopt_handed_over(bridges);
         tracing::info!(
             channels = channels.len(),
@@ -280,10 +294,11 @@ impl CallRouter {
             held = self.live(),
             handed_over,
             gone,
-            outbound = outbound.len(),
+            leftovers,
+            outcomes = outcomes.len(),
             "ARI resynchronised"
         );
-        outbound
+        outcomes
     }
 
     /// After a reconnect: every held call whose channel is gone ends.

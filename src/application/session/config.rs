@@ -84,6 +84,10 @@ pub struct SessionConfig {
     /// With a fallback chain each provider has this long (the chain switches
     /// by itself), plus one second for the chain to report its own failure.
     pub tts_first_byte_timeout: Duration,
+    /// How long past the end of a speech's audio the call waits for the
+    /// media leg to report it played out; then it goes on as if it had (a
+    /// leg that never reports must not hold the call in its speech).
+    pub playback_drain_grace: Duration,
     /// Played instead of speech every TTS provider failed to give; `None`:
     /// the caller hears nothing for it. At `wire_format`'s rate.
     pub tts_failure_prompt: Option<Prompt>,
@@ -158,6 +162,7 @@ impl Default for SessionConfig {
             unavailable_text:
                 "Sorry, we can't take your call right now. Please try again later. Goodbye.".into(),
             tts_first_byte_timeout: Duration::from_secs(5),
+            playback_drain_grace: Duration::from_secs(5),
             tts_failure_prompt: None,
             barge_in: true,
             dtmf_in_events: false,

@@ -3,7 +3,7 @@
 
 use super::{
     machine::{Effect, Input},
-    run::Session,
+    run::{Session, read_clock},
 };
 use crate::application::ports::{
     speech::{SttConfig, SttSampleRate, TtsConfig, TtsOutput},
@@ -13,10 +13,17 @@ use crate::application::ports::{
 impl Session {
     pub(super) async fn execute_speech(&mut self, effect: Effect) {
         match effect {
-            Effect::OpenStt => match self.open_stt().await {
-                Ok(()) => self.feed(Input::SttOpened),
-                Err(e) => self.feed(Input::SttOpenFailed(e)),
-            },
+            Effect::OpenStt => {
+                let opened = self.open_stt().await;
+                // The opening took time (a provider's handshake, a busy
+                // machine): what follows is timed from now, not from the
+                // input that asked for it.
+                self.now = read_clock();
+                match opened {
+                    Ok(()) => self.feed(Input::SttOpened),
+                    Err(e) => self.feed(Input::SttOpenFailed(e)),
+                }
+            }
             Effect::FinishStt => {
                 if self.stt.as_mut().is_none_or(|s| s.finish().is_err()) {
                     self.feed(Input::SttFinishFailed);
@@ -34,7 +41,11 @@ impl Session {
                     output: TtsOutput::Native,
                 };
                 let tts = self.tts_provider.clone();
-                match tts.open(cfg).await {
+                let opened = tts.open(cfg).await;
+                // The first-byte deadline of the text sent next counts from
+                // now: an opening that took seconds must not have spent it.
+                self.now = read_clock();
+                match opened {
                     Ok(s) => {
                         self.tts = Some(s);
                         self.feed(Input::TtsOpened);

@@ -51,6 +51,9 @@ pub enum EndReason {
     ChannelLost,
     /// The gateway shut down.
     Shutdown,
+    /// The gateway process running the call died (SIGKILL, a crash); the
+    /// next process of the same instance ended what was left of it.
+    GatewayRestart,
     /// A failure the call could not survive.
     Error(String),
 }

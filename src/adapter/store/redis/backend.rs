@@ -156,4 +156,32 @@ impl Backend {
         };
         Ok(Page { calls, next_cursor })
     }
+
+    /// This instance's live calls, from its live index (`max` at most).
+    /// A member whose record has gone (expired) is skipped.
+    pub(super) async fn owned_live(&self, max: usize) -> Result<Vec<CallSummary>, String> {
+        let mut conn = self.conn();
+        let mut range = redis::cmd("ZRANGE");
+        range
+            .arg(self.keys.gateway_live(&self.instance))
+            .arg(0)
+            .arg(max.max(1) - 1);
+        let members: Vec<String> = self.bounded(range.query_async(&mut conn)).await?;
+        let mut pipe = redis::pipe();
+        for m in &members {
+            let parsed = m
+                .split_once(':')
+                .and_then(|(t, id)| Some((TenantId::parse(t).ok()?, CallId::parse(id).ok()?)));
+            if let Some((t, id)) = parsed {
+                pipe.cmd("HGET").arg(self.keys.call(&t, &id)).arg("record");
+            }
+        }
+        let found: Vec<Option<String>> = self.bounded(pipe.query_async(&mut conn)).await?;
+        Ok(found
+            .iter()
+            .flatten()
+            .filter_map(|j| StoredCall::decode(j))
+            .filter(|c| c.ended_at.is_none())
+            .collect())
+    }
 }

@@ -243,4 +243,16 @@ impl CallStore for RedisCallStore {
             self.shared.memory.list(tenant, filter).await
         })
     }
+
+    /// From Redis only: this process's memory knows nothing of a process
+    /// that died, so without Redis there is no answer.
+    fn owned_live(&self, max: usize) -> BoxFuture<'_, Result<Vec<CallSummary>, StoreError>> {
+        Box::pin(async move {
+            self.shared.metrics.op("owned_live");
+            self.shared.backend.owned_live(max).await.map_err(|e| {
+                self.shared.lost("owned_live", &e);
+                StoreError::Unavailable(crate::application::ports::Cause::msg(e))
+            })
+        })
+    }
 }

@@ -150,7 +150,12 @@ impl CallCore {
         };
         self.timers.clear(Timer::Hold);
         self.emit(Effect::ResumePlayout);
-        let held_ms = self.now.at.saturating_duration_since(h.onset).as_millis() as u64;
+        let held = self.now.at.saturating_duration_since(h.onset);
+        // The leg reports the speech played out that much later.
+        if let Some(due) = self.timers.get(Timer::Drain) {
+            self.timers.set(Timer::Drain, due + held);
+        }
+        let held_ms = held.as_millis() as u64;
         tracing::info!(call_id = %self.who.call_id, ?why, held_ms, "barge-in hold resumed");
         match why {
             Resume::Noise => self.log.resumed.noise += 1,

@@ -321,6 +321,9 @@ impl CallCore {
         if self.timers.take_due(Timer::TtsFirstByte, now) {
             self.tts_failed("no audio before the first-byte timeout".into());
         }
+        if self.timers.take_due(Timer::Drain, now) {
+            self.drain_overdue();
+        }
         if self.timers.take_due(Timer::Ring, now) {
             self.transfer_ring_timeout();
         }

@@ -337,6 +337,8 @@ impl CallCore {
     fn take_speech(&mut self) -> Option<Speech> {
         // A hold on this speech ends with it (a barge-in drops it first).
         self.drop_hold();
+        // Its played-out report is no longer waited for.
+        self.timers.clear(timers::Timer::Drain);
         match &mut self.conv {
             Conversation::Responding(_) => {
                 match std::mem::replace(&mut self.conv, Conversation::Setup) {

@@ -197,8 +197,21 @@ impl CallCore {
         let over = self
             .speech_mut()
             .is_some_and(|s| s.reply.is_none() && s.tts.over());
+        tracing::debug!(speaking, over, phase = ?self.phase(), "playback drained");
         if speaking && over {
             self.speech_done();
+        }
+    }
+
+    /// The leg never reported the speech played out (its report lost, or the
+    /// leg stuck): the call goes on as if it had, rather than wait for ever.
+    pub(super) fn drain_overdue(&mut self) {
+        let over = self
+            .speech_mut()
+            .is_some_and(|s| s.reply.is_none() && s.tts.over());
+        if over {
+            tracing::warn!(grace = ?self.cfg.playback_drain_grace, "the media leg never reported the agent's speech played out: going on");
+            self.on_playback_drained();
         }
     }
 

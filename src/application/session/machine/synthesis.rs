@@ -126,10 +126,17 @@ impl CallCore {
         }
         speech.tts = Tts::Done;
         let silent = speech.silent();
+        tracing::debug!(
+            silent,
+            audio_ms = speech.audio().as_millis() as u64,
+            "synthesis done"
+        );
         self.emit(Effect::CloseTts);
         self.emit(Effect::Play(AudioChunk::EndOfSpeech));
         if silent {
             self.speech_done();
+        } else {
+            self.expect_drain();
         }
     }
 
@@ -162,7 +169,19 @@ impl CallCore {
             .is_some_and(|s| s.silent() && s.reply.is_none())
         {
             self.speech_done();
+        } else {
+            self.expect_drain();
         }
+    }
+
+    /// The speech's audio is all on its way to the leg: its report that it
+    /// played out is due within that much audio (at most) plus the grace.
+    fn expect_drain(&mut self) {
+        let Some(audio) = self.speech_mut().map(|s| s.audio()) else {
+            return;
+        };
+        let at = self.now.at + audio + self.cfg.playback_drain_grace;
+        self.timers.set(Timer::Drain, at);
     }
 
     /// Every synthesiser failed this speech: play the configured prompt in

@@ -22,9 +22,12 @@ pub(crate) enum Timer {
     Flush,
     /// Barge-in hold: decide (speech, or no transcript in time) by then.
     Hold,
+    /// The speech's audio is all with the leg: it reports it played out by
+    /// then, or the call goes on without the report.
+    Drain,
 }
 
-const COUNT: usize = 8;
+const COUNT: usize = 9;
 
 impl Timer {
     fn index(self) -> usize {
