@@ -29,7 +29,9 @@ pub use model::{
 };
 pub use secret::{Secret, SecretUrl};
 pub use session::TransferModeSetting;
-pub use speech::{CloudSection, SpeechProvider, SpeechSection, WyomingSection};
+pub use speech::{
+    CloudSection, GoogleSection, GoogleSttEncoding, SpeechProvider, SpeechSection, WyomingSection,
+};
 pub use types::{HumanDuration, PortRange};
 
 /// Default location of the configuration file, relative to the working directory.

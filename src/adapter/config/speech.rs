@@ -20,6 +20,8 @@ pub enum SpeechProvider {
     Elevenlabs,
     /// An OpenAI-compatible `/v1/audio/speech` TTS (`[speech.openai]`).
     Openai,
+    /// Google Speech-to-Text v2 (gRPC) and Text-to-Speech (`[speech.google]`).
+    Google,
 }
 
 impl SpeechProvider {
@@ -31,16 +33,18 @@ impl SpeechProvider {
             Self::Deepgram => "deepgram",
             Self::Elevenlabs => "elevenlabs",
             Self::Openai => "openai",
+            Self::Google => "google",
         }
     }
 
     /// Every provider, for lookups by name.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Wyoming,
         Self::Fake,
         Self::Deepgram,
         Self::Elevenlabs,
         Self::Openai,
+        Self::Google,
     ];
 
     /// The provider called `name` in configuration.
@@ -50,7 +54,10 @@ impl SpeechProvider {
 
     /// Whether it recognises speech (all of them synthesise it).
     pub fn offers_stt(self) -> bool {
-        matches!(self, Self::Wyoming | Self::Fake | Self::Deepgram)
+        matches!(
+            self,
+            Self::Wyoming | Self::Fake | Self::Deepgram | Self::Google
+        )
     }
 }
 
@@ -81,6 +88,8 @@ pub struct SpeechSection {
     pub elevenlabs: CloudSection,
     /// `[speech.openai]`
     pub openai: CloudSection,
+    /// `[speech.google]`
+    pub google: GoogleSection,
 }
 
 impl Default for SpeechSection {
@@ -97,6 +106,7 @@ impl Default for SpeechSection {
             deepgram: CloudSection::default(),
             elevenlabs: CloudSection::default(),
             openai: CloudSection::default(),
+            google: GoogleSection::default(),
         }
     }
 }
@@ -122,6 +132,55 @@ pub struct CloudSection {
     /// Language for recognition (Deepgram).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+}
+
+/// `[speech.google]`: credentials (an API key, or a service-account key
+/// file; else `GOOGLE_API_KEY`, then `GOOGLE_APPLICATION_CREDENTIALS`), the
+/// project and location of the recognizer, and overrides of the adapter's
+/// defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GoogleSection {
+    /// API key (`x-goog-api-key`). Never printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<super::Secret>,
+    /// Path of a service-account key file (JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials_file: Option<String>,
+    /// Cloud project (STT); else the key file's `project_id`, else `GOOGLE_CLOUD_PROJECT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Recognizer location (`global`, `us`, `eu`, a region).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Recognition model (`telephony`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Language for both directions, overriding the session's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// TTS voice name (`en-US-Neural2-F`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
+    /// Speech-to-Text gRPC endpoint (a test double, a regional host).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stt_endpoint: Option<String>,
+    /// Text-to-Speech REST endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tts_endpoint: Option<String>,
+    /// Audio sent to Speech-to-Text: `linear16` or `mulaw`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stt_encoding: Option<GoogleSttEncoding>,
+}
+
+/// `speech.google.stt_encoding`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum GoogleSttEncoding {
+    /// 16-bit PCM.
+    Linear16,
+    /// G.711 µ-law.
+    Mulaw,
 }
 
 /// `[speech.fake]`: the fixed delays of the in-process stand-ins, so that a
@@ -268,6 +327,37 @@ pub(super) fn validate(s: &SpeechSection) -> Result<(), (&'static str, String)> 
             return Err((key, format!("{u:?} is not an http(s):// or ws(s):// URL")));
         }
     }
+    validate_google(&s.google)
+}
+
+fn validate_google(g: &GoogleSection) -> Result<(), (&'static str, String)> {
+    for (key, url) in [
+        ("speech.google.stt_endpoint", &g.stt_endpoint),
+        ("speech.google.tts_endpoint", &g.tts_endpoint),
+    ] {
+        if let Some(u) = url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err((key, format!("{u:?} is not an http(s):// URL")));
+        }
+    }
+    for (key, v) in [
+        ("speech.google.project", &g.project),
+        ("speech.google.location", &g.location),
+        ("speech.google.model", &g.model),
+    ] {
+        if let Some(v) = v
+            && (v.is_empty()
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        {
+            return Err((key, format!("{v:?} is not a name (letters, digits, - _ .)")));
+        }
+    }
+    if g.credentials_file.as_deref().is_some_and(str::is_empty) {
+        return Err(("speech.google.credentials_file", "is empty".into()));
+    }
     Ok(())
 }
 
@@ -290,7 +380,7 @@ pub(super) fn validate_route(r: &super::RouteConfig) -> Result<(), (&'static str
                 return Err((
                     key,
                     format!(
-                        "{name:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai)"
+                        "{name:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, google)"
                     ),
                 ));
             };

@@ -1,0 +1,160 @@
+//! The few messages of `google.cloud.speech.v2` that `StreamingRecognize`
+//! needs, written by hand as `prost` structs (no protoc, no build script).
+//! Field numbers and types are those of googleapis'
+//! `google/cloud/speech/v2/cloud_speech.proto` and
+//! `google/protobuf/duration.proto`; fields we neither send nor read are
+//! left out (prost skips unknown fields when decoding).
+
+/// The gRPC path of the method.
+pub(crate) const STREAMING_RECOGNIZE: &str = "/google.cloud.speech.v2.Speech/StreamingRecognize";
+
+/// `StreamingRecognizeRequest`: the first carries `recognizer` and
+/// `streaming_config`, every later one `audio`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StreamingRecognizeRequest {
+    #[prost(string, tag = "3")]
+    pub(crate) recognizer: String,
+    #[prost(oneof = "StreamingRequest", tags = "6, 5")]
+    pub(crate) streaming_request: Option<StreamingRequest>,
+}
+
+/// `oneof streaming_request`.
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub(crate) enum StreamingRequest {
+    #[prost(message, tag = "6")]
+    StreamingConfig(StreamingRecognitionConfig),
+    #[prost(bytes, tag = "5")]
+    Audio(Vec<u8>),
+}
+
+/// `StreamingRecognitionConfig`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StreamingRecognitionConfig {
+    #[prost(message, optional, tag = "1")]
+    pub(crate) config: Option<RecognitionConfig>,
+    #[prost(message, optional, tag = "2")]
+    pub(crate) streaming_features: Option<StreamingRecognitionFeatures>,
+}
+
+/// `RecognitionConfig` (the `explicit_decoding_config` arm of its oneof).
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct RecognitionConfig {
+    #[prost(message, optional, tag = "8")]
+    pub(crate) explicit_decoding_config: Option<ExplicitDecodingConfig>,
+    #[prost(message, optional, tag = "2")]
+    pub(crate) features: Option<RecognitionFeatures>,
+    #[prost(string, tag = "9")]
+    pub(crate) model: String,
+    #[prost(string, repeated, tag = "10")]
+    pub(crate) language_codes: Vec<String>,
+}
+
+/// `ExplicitDecodingConfig.AudioEncoding`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, prost::Enumeration)]
+#[repr(i32)]
+pub(crate) enum AudioEncoding {
+    Unspecified = 0,
+    Linear16 = 1,
+    Mulaw = 2,
+}
+
+/// `ExplicitDecodingConfig`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct ExplicitDecodingConfig {
+    #[prost(enumeration = "AudioEncoding", tag = "1")]
+    pub(crate) encoding: i32,
+    #[prost(int32, tag = "2")]
+    pub(crate) sample_rate_hertz: i32,
+    #[prost(int32, tag = "3")]
+    pub(crate) audio_channel_count: i32,
+}
+
+/// `RecognitionFeatures` (punctuation only).
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct RecognitionFeatures {
+    #[prost(bool, tag = "4")]
+    pub(crate) enable_automatic_punctuation: bool,
+}
+
+/// `StreamingRecognitionFeatures`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StreamingRecognitionFeatures {
+    #[prost(bool, tag = "1")]
+    pub(crate) enable_voice_activity_events: bool,
+    #[prost(bool, tag = "2")]
+    pub(crate) interim_results: bool,
+}
+
+/// `StreamingRecognizeResponse`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StreamingRecognizeResponse {
+    #[prost(message, repeated, tag = "6")]
+    pub(crate) results: Vec<StreamingRecognitionResult>,
+    #[prost(enumeration = "SpeechEventType", tag = "3")]
+    pub(crate) speech_event_type: i32,
+    #[prost(message, optional, tag = "7")]
+    pub(crate) speech_event_offset: Option<Duration>,
+}
+
+/// `StreamingRecognizeResponse.SpeechEventType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, prost::Enumeration)]
+#[repr(i32)]
+pub(crate) enum SpeechEventType {
+    Unspecified = 0,
+    EndOfSingleUtterance = 1,
+    SpeechActivityBegin = 2,
+    SpeechActivityEnd = 3,
+}
+
+/// `StreamingRecognitionResult`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct StreamingRecognitionResult {
+    #[prost(message, repeated, tag = "1")]
+    pub(crate) alternatives: Vec<SpeechRecognitionAlternative>,
+    #[prost(bool, tag = "2")]
+    pub(crate) is_final: bool,
+    #[prost(float, tag = "3")]
+    pub(crate) stability: f32,
+    #[prost(message, optional, tag = "4")]
+    pub(crate) result_end_offset: Option<Duration>,
+}
+
+/// `SpeechRecognitionAlternative` (no word list).
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct SpeechRecognitionAlternative {
+    #[prost(string, tag = "1")]
+    pub(crate) transcript: String,
+    #[prost(float, tag = "2")]
+    pub(crate) confidence: f32,
+}
+
+/// `google.protobuf.Duration`.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub(crate) struct Duration {
+    #[prost(int64, tag = "1")]
+    pub(crate) seconds: i64,
+    #[prost(int32, tag = "2")]
+    pub(crate) nanos: i32,
+}
+
+impl Duration {
+    /// As a `std` duration; negative or absurd values (a broken server) give zero.
+    pub(crate) fn to_std(self) -> std::time::Duration {
+        let (Ok(s), Ok(n)) = (u64::try_from(self.seconds), u32::try_from(self.nanos)) else {
+            return std::time::Duration::ZERO;
+        };
+        if n >= 1_000_000_000 {
+            return std::time::Duration::from_secs(s);
+        }
+        std::time::Duration::new(s, n)
+    }
+
+    /// From a `std` duration (the fake server's offsets).
+    #[cfg(test)]
+    pub(crate) fn from_std(d: std::time::Duration) -> Self {
+        Self {
+            seconds: d.as_secs() as i64,
+            nanos: d.subsec_nanos() as i32,
+        }
+    }
+}
