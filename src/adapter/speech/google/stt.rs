@@ -9,7 +9,10 @@
 //! audio (at most 15 KB). Half-closing the request stream makes Google
 //! settle what it heard and end the response stream with status OK.
 //! Failures arrive as the call's gRPC status (`UNAUTHENTICATED`,
-//! `RESOURCE_EXHAUSTED`, `UNAVAILABLE`, …).
+//! `RESOURCE_EXHAUSTED`, `UNAVAILABLE`, …). Servers may hold their response
+//! headers back until their first message, so `open` resolves once the
+//! credentials are in hand and the call is sent; a refusal is the session's
+//! first event.
 //!
 //! Mapping: there is no in-band "finalize", so each `finish()` half-closes
 //! the stream and is answered by one `Final` when it ends (at the latest
@@ -17,6 +20,8 @@
 //! a new stream, opened for the next utterance. A stream per utterance also
 //! keeps well inside Google's five-minute stream limit.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use media::codec::{Codec, Pcmu};
@@ -139,7 +144,10 @@ impl GoogleStt {
             request.metadata_mut().insert("x-goog-request-params", v);
         }
         let mut grpc = tonic::client::Grpc::new(self.channel().await?);
-        let started = async {
+        // gRPC servers may hold their response headers back until their first
+        // message, so the call is not awaited here: the session's task drives
+        // it, and a refusal arrives as the session's error.
+        let started = async move {
             grpc.ready()
                 .await
                 .map_err(|e| Status::unavailable(e.to_string()))?;
@@ -147,16 +155,9 @@ impl GoogleStt {
             let path = PathAndQuery::from_static(proto::STREAMING_RECOGNIZE);
             grpc.streaming(request, path, codec).await
         };
-        let response = tokio::time::timeout(self.config.connect_timeout, started)
-            .await
-            .map_err(|_| SttError::Timeout {
-                waited: self.config.connect_timeout,
-                waiting_for: "the connection",
-            })?
-            .map_err(|s| status_error(&s, true))?;
         Ok(Call {
             tx: Some(tx),
-            responses: response.into_inner(),
+            responses: Responses::Starting(Box::pin(started)),
             base,
         })
     }
@@ -204,11 +205,19 @@ impl SpeechToText for GoogleStt {
     }
 }
 
+/// The answering side of a call: its headers awaited, then its messages.
+enum Responses {
+    Starting(
+        Pin<Box<dyn Future<Output = Result<tonic::Response<Streaming<Resp>>, Status>> + Send>>,
+    ),
+    Open(Streaming<Resp>),
+}
+
 /// One `StreamingRecognize` call.
 struct Call {
     /// `None` once half-closed by a `finish()`.
     tx: Option<mpsc::Sender<Req>>,
-    responses: Streaming<Resp>,
+    responses: Responses,
     /// Session audio time at which the call began.
     base: Duration,
 }
@@ -341,7 +350,7 @@ impl Task {
         events
     }
 
-    async fn on_response(&mut self, got: Result<Option<Resp>, Status>) -> Step {
+    async fn on_response(&mut self, got: Result<Option<Resp>, SttError>) -> Step {
         match got {
             Ok(Some(r)) => {
                 let base = self.call.as_ref().map_or(Duration::ZERO, |c| c.base);
@@ -353,7 +362,7 @@ impl Task {
                 self.call = None;
                 self.settled().await
             }
-            Err(s) => Err(status_error(&s, false)),
+            Err(e) => Err(e),
         }
     }
 
@@ -378,9 +387,17 @@ impl Task {
     }
 }
 
-async fn next(call: Option<&mut Call>) -> Result<Option<Resp>, Status> {
+async fn next(call: Option<&mut Call>) -> Result<Option<Resp>, SttError> {
     let Some(call) = call else {
         return std::future::pending().await;
     };
-    call.responses.message().await
+    if let Responses::Starting(started) = &mut call.responses {
+        // Cancel-safe: the future stays in the call until it completes.
+        let response = started.as_mut().await.map_err(|s| status_error(&s, true))?;
+        call.responses = Responses::Open(response.into_inner());
+    }
+    match &mut call.responses {
+        Responses::Open(stream) => stream.message().await.map_err(|s| status_error(&s, false)),
+        Responses::Starting(_) => unreachable!("opened above"),
+    }
 }

@@ -213,18 +213,29 @@ async fn mulaw_is_sent_when_configured() {
     assert_eq!(audio_of(&call.next().await.unwrap()), [0xFF, 0xFF]);
 }
 
+/// The error a session opened on `stt` ends with, before any audio.
+async fn first_error(stt: &GoogleStt) -> SttError {
+    // gRPC servers may send no headers before their first message, so open
+    // does not wait for them: a refusal is the session's first event.
+    let mut session = stt
+        .open(SttConfig::new("en-US", SttSampleRate::Hz8000))
+        .await
+        .unwrap();
+    match next(&mut session).await {
+        Some(SttEvent::Error(e)) => e,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
 #[tokio::test]
-async fn a_wrong_key_is_rejected_at_open() {
+async fn a_wrong_key_is_refused() {
     let server = FakeSpeech::start("x-goog-api-key", "g-test").await;
     let config = GoogleConfig {
         credentials: GoogleCredentials::ApiKey(ApiKey::new("wrong")),
         ..api_key_config(&server)
     };
     let stt = GoogleStt::new(config).unwrap();
-    let err = stt
-        .open(SttConfig::new("en-US", SttSampleRate::Hz8000))
-        .await
-        .unwrap_err();
+    let err = first_error(&stt).await;
     assert!(
         matches!(&err, SttError::Rejected(m) if m.contains("Unauthenticated")),
         "{err:?}"
@@ -237,14 +248,24 @@ async fn quota_exhaustion_is_a_provider_failure_not_a_rejection() {
     server.refuse_with(Status::resource_exhausted(
         "Quota exceeded for quota metric",
     ));
-    let err = stt
-        .open(SttConfig::new("en-US", SttSampleRate::Hz8000))
-        .await
-        .unwrap_err();
+    let err = first_error(&stt).await;
     assert!(
         matches!(&err, SttError::Provider(m) if m.contains("ResourceExhausted")),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_a_connect_failure() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let config = GoogleConfig {
+        stt_endpoint: url,
+        ..GoogleConfig::new(GoogleCredentials::ApiKey(ApiKey::new("g-test")), "p")
+    };
+    let err = first_error(&GoogleStt::new(config).unwrap()).await;
+    assert!(matches!(err, SttError::Connect(_)), "{err:?}");
 }
 
 #[tokio::test]
