@@ -205,12 +205,15 @@ impl SpeechToText for GoogleStt {
     }
 }
 
-/// The answering side of a call: its headers awaited, then its messages.
+/// A call whose response headers are awaited.
+type Starting =
+    Pin<Box<dyn Future<Output = Result<tonic::Response<Streaming<Resp>>, Status>> + Send>>;
+
+/// The answering side of a call: its headers awaited, then its messages
+/// (boxed: a `Streaming` is large).
 enum Responses {
-    Starting(
-        Pin<Box<dyn Future<Output = Result<tonic::Response<Streaming<Resp>>, Status>> + Send>>,
-    ),
-    Open(Streaming<Resp>),
+    Starting(Starting),
+    Open(Box<Streaming<Resp>>),
 }
 
 /// One `StreamingRecognize` call.
@@ -394,7 +397,7 @@ async fn next(call: Option<&mut Call>) -> Result<Option<Resp>, SttError> {
     if let Responses::Starting(started) = &mut call.responses {
         // Cancel-safe: the future stays in the call until it completes.
         let response = started.as_mut().await.map_err(|s| status_error(&s, true))?;
-        call.responses = Responses::Open(response.into_inner());
+        call.responses = Responses::Open(Box::new(response.into_inner()));
     }
     match &mut call.responses {
         Responses::Open(stream) => stream.message().await.map_err(|s| status_error(&s, false)),
