@@ -320,7 +320,7 @@ async fn a_stream_google_never_ends_is_answered_after_the_finalize_timeout() {
 
 /// A fake token endpoint that checks the JWT's RS256 signature with the
 /// public half of the test key, its audience and grant type, and counts exchanges.
-async fn token_endpoint(hits: Arc<AtomicUsize>) -> String {
+async fn token_endpoint(hits: Arc<AtomicUsize>, expires_in: u64) -> String {
     use axum::extract::State;
     use axum::routing::post;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -330,7 +330,7 @@ async fn token_endpoint(hits: Arc<AtomicUsize>) -> String {
         .route(
             "/token",
             post(
-                |State((hits, aud)): State<(Arc<AtomicUsize>, String)>,
+                |State((hits, aud, expires_in)): State<(Arc<AtomicUsize>, String, u64)>,
                  axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| async move {
                     hits.fetch_add(1, Ordering::SeqCst);
                     assert_eq!(form["grant_type"], "urn:ietf:params:oauth:grant-type:jwt-bearer");
@@ -343,14 +343,14 @@ async fn token_endpoint(hits: Arc<AtomicUsize>) -> String {
                     match jsonwebtoken::decode::<serde_json::Value>(&form["assertion"], &key, &v) {
                         Ok(t) if t.claims["iss"] == "gw@proj-1.iam.gserviceaccount.com" => (
                             axum::http::StatusCode::OK,
-                            r#"{"access_token":"ya29.fake","expires_in":3599,"token_type":"Bearer"}"#,
+                            format!(r#"{{"access_token":"ya29.fake","expires_in":{expires_in},"token_type":"Bearer"}}"#),
                         ),
-                        _ => (axum::http::StatusCode::BAD_REQUEST, r#"{"error":"invalid_grant"}"#),
+                        _ => (axum::http::StatusCode::BAD_REQUEST, r#"{"error":"invalid_grant"}"#.to_owned()),
                     }
                 },
             ),
         )
-        .with_state((hits, aud));
+        .with_state((hits, aud, expires_in));
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }
@@ -372,7 +372,7 @@ pub(super) fn key_file(token_uri: &str) -> tempfile::NamedTempFile {
 #[tokio::test]
 async fn a_service_account_signs_a_jwt_and_reuses_the_token_it_gets() {
     let hits = Arc::new(AtomicUsize::new(0));
-    let token_uri = token_endpoint(hits.clone()).await;
+    let token_uri = token_endpoint(hits.clone(), 3599).await;
     let file = key_file(&token_uri);
     let mut server = FakeSpeech::start("authorization", "Bearer ya29.fake").await;
     let config = GoogleConfig {
@@ -390,7 +390,7 @@ async fn a_service_account_signs_a_jwt_and_reuses_the_token_it_gets() {
 #[tokio::test]
 async fn a_key_file_the_token_endpoint_refuses_fails_the_open() {
     let hits = Arc::new(AtomicUsize::new(0));
-    let token_uri = token_endpoint(hits.clone()).await;
+    let token_uri = token_endpoint(hits.clone(), 3599).await;
     // Signed by the right key but for another account: the endpoint refuses.
     let file = key_file(&token_uri);
     let text = std::fs::read_to_string(file.path())
@@ -423,4 +423,23 @@ fn a_file_that_is_not_a_service_account_key_is_refused_up_front() {
         matches!(&err, SttError::Rejected(m) if m.contains("service_account")),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn a_token_about_to_expire_is_renewed_before_use() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    // 30 s left is inside the one-minute margin: each call needs a new token.
+    let token_uri = token_endpoint(hits.clone(), 30).await;
+    let file = key_file(&token_uri);
+    let mut server = FakeSpeech::start("authorization", "Bearer ya29.fake").await;
+    let config = GoogleConfig {
+        credentials: GoogleCredentials::ServiceAccount(file.path().into()),
+        ..api_key_config(&server)
+    };
+    let stt = GoogleStt::new(config).unwrap();
+    for _ in 0..2 {
+        let (_session, mut call) = open(&mut server, &stt, SttSampleRate::Hz8000).await;
+        call.next().await.unwrap();
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
