@@ -12,7 +12,10 @@ use crate::{
             elevenlabs::{ElevenLabsConfig, ElevenLabsTts},
             fake::{FakeStt, FakeSttConfig, FakeTts, FakeTtsConfig},
             fallback::{FallbackConfig, SpeechMetrics},
-            google::{GoogleConfig, GoogleCredentials, GoogleStt, GoogleTts, SttEncoding},
+            google::{
+                GoogleConfig, GoogleCredentials, GoogleStt, GoogleTts, SttEncoding,
+                regional_stt_endpoint,
+            },
             openai::{OpenAiTts, OpenAiTtsConfig},
             prompt::load_prompt,
             wyoming::{WyomingStt, WyomingSttConfig, WyomingTts, WyomingTtsConfig},
@@ -238,6 +241,7 @@ fn google(config: &Config) -> Result<GoogleConfig, String> {
         }
     };
     set(&mut g.location, &s.location);
+    g.stt_endpoint = regional_stt_endpoint(&g.location);
     set(&mut g.model, &s.model);
     set(&mut g.stt_endpoint, &s.stt_endpoint);
     set(&mut g.tts_endpoint, &s.tts_endpoint);

@@ -10,7 +10,7 @@ pub mod stt;
 pub mod tts;
 
 pub use auth::AuthError;
-pub use config::{GoogleConfig, GoogleCredentials, SttEncoding};
+pub use config::{GoogleConfig, GoogleCredentials, SttEncoding, regional_stt_endpoint};
 pub use stt::GoogleStt;
 pub use tts::GoogleTts;
 

@@ -30,7 +30,7 @@ pub struct GoogleConfig {
     pub credentials: GoogleCredentials,
     /// Cloud project of the recognizer path (STT only).
     pub project: String,
-    /// `global`, `us`, `eu` or a region; also picks the regional STT host.
+    /// `global`, `us`, `eu` or a region (see [`regional_stt_endpoint`]).
     pub location: String,
     /// Recognition model (`telephony`, `long`, `chirp_2`, …).
     pub model: String,
@@ -52,6 +52,17 @@ pub struct GoogleConfig {
     /// How long after a `finish()` to wait for Google's last results before
     /// answering with what was heard so far.
     pub finalize_timeout: Duration,
+}
+
+/// The Speech-to-Text v2 host serving recognizers of `location`: Google
+/// answers `global` on `speech.googleapis.com` and every other location on
+/// `{location}-speech.googleapis.com` only.
+pub fn regional_stt_endpoint(location: &str) -> String {
+    if location == "global" {
+        "https://speech.googleapis.com".into()
+    } else {
+        format!("https://{location}-speech.googleapis.com")
+    }
 }
 
 impl GoogleConfig {

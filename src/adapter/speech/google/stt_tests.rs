@@ -443,3 +443,19 @@ async fn a_token_about_to_expire_is_renewed_before_use() {
     }
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn locations_other_than_global_have_their_own_host() {
+    assert_eq!(
+        regional_stt_endpoint("global"),
+        "https://speech.googleapis.com"
+    );
+    assert_eq!(
+        regional_stt_endpoint("eu"),
+        "https://eu-speech.googleapis.com"
+    );
+    assert_eq!(
+        regional_stt_endpoint("us-central1"),
+        "https://us-central1-speech.googleapis.com"
+    );
+}
