@@ -217,3 +217,29 @@ fn wav_parsing_takes_the_data_chunk_or_refuses() {
     assert_eq!(strip_wav(&truncated).unwrap(), [1, 2]);
     assert!(parse_synthesis(r#"{"audioContent":"!!"}"#).is_err());
 }
+
+#[tokio::test]
+async fn a_connection_dropped_before_the_answer_is_a_failure_that_may_pass() {
+    // A server that reads the request and hangs up without answering.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = tokio::io::AsyncReadExt::read(&mut tcp, &mut buf).await;
+            drop(tcp);
+        }
+    });
+    let google = GoogleConfig {
+        tts_endpoint: url,
+        ..GoogleConfig::new(GoogleCredentials::ApiKey(ApiKey::new("g-test")), "")
+    };
+    let tts = GoogleTts::new(google).unwrap();
+    let mut session = tts.open(config(TtsOutput::Mulaw8k)).await.unwrap();
+    session.send_text("Hi.").unwrap();
+    let event = next(&mut session).await;
+    assert!(
+        matches!(event, TtsEvent::Error(TtsError::Connect(_))),
+        "{event:?}"
+    );
+}
