@@ -12,6 +12,7 @@ mod binary;
 mod conversation;
 mod engines;
 mod failures;
+mod google;
 mod harness;
 mod lifecycle;
 #[path = "../common/metrics.rs"]

@@ -4,7 +4,7 @@
 
 pub mod auth;
 pub mod config;
-pub(crate) mod proto;
+pub mod proto;
 mod results;
 pub mod stt;
 pub mod tts;

@@ -3,24 +3,25 @@
 //! Field numbers and types are those of googleapis'
 //! `google/cloud/speech/v2/cloud_speech.proto` and
 //! `google/protobuf/duration.proto`; fields we neither send nor read are
-//! left out (prost skips unknown fields when decoding).
+//! left out (prost skips unknown fields when decoding). Public for the
+//! gateway's own tests, whose fake server speaks them.
 
 /// The gRPC path of the method.
-pub(crate) const STREAMING_RECOGNIZE: &str = "/google.cloud.speech.v2.Speech/StreamingRecognize";
+pub const STREAMING_RECOGNIZE: &str = "/google.cloud.speech.v2.Speech/StreamingRecognize";
 
 /// `StreamingRecognizeRequest`: the first carries `recognizer` and
 /// `streaming_config`, every later one `audio`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct StreamingRecognizeRequest {
+pub struct StreamingRecognizeRequest {
     #[prost(string, tag = "3")]
-    pub(crate) recognizer: String,
+    pub recognizer: String,
     #[prost(oneof = "StreamingRequest", tags = "6, 5")]
-    pub(crate) streaming_request: Option<StreamingRequest>,
+    pub streaming_request: Option<StreamingRequest>,
 }
 
 /// `oneof streaming_request`.
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub(crate) enum StreamingRequest {
+pub enum StreamingRequest {
     #[prost(message, tag = "6")]
     StreamingConfig(StreamingRecognitionConfig),
     #[prost(bytes, tag = "5")]
@@ -29,30 +30,30 @@ pub(crate) enum StreamingRequest {
 
 /// `StreamingRecognitionConfig`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct StreamingRecognitionConfig {
+pub struct StreamingRecognitionConfig {
     #[prost(message, optional, tag = "1")]
-    pub(crate) config: Option<RecognitionConfig>,
+    pub config: Option<RecognitionConfig>,
     #[prost(message, optional, tag = "2")]
-    pub(crate) streaming_features: Option<StreamingRecognitionFeatures>,
+    pub streaming_features: Option<StreamingRecognitionFeatures>,
 }
 
 /// `RecognitionConfig` (the `explicit_decoding_config` arm of its oneof).
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct RecognitionConfig {
+pub struct RecognitionConfig {
     #[prost(message, optional, tag = "8")]
-    pub(crate) explicit_decoding_config: Option<ExplicitDecodingConfig>,
+    pub explicit_decoding_config: Option<ExplicitDecodingConfig>,
     #[prost(message, optional, tag = "2")]
-    pub(crate) features: Option<RecognitionFeatures>,
+    pub features: Option<RecognitionFeatures>,
     #[prost(string, tag = "9")]
-    pub(crate) model: String,
+    pub model: String,
     #[prost(string, repeated, tag = "10")]
-    pub(crate) language_codes: Vec<String>,
+    pub language_codes: Vec<String>,
 }
 
 /// `ExplicitDecodingConfig.AudioEncoding`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, prost::Enumeration)]
 #[repr(i32)]
-pub(crate) enum AudioEncoding {
+pub enum AudioEncoding {
     Unspecified = 0,
     Linear16 = 1,
     Mulaw = 2,
@@ -60,46 +61,46 @@ pub(crate) enum AudioEncoding {
 
 /// `ExplicitDecodingConfig`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct ExplicitDecodingConfig {
+pub struct ExplicitDecodingConfig {
     #[prost(enumeration = "AudioEncoding", tag = "1")]
-    pub(crate) encoding: i32,
+    pub encoding: i32,
     #[prost(int32, tag = "2")]
-    pub(crate) sample_rate_hertz: i32,
+    pub sample_rate_hertz: i32,
     #[prost(int32, tag = "3")]
-    pub(crate) audio_channel_count: i32,
+    pub audio_channel_count: i32,
 }
 
 /// `RecognitionFeatures` (punctuation only).
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct RecognitionFeatures {
+pub struct RecognitionFeatures {
     #[prost(bool, tag = "4")]
-    pub(crate) enable_automatic_punctuation: bool,
+    pub enable_automatic_punctuation: bool,
 }
 
 /// `StreamingRecognitionFeatures`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct StreamingRecognitionFeatures {
+pub struct StreamingRecognitionFeatures {
     #[prost(bool, tag = "1")]
-    pub(crate) enable_voice_activity_events: bool,
+    pub enable_voice_activity_events: bool,
     #[prost(bool, tag = "2")]
-    pub(crate) interim_results: bool,
+    pub interim_results: bool,
 }
 
 /// `StreamingRecognizeResponse`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct StreamingRecognizeResponse {
+pub struct StreamingRecognizeResponse {
     #[prost(message, repeated, tag = "6")]
-    pub(crate) results: Vec<StreamingRecognitionResult>,
+    pub results: Vec<StreamingRecognitionResult>,
     #[prost(enumeration = "SpeechEventType", tag = "3")]
-    pub(crate) speech_event_type: i32,
+    pub speech_event_type: i32,
     #[prost(message, optional, tag = "7")]
-    pub(crate) speech_event_offset: Option<Duration>,
+    pub speech_event_offset: Option<Duration>,
 }
 
 /// `StreamingRecognizeResponse.SpeechEventType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, prost::Enumeration)]
 #[repr(i32)]
-pub(crate) enum SpeechEventType {
+pub enum SpeechEventType {
     Unspecified = 0,
     EndOfSingleUtterance = 1,
     SpeechActivityBegin = 2,
@@ -108,38 +109,38 @@ pub(crate) enum SpeechEventType {
 
 /// `StreamingRecognitionResult`.
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct StreamingRecognitionResult {
+pub struct StreamingRecognitionResult {
     #[prost(message, repeated, tag = "1")]
-    pub(crate) alternatives: Vec<SpeechRecognitionAlternative>,
+    pub alternatives: Vec<SpeechRecognitionAlternative>,
     #[prost(bool, tag = "2")]
-    pub(crate) is_final: bool,
+    pub is_final: bool,
     #[prost(float, tag = "3")]
-    pub(crate) stability: f32,
+    pub stability: f32,
     #[prost(message, optional, tag = "4")]
-    pub(crate) result_end_offset: Option<Duration>,
+    pub result_end_offset: Option<Duration>,
 }
 
 /// `SpeechRecognitionAlternative` (no word list).
 #[derive(Clone, PartialEq, prost::Message)]
-pub(crate) struct SpeechRecognitionAlternative {
+pub struct SpeechRecognitionAlternative {
     #[prost(string, tag = "1")]
-    pub(crate) transcript: String,
+    pub transcript: String,
     #[prost(float, tag = "2")]
-    pub(crate) confidence: f32,
+    pub confidence: f32,
 }
 
 /// `google.protobuf.Duration`.
 #[derive(Clone, Copy, PartialEq, prost::Message)]
-pub(crate) struct Duration {
+pub struct Duration {
     #[prost(int64, tag = "1")]
-    pub(crate) seconds: i64,
+    pub seconds: i64,
     #[prost(int32, tag = "2")]
-    pub(crate) nanos: i32,
+    pub nanos: i32,
 }
 
 impl Duration {
     /// As a `std` duration; negative or absurd values (a broken server) give zero.
-    pub(crate) fn to_std(self) -> std::time::Duration {
+    pub fn to_std(self) -> std::time::Duration {
         let (Ok(s), Ok(n)) = (u64::try_from(self.seconds), u32::try_from(self.nanos)) else {
             return std::time::Duration::ZERO;
         };
@@ -149,9 +150,8 @@ impl Duration {
         std::time::Duration::new(s, n)
     }
 
-    /// From a `std` duration (the fake server's offsets).
-    #[cfg(test)]
-    pub(crate) fn from_std(d: std::time::Duration) -> Self {
+    /// From a `std` duration (offsets of test servers).
+    pub fn from_std(d: std::time::Duration) -> Self {
         Self {
             seconds: d.as_secs() as i64,
             nanos: d.subsec_nanos() as i32,
