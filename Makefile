@@ -85,10 +85,12 @@ bench-api:
 	CARGO="$(CARGO)" scripts/bench-api.sh
 
 ## bench-speech: time to first audio of the local TTS and real-time factor of
-## the local STT on this machine (real Wyoming servers; prints the figures)
+## the local STT on this machine (real Wyoming servers; prints the figures), and
+## the Google adapters' own overhead against loopback fakes (bench/results/<date>-google.md)
 bench-speech: deps
 	scripts/speech-setup.sh >/dev/null
 	$(CARGO) test -p voice-gateway --test speech -- --ignored --nocapture bench_local_engines
+	VG_BENCH_OUT=$(CURDIR)/bench/results $(CARGO) test -p voice-gateway --test speech -- --ignored --nocapture bench_google
 
 ## lint: formatting, clippy with warnings as errors, tokio-free core crates
 lint: deps

@@ -7,6 +7,9 @@
 #![allow(clippy::disallowed_methods)]
 
 mod bench;
+mod bench_google;
 mod call;
 mod engines;
+#[path = "../common/google_fake.rs"]
+mod google_fake;
 mod support;

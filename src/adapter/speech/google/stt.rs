@@ -72,6 +72,7 @@ impl GoogleStt {
                 let mut e = Endpoint::from_shared(endpoint.clone())
                     .map_err(|e| SttError::Connect(format!("{endpoint}: {e}")))?
                     .connect_timeout(self.config.connect_timeout)
+                    .tcp_nodelay(true)
                     .http2_keep_alive_interval(Duration::from_secs(30));
                 if endpoint.starts_with("https://") {
                     let tls = ClientTlsConfig::new().with_webpki_roots();
