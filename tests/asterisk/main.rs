@@ -20,6 +20,9 @@ mod calls;
 mod faults;
 mod fidelity;
 mod gateway;
+mod google;
+#[path = "../common/google_fake.rs"]
+mod google_fake;
 mod outbound;
 mod proxy;
 mod rig;
