@@ -2,8 +2,7 @@
 //! signed JWT (RS256) is exchanged at its `token_uri` for an OAuth access
 //! token (RFC 7523 `jwt-bearer` grant), cached and refreshed a minute before
 //! it expires. Google documents the flow in "Using OAuth 2.0 for Server to
-//! Server Applications" (the "addendum: service account authorization
-//! without OAuth" aside).
+//! Server Applications" (preparing, signing and sending the JWT).
 
 use std::path::Path;
 use std::sync::Arc;

@@ -55,7 +55,7 @@ impl<P: ?Sized> fmt::Debug for Chosen<P> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogError {
     /// No provider has this name.
-    #[error("{0:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai)")]
+    #[error("{0:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, google)")]
     Unknown(String),
     /// The provider exists but does not serve this direction.
     #[error("{0} offers no speech-to-text")]
