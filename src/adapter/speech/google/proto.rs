@@ -48,6 +48,36 @@ pub struct RecognitionConfig {
     pub model: String,
     #[prost(string, repeated, tag = "10")]
     pub language_codes: Vec<String>,
+    #[prost(message, optional, tag = "6")]
+    pub adaptation: Option<SpeechAdaptation>,
+}
+
+/// `SpeechAdaptation`: phrases to favour (the session's hints).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SpeechAdaptation {
+    #[prost(message, repeated, tag = "1")]
+    pub phrase_sets: Vec<AdaptationPhraseSet>,
+}
+
+/// `SpeechAdaptation.AdaptationPhraseSet` (the `inline_phrase_set` arm).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AdaptationPhraseSet {
+    #[prost(message, optional, tag = "2")]
+    pub inline_phrase_set: Option<PhraseSet>,
+}
+
+/// `PhraseSet` (its phrases only).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PhraseSet {
+    #[prost(message, repeated, tag = "3")]
+    pub phrases: Vec<Phrase>,
+}
+
+/// `PhraseSet.Phrase`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Phrase {
+    #[prost(string, tag = "1")]
+    pub value: String,
 }
 
 /// `ExplicitDecodingConfig.AudioEncoding`.

@@ -5,7 +5,8 @@
 //! stream on `speech.googleapis.com:443`; the first request names the
 //! recognizer (`projects/{p}/locations/{l}/recognizers/_`, settings inline)
 //! and carries the `streaming_config` (explicit decoding, model, language,
-//! interim results, voice-activity events); every later request carries
+//! the session's hints as an inline phrase set, interim results,
+//! voice-activity events); every later request carries
 //! audio (at most 15 KB). Half-closing the request stream makes Google
 //! settle what it heard and end the response stream with status OK.
 //! Failures arrive as the call's gRPC status (`UNAUTHENTICATED`,
@@ -105,6 +106,18 @@ impl GoogleStt {
             }),
             model: c.model.clone(),
             language_codes: vec![language],
+            // The session's hints, inline: no PhraseSet resource to manage.
+            adaptation: (!session.hints.is_empty()).then(|| proto::SpeechAdaptation {
+                phrase_sets: vec![proto::AdaptationPhraseSet {
+                    inline_phrase_set: Some(proto::PhraseSet {
+                        phrases: session
+                            .hints
+                            .iter()
+                            .map(|h| proto::Phrase { value: h.clone() })
+                            .collect(),
+                    }),
+                }],
+            }),
         };
         Req {
             recognizer: c.recognizer(),

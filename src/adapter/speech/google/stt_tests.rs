@@ -94,6 +94,7 @@ async fn sends_the_config_then_audio_and_reports_interim_then_final() {
     assert_eq!(config.model, "telephony");
     assert_eq!(config.language_codes, ["en-US"]);
     assert!(config.features.unwrap().enable_automatic_punctuation);
+    assert_eq!(config.adaptation, None, "no hints, no adaptation");
     assert!(sc.streaming_features.unwrap().interim_results);
     assert_eq!(
         call.metadata.get("x-goog-request-params").unwrap(),
@@ -458,4 +459,27 @@ fn locations_other_than_global_have_their_own_host() {
         regional_stt_endpoint("us-central1"),
         "https://us-central1-speech.googleapis.com"
     );
+}
+
+#[tokio::test]
+async fn hints_go_as_an_inline_phrase_set() {
+    let (mut server, stt) = setup().await;
+    let mut config = SttConfig::new("en-US", SttSampleRate::Hz8000);
+    config.hints = vec!["Acme Rewards".into(), "billing".into()];
+    let (session, call) = tokio::join!(stt.open(config), server.accept());
+    let (_session, mut call) = (session.unwrap(), call);
+    let Some(StreamingRequest::StreamingConfig(sc)) = call.next().await.unwrap().streaming_request
+    else {
+        panic!("config first");
+    };
+    let sets = sc.config.unwrap().adaptation.unwrap().phrase_sets;
+    let phrases: Vec<String> = sets[0]
+        .inline_phrase_set
+        .as_ref()
+        .unwrap()
+        .phrases
+        .iter()
+        .map(|p| p.value.clone())
+        .collect();
+    assert_eq!(phrases, ["Acme Rewards", "billing"]);
 }
