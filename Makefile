@@ -86,7 +86,8 @@ bench-api:
 
 ## bench-speech: time to first audio of the local TTS and real-time factor of
 ## the local STT on this machine (real Wyoming servers), and the gateway's own
-## overhead on OpenAI STT against its loopback fake (prints the figures)
+## overhead on the cloud providers (Azure, OpenAI, AWS, Google) against their
+## loopback fakes (figures printed, or written under bench/results)
 bench-speech: deps
 	scripts/speech-setup.sh >/dev/null
 	$(CARGO) test -p voice-gateway --test speech -- --ignored --nocapture bench_local_engines
@@ -94,6 +95,7 @@ bench-speech: deps
 		--ignored --nocapture bench_azure_against_fake
 	$(CARGO) test -p voice-gateway --test speech -- --ignored --nocapture bench_openai_stt
 	VG_BENCH_OUT=$(CURDIR)/bench/results $(CARGO) test -p voice-gateway --lib -- --ignored --nocapture bench_aws_overhead
+	VG_BENCH_OUT=$(CURDIR)/bench/results $(CARGO) test -p voice-gateway --test speech -- --ignored --nocapture bench_google
 
 ## lint: formatting, clippy with warnings as errors, tokio-free core crates
 lint: deps

@@ -14,6 +14,10 @@ use crate::{
             elevenlabs::{ElevenLabsConfig, ElevenLabsTts},
             fake::{FakeStt, FakeSttConfig, FakeTts, FakeTtsConfig},
             fallback::{FallbackConfig, SpeechMetrics},
+            google::{
+                GoogleConfig, GoogleCredentials, GoogleStt, GoogleTts, SttEncoding,
+                regional_stt_endpoint,
+            },
             openai::{OpenAiStt, OpenAiSttConfig, OpenAiTts, OpenAiTtsConfig},
             prompt::load_prompt,
             wyoming::{WyomingStt, WyomingSttConfig, WyomingTts, WyomingTtsConfig},
@@ -186,6 +190,7 @@ fn catalog(config: &Config, metrics: &SpeechMetrics) -> Result<ProviderCatalog, 
         Err(why) => c.add_unavailable(name, why),
     }
     add_aws(&mut c, config)?;
+    add_google(config, &mut c);
     Ok(c)
 }
 
@@ -236,6 +241,83 @@ pub(crate) fn aws(config: &Config, env: &dyn credentials::Env) -> Result<AwsConf
         a.sample_rate = v;
     }
     Ok(a)
+}
+
+/// Google: both directions share the credentials; STT also needs a project.
+fn add_google(config: &Config, c: &mut ProviderCatalog) {
+    let name = SpeechProvider::Google.name();
+    let g = match google(config) {
+        Ok(g) => g,
+        Err(why) => return c.add_unavailable(name, why),
+    };
+    match GoogleTts::new(g.clone()) {
+        Ok(tts) => c.add_tts(name, Arc::new(tts)),
+        Err(e) => return c.add_unavailable(name, format!("speech.google.credentials_file: {e}")),
+    }
+    // Speech-to-text alone needs the project: without one, choosing it says so.
+    if g.project.is_empty() {
+        return c.add_unavailable(
+            name,
+            "speech.google.project is not set (nor GOOGLE_CLOUD_PROJECT, nor project_id in the key file)",
+        );
+    }
+    match GoogleStt::new(g) {
+        Ok(stt) => c.add_stt(name, Arc::new(stt), true),
+        Err(e) => c.add_unavailable(name, format!("speech.google.credentials_file: {e}")),
+    }
+}
+
+fn google(config: &Config) -> Result<GoogleConfig, String> {
+    let s = &config.speech.google;
+    let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+    let credentials = if let Some(k) = &s.api_key {
+        GoogleCredentials::ApiKey(ApiKey::new(k.expose()))
+    } else if let Some(f) = &s.credentials_file {
+        GoogleCredentials::ServiceAccount(f.into())
+    } else if let Some(k) = ApiKey::from_env("GOOGLE_API_KEY") {
+        GoogleCredentials::ApiKey(k)
+    } else if let Some(f) = env("GOOGLE_APPLICATION_CREDENTIALS") {
+        GoogleCredentials::ServiceAccount(f.into())
+    } else {
+        return Err(
+            "speech.google.api_key or speech.google.credentials_file is not set \
+                    (nor GOOGLE_API_KEY or GOOGLE_APPLICATION_CREDENTIALS)"
+                .into(),
+        );
+    };
+    let project = s
+        .project
+        .clone()
+        .or_else(|| env("GOOGLE_CLOUD_PROJECT"))
+        .or_else(|| match &credentials {
+            GoogleCredentials::ServiceAccount(path) => {
+                crate::adapter::speech::google::auth::ServiceAccountKey::load(path)
+                    .ok()
+                    .and_then(|k| k.project_id)
+            }
+            GoogleCredentials::ApiKey(_) => None,
+        })
+        .unwrap_or_default();
+    let mut g = GoogleConfig::new(credentials, project);
+    let set = |slot: &mut String, v: &Option<String>| {
+        if let Some(v) = v {
+            slot.clone_from(v);
+        }
+    };
+    set(&mut g.location, &s.location);
+    g.stt_endpoint = regional_stt_endpoint(&g.location);
+    set(&mut g.model, &s.model);
+    set(&mut g.stt_endpoint, &s.stt_endpoint);
+    set(&mut g.tts_endpoint, &s.tts_endpoint);
+    g.language.clone_from(&s.language);
+    g.voice.clone_from(&s.voice);
+    if let Some(e) = s.stt_encoding {
+        g.stt_encoding = match e {
+            crate::adapter::config::GoogleSttEncoding::Linear16 => SttEncoding::Linear16,
+            crate::adapter::config::GoogleSttEncoding::Mulaw => SttEncoding::Mulaw,
+        };
+    }
+    Ok(g)
 }
 
 /// A cloud API key from the config file, else from its environment variable.

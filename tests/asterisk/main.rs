@@ -21,6 +21,9 @@ mod calls;
 mod faults;
 mod fidelity;
 mod gateway;
+mod google;
+#[path = "../common/google_fake.rs"]
+mod google_fake;
 mod hold;
 mod openai;
 #[path = "../common/openai_fake.rs"]

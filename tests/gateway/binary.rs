@@ -327,3 +327,47 @@ fn check_config_names_speech_aws_and_its_missing_key() {
         assert!(err.contains(problem), "{key}={value}: {err}");
     }
 }
+
+/// `check-config` with `[speech]` text in a file, Google's variables unset.
+fn check_google(speech: &str) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("google.toml");
+    std::fs::write(&file, speech).unwrap();
+    let out = Command::new(BIN)
+        .args(["check-config", "--config", file.to_str().unwrap()])
+        .env_remove("GOOGLE_API_KEY")
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .env_remove("GOOGLE_CLOUD_PROJECT")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_names_googles_missing_credentials_and_masks_its_key() {
+    let (code, _, err) = check_google("[speech]\nstt = \"google\"\ntts = \"fake\"\n");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("speech.google.api_key or speech.google.credentials_file is not set"),
+        "{err}"
+    );
+    let (code, _, err) = check_google(
+        "[speech]\ntts = \"fake\"\n[speech.google]\napi_key = \"AIza-secret\"\n\
+         [[routes]]\ndid = \"*\"\ntenant = \"t\"\nagent = \"a\"\nstt = \"fake\"\nstt_fallback = [\"google\"]\n",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("speech.google.project is not set"), "{err}");
+    let (code, out, err) = check_google(
+        "[speech]\nstt = \"google\"\ntts = \"google\"\n\
+         [speech.google]\napi_key = \"AIza-secret\"\nproject = \"p1\"\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("[speech.google]") && !out.contains("AIza-secret"),
+        "{out}"
+    );
+}

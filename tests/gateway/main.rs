@@ -14,6 +14,9 @@ mod binary;
 mod conversation;
 mod engines;
 mod failures;
+mod google;
+#[path = "../common/google_fake.rs"]
+mod google_fake;
 mod harness;
 mod lifecycle;
 #[path = "../common/metrics.rs"]

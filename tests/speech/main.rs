@@ -8,8 +8,11 @@
 
 mod azure_bench;
 mod bench;
+mod bench_google;
 mod call;
 mod engines;
+#[path = "../common/google_fake.rs"]
+mod google_fake;
 mod openai_bench;
 #[path = "../common/openai_fake.rs"]
 mod openai_fake;

@@ -30,7 +30,8 @@ pub use model::{
 pub use secret::{Secret, SecretUrl};
 pub use session::{BargeInModeSetting, TransferModeSetting};
 pub use speech::{
-    AwsSection, CloudSection, OpenAiSection, SpeechProvider, SpeechSection, WyomingSection,
+    AwsSection, CloudSection, GoogleSection, GoogleSttEncoding, OpenAiSection, SpeechProvider,
+    SpeechSection, WyomingSection,
 };
 pub use types::{HumanDuration, PortRange};
 

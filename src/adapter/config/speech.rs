@@ -27,6 +27,8 @@ pub enum SpeechProvider {
     Aws,
     /// Amazon Polly TTS (`[speech.aws]`).
     Polly,
+    /// Google Speech-to-Text v2 (gRPC) and Text-to-Speech (`[speech.google]`).
+    Google,
 }
 
 impl SpeechProvider {
@@ -41,11 +43,12 @@ impl SpeechProvider {
             Self::Azure => "azure",
             Self::Aws => "aws",
             Self::Polly => "polly",
+            Self::Google => "google",
         }
     }
 
     /// Every provider, for lookups by name.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Wyoming,
         Self::Fake,
         Self::Deepgram,
@@ -54,6 +57,7 @@ impl SpeechProvider {
         Self::Azure,
         Self::Aws,
         Self::Polly,
+        Self::Google,
     ];
 
     /// The provider called `name` in configuration.
@@ -65,7 +69,13 @@ impl SpeechProvider {
     pub fn offers_stt(self) -> bool {
         matches!(
             self,
-            Self::Wyoming | Self::Fake | Self::Deepgram | Self::Openai | Self::Azure | Self::Aws
+            Self::Wyoming
+                | Self::Fake
+                | Self::Deepgram
+                | Self::Openai
+                | Self::Azure
+                | Self::Aws
+                | Self::Google
         )
     }
 
@@ -106,6 +116,8 @@ pub struct SpeechSection {
     pub azure: AzureSection,
     /// `[speech.aws]`: Transcribe (`stt = "aws"`) and Polly (`tts = "polly"`).
     pub aws: AwsSection,
+    /// `[speech.google]`
+    pub google: GoogleSection,
 }
 
 impl Default for SpeechSection {
@@ -124,6 +136,7 @@ impl Default for SpeechSection {
             openai: OpenAiSection::default(),
             azure: AzureSection::default(),
             aws: AwsSection::default(),
+            google: GoogleSection::default(),
         }
     }
 }
@@ -351,6 +364,55 @@ fn validate_aws(a: &AwsSection) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
+/// `[speech.google]`: credentials (an API key, or a service-account key
+/// file; else `GOOGLE_API_KEY`, then `GOOGLE_APPLICATION_CREDENTIALS`), the
+/// project and location of the recognizer, and overrides of the adapter's
+/// defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GoogleSection {
+    /// API key (`x-goog-api-key`). Never printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<super::Secret>,
+    /// Path of a service-account key file (JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials_file: Option<String>,
+    /// Cloud project (STT); else the key file's `project_id`, else `GOOGLE_CLOUD_PROJECT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Recognizer location (`global`, `us`, `eu`, a region).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Recognition model (`telephony`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Language for both directions, overriding the session's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// TTS voice name (`en-US-Neural2-F`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
+    /// Speech-to-Text gRPC endpoint (a test double, a regional host).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stt_endpoint: Option<String>,
+    /// Text-to-Speech REST endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tts_endpoint: Option<String>,
+    /// Audio sent to Speech-to-Text: `linear16` or `mulaw`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stt_encoding: Option<GoogleSttEncoding>,
+}
+
+/// `speech.google.stt_encoding`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum GoogleSttEncoding {
+    /// 16-bit PCM.
+    Linear16,
+    /// G.711 µ-law.
+    Mulaw,
+}
+
 /// `[speech.fake]`: the fixed delays of the in-process stand-ins, so that a
 /// load benchmark measures the gateway and nothing else. The defaults are the
 /// adapters' own.
@@ -507,7 +569,8 @@ pub(super) fn validate(s: &SpeechSection) -> Result<(), (&'static str, String)> 
         }
     }
     validate_azure(&s.azure)?;
-    validate_openai(&s.openai)
+    validate_openai(&s.openai)?;
+    validate_google(&s.google)
 }
 
 /// `[speech.openai]`'s recognition keys.
@@ -539,6 +602,37 @@ fn validate_openai(o: &OpenAiSection) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
+fn validate_google(g: &GoogleSection) -> Result<(), (&'static str, String)> {
+    for (key, url) in [
+        ("speech.google.stt_endpoint", &g.stt_endpoint),
+        ("speech.google.tts_endpoint", &g.tts_endpoint),
+    ] {
+        if let Some(u) = url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err((key, format!("{u:?} is not an http(s):// URL")));
+        }
+    }
+    for (key, v) in [
+        ("speech.google.project", &g.project),
+        ("speech.google.location", &g.location),
+        ("speech.google.model", &g.model),
+    ] {
+        if let Some(v) = v
+            && (v.is_empty()
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        {
+            return Err((key, format!("{v:?} is not a name (letters, digits, - _ .)")));
+        }
+    }
+    if g.credentials_file.as_deref().is_some_and(str::is_empty) {
+        return Err(("speech.google.credentials_file", "is empty".into()));
+    }
+    Ok(())
+}
+
 /// Checks a `[[routes]]` entry's provider names (that each is a provider
 /// this instance can construct is checked when the server starts); the error
 /// names the field.
@@ -558,7 +652,7 @@ pub(super) fn validate_route(r: &super::RouteConfig) -> Result<(), (&'static str
                 return Err((
                     key,
                     format!(
-                        "{name:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure, aws, polly)"
+                        "{name:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure, aws, polly, google)"
                     ),
                 ));
             };

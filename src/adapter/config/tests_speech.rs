@@ -179,3 +179,50 @@ fn bad_openai_recognition_keys_are_named() {
         assert!(shown.contains(problem), "{extra:?}: {shown}");
     }
 }
+
+#[test]
+fn google_is_a_provider_of_both_directions_with_its_section() {
+    let text = format!(
+        "{ROUTE}stt = \"google\"\ntts = \"google\"\nstt_fallback = [\"deepgram\"]\n\
+         [speech]\nstt = \"google\"\ntts_fallback = [\"google\"]\n\
+         [speech.google]\ncredentials_file = \"/etc/sa.json\"\nproject = \"my-proj\"\n\
+         location = \"eu\"\nmodel = \"telephony\"\nlanguage = \"de-DE\"\nvoice = \"de-DE-Neural2-B\"\n\
+         stt_encoding = \"mulaw\"\nstt_endpoint = \"https://eu-speech.googleapis.com\"\n\
+         tts_endpoint = \"http://127.0.0.1:9\"\n"
+    );
+    let c = load_from_str(&text, Vec::new()).unwrap();
+    assert_eq!(c.speech.stt, SpeechProvider::Google);
+    let g = &c.speech.google;
+    assert_eq!(g.credentials_file.as_deref(), Some("/etc/sa.json"));
+    assert_eq!(g.stt_encoding, Some(speech::GoogleSttEncoding::Mulaw));
+    assert_eq!(g.location.as_deref(), Some("eu"));
+    // The key is never printed.
+    let c = load_from_str("[speech.google]\napi_key = \"AIza-secret\"\n", Vec::new()).unwrap();
+    assert!(!toml::to_string(&c).unwrap().contains("AIza-secret"));
+}
+
+#[test]
+fn bad_google_settings_name_their_key() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "stt_endpoint = \"speech.googleapis.com:443\"\n",
+            "speech.google.stt_endpoint",
+        ),
+        ("tts_endpoint = \"ftp://x\"\n", "speech.google.tts_endpoint"),
+        ("project = \"my project\"\n", "speech.google.project"),
+        ("location = \"\"\n", "speech.google.location"),
+        (
+            "credentials_file = \"\"\n",
+            "speech.google.credentials_file",
+        ),
+        ("stt_encoding = \"opus\"\n", ""),
+        ("apikey = \"x\"\n", ""),
+    ];
+    for (extra, key) in cases {
+        let e = load_from_str(&format!("[speech.google]\n{extra}"), Vec::new())
+            .expect_err(&format!("{extra:?} should be rejected"));
+        if !key.is_empty() {
+            assert_eq!(e.key(), Some(*key), "{extra:?}: {e}");
+        }
+    }
+}

@@ -8,6 +8,7 @@ pub mod deepgram;
 pub mod elevenlabs;
 pub mod fake;
 pub mod fallback;
+pub mod google;
 pub mod openai;
 pub mod prompt;
 pub mod wyoming;

@@ -56,7 +56,7 @@ impl<P: ?Sized> fmt::Debug for Chosen<P> {
 pub enum CatalogError {
     /// No provider has this name.
     #[error(
-        "{0:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure, aws, polly)"
+        "{0:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure, aws, polly, google)"
     )]
     Unknown(String),
     /// The provider exists but does not serve this direction.
