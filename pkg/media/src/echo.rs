@@ -23,6 +23,10 @@ const SLOTS: usize = 64;
 /// How much louder than the sent audio an echo may be heard: none, but for
 /// the codec's rounding and frames that straddle two of ours.
 const LOUDER: f32 = 1.25;
+/// How much the echo path's gain may differ between the two halves of the
+/// window (the envelopes' own unevenness); a caller's onset after silence
+/// differs by far more.
+const MAX_GAIN_SWING: f32 = 4.0;
 /// The longest correlation window, in slots.
 const MAX_WINDOW: usize = 32;
 
@@ -169,7 +173,28 @@ impl EchoReference {
         if ms < f32::from(self.config.min_sent_level) || mh > ms * LOUDER {
             return false;
         }
-        correlation(heard, sent, mh, ms) >= self.config.min_correlation
+        self.steady_gain(heard, sent)
+            && correlation(heard, sent, mh, ms) >= self.config.min_correlation
+    }
+
+    /// An echo is the sent audio scaled by one gain (the echo path's) over
+    /// the whole window; a caller who was silent and starts talking is
+    /// heard at almost nothing in the window's first half and loud at its
+    /// end, whatever the agent said meanwhile. Compared half against half
+    /// where the agent talked in both (a half it was quiet in says nothing).
+    fn steady_gain(&self, heard: &[f32], sent: &[f32]) -> bool {
+        let half = heard.len() / 2;
+        let floor = f32::from(self.config.min_sent_level) * half as f32;
+        let (s1, s2) = (
+            sent[..half].iter().sum::<f32>(),
+            sent[half..].iter().sum::<f32>(),
+        );
+        if s1 < floor || s2 < floor {
+            return true;
+        }
+        let g1 = heard[..half].iter().sum::<f32>() / s1;
+        let g2 = heard[half..].iter().sum::<f32>() / s2;
+        g1.max(g2) <= MAX_GAIN_SWING * g1.min(g2)
     }
 }
 
@@ -253,6 +278,36 @@ mod tests {
             }
             assert!(!r.is_echo(), "seed {seed}");
         }
+    }
+
+    /// What the VAD's onset sees: the caller silent over the agent's
+    /// speech, then the first few frames of their voice. Seen on the real
+    /// Asterisk: a step like this matched some delay of the agent's
+    /// envelope (a syllable after a gap) and the barge-in was ignored.
+    #[test]
+    fn a_caller_starting_to_talk_after_silence_is_not_echo() {
+        let mut echoes = Vec::new();
+        for agent in 0..40u32 {
+            for onset_frames in 1..=5usize {
+                let t0 = Instant::now();
+                let mut r = EchoReference::new(EchoConfig::default());
+                let out = envelope(60, 100 + agent);
+                let caller = envelope(60, 500 + agent);
+                for (i, l) in out.iter().enumerate() {
+                    r.record_sent(at(t0, i), *l);
+                    let heard = if i + onset_frames < 60 {
+                        15
+                    } else {
+                        caller[i].max(800)
+                    };
+                    r.record_heard(at(t0, i), heard);
+                }
+                if r.is_echo() {
+                    echoes.push((agent, onset_frames));
+                }
+            }
+        }
+        assert!(echoes.is_empty(), "taken for echo: {echoes:?}");
     }
 
     #[test]

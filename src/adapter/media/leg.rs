@@ -68,6 +68,8 @@ struct State {
     implied_flush: Option<(u64, FlushReport)>,
     /// A flush happened: the wire flushes the far end's queue too.
     wire_flush: bool,
+    /// Agent audio was seen queued with no send scheduled (logged once).
+    unscheduled_seen: bool,
 }
 
 /// A chunk of agent audio partly queued.
@@ -104,6 +106,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
             generation: 0,
             implied_flush: None,
             wire_flush: false,
+            unscheduled_seen: false,
         };
         let timer = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(timer);
@@ -117,6 +120,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
             {
                 timer.as_mut().reset(d);
             }
+            self.check_scheduled(&mut st, deadline.is_some());
             // More audio only once the last chunk is all in and the pacer is
             // below the lead: the producer waits upstream until then.
             let wants_audio = st.pending.is_none()
@@ -152,6 +156,20 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         self.sync(&mut st);
         self.metrics.legs_open.dec();
         tracing::debug!(call = %self.call, wire = ?self.wire, "media leg closed");
+    }
+
+    /// Queued agent audio always has a packet due; if not, it would sit
+    /// there (the caller hearing nothing) until something else wakes the
+    /// leg. Never expected: said once per leg, loudly, to find out why.
+    fn check_scheduled(&self, st: &mut State, scheduled: bool) {
+        if scheduled || st.unscheduled_seen || self.outbound.is_paused() {
+            return;
+        }
+        let queued = self.outbound.queued();
+        if !queued.is_zero() {
+            st.unscheduled_seen = true;
+            tracing::error!(call = %self.call, queued_ms = queued.as_millis() as u64, "media leg: agent audio queued with no packet scheduled");
+        }
     }
 
     fn command(&mut self, st: &mut State, now: Instant, command: MediaCommand) -> Flow {

@@ -108,6 +108,11 @@ fn bench_turn() {
         barge_ins.push(call.barge_in_ms);
         stages.extend(call.stages);
     }
+    // The gateway's own account of every turn, for when a figure needs one.
+    if let Some(dir) = std::env::var_os("VG_BENCH_OUT") {
+        let log = rig.gw.log().join("\n");
+        std::fs::write(std::path::Path::new(&dir).join("gateway.log"), log).unwrap();
+    }
     rig.finish();
     let report = Report {
         turns,

@@ -187,6 +187,7 @@ impl CallCore {
         let outcome = HoldOutcome {
             final_owed: h.asked && text.is_none(),
             sound_over: h.sound_over,
+            quiet: h.sound_end.is_some(),
             text,
         };
         self.cancel_speech(h.onset, Some(outcome));
@@ -276,7 +277,10 @@ impl CallCore {
                 l.transcript = text.trim().to_owned();
                 l.trailing = super::listen::trails_off(&l.transcript);
             }
-            l.finished_early = o.text.is_some() || o.final_owed;
+            // Finished early only if the caller has not talked again since
+            // the pause its transcript was asked at: else their next pause
+            // asks for the rest (and what the hold heard is only a part).
+            l.finished_early = (o.text.is_some() || o.final_owed) && o.quiet;
             l.finals_owed = u32::from(o.final_owed);
         }
         if o.sound_over {

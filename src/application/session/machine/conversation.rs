@@ -176,6 +176,9 @@ pub(crate) struct HoldOutcome {
     pub(crate) final_owed: bool,
     /// The sound has ended: no end of speech will come for it.
     pub(crate) sound_over: bool,
+    /// The caller was quiet when the hold decided (not talking again since
+    /// the pause its transcript was asked at).
+    pub(crate) quiet: bool,
 }
 
 /// An attended transfer in progress.

@@ -209,6 +209,45 @@ fn a_sound_resumed_after_a_pause_is_judged_on_its_whole_length() {
     assert_eq!(names(&sim.take()), ["Flush", "DropReply", "CloseTts"]);
 }
 
+/// Seen on the real Asterisk (bench-turn): a question over the agent, a
+/// pause in it (its transcript asked), the caller going on, the hold
+/// deciding speech at the minimum. The part's final must not end the turn,
+/// and the caller's next pause must ask for the rest.
+#[test]
+fn a_caller_going_on_after_the_holds_pause_gets_the_rest_of_the_turn_heard() {
+    let mut sim = speaking(pause());
+    let at = onset(&mut sim);
+    sim.input(Input::SpeechPaused { at: at + ms(400) });
+    sim.advance(ms(560));
+    sim.input(Input::SpeechStarted {
+        at: at + ms(560),
+        echo: false,
+    });
+    assert!(sim.fire()); // speech at the minimum: cancel
+    sim.input(Input::Flushed(None));
+    sim.take();
+    // The part's transcript, ending like a sentence, while the caller talks.
+    sim.input(Input::SttFinal {
+        text: "Can I change.".into(),
+        confidence: None,
+    });
+    let out = sim.take();
+    assert_eq!(turn_text(&out), None, "{:?}", names(&out));
+    assert_eq!(sim.phase(), Some(Phase::Listening));
+    // The caller's next pause asks for the rest; its final ends the turn.
+    sim.advance(ms(900));
+    sim.input(Input::SpeechPaused { at: sim.now.at });
+    assert_eq!(names(&sim.take()), ["FinishStt"]);
+    sim.input(Input::SttFinal {
+        text: "my delivery address?".into(),
+        confidence: None,
+    });
+    assert_eq!(
+        turn_text(&sim.take()).as_deref(),
+        Some("Can I change. my delivery address?")
+    );
+}
+
 #[test]
 fn no_transcript_in_time_is_speech_and_the_late_final_is_the_turn() {
     let mut sim = speaking(pause());
