@@ -119,7 +119,7 @@ pub(crate) fn resumed_total(rig: &Rig, reason: &str) -> u64 {
 /// The caller coughs 2 s into the greeting (about 4.6 s of the fake voice).
 #[test]
 fn a_cough_over_the_agent_pauses_it_and_the_sentence_resumes_where_it_stopped() {
-    let rig = Rig::start_with(Setup::default());
+    let rig = Rig::start_with(pause_mode());
     let said = cough(
         &rig.ast,
         "cough",
@@ -157,7 +157,7 @@ fn a_cough_over_the_agent_pauses_it_and_the_sentence_resumes_where_it_stopped() 
 /// greeting is cancelled (not resumed) and the caller's turn is answered.
 #[test]
 fn a_real_interruption_still_stops_the_agent_at_once_and_is_answered() {
-    let rig = Rig::start_with(Setup::default());
+    let rig = Rig::start_with(pause_mode());
     let speech_at = Duration::from_millis(2500);
     let speech = Duration::from_millis(1500);
     let said = utterance(
@@ -218,7 +218,7 @@ fn a_real_interruption_still_stops_the_agent_at_once_and_is_answered() {
 /// cuts the greeting.)
 #[test]
 fn our_own_voice_echoed_back_does_not_interrupt_the_agent() {
-    let rig = Rig::start_with(Setup::default());
+    let rig = Rig::start_with(pause_mode());
     let call = rig
         .ast
         .call(Caller::echo(DID).max_duration(Duration::from_secs(20)))
@@ -250,4 +250,15 @@ fn our_own_voice_echoed_back_does_not_interrupt_the_agent() {
     );
     assert!(resumed_total(&rig, "echo") >= 1);
     rig.finish();
+}
+
+/// The gateway in pause mode (not the default yet: see README, barge_in_mode).
+fn pause_mode() -> Setup {
+    Setup {
+        gateway: crate::gateway::GatewayConfig {
+            env: vec![("VOICEGW__SESSION__BARGE_IN_MODE".into(), "pause".into())],
+            ..Default::default()
+        },
+        ..Setup::default()
+    }
 }

@@ -532,7 +532,7 @@ impl Default for SessionSection {
             barge_in: true,
             dtmf_in_events: false,
             barge_in_min_words: 1,
-            barge_in_mode: super::BargeInModeSetting::Pause,
+            barge_in_mode: super::BargeInModeSetting::Cancel,
             barge_in_noise_max: HumanDuration(Duration::from_millis(300)),
             barge_in_speech_min: HumanDuration(Duration::from_millis(900)),
             barge_in_decide_timeout: HumanDuration(Duration::from_secs(3)),

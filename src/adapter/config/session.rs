@@ -28,9 +28,9 @@ impl From<TransferModeSetting> for TransferMode {
 #[serde(rename_all = "lowercase")]
 pub enum BargeInModeSetting {
     /// Pause the agent, then resume (noise, backchannel) or cancel (speech).
-    #[default]
     Pause,
     /// Cancel the agent's reply at once.
+    #[default]
     Cancel,
 }
 
@@ -203,7 +203,7 @@ mod tests {
     #[test]
     fn barge_in_keys_load_and_bad_values_name_the_key() {
         let c = load_from_str("", Vec::new()).unwrap();
-        assert_eq!(c.session.barge_in_mode, super::BargeInModeSetting::Pause);
+        assert_eq!(c.session.barge_in_mode, super::BargeInModeSetting::Cancel);
         assert!(c.session.barge_in_echo_guard);
         let c = load_from_str(
             "[session]\nbarge_in_mode = \"cancel\"\nbarge_in_noise_max = \"250ms\"\n\

@@ -167,7 +167,7 @@ impl Default for SessionConfig {
             barge_in: true,
             dtmf_in_events: false,
             barge_in_min_words: 1,
-            barge_in_mode: BargeInMode::Pause,
+            barge_in_mode: BargeInMode::Cancel,
             barge_in_noise_max: Duration::from_millis(300),
             barge_in_speech_min: Duration::from_millis(900),
             barge_in_decide_timeout: Duration::from_secs(3),

@@ -37,6 +37,7 @@ fn a_spoken_okay_over_the_agent_resumes_its_sentence() {
                 // Whisper's decode time follows the machine's load (1.8 s to
                 // over 3 s here with other builds running): this test is
                 // about what the transcript decides, so it may take its time.
+                ("VOICEGW__SESSION__BARGE_IN_MODE".into(), "pause".into()),
                 (
                     "VOICEGW__SESSION__BARGE_IN_DECIDE_TIMEOUT".into(),
                     DECIDE.into(),
