@@ -12,6 +12,7 @@ pub mod events;
 pub mod ids;
 pub mod phone;
 pub mod pii;
+pub mod screening;
 pub mod transfer;
 
 pub use actions::{DtmfDigits, DtmfError, SayText, SayTextError};

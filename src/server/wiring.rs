@@ -151,6 +151,7 @@ pub(super) fn session_deps(
         unavailable_text: s.unavailable_text.clone(),
         unknown_did_media: Some(s.unknown_did_sound.clone()).filter(|m| !m.is_empty()),
         outbound_endpoint: config.outbound.endpoint.clone(),
+        screening: config.outbound.machine_detection.screen_config(),
         dialing: crate::adapter::config::dialing_policy(config)
             .map_err(|(key, problem)| ServerError::Setup(format!("{key}: {problem}")))?,
         tts_first_byte_timeout: config.speech.first_byte_timeout.0,

@@ -19,5 +19,6 @@ pub mod pacer;
 pub mod pipeline;
 pub mod resample;
 pub mod rtp;
+pub mod tone;
 pub mod vad;
 pub mod wav;

@@ -118,7 +118,12 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         | "session.max_turn"
         | "session.final_timeout"
         | "session.playback_drain_grace"
-        | "session.transfer_ring_timeout" => "a whole number with a unit: ms, s, m or h",
+        | "session.transfer_ring_timeout"
+        | "outbound.machine_detection.initial_silence"
+        | "outbound.machine_detection.greeting_max"
+        | "outbound.machine_detection.after_greeting_silence"
+        | "outbound.machine_detection.decision_timeout"
+        | "outbound.machine_detection.beep_timeout" => "a whole number with a unit: ms, s, m or h",
         "session.transfer_mode" => "blind or attended",
         "session.unknown_did_sound" => "sound:NAME, recording:NAME, tone:NAME or empty",
         "session.transfer_endpoints" => "NAME = \"TECH/resource\", e.g. agents = \"PJSIP/agents\"",

@@ -307,6 +307,7 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
         return Err(("http.max_body_bytes", "is below 1024 bytes".into()));
     }
     super::session::validate(c)?;
+    c.outbound.machine_detection.validate()?;
     if c.session.transfer_ring_timeout.0 < std::time::Duration::from_secs(1) {
         return Err((
             "session.transfer_ring_timeout",

@@ -562,6 +562,8 @@ pub struct OutboundSection {
     /// Dial endpoint template; `{number}` becomes the validated E.164 number.
     /// Checked as it is read: one `{number}`, `TECH/...`, no dial-string syntax.
     pub endpoint: EndpointTemplate,
+    /// Answering-machine detection of calls placed with `detect_machine`.
+    pub machine_detection: MachineDetectionSection,
 }
 
 impl Default for OutboundSection {
@@ -569,7 +571,114 @@ impl Default for OutboundSection {
         Self {
             endpoint: EndpointTemplate::parse("PJSIP/{number}@trunk")
                 .expect("the default template is valid"),
+            machine_detection: MachineDetectionSection::default(),
         }
+    }
+}
+
+/// `[outbound.machine_detection]`: the timing rules of answering-machine
+/// detection (`crate::domain::screening`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MachineDetectionSection {
+    /// No sound this long after the answer: `unknown`.
+    pub initial_silence: HumanDuration,
+    /// More speech than this in all: `machine`.
+    pub greeting_max: HumanDuration,
+    /// Quiet this long after speech: `human`.
+    pub after_greeting_silence: HumanDuration,
+    /// More utterances than this: `machine`.
+    pub max_utterances: u32,
+    /// The latest decision: `unknown` if none by then.
+    pub decision_timeout: HumanDuration,
+    /// Leaving a message: how long to wait for the beep before speaking anyway.
+    pub beep_timeout: HumanDuration,
+}
+
+impl Default for MachineDetectionSection {
+    fn default() -> Self {
+        let d = crate::domain::screening::ScreenConfig::default();
+        Self {
+            initial_silence: HumanDuration(d.initial_silence),
+            greeting_max: HumanDuration(d.greeting_max),
+            after_greeting_silence: HumanDuration(d.after_greeting_silence),
+            max_utterances: d.max_utterances,
+            decision_timeout: HumanDuration(d.decision_timeout),
+            beep_timeout: HumanDuration(d.beep_timeout),
+        }
+    }
+}
+
+impl MachineDetectionSection {
+    /// The screener's rules.
+    pub fn screen_config(&self) -> crate::domain::screening::ScreenConfig {
+        crate::domain::screening::ScreenConfig {
+            initial_silence: self.initial_silence.0,
+            greeting_max: self.greeting_max.0,
+            after_greeting_silence: self.after_greeting_silence.0,
+            max_utterances: self.max_utterances,
+            decision_timeout: self.decision_timeout.0,
+            beep_timeout: self.beep_timeout.0,
+        }
+    }
+
+    /// Each rule within reach of the others.
+    pub(super) fn validate(&self) -> Result<(), (&'static str, String)> {
+        use std::time::Duration;
+        let within = |key: &'static str, d: Duration, lo: Duration, hi: Duration| {
+            if d < lo || d > hi {
+                Err((
+                    key,
+                    format!(
+                        "is {} ms; it must be {} to {} ms",
+                        d.as_millis(),
+                        lo.as_millis(),
+                        hi.as_millis()
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let ms = Duration::from_millis;
+        let decision = self.decision_timeout.0;
+        within(
+            "outbound.machine_detection.decision_timeout",
+            decision,
+            ms(1000),
+            ms(30_000),
+        )?;
+        within(
+            "outbound.machine_detection.initial_silence",
+            self.initial_silence.0,
+            ms(200),
+            decision,
+        )?;
+        within(
+            "outbound.machine_detection.greeting_max",
+            self.greeting_max.0,
+            ms(200),
+            decision,
+        )?;
+        within(
+            "outbound.machine_detection.after_greeting_silence",
+            self.after_greeting_silence.0,
+            ms(100),
+            decision,
+        )?;
+        within(
+            "outbound.machine_detection.beep_timeout",
+            self.beep_timeout.0,
+            ms(0),
+            ms(60_000),
+        )?;
+        if !(1..=50).contains(&self.max_utterances) {
+            return Err((
+                "outbound.machine_detection.max_utterances",
+                format!("is {}; it must be 1 to 50", self.max_utterances),
+            ));
+        }
+        Ok(())
     }
 }
 

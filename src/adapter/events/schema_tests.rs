@@ -8,6 +8,7 @@ use crate::{
         AgentId, CallId, Did, E164, TenantId, TransferMode, TransferTarget,
         call::{Direction, EndReason},
         events::*,
+        screening::AnsweredBy,
     },
 };
 use serde_json::Value;
@@ -168,6 +169,23 @@ fn samples(t: EventType) -> Vec<EventData> {
                 caller_text: None,
             }),
         ],
+        EventType::CallScreened => [
+            (AnsweredBy::Human, "short_greeting", "converse"),
+            (AnsweredBy::Machine, "beep", "message"),
+            (AnsweredBy::Machine, "long_greeting", "hangup"),
+            (AnsweredBy::Machine, "many_utterances", "continue"),
+            (AnsweredBy::Unknown, "silence", "converse"),
+            (AnsweredBy::Unknown, "timeout", "converse"),
+        ]
+        .map(|(answered_by, reason, action)| {
+            EventData::CallScreened(Screened {
+                answered_by,
+                reason,
+                decision_ms: 1800,
+                action,
+            })
+        })
+        .into(),
         EventType::CallDtmf => "0123456789ABCD*#"
             .chars()
             .map(|digit| {

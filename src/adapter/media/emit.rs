@@ -14,6 +14,7 @@ use crate::application::ports::media::{AudioFrame, MAX_FRAME_SAMPLES, MediaEvent
 use crate::domain::CallId;
 use ::media::echo::{EchoReference, frame_level};
 use ::media::pipeline::{InboundOutput, InboundPipeline};
+use ::media::tone::{Tone, ToneConfig, ToneDetector};
 use ::media::vad::{VadEvent, VoiceActivityDetector};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -42,12 +43,49 @@ pub(crate) struct Emitter {
     /// The levels sent and heard, to tell our own echo from the caller:
     /// the leg records what it sends, each heard frame goes in here.
     pub(crate) echo: EchoReference,
+    /// Listens for an answering machine's beep while the session screens
+    /// the call (`MediaCommand::WatchTones`); `None` the rest of the time.
+    pub(crate) tones: Option<ToneDetector>,
 }
 
 impl Emitter {
     /// Resolves once the session dropped its receiver.
     pub(crate) async fn closed(&self) {
         self.events.closed().await;
+    }
+
+    /// Starts or stops listening for tones in audio at `rate`.
+    pub(crate) fn watch_tones(&mut self, on: bool, rate: u32) {
+        self.tones = if on {
+            ToneDetector::new(ToneConfig::default(), rate)
+                .inspect_err(
+                    |e| tracing::warn!(call = %self.call, rate, error = %e, "no tone detection"),
+                )
+                .ok()
+        } else {
+            None
+        };
+    }
+
+    /// When a tone in progress ends if no more audio comes.
+    pub(crate) fn tone_deadline(&self) -> Option<Instant> {
+        self.tones.as_ref().and_then(ToneDetector::poll_timeout)
+    }
+
+    /// Reports a tone whose audio stopped by `now`.
+    pub(crate) fn tone_timeout(&mut self, now: Instant) -> Flow {
+        match self.tones.as_mut().and_then(|d| d.handle_timeout(now)) {
+            Some(t) => self.tone(t),
+            None => Flow::Continue,
+        }
+    }
+
+    fn tone(&self, t: Tone) -> Flow {
+        self.control(MediaEvent::Tone {
+            start: t.start,
+            end: t.end,
+            hz: t.hz,
+        })
     }
 
     /// Sends a control event without waiting.
@@ -71,7 +109,11 @@ impl Emitter {
             let flow = match out {
                 InboundOutput::Audio { pcm, at } => {
                     self.echo.record_heard(at, frame_level(pcm));
-                    self.audio(pcm, rate, at)
+                    let tone = self.tones.as_mut().and_then(|d| d.push(at, pcm));
+                    match tone.map(|t| self.tone(t)) {
+                        Some(Flow::Stop) => Flow::Stop,
+                        _ => self.audio(pcm, rate, at),
+                    }
                 }
                 InboundOutput::Vad(VadEvent::SpeechStart { at }) => {
                     let echo = self.echo.is_echo();
@@ -143,6 +185,7 @@ mod tests {
             call: CallId::parse("c-1").unwrap(),
             wideband: false,
             echo: EchoReference::new(::media::echo::EchoConfig::default()),
+            tones: None,
         };
         (e, rx)
     }

@@ -218,6 +218,7 @@ impl UdpMediaEndpoint {
                 call: request.call.clone(),
                 wideband: request.format.rate() >= 16_000 && request.stt_rate >= 16_000,
                 echo: ::media::echo::EchoReference::new(::media::echo::EchoConfig::default()),
+                tones: None,
             },
             commands: commands_rx,
             audio: audio_rx,

@@ -111,10 +111,14 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         let timer = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(timer);
         loop {
-            let deadline = [self.inbound.poll_timeout(), self.outbound.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
+            let deadline = [
+                self.inbound.poll_timeout(),
+                self.outbound.poll_timeout(),
+                self.emit.tone_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             if let Some(d) = deadline.map(tokio::time::Instant::from_std)
                 && timer.deadline() != d
             {
@@ -147,7 +151,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
                     self.wire
                         .handle(i, now, &mut self.inbound, &mut self.emit, &self.metrics)
                 }
-                Wake::Timer => Flow::Continue,
+                Wake::Timer => self.emit.tone_timeout(now),
             };
             if flow == Flow::Stop || self.drive(&mut st, now).await == Flow::Stop {
                 break;
@@ -198,6 +202,10 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
             }
             MediaCommand::PausePlayout => self.outbound.pause(),
             MediaCommand::ResumePlayout => self.outbound.resume(now),
+            MediaCommand::WatchTones(on) => {
+                let rate = self.inbound.config().output_rate;
+                self.emit.watch_tones(on, rate);
+            }
             MediaCommand::Close => return Flow::Stop,
         }
         Flow::Continue

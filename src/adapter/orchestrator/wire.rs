@@ -60,6 +60,8 @@ pub(super) struct TurnBody {
     dtmf: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     superseded: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answered_by: Option<crate::domain::screening::AnsweredBy>,
 }
 
 impl From<Turn> for TurnBody {
@@ -70,6 +72,7 @@ impl From<Turn> for TurnBody {
             heard_text: t.heard_text,
             dtmf: t.dtmf,
             superseded: t.superseded,
+            answered_by: t.answered_by,
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct OriginateCall {
     pub ring_timeout: Duration,
     /// The API client's metadata, kept with the call and in its events.
     pub metadata: BTreeMap<String, String>,
+    /// Detect an answering machine before the agent speaks, and what a
+    /// machine gets; `None`: no detection.
+    pub detect_machine: Option<crate::domain::screening::OnMachine>,
 }
 
 /// A call as the API shows it.
@@ -60,6 +63,10 @@ pub struct CallSummary {
     pub end_reason: Option<String>,
     /// The API client's metadata.
     pub metadata: BTreeMap<String, String>,
+    /// Outbound calls placed with `detect_machine`: `human`, `machine` or
+    /// `unknown` once decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<crate::domain::screening::AnsweredBy>,
 }
 
 /// Which calls to list.

@@ -107,6 +107,15 @@ pub enum MediaEvent {
         /// Asterisk's address.
         peer: SocketAddr,
     },
+    /// A steady tone ended (while [`MediaCommand::WatchTones`] is on).
+    Tone {
+        /// Its first frame's start.
+        start: Instant,
+        /// Its last frame's end.
+        end: Instant,
+        /// Its frequency in Hz.
+        hz: f32,
+    },
     /// The agent audio queued so far has all been sent.
     PlaybackDrained {
         /// When the last packet went out.
@@ -153,6 +162,9 @@ pub enum MediaCommand {
     /// not yet sent (and taking more audio as usual), until
     /// [`MediaCommand::ResumePlayout`] or a [`MediaCommand::Flush`].
     PausePlayout,
+    /// Listen for steady tones (an answering machine's beep) in the far
+    /// end's audio and report each as [`MediaEvent::Tone`], or stop.
+    WatchTones(bool),
     /// End a [`MediaCommand::PausePlayout`]: the held audio goes on from
     /// the first frame not sent.
     ResumePlayout,

@@ -112,6 +112,9 @@ pub struct Turn {
     /// dropped because the caller went on: this turn replaces it (its text
     /// holds the dropped one's), and the dropped reply was never spoken.
     pub superseded: Option<bool>,
+    /// Outbound calls screened for an answering machine (`detect_machine`):
+    /// who answered, on every turn of the call.
+    pub answered_by: Option<crate::domain::screening::AnsweredBy>,
 }
 
 /// One piece of a streamed reply.

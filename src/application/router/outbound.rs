@@ -297,6 +297,7 @@ impl CallRouter {
                 route,
                 call: p.dial.call.clone(),
                 metadata: p.request.metadata.clone(),
+                detect_machine: p.request.detect_machine.clone(),
             }),
         };
         let handle = spawn_inbound(self.deps.clone(), party, p.permit, self.ended_tx.clone());

@@ -128,6 +128,8 @@ pub struct SessionConfig {
     /// Attended transfers: spoken when nobody takes the call; the call goes on.
     pub transfer_unavailable_text: String,
     /// Dial endpoint of outbound calls and of attended transfers to a number.
+    /// Answering-machine detection's rules (`[outbound.machine_detection]`).
+    pub screening: crate::domain::screening::ScreenConfig,
     pub outbound_endpoint: EndpointTemplate,
     /// Which numbers the API and the agents may dial, per tenant.
     pub dialing: crate::application::dialing::DialingPolicy,
@@ -184,6 +186,7 @@ impl Default for SessionConfig {
                 "Sorry, nobody is available to take your call right now. How else can I help?"
                     .into(),
             unknown_did_media: Some("sound:ss-noservice".into()),
+            screening: crate::domain::screening::ScreenConfig::default(),
             outbound_endpoint: EndpointTemplate::parse("PJSIP/{number}@trunk")
                 .expect("the default template is valid"),
             dialing: Default::default(),

@@ -31,6 +31,7 @@ mod record;
 mod resources;
 pub(crate) use resources::ignore_gone;
 mod run;
+mod screen;
 mod setup;
 mod unrouted;
 
@@ -190,6 +191,8 @@ pub struct OutboundStart {
     pub call: crate::domain::call::Call,
     /// The API client's metadata.
     pub metadata: std::collections::BTreeMap<String, String>,
+    /// Screen the callee for an answering machine first, and what a machine gets.
+    pub detect_machine: Option<crate::domain::screening::OnMachine>,
 }
 
 /// A stable label for metrics and events (an error's text goes in `detail`).

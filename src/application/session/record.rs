@@ -43,5 +43,6 @@ pub fn summary(
         ended_at: call.ended_at(),
         end_reason,
         metadata: metadata.clone(),
+        answered_by: None,
     }
 }

@@ -300,6 +300,11 @@ impl Session {
                 None
             }
             MediaEvent::PlaybackDrained { .. } => Some(Input::PlaybackDrained),
+            // Listened for only while an outbound call is screened.
+            MediaEvent::Tone { hz, .. } => {
+                tracing::debug!(hz, "tone heard after the screening");
+                None
+            }
         }
     }
 

@@ -97,8 +97,16 @@ impl Session {
             return !self.core.is_ended();
         }
         self.now = read_clock();
-        self.core.at(self.now).converse(greeting);
-        true
+        let screening = self
+            .inbound
+            .outbound
+            .as_ref()
+            .and_then(|o| o.detect_machine.clone());
+        match screening {
+            Some(on_machine) => self.screen(on_machine, greeting).await,
+            None => self.core.at(self.now).converse(greeting),
+        }
+        !self.core.is_ended()
     }
 
     /// Counts the call against its tenant's share of live calls; past it

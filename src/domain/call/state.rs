@@ -54,6 +54,9 @@ pub enum EndReason {
     /// The gateway process running the call died (SIGKILL, a crash); the
     /// next process of the same instance ended what was left of it.
     GatewayRestart,
+    /// Outbound: an answering machine answered and the request said to hang
+    /// up on one (after leaving its message, if it gave one).
+    AnsweringMachine,
     /// A failure the call could not survive.
     Error(String),
 }

@@ -7,6 +7,7 @@ use super::{EventType, TurnLatency};
 use crate::domain::{
     AgentId, Did, E164, TransferMode, TransferTarget,
     call::{Direction, EndReason},
+    screening::AnsweredBy,
 };
 use serde::{Serialize, Serializer, ser::SerializeMap};
 use std::collections::BTreeMap;
@@ -45,6 +46,8 @@ pub enum EventData {
     TtsGenerated(Generated),
     /// `call.bargein`.
     CallBargein(BargeIn),
+    /// `call.screened`.
+    CallScreened(Screened),
     /// `call.dtmf`.
     CallDtmf(Dtmf),
     /// `call.transferred`.
@@ -85,6 +88,7 @@ impl EventData {
             Self::AgentResponded(_) => EventType::AgentResponded,
             Self::TtsGenerated(_) => EventType::TtsGenerated,
             Self::CallBargein(_) => EventType::CallBargein,
+            Self::CallScreened(_) => EventType::CallScreened,
             Self::CallDtmf(_) => EventType::CallDtmf,
             Self::CallTransferred(_) => EventType::CallTransferred,
             Self::CallEscalated(_) => EventType::CallEscalated,
@@ -246,6 +250,22 @@ pub struct BargeIn {
     /// `stt.transcribed` says it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller_text: Option<String>,
+}
+
+/// `call.screened`: who answered an outbound call that asked
+/// (`detect_machine`), and what the call does about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Screened {
+    /// `human`, `machine` or `unknown`.
+    pub answered_by: AnsweredBy,
+    /// What decided: `beep`, `long_greeting`, `many_utterances`,
+    /// `short_greeting`, `silence` or `timeout`.
+    pub reason: &'static str,
+    /// From the start of listening (media up after the answer) to the decision.
+    pub decision_ms: u64,
+    /// What follows: `converse`, or for a machine what the request said:
+    /// `continue`, `hangup` or `message`.
+    pub action: &'static str,
 }
 
 /// `call.dtmf`: the key pressed.

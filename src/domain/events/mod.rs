@@ -5,7 +5,7 @@ mod latency;
 
 pub use data::{
     BargeIn, CallContext, Conversation, Dtmf, Ended, Escalated, Escalation, EventData, Generated,
-    LlmTimeout, Providers, Responded, Started, SttFailed, Transcribed, TransferFailure,
+    LlmTimeout, Providers, Responded, Screened, Started, SttFailed, Transcribed, TransferFailure,
     Transferred, TtsFailed,
 };
 pub use latency::TurnLatency;
@@ -40,6 +40,9 @@ pub enum EventType {
     /// The caller interrupted the agent.
     #[serde(rename = "call.bargein")]
     CallBargein,
+    /// Outbound: who answered, a person or a machine, was decided.
+    #[serde(rename = "call.screened")]
+    CallScreened,
     /// The caller pressed a key.
     #[serde(rename = "call.dtmf")]
     CallDtmf,
@@ -62,7 +65,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, in catalog order.
-    pub const ALL: [EventType; 14] = [
+    pub const ALL: [EventType; 15] = [
         Self::CallStarted,
         Self::CallRinging,
         Self::CallAnswered,
@@ -71,6 +74,7 @@ impl EventType {
         Self::AgentResponded,
         Self::TtsGenerated,
         Self::CallBargein,
+        Self::CallScreened,
         Self::CallDtmf,
         Self::CallTransferred,
         Self::CallEscalated,
@@ -90,6 +94,7 @@ impl EventType {
             Self::AgentResponded => "agent.responded",
             Self::TtsGenerated => "tts.generated",
             Self::CallBargein => "call.bargein",
+            Self::CallScreened => "call.screened",
             Self::CallDtmf => "call.dtmf",
             Self::CallTransferred => "call.transferred",
             Self::CallEscalated => "call.escalated",

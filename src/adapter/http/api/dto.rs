@@ -25,6 +25,27 @@ pub struct CreateCallRequest {
     /// Seconds to let it ring, 5-120 (default 30).
     #[schema(minimum = 5, maximum = 120)]
     pub ring_timeout_secs: Option<u64>,
+    /// Decide whether a person or an answering machine answered before the
+    /// agent speaks (`answered_by` on the call, the `call.screened` event).
+    pub detect_machine: Option<bool>,
+    /// With `detect_machine`, what a machine gets: `continue` (the default:
+    /// the agent talks, told a machine answered), `hangup`, or `message`
+    /// (wait for the beep, say `machine_message`, hang up).
+    pub machine_action: Option<MachineActionDto>,
+    /// What to say to a machine with `machine_action = "message"`, 1-2000 characters.
+    pub machine_message: Option<String>,
+}
+
+/// What an outbound call does when a machine answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MachineActionDto {
+    /// Talk as to a person.
+    Continue,
+    /// Hang up.
+    Hangup,
+    /// Leave `machine_message` after the beep, then hang up.
+    Message,
 }
 
 /// How a transfer is done.

@@ -1,12 +1,12 @@
 //! Checks request DTOs into domain values; each failure names its field.
 
 use super::{
-    dto::{CreateCallRequest, ListQuery, TransferModeDto},
+    dto::{CreateCallRequest, ListQuery, MachineActionDto, TransferModeDto},
     problem::ApiError,
 };
 use crate::{
     application::ports::calls::{ListFilter, OriginateCall, TransferMode},
-    domain::{AgentId, DtmfDigits, E164, SayText, TenantId, TransferTarget},
+    domain::{AgentId, DtmfDigits, E164, SayText, TenantId, TransferTarget, screening::OnMachine},
 };
 use std::time::Duration;
 
@@ -75,6 +75,11 @@ pub(crate) fn originate(tenant: TenantId, r: CreateCallRequest) -> Result<Origin
             ));
         }
     }
+    let detect_machine = machine_detection(
+        r.detect_machine.unwrap_or(false),
+        r.machine_action,
+        r.machine_message,
+    )?;
     Ok(OriginateCall {
         tenant,
         to,
@@ -82,7 +87,55 @@ pub(crate) fn originate(tenant: TenantId, r: CreateCallRequest) -> Result<Origin
         agent,
         ring_timeout: Duration::from_secs(secs),
         metadata,
+        detect_machine,
     })
+}
+
+/// What a machine gets, when the request asks to detect one: the action
+/// and message only with `detect_machine`, the message exactly with
+/// `message`.
+fn machine_detection(
+    detect: bool,
+    action: Option<MachineActionDto>,
+    message: Option<String>,
+) -> Result<Option<OnMachine>, ApiError> {
+    let invalid =
+        |field: &str, text: &str| Err(ApiError::invalid("invalid-field", field, text.to_owned()));
+    if !detect {
+        return match (action, message) {
+            (Some(_), _) => invalid(
+                "machine_action",
+                "machine_action needs detect_machine = true",
+            ),
+            (None, Some(_)) => invalid(
+                "machine_message",
+                "machine_message needs detect_machine = true",
+            ),
+            (None, None) => Ok(None),
+        };
+    }
+    let on_machine = match (action.unwrap_or(MachineActionDto::Continue), message) {
+        (MachineActionDto::Message, Some(text)) => {
+            OnMachine::Message(SayText::parse(text).map_err(|e| {
+                ApiError::invalid("invalid-field", "machine_message", e.to_string())
+            })?)
+        }
+        (MachineActionDto::Message, None) => {
+            return invalid(
+                "machine_message",
+                "machine_message is required when machine_action is message",
+            );
+        }
+        (_, Some(_)) => {
+            return invalid(
+                "machine_message",
+                "machine_message goes only with machine_action = \"message\"",
+            );
+        }
+        (MachineActionDto::Continue, None) => OnMachine::Continue,
+        (MachineActionDto::Hangup, None) => OnMachine::Hangup,
+    };
+    Ok(Some(on_machine))
 }
 
 /// A transfer target: E.164 or a plain extension, never a channel string.

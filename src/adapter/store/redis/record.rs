@@ -4,7 +4,7 @@
 
 use crate::{
     application::ports::calls::CallSummary,
-    domain::{AgentId, CallId, TenantId, call::Direction},
+    domain::{AgentId, CallId, TenantId, call::Direction, screening::AnsweredBy},
 };
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, time::SystemTime};
@@ -25,6 +25,8 @@ pub(super) struct StoredCall {
     end_reason: Option<String>,
     #[serde(default)]
     metadata: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    answered_by: Option<AnsweredBy>,
     /// The instance that runs the call.
     pub(super) gateway_instance: String,
     /// Compared and set by the write script: higher wins.
@@ -54,6 +56,7 @@ impl StoredCall {
             ended_at: c.ended_at.map(time),
             end_reason: c.end_reason.clone(),
             metadata: c.metadata.clone(),
+            answered_by: c.answered_by,
             gateway_instance: gateway_instance.to_owned(),
             version,
         }
@@ -79,6 +82,7 @@ impl StoredCall {
             ended_at: opt(self.ended_at)?,
             end_reason: self.end_reason,
             metadata: self.metadata,
+            answered_by: self.answered_by,
         })
     }
 

@@ -274,6 +274,7 @@ impl CallCore {
             heard_text: interrupted,
             dtmf,
             superseded: std::mem::take(&mut self.superseded).then_some(true),
+            answered_by: self.who.answered_by,
         };
         self.request_reply(turn);
     }

@@ -52,6 +52,7 @@ mod keys;
 mod listen;
 mod policy;
 mod publish;
+mod screen;
 mod setup;
 mod speak;
 mod speculate;
@@ -126,6 +127,8 @@ struct Who {
     metadata: std::collections::BTreeMap<String, String>,
     stt_names: Vec<String>,
     tts_names: Vec<String>,
+    /// Who answered an outbound call screened for a machine, once decided.
+    answered_by: Option<crate::domain::screening::AnsweredBy>,
 }
 
 /// The recogniser as the core knows it.
@@ -182,6 +185,7 @@ impl CallCore {
                 metadata,
                 stt_names: Vec::new(),
                 tts_names: Vec::new(),
+                answered_by: None,
             },
             call,
             conv: Conversation::Setup,

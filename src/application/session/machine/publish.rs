@@ -2,7 +2,7 @@
 
 use super::{CallCore, Effect};
 use crate::{
-    application::ports::events::CallEvent,
+    application::ports::{calls::CallSummary, events::CallEvent},
     domain::{
         call::CallInput,
         events::{CallContext, EventData, EventType, Transcribed},
@@ -57,6 +57,10 @@ impl CallCore {
             who.route.as_ref().map(|r| r.agent.clone()),
             &who.metadata,
         );
+        let record = CallSummary {
+            answered_by: who.answered_by,
+            ..record
+        };
         self.emit(Effect::Save(record));
     }
 

@@ -50,6 +50,7 @@ impl CallCore {
             heard_text: self.interrupted.clone(),
             dtmf: None,
             superseded: self.superseded.then_some(true),
+            answered_by: self.who.answered_by,
         };
         self.ahead = true;
         self.emit(Effect::SendTurn(turn));
