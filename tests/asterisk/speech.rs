@@ -10,6 +10,7 @@ mod support;
 
 mod backchannel;
 mod bench_turn;
+mod screening;
 
 use crate::{
     audio::{secs, sentences},

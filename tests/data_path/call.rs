@@ -179,6 +179,7 @@ async fn a_call_leaves_its_state_in_redis_events_in_kafka_and_its_record_in_post
             agent: Some(AgentId::parse("builtin").unwrap()),
             ring_timeout: Duration::from_secs(30),
             metadata: Default::default(),
+            detect_machine: None,
         })
         .await
         .unwrap();

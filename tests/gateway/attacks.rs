@@ -131,6 +131,7 @@ fn originate(to: &str, from: Option<&str>) -> OriginateCall {
         agent: Some(AgentId::parse("builtin").unwrap()),
         ring_timeout: Duration::from_secs(5),
         metadata: Default::default(),
+        detect_machine: None,
     }
 }
 

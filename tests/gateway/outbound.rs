@@ -31,6 +31,7 @@ fn request(to: &str, ring: u64) -> OriginateCall {
         agent: Some(AgentId::parse("builtin").unwrap()),
         ring_timeout: Duration::from_secs(ring),
         metadata: [("crm_id".to_string(), "42".to_string())].into(),
+        detect_machine: None,
     }
 }
 

@@ -37,6 +37,9 @@ pub(crate) fn rec(t: &str, id: &str, secs: u64, state: &str) -> CallSummary {
         ended_at: (state == "ended").then(|| at(secs + 60)),
         end_reason: (state == "ended").then(|| "caller_hangup".into()),
         metadata: [("trunk".to_owned(), "t1".to_owned())].into(),
+        // Kept and read back like the rest (an outbound call's screening).
+        answered_by: (state == "ended")
+            .then_some(voice_gateway::domain::screening::AnsweredBy::Machine),
     }
 }
 

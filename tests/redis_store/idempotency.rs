@@ -27,6 +27,7 @@ fn view(id: &str) -> CallView {
         ended_at: None,
         end_reason: None,
         metadata: Default::default(),
+        answered_by: None,
     }
 }
 

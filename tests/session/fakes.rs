@@ -258,6 +258,8 @@ impl Player {
                     Some(MediaCommand::Connect(_)) => {}
                     // These sessions barge in with `cancel` (see the harness).
                     Some(MediaCommand::PausePlayout | MediaCommand::ResumePlayout) => {}
+                    // No outbound call is screened here.
+                    Some(MediaCommand::WatchTones(_)) => {}
                     Some(MediaCommand::Flush { generation, reply }) => {
                         let report = match self.implied_flush.take() {
                             Some((g, report)) if g == generation => report,

@@ -171,7 +171,7 @@ impl ToneDetector {
 
     fn take_run(&mut self) -> Option<Tone> {
         let run = self.run.take()?;
-        (FRAME * run.frames >= self.config.min_duration).then(|| Tone {
+        (FRAME * run.frames >= self.config.min_duration).then_some(Tone {
             start: run.start,
             end: run.end,
             hz: self.config.min_hz + STEP_HZ * run.filter as f32,

@@ -252,3 +252,47 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod machine_detection_tests {
+    use super::super::load_from_str;
+    use std::time::Duration;
+
+    fn problem(text: &str) -> String {
+        load_from_str(text, Vec::new())
+            .expect_err("rejected")
+            .to_string()
+    }
+
+    #[test]
+    fn machine_detection_keys_load_and_bad_values_name_the_key() {
+        let c = load_from_str(
+            "[outbound.machine_detection]\ngreeting_max = \"2s\"\nafter_greeting_silence = \"600ms\"\n\
+             max_utterances = 3\ndecision_timeout = \"4s\"\nbeep_timeout = \"0s\"\n",
+            Vec::new(),
+        )
+        .unwrap();
+        let s = c.outbound.machine_detection.screen_config();
+        assert_eq!(s.greeting_max, Duration::from_secs(2));
+        assert_eq!(s.after_greeting_silence, Duration::from_millis(600));
+        assert_eq!((s.max_utterances, s.beep_timeout), (3, Duration::ZERO));
+        assert_eq!(s.initial_silence, Duration::from_millis(2500));
+        for (text, key) in [
+            ("decision_timeout = \"500ms\"", "decision_timeout"),
+            ("decision_timeout = \"31s\"", "decision_timeout"),
+            ("greeting_max = \"6s\"", "greeting_max"),
+            ("initial_silence = \"100ms\"", "initial_silence"),
+            ("after_greeting_silence = \"0s\"", "after_greeting_silence"),
+            ("beep_timeout = \"2m\"", "beep_timeout"),
+            ("max_utterances = 0", "max_utterances"),
+            ("greeting_max = \"soon\"", "greeting_max"),
+            ("beep = true", "beep"),
+        ] {
+            let e = problem(&format!("[outbound.machine_detection]\n{text}\n"));
+            assert!(
+                e.contains(&format!("outbound.machine_detection.{key}")) || e.contains(key),
+                "{text}: {e}"
+            );
+        }
+    }
+}

@@ -182,6 +182,7 @@ mod tests {
             ended_at: ended.map(t),
             end_reason: None,
             metadata: Default::default(),
+            answered_by: None,
         }
     }
 

@@ -131,6 +131,10 @@ pub struct CallView {
     pub end_reason: Option<String>,
     /// The API client's metadata.
     pub metadata: BTreeMap<String, String>,
+    /// Calls placed with `detect_machine`: `human`, `machine` or `unknown`
+    /// once decided; absent before and for other calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -156,6 +160,7 @@ impl From<CallSummary> for CallView {
             ended_at: c.ended_at.map(rfc3339),
             end_reason: c.end_reason,
             metadata: c.metadata,
+            answered_by: c.answered_by.map(|a| a.as_str().to_owned()),
         }
     }
 }

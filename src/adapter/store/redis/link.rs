@@ -164,6 +164,7 @@ mod tests {
             ended_at: (state == "ended").then_some(SystemTime::UNIX_EPOCH),
             end_reason: None,
             metadata: Default::default(),
+            answered_by: None,
         }
     }
 

@@ -80,19 +80,27 @@ fn summary(
         ended_at: None,
         end_reason: None,
         metadata,
+        answered_by: None,
     }
 }
 
 impl CallControl for FakeControl {
     fn originate(&self, r: OriginateCall) -> BoxFuture<'_, Result<CallSummary, ControlError>> {
         Box::pin(async move {
-            self.record(format!(
+            let mut line = format!(
                 "originate {} {} {} {}s",
                 r.tenant,
                 r.to,
                 r.agent.as_ref().map_or("-", |a| a.as_str()),
                 r.ring_timeout.as_secs()
-            ));
+            );
+            if let Some(m) = &r.detect_machine {
+                line += &format!(" detect_machine={}", m.as_str());
+                if let crate::domain::screening::OnMachine::Message(text) = m {
+                    line += &format!(" {:?}", text.as_str());
+                }
+            }
+            self.record(line);
             if let Some(e) = self.refuse_next.lock().unwrap().take() {
                 return Err(e);
             }

@@ -285,3 +285,82 @@ async fn bad_list_queries_are_4xx() {
         .problem(422, "invalid-query");
     assert_eq!(got.as_deref(), Some("color"));
 }
+
+#[tokio::test]
+async fn machine_detection_fields_go_together() {
+    let app = App::hs();
+    let body = |fields: Value| {
+        let mut b = originate_body();
+        for (k, v) in fields.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    let refused = [
+        (json!({"machine_action": "hangup"}), "machine_action"),
+        (
+            json!({"detect_machine": false, "machine_action": "hangup"}),
+            "machine_action",
+        ),
+        (json!({"machine_message": "hi"}), "machine_message"),
+        (
+            json!({"detect_machine": true, "machine_action": "message"}),
+            "machine_message",
+        ),
+        (
+            json!({"detect_machine": true, "machine_action": "hangup", "machine_message": "hi"}),
+            "machine_message",
+        ),
+        (
+            json!({"detect_machine": true, "machine_message": "hi"}),
+            "machine_message",
+        ),
+        (
+            json!({"detect_machine": true, "machine_action": "message", "machine_message": "  "}),
+            "machine_message",
+        ),
+        (
+            json!({"detect_machine": true, "machine_action": "message", "machine_message": "x".repeat(2001)}),
+            "machine_message",
+        ),
+    ];
+    for (fields, field) in refused {
+        let r = create(&app, body(fields.clone())).await;
+        assert_eq!(
+            r.problem(422, "invalid-field").as_deref(),
+            Some(field),
+            "{fields}: {:?}",
+            r.body
+        );
+    }
+    // Not a known action, or not a boolean: refused by the body's shape.
+    for fields in [
+        json!({"detect_machine": true, "machine_action": "voicemail"}),
+        json!({"detect_machine": "yes"}),
+    ] {
+        let r = create(&app, body(fields.clone())).await;
+        assert!(r.status.is_client_error(), "{fields}: {:?}", r.status);
+    }
+    assert!(app.fake.log().is_empty(), "{:?}", app.fake.log());
+
+    for (fields, logged) in [
+        (json!({"detect_machine": true}), " detect_machine=continue"),
+        (
+            json!({"detect_machine": true, "machine_action": "hangup"}),
+            " detect_machine=hangup",
+        ),
+        (
+            json!({"detect_machine": true, "machine_action": "message", "machine_message": "Call us back."}),
+            " detect_machine=message \"Call us back.\"",
+        ),
+        (json!({"detect_machine": false}), ""),
+    ] {
+        let r = create(&app, body(fields.clone())).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{fields}: {:?}", r.body);
+        let log = app.fake.log();
+        assert_eq!(
+            log.last().unwrap(),
+            &format!("originate acme +15551234567 sales 30s{logged}")
+        );
+    }
+}
