@@ -1,7 +1,8 @@
 //! Steady-tone detection: the beep of an answering machine.
 //!
 //! Each 20 ms frame is measured against a bank of Goertzel filters from
-//! [`ToneConfig::min_hz`] to [`ToneConfig::max_hz`] every 25 Hz. A frame is
+//! [`ToneConfig::min_hz`] to [`ToneConfig::max_hz`] every 25 Hz (only the
+//! few around the pitch its zero crossings give are run). A frame is
 //! *tonal* when one filter holds at least [`ToneConfig::purity`] of the
 //! frame's energy (a pure sine at a filter's frequency holds all of it; a
 //! voice spreads its energy over its harmonics and formants) and the frame
@@ -22,6 +23,9 @@ const STEP_HZ: f32 = 25.0;
 const MAX_FILTERS: usize = 160;
 /// One frame.
 const FRAME: Duration = Duration::from_millis(20);
+/// Filters each side of the zero-crossing pitch that are run: a crossing
+/// more or less in 20 ms is 25 Hz, one filter.
+const SEARCH: usize = 2;
 
 /// What counts as a tone.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -179,7 +183,8 @@ impl ToneDetector {
     }
 
     /// The filter holding at least `purity` of the frame's energy, if the
-    /// frame is loud enough.
+    /// frame is loud enough. A pure tone's zero crossings give its pitch to
+    /// within a filter or so: only the filters around that pitch are run.
     fn tonal(&self, pcm: &[i16]) -> Option<usize> {
         let n = pcm.len();
         if n == 0 {
@@ -189,10 +194,17 @@ impl ToneDetector {
         if energy / (n as f32) < self.config.min_level * self.config.min_level {
             return None;
         }
-        let (best, power) = self.coeffs[..self.filters]
-            .iter()
-            .map(|&c| goertzel_power(c, pcm))
-            .enumerate()
+        let crossings = pcm.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+        let hz = crossings as f32 * self.rate as f32 / (2.0 * n as f32);
+        let centre = ((hz - self.config.min_hz) / STEP_HZ).round();
+        if centre < -(SEARCH as f32) || centre > (self.filters + SEARCH) as f32 {
+            return None;
+        }
+        let centre = centre.max(0.0) as usize;
+        let lo = centre.saturating_sub(SEARCH);
+        let hi = (centre + SEARCH + 1).min(self.filters);
+        let (best, power) = (lo..hi)
+            .map(|i| (i, goertzel_power(self.coeffs[i], pcm)))
             .fold((0, 0.0f32), |b, (i, p)| if p > b.1 { (i, p) } else { b });
         // A sine of amplitude A over n samples: |X|² = (nA/2)², energy nA²/2.
         let share = 2.0 * power / (n as f32 * energy);

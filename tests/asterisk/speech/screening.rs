@@ -161,6 +161,17 @@ fn outbound_calls_tell_a_person_from_an_answering_machine() {
         recordings.machine_beep_end,
         secs(&spans)
     );
+    // Started by the beep, not by `beep_timeout` (10 s after the decision).
+    assert!(
+        spans[0].0 < recordings.machine_beep_end + Duration::from_secs(3),
+        "the message started at {:?}, long after the beep at {:?}",
+        spans[0].0,
+        recordings.machine_beep_end
+    );
+    assert!(
+        !rig.gw.log().iter().any(|l| l.contains("no beep heard")),
+        "the gateway missed the beep"
+    );
     let said: Duration = spans.iter().map(|(a, b)| *b - *a).sum();
     assert!(said > Duration::from_secs(2), "{:?}", secs(&spans));
 
