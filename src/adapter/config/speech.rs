@@ -60,6 +60,11 @@ impl SpeechProvider {
         Self::Google,
     ];
 
+    /// Every provider's name, comma-separated, for messages.
+    pub fn names() -> String {
+        Self::ALL.map(Self::name).join(", ")
+    }
+
     /// The provider called `name` in configuration.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.name() == name)
@@ -652,7 +657,8 @@ pub(super) fn validate_route(r: &super::RouteConfig) -> Result<(), (&'static str
                 return Err((
                     key,
                     format!(
-                        "{name:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure, aws, polly, google)"
+                        "{name:?} is not a speech provider ({})",
+                        SpeechProvider::names()
                     ),
                 ));
             };
