@@ -112,6 +112,7 @@ fn bad_azure_settings_name_the_key() {
             "is not an http(s)://",
         ),
         ("voice = \" \"", "speech.azure.voice", "is empty"),
+        ("token = \"\"", "speech.azure.token", "is empty"),
         ("key = \"x\"", "", "unknown field"),
     ];
     for (extra, key, problem) in cases {

@@ -150,10 +150,11 @@ impl PieceSpeaker for Task {
     }
 
     fn request(&self, text: &str) -> Result<reqwest::RequestBuilder, TtsError> {
+        let (auth, credential) = self.config.auth();
         Ok(self
             .client
             .post(self.config.tts_url())
-            .header("ocp-apim-subscription-key", self.config.api_key.expose())
+            .header(auth, credential)
             .header("content-type", "application/ssml+xml")
             .header("x-microsoft-outputformat", self.format.name)
             .body(ssml(&self.language, &self.voice, text)))
