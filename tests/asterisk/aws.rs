@@ -4,10 +4,12 @@
 //! signature checked): the greeting synthesised by Polly reaches the caller,
 //! the caller's turn is transcribed and answered; and when both fakes fail
 //! mid-call, the route's next providers take over and the turn is kept.
+//! The gateway's process takes its keys from the standard chain: a profile
+//! of a shared credentials file, and the environment.
 
 use crate::{
     audio::{secs, sentences, utterance},
-    aws_fake::{HEARD, Polly, Transcribe, aws_section, fake_polly, fake_transcribe},
+    aws_fake::{HEARD, KEY, Polly, SECRET, Transcribe, aws_endpoints, fake_polly, fake_transcribe},
     calls::{DID, T},
     gateway::GatewayConfig,
     rig::{Rig, Setup},
@@ -25,17 +27,28 @@ const AFTER_POLLY: Duration = Duration::from_secs(3);
 const AFTER_FAKE: Duration = Duration::from_secs(7);
 
 /// A gateway whose every DID uses `speech` (a route's provider keys), with
-/// `[speech.aws]` pointing at the fakes.
-fn rig(transcribe: &str, polly: &str, speech: &str) -> Rig {
+/// `[speech.aws]` pointing at the fakes and no keys in the file: the
+/// gateway's process finds them in `env` (the standard chain's variables).
+fn rig(transcribe: &str, polly: &str, speech: &str, env: &[(&str, &str)]) -> Rig {
     let toml = format!(
         "{}[[routes]]\ndid = \"*\"\ntenant = \"acme\"\nagent = \"builtin\"\n{speech}",
-        aws_section(transcribe, polly)
+        aws_endpoints(transcribe, polly)
     );
+    // Nothing of the machine's own chain leaks in.
+    let mut vars = vec![
+        ("AWS_ACCESS_KEY_ID", ""),
+        ("AWS_SECRET_ACCESS_KEY", ""),
+        ("AWS_SESSION_TOKEN", ""),
+        ("AWS_PROFILE", ""),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+    ];
+    vars.extend_from_slice(env);
+    let env = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     Rig::start_with(Setup {
-        gateway: GatewayConfig {
-            toml,
-            env: Vec::new(),
-        },
+        gateway: GatewayConfig { toml, env },
         ..Setup::default()
     })
 }
@@ -84,7 +97,20 @@ fn a_conversation_with_transcribe_and_polly_on_the_real_asterisk() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (transcribe, streams) = rt.block_on(fake_transcribe(Transcribe::Hears));
     let (polly, texts) = rt.block_on(fake_polly(Polly::Speaks));
-    let rig = rig(&transcribe, &polly, "stt = \"aws\"\ntts = \"polly\"\n");
+    // The keys come from a profile of a shared credentials file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    let profile = format!(
+        "[default]\naws_access_key_id = AKIDWRONG\naws_secret_access_key = wrong\n\
+         [voice]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n"
+    );
+    std::fs::write(&file, profile).unwrap();
+    let env = [
+        ("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap()),
+        ("AWS_PROFILE", "voice"),
+    ];
+    let speech = "stt = \"aws\"\ntts = \"polly\"\n";
+    let rig = rig(&transcribe, &polly, speech, &env);
     let (text, ended) = converse(&rig, AFTER_POLLY);
     assert_eq!(text, HEARD);
     assert_eq!(ended["stt_providers"], json!(["aws"]));
@@ -108,6 +134,11 @@ fn transcribe_and_polly_failing_mid_call_on_the_real_asterisk_hand_over_the_turn
         &transcribe,
         &polly,
         "stt = \"aws\"\nstt_fallback = [\"fake\"]\ntts = \"polly\"\ntts_fallback = [\"fake\"]\n",
+        // The keys come from the environment.
+        &[
+            ("AWS_ACCESS_KEY_ID", KEY),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ],
     );
     let (text, ended) = converse(&rig, AFTER_FAKE);
     // The fake recogniser heard the rest of the caller's utterance.

@@ -31,11 +31,19 @@ pub(crate) const SECRET: &str = "sim-secret-key";
 /// What the Transcribe fake says for each talkspurt.
 pub(crate) const HEARD: &str = "hello amazon";
 
-/// The `[speech.aws]` section for fakes at these URLs.
+/// The `[speech.aws]` section for fakes at these URLs, with the keys.
 pub(crate) fn aws_section(transcribe: &str, polly: &str) -> String {
     format!(
-        "[speech.aws]\nregion = \"us-east-1\"\naccess_key_id = \"{KEY}\"\n\
-         secret_access_key = \"{SECRET}\"\ntranscribe_endpoint = \"{transcribe}\"\n\
+        "{}access_key_id = \"{KEY}\"\nsecret_access_key = \"{SECRET}\"\n",
+        aws_endpoints(transcribe, polly)
+    )
+}
+
+/// The `[speech.aws]` section for fakes at these URLs, without keys: the
+/// gateway finds them in the rest of the chain (environment, profile).
+pub(crate) fn aws_endpoints(transcribe: &str, polly: &str) -> String {
+    format!(
+        "[speech.aws]\nregion = \"us-east-1\"\ntranscribe_endpoint = \"{transcribe}\"\n\
          polly_endpoint = \"{polly}\"\nlanguage = \"en-US\"\n"
     )
 }
