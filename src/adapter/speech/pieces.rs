@@ -56,7 +56,7 @@ pub(crate) async fn speak<S: PieceSpeaker>(speaker: S, mut end: TtsProviderEnd) 
         None => return,
         Some(Ok(())) => TtsEvent::Done,
         Some(Err(e)) => {
-            tracing::warn!(provider = speaker.name(), error = %e, "tts failed");
+            tracing::warn!(error = %e, "{} tts failed", speaker.name());
             TtsEvent::Error(e)
         }
     };
