@@ -421,15 +421,24 @@ fn openai_stt(c: &OpenAiSection, api_key: ApiKey) -> OpenAiSttConfig {
     s
 }
 
-/// `[speech.azure]`: the key, and the region unless a `base_url` replaces
+/// `[speech.azure]`: the key or a token, and the region unless a `base_url` replaces
 /// the regional hosts.
 fn azure(config: &Config) -> Result<AzureConfig, String> {
     let c = &config.speech.azure;
     let env = AzureConfig::from_env();
+    let token = match &c.token {
+        Some(t) => ApiKey::new(t.expose()),
+        None => env.token,
+    };
     let api_key = match &c.api_key {
         Some(k) => ApiKey::new(k.expose()),
-        None if !env.api_key.is_empty() => env.api_key,
-        None => return Err("speech.azure.api_key is not set (nor AZURE_SPEECH_KEY)".into()),
+        None if !env.api_key.is_empty() || !token.is_empty() => env.api_key,
+        None => {
+            return Err(
+                "speech.azure.api_key is not set (nor AZURE_SPEECH_KEY); or set speech.azure.token"
+                    .into(),
+            );
+        }
     };
     let region = c.region.clone().unwrap_or(env.region);
     if !region
@@ -448,6 +457,7 @@ fn azure(config: &Config) -> Result<AzureConfig, String> {
     }
     let mut a = AzureConfig {
         api_key,
+        token,
         region,
         base_url: c.base_url.clone(),
         language: c.language.clone(),

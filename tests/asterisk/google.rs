@@ -1,22 +1,23 @@
 //! Google as the speech provider on the real Asterisk, against loopback
 //! fakes of Speech-to-Text v2 (gRPC) and Text-to-Speech (REST): a turn
-//! answered with Google as primary, and the next provider taking the turn
-//! when Google's stream drops mid-call.
+//! answered with Google as primary, and the next providers taking over when
+//! Google's recognition stream drops and its synthesis breaks off mid-call.
 
 use crate::{
     audio::utterance,
     calls::{DID, T},
     gateway::{GatewayConfig, ROUTES},
-    google_fake::{KEY, Stt, fake_stt, fake_tts},
+    google_fake::{KEY, Stt, Tts, fake_stt, fake_tts_with},
     rig::{Rig, Setup},
 };
+use serde_json::json;
 use std::time::Duration;
 use vg_testkit::Caller;
 
 /// A gateway whose STT (and TTS) is Google at the fakes, plus `env`.
-fn setup(rt: &tokio::runtime::Runtime, stt: Stt, env: &[(&str, &str)]) -> Setup {
+fn setup(rt: &tokio::runtime::Runtime, stt: Stt, tts: Tts, env: &[(&str, &str)]) -> Setup {
     let (stt, _) = rt.block_on(fake_stt(stt));
-    let (tts, _) = rt.block_on(fake_tts());
+    let (tts, _) = rt.block_on(fake_tts_with(tts));
     let toml = format!(
         "{ROUTES}[speech.google]\napi_key = \"{KEY}\"\nproject = \"p\"\n\
          stt_endpoint = \"{stt}\"\ntts_endpoint = \"{tts}\"\n"
@@ -33,12 +34,13 @@ fn setup(rt: &tokio::runtime::Runtime, stt: Stt, env: &[(&str, &str)]) -> Setup 
     }
 }
 
-/// The caller speaks once; returns the call's first transcript.
-fn one_turn(rig: &Rig) -> String {
+/// The caller speaks once, `at` into the call; returns the call's first
+/// transcript and `call.ended`.
+fn one_turn(rig: &Rig, at: Duration) -> (String, serde_json::Value) {
     let said = utterance(
         &rig.ast,
         "google-turn",
-        Duration::from_secs(4),
+        at,
         Duration::from_millis(1200),
         Duration::from_secs(8),
     );
@@ -54,11 +56,15 @@ fn one_turn(rig: &Rig) -> String {
             >= 2
     });
     call.hangup().unwrap();
-    rig.gw.until_type("call.ended", Some(&id), T);
-    heard["data"]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    let ended = rig.gw.until_type("call.ended", Some(&id), T);
+    let failures = ["error.stt_failed", "error.tts_failed"];
+    let types = rig.gw.types_of(&id);
+    assert!(
+        !types.iter().any(|t| failures.contains(&t.as_str())),
+        "{types:?}"
+    );
+    let text = heard["data"]["text"].as_str().unwrap_or_default();
+    (text.to_owned(), ended["data"].clone())
 }
 
 #[test]
@@ -68,19 +74,28 @@ fn a_turn_is_answered_with_google_speech() {
         ("VOICEGW__SPEECH__STT", "google"),
         ("VOICEGW__SPEECH__TTS", "google"),
     ];
-    let rig = Rig::start_with(setup(&rt, Stt::Hears, &env));
-    assert_eq!(one_turn(&rig), "hello google");
+    let rig = Rig::start_with(setup(&rt, Stt::Hears, Tts::Speaks, &env));
+    let (text, ended) = one_turn(&rig, Duration::from_secs(4));
+    assert_eq!(text, "hello google");
+    assert_eq!(ended["stt_providers"], json!(["google"]));
+    assert_eq!(ended["tts_providers"], json!(["google"]));
     rig.finish();
 }
 
 #[test]
-fn when_googles_stream_drops_the_fake_recogniser_takes_the_turn() {
+fn when_google_fails_mid_call_the_fake_providers_take_the_turn() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let env = [
         ("VOICEGW__SPEECH__STT", "google"),
         ("VOICEGW__SPEECH__STT_FALLBACK", "[\"fake\"]"),
+        ("VOICEGW__SPEECH__TTS", "google"),
+        ("VOICEGW__SPEECH__TTS_FALLBACK", "[\"fake\"]"),
     ];
-    let rig = Rig::start_with(setup(&rt, Stt::Drops, &env));
-    assert_eq!(one_turn(&rig), "utterance 1");
+    let rig = Rig::start_with(setup(&rt, Stt::Drops, Tts::CutsFirst, &env));
+    // After the fake synthesiser's greeting, longer than Google's tone.
+    let (text, ended) = one_turn(&rig, Duration::from_secs(7));
+    assert_eq!(text, "utterance 1");
+    assert_eq!(ended["stt_providers"], json!(["google", "fake"]));
+    assert_eq!(ended["tts_providers"], json!(["google", "fake"]));
     rig.finish();
 }

@@ -16,6 +16,9 @@ mod process;
 mod ami;
 mod attacks;
 mod audio;
+mod aws;
+#[path = "../common/aws_fake.rs"]
+mod aws_fake;
 mod azure;
 mod calls;
 mod faults;

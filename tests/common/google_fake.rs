@@ -131,39 +131,42 @@ async fn recognize(
     }
 }
 
+/// What the fake Text-to-Speech does.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Tts {
+    /// Answers every request.
+    Speaks,
+    /// Cuts its first answer half-way through the body (the connection
+    /// drops); answers later ones.
+    CutsFirst,
+}
+
 /// The fake Text-to-Speech: a loud tone for every sentence, in the encoding
 /// asked for, inside a WAV header as Google sends it; counts requests.
 pub(crate) async fn fake_tts() -> (String, Arc<AtomicUsize>) {
+    fake_tts_with(Tts::Speaks).await
+}
+
+/// [`fake_tts`] failing as `mode` says.
+pub(crate) async fn fake_tts_with(mode: Tts) -> (String, Arc<AtomicUsize>) {
     let requests = Arc::new(AtomicUsize::new(0));
     let counted = requests.clone();
     let app = axum::Router::new().route(
         "/v1/text:synthesize",
         axum::routing::post(move |body: axum::Json<serde_json::Value>| {
-            let counted = counted.clone();
+            let n = counted.fetch_add(1, Ordering::SeqCst);
             async move {
-                counted.fetch_add(1, Ordering::SeqCst);
-                let config = &body["audioConfig"];
-                let rate = config["sampleRateHertz"].as_u64().unwrap_or(8000) as usize;
-                let tone: Vec<i16> = (0..rate / 2)
-                    .map(|i| {
-                        (9000.0
-                            * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / rate as f64).sin())
-                            as i16
-                    })
-                    .collect();
-                let samples: Vec<u8> = if config["audioEncoding"] == "MULAW" {
-                    let mut out = vec![0u8; tone.len()];
-                    media::codec::Codec::encode(&mut media::codec::Pcmu::new(), &tone, &mut out)
-                        .unwrap();
-                    out
+                use axum::response::IntoResponse;
+                let answer = serde_json::json!({ "audioContent": synthesize(&body) }).to_string();
+                let body = if mode == Tts::CutsFirst && n == 0 {
+                    let half = answer.as_bytes()[..answer.len() / 2].to_vec();
+                    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+                        vec![Ok(half), Err(std::io::Error::other("cut mid-body"))];
+                    axum::body::Body::from_stream(futures_util::stream::iter(chunks))
                 } else {
-                    tone.iter().flat_map(|s| s.to_le_bytes()).collect()
+                    axum::body::Body::from(answer)
                 };
-                let mut wav = b"RIFF\0\0\0\0WAVEdata".to_vec();
-                wav.extend((samples.len() as u32).to_le_bytes());
-                wav.extend(samples);
-                let b64 = base64::engine::general_purpose::STANDARD.encode(wav);
-                axum::Json(serde_json::json!({ "audioContent": b64 }))
+                ([("content-type", "application/json")], body).into_response()
             }
         }),
     );
@@ -171,4 +174,26 @@ pub(crate) async fn fake_tts() -> (String, Arc<AtomicUsize>) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, requests)
+}
+
+/// A half-second tone for the request's `audioConfig`, as base64 of a WAV file.
+fn synthesize(body: &serde_json::Value) -> String {
+    let config = &body["audioConfig"];
+    let rate = config["sampleRateHertz"].as_u64().unwrap_or(8000) as usize;
+    let tone: Vec<i16> = (0..rate / 2)
+        .map(|i| {
+            (9000.0 * (2.0 * std::f64::consts::PI * 440.0 * i as f64 / rate as f64).sin()) as i16
+        })
+        .collect();
+    let samples: Vec<u8> = if config["audioEncoding"] == "MULAW" {
+        let mut out = vec![0u8; tone.len()];
+        media::codec::Codec::encode(&mut media::codec::Pcmu::new(), &tone, &mut out).unwrap();
+        out
+    } else {
+        tone.iter().flat_map(|s| s.to_le_bytes()).collect()
+    };
+    let mut wav = b"RIFF\0\0\0\0WAVEdata".to_vec();
+    wav.extend((samples.len() as u32).to_le_bytes());
+    wav.extend(samples);
+    base64::engine::general_purpose::STANDARD.encode(wav)
 }

@@ -45,6 +45,9 @@ pub(crate) enum Fault {
     GarbageOnCommit,
     /// Realtime upgrades are answered with HTTP 503; REST works.
     RealtimeDown,
+    /// Speech: the first answer's body breaks off half-way (the connection
+    /// is closed short of its `content-length`); later ones are whole.
+    SpeechCutsFirst,
 }
 
 /// One `POST /v1/audio/transcriptions`.
@@ -73,6 +76,8 @@ pub(crate) struct Log {
     pub(crate) rest: Vec<RestCall>,
     /// Requests refused for their key.
     pub(crate) unauthorized: usize,
+    /// The JSON bodies of `POST /v1/audio/speech`.
+    pub(crate) speech: Vec<Value>,
 }
 
 struct State {
@@ -260,6 +265,7 @@ async fn serve(mut tcp: TcpStream, state: Arc<Mutex<State>>) {
     match (head.method.as_str(), head.target.as_str(), upgrade) {
         ("GET", "/v1/realtime?intent=transcription", true) => realtime(tcp, head, state).await,
         ("POST", "/v1/audio/transcriptions", false) => transcriptions(tcp, head, state).await,
+        ("POST", "/v1/audio/speech", false) => speech(tcp, head, state).await,
         _ => {
             let e = api_error("invalid_request_error", "not_found", "Unknown endpoint.");
             respond(&mut tcp, 404, &json!({ "error": e })).await
@@ -507,23 +513,76 @@ impl Session {
     }
 }
 
-async fn transcriptions(mut tcp: TcpStream, head: Head, state: Arc<Mutex<State>>) {
-    let bad = |message: &str| json!({"error": api_error("invalid_request_error", "invalid_value", message)});
+fn bad(message: &str) -> Value {
+    json!({"error": api_error("invalid_request_error", "invalid_value", message)})
+}
+
+/// The request body (by `content-length`); `None` after answering 400 or
+/// when the client went away.
+async fn read_body(tcp: &mut TcpStream, head: Head) -> Option<Vec<u8>> {
     let Some(length) = head
         .headers
         .get("content-length")
         .and_then(|l| l.parse::<usize>().ok())
     else {
-        return respond(&mut tcp, 400, &bad("A content-length is required.")).await;
+        respond(tcp, 400, &bad("A content-length is required.")).await;
+        return None;
     };
     let mut body = head.rest;
     while body.len() < length {
         let mut chunk = vec![0u8; (length - body.len()).min(64 * 1024)];
         match tcp.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return None,
             Ok(n) => body.extend_from_slice(&chunk[..n]),
         }
     }
+    Some(body)
+}
+
+/// `POST /v1/audio/speech`: 600 ms of a 440 Hz tone as 24 kHz `pcm`.
+async fn speech(mut tcp: TcpStream, head: Head, state: Arc<Mutex<State>>) {
+    let Some(body) = read_body(&mut tcp, head).await else {
+        return;
+    };
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return respond(&mut tcp, 400, &bad("The body is not JSON.")).await;
+    };
+    let text = request["input"].as_str().unwrap_or_default();
+    if text.is_empty() || request["response_format"] != "pcm" || !request["model"].is_string() {
+        return respond(&mut tcp, 400, &bad("input, model and pcm are required.")).await;
+    }
+    let first = {
+        let mut s = state.lock().unwrap();
+        s.log.speech.push(request.clone());
+        s.log.speech.len() == 1
+    };
+    let pcm: Vec<u8> = (0..24_000 * 6 / 10)
+        .map(|i| {
+            (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * f64::from(i) / 24_000.0).sin()) as i16
+        })
+        .flat_map(i16::to_le_bytes)
+        .collect();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: audio/pcm\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n",
+        pcm.len()
+    );
+    let cut = first && has(&state, &Fault::SpeechCutsFirst);
+    let sent = if cut { &pcm[..pcm.len() / 2] } else { &pcm[..] };
+    let _ = tcp.write_all(head.as_bytes()).await;
+    let _ = tcp.write_all(sent).await;
+    let _ = tcp.shutdown().await;
+}
+
+async fn transcriptions(mut tcp: TcpStream, head: Head, state: Arc<Mutex<State>>) {
+    let content_type = head
+        .headers
+        .get("content-type")
+        .cloned()
+        .unwrap_or_default();
+    let Some(body) = read_body(&mut tcp, head).await else {
+        return;
+    };
     if has(&state, &Fault::RateLimited) {
         let e = api_error(
             "requests",
@@ -536,11 +595,6 @@ async fn transcriptions(mut tcp: TcpStream, head: Head, state: Arc<Mutex<State>>
         let e = api_error("server_error", "server_error", "The server had an error.");
         return respond(&mut tcp, 500, &json!({ "error": e })).await;
     }
-    let content_type = head
-        .headers
-        .get("content-type")
-        .cloned()
-        .unwrap_or_default();
     let Some(call) = parse_multipart(&content_type, &body) else {
         return respond(&mut tcp, 400, &bad("Could not parse multipart form.")).await;
     };

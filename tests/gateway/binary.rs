@@ -248,6 +248,54 @@ fn check_config_names_missing_azure_credentials_and_never_prints_the_key() {
     );
 }
 
+/// `[speech.azure] token` (or `AZURE_SPEECH_TOKEN`) stands in for the key;
+/// check-config accepts it, never prints it, and refuses an empty one.
+#[test]
+fn check_config_accepts_an_azure_token_instead_of_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("azure.toml");
+    std::fs::write(
+        &routes,
+        "[[routes]]\ndid = \"*\"\ntenant = \"t\"\nagent = \"a\"\nstt = \"azure\"\ntts = \"azure\"\n",
+    )
+    .unwrap();
+    let file = ["--config", routes.to_str().unwrap()];
+    let (code, out, err) = check_config(
+        &[
+            ("AZURE_SPEECH_KEY", ""),
+            ("AZURE_SPEECH_TOKEN", "az-token-secret"),
+            ("AZURE_SPEECH_REGION", "westeurope"),
+        ],
+        &file,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out2, err2) = check_config(
+        &[
+            ("AZURE_SPEECH_KEY", ""),
+            ("VOICEGW__SPEECH__AZURE__TOKEN", "az-token-secret"),
+            ("AZURE_SPEECH_REGION", "westeurope"),
+        ],
+        &file,
+    );
+    assert_eq!(code, 0, "{err2}");
+    for shown in [out, err, out2, err2] {
+        assert!(!shown.contains("az-token-secret"), "{shown}");
+    }
+    let (code, _, err) = check_config(
+        &[
+            ("AZURE_SPEECH_KEY", ""),
+            ("VOICEGW__SPEECH__AZURE__TOKEN", " "),
+            ("AZURE_SPEECH_REGION", "westeurope"),
+        ],
+        &file,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("speech.azure.token") && err.contains("is empty"),
+        "{err}"
+    );
+}
+
 /// `stt = "aws"` and `tts = "polly"` need `[speech.aws]` credentials and a
 /// region; without them check-config names the section and the key.
 #[test]

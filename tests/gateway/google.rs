@@ -1,11 +1,12 @@
 //! Calls through the simulator with Google as the speech provider, against
 //! loopback fakes of Speech-to-Text v2 (gRPC `StreamingRecognize`) and
 //! Text-to-Speech (`text:synthesize`): a conversation with Google as
-//! primary, and a fallback to the next provider when Google's stream drops
-//! mid-call.
+//! primary, and a fallback to the next provider when Google's recognition
+//! stream drops and its synthesis breaks off mid-call.
 
-use crate::google_fake::{KEY, Stt, fake_stt, fake_tts};
+use crate::google_fake::{KEY, Stt, Tts, fake_stt, fake_tts, fake_tts_with};
 use crate::rig::{Rig, speech};
+use serde_json::json;
 use std::sync::atomic::Ordering;
 use vg_asterisk_sim::SimConfig;
 
@@ -57,19 +58,22 @@ async fn a_call_converses_with_google_speech() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn when_googles_stream_drops_mid_call_the_next_provider_takes_the_turn() {
+async fn when_google_fails_mid_call_the_next_providers_take_the_turn() {
     let (stt, stt_calls) = fake_stt(Stt::Drops).await;
-    let (tts, _) = fake_tts().await;
+    let (tts, tts_requests) = fake_tts_with(Tts::CutsFirst).await;
     let rig = Rig::start_with_env(
         SimConfig::default(),
         &google_section(&stt, &tts),
         env(&[
             ("VOICEGW__SPEECH__STT", "google"),
             ("VOICEGW__SPEECH__STT_FALLBACK", "[\"fake\"]"),
+            ("VOICEGW__SPEECH__TTS", "google"),
+            ("VOICEGW__SPEECH__TTS_FALLBACK", "[\"fake\"]"),
         ]),
     )
     .await;
     let call = rig.sim.place_inbound_call("+15551234567", "+15557654321");
+    // Google's answer to the greeting broke off: the fake synthesiser spoke it.
     rig.greeting_heard(call).await;
     assert!(rig.sim.caller_say(call, &speech(1200)));
     // Google's fake never transcribes in this mode: the in-process fake
@@ -84,8 +88,16 @@ async fn when_googles_stream_drops_mid_call_the_next_provider_takes_the_turn() {
         stt_calls.load(Ordering::SeqCst) >= 1,
         "Google was tried first"
     );
+    assert!(tts_requests.load(Ordering::SeqCst) >= 1);
     rig.until_count("tts.generated", 2).await;
+    assert_eq!(
+        rig.count("error.stt_failed") + rig.count("error.tts_failed"),
+        0
+    );
     rig.sim.caller_hangup(call);
     rig.all_released().await;
+    let ended = rig.data("call.ended", 0);
+    assert_eq!(ended["stt_providers"], json!(["google", "fake"]));
+    assert_eq!(ended["tts_providers"], json!(["google", "fake"]));
     rig.stop().await;
 }

@@ -7,6 +7,8 @@ mod against_sim;
 mod api;
 mod api_attacks;
 mod attacks;
+#[path = "../common/aws_fake.rs"]
+mod aws_fake;
 mod aws_sim;
 mod azure;
 mod barge_in;

@@ -60,6 +60,11 @@ impl SpeechProvider {
         Self::Google,
     ];
 
+    /// Every provider's name, comma-separated, for messages.
+    pub fn names() -> String {
+        Self::ALL.map(Self::name).join(", ")
+    }
+
     /// The provider called `name` in configuration.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.name() == name)
@@ -165,13 +170,18 @@ pub struct CloudSection {
 }
 
 /// `[speech.azure]`: every key is optional; the key may instead come from
-/// `AZURE_SPEECH_KEY` and the region from `AZURE_SPEECH_REGION`.
+/// `AZURE_SPEECH_KEY`, the token from `AZURE_SPEECH_TOKEN` and the region
+/// from `AZURE_SPEECH_REGION`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AzureSection {
     /// Subscription key (`Ocp-Apim-Subscription-Key`). Never printed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key: Option<super::Secret>,
+    /// An access token sent as `Authorization: Bearer` instead of the key.
+    /// Never printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<super::Secret>,
     /// The Speech resource's region (`westeurope`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -213,6 +223,12 @@ fn validate_azure(a: &AzureSection) -> Result<(), (&'static str, String)> {
         ));
     }
     let blank = |v: &Option<String>| v.as_deref().is_some_and(|v| v.trim().is_empty());
+    if a.token
+        .as_ref()
+        .is_some_and(|t| t.expose().trim().is_empty())
+    {
+        return Err(("speech.azure.token", "is empty".into()));
+    }
     for (key, v) in [
         ("speech.azure.language", &a.language),
         ("speech.azure.voice", &a.voice),
@@ -652,7 +668,8 @@ pub(super) fn validate_route(r: &super::RouteConfig) -> Result<(), (&'static str
                 return Err((
                     key,
                     format!(
-                        "{name:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure, aws, polly, google)"
+                        "{name:?} is not a speech provider ({})",
+                        SpeechProvider::names()
                     ),
                 ));
             };

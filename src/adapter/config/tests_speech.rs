@@ -112,6 +112,7 @@ fn bad_azure_settings_name_the_key() {
             "is not an http(s)://",
         ),
         ("voice = \" \"", "speech.azure.voice", "is empty"),
+        ("token = \"\"", "speech.azure.token", "is empty"),
         ("key = \"x\"", "", "unknown field"),
     ];
     for (extra, key, problem) in cases {
@@ -224,5 +225,21 @@ fn bad_google_settings_name_their_key() {
         if !key.is_empty() {
             assert_eq!(e.key(), Some(*key), "{extra:?}: {e}");
         }
+    }
+}
+
+#[test]
+fn provider_names_are_the_configuration_names_of_every_provider() {
+    let listed = SpeechProvider::names();
+    let names: Vec<&str> = listed.split(", ").collect();
+    assert_eq!(names.len(), SpeechProvider::ALL.len(), "{listed}");
+    for (p, listed) in SpeechProvider::ALL.into_iter().zip(&names) {
+        // The name in messages is the one serde reads and writes.
+        let toml_name = serde_json::to_value(p).unwrap();
+        assert_eq!(toml_name, *listed);
+        assert_eq!(SpeechProvider::from_name(listed), Some(p));
+    }
+    for name in ["google", "azure", "aws", "polly", "openai"] {
+        assert!(names.contains(&name), "{listed}");
     }
 }

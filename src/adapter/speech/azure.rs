@@ -1,6 +1,7 @@
 //! Azure Speech: real-time recognition over the Speech SDK's WebSocket
 //! protocol and synthesis over the REST endpoint with chunked raw audio,
-//! both with `Ocp-Apim-Subscription-Key` (`[speech.azure]`).
+//! both with `Ocp-Apim-Subscription-Key`, or `Authorization: Bearer` when
+//! `[speech.azure] token` is set.
 
 pub mod config;
 mod connection;
@@ -22,5 +23,7 @@ mod live_tests;
 mod messages_props;
 #[cfg(test)]
 mod stt_tests;
+#[cfg(test)]
+mod token_tests;
 #[cfg(test)]
 mod tts_tests;

@@ -15,6 +15,7 @@ use std::{
 };
 
 use super::fallback::{FallbackConfig, FallbackStt, FallbackTts, SharedBreaker, SpeechMetrics};
+use crate::adapter::config::SpeechProvider;
 use crate::application::ports::speech::{
     CatalogError, Chosen, SpeechCatalog, SpeechChoice, SpeechToText, TextToSpeech,
 };
@@ -123,7 +124,7 @@ impl ProviderCatalog {
             .primary
             .clone()
             .or_else(|| default.first().cloned())
-            .ok_or_else(|| CatalogError::Unknown(String::new()))?;
+            .ok_or_else(|| unknown(""))?;
         let names: Vec<String> = std::iter::once(primary)
             .chain(choice.fallbacks.iter().cloned())
             .collect();
@@ -146,7 +147,15 @@ impl ProviderCatalog {
         if stt && self.tts.iter().any(|e| e.name == name) {
             return CatalogError::NoSpeechToText(name.to_owned());
         }
-        CatalogError::Unknown(name.to_owned())
+        unknown(name)
+    }
+}
+
+/// The error for a name no provider has.
+fn unknown(name: &str) -> CatalogError {
+    CatalogError::Unknown {
+        name: name.to_owned(),
+        known: SpeechProvider::names(),
     }
 }
 

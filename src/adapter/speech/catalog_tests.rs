@@ -147,7 +147,10 @@ fn unusable_choices_say_why() {
     let err = |r: Result<Chosen<dyn TextToSpeech>, CatalogError>| r.err().unwrap().to_string();
     assert_eq!(
         err(f.catalog.tts(&choice(Some("nope"), &[]))),
-        "\"nope\" is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure, aws, polly, google)"
+        format!(
+            "\"nope\" is not a speech provider ({})",
+            SpeechProvider::names()
+        )
     );
     assert_eq!(
         err(f.catalog.tts(&choice(Some("b"), &["cloud"]))),

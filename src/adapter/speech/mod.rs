@@ -10,5 +10,6 @@ pub mod fake;
 pub mod fallback;
 pub mod google;
 pub mod openai;
+pub(crate) mod pieces;
 pub mod prompt;
 pub mod wyoming;

@@ -16,8 +16,12 @@ pub const OUTPUT_FORMATS: [&str; 5] = [
 /// How to reach Azure Speech and what to ask of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AzureConfig {
-    /// `Ocp-Apim-Subscription-Key`.
+    /// `Ocp-Apim-Subscription-Key`; unused when `token` is set.
     pub api_key: ApiKey,
+    /// An access token sent as `Authorization: Bearer` instead of the key
+    /// (one from the resource's `issueToken` endpoint, or Microsoft Entra
+    /// ID); empty: the key is sent.
+    pub token: ApiKey,
     /// The resource's region (`westeurope`): the hosts are
     /// `{region}.stt.speech.microsoft.com` and `{region}.tts.speech.microsoft.com`.
     pub region: String,
@@ -44,6 +48,7 @@ impl Default for AzureConfig {
     fn default() -> Self {
         Self {
             api_key: ApiKey::default(),
+            token: ApiKey::default(),
             region: String::new(),
             base_url: None,
             language: None,
@@ -57,18 +62,23 @@ impl Default for AzureConfig {
 }
 
 impl AzureConfig {
-    /// Defaults with the key from `AZURE_SPEECH_KEY` and the region from
-    /// `AZURE_SPEECH_REGION`.
+    /// Defaults with the key from `AZURE_SPEECH_KEY`, the token from
+    /// `AZURE_SPEECH_TOKEN` and the region from `AZURE_SPEECH_REGION`.
     pub fn from_env() -> Self {
         Self {
             api_key: ApiKey::from_env("AZURE_SPEECH_KEY").unwrap_or_default(),
+            token: ApiKey::from_env("AZURE_SPEECH_TOKEN").unwrap_or_default(),
             region: std::env::var("AZURE_SPEECH_REGION").unwrap_or_default(),
             ..Self::default()
         }
     }
 
+    /// `Authorization: Bearer <token>` when there is a token, else
     /// `Ocp-Apim-Subscription-Key: <key>`.
     pub(super) fn auth(&self) -> (&'static str, String) {
+        if !self.token.is_empty() {
+            return ("authorization", format!("Bearer {}", self.token.expose()));
+        }
         (
             "ocp-apim-subscription-key",
             self.api_key.expose().to_owned(),

@@ -4,7 +4,8 @@
 //! chunked). It checks what the client sends (key, query, message framing,
 //! RIFF header, request ids, SSML escaping) and records protocol violations,
 //! recognises "speech" by energy (answering with scripted transcripts), and
-//! fails on demand: 401 for a wrong key, 429, a dropped connection
+//! fails on demand: 401 for a wrong key (or bearer token, see
+//! [`FakeAzure::accept_token`]), 429, a dropped connection
 //! mid-stream, an `Error` recognition status, a truncated audio body.
 //!
 //! For the adapters' tests, the call tests through the simulator and the
@@ -100,6 +101,8 @@ pub struct FakeAzureLog {
 #[derive(Debug, Default)]
 struct State {
     key: String,
+    /// A bearer token accepted instead of the key.
+    token: Option<String>,
     transcripts: Vec<String>,
     next_transcript: usize,
     stt_faults: VecDeque<SttFault>,
@@ -148,6 +151,12 @@ impl FakeAzure {
         Ok(Self { url, state, accept })
     }
 
+    /// Accepts `Authorization: Bearer <token>` as well as the key, as the
+    /// service accepts a token from its `issueToken` endpoint.
+    pub fn accept_token(&self, token: &str) {
+        lock(&self.state).token = Some(token.to_owned());
+    }
+
     /// The next recognition connection fails so.
     pub fn fail_next_stt(&self, fault: SttFault) {
         lock(&self.state).stt_faults.push_back(fault);
@@ -165,6 +174,13 @@ impl FakeAzure {
 }
 
 impl State {
+    /// Whether a request with these `Ocp-Apim-Subscription-Key` and
+    /// `Authorization` values may pass.
+    fn authorized(&self, key: Option<&str>, authorization: Option<&str>) -> bool {
+        let bearer = authorization.and_then(|a| a.strip_prefix("Bearer "));
+        key == Some(self.key.as_str()) || (bearer.is_some() && bearer == self.token.as_deref())
+    }
+
     fn violation(&mut self, what: String) {
         tracing::warn!(%what, "fake azure: protocol violation");
         self.log.violations.push(what);

@@ -6,21 +6,16 @@
 //! `X-Microsoft-OutputFormat` (a `raw-*` format: no container to parse) and
 //! an SSML body naming the voice; the audio comes back chunked as it is
 //! synthesised. 401: bad key; 429: throttled; 400: bad SSML or voice. One
-//! request per text piece, pieces in order; the body is read chunk by chunk
-//! so that audio flows before the sentence is complete. Cancel drops the
-//! response, which closes the connection.
+//! request per text piece, in the loop shared with the other
+//! request-per-piece adapters (`super::super::pieces`).
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use tokio::time::{Instant, sleep_until};
-use tokio_tungstenite::tungstenite::Bytes;
-
 use super::config::AzureConfig;
-use crate::adapter::speech::deepgram::socket::{decode_le, excerpt};
+use crate::adapter::speech::deepgram::socket::decode_le;
+use crate::adapter::speech::pieces::{PieceSpeaker, speak};
 use crate::application::ports::speech::{
-    BoxFuture, TextToSpeech, TtsAudio, TtsChunk, TtsConfig, TtsError, TtsEvent, TtsInput,
-    TtsOutput, TtsProviderEnd, TtsSession,
+    BoxFuture, TextToSpeech, TtsAudio, TtsConfig, TtsError, TtsOutput, TtsSession,
 };
 
 /// The Azure Speech TTS adapter.
@@ -131,7 +126,7 @@ impl TextToSpeech for AzureTts {
                 client: self.client.clone(),
             };
             let (session, end) = TtsSession::channel(config);
-            tokio::spawn(task.run(end));
+            tokio::spawn(speak(task, end));
             Ok(session)
         })
     }
@@ -145,143 +140,32 @@ struct Task {
     format: Format,
 }
 
-/// The piece whose response body is being read.
-struct Speaking {
-    piece: u32,
-    response: reqwest::Response,
-    /// The odd byte of a sample split across body chunks.
-    odd: Option<u8>,
-    deadline: Instant,
-}
-
-impl Task {
-    async fn run(self, mut end: TtsProviderEnd) {
-        let mut queue: VecDeque<(u32, String)> = VecDeque::new();
-        let (mut finished, mut input_open) = (false, true);
-        let mut speaking: Option<Speaking> = None;
-        let result: Result<(), TtsError> = loop {
-            if speaking.is_none() {
-                if let Some((piece, text)) = queue.pop_front() {
-                    let started = tokio::select! {
-                        biased;
-                        () = end.events.closed() => return,
-                        r = self.request(&text) => r,
-                    };
-                    match started {
-                        Ok(response) => {
-                            let deadline = Instant::now() + self.config.read_timeout;
-                            speaking = Some(Speaking {
-                                piece,
-                                response,
-                                odd: None,
-                                deadline,
-                            });
-                        }
-                        Err(e) => break Err(e),
-                    }
-                } else if finished {
-                    break Ok(());
-                }
-            }
-            let deadline = speaking.as_ref().map(|s| s.deadline);
-            tokio::select! {
-                biased;
-                () = end.events.closed() => return,
-                input = end.input.recv(), if input_open => match input {
-                    Some(TtsInput::Text { piece, text }) => queue.push_back((piece, text)),
-                    Some(TtsInput::Finish) => finished = true,
-                    None => input_open = false,
-                },
-                got = next_chunk(speaking.as_mut()), if speaking.is_some() => {
-                    let s = speaking.as_mut().expect("guarded");
-                    s.deadline = Instant::now() + self.config.read_timeout;
-                    match got {
-                        Ok(Some(bytes)) => {
-                            let Some(chunk) = self.chunk(s, &bytes) else { continue };
-                            if end.events.send(TtsEvent::Audio(chunk)).await.is_err() {
-                                return;
-                            }
-                        }
-                        // A trailing odd byte is half a sample: dropped.
-                        Ok(None) => speaking = None,
-                        Err(e) => break Err(TtsError::Provider(format!("reading audio: {e}"))),
-                    }
-                }
-                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                    break Err(TtsError::Timeout { waited: self.config.read_timeout, waiting_for: "audio" });
-                }
-            }
-        };
-        let last = match result {
-            Ok(()) => TtsEvent::Done,
-            Err(e) => {
-                tracing::warn!(error = %e, "azure tts failed");
-                TtsEvent::Error(e)
-            }
-        };
-        let _ = end.events.send(last).await;
+impl PieceSpeaker for Task {
+    fn name(&self) -> &'static str {
+        "azure"
     }
 
-    /// A body chunk as audio of the piece; `None` when it holds no whole sample.
-    fn chunk(&self, s: &mut Speaking, bytes: &[u8]) -> Option<TtsChunk> {
+    fn read_timeout(&self) -> Duration {
+        self.config.read_timeout
+    }
+
+    fn request(&self, text: &str) -> Result<reqwest::RequestBuilder, TtsError> {
+        let (auth, credential) = self.config.auth();
+        Ok(self
+            .client
+            .post(self.config.tts_url())
+            .header(auth, credential)
+            .header("content-type", "application/ssml+xml")
+            .header("x-microsoft-outputformat", self.format.name)
+            .body(ssml(&self.language, &self.voice, text)))
+    }
+
+    fn decode(&self, odd: &mut Option<u8>, bytes: &[u8]) -> (TtsAudio, u32) {
         let audio = if self.format.mulaw {
             TtsAudio::Mulaw(bytes.to_vec())
         } else {
-            TtsAudio::Linear16(decode_le(&mut s.odd, bytes))
+            TtsAudio::Linear16(decode_le(odd, bytes))
         };
-        let chunk = TtsChunk {
-            audio,
-            sample_rate: self.format.rate,
-            piece: s.piece,
-        };
-        (chunk.samples() > 0).then_some(chunk)
+        (audio, self.format.rate)
     }
-
-    /// Sends one piece's request and checks the response head.
-    async fn request(&self, text: &str) -> Result<reqwest::Response, TtsError> {
-        let request = self
-            .client
-            .post(self.config.tts_url())
-            .header("ocp-apim-subscription-key", self.config.api_key.expose())
-            .header("content-type", "application/ssml+xml")
-            .header("x-microsoft-outputformat", self.format.name)
-            .body(ssml(&self.language, &self.voice, text));
-        let sent = tokio::time::timeout(self.config.read_timeout, request.send()).await;
-        let response = match sent {
-            Err(_) => {
-                return Err(TtsError::Timeout {
-                    waited: self.config.read_timeout,
-                    waiting_for: "the response",
-                });
-            }
-            Ok(Err(e)) => return Err(TtsError::Connect(e.without_url().to_string())),
-            Ok(Ok(response)) => response,
-        };
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        let detail = tokio::time::timeout(Duration::from_secs(1), response.text())
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        let message = format!("HTTP {}: {}", status.as_u16(), excerpt(&detail));
-        // Throttling and server errors may pass; a bad key, voice or SSML will not.
-        if status.as_u16() == 429 || status.is_server_error() {
-            Err(TtsError::Provider(message))
-        } else {
-            Err(TtsError::Rejected(message))
-        }
-    }
-}
-
-async fn next_chunk(speaking: Option<&mut Speaking>) -> Result<Option<Bytes>, String> {
-    let Some(s) = speaking else {
-        return std::future::pending().await;
-    };
-    s.response
-        .chunk()
-        .await
-        .map_err(|e| e.without_url().to_string())
 }

@@ -182,6 +182,24 @@ async fn a_server_error_is_a_provider_error() {
 }
 
 #[tokio::test]
+async fn throttling_may_pass_a_bad_request_may_not() {
+    for (status, passes) in [(429, true), (400, false)] {
+        let (_fake, url) = serve(vec![Reply::Status(status)]).await;
+        let mut session = adapter(url, "sk-test").open(config()).await.unwrap();
+        session.send_text("Hello.").unwrap();
+        match next(&mut session).await {
+            Some(TtsEvent::Error(TtsError::Provider(m))) if passes => {
+                assert!(m.starts_with(&format!("HTTP {status}")), "{m}")
+            }
+            Some(TtsEvent::Error(TtsError::Rejected(m))) if !passes => {
+                assert!(m.starts_with(&format!("HTTP {status}")), "{m}")
+            }
+            other => panic!("{status}: unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_body_that_breaks_mid_stream_is_a_provider_error() {
     let (tx, rx) = mpsc::channel(4);
     let (_fake, url) = serve(vec![Reply::Live(rx)]).await;

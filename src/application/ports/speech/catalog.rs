@@ -55,10 +55,13 @@ impl<P: ?Sized> fmt::Debug for Chosen<P> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogError {
     /// No provider has this name.
-    #[error(
-        "{0:?} is not a speech provider (wyoming, fake, deepgram, elevenlabs, openai, azure, aws, polly, google)"
-    )]
-    Unknown(String),
+    #[error("{name:?} is not a speech provider ({known})")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// Every provider's name, comma-separated.
+        known: String,
+    },
     /// The provider exists but does not serve this direction.
     #[error("{0} offers no speech-to-text")]
     NoSpeechToText(String),

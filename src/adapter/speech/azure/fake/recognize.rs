@@ -21,12 +21,14 @@ const HYPOTHESIS_AFTER: Duration = Duration::from_millis(200);
 type Ws = WebSocketStream<TcpStream>;
 
 /// The upgrade's verdict: refused with a status, or accepted with the query.
-fn check(req: &Request, key: &str, throttled: bool) -> Result<String, (StatusCode, &'static str)> {
-    let got = req
-        .headers()
-        .get("ocp-apim-subscription-key")
-        .and_then(|v| v.to_str().ok());
-    if got != Some(key) {
+fn check(
+    req: &Request,
+    state: &Shared,
+    throttled: bool,
+) -> Result<String, (StatusCode, &'static str)> {
+    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    let (key, authorization) = (header("ocp-apim-subscription-key"), header("authorization"));
+    if !lock(state).authorized(key, authorization) {
         return Err((StatusCode::UNAUTHORIZED, "invalid subscription key"));
     }
     if throttled {
@@ -44,14 +46,11 @@ fn check(req: &Request, key: &str, throttled: bool) -> Result<String, (StatusCod
 }
 
 pub(super) async fn serve(tcp: TcpStream, state: Shared) {
-    let (key, fault) = {
-        let s = lock(&state);
-        (s.key.clone(), s.stt_faults.front().cloned())
-    };
+    let fault = lock(&state).stt_faults.front().cloned();
     let mut query = None;
     #[allow(clippy::result_large_err)] // tungstenite's callback signature
     let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-        match check(req, &key, fault == Some(SttFault::Throttled)) {
+        match check(req, &state, fault == Some(SttFault::Throttled)) {
             Ok(q) => {
                 query = Some(q);
                 Ok(resp)

@@ -87,7 +87,8 @@ fn answer(head: &Head, body: &[u8], state: &Shared) -> Reply {
     if head.request_line != "POST /cognitiveservices/v1 HTTP/1.1" {
         return Reply::Status(404, "not found");
     }
-    if head.header("ocp-apim-subscription-key") != Some(s.key.as_str()) {
+    let key = head.header("ocp-apim-subscription-key");
+    if !s.authorized(key, head.header("authorization")) {
         return Reply::Status(401, "");
     }
     let fault = s.tts_faults.pop_front();
