@@ -279,6 +279,7 @@ impl CallRouter {
             secure_dtmf: false,
             store_transcripts: true,
             on_start_failure: None,
+            max_live_calls: None,
             transport: None,
             format: None,
         };
