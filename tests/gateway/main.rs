@@ -31,4 +31,7 @@ mod rig;
 mod speech_choice;
 mod stub;
 mod support;
+mod tenant_manager;
+#[path = "../common/tenant_manager_fake.rs"]
+mod tenant_manager_fake;
 mod transfers;
