@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod against_sim;
+mod agent_lookup;
 mod api;
 mod api_attacks;
 mod attacks;

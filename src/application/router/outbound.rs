@@ -391,7 +391,7 @@ impl CallRouter {
             &p.dial.call,
             p.request.from.as_ref().map(|f| f.to_string()),
             Some(p.request.to.to_string()),
-            Some(p.agent.clone()),
+            Some((p.agent.clone(), None)),
             &p.request.metadata,
         )
     }

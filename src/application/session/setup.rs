@@ -76,6 +76,7 @@ impl Session {
         }
         let greeting = match conversation {
             Ok(c) => {
+                self.look_up_agent(&c.conversation_id);
                 self.conversation = Some(c.conversation_id);
                 route.greeting.clone().or(c.greeting)
             }
