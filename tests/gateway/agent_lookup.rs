@@ -94,3 +94,55 @@ async fn a_404_keeps_the_routes_agent() {
     assert!(view.get("agent_version").is_none(), "{view}");
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_asks_again_and_a_changed_agent_follows() {
+    use vg_asterisk_sim::Outcome;
+    use voice_gateway::{
+        application::ports::calls::{CallControl, TransferMode},
+        domain::{CallId, TenantId, TransferTarget},
+    };
+    let orch = Orchestrator::start("Hello.", |_, _| Reply::Json(json!({"text": "Sure."}))).await;
+    let rig = Rig::start(
+        SimConfig::default(),
+        &format!(
+            "{}[session]\ntransfer_mode = \"attended\"\ntransfer_ring_timeout = \"1s\"\n\
+             [session.transfer_endpoints]\nagents = \"PJSIP/agents\"\n\
+             [[routes]]\ndid = \"+1555*\"\ntenant = \"acme\"\nagent = \"route-agent\"\n",
+            orch.config("5s")
+        ),
+    )
+    .await;
+    rig.sim.set_outcome("agents", Outcome::NoAnswer);
+    let call = rig.sim.place_inbound_call("+15551230001", "+4930123456");
+    rig.greeting_heard(call).await;
+    rig.until("the first lookup", |_| orch.agent_lookups() == 1)
+        .await;
+    // The orchestrator moves the conversation to another agent; the gateway
+    // learns it when it tells the orchestrator of the transfer.
+    orch.set_agent(Some(json!({"agent_id": "escalations", "version": "v2"})));
+    let id = rig.data("call.started", 0)["call_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    rig.control
+        .transfer(
+            &TenantId::parse("acme").unwrap(),
+            &CallId::parse(id).unwrap(),
+            TransferTarget::parse("agents").unwrap(),
+            TransferMode::Attended,
+        )
+        .await
+        .unwrap();
+    rig.until("the lookup after the transfer", |_| {
+        orch.agent_lookups() == 2
+    })
+    .await;
+    // Nobody answers: back to the (new) agent.
+    rig.until_count("call.escalated", 2).await;
+    rig.sim.caller_hangup(call);
+    rig.all_released().await;
+    assert_eq!(rig.data("call.started", 0)["agent_id"], "route-agent");
+    assert_eq!(rig.data("call.ended", 0)["agent_id"], "escalations");
+    rig.stop().await;
+}
