@@ -40,7 +40,8 @@ async fn fake() -> TenantManager {
 fn directory(tm: &TenantManager, extra: &str) -> TenantManagerDirectory {
     let cfg = load_from_str(
         &format!(
-            "[tenant_manager]\nurl = \"{}\"\ntoken = \"s3cret-token\"\ntenants = [\"acme\", \"globex\"]\n{extra}",
+            "[tenant_manager]\nurl = \"{}\"\ntoken = \"s3cret-token\"\ntenants = [\"acme\", \"globex\"]\n\
+             cool_down = \"0s\"\n{extra}",
             tm.url
         ),
         Vec::new(),
@@ -194,6 +195,34 @@ async fn bad_json_is_refused_and_the_stale_route_serves() {
 #[tokio::test]
 async fn a_slow_tenant_manager_times_out_and_the_stale_route_serves() {
     under_fault(Fault::Delay(Duration::from_secs(5)), "timeout = \"100ms\"").await;
+}
+
+#[tokio::test]
+async fn after_a_failure_it_is_not_asked_during_the_cool_down() {
+    let tm = fake().await;
+    let cfg = load_from_str(
+        &format!(
+            "[tenant_manager]\nurl = \"{}\"\ntenants = [\"acme\", \"globex\"]\n\
+             cache_ttl = \"1ms\"\ncool_down = \"5m\"\n",
+            tm.url
+        ),
+        Vec::new(),
+    )
+    .unwrap();
+    let dir = TenantManagerDirectory::new(&cfg.tenant_manager).unwrap();
+    let known = dir.lookup(&did(ACME_DID)).await.unwrap().unwrap();
+    tm.set_fault(Fault::Status(503));
+    until_fetched(&dir, &tm, ACME_DID, 3).await;
+    let asked = tm.seen().len();
+    tm.set_fault(Fault::None);
+    for _ in 0..20 {
+        assert_eq!(
+            dir.lookup(&did(ACME_DID)).await.unwrap(),
+            Some(known.clone())
+        );
+        assert_eq!(dir.lookup(&did(GLOBEX_DID)).await.unwrap(), None);
+    }
+    assert_eq!(tm.seen().len(), asked, "not asked while cooling down");
 }
 
 #[tokio::test]

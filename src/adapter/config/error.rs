@@ -151,6 +151,7 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "tenant_manager.cache_ttl" | "tenant_manager.negative_ttl" | "tenant_manager.stale_for" => {
             "a whole number with a unit: ms, s, m or h, e.g. 60s"
         }
+        "tenant_manager.cool_down" => "a whole number with a unit, from 0s to 5m, e.g. 5s",
         "tenant_manager.cache_max_entries" => "a whole number, at least 100",
         "directory.chain" => {
             "a list of tenant_manager, postgres, routes, e.g. [\"tenant_manager\", \"routes\"]"

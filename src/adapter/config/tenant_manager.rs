@@ -29,6 +29,10 @@ pub struct TenantManagerSection {
     /// While the tenant-manager fails, an expired route still serves this
     /// long past `cache_ttl` (stale-while-error).
     pub stale_for: HumanDuration,
+    /// After a failure (unreachable, timeout, 5xx) the tenant-manager is
+    /// not asked for this long: cached routes serve, new DIDs are unknown.
+    /// `0s`: ask every time.
+    pub cool_down: HumanDuration,
     /// Entries the cache holds at most (routes and unknown DIDs together).
     pub cache_max_entries: u32,
 }
@@ -43,6 +47,7 @@ impl Default for TenantManagerSection {
             cache_ttl: HumanDuration(Duration::from_secs(60)),
             negative_ttl: HumanDuration(Duration::from_secs(10)),
             stale_for: HumanDuration(Duration::from_secs(3600)),
+            cool_down: HumanDuration(Duration::from_secs(5)),
             cache_max_entries: 100_000,
         }
     }
@@ -140,6 +145,15 @@ pub(super) fn validate(
         return Err((
             "tenant_manager.timeout",
             format!("{} would keep a caller waiting: at most 10s", tm.timeout),
+        ));
+    }
+    if tm.cool_down.0 > Duration::from_secs(300) {
+        return Err((
+            "tenant_manager.cool_down",
+            format!(
+                "{} would hide a recovered tenant-manager too long: at most 5m",
+                tm.cool_down
+            ),
         ));
     }
     if tm.cache_max_entries < 100 {

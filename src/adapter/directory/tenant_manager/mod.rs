@@ -42,6 +42,9 @@ pub enum FetchError {
         /// Which request (`settings of acme`).
         what: String,
     },
+    /// Not asked: it failed less than `cool_down` ago.
+    #[error("tenant-manager not asked: it failed less than tenant_manager.cool_down ago")]
+    CoolingDown,
     /// A 200 whose body is not the contract's.
     #[error("tenant-manager's {what} refused: {error}")]
     Invalid {
@@ -75,6 +78,9 @@ struct Inner {
     base: Url,
     token: Option<Secret>,
     tenants: Vec<TenantId>,
+    cool_down: std::time::Duration,
+    /// Set by a failure (unreachable, timeout, 5xx) for `cool_down`.
+    down_until: Mutex<Option<Instant>>,
     routes: Mutex<Cache<Did, Route>>,
     settings: Mutex<Cache<TenantId, Settings>>,
 }
@@ -108,6 +114,8 @@ impl TenantManagerDirectory {
                 base,
                 token: cfg.token.clone(),
                 tenants,
+                cool_down: cfg.cool_down.0,
+                down_until: Mutex::new(None),
                 routes: Mutex::new(Cache::new(ttls, max)),
                 settings: Mutex::new(Cache::new(ttls, max)),
             }),
@@ -232,7 +240,35 @@ impl Inner {
     }
 
     /// GETs `url`: the body of a 200, `None` for a 404 when `absent_ok`.
+    /// Not asked at all while cooling down after a failure: a hanging
+    /// tenant-manager must not add its timeout to every call's setup.
     async fn get(
+        &self,
+        url: Url,
+        what: &str,
+        absent_ok: bool,
+    ) -> Result<Option<Vec<u8>>, FetchError> {
+        let now = Instant::now();
+        if self
+            .down_until
+            .lock()
+            .expect("breaker lock")
+            .is_some_and(|t| now < t)
+        {
+            return Err(FetchError::CoolingDown);
+        }
+        let result = self.send(url, what, absent_ok).await;
+        let failed = match &result {
+            Err(FetchError::Transport(_)) => true,
+            Err(FetchError::Status { status, .. }) => status.is_server_error(),
+            _ => false,
+        };
+        let until = failed.then(|| Instant::now() + self.cool_down);
+        *self.down_until.lock().expect("breaker lock") = until;
+        result
+    }
+
+    async fn send(
         &self,
         url: Url,
         what: &str,
