@@ -130,10 +130,26 @@ impl CallPermit {
     /// is full (the permit then still counts for the instance until it is
     /// dropped). Claiming again for the same tenant does nothing.
     pub fn claim_tenant(&mut self, tenant: &TenantId) -> Result<(), AdmissionError> {
+        self.claim_tenant_within(tenant, None)
+    }
+
+    /// [`Self::claim_tenant`] with the tenant's own limit from its
+    /// directory (the tenant-manager's settings): the lower of it and the
+    /// configured share applies.
+    pub fn claim_tenant_within(
+        &mut self,
+        tenant: &TenantId,
+        directory_limit: Option<u32>,
+    ) -> Result<(), AdmissionError> {
         if self.tenant.as_ref() == Some(tenant) {
             return Ok(());
         }
-        let Some(&limit) = self.tenancy.max.get(tenant) else {
+        let configured = self.tenancy.max.get(tenant).copied();
+        let Some(limit) = configured
+            .into_iter()
+            .chain(directory_limit.map(|n| n as usize))
+            .min()
+        else {
             return Ok(());
         };
         let mut live = self.tenancy.live.lock().expect("admission lock poisoned");
@@ -311,6 +327,31 @@ mod tests {
         drop(p1);
         let _p3 = a.try_admit().unwrap();
         assert_eq!(a.refused()[1], ("instance_cap", 1));
+    }
+
+    #[test]
+    fn a_directory_limit_caps_a_tenant_without_a_configured_share() {
+        let a = CallAdmission::new(AdmissionLimits::default());
+        let mut first = a.try_admit().unwrap();
+        first.claim_tenant_within(&tenant("acme"), Some(1)).unwrap();
+        let mut second = a.try_admit().unwrap();
+        assert_eq!(
+            second
+                .claim_tenant_within(&tenant("acme"), Some(1))
+                .unwrap_err(),
+            AdmissionError::TenantFull { limit: 1 }
+        );
+        drop(first);
+        let mut third = a.try_admit().unwrap();
+        third.claim_tenant_within(&tenant("acme"), Some(1)).unwrap();
+        // The configured share is lower: it wins.
+        let b = CallAdmission::new(AdmissionLimits {
+            tenant_max: [(tenant("acme"), 1)].into(),
+            ..Default::default()
+        });
+        let _one = b.try_admit_for(&tenant("acme")).unwrap();
+        let mut two = b.try_admit().unwrap();
+        assert!(two.claim_tenant_within(&tenant("acme"), Some(5)).is_err());
     }
 
     #[test]

@@ -7,7 +7,8 @@ use super::ServerError;
 use crate::{
     adapter::{
         config::Config,
-        directory::StaticDirectory,
+        config::DirectorySource,
+        directory::{ChainDirectory, StaticDirectory, TenantManagerDirectory},
         events::{JsonlFile, KafkaConfig, KafkaMetrics, KafkaPublisher},
         http::api::{IdempotencyStore, MemoryIdempotency},
         postgres::{DatabaseUrl, PgDirectory, PgHistory, PostgresConfig, run_migrations},
@@ -91,7 +92,8 @@ pub(super) async fn build(
 ) -> Result<Data, ServerError> {
     let (store, idempotency) = store(config, readiness, registry).await?;
     let events = events(config, readiness, registry).await?;
-    let (directory, history) = postgres(config, readiness, registry).await?;
+    let (pg_directory, history) = postgres(config, readiness, registry).await?;
+    let directory = directory(config, pg_directory)?;
     Ok(Data {
         store,
         idempotency,
@@ -169,17 +171,49 @@ async fn events(
     Ok(Events::Kafka(publisher))
 }
 
+/// The `[directory] chain`: one directory, or several tried in order.
+fn directory(
+    config: &Config,
+    postgres: Option<Arc<dyn TenantDirectory>>,
+) -> Result<Arc<dyn TenantDirectory>, ServerError> {
+    let tm = &config.tenant_manager;
+    let chain = config
+        .directory
+        .effective(tm.url.is_some(), postgres.is_some());
+    let mut links: Vec<(&'static str, Arc<dyn TenantDirectory>)> = Vec::new();
+    for source in chain {
+        let link: Arc<dyn TenantDirectory> = match source {
+            DirectorySource::TenantManager => Arc::new(
+                TenantManagerDirectory::new(tm).map_err(|e| ServerError::Setup(e.to_string()))?,
+            ),
+            DirectorySource::Postgres => postgres.clone().ok_or_else(|| {
+                ServerError::Setup("directory.chain names postgres without postgres.url".into())
+            })?,
+            DirectorySource::Routes => Arc::new(StaticDirectory::new(&config.routes)),
+        };
+        let name = match source {
+            DirectorySource::TenantManager => "tenant_manager",
+            DirectorySource::Postgres => "postgres",
+            DirectorySource::Routes => "routes",
+        };
+        links.push((name, link));
+    }
+    let names: Vec<&str> = links.iter().map(|(n, _)| *n).collect();
+    tracing::info!(chain = ?names, "tenant directory");
+    Ok(match links.len() {
+        1 => links.remove(0).1,
+        _ => Arc::new(ChainDirectory::new(links)),
+    })
+}
+
 async fn postgres(
     config: &Config,
     readiness: &Arc<Readiness>,
     registry: &mut Registry,
-) -> Result<(Arc<dyn TenantDirectory>, Arc<dyn CallHistory>), ServerError> {
+) -> Result<(Option<Arc<dyn TenantDirectory>>, Arc<dyn CallHistory>), ServerError> {
     let p = &config.postgres;
     let Some(url) = &p.url else {
-        return Ok((
-            Arc::new(StaticDirectory::new(&config.routes)),
-            Arc::new(NoHistory),
-        ));
+        return Ok((None, Arc::new(NoHistory)));
     };
     let cfg = PostgresConfig {
         url: Some(DatabaseUrl::new(url.expose())),
@@ -205,7 +239,7 @@ async fn postgres(
         crate::adapter::postgres::QueueStats::register(registry),
     );
     tracing::info!(postgres = %url, "routing and call history: postgres");
-    Ok((Arc::new(directory), Arc::new(history)))
+    Ok((Some(Arc::new(directory)), Arc::new(history)))
 }
 
 /// This machine's name, the default gateway instance name: unique per

@@ -36,5 +36,8 @@ mod proxy;
 mod rig;
 mod sip;
 mod speech;
+mod tenant_manager;
+#[path = "../common/tenant_manager_fake.rs"]
+mod tenant_manager_fake;
 mod transfers;
 mod transports;

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use vg_asterisk_sim::{Outcome, SimConfig, Simulator};
 use voice_gateway::{adapter::config::load_from_str, server::Gateway};
 
-const SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
+pub(crate) const SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
 
-fn token(tenant: &str, scope: &str) -> String {
+pub(crate) fn token(tenant: &str, scope: &str) -> String {
     let exp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()

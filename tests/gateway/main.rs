@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod against_sim;
+mod agent_lookup;
 mod api;
 mod api_attacks;
 mod attacks;
@@ -33,4 +34,7 @@ mod rig;
 mod speech_choice;
 mod stub;
 mod support;
+mod tenant_manager;
+#[path = "../common/tenant_manager_fake.rs"]
+mod tenant_manager_fake;
 mod transfers;

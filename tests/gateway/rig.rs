@@ -18,6 +18,8 @@ static NEXT_PORTS: AtomicU16 = AtomicU16::new(32_000);
 
 pub(crate) struct Rig {
     pub(crate) sim: SimHandle,
+    /// The gateway's HTTP base URL.
+    pub(crate) base: String,
     pub(crate) events_file: String,
     pub(crate) control: RouterHandle,
     pub(crate) admission: std::sync::Arc<CallAdmission>,
@@ -71,6 +73,7 @@ impl Rig {
         wait_for(&base, "/readyz", |c, _| c == 200).await;
         Rig {
             sim,
+            base,
             events_file,
             control,
             admission,

@@ -34,12 +34,24 @@ struct Shared {
     script: Script,
     turns: Arc<Mutex<Vec<Value>>>,
     transfers: Arc<Mutex<Vec<Value>>>,
+    agent: Arc<AgentScript>,
+}
+
+/// `GET /api/v1/conversations/{id}/agent`: 404 until an agent is set; each
+/// answer waits for the gate while it is closed.
+#[derive(Default)]
+pub(crate) struct AgentScript {
+    agent: Mutex<Option<Value>>,
+    asked: Mutex<usize>,
+    gate_closed: std::sync::atomic::AtomicBool,
+    gate: tokio::sync::Notify,
 }
 
 pub(crate) struct Orchestrator {
     pub(crate) url: String,
     turns: Arc<Mutex<Vec<Value>>>,
     transfers: Arc<Mutex<Vec<Value>>>,
+    agent: Arc<AgentScript>,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -54,11 +66,16 @@ impl Orchestrator {
             script: Arc::new(script),
             turns: Arc::default(),
             transfers: Arc::default(),
+            agent: Arc::default(),
         };
         let app = Router::new()
             .route("/api/v1/conversations", post(create))
             .route("/api/v1/conversations/{id}/turns", post(turn))
             .route("/api/v1/conversations/{id}/transfer", post(transfer))
+            .route(
+                "/api/v1/conversations/{id}/agent",
+                axum::routing::get(agent),
+            )
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -69,6 +86,7 @@ impl Orchestrator {
             url,
             turns: shared.turns,
             transfers: shared.transfers,
+            agent: shared.agent,
             _server: server,
         }
     }
@@ -84,6 +102,25 @@ impl Orchestrator {
     /// Every turn received so far (its JSON body).
     pub(crate) fn turns(&self) -> Vec<Value> {
         self.turns.lock().unwrap().clone()
+    }
+
+    /// What the agent lookup answers from now on (`None`: 404).
+    pub(crate) fn set_agent(&self, agent: Option<Value>) {
+        *self.agent.agent.lock().unwrap() = agent;
+    }
+
+    /// Agent lookups answered or waiting so far.
+    pub(crate) fn agent_lookups(&self) -> usize {
+        *self.agent.asked.lock().unwrap()
+    }
+
+    /// Holds every agent lookup (`true`) until opened again (`false`).
+    pub(crate) fn hold_agent_lookups(&self, hold: bool) {
+        use std::sync::atomic::Ordering;
+        self.agent.gate_closed.store(hold, Ordering::SeqCst);
+        if !hold {
+            self.agent.gate.notify_waiters();
+        }
     }
 
     /// Every transfer notification received so far.
@@ -125,4 +162,20 @@ async fn turn(State(s): State<Shared>, Json(body): Json<Value>) -> Response {
 async fn transfer(State(s): State<Shared>, Json(body): Json<Value>) -> StatusCode {
     s.transfers.lock().unwrap().push(body);
     StatusCode::NO_CONTENT
+}
+
+async fn agent(State(s): State<Shared>) -> Response {
+    use std::sync::atomic::Ordering;
+    *s.agent.asked.lock().unwrap() += 1;
+    loop {
+        let opened = s.agent.gate.notified();
+        if !s.agent.gate_closed.load(Ordering::SeqCst) {
+            break;
+        }
+        opened.await;
+    }
+    match s.agent.agent.lock().unwrap().clone() {
+        Some(v) => Json(v).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({"error": "no agent"}))).into_response(),
+    }
 }

@@ -32,6 +32,7 @@ pub(crate) fn rec(t: &str, id: &str, secs: u64, state: &str) -> CallSummary {
         from: Some("+33612345678".into()),
         to: Some("+33198765432".into()),
         agent_id: None,
+        agent_version: None,
         created_at: at(secs) + Duration::from_nanos(123_456_789),
         answered_at: (state != "ringing").then(|| at(secs + 1)),
         ended_at: (state == "ended").then(|| at(secs + 60)),

@@ -22,6 +22,7 @@ fn view(id: &str) -> CallView {
         from: None,
         to: Some("+33612345678".into()),
         agent_id: Some("sales".into()),
+        agent_version: None,
         created_at: "2027-01-15T08:00:00.000Z".into(),
         answered_at: None,
         ended_at: None,

@@ -176,6 +176,7 @@ async fn a_database_route_naming_unusable_providers_gets_the_default() {
         secure_dtmf: false,
         store_transcripts: true,
         on_start_failure: None,
+        max_live_calls: None,
         transport: None,
         format: None,
     };

@@ -147,6 +147,20 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         | "postgres.connect_timeout"
         | "postgres.refresh_interval"
         | "postgres.max_backoff" => "a whole number with a unit: ms, s, m or h, e.g. 5s",
+        "tenant_manager.url" => {
+            "an http(s) base URL without credentials, e.g. http://127.0.0.1:8090"
+        }
+        "tenant_manager.tenants" => "tenant ids, e.g. [\"acme\"]",
+        "tenant_manager.token" => "a bearer token (visible ASCII, no spaces)",
+        "tenant_manager.timeout" => "a whole number with a unit, from 1ms to 10s, e.g. 2s",
+        "tenant_manager.cache_ttl" | "tenant_manager.negative_ttl" | "tenant_manager.stale_for" => {
+            "a whole number with a unit: ms, s, m or h, e.g. 60s"
+        }
+        "tenant_manager.cool_down" => "a whole number with a unit, from 0s to 5m, e.g. 5s",
+        "tenant_manager.cache_max_entries" => "a whole number, at least 100",
+        "directory.chain" => {
+            "a list of tenant_manager, postgres, routes, e.g. [\"tenant_manager\", \"routes\"]"
+        }
         "http.listen" => "HOST:PORT, e.g. 127.0.0.1:8080",
         "ari.url" => {
             "an http:// or https:// URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088"

@@ -53,6 +53,10 @@ pub struct Config {
     pub kafka: KafkaSection,
     /// PostgreSQL routing and call history (absent URL: `[[routes]]`, no history).
     pub postgres: PostgresSection,
+    /// The platform's tenant-manager (absent URL: off).
+    pub tenant_manager: super::TenantManagerSection,
+    /// Which directories answer a DID, in order.
+    pub directory: super::DirectorySection,
     /// DID routing for the embedded default: `[[routes]]` tables, tried
     /// exact DID first, then the longest matching prefix pattern, then `*`.
     pub routes: Vec<RouteConfig>,
@@ -277,6 +281,8 @@ impl Default for Config {
             redis: RedisSection::default(),
             kafka: KafkaSection::default(),
             postgres: PostgresSection::default(),
+            tenant_manager: super::TenantManagerSection::default(),
+            directory: super::DirectorySection::default(),
             // A fresh `make run` answers any DID with the built-in agent.
             routes: vec![RouteConfig {
                 did: "*".into(),

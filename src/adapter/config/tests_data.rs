@@ -296,3 +296,113 @@ fn a_bad_url_is_reported_without_its_password() {
     assert_eq!(e.key(), Some("postgres.url"), "{msg}");
     assert!(!msg.contains("pg-pw"), "{msg}");
 }
+
+#[test]
+fn tenant_manager_keys_are_checked_and_its_token_never_printed() {
+    const TM: &str = "[tenant_manager]\nurl = \"http://127.0.0.1:8090\"\ntenants = [\"acme\"]\n";
+    let c = load_from_str(
+        TM,
+        env(&[("VOICEGW__TENANT_MANAGER__TOKEN", "tm-s3cret-token")]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.tenant_manager.token.as_ref().unwrap().expose(),
+        "tm-s3cret-token"
+    );
+    assert_eq!(
+        c.directory.effective(true, false),
+        [DirectorySource::TenantManager]
+    );
+    let printed = toml::to_string(&c).unwrap();
+    assert!(!printed.contains("tm-s3cret"), "{printed}");
+    let cases: &[BadCase] = &[
+        (
+            "[tenant_manager]\nurl = \"ftp://x\"\ntenants = [\"a\"]\n",
+            &[],
+            "tenant_manager.url",
+            "not an http",
+        ),
+        (
+            "[tenant_manager]\nurl = \"http://u:pw@x\"\ntenants = [\"a\"]\n",
+            &[],
+            "tenant_manager.url",
+            "credentials",
+        ),
+        (
+            "[tenant_manager]\nurl = \"http://x\"\n",
+            &[],
+            "tenant_manager.tenants",
+            "is empty",
+        ),
+        (
+            "[tenant_manager]\ntenants = [\"a b\"]\n",
+            &[],
+            "tenant_manager.tenants",
+            "not a tenant id",
+        ),
+        (
+            "[tenant_manager]\ntoken = \"a b\"\n",
+            &[],
+            "tenant_manager.token",
+            "spaces",
+        ),
+        (
+            "[tenant_manager]\ntimeout = \"0s\"\n",
+            &[],
+            "tenant_manager.timeout",
+            "greater than zero",
+        ),
+        (
+            "[tenant_manager]\ntimeout = \"30s\"\n",
+            &[],
+            "tenant_manager.timeout",
+            "at most 10s",
+        ),
+        (
+            "[tenant_manager]\nnegative_ttl = \"0s\"\n",
+            &[],
+            "tenant_manager.negative_ttl",
+            "greater than zero",
+        ),
+        (
+            "[tenant_manager]\ncache_max_entries = 5\n",
+            &[],
+            "tenant_manager.cache_max_entries",
+            "at least 100",
+        ),
+        (
+            "[directory]\nchain = [\"tenant_manager\"]\n",
+            &[],
+            "directory.chain",
+            "tenant_manager.url is unset",
+        ),
+        (
+            "[directory]\nchain = [\"postgres\"]\n",
+            &[],
+            "directory.chain",
+            "postgres.url is unset",
+        ),
+        (
+            "[directory]\nchain = [\"routes\", \"routes\"]\n",
+            &[],
+            "directory.chain",
+            "named twice",
+        ),
+        (
+            "[directory]\nchain = [\"ldap\"]\n",
+            &[],
+            "directory.chain[0]",
+            "unknown variant",
+        ),
+    ];
+    for (text, vars, key, problem) in cases {
+        let e = load_from_str(text, env(vars)).unwrap_err();
+        let msg = e.to_string();
+        assert_eq!(e.key(), Some(*key), "case {text:?}: {msg}");
+        assert!(
+            msg.contains(problem),
+            "case {text:?}: expected {problem:?} in {msg}"
+        );
+        assert!(!msg.contains("pw@"), "{msg}");
+    }
+}

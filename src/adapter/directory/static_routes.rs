@@ -40,6 +40,7 @@ impl StaticDirectory {
                 format: r.format,
                 // Validated when the configuration was loaded.
                 on_start_failure: r.start_failure_target().ok().flatten(),
+                max_live_calls: None,
             };
             match r.did.strip_suffix('*') {
                 Some("") => dir.any = Some(route),

@@ -6,7 +6,7 @@
 use crate::{
     adapter::speech::fallback::{BreakerConfig, breaker::Breaker},
     application::ports::orchestrator::{
-        AgentOrchestrator, BoxFuture, Conversation, ConversationId, CreateConversation,
+        AgentInfo, AgentOrchestrator, BoxFuture, Conversation, ConversationId, CreateConversation,
         OrchestratorError, ReplyStream, TransferTarget, Turn,
     },
 };
@@ -108,5 +108,13 @@ impl AgentOrchestrator for Guarded {
             observe(&self.breaker, result.as_ref().map(drop));
             result
         })
+    }
+
+    /// Not counted by the breaker: an optional lookup off the turn's path.
+    fn agent<'a>(
+        &'a self,
+        conversation: &'a ConversationId,
+    ) -> BoxFuture<'a, Result<Option<AgentInfo>, OrchestratorError>> {
+        self.inner.agent(conversation)
     }
 }

@@ -10,9 +10,9 @@ use tokio::time::{Instant, timeout_at};
 use super::config::OrchestratorConfig;
 use super::decode::{Format, Limits};
 use super::reply;
-use super::wire::{CreateBody, Created, TransferBody, TurnBody, body_message};
+use super::wire::{CreateBody, Created, TransferBody, TurnBody, body_message, parse_agent};
 use crate::application::ports::orchestrator::{
-    AgentOrchestrator, BoxFuture, Conversation, ConversationId, CreateConversation,
+    AgentInfo, AgentOrchestrator, BoxFuture, Conversation, ConversationId, CreateConversation,
     OrchestratorError, ReplyStream, TransferTarget, Turn,
 };
 
@@ -108,16 +108,12 @@ impl Inner {
     ) -> Result<Response, OrchestratorError> {
         let mut retried = false;
         loop {
-            let mut req = self
+            let req = self
                 .http
                 .post(url.clone())
                 .header(ACCEPT, accept)
                 .json(body);
-            if let Some(token) = &self.config.token {
-                // reqwest marks the header sensitive: it is never printed.
-                req = req.bearer_auth(token.expose());
-            }
-            let sent = req.send().await;
+            let sent = self.authorised(req).send().await;
             let retryable = match &sent {
                 Err(e) => e.is_connect(),
                 Ok(r) => r.status() == StatusCode::SERVICE_UNAVAILABLE,
@@ -216,6 +212,32 @@ impl HttpOrchestrator {
         inner.bounded("a response", work).await
     }
 
+    /// `GET …/conversations/{id}/agent`: 404 is "not said".
+    async fn fetch_agent(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Option<AgentInfo>, OrchestratorError> {
+        let inner = &self.inner;
+        let url = inner.url(Some(conversation), Some("agent"));
+        inner
+            .bounded("a response", async {
+                let resp = inner
+                    .authorised(inner.http.get(url))
+                    .header(ACCEPT, "application/json")
+                    .send()
+                    .await
+                    .map_err(transport)?;
+                if resp.status() == StatusCode::NOT_FOUND {
+                    return Ok(None);
+                }
+                let body = read_small(check_status(resp).await?).await?;
+                parse_agent(&body)
+                    .map(Some)
+                    .map_err(OrchestratorError::Malformed)
+            })
+            .await
+    }
+
     async fn notify_transfer(
         &self,
         conversation: &ConversationId,
@@ -237,6 +259,16 @@ impl HttpOrchestrator {
 }
 
 impl Inner {
+    /// The headers every request carries (the bearer token): the one place
+    /// to add more (a trace context).
+    pub(super) fn authorised(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.config.token {
+            // reqwest marks the header sensitive: it is never printed.
+            Some(token) => req.bearer_auth(token.expose()),
+            None => req,
+        }
+    }
+
     /// Runs `work` within the reply timeout.
     async fn bounded<T>(
         &self,
@@ -272,5 +304,12 @@ impl AgentOrchestrator for HttpOrchestrator {
         target: &'a TransferTarget,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>> {
         Box::pin(self.notify_transfer(conversation, target))
+    }
+
+    fn agent<'a>(
+        &'a self,
+        conversation: &'a ConversationId,
+    ) -> BoxFuture<'a, Result<Option<AgentInfo>, OrchestratorError>> {
+        Box::pin(self.fetch_agent(conversation))
     }
 }

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::application::ports::orchestrator::{
-    Action, CreateConversation, DtmfSequence, OrchestratorError, ReplyPart, TransferTarget, Turn,
+    Action, AgentInfo, CreateConversation, DtmfSequence, OrchestratorError, ReplyPart,
+    TransferTarget, Turn,
 };
-use crate::domain::call::Direction;
+use crate::domain::{AgentId, call::Direction};
 
 /// Body of `POST /api/v1/conversations`.
 #[derive(Debug, Serialize)]
@@ -46,6 +47,31 @@ pub(super) struct Created {
     pub(super) conversation_id: String,
     #[serde(default)]
     pub(super) greeting: Option<String>,
+}
+
+/// Reply of `GET /api/v1/conversations/{id}/agent`.
+#[derive(Debug, Deserialize)]
+pub(super) struct AgentBody {
+    pub(super) agent_id: String,
+    #[serde(default)]
+    pub(super) version: Option<String>,
+}
+
+/// Checks an agent reply: a valid agent id, a version of 1-64 visible characters.
+pub(super) fn parse_agent(body: &[u8]) -> Result<AgentInfo, String> {
+    let b: AgentBody = serde_json::from_slice(body).map_err(|e| format!("agent reply: {e}"))?;
+    let agent_id = AgentId::parse(b.agent_id).map_err(|e| format!("agent reply: agent_id: {e}"))?;
+    if let Some(v) = &b.version
+        && (v.is_empty() || v.len() > 64 || !v.bytes().all(|c| c.is_ascii_graphic()))
+    {
+        return Err(format!(
+            "agent reply: version {v:?} is not 1-64 visible characters"
+        ));
+    }
+    Ok(AgentInfo {
+        agent_id,
+        version: b.version,
+    })
 }
 
 /// Body of `POST /api/v1/conversations/{id}/turns`.

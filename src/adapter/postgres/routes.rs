@@ -143,6 +143,7 @@ fn check(row: &DidRow) -> Result<(Pattern, Route), String> {
         secure_dtmf: false,
         store_transcripts: row.store_transcripts,
         on_start_failure: None,
+        max_live_calls: None,
     };
     Ok((pattern, route))
 }

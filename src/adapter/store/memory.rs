@@ -177,6 +177,7 @@ mod tests {
             from: None,
             to: None,
             agent_id: None,
+            agent_version: None,
             created_at: t(secs),
             answered_at: None,
             ended_at: ended.map(t),

@@ -50,6 +50,10 @@ pub struct CallSummary {
     pub to: Option<String>,
     /// The agent.
     pub agent_id: Option<AgentId>,
+    /// The agent's version, when the orchestrator says which
+    /// (`GET /api/v1/conversations/{id}/agent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
     /// When the gateway took it on.
     #[serde(with = "rfc3339")]
     pub created_at: SystemTime,

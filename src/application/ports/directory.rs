@@ -46,6 +46,11 @@ pub struct Route {
     /// be had as the call starts; `None`: the apology. `[[routes]]` only.
     #[serde(skip)]
     pub on_start_failure: Option<TransferTarget>,
+    /// The tenant's live calls at most, from its tenant-manager settings
+    /// (the lower of this and `[limits.tenants]` applies); `None`: the
+    /// configuration's alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_live_calls: Option<u32>,
 }
 
 fn yes() -> bool {

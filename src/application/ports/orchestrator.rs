@@ -64,6 +64,25 @@ pub trait AgentOrchestrator: Send + Sync {
         conversation: &'a ConversationId,
         target: &'a TransferTarget,
     ) -> BoxFuture<'a, Result<(), OrchestratorError>>;
+
+    /// The agent the orchestrator has on the conversation now (it may pick
+    /// or change it); `None` when it does not say (the route's agent
+    /// stands). Optional in the contract: the default says nothing.
+    fn agent<'a>(
+        &'a self,
+        _conversation: &'a ConversationId,
+    ) -> BoxFuture<'a, Result<Option<AgentInfo>, OrchestratorError>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// Which agent handles a conversation, as the orchestrator reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentInfo {
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Its version (a deployment, a prompt revision), if the orchestrator has one.
+    pub version: Option<String>,
 }
 
 /// What the orchestrator needs to open a conversation.

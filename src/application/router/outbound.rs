@@ -279,6 +279,7 @@ impl CallRouter {
             secure_dtmf: false,
             store_transcripts: true,
             on_start_failure: None,
+            max_live_calls: None,
             transport: None,
             format: None,
         };
@@ -391,7 +392,7 @@ impl CallRouter {
             &p.dial.call,
             p.request.from.as_ref().map(|f| f.to_string()),
             Some(p.request.to.to_string()),
-            Some(p.agent.clone()),
+            Some((p.agent.clone(), None)),
             &p.request.metadata,
         )
     }

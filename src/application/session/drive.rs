@@ -91,9 +91,14 @@ impl Session {
             Effect::TellTransfer(target) => {
                 if let Some(conv) = self.conversation.clone() {
                     let orchestrator = self.deps.orchestrator.clone();
+                    let back = self.own_commands.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = orchestrator.transfer(&conv, &target).await {
-                            tracing::warn!(error = %e, "orchestrator not told of the transfer");
+                        match orchestrator.transfer(&conv, &target).await {
+                            // The orchestrator may hand the call to another agent.
+                            Ok(()) => super::agent::look_up(orchestrator, conv, back).await,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "orchestrator not told of the transfer")
+                            }
                         }
                     });
                 }

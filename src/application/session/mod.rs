@@ -21,6 +21,7 @@
 //! dropped with the task, so a drain counts it until then; only a call
 //! handed to a person gives it back earlier, at the handover.
 
+mod agent;
 mod config;
 mod drive;
 mod effects;
@@ -122,6 +123,9 @@ pub enum SessionCommand {
     PlaybackFinished,
     /// The call's externalMedia channel entered Stasis: it can be bridged now.
     MediaChannelReady,
+    /// The orchestrator said which agent has the conversation (the
+    /// session's own lookup, beside the loop; never from the API).
+    AgentIdentified(crate::application::ports::orchestrator::AgentInfo),
 }
 
 /// The events of an attended transfer's leg (`vg-h-{call id}`) a session needs.
@@ -214,6 +218,7 @@ pub fn spawn_inbound(
     let (tx, rx) = mpsc::channel(64);
     let mut session = run::Session::new(deps, call_id.clone(), call.clone(), rx);
     session.permit = Some(permit);
+    session.own_commands = Some(tx.downgrade());
     let span = tracing::info_span!("call", call_id = %call_id, channel = %call.caller);
     tokio::spawn(
         async move {

@@ -16,7 +16,7 @@ pub fn summary(
     call: &Call,
     from: Option<String>,
     to: Option<String>,
-    agent: Option<AgentId>,
+    agent: Option<(AgentId, Option<String>)>,
     metadata: &BTreeMap<String, String>,
 ) -> CallSummary {
     let state = match call.state() {
@@ -37,7 +37,8 @@ pub fn summary(
         state: state.into(),
         from,
         to,
-        agent_id: agent,
+        agent_version: agent.as_ref().and_then(|(_, v)| v.clone()),
+        agent_id: agent.map(|(a, _)| a),
         created_at: call.started_at(),
         answered_at: call.answered_at(),
         ended_at: call.ended_at(),

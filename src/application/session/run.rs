@@ -44,6 +44,9 @@ pub(super) struct Session {
     pub(super) res: Resources,
     pub(super) conversation: Option<ConversationId>,
     pub(super) commands: mpsc::Receiver<SessionCommand>,
+    /// A way back into `commands` for work done beside the loop (the
+    /// agent lookup); weak, so it never keeps the call alive.
+    pub(super) own_commands: Option<mpsc::WeakSender<SessionCommand>>,
     pub(super) leg_events: Option<mpsc::Receiver<MediaEvent>>,
     /// The call's recogniser: the instance default until the route chooses.
     pub(super) stt_provider: Arc<dyn SpeechToText>,
@@ -119,6 +122,7 @@ impl Session {
             res: Resources::default(),
             conversation: None,
             commands,
+            own_commands: None,
             leg_events: None,
             stt_provider,
             stt: None,

@@ -45,7 +45,7 @@ impl Session {
         };
         let (stt_names, tts_names) = self.choose_speech(&route);
         self.core.routed(route.clone(), stt_names, tts_names);
-        if !self.claim_share(&route.tenant).await {
+        if !self.claim_share(&route.tenant, route.max_live_calls).await {
             return false;
         }
         // An outbound call was started, and answered, by the router.
@@ -76,6 +76,7 @@ impl Session {
         }
         let greeting = match conversation {
             Ok(c) => {
+                self.look_up_agent(&c.conversation_id);
                 self.conversation = Some(c.conversation_id);
                 route.greeting.clone().or(c.greeting)
             }
@@ -111,8 +112,12 @@ impl Session {
 
     /// Counts the call against its tenant's share of live calls; past it
     /// the call is refused (see `over_share`) and this is false.
-    async fn claim_share(&mut self, tenant: &crate::domain::TenantId) -> bool {
-        match self.permit.as_mut().map(|p| p.claim_tenant(tenant)) {
+    async fn claim_share(&mut self, tenant: &crate::domain::TenantId, limit: Option<u32>) -> bool {
+        match self
+            .permit
+            .as_mut()
+            .map(|p| p.claim_tenant_within(tenant, limit))
+        {
             Some(Err(e)) => {
                 self.over_share(e).await;
                 false

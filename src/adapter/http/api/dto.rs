@@ -121,6 +121,9 @@ pub struct CallView {
     pub to: Option<String>,
     /// The agent.
     pub agent_id: Option<String>,
+    /// The agent's version, when the orchestrator names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339, when answered.
@@ -155,6 +158,7 @@ impl From<CallSummary> for CallView {
             from: c.from,
             to: c.to,
             agent_id: c.agent_id.map(|a| a.to_string()),
+            agent_version: c.agent_version,
             created_at: rfc3339(c.created_at),
             answered_at: c.answered_at.map(rfc3339),
             ended_at: c.ended_at.map(rfc3339),

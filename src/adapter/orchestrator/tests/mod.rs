@@ -403,3 +403,39 @@ async fn the_breaker_stops_asking_a_failing_orchestrator_then_tries_again() {
         .remove(0);
     assert!(again.is_ok(), "{again:?}");
 }
+
+#[tokio::test]
+async fn the_agent_of_a_conversation_is_read_and_checked() {
+    let (client, script) = client_with(OrchestratorConfig {
+        reply_timeout: Duration::from_millis(300),
+        ..config()
+    })
+    .await;
+    let agent = async |id: &str| client.agent(&ConversationId::parse(id).unwrap()).await;
+    let known = agent("known").await.unwrap().unwrap();
+    assert_eq!(known.agent_id.as_str(), "sales");
+    assert_eq!(known.version.as_deref(), Some("2026-12-01.3"));
+    let unversioned = agent("unversioned").await.unwrap().unwrap();
+    assert_eq!(
+        (unversioned.agent_id.as_str(), unversioned.version),
+        ("support", None)
+    );
+    assert_eq!(agent("none").await.unwrap(), None, "404: not said");
+    assert!(
+        matches!(agent("bad").await, Err(OrchestratorError::Malformed(m)) if m.contains("agent_id"))
+    );
+    assert!(matches!(
+        agent("garbage").await,
+        Err(OrchestratorError::Malformed(_))
+    ));
+    assert!(matches!(
+        agent("slow").await,
+        Err(OrchestratorError::Timeout { .. })
+    ));
+    let seen = script.seen.lock().unwrap().clone();
+    assert_eq!(seen[0].uri, "/api/v1/conversations/known/agent");
+    assert!(
+        seen.iter()
+            .all(|s| s.auth.as_deref() == Some("Bearer sekrit-token"))
+    );
+}

@@ -74,6 +74,10 @@ pub(super) async fn spawn(script: Script) -> String {
         .route("/api/v1/conversations", post(create))
         .route("/api/v1/conversations/{id}/turns", post(turn))
         .route("/api/v1/conversations/{id}/transfer", post(transfer))
+        .route(
+            "/api/v1/conversations/{id}/agent",
+            axum::routing::get(agent),
+        )
         .with_state(script);
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
@@ -87,6 +91,30 @@ async fn create(
 ) -> Response {
     s.record(&uri, None, &headers, &body);
     axum::Json(json!({"conversation_id": "c/1 x?", "greeting": "Hi, I am Ada."})).into_response()
+}
+
+/// The agent of a conversation, by its id: `known`, `unversioned`,
+/// `none` (404), `bad` (an invalid id), `garbage`, `slow` (never in time).
+async fn agent(
+    State(s): State<Script>,
+    uri: OriginalUri,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    s.record(&uri, Some(id.clone()), &headers, &Value::Null);
+    match id.as_str() {
+        "known" => {
+            axum::Json(json!({"agent_id": "sales", "version": "2026-12-01.3"})).into_response()
+        }
+        "unversioned" => axum::Json(json!({"agent_id": "support"})).into_response(),
+        "bad" => axum::Json(json!({"agent_id": "a b/c"})).into_response(),
+        "garbage" => "not json".into_response(),
+        "slow" => {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn transfer(

@@ -159,6 +159,7 @@ mod tests {
             from: None,
             to: None,
             agent_id: None,
+            agent_version: None,
             created_at: SystemTime::UNIX_EPOCH,
             answered_at: None,
             ended_at: (state == "ended").then_some(SystemTime::UNIX_EPOCH),

@@ -5,7 +5,10 @@ use super::{
     conversation::{AfterSpeech, Conversation},
 };
 use crate::{
-    application::{ports::calls::TransferMode, session::SessionCommand},
+    application::{
+        ports::{calls::TransferMode, orchestrator::AgentInfo},
+        session::SessionCommand,
+    },
     domain::{
         TransferTarget,
         call::{CallInput, CallState, EndReason, Phase},
@@ -73,6 +76,25 @@ impl CallCore {
             SessionCommand::PlaybackFinished => {}
             // Only setup waits for it; a late duplicate means nothing.
             SessionCommand::MediaChannelReady => {}
+            SessionCommand::AgentIdentified(info) => self.agent_identified(info),
+        }
+    }
+
+    /// The orchestrator named the conversation's agent: the record and the
+    /// events from now on carry it (and its version). The same agent again
+    /// writes nothing.
+    fn agent_identified(&mut self, info: AgentInfo) {
+        let Some(route) = self.who.route.as_mut() else {
+            return;
+        };
+        if route.agent == info.agent_id && self.who.agent_version == info.version {
+            return;
+        }
+        tracing::info!(agent = %info.agent_id, version = ?info.version, "the orchestrator's agent");
+        route.agent = info.agent_id;
+        self.who.agent_version = info.version;
+        if !self.is_ended() {
+            self.save();
         }
     }
 

@@ -124,6 +124,8 @@ struct Who {
     tenant: TenantId,
     inbound: InboundCall,
     route: Option<Route>,
+    /// The agent's version, once the orchestrator has named it.
+    agent_version: Option<String>,
     metadata: std::collections::BTreeMap<String, String>,
     stt_names: Vec<String>,
     tts_names: Vec<String>,
@@ -182,6 +184,7 @@ impl CallCore {
                 tenant,
                 inbound,
                 route,
+                agent_version: None,
                 metadata,
                 stt_names: Vec::new(),
                 tts_names: Vec::new(),

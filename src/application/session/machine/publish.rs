@@ -54,7 +54,9 @@ impl CallCore {
             &self.call,
             Some(who.inbound.caller_number.clone()),
             Some(who.inbound.did.to_string()),
-            who.route.as_ref().map(|r| r.agent.clone()),
+            who.route
+                .as_ref()
+                .map(|r| (r.agent.clone(), who.agent_version.clone())),
             &who.metadata,
         );
         let record = CallSummary {

@@ -75,6 +75,7 @@ fn summary(
         from: None,
         to: Some("+15551234567".into()),
         agent_id: Some(AgentId::parse("sales").unwrap()),
+        agent_version: None,
         created_at: UNIX_EPOCH + Duration::from_secs(T0),
         answered_at: None,
         ended_at: None,

@@ -39,6 +39,7 @@ pub(super) fn route(greeting: Option<&str>) -> Route {
         secure_dtmf: false,
         store_transcripts: true,
         on_start_failure: None,
+        max_live_calls: None,
         transport: None,
         format: None,
     }
