@@ -240,10 +240,13 @@ impl Gw {
             child: Some(child),
             base: format!("http://{addr}"),
         };
+        // Ready, and the simulator holding its events socket (a call placed
+        // before the app is registered is gone at once, unseen).
         until("the gateway ready", 30, async || {
             reqwest::get(format!("{}/readyz", gw.base))
                 .await
                 .is_ok_and(|r| r.status() == 200)
+                && sim.app_connected("voice-gateway")
         })
         .await;
         gw

@@ -371,7 +371,14 @@ impl Stage {
             _spool: spool,
             _broker: broker,
         };
-        stage.until("ready", 20, async |s| s.ready().await).await;
+        // Ready, and the simulator holding the events socket: a call placed
+        // before it registered the app finds no app (Asterisk's "Stasis app
+        // doesn't exist") and is gone at once, unseen by the gateway.
+        stage
+            .until("ready", 20, async |s| {
+                s.ready().await && s.sim.app_connected("voice-gateway")
+            })
+            .await;
         stage
     }
 
