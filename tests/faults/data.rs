@@ -162,13 +162,17 @@ async fn kafka_stopped_60s() {
     })
     .await;
     let expected = published(&gw).await - before;
+    let errors = gw
+        .metric("voicegw_calls_ended_total{reason=\"error\"}")
+        .await;
     let o = s.outcome("kafka-stopped-60s", n, expected).await;
     let note = format!(
         "broker (tansu, in memory) stopped {:.0} s while {waves} waves of {} concurrent calls ran \
          (each greeted, then keying {} digits, each a turn, then a spoken turn; the last wave's \
          spoken turn after the broker was back): {during} events published while it was away, \
          {spooled} of them still in the spool when it came back; {expected} events in all by \
-         the gateway's count ({} by the control call's {per_call} per call, which has no keys)",
+         the gateway's count ({} by the control call's {per_call} per call, which has no keys); \
+         {errors} calls ended by the gateway with reason error",
         down.as_secs_f64(),
         s.calls(),
         digits.len(),

@@ -329,7 +329,13 @@ fn loud(pcm: &[i16]) -> bool {
 /// barges in and each call publishes the same events).
 pub(crate) async fn talk(sim: &SimHandle, turns: usize) -> SimCallId {
     let call = sim.place_inbound_call(DID, CALLER);
-    hold("the greeting", || loud(&sim.heard_pcm_since(call, 0))).await;
+    // A call the gateway ends first (on a starved machine a setup step may
+    // time out: `call.ended` with reason `error`) is over, not lost: its
+    // events count like any other's, and it has no greeting to wait for.
+    hold("the greeting", || {
+        sim.call_ended(call) || loud(&sim.heard_pcm_since(call, 0))
+    })
+    .await;
     more(sim, call, turns).await;
     call
 }
@@ -339,8 +345,13 @@ pub(crate) async fn more(sim: &SimHandle, call: SimCallId, turns: usize) {
     for _ in 0..turns {
         heard_all(sim, call).await;
         let before = sim.heard_len(call);
-        assert!(sim.caller_say(call, &speech()), "the call is up");
-        hold("the reply", || loud(&sim.heard_pcm_since(call, before))).await;
+        if !sim.caller_say(call, &speech()) {
+            return; // ended by the gateway (see `talk`)
+        }
+        hold("the reply", || {
+            sim.call_ended(call) || loud(&sim.heard_pcm_since(call, before))
+        })
+        .await;
     }
     heard_all(sim, call).await;
 }
@@ -392,9 +403,11 @@ pub(crate) async fn keys(sim: &Arc<SimHandle>, calls: &[SimCallId], digits: &'st
             let sim = sim.clone();
             tokio::spawn(async move {
                 let before = sim.heard_len(c);
-                assert!(sim.caller_dtmf(c, digits), "the call is up");
+                if !sim.caller_dtmf(c, digits) {
+                    return; // ended by the gateway (see `talk`)
+                }
                 hold("an answer to the keys", || {
-                    loud(&sim.heard_pcm_since(c, before))
+                    sim.call_ended(c) || loud(&sim.heard_pcm_since(c, before))
                 })
                 .await;
                 heard_all(&sim, c).await;
