@@ -10,7 +10,7 @@
 //! also give calls x the control call's count, which holds while each call's
 //! script runs as scripted (under load a reply's end may be misjudged).
 
-use crate::rig::{Engines, Gw, GwOpts, calls, more_turns, talk, until};
+use crate::rig::{Engines, Gw, GwOpts, calls, keys, more_turns, talk, until};
 use std::{
     path::Path,
     sync::Arc,
@@ -112,6 +112,13 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
 
+/// The broker stopped for at least 60 s (small: 3 s), and for as long as
+/// the calls have not published 10,000 events since (small: 20): waves of
+/// concurrent calls, each greeted, then keying digits (each key a turn of
+/// its own: `call.dtmf`, the agent's answer, and the next key cutting that
+/// answer, `call.bargein`), then a spoken turn and the hang-up. The broker
+/// returns while the last wave is still up: its spoken turn comes after.
+/// Every event is then read back once per id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafka_stopped_60s() {
     let mut s = Scene::new("35000-35299", false).await;
@@ -121,23 +128,30 @@ async fn kafka_stopped_60s() {
     let outage = s
         .scale
         .pick(Duration::from_secs(3), Duration::from_secs(60));
+    let (target, digits) = s.scale.pick((20.0, "12"), (10_000.0, KEYS));
     blocking(|| s.e.stop_broker());
     let stopped = tokio::time::Instant::now();
-    // Waves of calls for as long as the broker is away; the last wave is
-    // still talking when it comes back.
+    let accepted = async || gw.metric("voicegw_kafka_events_accepted_total").await;
     let mut placed = Vec::new();
     let mut waves = 0;
     let last = loop {
-        let wave = calls(&s.sim, s.calls(), 1).await;
+        let wave = calls(&s.sim, s.calls(), 0).await;
+        keys(&s.sim, &wave, digits).await;
         waves += 1;
-        if stopped.elapsed() >= outage {
+        let away = accepted().await - before as f64;
+        if stopped.elapsed() >= outage && away >= target {
             break wave;
         }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(600),
+            "{away} events in 10 minutes"
+        );
         more_turns(&s.sim, &wave, 1).await;
         s.hang_up(&wave);
         placed.extend(wave);
     };
     let spooled = gw.metric("voicegw_kafka_spooled_events").await;
+    let during = accepted().await - before as f64;
     blocking(|| s.e.start_broker());
     let down = stopped.elapsed();
     more_turns(&s.sim, &last, 1).await;
@@ -148,19 +162,33 @@ async fn kafka_stopped_60s() {
     })
     .await;
     let expected = published(&gw).await - before;
+    let errors = gw
+        .metric("voicegw_calls_ended_total{reason=\"error\"}")
+        .await;
     let o = s.outcome("kafka-stopped-60s", n, expected).await;
     let note = format!(
         "broker (tansu, in memory) stopped {:.0} s while {waves} waves of {} concurrent calls ran \
-         (greeting and two turns; the last wave's second turn after the broker was back): \
-         {expected} events published by the gateway's count ({} by the control call's {per_call} \
-         per call); {spooled} events waited in the spool when the broker came back",
+         (each greeted, then keying {} digits, each a turn, then a spoken turn; the last wave's \
+         spoken turn after the broker was back): {during} events published while it was away, \
+         {spooled} of them still in the spool when it came back; {expected} events in all by \
+         the gateway's count ({} by the control call's {per_call} per call, which has no keys); \
+         {errors} calls ended by the gateway with reason error",
         down.as_secs_f64(),
         s.calls(),
+        digits.len(),
         n as u64 * per_call
+    );
+    assert!(
+        during >= target,
+        "{during} events while the broker was away"
     );
     o.note(note).check();
     gw.stop().await;
 }
+
+/// The digits a full-size wave's callers key (10.5 s of keys at Asterisk's
+/// pace), each a turn: about 6,000 events a wave of 100 calls.
+const KEYS: &str = "123456789012345678901234567890";
 
 /// The gateway SIGKILLed while the broker is down and the calls' events wait
 /// in the spool; started again on the same spool, then the broker comes up.

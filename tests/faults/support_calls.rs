@@ -245,6 +245,37 @@ impl Topic {
         parts.join(", ")
     }
 
+    /// The events of other types than a scripted call's, with how many of
+    /// each, the `control` call left out: `error.tts_failed 1`, or `none`.
+    pub(crate) fn unscripted(&self, control: &str) -> String {
+        const SCRIPTED: [&str; 7] = [
+            "call.started",
+            "call.answered",
+            "call.ended",
+            "stt.transcribed",
+            "agent.responded",
+            "tts.generated",
+            "error.llm_timeout",
+        ];
+        let mut ids = std::collections::HashSet::new();
+        let mut out: BTreeMap<String, u64> = BTreeMap::new();
+        for r in self.records.lock().unwrap().iter() {
+            let t = r["type"].as_str().unwrap_or_default();
+            if r["data"]["call_id"] != control
+                && !SCRIPTED.contains(&t)
+                && ids.insert(r["id"].as_str().unwrap_or_default().to_owned())
+            {
+                *out.entry(t.to_owned()).or_default() += 1;
+            }
+        }
+        let parts: Vec<String> = out.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
     /// Every record counted, but those of the `excluded` calls (the control call).
     /// (Printed: how many distinct events of each type it counted.)
     pub(crate) fn tally_without(&self, excluded: &[String]) -> Tally {
@@ -371,8 +402,40 @@ impl Stage {
             _spool: spool,
             _broker: broker,
         };
-        stage.until("ready", 20, async |s| s.ready().await).await;
+        // Ready, and the simulator holding the events socket: a call placed
+        // before it registered the app finds no app (Asterisk's "Stasis app
+        // doesn't exist") and is gone at once, unseen by the gateway.
         stage
+            .until("ready", 20, async |s| {
+                s.ready().await && s.sim.app_connected("voice-gateway")
+            })
+            .await;
+        stage
+    }
+
+    /// Events the gateway published (taken for delivery or refused), once
+    /// no more arrive: unchanged for a second, within 60 s.
+    pub(crate) async fn published(&self) -> u64 {
+        let count = async || {
+            metric(&self.base, "voicegw_kafka_events_accepted_total").await
+                + metric(&self.base, "voicegw_kafka_spool_full_total").await
+        };
+        let mut last = (count().await, std::time::Instant::now());
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let n = count().await;
+            if n != last.0 {
+                last = (n, std::time::Instant::now());
+            }
+            if last.1.elapsed() >= Duration::from_secs(1) {
+                return last.0 as u64;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the gateway's events never settled"
+            );
+        }
     }
 
     /// Whether `/readyz` answers 200.

@@ -180,6 +180,16 @@ impl SimHandle {
         all
     }
 
+    /// `received(call).len()`, counted without copying a packet: cheap to
+    /// poll for many calls at once (has the gateway stopped sending?).
+    pub fn received_count(&self, call: SimCallId) -> usize {
+        self.media_channels_of(call)
+            .iter()
+            .filter_map(|c| self.sim.media.record(c))
+            .map(|r| r.lock().unwrap_or_else(|e| e.into_inner()).packets.len())
+            .sum()
+    }
+
     /// The media channels bridged with this party (none once it is gone).
     fn media_channels_of(&self, call: SimCallId) -> Vec<String> {
         self.sim
@@ -220,18 +230,49 @@ impl SimHandle {
 
     /// The audio the party heard, decoded (only what Asterisk would pass on), in arrival order.
     pub fn heard_pcm(&self, call: SimCallId) -> Vec<i16> {
-        let chans = self.media_channels_of(call);
+        self.heard_pcm_since(call, 0)
+    }
+
+    /// `heard_pcm(call)[from..]`, decoding only those samples: a script
+    /// polling many long calls for what they heard last pays for the new
+    /// audio, not for the whole call each time. Empty if `from` is past the end.
+    pub fn heard_pcm_since(&self, call: SimCallId, from: usize) -> Vec<i16> {
+        let mut skip = from;
         let mut out = Vec::new();
-        for c in chans {
+        for c in self.media_channels_of(call) {
             let Some(rec) = self.sim.media.record(&c) else {
                 continue;
             };
             let r = rec.lock().unwrap_or_else(|e| e.into_inner());
             for p in r.packets.iter().filter(|p| p.forwarded) {
+                let n = r.format.samples_in(p.payload.len());
+                if skip >= n {
+                    skip -= n;
+                    continue;
+                }
+                let start = out.len();
                 decode(r.format, r.little_endian, &p.payload, &mut out);
+                out.drain(start..start + skip);
+                skip = 0;
             }
         }
         out
+    }
+
+    /// `heard_pcm(call).len()`, counted without decoding.
+    pub fn heard_len(&self, call: SimCallId) -> usize {
+        self.media_channels_of(call)
+            .iter()
+            .filter_map(|c| self.sim.media.record(c))
+            .map(|rec| {
+                let r = rec.lock().unwrap_or_else(|e| e.into_inner());
+                r.packets
+                    .iter()
+                    .filter(|p| p.forwarded)
+                    .map(|p| r.format.samples_in(p.payload.len()))
+                    .sum::<usize>()
+            })
+            .sum()
     }
 
     /// Drops `app`'s events socket abruptly (no close frame); events until the gateway

@@ -72,6 +72,23 @@ struct State {
     unscheduled_seen: bool,
 }
 
+impl State {
+    fn new(now: Instant) -> Self {
+        Self {
+            tx: vec![0; TX_BUFFER].into_boxed_slice(),
+            awaiting_drain: false,
+            last_sent: None,
+            synced: Synced::default(),
+            next_sync: now + SYNC_EVERY,
+            pending: None,
+            generation: 0,
+            implied_flush: None,
+            wire_flush: false,
+            unscheduled_seen: false,
+        }
+    }
+}
+
 /// A chunk of agent audio partly queued.
 struct Pending {
     pcm: Vec<i16>,
@@ -96,18 +113,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     /// receiver is dropped; then the socket closes and the port is released.
     pub(crate) async fn run(mut self) {
         self.metrics.legs_open.inc();
-        let mut st = State {
-            tx: vec![0; TX_BUFFER].into_boxed_slice(),
-            awaiting_drain: false,
-            last_sent: None,
-            synced: Synced::default(),
-            next_sync: Instant::now() + SYNC_EVERY,
-            pending: None,
-            generation: 0,
-            implied_flush: None,
-            wire_flush: false,
-            unscheduled_seen: false,
-        };
+        let mut st = State::new(Instant::now());
         let timer = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(timer);
         loop {
@@ -162,17 +168,22 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         tracing::debug!(call = %self.call, wire = ?self.wire, "media leg closed");
     }
 
-    /// Queued agent audio always has a packet due; if not, it would sit
-    /// there (the caller hearing nothing) until something else wakes the
-    /// leg. Never expected: said once per leg, loudly, to find out why.
+    /// Agent audio in the pacer or waiting to go in always has a packet
+    /// due; if not, it would sit there (the caller hearing nothing, the
+    /// session's synthesis backpressured behind it) until something else
+    /// wakes the leg. Never expected: said once per leg, loudly.
     fn check_scheduled(&self, st: &mut State, scheduled: bool) {
         if scheduled || st.unscheduled_seen || self.outbound.is_paused() {
             return;
         }
         let queued = self.outbound.queued();
-        if !queued.is_zero() {
+        let waiting = st
+            .pending
+            .as_ref()
+            .map_or(Duration::ZERO, Pending::rest_duration);
+        if !queued.is_zero() || !waiting.is_zero() {
             st.unscheduled_seen = true;
-            tracing::error!(call = %self.call, queued_ms = queued.as_millis() as u64, "media leg: agent audio queued with no packet scheduled");
+            tracing::error!(call = %self.call, queued_ms = queued.as_millis() as u64, waiting_ms = waiting.as_millis() as u64, "media leg: agent audio queued with no packet scheduled");
         }
     }
 
@@ -300,22 +311,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
             tracing::debug!(call = %self.call, error = %e, "far-end flush failed");
         }
         self.outbound.handle_timeout(now);
-        // Room made by the packets that went out since: top the pacer up
-        // (before sending, so a pacer that ran dry resumes at once).
-        self.feed(st, now);
-        while let Some(n) = self.outbound.poll_transmit_into(&mut st.tx) {
-            match self.wire.send(&mut st.tx, n).await {
-                Ok(true) => {
-                    self.metrics.packets_out.inc();
-                    self.emit.echo.record_sent(now, self.outbound.last_level());
-                    st.last_sent = Some(now);
-                }
-                Ok(false) => {
-                    self.metrics.dropped_no_peer.inc();
-                }
-                Err(e) => tracing::debug!(call = %self.call, error = %e, "media send failed"),
-            }
-        }
+        self.send_due(st, now).await;
         // A paused pacer holds its audio: it has not drained.
         let drained = self.outbound.poll_timeout().is_none() && !self.outbound.is_paused();
         if st.awaiting_drain && drained {
@@ -333,9 +329,39 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         Flow::Continue
     }
 
+    /// Sends every packet due by `now`, topping the pacer up from the
+    /// pending chunk before each one (so a pacer that ran dry resumes at
+    /// once). Each packet's room is filled as it is made: a late wake-up
+    /// that finds the whole queue due (the task starved for longer than
+    /// `play_lead`) must not leave the pacer empty while the chunk still
+    /// waits, as nothing would schedule a packet or read more audio then,
+    /// and the leg would stall mid-sentence for good.
+    async fn send_due(&mut self, st: &mut State, now: Instant) {
+        loop {
+            self.feed(st, now);
+            let Some(n) = self.outbound.poll_transmit_into(&mut st.tx) else {
+                return;
+            };
+            match self.wire.send(&mut st.tx, n).await {
+                Ok(true) => {
+                    self.metrics.packets_out.inc();
+                    self.emit.echo.record_sent(now, self.outbound.last_level());
+                    st.last_sent = Some(now);
+                }
+                Ok(false) => {
+                    self.metrics.dropped_no_peer.inc();
+                }
+                Err(e) => tracing::debug!(call = %self.call, error = %e, "media send failed"),
+            }
+        }
+    }
+
     fn sync(&self, st: &mut State) {
         let (i, o) = (self.inbound.stats(), self.outbound.stats());
         st.synced
             .sync(&self.metrics, i.jitter.late, o.late_sends, o.underruns);
     }
 }
+
+#[cfg(test)]
+mod tests;

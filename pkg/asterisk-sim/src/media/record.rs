@@ -50,6 +50,11 @@ impl MediaFormat {
         }
     }
 
+    /// Samples a payload of `len` bytes decodes to.
+    pub fn samples_in(self, len: usize) -> usize {
+        len / self.bytes_per_sample()
+    }
+
     /// Samples in one 20 ms frame.
     pub fn samples_per_frame(self) -> usize {
         (self.rate() / 50) as usize

@@ -223,6 +223,33 @@ async fn what_the_gateway_sends_is_recorded_and_decoded() {
     assert!(pcm.iter().all(|s| (i32::from(*s) - 1000).abs() < 64));
 }
 
+/// The cheap forms of `received(..).len()` and `heard_pcm(..)[from..]`,
+/// for scripts polling many calls, say the same.
+#[tokio::test]
+async fn what_was_heard_since_a_point_is_the_tail_of_everything_heard() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let mut ws = events(&sim, "voice-gateway").await;
+    let (call, _chan, _media, sock, rtp) = connected_call(&sim, &mut ws).await;
+    for i in 0..5u16 {
+        let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4];
+        p[2..4].copy_from_slice(&(100 + i).to_be_bytes());
+        p[4..8].copy_from_slice(&(u32::from(i) * 160).to_be_bytes());
+        p.extend((0..160).map(|k| g711::ulaw_encode(i as i16 * 3000 + k * 8)));
+        sock.send_to(&p, &rtp).await.unwrap();
+    }
+    assert!(sim.wait_for(T, |s| s.received_count(call) == 5).await);
+    let pcm = sim.heard_pcm(call);
+    assert_eq!(sim.heard_len(call), pcm.len());
+    assert_eq!(pcm.len(), 800);
+    for from in [0, 1, 159, 160, 161, 479, 799, 800, 900] {
+        assert_eq!(
+            sim.heard_pcm_since(call, from),
+            pcm[from.min(800)..],
+            "from {from}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn dtmf_talk_detect_and_caller_hangup() {
     let sim = Simulator::start(SimConfig::default()).await.unwrap();
