@@ -74,7 +74,8 @@ pub struct Exchange {
     pub spoke: bool,
     /// The caller interrupted this reply.
     pub barge_in: Option<BargeInView>,
-    /// The stage figures `call.ended` reported for this reply.
+    /// The reply's stage figures, as its `tts.generated` or `call.bargein`
+    /// carried them (the same entry `call.ended` lists).
     pub latency: Option<Value>,
 }
 
@@ -110,6 +111,10 @@ const MAX_ITEMS: usize = 500;
 
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn figures(v: &Value) -> Option<Value> {
+    v.get("latency").filter(|l| l.is_object()).cloned()
 }
 
 fn masked(v: &Value, key: &str) -> Option<String> {
@@ -232,6 +237,7 @@ impl CallDetail {
         if let Some(e) = slot {
             e.agent = full.or(e.agent.take());
             e.spoke = spoken;
+            e.latency = figures(d);
         }
     }
 
@@ -248,6 +254,7 @@ impl CallDetail {
         if let Some(e) = slot {
             e.spoke = true;
             e.barge_in = Some(view);
+            e.latency = figures(d);
         }
     }
 
@@ -273,10 +280,22 @@ impl CallDetail {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        // `call.ended` lists one entry per reply that played audio, in order.
-        let mut figures = self.latency.iter();
-        for e in self.exchanges.iter_mut().filter(|e| e.spoke) {
-            e.latency = figures.next().cloned();
+        // A reply the end cut short has an entry in `call.ended` but no
+        // event of its own: the entries past those already shown are its.
+        let shown = self
+            .exchanges
+            .iter()
+            .filter(|e| e.latency.is_some())
+            .count();
+        let extras: Vec<Value> = self.latency.iter().skip(shown).cloned().collect();
+        for extra in extras {
+            match self.exchanges.last_mut() {
+                Some(e) if e.latency.is_none() => e.latency = Some(extra),
+                _ => self.push(Exchange {
+                    latency: Some(extra),
+                    ..Exchange::default()
+                }),
+            }
         }
     }
 

@@ -101,32 +101,43 @@ impl ConsoleHub {
     /// Folds one published event in and tells the live consoles.
     pub fn observe(&self, event: &CallEvent) {
         let row = {
-            let mut s = self.lock();
-            let s = &mut *s;
-            let detail = s.live.entry(event.call_id.clone()).or_insert_with(|| {
-                CallDetail::new(
-                    event.call_id.clone(),
-                    event.tenant_id.clone(),
-                    event.time,
-                    &event.data,
-                )
-            });
-            detail.apply(event.event_type, event.time, &event.data);
-            let row = detail.row.clone();
-            if event.event_type == EventType::CallEnded {
-                if let Some(done) = s.live.remove(&event.call_id) {
-                    let figures = turn_figures(&done.latency);
-                    s.window.add(&event.tenant_id, event.time, &figures);
-                    if s.ended.len() == ENDED_KEPT {
-                        s.ended.pop_back();
-                    }
-                    s.ended.push_front(done);
-                }
+            let mut guard = self.lock();
+            let s = &mut *guard;
+            if !s.live.contains_key(&event.call_id)
+                && let Some(done) = s.ended.iter_mut().find(|d| d.row.call_id == event.call_id)
+            {
+                // A late event of an ended call: kept, never a live row again.
+                done.apply(event.event_type, event.time, &event.data);
+                return;
             }
-            row
+            Self::fold(s, event)
         };
         // No console listening is not an error.
         let _ = self.updates.send(row);
+    }
+
+    fn fold(s: &mut State, event: &CallEvent) -> CallRow {
+        let detail = s.live.entry(event.call_id.clone()).or_insert_with(|| {
+            CallDetail::new(
+                event.call_id.clone(),
+                event.tenant_id.clone(),
+                event.time,
+                &event.data,
+            )
+        });
+        detail.apply(event.event_type, event.time, &event.data);
+        let row = detail.row.clone();
+        if event.event_type == EventType::CallEnded
+            && let Some(done) = s.live.remove(&event.call_id)
+        {
+            let figures = turn_figures(&done.latency);
+            s.window.add(&event.tenant_id, event.time, &figures);
+            if s.ended.len() == ENDED_KEPT {
+                s.ended.pop_back();
+            }
+            s.ended.push_front(done);
+        }
+        row
     }
 
     /// The live calls `who` may see, oldest first.

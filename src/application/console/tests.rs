@@ -32,7 +32,7 @@ fn conversation(hub: &ConsoleHub, call: &str, tenant: &str) {
         tenant,
         EventType::TtsGenerated,
         900,
-        json!({"text": "Hello there.", "audio_ms": 800}),
+        json!({"text": "Hello there.", "audio_ms": 800, "latency": {"agent_ms": 5.0, "total_ms": 40.0}}),
     ));
     hub.observe(&ev(
         call,
@@ -53,7 +53,7 @@ fn conversation(hub: &ConsoleHub, call: &str, tenant: &str) {
         tenant,
         EventType::CallBargein,
         2500,
-        json!({"heard_text": "Sure", "heard_ms": 300, "dropped_ms": 10, "delay_ms": 120.5}),
+        json!({"heard_text": "Sure", "heard_ms": 300, "dropped_ms": 10, "delay_ms": 120.5, "latency": {"stt_ms": 3.0, "total_ms": 99.0}}),
     ));
     hub.observe(&ev(
         call,
@@ -76,8 +76,8 @@ fn a_call_is_live_with_masked_numbers_until_its_end_then_kept_with_its_figures()
     assert_eq!(live[0].from.as_deref(), Some("+1******4567"));
     assert_eq!(updates.try_recv().unwrap().state, "ringing");
 
-    let figures = json!([{"stt_ms": 1.0, "agent_ms": 5.0, "tts_ms": 30.0, "media_ms": 2.0, "total_ms": 40.0},
-                         {"stt_ms": 3.0, "agent_ms": 40.0, "tts_ms": 50.0, "media_ms": 1.0, "total_ms": 99.0}]);
+    let figures = json!([{"agent_ms": 5.0, "total_ms": 40.0}, {"stt_ms": 3.0, "total_ms": 99.0},
+                         {"stt_ms": 7.0, "total_ms": 70.0}]);
     let ended = json!({"reason": "caller_hangup", "duration_ms": 2600, "turns": 1, "latency": figures,
                        "stt_providers": ["fake"], "tts_providers": ["fake"]});
     hub.observe(&ev("c1", "acme", EventType::CallEnded, 2700, ended));
@@ -86,7 +86,7 @@ fn a_call_is_live_with_masked_numbers_until_its_end_then_kept_with_its_figures()
         .call(&Visibility::All, &CallId::parse("c1").unwrap())
         .unwrap();
     assert_eq!(d.row.end_reason.as_deref(), Some("caller_hangup"));
-    assert_eq!(d.exchanges.len(), 2, "{:?}", d.exchanges);
+    assert_eq!(d.exchanges.len(), 3, "{:?}", d.exchanges);
     assert_eq!(d.exchanges[0].agent.as_deref(), Some("Hello there."));
     assert_eq!(d.exchanges[0].latency, Some(figures[0].clone()));
     assert_eq!(d.exchanges[1].caller.as_deref(), Some("my card is ****"));
@@ -95,9 +95,14 @@ fn a_call_is_live_with_masked_numbers_until_its_end_then_kept_with_its_figures()
         Some(120.5)
     );
     assert_eq!(d.exchanges[1].latency, Some(figures[1].clone()));
+    assert_eq!(
+        d.exchanges[2].latency,
+        Some(figures[2].clone()),
+        "a reply the end cut short gets call.ended's last entry"
+    );
     assert_eq!(d.notes[0].text, "key pressed (masked)");
     let l = hub.latency(&Visibility::All, at(3000), 5);
-    assert_eq!(l[0].stages[0].count, 2);
+    assert_eq!(l[0].stages[0].count, 3);
     assert_eq!(l[0].stages[0].p90, Some(99.0));
 }
 
@@ -135,4 +140,29 @@ fn ended_calls_kept_are_bounded() {
     let recent = hub.recent(&Visibility::All, usize::MAX);
     assert_eq!(recent.len(), ENDED_KEPT);
     assert_eq!(recent[0].call_id.as_str(), format!("c{}", ENDED_KEPT + 2));
+}
+
+#[test]
+fn a_late_event_of_an_ended_call_does_not_bring_it_back() {
+    let hub = ConsoleHub::default();
+    conversation(&hub, "c1", "acme");
+    hub.observe(&ev(
+        "c1",
+        "acme",
+        EventType::CallEnded,
+        3000,
+        json!({"reason": "caller_hangup"}),
+    ));
+    hub.observe(&ev(
+        "c1",
+        "acme",
+        EventType::SttTranscribed,
+        3001,
+        json!({"text": "late", "turn": 2}),
+    ));
+    assert!(hub.live(&Visibility::All).is_empty());
+    let d = hub
+        .call(&Visibility::All, &CallId::parse("c1").unwrap())
+        .unwrap();
+    assert_eq!(d.exchanges.last().unwrap().caller.as_deref(), Some("late"));
 }

@@ -174,7 +174,7 @@ function drawLive() {
         el("td", { class: "mono" }, r.to ?? "–"),
         el("td", {}, el("span", { class: `state ${r.state}` }, r.state)),
         el("td", { class: "duration", "data-start": r.answered_at ?? r.started_at }, since(r.answered_at ?? r.started_at)),
-        el("td", {}, r.turn),
+        el("td", { class: "turn", "data-turn": r.turn }, r.turn),
         el("td", {}, r.agent_id ?? "–"),
         el("td", {}, providers(r)),
       );
@@ -287,7 +287,7 @@ function turn(e, i, scale) {
     li.append(el("div", { class: "barge", "data-delay-ms": b.delay_ms ?? "" }, `barge-in: stopped in ${ms(b.delay_ms)} after ${b.heard_ms} ms heard: “${b.heard_text}”`));
   }
   if (e.latency) li.append(bars(e.latency, scale));
-  else if (e.agent_ms !== null) li.append(el("div", { class: "who" }, `orchestrator first token ${ms(e.agent_ms)} (stage figures when the call ends)`));
+  else if (e.agent_ms !== null) li.append(el("div", { class: "who" }, `orchestrator first token ${ms(e.agent_ms)}`));
   return li;
 }
 
