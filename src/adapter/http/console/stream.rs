@@ -45,7 +45,7 @@ fn health(s: &ConsoleState, who: &Visibility) -> Health {
     let report = s.app.readiness.report_with(&s.app.admission);
     let all = *who == Visibility::All;
     Health {
-        status: serde_json::to_value(&report.status)
+        status: serde_json::to_value(report.status)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
