@@ -88,6 +88,8 @@ impl Feed {
         }
         loop {
             tokio::select! {
+                // Call changes first: the health line can wait a moment.
+                biased;
                 got = self.rx.recv() => match got {
                     Ok(row) if self.who.sees(&row.tenant_id) => return event("call", &row),
                     Ok(_) => {}

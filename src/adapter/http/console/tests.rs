@@ -179,3 +179,34 @@ async fn latency_takes_5_or_60_minutes_only() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn the_stream_sends_each_change_of_a_visible_call_only() {
+    let (router, hub) = app();
+    let req = Request::get("/console/api/stream")
+        .header(
+            "authorization",
+            format!("Bearer {}", token("acme", "calls:read")),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let mut body = router.oneshot(req).await.unwrap().into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(first.starts_with(b"event: snapshot\n"));
+    for (call, tenant) in [("g1", "globex"), ("a1", "acme")] {
+        hub.observe(&CallEvent::new(
+            EventType::CallEnded,
+            CallId::parse(call).unwrap(),
+            TenantId::parse(tenant).unwrap(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(T0),
+            json!({"reason": "caller_hangup", "duration_ms": 5, "turns": 0}),
+        ));
+    }
+    let next = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    let next = String::from_utf8(next.to_vec()).unwrap();
+    assert!(next.starts_with("event: call\n"), "{next}");
+    assert!(
+        next.contains("\"a1\"") && next.contains("\"ended\""),
+        "globex's end skipped: {next}"
+    );
+}
