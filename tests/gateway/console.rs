@@ -83,7 +83,7 @@ async fn gateway(sim: &SimHandle, events_file: &str) -> String {
         &format!(
             "[http]\nlisten = \"127.0.0.1:0\"\n[ari]\nurl = \"{}\"\nusername = \"{user}\"\npassword = \"{pass}\"\n\
              [events]\npath = \"{events_file}\"\n[speech]\nstt = \"fake\"\ntts = \"fake\"\n\
-             [media]\nrtp_port_range = \"33700-33799\"\n[auth]\njwt_secret = \"{SECRET}\"\n\
+             [media]\nrtp_port_range = \"34600-34699\"\n[auth]\njwt_secret = \"{SECRET}\"\n\
              [[routes]]\ndid = \"{ACME_DID}\"\ntenant = \"acme\"\nagent = \"builtin\"\n\
              [[routes]]\ndid = \"{GLOBEX_DID}\"\ntenant = \"globex\"\nagent = \"builtin\"\n",
             sim.base_url()
@@ -237,6 +237,7 @@ async fn console_shows_live_calls_per_tenant_and_each_calls_figures() {
         .await;
     let gone_in = start.elapsed();
     assert!(gone_in < LIVE, "the ended call left after {gone_in:?}");
+    eprintln!("console: the call showed in {shown_in:?} and left {gone_in:?} after its hangup");
     let ended = event(&events_file, "call.ended", Some(&id), "acme", 1).await;
 
     // Its page: the turn, the answer, the figures of call.ended, the end.
