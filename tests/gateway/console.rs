@@ -205,9 +205,18 @@ async fn console_shows_live_calls_per_tenant_and_each_calls_figures() {
     assert_eq!(b.all("#live tbody tr[data-call]").await.len(), 1);
 
     // A turn: greeting, the caller speaks, the agent answers.
-    event(&events_file, "tts.generated", Some(&id), "acme", 1).await;
+    // The caller talks over the greeting once a second of it has arrived
+    // (a barge-in), the agent answers; then a key is pressed.
+    let deadline = Instant::now() + SLOW;
+    while sim.received(a1).len() < 50 {
+        assert!(Instant::now() < deadline, "the greeting never played");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(sim.caller_say(a1, &speech()));
-    let reply = event(&events_file, "tts.generated", Some(&id), "acme", 2).await;
+    let barge = event(&events_file, "call.bargein", Some(&id), "acme", 1).await;
+    let reply = event(&events_file, "tts.generated", Some(&id), "acme", 1).await;
+    assert!(sim.caller_dtmf(a1, "5"));
+    event(&events_file, "call.dtmf", Some(&id), "acme", 1).await;
     b.until_present(&format!("#live tr[data-call='{id}'] .state.active"), LIVE)
         .await;
     b.until_present(
@@ -246,9 +255,11 @@ async fn console_shows_live_calls_per_tenant_and_each_calls_figures() {
         .await
         .unwrap();
     assert_figures_match(&b, &ended).await;
-    assert_eq!(
-        ended["data"]["latency"].as_array().unwrap().last(),
-        Some(&reply["data"]["latency"]),
+    assert!(
+        ended["data"]["latency"]
+            .as_array()
+            .unwrap()
+            .contains(&reply["data"]["latency"]),
         "the reply's event carried call.ended's entry"
     );
     // Figures with an STT stage come from the caller's turns: those bars sit
@@ -266,6 +277,19 @@ async fn console_shows_live_calls_per_tenant_and_each_calls_figures() {
     assert!(text(&b, "#turns .caller").await.contains("utterance 1"));
     assert!(!text(&b, "#turns .agent").await.is_empty());
     assert_eq!(text(&b, "[data-fact='End reason']").await, "caller_hangup");
+    let delay = b.attrs("#turns .barge", "data-delay-ms").await;
+    assert_eq!(delay.len(), 1, "the barge-in is shown");
+    assert_eq!(
+        delay[0].as_deref().and_then(|d| d.parse::<f64>().ok()),
+        barge["data"]["delay_ms"].as_f64()
+    );
+    let notes = b.texts("#notes li[data-kind='call.dtmf']").await;
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].ends_with("call.dtmf: key pressed (masked)"),
+        "the key is masked: {}",
+        notes[0]
+    );
     assert_eq!(text(&b, "[data-fact='Tenant']").await, "acme");
     let call_png = b.screenshot("call-page").await;
 
