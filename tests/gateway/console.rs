@@ -220,7 +220,7 @@ async fn console_shows_live_calls_per_tenant_and_each_calls_figures() {
     b.until_present(&format!("#live tr[data-call='{id}'] .state.active"), LIVE)
         .await;
     b.until_present(
-        &format!("#live tr[data-call='{id}'] td.turn[data-turn='1']"),
+        &format!("#live tr[data-call='{id}'] td.turn-no[data-turn='1']"),
         LIVE,
     )
     .await;

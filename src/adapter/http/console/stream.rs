@@ -1,7 +1,8 @@
 //! `GET /console/api/stream`: server-sent events for the live table. First a
 //! `snapshot` (the live calls the viewer may see, the recently ended ones and
 //! the gateway's health), then a `call` event for each change of a visible
-//! call (state `ended`: it left), and `health` every [`HEALTH_EVERY`].
+//! call (state `ended`: it left), and `health` every [`HEALTH_EVERY`] and
+//! after a call came or went.
 //! A console that falls too far behind gets `reload` and starts over.
 
 use super::{ConsoleState, Viewer};
@@ -74,6 +75,8 @@ struct Feed {
     rx: Receiver<CallRow>,
     tick: Interval,
     first: bool,
+    /// A visible call changed: the live count follows at once.
+    health_due: bool,
 }
 
 impl Feed {
@@ -86,12 +89,18 @@ impl Feed {
             });
             return event("snapshot", &snapshot);
         }
+        if std::mem::take(&mut self.health_due) {
+            return event("health", &health(&self.s, &self.who));
+        }
         loop {
             tokio::select! {
                 // Call changes first: the health line can wait a moment.
                 biased;
                 got = self.rx.recv() => match got {
-                    Ok(row) if self.who.sees(&row.tenant_id) => return event("call", &row),
+                    Ok(row) if self.who.sees(&row.tenant_id) => {
+                        self.health_due = row.state == "ended" || row.state == "ringing" || row.state == "originating";
+                        return event("call", &row);
+                    }
                     Ok(_) => {}
                     Err(RecvError::Lagged(_)) => {
                         self.first = true;
@@ -118,6 +127,7 @@ fn feed(s: ConsoleState, who: Visibility) -> impl Stream<Item = Result<Event, In
         rx,
         tick,
         first: true,
+        health_due: false,
     };
     stream::unfold(f, |mut f| async move {
         let e = f.next().await;

@@ -9,7 +9,7 @@ const STAGES = [
   ["stt_ms", "stt", "end of speech → STT final"],
   ["agent_ms", "agent", "request → orchestrator first token"],
   ["tts_ms", "tts", "first token → first TTS audio"],
-  ["media_ms", "media", "first TTS audio → first packet out"],
+  ["media_ms", "media", "first TTS audio → handed to the media leg (first packet out)"],
 ];
 
 const $ = (sel) => document.querySelector(sel);
@@ -142,8 +142,8 @@ function showHealth(h) {
   box.replaceChildren(
     el("span", { class: `pill ${h.status}`, id: "ready-state" }, h.status.replace("_", " ")),
     h.draining ? el("span", { class: "pill draining" }, "draining") : "",
-    el("span", { id: "live-calls" }, `${h.live_calls} live call${h.live_calls === 1 ? "" : "s"}`),
-    h.all_tenants ? " · all tenants" : " · your tenant",
+    el("span", { id: "live-calls" }, liveCount()),
+    h.all_tenants ? ` · all tenants · ${h.live_calls} admitted` : " · your tenant",
   );
   if (h.report) {
     for (const [name, dep] of Object.entries(h.report.dependencies || {})) {
@@ -158,6 +158,8 @@ function drawLive() {
   const body = $("#live tbody");
   const rows = [...live.values()].sort((a, b) => a.started_at - b.started_at);
   $("#live-count").textContent = rows.length;
+  const count = $("#live-calls");
+  if (count) count.textContent = liveCount();
   if (!rows.length) {
     body.replaceChildren(el("tr", { class: "empty" }, el("td", { colspan: 10 }, "No live calls")));
     return;
@@ -174,7 +176,7 @@ function drawLive() {
         el("td", { class: "mono" }, r.to ?? "–"),
         el("td", {}, el("span", { class: `state ${r.state}` }, r.state)),
         el("td", { class: "duration", "data-start": r.answered_at ?? r.started_at }, since(r.answered_at ?? r.started_at)),
-        el("td", { class: "turn", "data-turn": r.turn }, r.turn),
+        el("td", { class: "turn-no", "data-turn": r.turn }, r.turn),
         el("td", {}, r.agent_id ?? "–"),
         el("td", {}, providers(r)),
       );
@@ -183,6 +185,8 @@ function drawLive() {
     }),
   );
 }
+
+const liveCount = () => `${live.size} live call${live.size === 1 ? "" : "s"}`;
 
 const providers = (r) =>
   r.stt_providers.length || r.tts_providers.length ? `${r.stt_providers.join(",")} / ${r.tts_providers.join(",")}` : "–";
