@@ -4,7 +4,7 @@
 # missing, so repeated `make test` runs cost nothing.
 #
 #   scripts/install-deps.sh build   # cmake, perl (libopus and OpenSSL are built from source by their crates)
-#   scripts/install-deps.sh test    # build + redis-server, PostgreSQL, baresip, tansu, Asterisk
+#   scripts/install-deps.sh test    # build + redis-server, PostgreSQL, baresip, chromium + chromedriver, tansu, Asterisk
 #   scripts/install-deps.sh tansu-sqlite  # only the SQLite-storage tansu of the SASL test
 #   scripts/install-deps.sh asterisk  # only the real Asterisk of the tests (built once)
 #   scripts/install-deps.sh bench   # build + wrk and curl (the API benchmark)
@@ -25,6 +25,10 @@ if [ "${1:-build}" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
   # The SIP phone of the real-Asterisk tests (tests/asterisk).
   need baresip baresip-core
+  # The headless browser and its WebDriver of the console's browser tests
+  # (tests/gateway/console.rs).
+  need /usr/bin/chromium chromium
+  need /usr/bin/chromedriver chromium-driver
 fi
 if [ "${1:-build}" = bench ]; then
   need wrk wrk

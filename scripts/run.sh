@@ -19,8 +19,12 @@ python=python3
 command -v python3.11 >/dev/null 2>&1 && python=python3.11
 eval "$(printf '%s' "$effective" | "$python" -c '
 import shlex, sys, tomllib
-s = tomllib.loads(sys.stdin.read())["speech"]
+c = tomllib.loads(sys.stdin.read())
+s = c["speech"]
 w = s.get("wyoming", {})
+a = c.get("auth", {})
+print(f"listen={shlex.quote(c.get('http', {}).get('listen', ''))}")
+print(f"auth={'yes' if a.get('jwt_secret') or a.get('jwks_url') else ''}")
 for k, v in [("stt", s["stt"]), ("tts", s["tts"]), ("stt_addr", w.get("stt", "")),
              ("tts_addr", w.get("tts", "")), ("voice", w.get("voice", "")),
              ("prompt", w.get("initial_prompt", ""))]:
@@ -39,6 +43,14 @@ if [ ${#args[@]} -gt 0 ]; then
   scripts/speech-stop.sh "$run_dir"
   trap 'scripts/speech-stop.sh "$run_dir"' EXIT
   scripts/speech-start.sh "${args[@]}" --run-dir "$run_dir"
+fi
+# The operator console shares the call API's sign-in (README: "The operator console").
+host="${listen%:*}"; port="${listen##*:}"
+case "$host" in 0.0.0.0|"[::]"|"") host=127.0.0.1 ;; esac
+if [ -n "$auth" ]; then
+  echo "run: operator console at http://$host:$port/console (sign in with a JWT holding console:read or calls:read)"
+else
+  echo "run: operator console off: set auth.jwt_secret or auth.jwks_url (it signs in with the call API's tokens)"
 fi
 # Not exec: the EXIT trap must outlive the gateway. Ctrl-C reaches the gateway
 # (it drains) but not the background servers, which the trap then stops.

@@ -20,6 +20,7 @@ use crate::adapter::{
 };
 use crate::application::{
     admission::CallAdmission,
+    console::{ConsoleHub, ConsoleTap},
     health::Readiness,
     router::{CallRouter, ControlRequest, Feed, RouterHandle},
     shutdown::{ShutdownSwitch, Stage},
@@ -67,6 +68,7 @@ pub struct Gateway {
     control_rx: mpsc::Receiver<ControlRequest>,
     events: data::Events,
     idempotency: Arc<dyn IdempotencyStore>,
+    console: Arc<ConsoleHub>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -103,7 +105,10 @@ impl Gateway {
         // The data adapters report into readiness before the HTTP state exists.
         let readiness = Arc::new(Readiness::default());
         let data = data::build(&config, &readiness, metrics.registry_mut()).await?;
-        let deps = wiring::session_deps(&config, ari.clone(), &data, metrics.registry_mut())?;
+        let mut deps = wiring::session_deps(&config, ari.clone(), &data, metrics.registry_mut())?;
+        // The console sees every call event on its way out.
+        let console = Arc::new(ConsoleHub::default());
+        deps.events = Arc::new(ConsoleTap::new(deps.events, console.clone()));
         let mut state = AppState::with_metrics(build, metrics);
         state.readiness = readiness;
         state.admission = Arc::new(CallAdmission::new(wiring::admission_limits(&config)));
@@ -122,6 +127,7 @@ impl Gateway {
             control_rx,
             events: data.events,
             idempotency: data.idempotency,
+            console,
         })
     }
 
@@ -160,6 +166,7 @@ impl Gateway {
             control_rx,
             events,
             idempotency,
+            console,
         } = self;
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
         let (stop_stream, stream_stop_rx) = tokio::sync::watch::channel(false);
@@ -187,17 +194,20 @@ impl Gateway {
         ));
         let mut http_stop = stop.subscribe();
         let app = match wiring::api_config(&config) {
-            Some(api) => http::router(state.clone()).merge(
-                http::api::api_router_with(
-                    Arc::new(control),
-                    api,
-                    idempotency,
-                    // The composition root gives the API its clock.
-                    #[allow(clippy::disallowed_methods)]
-                    Arc::new(std::time::SystemTime::now),
-                )
-                .map_err(|e| ServerError::Setup(format!("call API: {e}")))?,
-            ),
+            Some(api) => {
+                // The composition root gives the API and the console their clock.
+                #[allow(clippy::disallowed_methods)]
+                let clock: http::api::Clock = Arc::new(std::time::SystemTime::now);
+                let console = http::console_router(state.clone(), console, &api, clock.clone())
+                    .map_err(|e| ServerError::Setup(format!("console: {e}")))?;
+                tracing::info!(url = %format!("http://{http_addr}/console"), "operator console");
+                http::router(state.clone())
+                    .merge(
+                        http::api::api_router_with(Arc::new(control), api, idempotency, clock)
+                            .map_err(|e| ServerError::Setup(format!("call API: {e}")))?,
+                    )
+                    .merge(console)
+            }
             None => {
                 tracing::warn!(
                     "call API disabled: set auth.jwt_secret or auth.jwks_url to serve /v1/calls"

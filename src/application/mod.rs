@@ -1,6 +1,7 @@
 //! Ports (traits) and use cases. Depends on the domain, never on an adapter.
 
 pub mod admission;
+pub mod console;
 pub mod dial;
 pub mod dialing;
 pub mod dtmf_merge;

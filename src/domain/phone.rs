@@ -139,6 +139,13 @@ impl<'de> Deserialize<'de> for Did {
 #[derive(Clone, Copy)]
 pub struct Redacted<'a>(&'a str);
 
+impl<'a> Redacted<'a> {
+    /// Any number-like text (a caller id as Asterisk reported it), masked the same way.
+    pub fn of(text: &'a str) -> Self {
+        Self(text)
+    }
+}
+
 impl fmt::Display for Redacted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;

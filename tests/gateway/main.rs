@@ -14,6 +14,8 @@ mod aws_sim;
 mod azure;
 mod barge_in;
 mod binary;
+mod browser;
+mod console;
 mod conversation;
 mod engines;
 mod failures;

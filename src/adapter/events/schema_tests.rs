@@ -140,10 +140,18 @@ fn samples(t: EventType) -> Vec<EventData> {
             EventData::TtsGenerated(Generated {
                 text: "Hello, how can I help?".into(),
                 audio_ms: 1_840,
+                latency: Some(crate::domain::events::TurnLatency {
+                    stt_ms: Some(210.5),
+                    agent_ms: None,
+                    tts_ms: Some(80.0),
+                    media_ms: Some(1.5),
+                    total_ms: Some(640.25),
+                }),
             }),
             EventData::TtsGenerated(Generated {
                 text: String::new(),
                 audio_ms: 0,
+                latency: None,
             }),
         ],
         EventType::CallBargein => vec![
@@ -153,6 +161,7 @@ fn samples(t: EventType) -> Vec<EventData> {
                 dropped_ms: 1_400,
                 delay_ms: Some(41.5),
                 caller_text: None,
+                latency: Some(crate::domain::events::TurnLatency::default()),
             }),
             EventData::CallBargein(BargeIn {
                 heard_text: "Let me".into(),
@@ -160,6 +169,7 @@ fn samples(t: EventType) -> Vec<EventData> {
                 dropped_ms: 900,
                 delay_ms: Some(12.0),
                 caller_text: Some("wait, I meant Tuesday".into()),
+                latency: None,
             }),
             EventData::CallBargein(BargeIn {
                 heard_text: String::new(),
@@ -167,6 +177,7 @@ fn samples(t: EventType) -> Vec<EventData> {
                 dropped_ms: 0,
                 delay_ms: None,
                 caller_text: None,
+                latency: None,
             }),
         ],
         EventType::CallScreened => [

@@ -1,13 +1,16 @@
 //! The management HTTP server (axum): health, readiness, metrics, and the
-//! call API ([`api`]) when [`router_with_api`] builds it.
+//! call API ([`api`]) when [`router_with_api`] builds it, and the operator
+//! console ([`console`]) beside the API.
 //!
 //! [`router`] builds the whole router from shared state, so tests drive it
 //! with `tower::ServiceExt::oneshot` and no socket.
 
 pub mod api;
+pub mod console;
 mod health;
 
 pub use api::{ApiBuildError, ApiConfig, api_router};
+pub use console::console_router;
 
 use crate::{
     adapter::telemetry::{BuildInfo, Metrics},

@@ -226,12 +226,16 @@ impl Serialize for Responded {
 }
 
 /// `tts.generated`: what the agent said.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Generated {
     /// The speech, masked.
     pub text: String,
     /// Its audio.
     pub audio_ms: u64,
+    /// The reply's stage figures, the entry `call.ended` will list for it
+    /// (absent when the reply played nothing or had no request to time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<TurnLatency>,
 }
 
 /// `call.bargein`: what the caller heard before interrupting.
@@ -250,6 +254,9 @@ pub struct BargeIn {
     /// `stt.transcribed` says it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caller_text: Option<String>,
+    /// The cut reply's stage figures, as for `tts.generated`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<TurnLatency>,
 }
 
 /// `call.screened`: who answered an outbound call that asked

@@ -90,6 +90,7 @@ fn session_events_keep_their_fields() {
             EventData::TtsGenerated(Generated {
                 text: "Hi.".into(),
                 audio_ms: 1_240,
+                latency: None,
             }),
             json!({"text": "Hi.", "audio_ms": 1_240}),
         ),
@@ -100,6 +101,7 @@ fn session_events_keep_their_fields() {
                 dropped_ms: 1_400,
                 delay_ms: Some(41.5),
                 caller_text: None,
+                latency: None,
             }),
             json!({"heard_text": "Your order", "heard_ms": 600, "dropped_ms": 1_400, "delay_ms": 41.5}),
         ),
@@ -110,6 +112,7 @@ fn session_events_keep_their_fields() {
                 dropped_ms: 0,
                 delay_ms: None,
                 caller_text: None,
+                latency: None,
             }),
             json!({"heard_text": "", "heard_ms": 0, "dropped_ms": 0, "delay_ms": null}),
         ),

@@ -6,7 +6,7 @@
 //! `application/problem+json` document ([`problem::ApiError`]).
 
 mod actions;
-mod auth;
+pub(crate) mod auth;
 mod bucket;
 mod calls;
 pub mod config;
@@ -79,6 +79,34 @@ pub fn api_router_with(
     idempotency: Arc<dyn IdempotencyStore>,
     clock: Clock,
 ) -> Result<Router, ApiBuildError> {
+    let auth = authenticator(&cfg, clock.clone())?;
+    let state = Arc::new(ApiState {
+        control,
+        auth,
+        limits: limits::Limits::new(cfg.limits.clone()),
+        idempotency,
+        clock,
+    });
+    let (calls, spec) = OpenApiRouter::with_openapi(docs::base())
+        .routes(routes!(calls::create, calls::list))
+        .routes(routes!(calls::get_one))
+        .routes(routes!(actions::hangup))
+        .routes(routes!(actions::transfer))
+        .routes(routes!(actions::say))
+        .routes(routes!(actions::dtmf))
+        // Bounds every body extractor; larger bodies become 413 problems.
+        .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
+        .split_for_parts();
+    let calls = calls.method_not_allowed_fallback(|| async { problem::ApiError::MethodNotAllowed });
+    Ok(calls.with_state(state).merge(docs::router(spec)))
+}
+
+/// The token checker the configuration describes; refuses a configuration
+/// that would accept no token or too weak a one.
+pub(crate) fn authenticator(
+    cfg: &ApiConfig,
+    clock: Clock,
+) -> Result<auth::Authenticator, ApiBuildError> {
     let a = &cfg.auth;
     if a.jwt_secret.is_none() && a.jwks_url.is_none() {
         return Err(ApiBuildError::NoAuth);
@@ -96,25 +124,7 @@ pub fn api_router_with(
         ),
         None => None,
     };
-    let state = Arc::new(ApiState {
-        control,
-        auth: auth::Authenticator::new(cfg.auth.clone(), jwks, clock.clone()),
-        limits: limits::Limits::new(cfg.limits.clone()),
-        idempotency,
-        clock,
-    });
-    let (calls, spec) = OpenApiRouter::with_openapi(docs::base())
-        .routes(routes!(calls::create, calls::list))
-        .routes(routes!(calls::get_one))
-        .routes(routes!(actions::hangup))
-        .routes(routes!(actions::transfer))
-        .routes(routes!(actions::say))
-        .routes(routes!(actions::dtmf))
-        // Bounds every body extractor; larger bodies become 413 problems.
-        .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
-        .split_for_parts();
-    let calls = calls.method_not_allowed_fallback(|| async { problem::ApiError::MethodNotAllowed });
-    Ok(calls.with_state(state).merge(docs::router(spec)))
+    Ok(auth::Authenticator::new(cfg.auth.clone(), jwks, clock))
 }
 
 #[cfg(test)]

@@ -256,6 +256,7 @@ impl CallCore {
                 .as_ref()
                 .and_then(|o| o.text.as_deref())
                 .map(pii::mask),
+            latency: self.turn_figures(),
         });
         self.transition(CallInput::BargeIn, data);
         self.history_agent(heard.clone(), true);

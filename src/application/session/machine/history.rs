@@ -69,11 +69,19 @@ impl CallCore {
         }
     }
 
+    /// The figures of the turn now ending, when it has them: what
+    /// [`Self::close_turn_marks`] records (and `call.ended` lists), so the
+    /// reply's own event can carry the same entry.
+    pub(super) fn turn_figures(&self) -> Option<TurnLatency> {
+        let marks = &self.log.marks;
+        (marks.request.is_some() && marks.first_play.is_some()).then(|| marks.figures())
+    }
+
     /// Records the turn's latency figures once it produced audio.
     pub(super) fn close_turn_marks(&mut self) {
-        let marks = std::mem::take(&mut self.log.marks);
-        if marks.request.is_some() && marks.first_play.is_some() {
-            let figures = marks.figures();
+        let figures = self.turn_figures();
+        self.log.marks = Default::default();
+        if let Some(figures) = figures {
             self.log.latencies.push(figures);
             if let Some(t) = self.log.records.last_mut() {
                 t.latency = figures;

@@ -234,6 +234,7 @@ impl CallCore {
         let data = EventData::TtsGenerated(Generated {
             text: pii::mask(&text),
             audio_ms: audio.as_millis() as u64,
+            latency: self.turn_figures(),
         });
         let attended = matches!(self.conv, Conversation::Attended(_));
         if self.phase() == Some(Phase::Speaking) {

@@ -113,13 +113,12 @@ impl Authenticator {
     }
 }
 
-async fn principal(
-    parts: &Parts,
-    state: &Arc<ApiState>,
-    scope: &'static str,
+/// The caller of a request with an `Authorization: Bearer` header, verified.
+pub(crate) async fn bearer(
+    headers: &axum::http::HeaderMap,
+    auth: &Authenticator,
 ) -> Result<Principal, ApiError> {
-    let value = parts
-        .headers
+    let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| bad("no bearer token"))?
         .to_str()
@@ -130,7 +129,15 @@ async fn principal(
         }
         _ => return Err(bad("the Authorization header is not `Bearer <token>`")),
     };
-    let p = state.auth.verify(token).await?;
+    auth.verify(token).await
+}
+
+async fn principal(
+    parts: &Parts,
+    state: &Arc<ApiState>,
+    scope: &'static str,
+) -> Result<Principal, ApiError> {
+    let p = bearer(&parts.headers, &state.auth).await?;
     if !p.scopes.iter().any(|s| s == scope) {
         return Err(ApiError::InsufficientScope(scope));
     }

@@ -1,0 +1,168 @@
+use super::*;
+use serde_json::json;
+use std::time::{Duration, UNIX_EPOCH};
+
+fn at(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + ms)
+}
+
+fn ev(call: &str, tenant: &str, kind: EventType, ms: u64, data: Value) -> CallEvent {
+    CallEvent::new(
+        kind,
+        CallId::parse(call).unwrap(),
+        TenantId::parse(tenant).unwrap(),
+        at(ms),
+        data,
+    )
+}
+
+fn conversation(hub: &ConsoleHub, call: &str, tenant: &str) {
+    let d = json!({"direction": "inbound", "did": "+15557654321", "caller_number": "+15551234567"});
+    hub.observe(&ev(call, tenant, EventType::CallStarted, 0, d));
+    hub.observe(&ev(call, tenant, EventType::CallAnswered, 10, json!({})));
+    hub.observe(&ev(
+        call,
+        tenant,
+        EventType::AgentResponded,
+        20,
+        json!({"text": "Hello", "latency_ms": 5.0}),
+    ));
+    hub.observe(&ev(
+        call,
+        tenant,
+        EventType::TtsGenerated,
+        900,
+        json!({"text": "Hello there.", "audio_ms": 800, "latency": {"agent_ms": 5.0, "total_ms": 40.0}}),
+    ));
+    hub.observe(&ev(
+        call,
+        tenant,
+        EventType::SttTranscribed,
+        2000,
+        json!({"text": "my card is ****", "turn": 1}),
+    ));
+    hub.observe(&ev(
+        call,
+        tenant,
+        EventType::AgentResponded,
+        2100,
+        json!({"text": "Sure.", "latency_ms": 40.0}),
+    ));
+    hub.observe(&ev(
+        call,
+        tenant,
+        EventType::CallBargein,
+        2500,
+        json!({"heard_text": "Sure", "heard_ms": 300, "dropped_ms": 10, "delay_ms": 120.5, "latency": {"stt_ms": 3.0, "total_ms": 99.0}}),
+    ));
+    hub.observe(&ev(
+        call,
+        tenant,
+        EventType::CallDtmf,
+        2600,
+        json!({"masked": true}),
+    ));
+}
+
+#[test]
+fn a_call_is_live_with_masked_numbers_until_its_end_then_kept_with_its_figures() {
+    let hub = ConsoleHub::default();
+    let mut updates = hub.subscribe();
+    conversation(&hub, "c1", "acme");
+    let live = hub.live(&Visibility::All);
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].state, "active");
+    assert_eq!(live[0].turn, 1);
+    assert_eq!(live[0].from.as_deref(), Some("+1******4567"));
+    assert_eq!(updates.try_recv().unwrap().state, "ringing");
+
+    let figures = json!([{"agent_ms": 5.0, "total_ms": 40.0}, {"stt_ms": 3.0, "total_ms": 99.0},
+                         {"stt_ms": 7.0, "total_ms": 70.0}]);
+    let ended = json!({"reason": "caller_hangup", "duration_ms": 2600, "turns": 1, "latency": figures,
+                       "stt_providers": ["fake"], "tts_providers": ["fake"]});
+    hub.observe(&ev("c1", "acme", EventType::CallEnded, 2700, ended));
+    assert!(hub.live(&Visibility::All).is_empty());
+    let d = hub
+        .call(&Visibility::All, &CallId::parse("c1").unwrap())
+        .unwrap();
+    assert_eq!(d.row.end_reason.as_deref(), Some("caller_hangup"));
+    assert_eq!(d.exchanges.len(), 3, "{:?}", d.exchanges);
+    assert_eq!(d.exchanges[0].agent.as_deref(), Some("Hello there."));
+    assert_eq!(d.exchanges[0].latency, Some(figures[0].clone()));
+    assert_eq!(d.exchanges[1].caller.as_deref(), Some("my card is ****"));
+    assert_eq!(
+        d.exchanges[1].barge_in.as_ref().unwrap().delay_ms,
+        Some(120.5)
+    );
+    assert_eq!(d.exchanges[1].latency, Some(figures[1].clone()));
+    assert_eq!(
+        d.exchanges[2].latency,
+        Some(figures[2].clone()),
+        "a reply the end cut short gets call.ended's last entry"
+    );
+    assert_eq!(d.notes[0].text, "key pressed (masked)");
+    let l = hub.latency(&Visibility::All, at(3000), 5);
+    assert_eq!(l[0].stages[0].count, 3);
+    assert_eq!(l[0].stages[0].p90, Some(99.0));
+}
+
+#[test]
+fn a_tenant_sees_only_its_own_calls_and_figures() {
+    let hub = ConsoleHub::default();
+    conversation(&hub, "a1", "acme");
+    conversation(&hub, "g1", "globex");
+    let acme = Visibility::Tenant(TenantId::parse("acme").unwrap());
+    let rows = hub.live(&acme);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].call_id.as_str(), "a1");
+    assert!(hub.call(&acme, &CallId::parse("g1").unwrap()).is_none());
+    assert_eq!(hub.live(&Visibility::All).len(), 2);
+    let end = json!({"reason": "caller_hangup", "duration_ms": 1, "turns": 0, "latency": [{"total_ms": 5.0}]});
+    hub.observe(&ev("g1", "globex", EventType::CallEnded, 3000, end));
+    assert!(hub.recent(&acme, 10).is_empty());
+    assert!(hub.latency(&acme, at(3000), 60).is_empty());
+    assert_eq!(hub.latency(&Visibility::All, at(3000), 60).len(), 1);
+}
+
+#[test]
+fn ended_calls_kept_are_bounded() {
+    let hub = ConsoleHub::default();
+    for i in 0..ENDED_KEPT + 3 {
+        let id = format!("c{i}");
+        hub.observe(&ev(
+            &id,
+            "acme",
+            EventType::CallEnded,
+            i as u64,
+            json!({"reason": "x"}),
+        ));
+    }
+    let recent = hub.recent(&Visibility::All, usize::MAX);
+    assert_eq!(recent.len(), ENDED_KEPT);
+    assert_eq!(recent[0].call_id.as_str(), format!("c{}", ENDED_KEPT + 2));
+}
+
+#[test]
+fn a_late_event_of_an_ended_call_does_not_bring_it_back() {
+    let hub = ConsoleHub::default();
+    conversation(&hub, "c1", "acme");
+    hub.observe(&ev(
+        "c1",
+        "acme",
+        EventType::CallEnded,
+        3000,
+        json!({"reason": "caller_hangup"}),
+    ));
+    hub.observe(&ev(
+        "c1",
+        "acme",
+        EventType::SttTranscribed,
+        3001,
+        json!({"text": "late", "turn": 2}),
+    ));
+    assert!(hub.live(&Visibility::All).is_empty());
+    let d = hub
+        .call(&Visibility::All, &CallId::parse("c1").unwrap())
+        .unwrap();
+    assert_eq!(d.exchanges.last().unwrap().caller.as_deref(), Some("late"));
+}
