@@ -80,7 +80,11 @@ impl Gateway {
                 format!("{first}-{}", first + 99),
             )
             .env("VOICEGW__LOG__FORMAT", "json")
-            .env("VOICEGW__LOG__LEVEL", "info")
+            // VG_GATEWAY_LOG: a tracing filter for debugging a test's gateway.
+            .env(
+                "VOICEGW__LOG__LEVEL",
+                std::env::var("VG_GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .env("VOICEGW__EVENTS__PATH", &events)
             .env("VOICEGW__AUTH__JWT_SECRET", JWT_SECRET)
             .envs(cfg.env.iter().map(|(k, v)| (k, v)))

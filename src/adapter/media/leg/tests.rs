@@ -74,6 +74,7 @@ fn leg() -> (Leg<EnergyVad, Counting>, Ends) {
             call,
             wideband: false,
             echo: EchoReference::new(EchoConfig::default()),
+            tones: None,
         },
         commands,
         audio,
