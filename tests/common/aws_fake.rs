@@ -83,7 +83,10 @@ fn signed(path: &str, authority: &str, headers: &http::HeaderMap, payload_hash: 
         return false;
     };
     if let Some(token) = &credentials.session_token {
-        let signed = auth.signed_headers.split(';').any(|n| n == "x-amz-security-token");
+        let signed = auth
+            .signed_headers
+            .split(';')
+            .any(|n| n == "x-amz-security-token");
         if !signed || h("x-amz-security-token") != Some(token.expose()) {
             return false;
         }
@@ -177,7 +180,10 @@ pub(crate) async fn fake_imds() -> (String, Arc<AtomicUsize>) {
     (url, issued)
 }
 
-fn authorized(tokens: &Mutex<Vec<String>>, headers: &http::HeaderMap) -> Result<(), http::StatusCode> {
+fn authorized(
+    tokens: &Mutex<Vec<String>>,
+    headers: &http::HeaderMap,
+) -> Result<(), http::StatusCode> {
     let given = headers
         .get("x-aws-ec2-metadata-token")
         .and_then(|v| v.to_str().ok());

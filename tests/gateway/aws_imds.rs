@@ -60,23 +60,43 @@ async fn the_binary_signs_with_the_instance_role_from_imds() {
         .unwrap();
     let (_addr, lines) = crate::process::started_at(&mut child);
     let logs = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
-    assert_eq!(issued.load(Ordering::SeqCst), 0, "nothing fetched before the first use");
+    assert_eq!(
+        issued.load(Ordering::SeqCst),
+        0,
+        "nothing fetched before the first use"
+    );
     let call = sim.place_inbound_call("+15551234567", "+15557654321");
     until("the greeting Polly spoke", || {
         sim.heard_pcm(call).iter().any(|s| s.unsigned_abs() > 4000)
     })
     .await;
     assert!(sim.caller_say(call, &speech(1200)));
-    until("a Transcribe stream", || streams.load(Ordering::SeqCst) >= 1).await;
-    until("the answer to the caller", || texts.lock().unwrap().len() >= 2).await;
-    assert_eq!(issued.load(Ordering::SeqCst), 1, "one set served both adapters");
+    until("a Transcribe stream", || {
+        streams.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    until("the answer to the caller", || {
+        texts.lock().unwrap().len() >= 2
+    })
+    .await;
+    assert_eq!(
+        issued.load(Ordering::SeqCst),
+        1,
+        "one set served both adapters"
+    );
     sim.caller_hangup(call);
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let exit = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     let logs = logs.join().unwrap().join("\n");
     assert_eq!(exit.code(), Some(0), "{logs}");
-    assert!(!logs.contains("error.tts_failed") && !logs.contains("403"), "{logs}");
+    assert!(
+        !logs.contains("error.tts_failed") && !logs.contains("403"),
+        "{logs}"
+    );
 }

@@ -61,10 +61,13 @@ pub(crate) fn verify(
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     let auth = header("authorization").ok_or("no Authorization header")?;
     let auth = Authorization::parse(auth).ok_or("malformed Authorization header")?;
-    let creds = known(&auth.access_key_id)
-        .ok_or("UnrecognizedClientException: unknown access key")?;
+    let creds =
+        known(&auth.access_key_id).ok_or("UnrecognizedClientException: unknown access key")?;
     if let Some(token) = &creds.session_token {
-        let signed = auth.signed_headers.split(';').any(|h| h == "x-amz-security-token");
+        let signed = auth
+            .signed_headers
+            .split(';')
+            .any(|h| h == "x-amz-security-token");
         if header("x-amz-security-token") != Some(token.expose()) || !signed {
             return Err("UnrecognizedClientException: The security token included in the request is invalid".into());
         }

@@ -168,7 +168,9 @@ fn on_ec2() -> bool {
     let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
     read("/sys/devices/virtual/dmi/id/sys_vendor").contains("Amazon EC2")
         || read("/sys/devices/virtual/dmi/id/board_vendor").contains("Amazon EC2")
-        || read("/sys/hypervisor/uuid").to_ascii_lowercase().starts_with("ec2")
+        || read("/sys/hypervisor/uuid")
+            .to_ascii_lowercase()
+            .starts_with("ec2")
 }
 
 /// The role's JSON, strictly: `Code` must be `Success`, and `AccessKeyId`,

@@ -81,7 +81,11 @@ impl SharedCredentials {
         match imds.fetch().await {
             Ok(e) => {
                 let c = e.credentials.clone();
-                *self.inner.current.write().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                *self
+                    .inner
+                    .current
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(e);
                 Ok(c)
             }
             Err(e) => match self.unexpired(now) {
@@ -124,7 +128,10 @@ impl std::fmt::Debug for SharedCredentials {
         let guard = self.inner.current.read().unwrap_or_else(|p| p.into_inner());
         f.debug_struct("SharedCredentials")
             .field("current", &*guard)
-            .field("instance_role", &self.inner.source.as_ref().map(|s| &s.endpoint))
+            .field(
+                "instance_role",
+                &self.inner.source.as_ref().map(|s| &s.endpoint),
+            )
             .finish()
     }
 }

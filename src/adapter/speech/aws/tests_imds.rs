@@ -19,7 +19,8 @@ use super::provider::{REFRESH_BEFORE, SharedCredentials};
 use super::*;
 use crate::adapter::speech::deepgram::ApiKey;
 use crate::application::ports::speech::{
-    SpeechToText, SttConfig, SttError, SttEvent, SttSampleRate, TextToSpeech, TtsConfig, TtsEvent, TtsOutput,
+    SpeechToText, SttConfig, SttError, SttEvent, SttSampleRate, TextToSpeech, TtsConfig, TtsEvent,
+    TtsOutput,
 };
 
 const ROLE: &str = "voice-gateway-role";
@@ -110,7 +111,9 @@ fn authorized(s: &Imdsd, headers: &HeaderMap) -> Result<(), StatusCode> {
 async fn roles(State(s): State<Imdsd>, headers: HeaderMap) -> Result<String, StatusCode> {
     authorized(&s, &headers)?;
     let listed = s.state.lock().unwrap().listed;
-    listed.map(|r| format!("{r}\n")).ok_or(StatusCode::NOT_FOUND)
+    listed
+        .map(|r| format!("{r}\n"))
+        .ok_or(StatusCode::NOT_FOUND)
 }
 
 async fn role(
@@ -182,10 +185,16 @@ async fn no_role_a_404_for_the_role_and_the_service_down_are_named() {
     let imds = Imds::new(&url);
     fake.set(|f| f.listed = None);
     let e = imds.fetch().await.unwrap_err().to_string();
-    assert!(e.contains(&url) && e.contains(&format!("GET {ROLES}: HTTP 404")), "{e}");
+    assert!(
+        e.contains(&url) && e.contains(&format!("GET {ROLES}: HTTP 404")),
+        "{e}"
+    );
     fake.set(|f| f.listed = Some("ghost-role"));
     let e = imds.fetch().await.unwrap_err().to_string();
-    assert!(e.contains(&format!("GET {ROLES}ghost-role: HTTP 404")), "{e}");
+    assert!(
+        e.contains(&format!("GET {ROLES}ghost-role: HTTP 404")),
+        "{e}"
+    );
     fake.set(|f| (f.listed, f.answer) = (Some(ROLE), Answer::Raw("{oops".into())));
     let e = imds.fetch().await.unwrap_err().to_string();
     assert!(e.contains(&format!("role {ROLE:?}: not JSON")), "{e}");
@@ -229,9 +238,15 @@ fn the_role_s_json_is_checked_strictly() {
     assert_eq!(without("Token"), "no Token in the answer");
     assert_eq!(without("Code"), "no Code in the answer");
     assert_eq!(with("AccessKeyId", 7.into()), "AccessKeyId is not a string");
-    assert_eq!(with("SecretAccessKey", "".into()), "SecretAccessKey is empty");
+    assert_eq!(
+        with("SecretAccessKey", "".into()),
+        "SecretAccessKey is empty"
+    );
     let e = with("Expiration", "tomorrow".into());
-    assert!(e.starts_with("Expiration \"tomorrow\" is not an RFC 3339"), "{e}");
+    assert!(
+        e.starts_with("Expiration \"tomorrow\" is not an RFC 3339"),
+        "{e}"
+    );
     let e = parse_role_credentials("{\"Code\": \"Success\"").unwrap_err();
     assert!(e.starts_with("not JSON: "), "{e}");
     assert_eq!(
@@ -246,7 +261,11 @@ async fn the_shared_set_is_refreshed_near_its_expiration() {
     let hour = Duration::from_secs(3600);
     let (fake, url) = Imdsd::start(Answer::Valid(t0 + hour)).await;
     let shared = SharedCredentials::instance_role(Imds::new(&url));
-    assert_eq!(shared.current(), None, "nothing is fetched before the first use");
+    assert_eq!(
+        shared.current(),
+        None,
+        "nothing is fetched before the first use"
+    );
     let first = shared.fresh(t0).await.unwrap();
     assert_eq!(fake.issued.load(Ordering::Relaxed), 1);
     // Used again before the refresh window: the same set, no request.
@@ -265,7 +284,10 @@ async fn the_shared_set_is_refreshed_near_its_expiration() {
     let near = t0 + 2 * hour - Duration::from_secs(60);
     assert_eq!(shared.fresh(near).await.unwrap(), second);
     let e = shared.fresh(t0 + 3 * hour).await.unwrap_err();
-    assert!(e.contains("speech.aws: no credentials:") && e.contains("no Code"), "{e}");
+    assert!(
+        e.contains("speech.aws: no credentials:") && e.contains("no Code"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
