@@ -13,6 +13,9 @@ use super::imds::{Expiring, Imds};
 
 /// How long before `Expiration` the instance role's set is replaced.
 pub const REFRESH_BEFORE: Duration = Duration::from_secs(300);
+/// After a failed refresh of a set still valid, how long opens use it
+/// without asking the service again (each ask may wait for its timeouts).
+pub const RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Credentials shared by every adapter built from one `[speech.aws]`.
 #[derive(Clone)]
@@ -23,7 +26,8 @@ pub struct SharedCredentials {
 struct Inner {
     current: RwLock<Option<Expiring>>,
     source: Option<Imds>,
-    refreshing: tokio::sync::Mutex<()>,
+    /// The refresh in progress; holds when the last one failed.
+    refreshing: tokio::sync::Mutex<Option<SystemTime>>,
 }
 
 impl SharedCredentials {
@@ -48,7 +52,7 @@ impl SharedCredentials {
             inner: Arc::new(Inner {
                 current: RwLock::new(current),
                 source,
-                refreshing: tokio::sync::Mutex::new(()),
+                refreshing: tokio::sync::Mutex::new(None),
             }),
         }
     }
@@ -66,7 +70,8 @@ impl SharedCredentials {
 
     /// Makes sure the set is good at `now` (and for [`REFRESH_BEFORE`]
     /// longer), fetching the instance role's anew if not; one fetch at a
-    /// time. A failed refresh of a set not yet expired keeps it.
+    /// time. A failed refresh of a set not yet expired keeps it, without
+    /// asking again for [`RETRY_AFTER`].
     pub async fn fresh(&self, now: SystemTime) -> Result<Credentials, String> {
         let Some(imds) = &self.inner.source else {
             return self.current().ok_or_else(|| "no credentials".into());
@@ -74,11 +79,17 @@ impl SharedCredentials {
         if let Some(c) = self.good(now) {
             return Ok(c);
         }
-        let _one = self.inner.refreshing.lock().await;
+        let mut failed = self.inner.refreshing.lock().await;
         if let Some(c) = self.good(now) {
             return Ok(c);
         }
-        match imds.fetch().await {
+        let recent = failed.is_some_and(|t| now < t + RETRY_AFTER);
+        if let Some(c) = self.unexpired(now).filter(|_| recent) {
+            return Ok(c);
+        }
+        let fetched = imds.fetch().await;
+        *failed = fetched.as_ref().err().map(|_| now);
+        match fetched {
             Ok(e) => {
                 let c = e.credentials.clone();
                 *self

@@ -15,7 +15,7 @@ use axum::routing::{get, put};
 use super::credentials::Credentials;
 use super::fake::{FakePolly, FakeTranscribe, Reply, accept_credentials};
 use super::imds::{Imds, parse_role_credentials};
-use super::provider::{REFRESH_BEFORE, SharedCredentials};
+use super::provider::{REFRESH_BEFORE, RETRY_AFTER, SharedCredentials};
 use super::*;
 use crate::adapter::speech::deepgram::ApiKey;
 use crate::application::ports::speech::{
@@ -43,6 +43,8 @@ struct Fake {
     answer: Answer,
     tokens: Vec<String>,
     refused: usize,
+    /// Answers of the role's path.
+    answered: usize,
 }
 
 #[derive(Clone)]
@@ -62,6 +64,7 @@ impl Imdsd {
                 answer,
                 tokens: Vec::new(),
                 refused: 0,
+                answered: 0,
             })),
             issued: Arc::default(),
         };
@@ -123,10 +126,11 @@ async fn role(
 ) -> Result<String, StatusCode> {
     authorized(&s, &headers)?;
     let answer = {
-        let st = s.state.lock().unwrap();
+        let mut st = s.state.lock().unwrap();
         if st.role != name {
             return Err(StatusCode::NOT_FOUND);
         }
+        st.answered += 1;
         st.answer.clone()
     };
     Ok(match answer {
@@ -281,8 +285,16 @@ async fn the_shared_set_is_refreshed_near_its_expiration() {
     assert_eq!(fake.issued.load(Ordering::Relaxed), 2);
     // The service failing: a set not yet expired is kept; an expired one is an error.
     fake.set(|f| f.answer = Answer::Raw("{}".into()));
-    let near = t0 + 2 * hour - Duration::from_secs(60);
+    let near = t0 + 2 * hour - Duration::from_secs(120);
+    let asked = |f: &Imdsd| f.state.lock().unwrap().answered;
     assert_eq!(shared.fresh(near).await.unwrap(), second);
+    assert_eq!(asked(&fake), 3);
+    // Not asked again until RETRY_AFTER has passed since that failure.
+    let soon = near + RETRY_AFTER - Duration::from_secs(1);
+    assert_eq!(shared.fresh(soon).await.unwrap(), second);
+    assert_eq!(asked(&fake), 3);
+    assert_eq!(shared.fresh(near + RETRY_AFTER).await.unwrap(), second);
+    assert_eq!(asked(&fake), 4);
     let e = shared.fresh(t0 + 3 * hour).await.unwrap_err();
     assert!(
         e.contains("speech.aws: no credentials:") && e.contains("no Code"),
