@@ -7,7 +7,7 @@ use crate::{
     adapter::{
         config::{CloudSection, Config, OpenAiSection, SpeechProvider},
         speech::{
-            aws::{AwsConfig, PollyTts, TranscribeStt, credentials},
+            aws::{AwsConfig, PollyTts, SharedCredentials, TranscribeStt, credentials, imds},
             azure::{AzureConfig, AzureStt, AzureTts},
             catalog::ProviderCatalog,
             deepgram::{ApiKey, DeepgramConfig, DeepgramStt, DeepgramTts},
@@ -212,6 +212,30 @@ fn add_aws(c: &mut ProviderCatalog, config: &Config) -> Result<(), ServerError> 
     Ok(())
 }
 
+/// The standard chain: the file's keys, the environment, the profile, and
+/// last the instance role (IMDSv2), fetched at the first use, never here:
+/// it is tried when `AWS_EC2_METADATA_SERVICE_ENDPOINT` names the service
+/// or the machine is an EC2 instance, unless `AWS_EC2_METADATA_DISABLED`.
+fn chain(
+    explicit: &credentials::Explicit,
+    env: &dyn credentials::Env,
+) -> Result<SharedCredentials, String> {
+    let missing = match credentials::resolve(explicit, env) {
+        Ok(c) => return Ok(c.into()),
+        Err(e) => e,
+    };
+    match imds::Imds::from_env(env).filter(|_| imds::applies(env)) {
+        Some(service) => Ok(SharedCredentials::instance_role(service)),
+        None if imds::disabled(env) => Err(format!(
+            "{missing}; the instance role is off (AWS_EC2_METADATA_DISABLED)"
+        )),
+        None => Err(format!(
+            "{missing}; not an EC2 instance, so no instance role \
+             (AWS_EC2_METADATA_SERVICE_ENDPOINT names a metadata service)"
+        )),
+    }
+}
+
 /// `[speech.aws]` with the credential chain and the region from the environment.
 pub(crate) fn aws(config: &Config, env: &dyn credentials::Env) -> Result<AwsConfig, String> {
     let s = &config.speech.aws;
@@ -220,7 +244,7 @@ pub(crate) fn aws(config: &Config, env: &dyn credentials::Env) -> Result<AwsConf
         secret_access_key: s.secret_access_key.as_ref().map(|k| k.expose().to_owned()),
         session_token: s.session_token.as_ref().map(|k| k.expose().to_owned()),
     };
-    let creds = credentials::resolve(&explicit, env).map_err(|e| e.to_string())?;
+    let creds = chain(&explicit, env)?;
     let region = s
         .region
         .clone()

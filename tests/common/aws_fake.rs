@@ -79,12 +79,20 @@ fn signed(path: &str, authority: &str, headers: &http::HeaderMap, payload_hash: 
     else {
         return false;
     };
+    let Some(credentials) = known(&auth.access_key_id) else {
+        return false;
+    };
+    if let Some(token) = &credentials.session_token {
+        let signed = auth
+            .signed_headers
+            .split(';')
+            .any(|n| n == "x-amz-security-token");
+        if !signed || h("x-amz-security-token") != Some(token.expose()) {
+            return false;
+        }
+    }
     let signer = Signer {
-        credentials: Credentials {
-            access_key_id: KEY.into(),
-            secret: ApiKey::new(SECRET),
-            session_token: None,
-        },
+        credentials,
         region: (*region).into(),
         service: (*service).into(),
     };
@@ -107,7 +115,102 @@ fn signed(path: &str, authority: &str, headers: &http::HeaderMap, payload_hash: 
         datetime: datetime.into(),
         secs: 0,
     };
-    auth.access_key_id == KEY && signer.request_signature(&request, &stamp).0 == auth.signature
+    signer.request_signature(&request, &stamp).0 == auth.signature
+}
+
+/// Temporary sets [`fake_imds`] issued: the fakes accept them too, with
+/// their session token in `x-amz-security-token` (signed).
+static ISSUED: Mutex<Vec<Credentials>> = Mutex::new(Vec::new());
+
+fn known(access_key_id: &str) -> Option<Credentials> {
+    let fixed = Credentials {
+        access_key_id: KEY.into(),
+        secret: ApiKey::new(SECRET),
+        session_token: None,
+    };
+    let issued = ISSUED.lock().unwrap();
+    std::iter::once(fixed)
+        .chain(issued.iter().cloned())
+        .find(|c| c.access_key_id == access_key_id)
+}
+
+/// A loopback EC2 instance metadata service (IMDSv2): a token for a `PUT
+/// /latest/api/token` with its TTL header, 401 for any other request
+/// without one of its tokens; one role, whose temporary credentials (a new
+/// set each time, expiring in an hour) the Transcribe and Polly fakes then
+/// accept. Returns its URL and how many sets it issued.
+pub(crate) async fn fake_imds() -> (String, Arc<AtomicUsize>) {
+    use axum::routing::{get, put};
+    let issued = Arc::new(AtomicUsize::new(0));
+    let tokens: Arc<Mutex<Vec<String>>> = Arc::default();
+    let roles = "/latest/meta-data/iam/security-credentials/";
+    let (t, count) = (tokens.clone(), issued.clone());
+    let app = axum::Router::new()
+        .route(
+            "/latest/api/token",
+            put(move |headers: http::HeaderMap| async move {
+                if !headers.contains_key("x-aws-ec2-metadata-token-ttl-seconds") {
+                    return Err(http::StatusCode::BAD_REQUEST);
+                }
+                let token = format!("imds-token-{}", t.lock().unwrap().len());
+                t.lock().unwrap().push(token.clone());
+                Ok(token)
+            }),
+        )
+        .route(
+            roles,
+            get({
+                let t = tokens.clone();
+                move |headers: http::HeaderMap| async move {
+                    authorized(&t, &headers)?;
+                    Ok::<_, http::StatusCode>("gateway-role\n")
+                }
+            }),
+        )
+        .route(
+            &format!("{roles}gateway-role"),
+            get(move |headers: http::HeaderMap| async move {
+                authorized(&tokens, &headers)?;
+                Ok::<_, http::StatusCode>(issue(count.fetch_add(1, Ordering::SeqCst)))
+            }),
+        );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, issued)
+}
+
+fn authorized(
+    tokens: &Mutex<Vec<String>>,
+    headers: &http::HeaderMap,
+) -> Result<(), http::StatusCode> {
+    let given = headers
+        .get("x-aws-ec2-metadata-token")
+        .and_then(|v| v.to_str().ok());
+    match given {
+        Some(t) if tokens.lock().unwrap().iter().any(|k| k == t) => Ok(()),
+        _ => Err(http::StatusCode::UNAUTHORIZED),
+    }
+}
+
+fn issue(n: usize) -> String {
+    let id = format!("ASIAIMDSFAKE{}N{n}", std::process::id());
+    let c = Credentials {
+        access_key_id: id.clone(),
+        secret: ApiKey::new(format!("role-secret-{n}")),
+        session_token: Some(ApiKey::new(format!("role-token-{n}"))),
+    };
+    ISSUED.lock().unwrap().push(c);
+    let expires = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    json!({
+        "Code": "Success",
+        "Type": "AWS-HMAC",
+        "AccessKeyId": id,
+        "SecretAccessKey": format!("role-secret-{n}"),
+        "Token": format!("role-token-{n}"),
+        "Expiration": humantime::format_rfc3339_seconds(expires).to_string(),
+    })
+    .to_string()
 }
 
 /// A 440 Hz tone of `ms` at `rate`, 16-bit little-endian.

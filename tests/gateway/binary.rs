@@ -317,13 +317,31 @@ fn check_config_names_speech_aws_and_its_missing_key() {
         ("AWS_SHARED_CREDENTIALS_FILE", nowhere.as_str()),
         ("AWS_REGION", ""),
         ("AWS_DEFAULT_REGION", ""),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", ""),
+        ("AWS_EC2_METADATA_DISABLED", ""),
     ];
     let (code, _, err) = check_config(&no_chain, &config);
     assert_eq!(code, 2);
     assert!(
         err.contains(
             "routes[0] (did \"*\").stt: aws is not configured: speech.aws.access_key_id is not set"
-        ),
+        ) && err.contains("not an EC2 instance, so no instance role"),
+        "{err}"
+    );
+    // A named metadata service makes the instance role the chain's last
+    // link: accepted without contacting it (nothing listens there).
+    let mut env = no_chain.to_vec();
+    env.extend([
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1"),
+    ]);
+    let (code, _, err) = check_config(&env, &config);
+    assert_eq!(code, 0, "{err}");
+    env.push(("AWS_EC2_METADATA_DISABLED", "true"));
+    let (code, _, err) = check_config(&env, &config);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the instance role is off (AWS_EC2_METADATA_DISABLED)"),
         "{err}"
     );
     // Keys from the environment, but no region.

@@ -10,6 +10,7 @@ mod api_attacks;
 mod attacks;
 #[path = "../common/aws_fake.rs"]
 mod aws_fake;
+mod aws_imds;
 mod aws_sim;
 mod azure;
 mod barge_in;

@@ -277,8 +277,8 @@ pub struct OpenAiSection {
 
 /// `[speech.aws]`: every key is optional. Credentials not set here come from
 /// the standard chain: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/
-/// `AWS_SESSION_TOKEN`, then the shared credentials file under `AWS_PROFILE`;
-/// the region from `AWS_REGION`/`AWS_DEFAULT_REGION`.
+/// `AWS_SESSION_TOKEN`, then the shared credentials file under `AWS_PROFILE`,
+/// then the EC2 instance role (IMDSv2, fetched at first use); the region from `AWS_REGION`/`AWS_DEFAULT_REGION`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AwsSection {

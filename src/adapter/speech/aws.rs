@@ -7,7 +7,9 @@ pub mod config;
 pub mod credentials;
 pub mod eventstream;
 pub mod h2conn;
+pub mod imds;
 pub mod polly;
+pub mod provider;
 pub mod sigv4;
 pub mod transcribe;
 pub mod transcript;
@@ -15,6 +17,7 @@ pub mod transcript;
 pub use config::AwsConfig;
 pub use credentials::Credentials;
 pub use polly::PollyTts;
+pub use provider::SharedCredentials;
 pub use transcribe::TranscribeStt;
 
 #[cfg(test)]
@@ -25,6 +28,8 @@ mod fake;
 mod props;
 #[cfg(test)]
 mod tests_fallback;
+#[cfg(test)]
+mod tests_imds;
 #[cfg(test)]
 mod tests_live;
 #[cfg(test)]

@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-use super::credentials::Credentials;
+use super::provider::SharedCredentials;
 use super::sigv4::Signer;
 
 /// How to reach AWS and what to ask of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsConfig {
-    /// Signing keys (see [`super::credentials`] for the chain).
-    pub credentials: Credentials,
+    /// Signing keys, shared and refreshed (see [`super::credentials`] for
+    /// the chain).
+    pub credentials: SharedCredentials,
     /// `us-east-1`.
     pub region: String,
     /// Transcribe streaming's base URL; `None`:
@@ -44,9 +45,9 @@ pub struct AwsConfig {
 
 impl AwsConfig {
     /// Defaults for these credentials and region.
-    pub fn new(credentials: Credentials, region: impl Into<String>) -> Self {
+    pub fn new(credentials: impl Into<SharedCredentials>, region: impl Into<String>) -> Self {
         Self {
-            credentials,
+            credentials: credentials.into(),
             region: region.into(),
             transcribe_endpoint: None,
             polly_endpoint: None,
@@ -76,9 +77,26 @@ impl AwsConfig {
         )
     }
 
-    pub(super) fn signer(&self, service: &str) -> Signer {
+    /// A signer with the current credentials, refreshed first if they
+    /// expire soon (the instance role's); awaited where a stream opens.
+    pub(super) async fn fresh_signer(&self, service: &str) -> Result<Signer, String> {
+        let credentials = self.credentials.fresh(std::time::SystemTime::now()).await?;
+        Ok(self.signer_with(service, credentials))
+    }
+
+    /// A signer with the credentials as they stand (after a
+    /// [`Self::fresh_signer`] made sure there are some).
+    pub(super) fn signer(&self, service: &str) -> Result<Signer, String> {
+        let credentials = self
+            .credentials
+            .current()
+            .ok_or("speech.aws: no credentials fetched yet")?;
+        Ok(self.signer_with(service, credentials))
+    }
+
+    fn signer_with(&self, service: &str, credentials: super::Credentials) -> Signer {
         Signer {
-            credentials: self.credentials.clone(),
+            credentials,
             region: self.region.clone(),
             service: service.into(),
         }

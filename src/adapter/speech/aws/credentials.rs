@@ -2,8 +2,10 @@
 //! file's `[speech.aws]` keys, then `AWS_ACCESS_KEY_ID` /
 //! `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, then the shared credentials
 //! file (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`) under
-//! profile `AWS_PROFILE` (else `default`). Instance roles (IMDSv2), SSO and
-//! `credential_process` are not supported yet: on EC2 or ECS, set the keys.
+//! profile `AWS_PROFILE` (else `default`); these resolve at once. The last
+//! link, the EC2 instance role, is fetched when first used: see
+//! [`super::imds`] and [`super::provider`]. SSO and `credential_process` are
+//! not supported.
 
 use std::path::{Path, PathBuf};
 

@@ -31,6 +31,22 @@ pub(crate) fn test_credentials() -> Credentials {
     }
 }
 
+/// Temporary credentials the fakes accept too (the instance-metadata fake
+/// registers each set it issues); their session token is required.
+static ISSUED: std::sync::Mutex<Vec<Credentials>> = std::sync::Mutex::new(Vec::new());
+
+/// Makes the fakes accept `c` (its token in `x-amz-security-token`).
+pub(crate) fn accept_credentials(c: Credentials) {
+    ISSUED.lock().unwrap().push(c);
+}
+
+fn known(access_key_id: &str) -> Option<Credentials> {
+    let issued = ISSUED.lock().unwrap();
+    std::iter::once(test_credentials())
+        .chain(issued.iter().cloned())
+        .find(|c| c.access_key_id == access_key_id)
+}
+
 const WAIT: Duration = Duration::from_secs(10);
 
 /// Checks a request's `Authorization` against its headers; returns the
@@ -45,9 +61,16 @@ pub(crate) fn verify(
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     let auth = header("authorization").ok_or("no Authorization header")?;
     let auth = Authorization::parse(auth).ok_or("malformed Authorization header")?;
-    let creds = test_credentials();
-    if auth.access_key_id != creds.access_key_id {
-        return Err("UnrecognizedClientException: unknown access key".into());
+    let creds =
+        known(&auth.access_key_id).ok_or("UnrecognizedClientException: unknown access key")?;
+    if let Some(token) = &creds.session_token {
+        let signed = auth
+            .signed_headers
+            .split(';')
+            .any(|h| h == "x-amz-security-token");
+        if header("x-amz-security-token") != Some(token.expose()) || !signed {
+            return Err("UnrecognizedClientException: The security token included in the request is invalid".into());
+        }
     }
     let scope: Vec<&str> = auth.scope.split('/').collect();
     let datetime = header("x-amz-date").ok_or("no x-amz-date")?.to_owned();

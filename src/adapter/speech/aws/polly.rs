@@ -52,8 +52,14 @@ fn rate_for(output: TtsOutput, configured: u32) -> u32 {
 impl TextToSpeech for PollyTts {
     fn open(&self, config: TtsConfig) -> BoxFuture<'_, Result<TtsSession, TtsError>> {
         Box::pin(async move {
-            // The first piece's request is the first contact; its failure
-            // arrives as `TtsEvent::Error`.
+            // Credentials first (the instance role's may need a refresh);
+            // then the first piece's request is the first contact, and its
+            // failure arrives as `TtsEvent::Error`.
+            self.config
+                .credentials
+                .fresh(std::time::SystemTime::now())
+                .await
+                .map_err(TtsError::Connect)?;
             let voice = config.voice.clone().unwrap_or(self.config.voice.clone());
             let rate = rate_for(config.output, self.config.sample_rate);
             let (session, end) = TtsSession::channel(config);
@@ -105,7 +111,10 @@ impl PieceSpeaker for Task {
             ],
             payload_hash: sha256_hex(&body),
         };
-        self.config.signer("polly").sign(&mut r, SystemTime::now());
+        self.config
+            .signer("polly")
+            .map_err(TtsError::Connect)?
+            .sign(&mut r, SystemTime::now());
         let mut request = self.client.post(url).body(body);
         for (name, value) in r.headers.iter().filter(|(n, _)| n != "host") {
             request = request.header(name.as_str(), value.as_str());

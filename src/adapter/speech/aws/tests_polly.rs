@@ -107,7 +107,13 @@ async fn the_first_audio_comes_before_the_body_ends() {
 #[tokio::test]
 async fn a_wrong_secret_is_refused_with_403() {
     let (_fake, url) = FakePolly::start(vec![]).await;
-    let tts = adapter(url, |c| c.credentials.secret = ApiKey::new("wrong"));
+    let tts = adapter(url, |c| {
+        c.credentials = Credentials {
+            secret: ApiKey::new("wrong"),
+            ..test_credentials()
+        }
+        .into()
+    });
     let mut session = tts.open(config(TtsOutput::Native)).await.unwrap();
     session.send_text("Hello.").unwrap();
     match next(&mut session).await {

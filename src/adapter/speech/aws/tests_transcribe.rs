@@ -151,7 +151,13 @@ async fn silence_keeps_the_stream_alive_without_shifting_timestamps() {
 #[tokio::test]
 async fn a_wrong_secret_is_refused_with_403() {
     let fake = FakeTranscribe::start().await;
-    let stt = adapter(&fake.url, |c| c.credentials.secret = ApiKey::new("wrong"));
+    let stt = adapter(&fake.url, |c| {
+        c.credentials = Credentials {
+            secret: ApiKey::new("wrong"),
+            ..test_credentials()
+        }
+        .into()
+    });
     let mut session = stt
         .open(SttConfig::new("en-US", SttSampleRate::Hz16000))
         .await

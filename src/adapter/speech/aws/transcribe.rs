@@ -54,6 +54,7 @@ impl TranscribeStt {
     /// The signed request head and its signature (the event chain's seed).
     fn request(
         &self,
+        signer: &Signer,
         target: &Target,
         session: &SttConfig,
     ) -> Result<(http::Request<()>, String), SttError> {
@@ -76,10 +77,7 @@ impl TranscribeStt {
             ],
             payload_hash: STREAMING_EVENTS.into(),
         };
-        let signature = self
-            .config
-            .signer("transcribe")
-            .sign(&mut r, SystemTime::now());
+        let signature = signer.sign(&mut r, SystemTime::now());
         let uri = format!("{}://{}{}", target.scheme, target.authority, r.path);
         let mut builder = http::Request::post(uri);
         for (name, value) in r.headers.iter().filter(|(n, _)| n != "host") {
@@ -96,6 +94,11 @@ impl SpeechToText for TranscribeStt {
     fn open(&self, config: SttConfig) -> BoxFuture<'_, Result<SttSession, SttError>> {
         Box::pin(async move {
             let target = Target::parse(&self.config.transcribe_url()).map_err(SttError::Connect)?;
+            let signer = self
+                .config
+                .fresh_signer("transcribe")
+                .await
+                .map_err(SttError::Connect)?;
             let send = h2conn::connect(
                 &target,
                 self.config.connect_timeout,
@@ -103,7 +106,7 @@ impl SpeechToText for TranscribeStt {
             )
             .await
             .map_err(SttError::Connect)?;
-            let (request, signature) = self.request(&target, &config)?;
+            let (request, signature) = self.request(&signer, &target, &config)?;
             let mut send = send
                 .ready()
                 .await
@@ -116,7 +119,7 @@ impl SpeechToText for TranscribeStt {
             let interim = config.interim_results;
             let (session, end) = SttSession::channel(config, SttSession::DEFAULT_QUEUE_FRAMES);
             let task = Task {
-                signer: self.config.signer("transcribe"),
+                signer,
                 read_timeout: self.config.read_timeout,
                 finalize_timeout: self.config.finalize_timeout,
                 keepalive: self.config.keepalive,
