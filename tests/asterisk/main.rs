@@ -33,5 +33,8 @@ mod proxy;
 mod rig;
 mod sip;
 mod speech;
+mod traces;
+#[path = "../common/traces.rs"]
+mod traces_common;
 mod transfers;
 mod transports;

@@ -15,6 +15,7 @@ mod overrides;
 mod secret;
 mod session;
 mod speech;
+mod telemetry;
 mod types;
 
 pub use data::{KafkaSection, PostgresSection, RedisSection};
@@ -33,6 +34,7 @@ pub use speech::{
     AwsSection, CloudSection, GoogleSection, GoogleSttEncoding, OpenAiSection, SpeechProvider,
     SpeechSection, WyomingSection,
 };
+pub use telemetry::{OtlpSection, TelemetrySection};
 pub use types::{HumanDuration, PortRange};
 
 /// Default location of the configuration file, relative to the working directory.

@@ -41,6 +41,10 @@ fn samples(t: EventType) -> Vec<EventData> {
             answered: false,
             turns: 0,
             conversation,
+            // A call that chose its providers also carries a trace id here.
+            trace_id: providers
+                .as_ref()
+                .map(|_: &Providers| "4bf92f3577b34da6a3ce929d0e0e4736".to_owned()),
             providers,
         })
     };

@@ -91,11 +91,13 @@ impl Session {
             Effect::TellTransfer(target) => {
                 if let Some(conv) = self.conversation.clone() {
                     let orchestrator = self.deps.orchestrator.clone();
-                    tokio::spawn(async move {
+                    let telling = async move {
                         if let Err(e) = orchestrator.transfer(&conv, &target).await {
                             tracing::warn!(error = %e, "orchestrator not told of the transfer");
                         }
-                    });
+                    };
+                    // In the call's span: its request is in the call's trace.
+                    tokio::spawn(tracing::Instrument::in_current_span(telling));
                 }
             }
             Effect::SendDtmf(digits) => {

@@ -75,6 +75,8 @@ pub(super) struct Session {
     pub(super) now: Now,
     /// Set by the core's last effect.
     ended: Option<Ended>,
+    /// The call's span: parent of its turn stages (see `trace`).
+    pub(super) span: tracing::Span,
 }
 
 /// Why the loop woke.
@@ -134,6 +136,7 @@ impl Session {
             audio_generation: 0,
             now,
             ended: None,
+            span: tracing::Span::none(),
         }
     }
 
@@ -372,6 +375,7 @@ impl Session {
         while let Some(effect) = self.core.poll_effect() {
             self.execute(effect).await;
         }
+        self.trace_turns();
     }
 
     async fn execute(&mut self, effect: Effect) {

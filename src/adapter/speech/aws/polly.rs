@@ -229,7 +229,11 @@ impl Task {
         for (name, value) in r.headers.iter().filter(|(n, _)| n != "host") {
             request = request.header(name.as_str(), value.as_str());
         }
-        let sent = tokio::time::timeout(self.config.read_timeout, request.send()).await;
+        let sent = tokio::time::timeout(
+            self.config.read_timeout,
+            crate::adapter::telemetry::propagate::send("polly", "speech", request),
+        )
+        .await;
         let response = match sent {
             Err(_) => {
                 return Err(TtsError::Timeout {

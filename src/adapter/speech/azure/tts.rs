@@ -246,7 +246,11 @@ impl Task {
             .header("content-type", "application/ssml+xml")
             .header("x-microsoft-outputformat", self.format.name)
             .body(ssml(&self.language, &self.voice, text));
-        let sent = tokio::time::timeout(self.config.read_timeout, request.send()).await;
+        let sent = tokio::time::timeout(
+            self.config.read_timeout,
+            crate::adapter::telemetry::propagate::send("azure", "synthesize", request),
+        )
+        .await;
         let response = match sent {
             Err(_) => {
                 return Err(TtsError::Timeout {

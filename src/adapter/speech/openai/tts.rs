@@ -208,7 +208,11 @@ impl Task {
         if !self.config.api_key.is_empty() {
             request = request.bearer_auth(self.config.api_key.expose());
         }
-        let sent = tokio::time::timeout(self.config.read_timeout, request.send()).await;
+        let sent = tokio::time::timeout(
+            self.config.read_timeout,
+            crate::adapter::telemetry::propagate::send("openai", "speech", request),
+        )
+        .await;
         let response = match sent {
             Err(_) => {
                 return Err(TtsError::Timeout {

@@ -78,7 +78,16 @@ impl CallCore {
             if let Some(t) = self.log.records.last_mut() {
                 t.latency = figures;
             }
+            self.log.closed.push_back((self.call.turns(), marks));
         }
+    }
+
+    /// The marks of the oldest turn closed and not yet taken, with its
+    /// caller turn number (for the call's trace).
+    pub(in crate::application::session) fn poll_turn_marks(
+        &mut self,
+    ) -> Option<(u32, crate::application::session::latency::Marks)> {
+        self.log.closed.pop_front()
     }
 
     /// Submits the record of the ended call.

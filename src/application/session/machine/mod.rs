@@ -126,6 +126,8 @@ struct Who {
     metadata: std::collections::BTreeMap<String, String>,
     stt_names: Vec<String>,
     tts_names: Vec<String>,
+    /// The call's trace, when traces are exported.
+    trace_id: Option<String>,
 }
 
 /// The recogniser as the core knows it.
@@ -142,6 +144,9 @@ struct Recogniser {
 #[derive(Debug, Default)]
 struct TurnLog {
     marks: Marks,
+    /// Turns whose figures are known, with their caller turn number, until
+    /// the driver takes them for the call's trace.
+    closed: VecDeque<(u32, Marks)>,
     latencies: Vec<TurnLatency>,
     records: Vec<TurnRecord>,
     barge_ins: u32,
@@ -182,6 +187,7 @@ impl CallCore {
                 metadata,
                 stt_names: Vec::new(),
                 tts_names: Vec::new(),
+                trace_id: None,
             },
             call,
             conv: Conversation::Setup,

@@ -78,6 +78,8 @@ impl CallCore {
         });
         if first {
             self.timers.set(Timer::TtsFirstByte, first_byte);
+            let now = self.now.at;
+            self.log.marks.tts_request.get_or_insert(now);
         }
         self.emit(Effect::SpeakText(sentence));
     }
