@@ -7,6 +7,7 @@
 // Tests read the clock to wait.
 #![allow(clippy::disallowed_methods)]
 
+mod bench;
 #[path = "../common/traces.rs"]
 mod collector;
 #[path = "../common/process.rs"]
@@ -48,7 +49,8 @@ async fn a_call_is_one_trace_with_its_stages_and_the_orchestrator_joins_it() {
         &sim,
         &orch.url,
         &[("VOICEGW__TELEMETRY__OTLP__ENDPOINT", &endpoint)],
-    );
+    )
+    .await;
     let (call_id, ended) = one_call(&sim, &gw).await;
 
     let call_span =
@@ -167,7 +169,8 @@ async fn with_the_collector_down_calls_go_on() {
             ("VOICEGW__TELEMETRY__OTLP__ENDPOINT", &dead),
             ("VOICEGW__TELEMETRY__OTLP__EXPORT_TIMEOUT", "200ms"),
         ],
-    );
+    )
+    .await;
     for round in 0..3 {
         let call = sim.place_inbound_call("+15551234567", "+15557654321");
         let want = 2 * round + 1;

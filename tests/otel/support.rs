@@ -38,7 +38,8 @@ pub(crate) struct Gateway {
 
 impl Gateway {
     /// Starts the binary on `sim` with the orchestrator at `orch` and `env`.
-    pub(crate) fn spawn(sim: &SimHandle, orch: &str, env: &[(&str, &str)]) -> Self {
+    /// Returns once it is ready (its Stasis app registered).
+    pub(crate) async fn spawn(sim: &SimHandle, orch: &str, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let events = dir.path().join("events.jsonl");
         let (user, pass) = sim.credentials();
@@ -58,7 +59,7 @@ impl Gateway {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let (_, lines) = crate::process::started_at(&mut child);
+        let (addr, lines) = crate::process::started_at(&mut child);
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = log.clone();
         std::thread::spawn(move || {
@@ -68,12 +69,22 @@ impl Gateway {
                 }
             }
         });
-        Self {
+        let gw = Self {
             child: Some(child),
             events,
             log,
             _dir: dir,
+        };
+        let ready = format!("http://{addr}/readyz");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !reqwest::get(&ready).await.is_ok_and(|r| r.status() == 200) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the gateway is not ready"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        gw
     }
 
     /// The `data` of each event of type `t` written so far.

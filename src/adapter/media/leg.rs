@@ -56,6 +56,9 @@ struct State {
     tx: Box<[u8]>,
     /// `EndOfSpeech` seen and `PlaybackDrained` not yet sent.
     awaiting_drain: bool,
+    /// The next packet sent is the first since the leg opened, drained or
+    /// flushed: `FirstPacketSent` goes with it.
+    announce_first: bool,
     last_sent: Option<Instant>,
     synced: Synced,
     next_sync: Instant,
@@ -99,6 +102,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         let mut st = State {
             tx: vec![0; TX_BUFFER].into_boxed_slice(),
             awaiting_drain: false,
+            announce_first: true,
             last_sent: None,
             synced: Synced::default(),
             next_sync: Instant::now() + SYNC_EVERY,
@@ -267,6 +271,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     /// the chunk waiting to go in.
     fn flush(&mut self, st: &mut State) -> FlushReport {
         st.awaiting_drain = false;
+        st.announce_first = true;
         st.wire_flush = true;
         let waiting = st
             .pending
@@ -301,6 +306,11 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
                     self.metrics.packets_out.inc();
                     self.emit.echo.record_sent(now, self.outbound.last_level());
                     st.last_sent = Some(now);
+                    if std::mem::take(&mut st.announce_first)
+                        && self.emit.control(MediaEvent::FirstPacketSent { at: now }) == Flow::Stop
+                    {
+                        return Flow::Stop;
+                    }
                 }
                 Ok(false) => {
                     self.metrics.dropped_no_peer.inc();
@@ -312,6 +322,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         let drained = self.outbound.poll_timeout().is_none() && !self.outbound.is_paused();
         if st.awaiting_drain && drained {
             st.awaiting_drain = false;
+            st.announce_first = true;
             let at = st.last_sent.unwrap_or(now);
             tracing::debug!(call = %self.call, "agent audio drained");
             if self.emit.control(MediaEvent::PlaybackDrained { at }) == Flow::Stop {

@@ -28,15 +28,26 @@ impl Telemetry {
     }
 }
 
-/// Installs the global subscriber: JSON lines or pretty text on stderr,
-/// filtered by `log.level`, and with an OTLP endpoint the span exporter
-/// (its exports run on `runtime`). Called once by the binary; libraries and
-/// tests don't.
+/// Installs the global subscriber of [`subscriber`]. Called once by the
+/// binary; libraries and tests don't.
 pub fn init_telemetry(
     log: &LogConfig,
     otlp_cfg: &OtlpSection,
     runtime: tokio::runtime::Handle,
 ) -> Result<Telemetry, String> {
+    let (subscriber, telemetry) = subscriber(log, otlp_cfg, runtime)?;
+    subscriber.try_init().map_err(|e| e.to_string())?;
+    Ok(telemetry)
+}
+
+/// The subscriber: JSON lines or pretty text on stderr, filtered by
+/// `log.level`, and with an OTLP endpoint the span exporter (its exports run
+/// on `runtime`). Public for the benchmark of its cost.
+pub fn subscriber(
+    log: &LogConfig,
+    otlp_cfg: &OtlpSection,
+    runtime: tokio::runtime::Handle,
+) -> Result<(impl tracing::Subscriber + Send + Sync + 'static, Telemetry), String> {
     let filter = EnvFilter::builder()
         .parse(&log.level)
         .map_err(|e| format!("log.level {:?}: {e}", log.level))?;
@@ -67,12 +78,8 @@ pub fn init_telemetry(
             .with_threads(false)
             .with_filter(FilterFn::new(exported).with_max_level_hint(Level::DEBUG))
     });
-    tracing_subscriber::registry()
-        .with(lines)
-        .with(bridge)
-        .try_init()
-        .map_err(|e| e.to_string())?;
-    Ok(Telemetry { provider })
+    let subscriber = tracing_subscriber::registry().with(lines).with(bridge);
+    Ok((subscriber, Telemetry { provider }))
 }
 
 /// What the bridge turns into OpenTelemetry: the gateway's own spans (the

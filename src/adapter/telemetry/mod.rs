@@ -9,7 +9,7 @@ mod process;
 pub mod propagate;
 mod traces;
 
-pub use logging::{Telemetry, init_telemetry};
+pub use logging::{Telemetry, init_telemetry, subscriber};
 pub use metrics::{BuildInfo, Metrics};
 pub use process::ProcessStats;
 pub use traces::call_traces;

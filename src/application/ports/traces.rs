@@ -19,7 +19,7 @@ pub enum TurnStage {
     Agent,
     /// Synthesis request (the reply's first sentence) → its first audio.
     TextToSpeech,
-    /// First audio → first packet handed to the media leg's pacer.
+    /// First audio → the first packet of it sent by the media leg.
     FirstPacket,
 }
 

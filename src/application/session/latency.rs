@@ -16,6 +16,8 @@ pub(super) struct Marks {
     pub(super) tts_request: Option<Instant>,
     pub(super) first_audio: Option<Instant>,
     pub(super) first_play: Option<Instant>,
+    /// The leg sent the first packet of that audio (traces only).
+    pub(super) first_packet: Option<Instant>,
 }
 
 fn ms(a: Option<Instant>, b: Option<Instant>) -> Option<f64> {
@@ -43,7 +45,11 @@ impl Marks {
             (TurnStage::SpeechToText, self.speech_end, self.stt_final),
             (TurnStage::Agent, self.request, self.first_token),
             (TurnStage::TextToSpeech, self.tts_request, self.first_audio),
-            (TurnStage::FirstPacket, self.first_audio, self.first_play),
+            (
+                TurnStage::FirstPacket,
+                self.first_audio,
+                self.first_packet.or(self.first_play),
+            ),
         ];
         pairs
             .into_iter()
@@ -66,6 +72,7 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    #[allow(clippy::disallowed_methods)] // any instant will do
     fn stages_are_placed_on_the_wall_clock_in_order() {
         let t0 = Instant::now();
         let ms = |n| t0 + Duration::from_millis(n);
@@ -77,6 +84,7 @@ mod tests {
             tts_request: Some(ms(420)),
             first_audio: Some(ms(600)),
             first_play: Some(ms(601)),
+            first_packet: Some(ms(625)),
         };
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         let stages = marks.stages(3, ms(1_000), wall);
@@ -93,6 +101,10 @@ mod tests {
         assert_eq!(stages[0].start, wall - Duration::from_millis(1_000));
         assert_eq!(stages[1].end - Duration::from_millis(290), stages[1].start);
         assert!(stages.iter().all(|s| s.turn == 3));
+        assert_eq!(
+            stages[3].end.duration_since(stages[3].start).unwrap(),
+            Duration::from_millis(25)
+        );
         // A greeting has no end of speech: no STT stage.
         let greeting = Marks {
             speech_end: None,

@@ -303,6 +303,7 @@ impl Session {
                 None
             }
             MediaEvent::PlaybackDrained { .. } => Some(Input::PlaybackDrained),
+            MediaEvent::FirstPacketSent { at } => Some(Input::FirstPacketSent { at }),
         }
     }
 

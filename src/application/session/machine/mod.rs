@@ -289,6 +289,7 @@ impl CallCore {
             Input::SpeechPaused { at } => self.on_speech_paused(at),
             Input::SpeechEnded { at } => self.on_speech_ended(at),
             Input::PlaybackDrained => self.on_playback_drained(),
+            Input::FirstPacketSent { at } => self.on_first_packet(at),
             Input::Dtmf(digit) => self.on_dtmf(digit),
             Input::Flushed(report) => self.barge_in_reported(report),
             Input::MediaGone => self.end(EndReason::Error("media leg ended".into()), true),

@@ -119,6 +119,14 @@ impl CallCore {
         self.log.marks.first_play.get_or_insert(now);
     }
 
+    /// The turn's first agent audio is on the wire (for its trace; the
+    /// figures count to the audio handed to the leg).
+    pub(super) fn on_first_packet(&mut self, at: std::time::Instant) {
+        if self.log.marks.first_play.is_some() {
+            self.log.marks.first_packet.get_or_insert(at);
+        }
+    }
+
     pub(super) fn on_tts_done(&mut self) {
         let Some(speech) = self.speech_mut() else {
             return;
