@@ -55,7 +55,7 @@ fn bench_trace_cost() {
                 otlp.endpoint = Some(endpoint);
             }
             let (s, t) = telemetry::subscriber(&log, &otlp, runtime.handle().clone()).unwrap();
-            tracing::subscriber::set_global_default(s).unwrap();
+            tracing::dispatcher::set_global_default(s).unwrap();
             Some(t)
         }
         other => panic!("VG_OTEL_BENCH={other}: before, off or on"),

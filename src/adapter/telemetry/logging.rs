@@ -5,7 +5,7 @@ use super::{otlp, traces};
 use crate::adapter::config::{LogConfig, LogFormat, OtlpSection};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::{Level, Metadata};
+use tracing::{Dispatch, Level, Metadata};
 use tracing_subscriber::{
     EnvFilter, Layer, filter::FilterFn, fmt, layer::SubscriberExt, util::SubscriberInitExt,
 };
@@ -42,15 +42,30 @@ pub fn init_telemetry(
 
 /// The subscriber: JSON lines or pretty text on stderr, filtered by
 /// `log.level`, and with an OTLP endpoint the span exporter (its exports run
-/// on `runtime`). Public for the benchmark of its cost.
+/// on `runtime`). Without one it is the plain log subscriber the gateway had
+/// before traces, so traces off cost nothing. Public for the benchmark.
 pub fn subscriber(
     log: &LogConfig,
     otlp_cfg: &OtlpSection,
     runtime: tokio::runtime::Handle,
-) -> Result<(impl tracing::Subscriber + Send + Sync + 'static, Telemetry), String> {
+) -> Result<(Dispatch, Telemetry), String> {
     let filter = EnvFilter::builder()
         .parse(&log.level)
         .map_err(|e| format!("log.level {:?}: {e}", log.level))?;
+    if otlp_cfg.enabled_endpoint().is_none() {
+        let plain = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        let dispatch = match log.format {
+            LogFormat::Json => Dispatch::new(
+                plain
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .finish(),
+            ),
+            LogFormat::Pretty => Dispatch::new(plain.compact().finish()),
+        };
+        return Ok((dispatch, Telemetry::default()));
+    }
     let lines = fmt::layer().with_writer(std::io::stderr);
     let lines = match log.format {
         LogFormat::Json => lines
@@ -61,25 +76,25 @@ pub fn subscriber(
         LogFormat::Pretty => lines.compact().boxed(),
     }
     .with_filter(filter);
-    let provider = match otlp_cfg.enabled_endpoint() {
-        Some(_) => Some(otlp::provider(otlp_cfg, runtime)?),
-        None => None,
-    };
-    let bridge = provider.as_ref().map(|p| {
-        let tracer = p.tracer("voice-gateway");
-        traces::install(tracer.clone());
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            // Each poll of a call's task enters its span: no clock read, no
-            // context switch there. Traces need neither.
-            .with_tracked_inactivity(false)
-            .with_context_activation(false)
-            .with_location(false)
-            .with_threads(false)
-            .with_filter(FilterFn::new(exported).with_max_level_hint(Level::DEBUG))
-    });
+    let provider = otlp::provider(otlp_cfg, runtime)?;
+    let tracer = provider.tracer("voice-gateway");
+    traces::install(tracer.clone());
+    let bridge = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        // Each poll of a call's task enters its span: no clock read, no
+        // context switch there. Traces need neither.
+        .with_tracked_inactivity(false)
+        .with_context_activation(false)
+        .with_location(false)
+        .with_threads(false)
+        .with_filter(FilterFn::new(exported).with_max_level_hint(Level::DEBUG));
     let subscriber = tracing_subscriber::registry().with(lines).with(bridge);
-    Ok((subscriber, Telemetry { provider }))
+    Ok((
+        Dispatch::new(subscriber),
+        Telemetry {
+            provider: Some(provider),
+        },
+    ))
 }
 
 /// What the bridge turns into OpenTelemetry: the gateway's own spans (the
