@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode};
 use voice_gateway::adapter::{
     config::{self, Config, ConfigSource},
-    telemetry::init_logging,
+    telemetry::init_telemetry,
 };
 
 /// Exit code for a configuration that does not load or validate.
@@ -76,9 +76,27 @@ fn check_config(config: &Config, source: &ConfigSource) -> ExitCode {
 }
 
 fn serve(config: Config, source: &ConfigSource) -> ExitCode {
-    if let Err(e) = init_logging(&config.log) {
-        eprintln!("voice-gateway: cannot start logging: {e}");
-        return ExitCode::from(EXIT_CONFIG);
+    // The runtime first: span exports run on it.
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("voice-gateway: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let telemetry = match init_telemetry(
+        &config.log,
+        &config.telemetry.otlp,
+        runtime.handle().clone(),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("voice-gateway: cannot start logging: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Some(url) = config.telemetry.otlp.traces_url() {
+        tracing::info!(%url, sampling_ratio = config.telemetry.otlp.sampling_ratio, "traces exported over OTLP");
     }
     match &source.file {
         Some(f) => {
@@ -89,14 +107,7 @@ fn serve(config: Config, source: &ConfigSource) -> ExitCode {
             "embedded default configuration"
         ),
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the async runtime");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(voice_gateway::server::run(config, shutdown_signal())) {
+    let code = match runtime.block_on(voice_gateway::server::run(config, shutdown_signal())) {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -105,7 +116,10 @@ fn serve(config: Config, source: &ConfigSource) -> ExitCode {
             tracing::error!(error = %e, "gateway failed");
             ExitCode::FAILURE
         }
-    }
+    };
+    // Blocks this thread while the runtime's workers send the last spans.
+    telemetry.shutdown();
+    code
 }
 
 /// Resolves on the first SIGINT or SIGTERM. A second one exits at once, for an

@@ -171,6 +171,7 @@ pub(super) fn session_deps(
         store: data.store.clone(),
         history: data.history.clone(),
         config: Arc::new(session),
+        traces: crate::adapter::telemetry::call_traces(),
     })
 }
 

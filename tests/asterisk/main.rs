@@ -39,5 +39,8 @@ mod speech;
 mod tenant_manager;
 #[path = "../common/tenant_manager_fake.rs"]
 mod tenant_manager_fake;
+mod traces;
+#[path = "../common/traces.rs"]
+mod traces_common;
 mod transfers;
 mod transports;

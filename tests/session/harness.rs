@@ -119,6 +119,7 @@ pub(crate) fn start(opts: Options) -> Call {
         }),
         history: history.clone(),
         config: Arc::new(opts.config),
+        traces: Arc::new(voice_gateway::application::ports::traces::NoTraces),
     };
     let admission = Arc::new(CallAdmission::default());
     let (ended_tx, ended) = mpsc::unbounded_channel();

@@ -144,7 +144,9 @@ impl AriClient {
                 AriError::Transport { operation, source }
             }
         };
-        let response = request.send().await.map_err(transport)?;
+        let response = crate::adapter::telemetry::propagate::send("ari", operation, request)
+            .await
+            .map_err(transport)?;
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(transport)?;
         tracing::debug!(

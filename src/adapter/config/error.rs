@@ -109,6 +109,11 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         }
         "speech.wyoming.voice" => "a Piper voice name, e.g. en_US-joe-medium",
         "orchestrator.url" => "an http:// or https:// URL",
+        "telemetry.otlp.endpoint" => {
+            "the collector's base URL, e.g. http://127.0.0.1:4318 (spans go to {endpoint}/v1/traces)"
+        }
+        "telemetry.otlp.sampling_ratio" => "a number from 0.0 to 1.0, e.g. 0.1",
+        "telemetry.otlp.export_timeout" => "a duration from 100ms to 60s, e.g. 5s",
         "orchestrator.reply_timeout"
         | "orchestrator.connect_timeout"
         | "orchestrator.idle_timeout"

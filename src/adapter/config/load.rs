@@ -235,6 +235,7 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
         ));
     }
     super::speech::validate(&c.speech)?;
+    super::telemetry::validate(&c.telemetry)?;
     if c.session.first_clause_words > 50 {
         return Err((
             "session.first_clause_words",

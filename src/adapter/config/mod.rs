@@ -15,6 +15,7 @@ mod overrides;
 mod secret;
 mod session;
 mod speech;
+mod telemetry;
 mod tenant_manager;
 mod types;
 
@@ -34,6 +35,7 @@ pub use speech::{
     AwsSection, CloudSection, GoogleSection, GoogleSttEncoding, OpenAiSection, SpeechProvider,
     SpeechSection, WyomingSection,
 };
+pub use telemetry::{OtlpSection, TelemetrySection};
 pub use tenant_manager::{DirectorySection, DirectorySource, TenantManagerSection};
 pub use types::{HumanDuration, PortRange};
 

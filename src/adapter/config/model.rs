@@ -29,6 +29,8 @@ pub struct Config {
     pub media: MediaConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Distributed traces (`[telemetry.otlp]`; off by default).
+    pub telemetry: super::TelemetrySection,
     /// Start-up and shutdown behaviour.
     pub lifecycle: LifecycleConfig,
     /// Where call events go.
@@ -269,6 +271,7 @@ impl Default for Config {
             ami: AmiSection::default(),
             media: MediaConfig::default(),
             log: LogConfig::default(),
+            telemetry: Default::default(),
             lifecycle: LifecycleConfig::default(),
             events: EventsConfig::default(),
             orchestrator: OrchestratorSection::default(),

@@ -35,13 +35,17 @@ fn targets() -> [TransferTarget; 3] {
 /// Representative and edge values of each type's data (optional fields
 /// absent and present). The match makes a new type need samples here.
 fn samples(t: EventType) -> Vec<EventData> {
-    let ended = |reason, conversation, providers| {
+    let ended = |reason, conversation, providers: Option<Providers>| {
         EventData::CallEnded(Ended {
             reason,
             duration_ms: 0,
             answered: false,
             turns: 0,
             conversation,
+            // A call that chose its providers also carries a trace id here.
+            trace_id: providers
+                .as_ref()
+                .map(|_| "4bf92f3577b34da6a3ce929d0e0e4736".to_owned()),
             providers,
         })
     };

@@ -56,6 +56,9 @@ struct State {
     tx: Box<[u8]>,
     /// `EndOfSpeech` seen and `PlaybackDrained` not yet sent.
     awaiting_drain: bool,
+    /// The next packet sent is the first since the leg opened, drained or
+    /// flushed: `FirstPacketSent` goes with it.
+    announce_first: bool,
     last_sent: Option<Instant>,
     synced: Synced,
     next_sync: Instant,
@@ -77,6 +80,7 @@ impl State {
         Self {
             tx: vec![0; TX_BUFFER].into_boxed_slice(),
             awaiting_drain: false,
+            announce_first: true,
             last_sent: None,
             synced: Synced::default(),
             next_sync: now + SYNC_EVERY,
@@ -286,6 +290,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     /// the chunk waiting to go in.
     fn flush(&mut self, st: &mut State) -> FlushReport {
         st.awaiting_drain = false;
+        st.announce_first = true;
         st.wire_flush = true;
         let waiting = st
             .pending
@@ -311,11 +316,14 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
             tracing::debug!(call = %self.call, error = %e, "far-end flush failed");
         }
         self.outbound.handle_timeout(now);
-        self.send_due(st, now).await;
+        if self.send_due(st, now).await == Flow::Stop {
+            return Flow::Stop;
+        }
         // A paused pacer holds its audio: it has not drained.
         let drained = self.outbound.poll_timeout().is_none() && !self.outbound.is_paused();
         if st.awaiting_drain && drained {
             st.awaiting_drain = false;
+            st.announce_first = true;
             let at = st.last_sent.unwrap_or(now);
             tracing::debug!(call = %self.call, "agent audio drained");
             if self.emit.control(MediaEvent::PlaybackDrained { at }) == Flow::Stop {
@@ -336,17 +344,22 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     /// `play_lead`) must not leave the pacer empty while the chunk still
     /// waits, as nothing would schedule a packet or read more audio then,
     /// and the leg would stall mid-sentence for good.
-    async fn send_due(&mut self, st: &mut State, now: Instant) {
+    async fn send_due(&mut self, st: &mut State, now: Instant) -> Flow {
         loop {
             self.feed(st, now);
             let Some(n) = self.outbound.poll_transmit_into(&mut st.tx) else {
-                return;
+                return Flow::Continue;
             };
             match self.wire.send(&mut st.tx, n).await {
                 Ok(true) => {
                     self.metrics.packets_out.inc();
                     self.emit.echo.record_sent(now, self.outbound.last_level());
                     st.last_sent = Some(now);
+                    if std::mem::take(&mut st.announce_first)
+                        && self.emit.control(MediaEvent::FirstPacketSent { at: now }) == Flow::Stop
+                    {
+                        return Flow::Stop;
+                    }
                 }
                 Ok(false) => {
                     self.metrics.dropped_no_peer.inc();

@@ -7,6 +7,8 @@ use reqwest::{Response, StatusCode, Url};
 use serde::Serialize;
 use tokio::time::{Instant, timeout_at};
 
+use crate::adapter::telemetry::propagate;
+
 use super::config::OrchestratorConfig;
 use super::decode::{Format, Limits};
 use super::reply;
@@ -113,7 +115,7 @@ impl Inner {
                 .post(url.clone())
                 .header(ACCEPT, accept)
                 .json(body);
-            let sent = self.authorised(req).send().await;
+            let sent = propagate::send("orchestrator", operation(&url), self.authorised(req)).await;
             let retryable = match &sent {
                 Err(e) => e.is_connect(),
                 Ok(r) => r.status() == StatusCode::SERVICE_UNAVAILABLE,
@@ -131,6 +133,14 @@ impl Inner {
             return check_status(resp).await;
         }
     }
+}
+
+/// The span name's operation: `conversations`, `turns` or `transfer` (the
+/// path's last segment, never a conversation id).
+fn operation(url: &Url) -> &str {
+    url.path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or("request")
 }
 
 fn transport(e: reqwest::Error) -> OrchestratorError {

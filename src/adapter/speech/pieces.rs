@@ -189,7 +189,9 @@ impl<'a, S: PieceSpeaker> Pieces<'a, S> {
 async fn send<S: PieceSpeaker>(speaker: &S, text: &str) -> Result<reqwest::Response, TtsError> {
     let request = speaker.request(text)?;
     let waited = speaker.read_timeout();
-    let response = match tokio::time::timeout(waited, request.send()).await {
+    // A span of its own, and `traceparent` for the provider, when traces are on.
+    let sent = crate::adapter::telemetry::propagate::send(speaker.name(), "synthesize", request);
+    let response = match tokio::time::timeout(waited, sent).await {
         Err(_) => {
             return Err(TtsError::Timeout {
                 waited,

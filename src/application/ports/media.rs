@@ -116,6 +116,12 @@ pub enum MediaEvent {
         /// Its frequency in Hz.
         hz: f32,
     },
+    /// The first packet of agent audio went out since the leg opened, last
+    /// drained or was flushed: once per reply, never per packet.
+    FirstPacketSent {
+        /// When it went out.
+        at: Instant,
+    },
     /// The agent audio queued so far has all been sent.
     PlaybackDrained {
         /// When the last packet went out.

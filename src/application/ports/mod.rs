@@ -12,3 +12,4 @@ pub mod orchestrator;
 pub mod speech;
 pub mod store;
 pub mod telephony;
+pub mod traces;

@@ -154,6 +154,7 @@ fn ended_event(call: &CallSummary, caller: Option<&ChannelId>, now: SystemTime) 
         turns: 0,
         conversation: None,
         providers: None,
+        trace_id: None,
     });
     let context = CallContext {
         direction: call.direction,

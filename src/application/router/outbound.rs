@@ -371,6 +371,7 @@ impl CallRouter {
             turns: 0,
             conversation: None,
             providers: None,
+            trace_id: None,
         };
         let (t, data) = outbound_event(EventData::CallEnded(ended), None);
         self.publish(&p.call_id, &p.request.tenant, t, data).await;

@@ -92,7 +92,7 @@ impl Session {
                 if let Some(conv) = self.conversation.clone() {
                     let orchestrator = self.deps.orchestrator.clone();
                     let back = self.own_commands.clone();
-                    tokio::spawn(async move {
+                    let telling = async move {
                         match orchestrator.transfer(&conv, &target).await {
                             // The orchestrator may hand the call to another agent.
                             Ok(()) => super::agent::look_up(orchestrator, conv, back).await,
@@ -100,7 +100,9 @@ impl Session {
                                 tracing::warn!(error = %e, "orchestrator not told of the transfer")
                             }
                         }
-                    });
+                    };
+                    // In the call's span: its request is in the call's trace.
+                    tokio::spawn(tracing::Instrument::in_current_span(telling));
                 }
             }
             Effect::SendDtmf(digits) => {

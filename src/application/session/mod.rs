@@ -34,6 +34,7 @@ pub(crate) use resources::ignore_gone;
 mod run;
 mod screen;
 mod setup;
+mod trace;
 mod unrouted;
 
 pub use config::{BargeInMode, DEFAULT_BACKCHANNELS, Prompt, SessionConfig};
@@ -47,7 +48,7 @@ use crate::{
             calls::TransferMode, directory::TenantDirectory, events::EventPublisher,
             history::CallHistory, media::MediaEndpoint, orchestrator::AgentOrchestrator,
             speech::SpeechCatalog, speech::SpeechToText, speech::TextToSpeech, store::CallStore,
-            telephony::Telephony,
+            telephony::Telephony, traces::CallTraces,
         },
     },
     domain::{CallId, Did, DtmfDigits, SayText, TransferTarget, call::EndReason},
@@ -83,6 +84,8 @@ pub struct SessionDeps {
     pub history: Arc<dyn CallHistory>,
     /// Behaviour.
     pub config: Arc<SessionConfig>,
+    /// Where each call's trace goes ([`NoTraces`](crate::application::ports::traces::NoTraces): off).
+    pub traces: Arc<dyn CallTraces>,
 }
 
 impl std::fmt::Debug for SessionDeps {
@@ -216,10 +219,20 @@ pub fn spawn_inbound(
         None => CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id"),
     };
     let (tx, rx) = mpsc::channel(64);
+    // `call.id` and `tenant.id` are the trace's attributes (OpenTelemetry
+    // naming); `call_id` is what the logs have always carried.
+    let span = tracing::info_span!(
+        "call",
+        call_id = %call_id,
+        channel = %call.caller,
+        "call.id" = %call_id,
+        "tenant.id" = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
     let mut session = run::Session::new(deps, call_id.clone(), call.clone(), rx);
     session.permit = Some(permit);
     session.own_commands = Some(tx.downgrade());
-    let span = tracing::info_span!("call", call_id = %call_id, channel = %call.caller);
+    session.trace(span.clone());
     tokio::spawn(
         async move {
             // The permit, if still held, is dropped with the session.

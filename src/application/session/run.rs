@@ -78,6 +78,8 @@ pub(super) struct Session {
     pub(super) now: Now,
     /// Set by the core's last effect.
     ended: Option<Ended>,
+    /// The call's span: parent of its turn stages (see `trace`).
+    pub(super) span: tracing::Span,
 }
 
 /// Why the loop woke.
@@ -138,6 +140,7 @@ impl Session {
             audio_generation: 0,
             now,
             ended: None,
+            span: tracing::Span::none(),
         }
     }
 
@@ -309,6 +312,7 @@ impl Session {
                 tracing::debug!(hz, "tone heard after the screening");
                 None
             }
+            MediaEvent::FirstPacketSent { at } => Some(Input::FirstPacketSent { at }),
         }
     }
 
@@ -381,6 +385,7 @@ impl Session {
         while let Some(effect) = self.core.poll_effect() {
             self.execute(effect).await;
         }
+        self.trace_turns();
     }
 
     async fn execute(&mut self, effect: Effect) {

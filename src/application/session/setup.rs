@@ -44,6 +44,7 @@ impl Session {
             }
         };
         let (stt_names, tts_names) = self.choose_speech(&route);
+        self.trace_tenant(&route.tenant);
         self.core.routed(route.clone(), stt_names, tts_names);
         if !self.claim_share(&route.tenant, route.max_live_calls).await {
             return false;

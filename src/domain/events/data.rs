@@ -155,6 +155,10 @@ pub struct Ended {
     /// The speech providers; absent when the instance lets no route choose.
     #[serde(flatten)]
     pub providers: Option<Providers>,
+    /// The call's distributed trace (W3C trace id, 32 hex digits); absent
+    /// when traces are off or the call was not sampled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }
 
 fn reason_and_detail<S: Serializer>(reason: &EndReason, s: S) -> Result<S::Ok, S::Error> {

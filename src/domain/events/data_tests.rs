@@ -224,6 +224,7 @@ fn call_ended_keeps_its_figures() {
                 latency: vec![latency],
             }),
             providers,
+            trace_id: None,
         })
     };
     let figures = json!({"duration_ms": 61_250, "answered": true, "turns": 3, "barge_ins": 1,
@@ -279,6 +280,7 @@ fn the_routers_outbound_events_keep_their_fields() {
         turns: 0,
         conversation: None,
         providers: None,
+        trace_id: None,
     });
     assert_eq!(
         ended.to_json(&outbound_router()),

@@ -177,10 +177,13 @@ impl Task {
             waited,
             waiting_for: what,
         };
-        let response = tokio::time::timeout(waited, request.send())
-            .await
-            .map_err(|_| timeout("the response"))?
-            .map_err(|e| TtsError::Connect(e.without_url().to_string()))?;
+        let response = tokio::time::timeout(
+            waited,
+            crate::adapter::telemetry::propagate::send("google", "synthesize", request),
+        )
+        .await
+        .map_err(|_| timeout("the response"))?
+        .map_err(|e| TtsError::Connect(e.without_url().to_string()))?;
         let status = response.status();
         let body = tokio::time::timeout(waited, response.text())
             .await

@@ -91,10 +91,13 @@ pub(crate) async fn transcribe(r: &Request, pcm: &[i16]) -> Result<String, SttEr
         waited,
         waiting_for,
     };
-    let response = tokio::time::timeout(waited, request.send())
-        .await
-        .map_err(|_| timeout("the transcription"))?
-        .map_err(|e| SttError::Connect(e.without_url().to_string()))?;
+    let response = tokio::time::timeout(
+        waited,
+        crate::adapter::telemetry::propagate::send("openai", "transcriptions", request),
+    )
+    .await
+    .map_err(|_| timeout("the transcription"))?
+    .map_err(|e| SttError::Connect(e.without_url().to_string()))?;
     let status = response.status();
     let text = tokio::time::timeout(waited, response.text())
         .await

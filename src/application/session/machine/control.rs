@@ -208,6 +208,11 @@ impl CallCore {
         self.conv = Conversation::Ended;
     }
 
+    /// The call's trace id, for `call.ended`.
+    pub(crate) fn set_trace_id(&mut self, trace_id: Option<String>) {
+        self.who.trace_id = trace_id;
+    }
+
     /// Ends the call's lifecycle and publishes `call.ended`.
     pub(super) fn publish_ended(&mut self, reason: EndReason) {
         self.release_transcripts();
@@ -236,6 +241,7 @@ impl CallCore {
                 stt_providers: self.who.stt_names.clone(),
                 tts_providers: self.who.tts_names.clone(),
             }),
+            trace_id: self.who.trace_id.clone(),
         });
         self.publish(data);
         self.write_history(&reason);

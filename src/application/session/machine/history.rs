@@ -80,13 +80,22 @@ impl CallCore {
     /// Records the turn's latency figures once it produced audio.
     pub(super) fn close_turn_marks(&mut self) {
         let figures = self.turn_figures();
-        self.log.marks = Default::default();
+        let marks = std::mem::take(&mut self.log.marks);
         if let Some(figures) = figures {
             self.log.latencies.push(figures);
             if let Some(t) = self.log.records.last_mut() {
                 t.latency = figures;
             }
+            self.log.closed.push_back((self.call.turns(), marks));
         }
+    }
+
+    /// The marks of the oldest turn closed and not yet taken, with its
+    /// caller turn number (for the call's trace).
+    pub(in crate::application::session) fn poll_turn_marks(
+        &mut self,
+    ) -> Option<(u32, crate::application::session::latency::Marks)> {
+        self.log.closed.pop_front()
     }
 
     /// Submits the record of the ended call.

@@ -30,6 +30,8 @@ pub(crate) enum Input {
     SpeechEnded { at: Instant },
     /// The leg has sent every agent sample it was given.
     PlaybackDrained,
+    /// The leg sent the first packet of the agent audio it was given.
+    FirstPacketSent { at: Instant },
     /// A digit, in band (the leg) or from ARI.
     Dtmf(char),
     /// The leg's answer to [`Effect::Flush`](super::Effect::Flush); `None`

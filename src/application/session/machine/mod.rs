@@ -131,6 +131,8 @@ struct Who {
     tts_names: Vec<String>,
     /// Who answered an outbound call screened for a machine, once decided.
     answered_by: Option<crate::domain::screening::AnsweredBy>,
+    /// The call's trace, when traces are exported.
+    trace_id: Option<String>,
 }
 
 /// The recogniser as the core knows it.
@@ -147,6 +149,9 @@ struct Recogniser {
 #[derive(Debug, Default)]
 struct TurnLog {
     marks: Marks,
+    /// Turns whose figures are known, with their caller turn number, until
+    /// the driver takes them for the call's trace.
+    closed: VecDeque<(u32, Marks)>,
     latencies: Vec<TurnLatency>,
     records: Vec<TurnRecord>,
     barge_ins: u32,
@@ -189,6 +194,7 @@ impl CallCore {
                 stt_names: Vec::new(),
                 tts_names: Vec::new(),
                 answered_by: None,
+                trace_id: None,
             },
             call,
             conv: Conversation::Setup,
@@ -290,6 +296,7 @@ impl CallCore {
             Input::SpeechPaused { at } => self.on_speech_paused(at),
             Input::SpeechEnded { at } => self.on_speech_ended(at),
             Input::PlaybackDrained => self.on_playback_drained(),
+            Input::FirstPacketSent { at } => self.on_first_packet(at),
             Input::Dtmf(digit) => self.on_dtmf(digit),
             Input::Flushed(report) => self.barge_in_reported(report),
             Input::MediaGone => self.end(EndReason::Error("media leg ended".into()), true),

@@ -78,6 +78,8 @@ impl CallCore {
         });
         if first {
             self.timers.set(Timer::TtsFirstByte, first_byte);
+            let now = self.now.at;
+            self.log.marks.tts_request.get_or_insert(now);
         }
         self.emit(Effect::SpeakText(sentence));
     }
@@ -115,6 +117,14 @@ impl CallCore {
             rate: chunk.sample_rate,
         }));
         self.log.marks.first_play.get_or_insert(now);
+    }
+
+    /// The turn's first agent audio is on the wire (for its trace; the
+    /// figures count to the audio handed to the leg).
+    pub(super) fn on_first_packet(&mut self, at: std::time::Instant) {
+        if self.log.marks.first_play.is_some() {
+            self.log.marks.first_packet.get_or_insert(at);
+        }
     }
 
     pub(super) fn on_tts_done(&mut self) {
