@@ -541,7 +541,7 @@ impl Default for SessionSection {
             barge_in: true,
             dtmf_in_events: false,
             barge_in_min_words: 1,
-            barge_in_mode: super::BargeInModeSetting::Cancel,
+            barge_in_mode: super::BargeInModeSetting::Pause,
             barge_in_noise_max: HumanDuration(Duration::from_millis(300)),
             barge_in_speech_min: HumanDuration(Duration::from_millis(900)),
             barge_in_decide_timeout: HumanDuration(Duration::from_secs(3)),
@@ -549,7 +549,7 @@ impl Default for SessionSection {
                 .iter()
                 .map(|w| (*w).to_owned())
                 .collect(),
-            barge_in_echo_guard: true,
+            barge_in_echo_guard: false,
             transfer_context: "transfer".into(),
             transfer_mode: Default::default(),
             transfer_endpoints: Default::default(),

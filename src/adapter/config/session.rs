@@ -203,12 +203,12 @@ mod tests {
     #[test]
     fn barge_in_keys_load_and_bad_values_name_the_key() {
         let c = load_from_str("", Vec::new()).unwrap();
-        assert_eq!(c.session.barge_in_mode, super::BargeInModeSetting::Cancel);
-        assert!(c.session.barge_in_echo_guard);
+        assert_eq!(c.session.barge_in_mode, super::BargeInModeSetting::Pause);
+        assert!(!c.session.barge_in_echo_guard);
         let c = load_from_str(
             "[session]\nbarge_in_mode = \"cancel\"\nbarge_in_noise_max = \"250ms\"\n\
              barge_in_speech_min = \"1s\"\nbarge_in_decide_timeout = \"2s\"\n\
-             barge_in_backchannels = [\"mm-hmm\", \"d'accord\"]\nbarge_in_echo_guard = false\n",
+             barge_in_backchannels = [\"mm-hmm\", \"d'accord\"]\nbarge_in_echo_guard = true\n",
             Vec::new(),
         )
         .unwrap();
@@ -216,7 +216,7 @@ mod tests {
         assert_eq!(s.barge_in_mode, super::BargeInModeSetting::Cancel);
         assert_eq!(s.barge_in_noise_max.0.as_millis(), 250);
         assert_eq!(s.barge_in_backchannels, ["mm-hmm", "d'accord"]);
-        assert!(!s.barge_in_echo_guard);
+        assert!(s.barge_in_echo_guard);
 
         for (toml, key) in [
             ("barge_in_mode = \"hold\"", "barge_in_mode"),
