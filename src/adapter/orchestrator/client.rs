@@ -231,10 +231,10 @@ impl HttpOrchestrator {
         let url = inner.url(Some(conversation), Some("agent"));
         inner
             .bounded("a response", async {
-                let resp = inner
-                    .authorised(inner.http.get(url))
-                    .header(ACCEPT, "application/json")
-                    .send()
+                let request = inner
+                    .authorised(inner.http.get(url.clone()))
+                    .header(ACCEPT, "application/json");
+                let resp = propagate::send("orchestrator", operation(&url), request)
                     .await
                     .map_err(transport)?;
                 if resp.status() == StatusCode::NOT_FOUND {

@@ -274,11 +274,9 @@ impl Inner {
         what: &str,
         absent_ok: bool,
     ) -> Result<Option<Vec<u8>>, FetchError> {
-        let response = self
-            .http
-            .get(url)
-            .headers(self.headers())
-            .send()
+        // A span of its own, and `traceparent` in the call's trace when traces are on.
+        let request = self.http.get(url).headers(self.headers());
+        let response = crate::adapter::telemetry::propagate::send("tenant_manager", what, request)
             .await
             .map_err(|e| FetchError::Transport(without_url(e)))?;
         match response.status() {
