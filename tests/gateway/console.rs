@@ -224,6 +224,10 @@ async fn console_shows_live_calls_per_tenant_and_each_calls_figures() {
         LIVE,
     )
     .await;
+    // The transport and the providers, from `call.answered`, while live.
+    let cells = b.texts(&format!("#live tr[data-call='{id}'] td")).await;
+    assert!(cells.iter().any(|c| c == "rtp"), "{cells:?}");
+    assert!(cells.iter().any(|c| c.contains(" / ")), "{cells:?}");
 
     // While the call is up, its page shows the reply's stage bars on the
     // caller's turn, from the figures the reply's event carried.

@@ -87,7 +87,14 @@ fn samples(t: EventType) -> Vec<EventData> {
             }),
         ],
         EventType::CallRinging => vec![EventData::CallRinging {}],
-        EventType::CallAnswered => vec![EventData::CallAnswered {}],
+        EventType::CallAnswered => vec![
+            EventData::CallAnswered(Answered::default()),
+            EventData::CallAnswered(Answered {
+                transport: Some("audiosocket"),
+                stt_providers: vec!["deepgram".into(), "wyoming".into()],
+                tts_providers: vec!["polly".into()],
+            }),
+        ],
         EventType::CallEnded => vec![
             ended(EndReason::NoAnswer, None, None),
             ended(

@@ -39,6 +39,8 @@ pub struct CallRow {
     pub ended_at: Option<u64>,
     /// Caller turns so far.
     pub turn: u32,
+    /// `rtp`, `audiosocket` or `websocket`, once answered.
+    pub transport: Option<String>,
     /// Speech-to-text providers, primary first (known once the call reports them).
     pub stt_providers: Vec<String>,
     /// Text-to-speech providers.
@@ -137,6 +139,7 @@ impl CallDetail {
             answered_at: None,
             ended_at: None,
             turn: 0,
+            transport: None,
             stt_providers: Vec::new(),
             tts_providers: Vec::new(),
             end_reason: None,
@@ -160,6 +163,8 @@ impl CallDetail {
             EventType::CallAnswered => {
                 self.row.state = "active".into();
                 self.row.answered_at = Some(epoch_ms(at));
+                self.row.transport = text(d, "transport");
+                self.providers(d);
             }
             EventType::SttTranscribed => self.transcribed(d),
             EventType::AgentResponded => self.responded(d),
@@ -186,6 +191,24 @@ impl CallDetail {
             self.row.from = masked(d, "from");
             self.row.to = masked(d, "to");
             self.row.state = "originating".into();
+        }
+    }
+
+    /// The providers an event names (`call.answered`, `call.ended`); an
+    /// event that names none leaves them.
+    fn providers(&mut self, d: &Value) {
+        let list = |k: &str| -> Option<Vec<String>> {
+            d.get(k).and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+        };
+        if let Some(stt) = list("stt_providers") {
+            self.row.stt_providers = stt;
+        }
+        if let Some(tts) = list("tts_providers") {
+            self.row.tts_providers = tts;
         }
     }
 
@@ -263,18 +286,7 @@ impl CallDetail {
         self.row.ended_at = Some(epoch_ms(at));
         self.row.end_reason = text(d, "reason");
         self.duration_ms = d.get("duration_ms").and_then(Value::as_u64);
-        let list = |k: &str| -> Vec<String> {
-            d.get(k)
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        self.row.stt_providers = list("stt_providers");
-        self.row.tts_providers = list("tts_providers");
+        self.providers(d);
         self.latency = d
             .get("latency")
             .and_then(Value::as_array)

@@ -19,7 +19,8 @@ fn ev(call: &str, tenant: &str, kind: EventType, ms: u64, data: Value) -> CallEv
 fn conversation(hub: &ConsoleHub, call: &str, tenant: &str) {
     let d = json!({"direction": "inbound", "did": "+15557654321", "caller_number": "+15551234567"});
     hub.observe(&ev(call, tenant, EventType::CallStarted, 0, d));
-    hub.observe(&ev(call, tenant, EventType::CallAnswered, 10, json!({})));
+    let answered = json!({"transport": "rtp", "stt_providers": ["wyoming", "fake"], "tts_providers": ["fake"]});
+    hub.observe(&ev(call, tenant, EventType::CallAnswered, 10, answered));
     hub.observe(&ev(
         call,
         tenant,
@@ -74,6 +75,10 @@ fn a_call_is_live_with_masked_numbers_until_its_end_then_kept_with_its_figures()
     assert_eq!(live[0].state, "active");
     assert_eq!(live[0].turn, 1);
     assert_eq!(live[0].from.as_deref(), Some("+1******4567"));
+    // The transport and the providers, live from `call.answered`.
+    assert_eq!(live[0].transport.as_deref(), Some("rtp"));
+    assert_eq!(live[0].stt_providers, ["wyoming", "fake"]);
+    assert_eq!(live[0].tts_providers, ["fake"]);
     assert_eq!(updates.try_recv().unwrap().state, "ringing");
 
     let figures = json!([{"agent_ms": 5.0, "total_ms": 40.0}, {"stt_ms": 3.0, "total_ms": 99.0},

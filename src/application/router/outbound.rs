@@ -24,7 +24,7 @@ use crate::{
     domain::{
         AgentId, CallId, Did,
         call::{Direction, EndReason},
-        events::{CallContext, Ended, EventData, EventType, Started},
+        events::{Answered, CallContext, Ended, EventData, EventType, Started},
     },
 };
 use ari::ChannelId;
@@ -263,10 +263,26 @@ impl CallRouter {
         }
     }
 
+    /// `call.answered`'s data for an outbound call's `route`: what its
+    /// session will use (the transport, the providers of its speech).
+    fn answered_data(&self, route: &Route) -> Answered {
+        let cfg = &self.deps.config;
+        let (transport, _) = route.media(cfg.transport, cfg.wire_format);
+        let (stt_providers, tts_providers) = self
+            .deps
+            .speech
+            .as_ref()
+            .map(|c| crate::application::session::providers::resolve(c.as_ref(), route).names())
+            .unwrap_or_default();
+        Answered {
+            transport: Some(transport.as_str()),
+            stt_providers,
+            tts_providers,
+        }
+    }
+
     async fn answered(&mut self, channel: &ChannelId, name: &str) -> Option<Outcome> {
         let p = self.pending.remove(channel)?;
-        let (t, data) = outbound_event(EventData::CallAnswered {}, None);
-        self.publish(&p.call_id, &p.request.tenant, t, data).await;
         let route = Route {
             tenant: p.request.tenant.clone(),
             agent: p.agent.clone(),
@@ -283,6 +299,8 @@ impl CallRouter {
             transport: None,
             format: None,
         };
+        let (t, data) = outbound_event(EventData::CallAnswered(self.answered_data(&route)), None);
+        self.publish(&p.call_id, &p.request.tenant, t, data).await;
         let party = InboundCall {
             caller: channel.clone(),
             channel_name: name.to_owned(),

@@ -27,7 +27,7 @@ mod drive;
 mod effects;
 mod latency;
 mod machine;
-mod providers;
+pub(crate) mod providers;
 mod record;
 mod resources;
 pub(crate) use resources::ignore_gone;

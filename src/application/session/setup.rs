@@ -157,7 +157,8 @@ impl Session {
             t.answer(&self.inbound.caller)
                 .await
                 .map_err(|e| format!("answer: {e}"))?;
-            self.transition(CallInput::Answered, EventData::CallAnswered {});
+            let data = self.core.answered_data(transport.as_str());
+            self.transition(CallInput::Answered, data);
         }
 
         // Ids chosen here, so events that beat the HTTP responses still match.

@@ -36,7 +36,10 @@ impl Session {
         if let Some(media) = media {
             match telephony.answer(&caller).await {
                 Ok(()) => {
-                    self.transition(CallInput::Answered, EventData::CallAnswered {});
+                    self.transition(
+                        CallInput::Answered,
+                        EventData::CallAnswered(Default::default()),
+                    );
                     match telephony.play(&caller, &media).await {
                         Ok(()) => caller_gone = self.wait_for_message_end().await,
                         Err(e) => {

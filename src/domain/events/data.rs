@@ -34,8 +34,8 @@ pub enum EventData {
     CallStarted(Started),
     /// `call.ringing`: nothing of its own.
     CallRinging {},
-    /// `call.answered`: nothing of its own.
-    CallAnswered {},
+    /// `call.answered`.
+    CallAnswered(Answered),
     /// `call.ended`.
     CallEnded(Ended),
     /// `stt.transcribed`.
@@ -82,7 +82,7 @@ impl EventData {
         match self {
             Self::CallStarted(_) => EventType::CallStarted,
             Self::CallRinging {} => EventType::CallRinging,
-            Self::CallAnswered {} => EventType::CallAnswered,
+            Self::CallAnswered(_) => EventType::CallAnswered,
             Self::CallEnded(_) => EventType::CallEnded,
             Self::SttTranscribed(_) => EventType::SttTranscribed,
             Self::AgentResponded(_) => EventType::AgentResponded,
@@ -261,6 +261,21 @@ pub struct BargeIn {
     /// The cut reply's stage figures, as for `tts.generated`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<TurnLatency>,
+}
+
+/// `call.answered`: how the call's audio is carried and recognised, once
+/// the gateway knows (an inbound call's route, an outbound call's request).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Answered {
+    /// `rtp`, `audiosocket` or `websocket`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<&'static str>,
+    /// Speech-to-text providers, primary first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stt_providers: Vec<String>,
+    /// Text-to-speech providers, primary first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tts_providers: Vec<String>,
 }
 
 /// `call.screened`: who answered an outbound call that asked

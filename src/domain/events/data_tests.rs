@@ -47,7 +47,7 @@ fn session_events_keep_their_fields() {
             }),
             json!({"did": "+15557654321", "caller_number": "+15551234567"}),
         ),
-        (EventData::CallAnswered {}, json!({})),
+        (EventData::CallAnswered(Answered::default()), json!({})),
         (
             EventData::SttTranscribed(Transcribed {
                 text: "hello".into(),
@@ -267,7 +267,10 @@ fn the_routers_outbound_events_keep_their_fields() {
         json!({"to": "+15551234567", "from": null, "agent_id": "sales",
             "metadata": {"crm": "42"}, "direction": "outbound"})
     );
-    for data in [EventData::CallRinging {}, EventData::CallAnswered {}] {
+    for data in [
+        EventData::CallRinging {},
+        EventData::CallAnswered(Answered::default()),
+    ] {
         assert_eq!(
             data.to_json(&outbound_router()),
             json!({"direction": "outbound"})

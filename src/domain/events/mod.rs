@@ -4,9 +4,9 @@ mod data;
 mod latency;
 
 pub use data::{
-    BargeIn, CallContext, Conversation, Dtmf, Ended, Escalated, Escalation, EventData, Generated,
-    LlmTimeout, Providers, Responded, Screened, Started, SttFailed, Transcribed, TransferFailure,
-    Transferred, TtsFailed,
+    Answered, BargeIn, CallContext, Conversation, Dtmf, Ended, Escalated, Escalation, EventData,
+    Generated, LlmTimeout, Providers, Responded, Screened, Started, SttFailed, Transcribed,
+    TransferFailure, Transferred, TtsFailed,
 };
 pub use latency::TurnLatency;
 

@@ -7,7 +7,7 @@ use crate::{
     application::ports::directory::Route,
     domain::{
         call::{CallInput, EndReason},
-        events::{EventData, Started, SttFailed},
+        events::{Answered, EventData, Started, SttFailed},
     },
 };
 
@@ -41,6 +41,15 @@ impl CallCore {
 
     pub(crate) fn tts_provider_count(&self) -> usize {
         self.who.tts_names.len()
+    }
+
+    /// `call.answered`'s data: the transport and the speech providers.
+    pub(crate) fn answered_data(&self, transport: &'static str) -> EventData {
+        EventData::CallAnswered(Answered {
+            transport: Some(transport),
+            stt_providers: self.who.stt_names.clone(),
+            tts_providers: self.who.tts_names.clone(),
+        })
     }
 
     pub(crate) fn started_data(&self) -> EventData {

@@ -161,7 +161,7 @@ function drawLive() {
   const count = $("#live-calls");
   if (count) count.textContent = liveCount();
   if (!rows.length) {
-    body.replaceChildren(el("tr", { class: "empty" }, el("td", { colspan: 10 }, "No live calls")));
+    body.replaceChildren(el("tr", { class: "empty" }, el("td", { colspan: 11 }, "No live calls")));
     return;
   }
   body.replaceChildren(
@@ -178,6 +178,7 @@ function drawLive() {
         el("td", { class: "duration", "data-start": r.answered_at ?? r.started_at }, since(r.answered_at ?? r.started_at)),
         el("td", { class: "turn-no", "data-turn": r.turn }, r.turn),
         el("td", {}, r.agent_id ?? "–"),
+        el("td", {}, r.transport ?? "–"),
         el("td", {}, providers(r)),
       );
       tr.addEventListener("click", () => (location.hash = `#/call/${encodeURIComponent(r.call_id)}`));
@@ -268,7 +269,7 @@ async function showCall(id) {
   $("#call-id").textContent = c.call_id;
   const facts = [
     ["Tenant", c.tenant_id], ["Direction", c.direction], ["From", c.from ?? "–"], ["To", c.to ?? "–"],
-    ["State", c.state], ["Agent", c.agent_id ?? "–"], ["Providers", providers(c)],
+    ["State", c.state], ["Agent", c.agent_id ?? "–"], ["Transport", c.transport ?? "–"], ["Providers", providers(c)],
     ["Started", new Date(c.started_at).toLocaleString()],
     ["Duration", c.duration_ms !== null ? `${(c.duration_ms / 1000).toFixed(1)} s` : since(c.answered_at ?? c.started_at)],
     ["End reason", c.end_reason ?? "–"],

@@ -134,8 +134,10 @@ impl Sim {
         sim.core.routed(route(greeting), Vec::new(), Vec::new());
         let started = sim.core.started_data();
         sim.core.transition(CallInput::InboundArrived, started);
-        sim.core
-            .transition(CallInput::Answered, EventData::CallAnswered {});
+        sim.core.transition(
+            CallInput::Answered,
+            EventData::CallAnswered(Default::default()),
+        );
         sim
     }
 
