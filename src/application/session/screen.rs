@@ -156,8 +156,9 @@ impl Session {
                 Some(MediaEvent::SpeechPaused { at } | MediaEvent::SpeechEnded { at }) => {
                     return Heard::SpeechStopped(at);
                 }
-                Some(MediaEvent::Tone { end, hz, .. }) => {
-                    tracing::debug!(hz, "tone heard");
+                Some(MediaEvent::Tone { start, end, hz }) => {
+                    let ms = end.saturating_duration_since(start).as_millis() as u64;
+                    tracing::info!(hz, ms, "tone heard while screening");
                     return Heard::Tone(end);
                 }
                 // The callee's words are not a turn: nobody has spoken to them yet.

@@ -21,8 +21,11 @@ const MACHINE: &str = "+15550000012";
 /// Answers and hangs up a second later, before any decision.
 const GONE: &str = "+15550000013";
 
-/// The callees: answer, wait 0.8 s, play `amd-<who>`, then send silence and
-/// record what they hear (`recordings/screen-<who>-<uniqueid>-rx.wav`).
+/// The callees: answer, play `amd-<who>` (0.8 s of silence first, as people
+/// take a moment; played, not waited, so the recording's time line starts at
+/// the answer: MixMonitor writes nothing while neither side sends audio),
+/// then send silence and record what they hear
+/// (`recordings/screen-<who>-<uniqueid>-rx.wav`).
 const CALLEES: &str = r#"
 [vg-callee]
 exten => +15550000011,1,Set(WHO=person)
@@ -35,12 +38,11 @@ exten => +15550000013,1,Answer()
 exten => screen,1,Answer()
  same => n,Set(REC=${VG_SILENCE:0:-17}recordings/screen-${WHO}-${UNIQUEID})
  same => n,MixMonitor(${REC}.wav,r(${REC}-rx.wav))
- same => n,Wait(0.8)
  same => n,Playback(${VG_SILENCE:0:-10}amd-${WHO})
  same => n,Goto(vg-caller,silence,1)
 "#;
 
-/// Where the machine's beep ends, from the answer (its recording starts 0.8 s in).
+/// Where the machine's beep ends, from the answer.
 struct Recordings {
     machine_beep_end: Duration,
 }
@@ -52,12 +54,15 @@ fn record_greetings(ast: &AsteriskServer, servers: &WyomingServers) -> Recording
         let s = runtime.block_on(synthesize(&servers.tts_uri(), text));
         resample(&s.pcm, s.rate, wav::RATE)
     };
-    let person = speak("Hello?");
+    let pause = || wav::silence(Duration::from_millis(800), wav::RATE);
+    let mut person = pause();
+    person.extend(speak("Hello?"));
     wav::write(&ast.sounds_dir().join("amd-person.wav"), wav::RATE, &person).unwrap();
-    let mut machine = speak(
+    let mut machine = pause();
+    machine.extend(speak(
         "Hi, you have reached the voicemail of John Smith. I can't take your call \
          right now. Please leave your name and number after the tone.",
-    );
+    ));
     machine.extend(wav::silence(Duration::from_millis(300), wav::RATE));
     machine.extend(wav::tone(
         1000.0,
@@ -73,7 +78,7 @@ fn record_greetings(ast: &AsteriskServer, servers: &WyomingServers) -> Recording
     )
     .unwrap();
     Recordings {
-        machine_beep_end: Duration::from_millis(800) + length,
+        machine_beep_end: length,
     }
 }
 
@@ -154,12 +159,20 @@ fn outbound_calls_tell_a_person_from_an_answering_machine() {
     let spans = sentences(&heard);
     // The message, all of it after the beep (and none over the greeting).
     assert!(!spans.is_empty(), "the machine recorded nothing");
+    let screening_log = || -> Vec<String> {
+        rig.gw
+            .log()
+            .into_iter()
+            .filter(|l| l.contains("tone heard") || l.contains("screened") || l.contains("beep"))
+            .collect()
+    };
     assert!(
         spans[0].0 + Duration::from_millis(100) >= recordings.machine_beep_end,
-        "the message started at {:?}, the beep ended at {:?}: {:?}",
+        "the message started at {:?}, the beep ended at {:?}: {:?}; {:#?}",
         spans[0].0,
         recordings.machine_beep_end,
-        secs(&spans)
+        secs(&spans),
+        screening_log()
     );
     // Started by the beep, not by `beep_timeout` (10 s after the decision).
     assert!(
