@@ -65,11 +65,23 @@ async fn the_binary_signs_with_the_instance_role_from_imds() {
         0,
         "nothing fetched before the first use"
     );
-    let call = sim.place_inbound_call("+15551234567", "+15557654321");
-    until("the greeting Polly spoke", || {
-        sim.heard_pcm(call).iter().any(|s| s.unsigned_abs() > 4000)
+    // A call placed before the gateway holds the Stasis app finds no app.
+    until("the gateway's events socket", || {
+        sim.app_connected("voice-gateway")
     })
     .await;
+    let call = sim.place_inbound_call("+15551234567", "+15557654321");
+    let greeted = tokio::time::timeout(Duration::from_secs(20), async {
+        while !sim.heard_pcm(call).iter().any(|s| s.unsigned_abs() > 4000) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    if greeted.is_err() {
+        let _ = child.kill();
+        let logs = logs.join().unwrap().join("\n");
+        panic!("timed out waiting for the greeting Polly spoke: {logs}");
+    }
     assert!(sim.caller_say(call, &speech(1200)));
     until("a Transcribe stream", || {
         streams.load(Ordering::SeqCst) >= 1
