@@ -24,6 +24,10 @@ pub(crate) fn sample_data(t: EventType) -> Value {
         EventType::SttTranscribed => json!({"text": "I'd like to check my order"}),
         EventType::AgentResponded => json!({"text": "Sure, what is the order number?"}),
         EventType::CallDtmf => json!({"digit": "5"}),
+        EventType::CallScreened => json!({"answered_by": "machine", "reason": "beep",
+            "decision_ms": 2400, "action": "message"}),
+        EventType::CallAnswered => json!({"transport": "rtp", "stt_providers": ["wyoming"],
+            "tts_providers": ["wyoming", "fake"]}),
         EventType::CallEscalated | EventType::CallTransferred => {
             json!({"target": "PJSIP/200", "mode": "blind"})
         }
