@@ -1,7 +1,7 @@
 //! Pipeline settings for one leg, from its wire format and STT rate.
 
 use crate::application::ports::{media::Transport, telephony::WireFormat};
-use ::media::jitter::JitterConfig;
+use ::media::jitter::{JitterConfig, Release};
 use ::media::pacer::PacerConfig;
 use ::media::pipeline::{InboundConfig, OutboundConfig, TelephoneCodec};
 use std::time::Duration;
@@ -43,6 +43,9 @@ pub(crate) fn inbound(
         jitter: JitterConfig {
             target_delay: min,
             max_delay: max,
+            // The frames feed the VAD and the recogniser: a frame that is here
+            // goes on at once; the delay only bounds the wait for a missing one.
+            release: Release::InOrder,
             ..JitterConfig::default()
         },
         ..InboundConfig::default()

@@ -13,6 +13,24 @@ pub enum Concealment {
     RepeatLast,
 }
 
+/// When a frame that is here and next in sequence comes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Release {
+    /// At its place on the talkspurt's time line, one playout delay after the
+    /// talkspurt began: paced at the media rate, as an ear needs it.
+    #[default]
+    OnTime,
+    /// As soon as it is here and the frame before it has come out. The
+    /// playout delay is then only how long a missing frame is waited for
+    /// before it is concealed. For machine readers (a VAD, a recogniser): a
+    /// sender's stall and the burst after it, or a delay grown by one late
+    /// packet, cost no standing lag — Asterisk relays most phones' streams
+    /// for the whole call, one talkspurt that never re-anchors. The price: a
+    /// talkspurt's first packet goes out at once, so one overtaken by the
+    /// next at the very start of a talkspurt is late, not put back in order.
+    InOrder,
+}
+
 /// Sizes, delays and policies of a [`JitterBuffer`](super::JitterBuffer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JitterConfig {
@@ -35,6 +53,8 @@ pub struct JitterConfig {
     /// Consecutive frames concealed at most; a longer hole is skipped without
     /// output, since minutes of repeated audio help nobody.
     pub max_concealed_run: u32,
+    /// When frames that are here come out.
+    pub release: Release,
 }
 
 impl Default for JitterConfig {
@@ -49,6 +69,7 @@ impl Default for JitterConfig {
             jitter_multiplier: 4,
             concealment: Concealment::Silence,
             max_concealed_run: 3,
+            release: Release::OnTime,
         }
     }
 }

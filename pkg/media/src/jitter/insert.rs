@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::slots::{SlotMeta, SlotState};
-use super::{FRAME, Insert, JitterBuffer, MAX_DROPOUT, MAX_MISORDER, Playout};
+use super::{FRAME, Insert, JitterBuffer, MAX_DROPOUT, MAX_MISORDER, Playout, Release};
 use crate::rtp::{RtpHeader, seq_diff};
 
 impl JitterBuffer {
@@ -46,7 +46,10 @@ impl JitterBuffer {
             // The buffer ran dry: either a silence (Asterisk sent nothing) or a
             // stall longer than the delay. Either way output has stopped, and
             // this packet starts a new talkspurt rather than being late.
-            let drained = p.last_emit.is_none_or(|e| e + FRAME <= now);
+            // Released in order, frames leave at once: an empty buffer is the
+            // steady state then, and only a packet past its place starts anew.
+            let drained = self.config.release == Release::OnTime
+                && p.last_emit.is_none_or(|e| e + FRAME <= now);
             let too_late = p.at(header.timestamp, self.config.clock_rate) < now;
             if drained || too_late || header.marker || usize::from(ahead) >= self.slots.capacity() {
                 self.stats.lost += u64::from(ahead);

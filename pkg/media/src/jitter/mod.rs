@@ -37,7 +37,7 @@ mod tests_prop;
 
 use std::time::{Duration, Instant};
 
-pub use config::{Concealment, JitterConfig};
+pub use config::{Concealment, JitterConfig, Release};
 use estimator::JitterEstimator;
 use slots::Slots;
 

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::slots::SlotMeta;
-use super::{Concealment, FRAME, Frame, FrameKind, JitterBuffer, Playout};
+use super::{Concealment, FRAME, Frame, FrameKind, JitterBuffer, Playout, Release};
 
 impl JitterBuffer {
     /// When the next frame is due; `None` while the buffer is empty (silence
@@ -60,7 +60,13 @@ impl JitterBuffer {
     /// Playout time of a held packet. A marker bit after the talkspurt started
     /// means the sender began a new one: it plays one delay after it arrived,
     /// not where the old timestamps would put it.
+    ///
+    /// With [`Release::InOrder`] a held packet next in sequence is due when it
+    /// arrived, never before the last frame out.
     fn due(&self, p: &Playout, m: &SlotMeta) -> Instant {
+        if let (Release::InOrder, Some(arrival)) = (self.config.release, m.arrival) {
+            return p.last_emit.map_or(arrival, |e| arrival.max(e));
+        }
         match (m.marker && p.started, m.arrival) {
             (true, Some(arrival)) => {
                 let fresh = arrival + self.target();
@@ -76,7 +82,13 @@ impl JitterBuffer {
             p.delay = self.target();
             self.stats.talkspurts += 1;
         }
-        p.anchor_at = due;
+        // The next frame is concealed if still missing one frame after this
+        // one's place on the time line: with in-order release, its arrival
+        // plus the delay, at least a frame (it came out sooner).
+        p.anchor_at = match (self.config.release, m.arrival) {
+            (Release::InOrder, Some(arrival)) => due.max(arrival + p.delay.max(FRAME)),
+            _ => due,
+        };
         p.anchor_ts = m.ts;
         p.next_seq = m.seq.wrapping_add(1);
         p.next_ts = m.ts.wrapping_add(self.samples_per_frame);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 
-use super::{FrameKind, JitterBuffer, JitterConfig};
+use super::{FrameKind, JitterBuffer, JitterConfig, Release};
 use crate::rtp::{RtpHeader, seq_diff};
 
 #[derive(Debug, Clone)]
@@ -120,9 +120,13 @@ struct Played {
 fn drive(
     arrivals: &[(Duration, RtpHeader)],
     lateness: &[u64],
+    release: Release,
 ) -> Result<(JitterBuffer, Played), TestCaseError> {
     let t0 = Instant::now();
-    let mut jb = JitterBuffer::new(JitterConfig::default());
+    let mut jb = JitterBuffer::new(JitterConfig {
+        release,
+        ..JitterConfig::default()
+    });
     let cap = jb.config().capacity;
     let mut played = Played::default();
     let mut wake = 0usize;
@@ -171,13 +175,16 @@ fn drive(
     Ok((jb, played))
 }
 
-fn check_order(played: &Played) -> Result<(), TestCaseError> {
+/// In order, each once; paced frames 20 ms apart or more, frames released
+/// in order never stamped before the one before.
+fn check_order(played: &Played, release: Release) -> Result<(), TestCaseError> {
+    let gap = match release {
+        Release::OnTime => Duration::from_millis(20),
+        Release::InOrder => Duration::ZERO,
+    };
     for w in played.frames.windows(2) {
         let ((s0, q0, _, t0), (s1, q1, _, t1)) = (w[0], w[1]);
-        prop_assert!(
-            t1 >= t0 + Duration::from_millis(20),
-            "frames 20 ms apart or more"
-        );
+        prop_assert!(t1 >= t0 + gap, "frames {:?} apart or more", gap);
         if s0 == s1 {
             prop_assert!(
                 seq_diff(q1, q0) > 0,
@@ -206,12 +213,13 @@ proptest! {
         burst_ms in prop_oneof![Just(0u64), 1u64..400],
         lateness in prop::collection::vec(prop_oneof![3 => Just(0u64), 1 => 0u64..50], 1..20),
         seed in any::<u64>(),
+        release in prop_oneof![Just(Release::OnTime), Just(Release::InOrder)],
     ) {
         let sent = send(&spurts, seq0, ts0);
         let net = Net { loss, dup, delays, burst_ms, lateness };
         let arrivals = network(&sent, &net, seed);
-        let (jb, played) = drive(&arrivals, &net.lateness)?;
-        check_order(&played)?;
+        let (jb, played) = drive(&arrivals, &net.lateness, release)?;
+        check_order(&played, release)?;
         let s = jb.stats();
         let audio = played.frames.iter().filter(|f| f.2 == FrameKind::Audio).count() as u64;
         prop_assert!(audio <= s.received);
@@ -234,12 +242,49 @@ proptest! {
         let sent = send(&spurts, seq0, ts0);
         let net = Net { loss: 0.0, dup, delays, burst_ms: 0, lateness: vec![0] };
         let arrivals = network(&sent, &net, seed);
-        let (jb, played) = drive(&arrivals, &net.lateness)?;
-        check_order(&played)?;
+        let (jb, played) = drive(&arrivals, &net.lateness, Release::OnTime)?;
+        check_order(&played, Release::OnTime)?;
         let s = jb.stats();
         prop_assert_eq!((s.lost, s.late, s.concealed), (0, 0, 0));
         prop_assert_eq!(s.received, sent.len() as u64);
         prop_assert_eq!(played.frames.len(), sent.len());
         prop_assert_eq!(s.duplicate, arrivals.len() as u64 - sent.len() as u64);
+    }
+
+    /// Released in order, with the sender stalling and bursting and one
+    /// path of varying delay but nothing lost or reordered: every frame comes
+    /// out the moment it arrives, whatever lag the paced policy would build.
+    #[test]
+    fn in_order_release_adds_no_lag(
+        spurts in prop::collection::vec(spurt(3000, false), 1..8),
+        seq0 in any::<u16>(),
+        ts0 in any::<u32>(),
+        burst_ms in prop_oneof![Just(0u64), 1u64..400],
+        step in 0u64..300,
+    ) {
+        let sent = send(&spurts, seq0, ts0);
+        // The path's delay rises by `step` for 20 packets, then falls: a
+        // stall, then a burst. Nothing overtakes (arrivals keep send order).
+        let mut arrivals: Vec<(Duration, RtpHeader)> = Vec::with_capacity(sent.len());
+        for (i, p) in sent.iter().enumerate() {
+            let mut at = p.at + Duration::from_millis(if i % 40 < 20 { step } else { 0 });
+            if burst_ms > 0 {
+                let b = Duration::from_millis(burst_ms).as_nanos();
+                at = Duration::from_nanos(u64::try_from(at.as_nanos().div_ceil(b) * b).unwrap());
+            }
+            let at = arrivals.last().map_or(at, |last| at.max(last.0));
+            arrivals.push((at, p.header));
+        }
+        let t0 = Instant::now();
+        let (jb, played) = drive(&arrivals, &[0], Release::InOrder)?;
+        check_order(&played, Release::InOrder)?;
+        let s = jb.stats();
+        prop_assert_eq!((s.lost, s.concealed), (0, 0));
+        prop_assert_eq!(played.frames.len(), sent.len());
+        for (f, a) in played.frames.iter().zip(&arrivals) {
+            prop_assert_eq!(f.1, a.1.sequence);
+            let lag = f.3.saturating_duration_since(t0).saturating_sub(a.0);
+            prop_assert!(lag < Duration::from_millis(1), "frame {} held {:?}", f.1, lag);
+        }
     }
 }
