@@ -143,6 +143,7 @@ pub(super) fn session_deps(
         barge_in_decide_timeout: s.barge_in_decide_timeout.0,
         barge_in_backchannels: s.barge_in_backchannels.clone(),
         barge_in_echo_guard: s.barge_in_echo_guard,
+        barge_in_resume_early: s.barge_in_resume_early,
         transfer_context: s.transfer_context.clone(),
         transfer_mode: s.transfer_mode.into(),
         transfer_endpoints: s.transfer_endpoints.clone(),

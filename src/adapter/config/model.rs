@@ -505,6 +505,8 @@ pub struct SessionSection {
     pub barge_in_backchannels: Vec<String>,
     /// Pause mode: our own voice coming back pauses nothing.
     pub barge_in_echo_guard: bool,
+    /// Pause mode: play on while a short sound's transcript is awaited.
+    pub barge_in_resume_early: bool,
     /// Dialplan context that blind transfers to an extension enter.
     pub transfer_context: String,
     /// How the agent's transfer actions are done: blind or attended.
@@ -550,6 +552,7 @@ impl Default for SessionSection {
                 .map(|w| (*w).to_owned())
                 .collect(),
             barge_in_echo_guard: false,
+            barge_in_resume_early: true,
             transfer_context: "transfer".into(),
             transfer_mode: Default::default(),
             transfer_endpoints: Default::default(),

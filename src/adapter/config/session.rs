@@ -205,10 +205,12 @@ mod tests {
         let c = load_from_str("", Vec::new()).unwrap();
         assert_eq!(c.session.barge_in_mode, super::BargeInModeSetting::Pause);
         assert!(!c.session.barge_in_echo_guard);
+        assert!(c.session.barge_in_resume_early);
         let c = load_from_str(
             "[session]\nbarge_in_mode = \"cancel\"\nbarge_in_noise_max = \"250ms\"\n\
              barge_in_speech_min = \"1s\"\nbarge_in_decide_timeout = \"2s\"\n\
-             barge_in_backchannels = [\"mm-hmm\", \"d'accord\"]\nbarge_in_echo_guard = true\n",
+             barge_in_backchannels = [\"mm-hmm\", \"d'accord\"]\nbarge_in_echo_guard = true\n\
+             barge_in_resume_early = false\n",
             Vec::new(),
         )
         .unwrap();
@@ -217,6 +219,7 @@ mod tests {
         assert_eq!(s.barge_in_noise_max.0.as_millis(), 250);
         assert_eq!(s.barge_in_backchannels, ["mm-hmm", "d'accord"]);
         assert!(s.barge_in_echo_guard);
+        assert!(!s.barge_in_resume_early);
 
         for (toml, key) in [
             ("barge_in_mode = \"hold\"", "barge_in_mode"),

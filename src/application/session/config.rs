@@ -115,6 +115,9 @@ pub struct SessionConfig {
     /// Pause mode: an onset whose sound matches the agent audio just sent
     /// (our own voice coming back) pauses nothing.
     pub barge_in_echo_guard: bool,
+    /// Pause mode: a sound over before `barge_in_speech_min` lets the agent
+    /// play on while its transcript is awaited; other words then cancel.
+    pub barge_in_resume_early: bool,
     /// Dialplan context for blind transfers of non-SIP channels (`continue`).
     pub transfer_context: String,
     /// How the agent's `transfer` actions are carried out (the API chooses per request).
@@ -178,6 +181,7 @@ impl Default for SessionConfig {
                 .map(|w| (*w).to_owned())
                 .collect(),
             barge_in_echo_guard: true,
+            barge_in_resume_early: true,
             transfer_context: "transfer".into(),
             transfer_mode: TransferMode::Blind,
             transfer_endpoints: BTreeMap::new(),

@@ -97,18 +97,20 @@ fn a_spoken_okay_over_the_agent_resumes_its_sentence() {
         r.resume,
         r.played
     );
-    assert_resumed_backchannel(&r, audio_ms);
+    let okay = voiced.first().map_or(Duration::ZERO, |(a, b)| *b - *a);
+    assert_resumed_backchannel(&r, okay, audio_ms);
     assert_eq!(resumed_total(&rig, "backchannel"), 1);
     rig.finish();
 }
 
-/// As [`assert_resumed`], but the resume waits for Whisper's transcript,
-/// within the hold's `barge_in_decide_timeout`.
-fn assert_resumed_backchannel(r: &crate::hold::Resumed, audio_ms: u64) {
+/// As [`assert_resumed`], the 600 ms counted from the end of the caller's
+/// `okay` (its VAD hangover included): the agent plays on once the sound is
+/// over, while Whisper's transcript (seconds on this CPU) is awaited, and
+/// that transcript then only confirms a backchannel.
+fn assert_resumed_backchannel(r: &crate::hold::Resumed, okay: Duration, audio_ms: u64) {
     let bound = crate::hold::Resumed {
-        resume: Duration::ZERO,
+        resume: r.resume.saturating_sub(okay),
         ..*r
     };
     assert_resumed(&bound, audio_ms);
-    assert!(r.resume <= Duration::from_secs(10), "{DECIDE}: {r:?}");
 }

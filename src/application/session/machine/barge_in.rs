@@ -52,9 +52,16 @@ impl CallCore {
             // Sound again within the hold: judged on its whole length.
             h.sound_end = None;
             h.sound_over = false;
+            let replay = std::mem::replace(&mut h.playing, false);
+            if replay {
+                h.paused_at = at;
+            }
             let due = (h.onset + speech_min).max(self.now.at);
             let due = self.timers.get(Timer::Hold).map_or(due, |t| t.min(due));
             self.timers.set(Timer::Hold, due);
+            if replay {
+                self.emit(Effect::PausePlayout);
+            }
             return;
         }
         if !self.interruptible() || self.speech_mut().is_none() {
@@ -71,13 +78,16 @@ impl CallCore {
             sound_end: None,
             sound_over: false,
             asked: false,
+            paused_at: at,
+            playing: false,
         });
         self.timers.set(Timer::Hold, at + speech_min);
     }
 
     /// The held sound stopped at `at` (`over`: the VAD's end, not a pause).
-    /// Short: noise, resume. Longer: ask for its transcript. Whether a hold
-    /// took it.
+    /// Short: noise, resume. Longer: ask for its transcript; once the sound
+    /// is over (not only paused), play on while it is awaited if
+    /// `barge_in_resume_early`. Whether a hold took it.
     pub(super) fn hold_sound_stopped(&mut self, at: Instant, over: bool) -> bool {
         let (noise_max, decide) = (
             self.cfg.barge_in_noise_max,
@@ -91,15 +101,47 @@ impl CallCore {
         h.sound_over |= over;
         if at.saturating_duration_since(h.onset) < noise_max {
             self.resume_playout(Resume::Noise);
-        } else if !h.asked && self.stt.open {
+            return true;
+        }
+        if !h.asked && self.stt.open {
             h.asked = true;
             self.timers.set(Timer::Hold, (h.onset + decide).max(now));
             self.emit(Effect::FinishStt);
         } else if !h.asked {
             // No recogniser to tell a backchannel from a word: speech.
             self.hold_is_speech(None);
+            return true;
+        }
+        if over && self.cfg.barge_in_resume_early {
+            self.play_while_judged();
         }
         true
+    }
+
+    /// A sound over short of the speech minimum is most often a backchannel:
+    /// the agent goes on at once instead of after the recogniser's decode
+    /// (seconds for Whisper on a busy CPU). A transcript with other words
+    /// still cancels the agent then; more sound pauses it again.
+    fn play_while_judged(&mut self) {
+        let now = self.now.at;
+        let Some(h) = &mut self.hold else {
+            return;
+        };
+        if h.playing {
+            return;
+        }
+        h.playing = true;
+        let held = now.saturating_duration_since(h.paused_at);
+        self.emit(Effect::ResumePlayout);
+        self.drain_later(held);
+        tracing::debug!(call_id = %self.who.call_id, held_ms = held.as_millis() as u64, "barge-in hold: playing on while judged");
+    }
+
+    /// The leg reports the speech played out `held` later.
+    fn drain_later(&mut self, held: Duration) {
+        if let Some(due) = self.timers.get(Timer::Drain) {
+            self.timers.set(Timer::Drain, due + held);
+        }
     }
 
     /// A transcript during a hold decides it: nothing (noise) or only
@@ -149,13 +191,11 @@ impl CallCore {
             return;
         };
         self.timers.clear(Timer::Hold);
-        self.emit(Effect::ResumePlayout);
-        let held = self.now.at.saturating_duration_since(h.onset);
-        // The leg reports the speech played out that much later.
-        if let Some(due) = self.timers.get(Timer::Drain) {
-            self.timers.set(Timer::Drain, due + held);
+        if !h.playing {
+            self.emit(Effect::ResumePlayout);
+            self.drain_later(self.now.at.saturating_duration_since(h.paused_at));
         }
-        let held_ms = held.as_millis() as u64;
+        let held_ms = self.now.at.saturating_duration_since(h.onset).as_millis() as u64;
         tracing::info!(call_id = %self.who.call_id, ?why, held_ms, "barge-in hold resumed");
         match why {
             Resume::Noise => self.log.resumed.noise += 1,
@@ -166,9 +206,11 @@ impl CallCore {
     /// Drops a hold because its speech ends otherwise (done, replaced, the
     /// call moves on): the leg plays again.
     pub(super) fn drop_hold(&mut self) {
-        if self.hold.take().is_some() {
+        if let Some(h) = self.hold.take() {
             self.timers.clear(Timer::Hold);
-            self.emit(Effect::ResumePlayout);
+            if !h.playing {
+                self.emit(Effect::ResumePlayout);
+            }
         }
     }
 
@@ -181,7 +223,9 @@ impl CallCore {
         tracing::info!(call_id = %self.who.call_id, held_ms, heard = ?text.as_deref().map(crate::domain::pii::mask), "barge-in hold: speech");
         if !self.interruptible() || self.speech_mut().is_none() {
             // The speech became a farewell meanwhile: it is said whole.
-            self.emit(Effect::ResumePlayout);
+            if !h.playing {
+                self.emit(Effect::ResumePlayout);
+            }
             return;
         }
         let outcome = HoldOutcome {

@@ -165,6 +165,11 @@ pub(crate) struct Hold {
     pub(crate) sound_over: bool,
     /// The recogniser was asked for the sound's transcript.
     pub(crate) asked: bool,
+    /// When the agent's audio was last paused for this hold.
+    pub(crate) paused_at: Instant,
+    /// The sound ended short of speech and the agent plays again while its
+    /// transcript is awaited (`barge_in_resume_early`).
+    pub(crate) playing: bool,
 }
 
 /// What a hold that ended in a barge-in hands to the caller's turn.

@@ -344,3 +344,78 @@ fn transcripts_are_compared_word_by_word_without_punctuation() {
     assert_eq!(words_of("  "), Vec::<String>::new());
     assert_eq!(words_of("I'd -- like"), ["i'd", "like"]);
 }
+
+/// A short sound over (the VAD's end) plays the agent on at once; the
+/// backchannel transcript that follows only counts it.
+#[test]
+fn a_short_sound_over_plays_on_before_its_transcript_decides() {
+    let mut sim = speaking(pause());
+    let at = onset(&mut sim);
+    sim.advance(ms(500));
+    sim.input(Input::SpeechPaused { at: at + ms(340) });
+    assert_eq!(names(&sim.take()), ["PausePlayout", "FinishStt"]);
+    sim.advance(ms(140));
+    sim.input(Input::SpeechEnded { at: at + ms(340) });
+    assert_eq!(names(&sim.take()), ["ResumePlayout"]);
+    sim.input(Input::SttFinal {
+        text: "Okay.".into(),
+        confidence: None,
+    });
+    assert!(sim.take().is_empty(), "resumed once");
+    assert_eq!(sim.core.log.resumed.backchannel, 1);
+    assert_eq!(sim.phase(), Some(Phase::Speaking));
+    // Nothing left to decide: the hold's deadline is gone.
+    assert!(!sim.fire());
+}
+
+#[test]
+fn other_words_after_playing_on_still_cancel_the_agent() {
+    let mut sim = speaking(pause());
+    let at = onset(&mut sim);
+    sim.input(Input::SpeechPaused { at: at + ms(400) });
+    sim.input(Input::SpeechEnded { at: at + ms(400) });
+    assert_eq!(
+        names(&sim.take()),
+        ["PausePlayout", "FinishStt", "ResumePlayout"]
+    );
+    sim.input(Input::SttFinal {
+        text: "Stop.".into(),
+        confidence: None,
+    });
+    assert_eq!(names(&sim.take()), ["Flush", "DropReply", "CloseTts"]);
+}
+
+#[test]
+fn sound_again_after_playing_on_pauses_the_agent_again() {
+    let mut sim = speaking(pause());
+    let at = onset(&mut sim);
+    sim.input(Input::SpeechPaused { at: at + ms(400) });
+    sim.input(Input::SpeechEnded { at: at + ms(400) });
+    sim.take();
+    sim.advance(ms(600));
+    sim.input(Input::SpeechStarted {
+        at: sim.now.at,
+        echo: false,
+    });
+    // Past the speech minimum from the first onset: speech, cancelled.
+    assert_eq!(names(&sim.take()), ["PausePlayout"]);
+    assert!(sim.fire());
+    assert_eq!(names(&sim.take()), ["Flush", "DropReply", "CloseTts"]);
+}
+
+#[test]
+fn without_resume_early_the_agent_waits_for_the_transcript() {
+    let mut sim = speaking(SessionConfig {
+        barge_in_resume_early: false,
+        ..pause()
+    });
+    let at = onset(&mut sim);
+    sim.input(Input::SpeechPaused { at: at + ms(400) });
+    sim.input(Input::SpeechEnded { at: at + ms(400) });
+    assert_eq!(names(&sim.take()), ["PausePlayout", "FinishStt"]);
+    sim.input(Input::SttFinal {
+        text: "yeah".into(),
+        confidence: None,
+    });
+    assert_eq!(names(&sim.take()), ["ResumePlayout"]);
+}
