@@ -29,6 +29,7 @@ fn record(call: &str, tenant: &str) -> CallRecord {
             caller: Some("my card is 4111 1111 1111 1111".into()),
             agent: Some("I have 4111-1111-1111-1111, thanks".into()),
             interrupted: true,
+            barge_in: None,
             latency: TurnLatency {
                 stt_ms: Some(120.0),
                 total_ms: Some(640.5),

@@ -9,10 +9,11 @@
 //! and count ([`window`]).
 
 mod call;
+mod recorded;
 mod tap;
 pub mod window;
 
-pub use call::{BargeInView, CallDetail, CallRow, Exchange, Note};
+pub use call::{BargeInView, CallDetail, CallRow, Exchange, Note, Source};
 pub use tap::ConsoleTap;
 pub use window::{LatencyWindow, TenantLatency};
 
