@@ -115,7 +115,7 @@ impl Gateway {
         state.readiness = readiness;
         state.admission = Arc::new(CallAdmission::new(wiring::admission_limits(&config)));
         let router = CallRouter::new(deps, state.admission.clone());
-        let (control, control_rx) = RouterHandle::new(data.store);
+        let (control, control_rx) = RouterHandle::new(data.store, data.history.clone());
         Ok(Self {
             config,
             listener,

@@ -3,6 +3,7 @@
 //! call history in a real PostgreSQL, with the turns and figures the call's
 //! `call.ended` reported; another tenant's token finds nothing; the page in
 //! a real browser shows the same stage bars and says what the record lacks.
+//! `GET /v1/calls/{id}` finds the call in the history as well.
 
 use crate::{
     browser::Browser,
@@ -56,8 +57,12 @@ async fn sql(url: &str) -> Client {
 }
 
 async fn page(base: &str, id: &str, bearer: &str) -> (u16, Value) {
+    read(base, &format!("/console/api/calls/{id}"), bearer).await
+}
+
+async fn read(base: &str, path: &str, bearer: &str) -> (u16, Value) {
     let res = reqwest::Client::new()
-        .get(format!("{base}/console/api/calls/{id}"))
+        .get(format!("{base}{path}"))
         .bearer_auth(bearer)
         .send()
         .await
@@ -168,6 +173,16 @@ async fn an_ended_calls_page_after_a_restart_comes_from_the_call_history() {
     assert_eq!(code, 404, "globex reads acme's record");
     let (code, _) = page(&b.base, &id, &token("ops", "console:read")).await;
     assert_eq!(code, 200);
+
+    // The call API's read falls back to the history too.
+    let (code, summary) = read(&b.base, &format!("/v1/calls/{id}"), &acme).await;
+    assert_eq!(code, 200, "{summary}");
+    assert_eq!(summary["state"], "ended");
+    assert_eq!(summary["end_reason"], ended["data"]["reason"]);
+    assert_eq!(summary["to"], ACME_DID);
+    let globex = token("globex", "calls:read");
+    let (code, _) = read(&b.base, &format!("/v1/calls/{id}"), &globex).await;
+    assert_eq!(code, 404, "globex reads acme's call summary");
 
     // The page in a browser: the same bars, and where it came from.
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"))
