@@ -122,6 +122,10 @@ pub struct CallDetail {
     /// providers or notes, for example): the page says "not recorded".
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_recorded: Vec<&'static str>,
+    /// Replies whose figures are in the latency window already (charted as
+    /// they played, before the call's end).
+    #[serde(skip)]
+    pub(super) charted: usize,
 }
 
 /// A call page keeps at most this many exchanges and notes (the events keep all).
@@ -131,7 +135,7 @@ fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn figures(v: &Value) -> Option<Value> {
+pub(super) fn figures(v: &Value) -> Option<Value> {
     v.get("latency").filter(|l| l.is_object()).cloned()
 }
 
@@ -168,6 +172,7 @@ impl CallDetail {
             duration_ms: None,
             source: Source::Events,
             not_recorded: Vec::new(),
+            charted: 0,
         }
     }
 

@@ -67,6 +67,7 @@ impl CallDetail {
             duration_ms: Some(duration.as_millis() as u64),
             source: Source::History,
             not_recorded,
+            charted: 0,
         }
     }
 }

@@ -125,8 +125,33 @@ fn a_tenant_sees_only_its_own_calls_and_figures() {
     let end = json!({"reason": "caller_hangup", "duration_ms": 1, "turns": 0, "latency": [{"total_ms": 5.0}]});
     hub.observe(&ev("g1", "globex", EventType::CallEnded, 3000, end));
     assert!(hub.recent(&acme, 10).is_empty());
-    assert!(hub.latency(&acme, at(3000), 60).is_empty());
-    assert_eq!(hub.latency(&Visibility::All, at(3000), 60).len(), 1);
+    let tenants = |l: Vec<TenantLatency>| -> Vec<String> {
+        l.into_iter().map(|t| t.tenant_id.to_string()).collect()
+    };
+    assert_eq!(tenants(hub.latency(&acme, at(3000), 60)), ["acme"]);
+    assert_eq!(
+        tenants(hub.latency(&Visibility::All, at(3000), 60)),
+        ["acme", "globex"]
+    );
+}
+
+#[test]
+fn a_reply_counts_in_the_charts_as_it_plays_and_once_only() {
+    let hub = ConsoleHub::default();
+    conversation(&hub, "c1", "acme");
+    // Still live: the greeting's and the cut reply's figures are in.
+    let l = hub.latency(&Visibility::All, at(3000), 5);
+    assert_eq!(l[0].stages[0].count, 2, "{l:?}");
+    assert_eq!(l[0].stages[0].p90, Some(99.0));
+    let figures = json!([{"agent_ms": 5.0, "total_ms": 40.0}, {"stt_ms": 3.0, "total_ms": 99.0},
+                         {"stt_ms": 7.0, "total_ms": 70.0}]);
+    let ended = json!({"reason": "caller_hangup", "latency": figures});
+    hub.observe(&ev("c1", "acme", EventType::CallEnded, 2700, ended));
+    let l = hub.latency(&Visibility::All, at(3000), 5);
+    assert_eq!(
+        l[0].stages[0].count, 3,
+        "the end adds the cut-short reply only"
+    );
 }
 
 #[test]

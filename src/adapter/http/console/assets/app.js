@@ -138,6 +138,9 @@ function onEvent(name, data) {
       drawCharts();
     } else {
       live.set(data.call_id, data);
+      // A reply that played is in the charts already: redraw them, at most
+      // every 2 s however busy the gateway.
+      chartsSoon();
     }
     drawLive();
     if (viewing === data.call_id) showCall(viewing);
@@ -223,6 +226,11 @@ function drawRecent() {
 }
 
 // ---- latency charts ----------------------------------------------------------------
+
+let chartsDue = null;
+function chartsSoon() {
+  if (chartsDue === null) chartsDue = setTimeout(() => ((chartsDue = null), drawCharts()), 2000);
+}
 
 async function drawCharts() {
   const [five, hour] = await Promise.all([api("/console/api/latency?minutes=5"), api("/console/api/latency?minutes=60")]);
