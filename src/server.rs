@@ -22,6 +22,7 @@ use crate::application::{
     admission::CallAdmission,
     console::{ConsoleHub, ConsoleTap},
     health::Readiness,
+    ports::history::CallHistory,
     router::{CallRouter, ControlRequest, Feed, RouterHandle},
     shutdown::{ShutdownSwitch, Stage},
 };
@@ -69,6 +70,7 @@ pub struct Gateway {
     events: data::Events,
     idempotency: Arc<dyn IdempotencyStore>,
     console: Arc<ConsoleHub>,
+    history: Arc<dyn CallHistory>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -113,7 +115,7 @@ impl Gateway {
         state.readiness = readiness;
         state.admission = Arc::new(CallAdmission::new(wiring::admission_limits(&config)));
         let router = CallRouter::new(deps, state.admission.clone());
-        let (control, control_rx) = RouterHandle::new(data.store);
+        let (control, control_rx) = RouterHandle::new(data.store, data.history.clone());
         Ok(Self {
             config,
             listener,
@@ -127,6 +129,7 @@ impl Gateway {
             control_rx,
             events: data.events,
             idempotency: data.idempotency,
+            history: data.history,
             console,
         })
     }
@@ -167,6 +170,7 @@ impl Gateway {
             events,
             idempotency,
             console,
+            history,
         } = self;
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
         let (stop_stream, stream_stop_rx) = tokio::sync::watch::channel(false);
@@ -198,8 +202,9 @@ impl Gateway {
                 // The composition root gives the API and the console their clock.
                 #[allow(clippy::disallowed_methods)]
                 let clock: http::api::Clock = Arc::new(std::time::SystemTime::now);
-                let console = http::console_router(state.clone(), console, &api, clock.clone())
-                    .map_err(|e| ServerError::Setup(format!("console: {e}")))?;
+                let console =
+                    http::console_router(state.clone(), console, history, &api, clock.clone())
+                        .map_err(|e| ServerError::Setup(format!("console: {e}")))?;
                 tracing::info!(url = %format!("http://{http_addr}/console"), "operator console");
                 http::router(state.clone())
                     .merge(

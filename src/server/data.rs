@@ -232,14 +232,26 @@ async fn postgres(
         let applied = run_migrations(&cfg).await.map_err(fail)?;
         tracing::info!(applied = ?applied, "postgres migrations applied");
     }
-    let directory = PgDirectory::spawn(&cfg, readiness.clone()).map_err(fail)?;
+    // Only a directory the chain asks: one spawned and dropped would leave
+    // `postgres` required in readiness and never loaded (`/readyz` 503).
+    let routes_here = config
+        .directory
+        .effective(config.tenant_manager.url.is_some(), true)
+        .contains(&DirectorySource::Postgres);
+    let directory: Option<Arc<dyn TenantDirectory>> = if routes_here {
+        Some(Arc::new(
+            PgDirectory::spawn(&cfg, readiness.clone()).map_err(fail)?,
+        ))
+    } else {
+        None
+    };
     let history = crate::adapter::postgres::QueuedHistory::spawn(
         PgHistory::new(&cfg).map_err(fail)?,
         cfg.max_backoff,
         crate::adapter::postgres::QueueStats::register(registry),
     );
-    tracing::info!(postgres = %url, "routing and call history: postgres");
-    Ok((Some(Arc::new(directory)), Arc::new(history)))
+    tracing::info!(postgres = %url, routes = routes_here, "call history (and routes if the chain asks): postgres");
+    Ok((directory, Arc::new(history)))
 }
 
 /// This machine's name, the default gateway instance name: unique per

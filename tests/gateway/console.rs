@@ -19,14 +19,14 @@ use tokio::time::Instant;
 use vg_asterisk_sim::{SimCallId, SimConfig, SimHandle, Simulator};
 use voice_gateway::{adapter::config::load_from_str, server::Gateway};
 
-const SECRET: &str = "console-test-secret-of-at-least-32-bytes";
-const ACME_DID: &str = "+15557770000";
-const GLOBEX_DID: &str = "+15558880000";
+pub(crate) const SECRET: &str = "console-test-secret-of-at-least-32-bytes";
+pub(crate) const ACME_DID: &str = "+15557770000";
+pub(crate) const GLOBEX_DID: &str = "+15558880000";
 /// What the acceptance asks: a change is on screen within a second.
 const LIVE: Duration = Duration::from_secs(1);
-const SLOW: Duration = Duration::from_secs(20);
+pub(crate) const SLOW: Duration = Duration::from_secs(20);
 
-fn token(tenant: &str, scope: &str) -> String {
+pub(crate) fn token(tenant: &str, scope: &str) -> String {
     let exp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -51,7 +51,13 @@ fn events(path: &str) -> Vec<Value> {
 }
 
 /// Waits for the `n`th event of `kind` of a call (`None`: of any call of `tenant`).
-async fn event(path: &str, kind: &str, call: Option<&str>, tenant: &str, n: usize) -> Value {
+pub(crate) async fn event(
+    path: &str,
+    kind: &str,
+    call: Option<&str>,
+    tenant: &str,
+    n: usize,
+) -> Value {
     let deadline = Instant::now() + SLOW;
     loop {
         let found: Vec<Value> = events(path)
@@ -71,7 +77,7 @@ async fn event(path: &str, kind: &str, call: Option<&str>, tenant: &str, n: usiz
 }
 
 /// A loud 1.2 s tone: the fake recogniser hears "utterance N".
-fn speech() -> Vec<i16> {
+pub(crate) fn speech() -> Vec<i16> {
     (0..9600)
         .map(|i| (9000.0 * (2.0 * std::f64::consts::PI * 300.0 * i as f64 / 8000.0).sin()) as i16)
         .collect()
@@ -132,7 +138,7 @@ async fn ids(b: &Browser, tenant: &str) -> Vec<String> {
         .collect()
 }
 
-async fn text(b: &Browser, css: &str) -> String {
+pub(crate) async fn text(b: &Browser, css: &str) -> String {
     let found = b.texts(css).await;
     assert!(!found.is_empty(), "nothing matches {css}");
     found[0].clone()
@@ -140,7 +146,7 @@ async fn text(b: &Browser, css: &str) -> String {
 
 /// Each reply's stage bars carry the figures they are drawn from; they must
 /// be exactly `call.ended`'s, in order.
-async fn assert_figures_match(b: &Browser, ended: &Value) {
+pub(crate) async fn assert_figures_match(b: &Browser, ended: &Value) {
     let latency = ended["data"]["latency"].as_array().unwrap();
     assert!(!latency.is_empty(), "the call had replies: {ended}");
     let css = "#turns svg.stages";

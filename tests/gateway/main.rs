@@ -17,6 +17,7 @@ mod barge_in;
 mod binary;
 mod browser;
 mod console;
+mod console_history;
 mod conversation;
 mod engines;
 mod failures;

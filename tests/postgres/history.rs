@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 use voice_gateway::{
     adapter::postgres::{PgHistory, QueueStats, QueuedHistory},
     application::{
-        ports::history::{CallHistory, CallRecord, HistoryError, TurnRecord},
+        ports::history::{BargeInRecord, CallHistory, CallRecord, HistoryError, TurnRecord},
         session::TurnLatency,
     },
     domain::{
@@ -29,6 +29,7 @@ fn record(call: &str, tenant: &str) -> CallRecord {
             caller: Some("my card is 4111 1111 1111 1111".into()),
             agent: Some("I have 4111-1111-1111-1111, thanks".into()),
             interrupted: true,
+            barge_in: None,
             latency: TurnLatency {
                 stt_ms: Some(120.0),
                 total_ms: Some(640.5),
@@ -193,4 +194,67 @@ async fn a_record_the_server_refuses_is_dropped_not_retried_forever() {
     })
     .await;
     assert_eq!(stats.dropped.get(), 1);
+}
+
+#[tokio::test]
+async fn a_record_reads_back_as_stored_by_its_id_whatever_its_tenant() {
+    let db = Db::fresh().await;
+    db.tenant("t", true).await;
+    db.tenant("private", false).await;
+    let history = PgHistory::new(&db.cfg).unwrap();
+    let mut sent = record("r1", "t");
+    sent.reason = EndReason::Error("card 4111 1111 1111 1111 declined".into());
+    sent.turns[0].barge_in = Some(BargeInRecord {
+        heard_ms: 820,
+        delay_ms: Some(41.25),
+    });
+    history.record(sent.clone()).await.unwrap();
+    let id = |s: &str| CallId::parse(s).unwrap();
+    let back = history.find(&id("r1")).await.unwrap().expect("found");
+    assert_eq!(back, sent.masked(), "what was written, masked");
+    assert_eq!(back.outcome(), "error");
+
+    // Through the queue, a tenant without transcripts, an outbound call.
+    let queued = QueuedHistory::spawn(
+        PgHistory::new(&db.cfg).unwrap(),
+        Duration::from_millis(200),
+        QueueStats::default(),
+    );
+    let mut private = record("r2", "private");
+    private.direction = Direction::Outbound;
+    private.answered_at = None;
+    queued.record(private.clone()).await.unwrap();
+    crate::eventually("the queued record readable", || async {
+        queued.find(&id("r2")).await.is_ok_and(|r| r.is_some())
+    })
+    .await;
+    let back = queued.find(&id("r2")).await.unwrap().unwrap();
+    assert_eq!(back, private.masked().without_transcripts());
+    assert_eq!(
+        back.tenant.as_str(),
+        "private",
+        "the caller checks the tenant"
+    );
+    assert_eq!(queued.find(&id("never")).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_row_the_gateway_cannot_read_is_an_error_naming_it() {
+    let db = Db::fresh().await;
+    db.sql
+        .batch_execute(
+            "INSERT INTO call_records (call_id, tenant_id, direction, started_at, ended_at, outcome, turns)
+             VALUES ('odd', 't', 'inbound', now(), now(), 'struck_by_lightning', '[]'),
+                    ('odd2', 't', 'inbound', now(), now(), 'busy', '[{\"caller\": 5}]')",
+        )
+        .await
+        .unwrap();
+    let history = PgHistory::new(&db.cfg).unwrap();
+    for (call, what) in [("odd", "outcome"), ("odd2", "turns")] {
+        let r = history.find(&CallId::parse(call).unwrap()).await;
+        match r {
+            Err(HistoryError::Corrupt(e)) => assert!(e.contains(what) && e.contains(call), "{e}"),
+            other => panic!("{call}: {other:?}"),
+        }
+    }
 }

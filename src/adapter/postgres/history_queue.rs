@@ -12,9 +12,12 @@
 //! [`QUEUE_RECORDS`]), a drain gives it until the drain deadline.
 
 use super::{PgError, PgHistory};
-use crate::application::ports::{
-    history::{CallHistory, CallRecord, HistoryError},
-    orchestrator::BoxFuture,
+use crate::{
+    application::ports::{
+        history::{CallHistory, CallRecord, HistoryError},
+        orchestrator::BoxFuture,
+    },
+    domain::CallId,
 };
 use prometheus_client::{
     metrics::{counter::Counter, gauge::Gauge},
@@ -66,14 +69,18 @@ impl QueueStats {
 pub struct QueuedHistory {
     tx: mpsc::Sender<CallRecord>,
     stats: QueueStats,
+    /// Reads go straight to the database: a record still queued is not
+    /// found until it is written.
+    reader: PgHistory,
 }
 
 impl QueuedHistory {
     /// Starts the writer task (on the current runtime).
     pub fn spawn(history: PgHistory, max_backoff: Duration, stats: QueueStats) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_RECORDS);
+        let reader = history.clone();
         tokio::spawn(write_all(history, rx, stats.clone(), max_backoff));
-        Self { tx, stats }
+        Self { tx, stats, reader }
     }
 }
 
@@ -101,6 +108,13 @@ impl CallHistory for QueuedHistory {
                 }
             }
         })
+    }
+
+    fn find<'a>(
+        &'a self,
+        id: &'a CallId,
+    ) -> BoxFuture<'a, Result<Option<CallRecord>, HistoryError>> {
+        Box::pin(self.reader.select(id))
     }
 }
 

@@ -92,6 +92,16 @@ pub struct Note {
     pub text: String,
 }
 
+/// Where a call page comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// This instance's view of the call's events (live or recently ended).
+    Events,
+    /// The call history's stored record.
+    History,
+}
+
 /// Everything the console knows of one call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallDetail {
@@ -106,6 +116,16 @@ pub struct CallDetail {
     pub latency: Vec<Value>,
     /// `call.ended`'s duration.
     pub duration_ms: Option<u64>,
+    /// Whether the page was folded from events or read from the history.
+    pub source: Source,
+    /// What the source does not hold (a stored record has no transport,
+    /// providers or notes, for example): the page says "not recorded".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_recorded: Vec<&'static str>,
+    /// Replies whose figures are in the latency window already (charted as
+    /// they played, before the call's end).
+    #[serde(skip)]
+    pub(super) charted: usize,
 }
 
 /// A call page keeps at most this many exchanges and notes (the events keep all).
@@ -115,7 +135,7 @@ fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn figures(v: &Value) -> Option<Value> {
+pub(super) fn figures(v: &Value) -> Option<Value> {
     v.get("latency").filter(|l| l.is_object()).cloned()
 }
 
@@ -150,6 +170,9 @@ impl CallDetail {
             notes: Vec::new(),
             latency: Vec::new(),
             duration_ms: None,
+            source: Source::Events,
+            not_recorded: Vec::new(),
+            charted: 0,
         }
     }
 

@@ -6,13 +6,16 @@
 //!
 //! Bounded: live calls are as many as the gateway holds; ended calls are kept
 //! for their page up to [`ENDED_KEPT`]; the latency window is bounded in age
-//! and count ([`window`]).
+//! and count ([`window`]). The window takes each reply's figures when its
+//! `tts.generated` or `call.bargein` reports them (and, at `call.ended`,
+//! those of replies the end cut short), so the charts move while calls last.
 
 mod call;
+mod recorded;
 mod tap;
 pub mod window;
 
-pub use call::{BargeInView, CallDetail, CallRow, Exchange, Note};
+pub use call::{BargeInView, CallDetail, CallRow, Exchange, Note, Source};
 pub use tap::ConsoleTap;
 pub use window::{LatencyWindow, TenantLatency};
 
@@ -127,11 +130,24 @@ impl ConsoleHub {
         });
         detail.apply(event.event_type, event.time, &event.data);
         let row = detail.row.clone();
+        // A reply's figures count in the charts once it has played (or been
+        // cut), not only once its call has ended.
+        if matches!(
+            event.event_type,
+            EventType::TtsGenerated | EventType::CallBargein
+        ) && let Some(played) = call::figures(&event.data)
+        {
+            detail.charted += 1;
+            s.window
+                .add(&event.tenant_id, event.time, &turn_figures(&[played]));
+        }
         if event.event_type == EventType::CallEnded
             && let Some(done) = s.live.remove(&event.call_id)
         {
-            let figures = turn_figures(&done.latency);
-            s.window.add(&event.tenant_id, event.time, &figures);
+            // Only the replies the end cut short are new to the charts.
+            let rest = done.latency.get(done.charted..).unwrap_or_default();
+            s.window
+                .add(&event.tenant_id, event.time, &turn_figures(rest));
             if s.ended.len() == ENDED_KEPT {
                 s.ended.pop_back();
             }

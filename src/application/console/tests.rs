@@ -125,8 +125,33 @@ fn a_tenant_sees_only_its_own_calls_and_figures() {
     let end = json!({"reason": "caller_hangup", "duration_ms": 1, "turns": 0, "latency": [{"total_ms": 5.0}]});
     hub.observe(&ev("g1", "globex", EventType::CallEnded, 3000, end));
     assert!(hub.recent(&acme, 10).is_empty());
-    assert!(hub.latency(&acme, at(3000), 60).is_empty());
-    assert_eq!(hub.latency(&Visibility::All, at(3000), 60).len(), 1);
+    let tenants = |l: Vec<TenantLatency>| -> Vec<String> {
+        l.into_iter().map(|t| t.tenant_id.to_string()).collect()
+    };
+    assert_eq!(tenants(hub.latency(&acme, at(3000), 60)), ["acme"]);
+    assert_eq!(
+        tenants(hub.latency(&Visibility::All, at(3000), 60)),
+        ["acme", "globex"]
+    );
+}
+
+#[test]
+fn a_reply_counts_in_the_charts_as_it_plays_and_once_only() {
+    let hub = ConsoleHub::default();
+    conversation(&hub, "c1", "acme");
+    // Still live: the greeting's and the cut reply's figures are in.
+    let l = hub.latency(&Visibility::All, at(3000), 5);
+    assert_eq!(l[0].stages[0].count, 2, "{l:?}");
+    assert_eq!(l[0].stages[0].p90, Some(99.0));
+    let figures = json!([{"agent_ms": 5.0, "total_ms": 40.0}, {"stt_ms": 3.0, "total_ms": 99.0},
+                         {"stt_ms": 7.0, "total_ms": 70.0}]);
+    let ended = json!({"reason": "caller_hangup", "latency": figures});
+    hub.observe(&ev("c1", "acme", EventType::CallEnded, 2700, ended));
+    let l = hub.latency(&Visibility::All, at(3000), 5);
+    assert_eq!(
+        l[0].stages[0].count, 3,
+        "the end adds the cut-short reply only"
+    );
 }
 
 #[test]
@@ -170,4 +195,108 @@ fn a_late_event_of_an_ended_call_does_not_bring_it_back() {
         .call(&Visibility::All, &CallId::parse("c1").unwrap())
         .unwrap();
     assert_eq!(d.exchanges.last().unwrap().caller.as_deref(), Some("late"));
+}
+
+mod from_the_history {
+    use super::*;
+    use crate::{
+        application::ports::history::{BargeInRecord, CallRecord, TurnRecord},
+        domain::{call::Direction, call::EndReason, events::TurnLatency},
+    };
+
+    fn turn(caller: Option<&str>, agent: Option<&str>, latency: TurnLatency) -> TurnRecord {
+        TurnRecord {
+            caller: caller.map(Into::into),
+            agent: agent.map(Into::into),
+            interrupted: false,
+            barge_in: None,
+            latency,
+        }
+    }
+
+    fn record(turns: Vec<TurnRecord>) -> CallRecord {
+        CallRecord {
+            call_id: CallId::parse("old").unwrap(),
+            tenant: TenantId::parse("acme").unwrap(),
+            direction: Direction::Inbound,
+            from: Some("+15551234567".into()),
+            to: Some("+15557654321".into()),
+            started_at: at(0),
+            answered_at: Some(at(500)),
+            ended_at: at(10_500),
+            reason: EndReason::CallerHangup,
+            turns,
+        }
+    }
+
+    const REPLY: TurnLatency = TurnLatency {
+        stt_ms: Some(120.0),
+        agent_ms: Some(300.0),
+        tts_ms: Some(80.0),
+        media_ms: Some(2.5),
+        total_ms: Some(502.5),
+    };
+
+    #[test]
+    fn a_record_becomes_the_page_with_its_figures_and_what_it_lacks() {
+        let greeting = TurnLatency {
+            agent_ms: Some(5.0),
+            total_ms: Some(40.0),
+            ..TurnLatency::default()
+        };
+        let mut cut = turn(Some("my card is **** 1111"), Some("Sure"), REPLY);
+        cut.interrupted = true;
+        cut.barge_in = Some(BargeInRecord {
+            heard_ms: 300,
+            delay_ms: Some(42.5),
+        });
+        let r = record(vec![
+            turn(None, Some("Hello there."), greeting),
+            cut,
+            turn(Some("[DTMF 5]"), None, TurnLatency::default()),
+            turn(Some("bye"), Some("Goodbye."), REPLY),
+        ]);
+        let page = CallDetail::from_record(&r);
+        let json = serde_json::to_value(&page).unwrap();
+        assert_eq!(json["source"], "history");
+        assert_eq!(json["state"], "ended");
+        assert_eq!(json["end_reason"], "caller_hangup");
+        assert_eq!(json["from"], "+1******4567", "numbers masked like the logs");
+        assert_eq!(
+            json["duration_ms"], 10_000,
+            "from the answer, as call.ended"
+        );
+        assert_eq!(json["turn"], 2, "the keys are no spoken turn");
+        let latency = serde_json::to_value([greeting, REPLY, REPLY]).unwrap();
+        assert_eq!(json["latency"], latency, "call.ended's list, in order");
+        let ex = &json["exchanges"];
+        assert_eq!(ex[0]["caller"], Value::Null);
+        assert_eq!(ex[1]["turn"], 1);
+        assert_eq!(ex[1]["barge_in"]["delay_ms"], 42.5);
+        assert_eq!(ex[1]["barge_in"]["heard_text"], "Sure");
+        assert_eq!(ex[1]["barge_in"]["heard_ms"], 300);
+        assert_eq!(ex[2]["caller"], "[keys pressed, masked]", "no key shown");
+        assert_eq!(ex[2]["latency"], Value::Null);
+        assert_eq!(ex[3]["turn"], 2);
+        assert_eq!(ex[3]["agent_ms"], 300.0);
+        assert_eq!(
+            json["not_recorded"],
+            json!(["agent_id", "transport_and_providers", "notes"])
+        );
+    }
+
+    #[test]
+    fn without_transcripts_the_turns_keep_their_figures_and_say_so() {
+        let mut old = turn(None, None, REPLY);
+        // A barge-in stored before its figures were kept.
+        old.interrupted = true;
+        let page = CallDetail::from_record(&record(vec![old]).without_transcripts());
+        let json = serde_json::to_value(&page).unwrap();
+        assert_eq!(json["exchanges"][0]["caller"], "", "a turn with no text");
+        assert_eq!(json["exchanges"][0]["turn"], 1);
+        assert_eq!(json["exchanges"][0]["barge_in"]["delay_ms"], Value::Null);
+        let missing = json["not_recorded"].as_array().unwrap();
+        assert!(missing.contains(&json!("transcripts")), "{missing:?}");
+        assert!(missing.contains(&json!("barge_in_figures")), "{missing:?}");
+    }
 }

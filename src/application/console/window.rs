@@ -1,6 +1,7 @@
 //! The last hour of turn figures per tenant, for p50/p90 over 5 and 60
-//! minutes. Fed once per ended call with the figures its `call.ended`
-//! reported (never per packet); bounded in age and in count.
+//! minutes. Fed once per reply with the figures its event reported, the
+//! entry `call.ended` lists for it (never per packet); bounded in age and in
+//! count.
 
 use crate::domain::{TenantId, events::TurnLatency};
 use serde::Serialize;
@@ -61,7 +62,7 @@ pub struct LatencyWindow {
 }
 
 impl LatencyWindow {
-    /// Adds a call's figures, ended at `at`.
+    /// Adds replies' figures, reported at `at`.
     pub fn add(&mut self, tenant: &TenantId, at: SystemTime, figures: &[TurnLatency]) {
         let q = self.turns.entry(tenant.clone()).or_default();
         for f in figures {

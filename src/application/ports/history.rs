@@ -6,11 +6,21 @@ use crate::{
     application::session::{TurnLatency, reason_label},
     domain::{CallId, TenantId, call::Direction, call::EndReason, pii},
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::{sync::Mutex, time::SystemTime};
 
+/// A barge-in's figures, kept with the turn it cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BargeInRecord {
+    /// Audio of the reply played before the cut.
+    pub heard_ms: u64,
+    /// Onset of the caller's speech → last packet out; `None` when the
+    /// media leg could not say.
+    pub delay_ms: Option<f64>,
+}
+
 /// One conversational turn as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnRecord {
     /// What the caller said (STT final); `None` when transcripts are not stored.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -20,7 +30,11 @@ pub struct TurnRecord {
     pub agent: Option<String>,
     /// The caller barged in during the reply.
     pub interrupted: bool,
+    /// The barge-in's figures (records written before they were kept have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub barge_in: Option<BargeInRecord>,
     /// Where the turn's time went.
+    #[serde(default)]
     pub latency: TurnLatency,
 }
 
@@ -88,18 +102,30 @@ impl CallRecord {
     }
 }
 
-/// Why a record could not be written.
+/// Why a record could not be written or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HistoryError {
     /// The backing store is unreachable or refused the write.
     #[error("call history unavailable: {0}")]
     Unavailable(#[source] super::Cause),
+    /// A stored record could not be read back (a column or turn the
+    /// gateway does not understand).
+    #[error("call record unreadable: {0}")]
+    Corrupt(String),
 }
 
-/// Stores finished calls.
+/// Stores finished calls and reads them back.
 pub trait CallHistory: Send + Sync {
     /// Stores the record; idempotent on the call id.
     fn record(&self, record: CallRecord) -> BoxFuture<'_, Result<(), HistoryError>>;
+    /// The record of call `id`, as stored (masked; without transcripts for
+    /// tenants that keep none), whatever its tenant: the caller checks that
+    /// the asker may see [`CallRecord::tenant`]. `None`: no such record
+    /// (never written, not yet written, or no history kept).
+    fn find<'a>(
+        &'a self,
+        id: &'a CallId,
+    ) -> BoxFuture<'a, Result<Option<CallRecord>, HistoryError>>;
 }
 
 /// No history configured: records are dropped.
@@ -109,6 +135,13 @@ pub struct NoHistory;
 impl CallHistory for NoHistory {
     fn record(&self, _record: CallRecord) -> BoxFuture<'_, Result<(), HistoryError>> {
         Box::pin(async { Ok(()) })
+    }
+
+    fn find<'a>(
+        &'a self,
+        _id: &'a CallId,
+    ) -> BoxFuture<'a, Result<Option<CallRecord>, HistoryError>> {
+        Box::pin(async { Ok(None) })
     }
 }
 
@@ -133,6 +166,20 @@ impl CallHistory for MemoryHistory {
         }
         Box::pin(async { Ok(()) })
     }
+
+    fn find<'a>(
+        &'a self,
+        id: &'a CallId,
+    ) -> BoxFuture<'a, Result<Option<CallRecord>, HistoryError>> {
+        let found = self
+            .records
+            .lock()
+            .expect("history lock poisoned")
+            .iter()
+            .find(|r| &r.call_id == id)
+            .cloned();
+        Box::pin(async { Ok(found) })
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +201,7 @@ mod tests {
                 caller: Some("it is 4111111111111111".into()),
                 agent: Some("thanks".into()),
                 interrupted: false,
+                barge_in: None,
                 latency: TurnLatency::default(),
             }],
         }
@@ -175,6 +223,9 @@ mod tests {
             got[0].reason.to_string(),
             "error: card **** **** **** 1111 declined"
         );
+        let found = h.find(&CallId::parse("c1").unwrap()).await.unwrap();
+        assert_eq!(found.as_ref(), Some(&got[0]), "read back as stored");
+        assert_eq!(h.find(&CallId::parse("c9").unwrap()).await.unwrap(), None);
     }
 
     #[test]
@@ -184,6 +235,7 @@ mod tests {
             caller: caller.map(Into::into),
             agent: Some("go on".into()),
             interrupted: false,
+            barge_in: None,
             latency: TurnLatency::default(),
         };
         r.turns = vec![

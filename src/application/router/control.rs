@@ -10,6 +10,7 @@ use crate::{
                 CallControl, CallSummary, ControlError, ListFilter, OriginateCall, Page,
                 TransferMode,
             },
+            history::{CallHistory, CallRecord},
             orchestrator::BoxFuture,
             store::CallStore,
             telephony::HangupCause,
@@ -60,6 +61,7 @@ const ROUTER_ANSWER: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct RouterHandle {
     tx: mpsc::Sender<ControlRequest>,
     store: Arc<dyn CallStore>,
+    history: Arc<dyn CallHistory>,
 }
 
 impl std::fmt::Debug for RouterHandle {
@@ -70,10 +72,32 @@ impl std::fmt::Debug for RouterHandle {
 
 impl RouterHandle {
     /// A handle and the receiver the router's task must drain into
-    /// [`CallRouter::on_control`].
-    pub fn new(store: Arc<dyn CallStore>) -> (Self, mpsc::Receiver<ControlRequest>) {
+    /// [`CallRouter::on_control`]. A call the store no longer holds is
+    /// looked up in `history`.
+    pub fn new(
+        store: Arc<dyn CallStore>,
+        history: Arc<dyn CallHistory>,
+    ) -> (Self, mpsc::Receiver<ControlRequest>) {
         let (tx, rx) = mpsc::channel(256);
-        (Self { tx, store }, rx)
+        (Self { tx, store, history }, rx)
+    }
+
+    /// The ended call's summary from its stored record, if `tenant`'s.
+    async fn recorded(
+        &self,
+        tenant: &TenantId,
+        call: &CallId,
+    ) -> Result<CallSummary, ControlError> {
+        let record = self
+            .history
+            .find(call)
+            .await
+            .map_err(|e| ControlError::Unavailable(Cause::new(e)))?;
+        // Another tenant's call is as absent as one that never was.
+        record
+            .filter(|r| &r.tenant == tenant)
+            .map(summary)
+            .ok_or(ControlError::NotFound)
     }
 
     async fn ask<T>(
@@ -130,11 +154,15 @@ impl CallControl for RouterHandle {
         call: &'a CallId,
     ) -> BoxFuture<'a, Result<CallSummary, ControlError>> {
         Box::pin(async move {
-            self.store
+            let held = self
+                .store
                 .get(tenant, call)
                 .await
-                .map_err(|e| ControlError::Unavailable(Cause::new(e)))?
-                .ok_or(ControlError::NotFound)
+                .map_err(|e| ControlError::Unavailable(Cause::new(e)))?;
+            match held {
+                Some(c) => Ok(c),
+                None => self.recorded(tenant, call).await,
+            }
         })
     }
 
@@ -186,6 +214,27 @@ impl CallControl for RouterHandle {
         digits: DtmfDigits,
     ) -> BoxFuture<'a, Result<(), ControlError>> {
         Box::pin(self.command(tenant, call, SessionCommand::SendDtmf(digits)))
+    }
+}
+
+/// What a call record tells of a call: no agent, metadata or machine
+/// detection (the record does not keep them).
+fn summary(r: CallRecord) -> CallSummary {
+    CallSummary {
+        end_reason: Some(r.outcome()),
+        call_id: r.call_id,
+        tenant_id: r.tenant,
+        direction: r.direction,
+        state: "ended".into(),
+        from: r.from,
+        to: r.to,
+        agent_id: None,
+        agent_version: None,
+        created_at: r.started_at,
+        answered_at: r.answered_at,
+        ended_at: Some(r.ended_at),
+        metadata: Default::default(),
+        answered_by: None,
     }
 }
 

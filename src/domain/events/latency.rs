@@ -1,9 +1,9 @@
 //! One turn's latency figures, as `call.ended` reports them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One turn's figures in milliseconds, as `call.ended` reports them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnLatency {
     /// Caller's end of speech → STT final.
     pub stt_ms: Option<f64>,

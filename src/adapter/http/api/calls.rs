@@ -117,7 +117,8 @@ async fn originate(
     Ok(call.into())
 }
 
-/// One call of the caller's tenant.
+/// One call of the caller's tenant: from the call store, else (ended and
+/// no longer held there) from the call history.
 #[utoipa::path(
     get, path = "/v1/calls/{id}", tag = "calls",
     params(("id" = String, Path, description = "Call id")),

@@ -103,6 +103,10 @@ pub enum ApiError {
     /// Telephony or another dependency failed.
     #[error("telephony is unavailable")]
     Unavailable(String),
+    /// The call history could not be read (the cause is logged, not sent:
+    /// it may name internal hosts).
+    #[error("the call history is unavailable")]
+    HistoryUnavailable,
 }
 
 /// Seconds a client waits before retrying an originate refused at capacity.
@@ -191,6 +195,12 @@ impl ApiError {
             ),
             Self::NotAllowed(_) => (S::FORBIDDEN, "not-allowed", "Not allowed", None),
             Self::Unavailable(_) => (S::BAD_GATEWAY, "unavailable", "Telephony unavailable", None),
+            Self::HistoryUnavailable => (
+                S::SERVICE_UNAVAILABLE,
+                "history-unavailable",
+                "Call history unavailable",
+                None,
+            ),
         }
     }
 

@@ -22,7 +22,10 @@ use super::{
     },
 };
 use crate::{
-    application::console::{CallDetail, ConsoleHub, TenantLatency, Visibility},
+    application::{
+        console::{CallDetail, ConsoleHub, TenantLatency, Visibility},
+        ports::history::CallHistory,
+    },
     domain::CallId,
 };
 use axum::{
@@ -42,14 +45,17 @@ pub const CONSOLE_READ: &str = "console:read";
 pub(crate) struct ConsoleState {
     app: AppState,
     hub: Arc<ConsoleHub>,
+    history: Arc<dyn CallHistory>,
     auth: Arc<Authenticator>,
     clock: Clock,
 }
 
-/// The console's routes; the same token rules as the call API.
+/// The console's routes; the same token rules as the call API. A call page
+/// this instance no longer holds is read from `history`.
 pub fn console_router(
     app: AppState,
     hub: Arc<ConsoleHub>,
+    history: Arc<dyn CallHistory>,
     cfg: &ApiConfig,
     clock: Clock,
 ) -> Result<Router, ApiBuildError> {
@@ -57,6 +63,7 @@ pub fn console_router(
     let state = ConsoleState {
         app,
         hub,
+        history,
         auth,
         clock,
     };
@@ -91,7 +98,9 @@ impl FromRequestParts<ConsoleState> for Viewer {
     }
 }
 
-/// One call's page: live, or ended and still kept.
+/// One call's page: live or ended and still kept here, else its record in
+/// the call history (ended before a restart, on another instance, or long
+/// ago).
 async fn call(
     State(s): State<ConsoleState>,
     Viewer(who): Viewer,
@@ -99,10 +108,17 @@ async fn call(
 ) -> Result<Json<CallDetail>, ApiError> {
     let id =
         CallId::parse(id).map_err(|e| ApiError::invalid("invalid-call-id", "id", e.to_string()))?;
+    if let Some(found) = s.hub.call(&who, &id) {
+        return Ok(Json(found));
+    }
+    let record = s.history.find(&id).await.map_err(|e| {
+        tracing::warn!(call_id = %id, error = %e, "console: call history read failed");
+        ApiError::HistoryUnavailable
+    })?;
     // Another tenant's call is as absent as one that never was.
-    s.hub
-        .call(&who, &id)
-        .map(Json)
+    record
+        .filter(|r| who.sees(&r.tenant))
+        .map(|r| Json(CallDetail::from_record(&r)))
         .ok_or_else(|| ApiError::NotFound("no such call".into()))
 }
 

@@ -4,8 +4,17 @@
 use super::*;
 use crate::{
     adapter::telemetry::BuildInfo,
-    application::ports::events::CallEvent,
-    domain::{TenantId, events::EventType},
+    application::ports::{
+        Cause,
+        events::CallEvent,
+        history::{CallRecord, HistoryError, MemoryHistory, TurnRecord},
+        orchestrator::BoxFuture,
+    },
+    domain::{
+        TenantId,
+        call::{Direction, EndReason},
+        events::{EventType, TurnLatency},
+    },
 };
 use axum::{
     body::Body,
@@ -30,7 +39,61 @@ fn token(tenant: &str, scope: &str) -> String {
     .unwrap()
 }
 
-fn app() -> (Router, Arc<ConsoleHub>) {
+/// A history holding an ended call of acme's this instance no longer holds.
+async fn history() -> Arc<dyn CallHistory> {
+    let h = MemoryHistory::default();
+    let latency = TurnLatency {
+        stt_ms: Some(120.0),
+        total_ms: Some(640.5),
+        ..TurnLatency::default()
+    };
+    h.record(CallRecord {
+        call_id: CallId::parse("old1").unwrap(),
+        tenant: TenantId::parse("acme").unwrap(),
+        direction: Direction::Inbound,
+        from: Some("+15551234567".into()),
+        to: Some("+15557654321".into()),
+        started_at: UNIX_EPOCH + Duration::from_secs(T0 - 100),
+        answered_at: None,
+        ended_at: UNIX_EPOCH + Duration::from_secs(T0 - 90),
+        reason: EndReason::Error("card 4111 1111 1111 1111 declined".into()),
+        turns: vec![TurnRecord {
+            caller: Some("it is 4111111111111111".into()),
+            agent: Some("thanks".into()),
+            interrupted: false,
+            barge_in: None,
+            latency,
+        }],
+    })
+    .await
+    .unwrap();
+    Arc::new(h)
+}
+
+/// A history whose database is away.
+struct Down;
+
+impl CallHistory for Down {
+    fn record(&self, _: CallRecord) -> BoxFuture<'_, Result<(), HistoryError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn find<'a>(
+        &'a self,
+        _: &'a CallId,
+    ) -> BoxFuture<'a, Result<Option<CallRecord>, HistoryError>> {
+        Box::pin(async {
+            Err(HistoryError::Unavailable(Cause::msg(
+                "connection refused by db.internal:5432",
+            )))
+        })
+    }
+}
+
+async fn app() -> (Router, Arc<ConsoleHub>) {
+    app_with(history().await)
+}
+
+fn app_with(history: Arc<dyn CallHistory>) -> (Router, Arc<ConsoleHub>) {
     let hub = Arc::new(ConsoleHub::default());
     let mut cfg = ApiConfig::default();
     cfg.auth.jwt_secret = Some(SECRET.into());
@@ -39,7 +102,7 @@ fn app() -> (Router, Arc<ConsoleHub>) {
         git_sha: "test",
     });
     let clock: Clock = Arc::new(|| UNIX_EPOCH + Duration::from_secs(T0));
-    let router = console_router(state, hub.clone(), &cfg, clock).unwrap();
+    let router = console_router(state, hub.clone(), history, &cfg, clock).unwrap();
     for (call, tenant) in [("a1", "acme"), ("g1", "globex")] {
         hub.observe(&CallEvent::new(
             EventType::CallStarted,
@@ -84,7 +147,7 @@ fn header<'a>(h: &'a [(String, String)], name: &str) -> &'a str {
 
 #[tokio::test]
 async fn the_page_needs_no_token_and_allows_only_its_own_origin() {
-    let (router, _) = app();
+    let (router, _) = app().await;
     for path in ["/console", "/console/app.js", "/console/console.css"] {
         let (status, h, body) = get(&router, path, None).await;
         assert_eq!(status, StatusCode::OK, "{path}");
@@ -110,7 +173,7 @@ async fn the_page_needs_no_token_and_allows_only_its_own_origin() {
 
 #[tokio::test]
 async fn data_needs_a_token_with_a_read_scope() {
-    let (router, _) = app();
+    let (router, _) = app().await;
     let (status, _, _) = get(&router, "/console/api/calls/a1", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _, _) = get(&router, "/console/api/calls/a1", Some("not.a.jwt")).await;
@@ -122,7 +185,7 @@ async fn data_needs_a_token_with_a_read_scope() {
 
 #[tokio::test]
 async fn a_tenant_sees_its_own_calls_and_console_read_sees_all() {
-    let (router, _) = app();
+    let (router, _) = app().await;
     let acme = token("acme", "calls:read");
     let (status, _, body) = get(&router, "/console/api/calls/a1", Some(&acme)).await;
     assert_eq!(status, StatusCode::OK);
@@ -153,7 +216,7 @@ async fn first_event(router: &Router, bearer: &str) -> String {
 
 #[tokio::test]
 async fn the_stream_starts_with_the_calls_the_viewer_may_see() {
-    let (router, _) = app();
+    let (router, _) = app().await;
     let acme = first_event(&router, &token("acme", "calls:read")).await;
     assert!(acme.starts_with("event: snapshot\n"), "{acme}");
     assert!(
@@ -170,7 +233,7 @@ async fn the_stream_starts_with_the_calls_the_viewer_may_see() {
 
 #[tokio::test]
 async fn latency_takes_5_or_60_minutes_only() {
-    let (router, _) = app();
+    let (router, _) = app().await;
     let op = token("ops", "console:read");
     let (status, _, body) = get(&router, "/console/api/latency?minutes=5", Some(&op)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -182,7 +245,7 @@ async fn latency_takes_5_or_60_minutes_only() {
 
 #[tokio::test]
 async fn the_stream_sends_each_change_of_a_visible_call_only() {
-    let (router, hub) = app();
+    let (router, hub) = app().await;
     let req = Request::get("/console/api/stream")
         .header(
             "authorization",
@@ -209,4 +272,49 @@ async fn the_stream_sends_each_change_of_a_visible_call_only() {
         next.contains("\"a1\"") && next.contains("\"ended\""),
         "globex's end skipped: {next}"
     );
+}
+
+#[tokio::test]
+async fn an_ended_call_no_longer_held_is_read_from_the_history_for_its_tenant_only() {
+    let (router, _) = app().await;
+    let acme = token("acme", "calls:read");
+    let (status, _, body) = get(&router, "/console/api/calls/old1", Some(&acme)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let call: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(call["source"], "history");
+    assert_eq!(call["end_reason"], "error");
+    assert_eq!(call["from"], "+1******4567");
+    assert_eq!(
+        call["exchanges"][0]["caller"], "it is ************1111",
+        "the record's masking kept"
+    );
+    assert_eq!(call["latency"][0]["total_ms"], 640.5);
+    assert!(!body.contains("4111 1111"), "{body}");
+    let globex = token("globex", "calls:read");
+    let (status, _, _) = get(&router, "/console/api/calls/old1", Some(&globex)).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another tenant's record is absent"
+    );
+    let op = token("ops", "console:read");
+    let (status, _, _) = get(&router, "/console/api/calls/old1", Some(&op)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = get(&router, "/console/api/calls/never", Some(&op)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_history_that_cannot_be_read_is_a_503_and_held_calls_still_show() {
+    let (router, _) = app_with(Arc::new(Down));
+    let op = token("ops", "console:read");
+    let (status, _, body) = get(&router, "/console/api/calls/old1", Some(&op)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("history-unavailable"), "{body}");
+    assert!(
+        !body.contains("db.internal"),
+        "the cause stays in the log: {body}"
+    );
+    let (status, _, _) = get(&router, "/console/api/calls/a1", Some(&op)).await;
+    assert_eq!(status, StatusCode::OK);
 }

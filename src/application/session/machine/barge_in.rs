@@ -18,7 +18,7 @@ use super::{
 };
 use crate::application::session::BargeInMode;
 use crate::{
-    application::ports::media::FlushReport,
+    application::ports::{history::BargeInRecord, media::FlushReport},
     domain::{
         call::CallInput,
         events::{BargeIn, EventData},
@@ -303,7 +303,11 @@ impl CallCore {
             latency: self.turn_figures(),
         });
         self.transition(CallInput::BargeIn, data);
-        self.history_agent(heard.clone(), true);
+        let cut = BargeInRecord {
+            heard_ms: sent.as_millis() as u64,
+            delay_ms,
+        };
+        self.history_agent(heard.clone(), Some(cut));
         self.close_turn_marks();
         self.interrupted = Some(heard);
         self.listen();

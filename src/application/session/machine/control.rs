@@ -180,7 +180,7 @@ impl CallCore {
         let speaking = self.phase() == Some(Phase::Speaking);
         if let Some(speech) = self.take_speech() {
             if speaking && !speech.pieces.is_empty() {
-                self.history_agent(speech.text(), false);
+                self.history_agent(speech.text(), None);
             }
             self.close_speech(&speech);
         }

@@ -3,7 +3,7 @@
 
 use super::{CallCore, Effect};
 use crate::{
-    application::ports::history::{CallRecord, TurnRecord},
+    application::ports::history::{BargeInRecord, CallRecord, TurnRecord},
     domain::{call::EndReason, events::TurnLatency},
 };
 
@@ -20,6 +20,7 @@ impl CallCore {
                 caller: Some(text),
                 agent: None,
                 interrupted: false,
+                barge_in: None,
                 latency: TurnLatency::default(),
             });
         }
@@ -44,25 +45,29 @@ impl CallCore {
                 caller: None,
                 agent: None,
                 interrupted: false,
+                barge_in: None,
                 latency: TurnLatency::default(),
             });
         }
         self.log.records[record].caller = Some(text);
     }
 
-    /// The agent spoke `text` (all of it, or what was heard before a barge-in):
-    /// the answer to the caller's last turn, or a turn of its own (greeting, reprompt).
-    pub(super) fn history_agent(&mut self, text: String, interrupted: bool) {
+    /// The agent spoke `text` (all of it, or what was heard before the
+    /// barge-in `cut`): the answer to the caller's last turn, or a turn of
+    /// its own (greeting, reprompt).
+    pub(super) fn history_agent(&mut self, text: String, cut: Option<BargeInRecord>) {
         let room = self.log.records.len() < MAX_TURNS;
         match self.log.records.last_mut() {
             Some(t) if t.agent.is_none() => {
                 t.agent = Some(text);
-                t.interrupted = interrupted;
+                t.interrupted = cut.is_some();
+                t.barge_in = cut;
             }
             _ if room => self.log.records.push(TurnRecord {
                 caller: None,
                 agent: Some(text),
-                interrupted,
+                interrupted: cut.is_some(),
+                barge_in: cut,
                 latency: TurnLatency::default(),
             }),
             _ => {}

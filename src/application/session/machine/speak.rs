@@ -239,7 +239,7 @@ impl CallCore {
         let attended = matches!(self.conv, Conversation::Attended(_));
         if self.phase() == Some(Phase::Speaking) {
             self.transition(CallInput::ReplyFinished, data);
-            self.history_agent(text, false);
+            self.history_agent(text, None);
         } else if attended && !audio.is_zero() {
             // Said while the person's phone rang: spoken all the same.
             self.publish(data);

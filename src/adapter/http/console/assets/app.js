@@ -12,6 +12,15 @@ const STAGES = [
   ["media_ms", "media", "first TTS audio → handed to the media leg (first packet out)"],
 ];
 
+// What a call page read from the call history may lack (`not_recorded`).
+const NOT_RECORDED = {
+  agent_id: "the agent",
+  transport_and_providers: "transport and speech providers",
+  notes: "keys, transfers and errors",
+  transcripts: "transcripts (the tenant keeps none)",
+  barge_in_figures: "barge-in stop delays (recorded before they were kept)",
+};
+
 const $ = (sel) => document.querySelector(sel);
 const live = new Map();
 let recent = [];
@@ -129,6 +138,9 @@ function onEvent(name, data) {
       drawCharts();
     } else {
       live.set(data.call_id, data);
+      // A reply that played is in the charts already: redraw them, at most
+      // every 2 s however busy the gateway.
+      chartsSoon();
     }
     drawLive();
     if (viewing === data.call_id) showCall(viewing);
@@ -215,6 +227,11 @@ function drawRecent() {
 
 // ---- latency charts ----------------------------------------------------------------
 
+let chartsDue = null;
+function chartsSoon() {
+  if (chartsDue === null) chartsDue = setTimeout(() => ((chartsDue = null), drawCharts()), 2000);
+}
+
 async function drawCharts() {
   const [five, hour] = await Promise.all([api("/console/api/latency?minutes=5"), api("/console/api/latency?minutes=60")]);
   const box = $("#charts");
@@ -273,13 +290,28 @@ async function showCall(id) {
     ["Started", new Date(c.started_at).toLocaleString()],
     ["Duration", c.duration_ms !== null ? `${(c.duration_ms / 1000).toFixed(1)} s` : since(c.answered_at ?? c.started_at)],
     ["End reason", c.end_reason ?? "–"],
+    ["Source", c.source === "history" ? "call history (stored record)" : "this gateway's events"],
   ];
+  // A page read from the call history says what its record does not hold,
+  // rather than show a blank as if it were known.
+  const missing = c.not_recorded ?? [];
+  const unknown = (k) => (missing.includes(k) ? "not recorded" : null);
+  for (const f of facts) {
+    if (f[0] === "Agent") f[1] = unknown("agent_id") ?? f[1];
+    if (f[0] === "Transport" || f[0] === "Providers") f[1] = unknown("transport_and_providers") ?? f[1];
+  }
   $("#call-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-fact": k }, v)]));
+  $("#call-source").replaceChildren(
+    missing.length ? `Read from the call history; not in its record: ${missing.map((k) => NOT_RECORDED[k] ?? k).join(", ")}.` : "",
+  );
+  $("#call-source").dataset.source = c.source;
   $("#legend").replaceChildren(...STAGES.map(([, cls, label]) => el("span", { class: `c-${cls}` }, label)));
   const scale = Math.max(1, ...c.exchanges.map((e) => (e.latency && e.latency.total_ms) || 0));
   $("#turns").replaceChildren(...c.exchanges.map((e, i) => turn(e, i, scale)));
   $("#notes").replaceChildren(
-    ...(c.notes.length ? c.notes.map((n) => el("li", { "data-kind": n.kind }, `${new Date(n.at).toLocaleTimeString()} ${n.kind}: ${n.text}`)) : [el("li", {}, "none")]),
+    ...(c.notes.length
+      ? c.notes.map((n) => el("li", { "data-kind": n.kind }, `${new Date(n.at).toLocaleTimeString()} ${n.kind}: ${n.text}`))
+      : [el("li", {}, unknown("notes") ?? "none")]),
   );
 }
 
