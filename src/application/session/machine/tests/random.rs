@@ -313,12 +313,13 @@ fn observe(sim: &mut Sim, model: &mut Model, seed: u64) {
             _ => {}
         }
     }
-    // The leg is paused exactly while the core holds: never left paused
-    // under the next speech.
+    // The leg is paused exactly while the core holds and does not play on
+    // (a sound over, its transcript awaited): never left paused under the
+    // next speech.
     if model.ended == 0 {
         assert_eq!(
             model.paused,
-            sim.core.hold.is_some(),
+            sim.core.hold.as_ref().is_some_and(|h| !h.playing),
             "seed {seed}: leg paused {} with the core's hold {:?}",
             model.paused,
             sim.core.hold
