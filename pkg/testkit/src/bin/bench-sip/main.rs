@@ -44,7 +44,7 @@ fn main() -> ExitCode {
 fn run(args: &args::Args) -> Result<(), String> {
     let sipp =
         vg_testkit::ensure_installed("sipp", "sip-tester", &[]).map_err(|e| e.to_string())?;
-    procfs::check_fd_limit(args.max_calls())?;
+    let fd_limit = procfs::check_fd_limit(args.max_calls())?;
     let ast = vg_testkit::AsteriskServer::start_with(vg_testkit::AsteriskOptions {
         rtp_ports: args.asterisk_rtp_ports(),
         ..Default::default()
@@ -63,7 +63,12 @@ fn run(args: &args::Args) -> Result<(), String> {
         eprintln!("bench-sip: {}", report::line(&r));
         results.push(r);
     }
-    let (json, md) = report::write(&args.out, &results, args).map_err(|e| e.to_string())?;
+    let limits = report::Limits {
+        fd: fd_limit,
+        asterisk_rtp: ast.rtp_range(),
+    };
+    let (json, md) =
+        report::write(&args.out, &results, args, &limits).map_err(|e| e.to_string())?;
     eprintln!("bench-sip: wrote {} and {}", json.display(), md.display());
     Ok(())
 }

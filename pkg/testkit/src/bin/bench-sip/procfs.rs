@@ -135,8 +135,9 @@ pub(crate) fn loadavg() -> f64 {
 
 /// Asterisk, the gateway and SIPp inherit this process's descriptor limit:
 /// about 10 per call for Asterisk (RTP and RTCP sockets of two channels,
-/// timers, pipes), a few for the gateway. Fails with what to do if too low.
-pub(crate) fn check_fd_limit(calls: u32) -> Result<(), String> {
+/// timers, pipes), a few for the gateway. The limit, or what to do if it is
+/// too low.
+pub(crate) fn check_fd_limit(calls: u32) -> Result<u64, String> {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
     let soft = limits
         .lines()
@@ -148,7 +149,8 @@ pub(crate) fn check_fd_limit(calls: u32) -> Result<(), String> {
             "open-file limit {soft} is below the {need} that {calls} calls need: \
              run with `ulimit -n {need}` (make bench-sip raises it to the hard limit)"
         )),
-        _ => Ok(()),
+        Some(soft) => Ok(soft),
+        None => Err("cannot read the open-file limit from /proc/self/limits".into()),
     }
 }
 

@@ -66,8 +66,16 @@ pub(crate) fn line(r: &StepResult) -> String {
     )
 }
 
+/// The limits a step could have run into, for the report.
+pub(crate) struct Limits {
+    /// Open files of this process, inherited by Asterisk, the gateway and SIPp.
+    pub(crate) fd: u64,
+    /// Asterisk's `rtp.conf` range.
+    pub(crate) asterisk_rtp: (u16, u16),
+}
+
 /// The Markdown report.
-pub(crate) fn markdown(results: &[StepResult], args: &Args) -> String {
+pub(crate) fn markdown(results: &[StepResult], args: &Args, limits: &Limits) -> String {
     let mut s = format!(
         "# SIP benchmark {}: the gateway on the real Asterisk with SIPp callers\n\n\
          `make bench-sip` (`pkg/testkit/src/bin/bench-sip`). Asterisk 20 of the tests (chan_sip on \
@@ -144,6 +152,17 @@ pub(crate) fn markdown(results: &[StepResult], args: &Args) -> String {
     for r in results {
         let _ = writeln!(s, "- {} calls: `{}`", r.plan.calls, r.uptime);
     }
+    let (lo, hi) = limits.asterisk_rtp;
+    let _ = writeln!(
+        s,
+        "\nLimits: chan_sip takes guests with no call limit (no `call-limit`, no `maxcalls` in \
+         `asterisk.conf`); Asterisk's RTP ports {lo}-{hi} ({} ports, about 4 per call); the \
+         gateway's {}-{}; open files {} for every process (about 10 per call needed).",
+        u32::from(hi - lo) + 1,
+        args.gateway_rtp.0,
+        args.gateway_rtp.1,
+        limits.fd,
+    );
     for r in results.iter().filter(|r| r.asterisk_left > 0) {
         let _ = writeln!(
             s,
@@ -164,6 +183,7 @@ pub(crate) fn write(
     out: &Path,
     results: &[StepResult],
     args: &Args,
+    limits: &Limits,
 ) -> std::io::Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(out)?;
     let base = format!("{}-sip", today());
@@ -172,7 +192,7 @@ pub(crate) fn write(
         out.join(format!("{base}.md")),
     );
     std::fs::write(&json_path, json(results))?;
-    std::fs::write(&md_path, markdown(results, args))?;
+    std::fs::write(&md_path, markdown(results, args, limits))?;
     Ok((json_path, md_path))
 }
 
