@@ -9,15 +9,33 @@ use std::{
 };
 
 /// One call as its events tell it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct CallSeen {
     pub(crate) answered: bool,
     pub(crate) ended: bool,
-    /// A transcript (`stt.transcribed`) waits for its reply.
-    heard: bool,
-    /// Turns completed: a transcript followed by the reply spoken
-    /// (`tts.generated`). The greeting, spoken before any transcript, is not one.
-    pub(crate) turns: u32,
+    /// `time` of each transcript (`true`) and spoken reply (`false`). The
+    /// file's order is not the events' order: a turn's `stt.transcribed` was
+    /// seen written after its `agent.responded` and `tts.generated`.
+    speech: Vec<(String, bool)>,
+}
+
+impl CallSeen {
+    /// Turns completed: a transcript followed (in event time) by the reply
+    /// spoken (`tts.generated`). The greeting, spoken before any transcript,
+    /// is not one.
+    pub(crate) fn turns(&self) -> u32 {
+        let mut marks = self.speech.clone();
+        marks.sort();
+        let (mut heard, mut turns) = (false, 0);
+        for (_, transcript) in marks {
+            if transcript {
+                heard = true;
+            } else if heard {
+                (heard, turns) = (false, turns + 1);
+            }
+        }
+        turns
+    }
 }
 
 /// Reads new lines of the events file and keeps per-call state.
@@ -64,14 +82,13 @@ impl Events {
             return;
         };
         let c = self.calls.entry(call.to_owned()).or_default();
+        // RFC 3339 UTC with a fixed number of digits: text order is time order.
+        let time = || e["time"].as_str().unwrap_or_default().to_owned();
         match kind {
             "call.answered" => c.answered = true,
             "call.ended" => c.ended = true,
-            "stt.transcribed" => c.heard = true,
-            "tts.generated" if c.heard => {
-                c.heard = false;
-                c.turns += 1;
-            }
+            "stt.transcribed" => c.speech.push((time(), true)),
+            "tts.generated" => c.speech.push((time(), false)),
             _ => {}
         }
     }
@@ -85,14 +102,14 @@ impl Events {
     }
 
     pub(crate) fn turns(&self) -> u64 {
-        self.calls.values().map(|c| u64::from(c.turns)).sum()
+        self.calls.values().map(|c| u64::from(c.turns())).sum()
     }
 
     /// Answered calls that completed fewer than `turns` turns.
     pub(crate) fn short_calls(&self, turns: u32) -> u64 {
         self.calls
             .values()
-            .filter(|c| c.answered && c.turns < turns)
+            .filter(|c| c.answered && c.turns() < turns)
             .count() as u64
     }
 }
@@ -102,8 +119,10 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn line(kind: &str, call: &str) -> String {
-        format!("{{\"type\":\"{kind}\",\"subject\":\"{call}\",\"data\":{{}}}}\n")
+    fn line(kind: &str, call: &str, at: u32) -> String {
+        format!(
+            "{{\"type\":\"{kind}\",\"subject\":\"{call}\",\"time\":\"2026-12-06T17:31:{at:02}.000Z\",\"data\":{{}}}}\n"
+        )
     }
 
     #[test]
@@ -114,16 +133,18 @@ mod tests {
         let mut ev = Events::new(path);
         ev.poll().unwrap();
         let mut text = String::new();
-        for (k, c) in [
-            ("call.answered", "a"),
-            ("tts.generated", "a"), // the greeting
-            ("stt.transcribed", "a"),
-            ("tts.generated", "a"),
-            ("stt.transcribed", "a"), // no reply yet
-            ("call.answered", "b"),
-            ("call.ended", "a"),
+        for (k, c, at) in [
+            ("call.answered", "a", 0),
+            ("tts.generated", "a", 5), // the greeting
+            ("stt.transcribed", "a", 8),
+            ("tts.generated", "a", 10),
+            ("tts.generated", "a", 16), // written before its transcript
+            ("stt.transcribed", "a", 14),
+            ("stt.transcribed", "a", 20), // no reply yet
+            ("call.answered", "b", 1),
+            ("call.ended", "a", 21),
         ] {
-            text.push_str(&line(k, c));
+            text.push_str(&line(k, c, at));
         }
         let cut = text.len() - 10;
         f.write_all(&text.as_bytes()[..cut]).unwrap();
@@ -131,7 +152,7 @@ mod tests {
         assert_eq!(ev.ended(), 0, "half a line is not read");
         f.write_all(&text.as_bytes()[cut..]).unwrap();
         ev.poll().unwrap();
-        assert_eq!((ev.answered(), ev.ended(), ev.turns()), (2, 1, 1));
-        assert_eq!(ev.short_calls(1), 1);
+        assert_eq!((ev.answered(), ev.ended(), ev.turns()), (2, 1, 2));
+        assert_eq!(ev.short_calls(2), 1);
     }
 }
