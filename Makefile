@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test test-asterisk test-asterisk-soak bench bench-api bench-speech bench-load bench-soak bench-faults bench-turn lint fmt deps deps-test check-config clean
+.PHONY: run test test-asterisk test-asterisk-soak bench bench-api bench-speech bench-load bench-soak bench-faults bench-turn bench-sip lint fmt deps deps-test check-config clean
 
 ## run: build (release) and run the gateway on its embedded defaults; with
 ## [speech] on "wyoming" (the default) it first sets up and starts the local
@@ -40,6 +40,9 @@ STEPS ?= 100,500,1000,2000,4000
 STEP_SECS ?= 30
 SOAK_CALLS ?= 500
 SOAK_SECS ?= 1800
+SIP_STEPS ?= 50,200,500
+SIP_RATE ?= 20
+SIP_TURNS ?= 5
 
 ## bench-load: concurrent full-duplex calls ramped step by step through the
 ## gateway's release binary (fake speech with fixed delays, the simulator as
@@ -65,6 +68,22 @@ bench-turn: deps-test
 	scripts/speech-setup.sh >/dev/null
 	VG_BENCH_OUT=$(CURDIR)/bench/results $(CARGO) test -p voice-gateway --test asterisk \
 		speech::bench_turn::bench_turn -- --ignored --exact --nocapture
+
+## bench-sip: the gateway's release binary on the real Asterisk (chan_sip) with
+## SIPp callers that send PCMU RTP every 20 ms for the whole call: a greeting and
+## SIP_TURNS (5, more on long ramps) turns per call, fake speech; SIP_STEPS
+## (50,200,500) concurrent calls at SIP_RATE (20) new calls/s. CPU per call of the
+## gateway and Asterisk, RSS per call, setup failures and turns completed in
+## bench/results/<date>-sip.{json,md}
+bench-sip:
+	scripts/install-deps.sh bench
+	scripts/install-deps.sh asterisk
+	$(CARGO) build --release -p voice-gateway --bin voice-gateway
+	@# Separately: built together, the harness's features would change shared
+	@# dependencies and rebuild the gateway (about 45 minutes on two shared cores).
+	$(CARGO) build --release -p vg-testkit --bin bench-sip
+	ulimit -n $$(ulimit -Hn) && $(TARGET_DIR)/release/bench-sip --gateway $(TARGET_DIR)/release/voice-gateway \
+		--steps $(SIP_STEPS) --rate $(SIP_RATE) --turns $(SIP_TURNS) $(ARGS)
 
 ## bench-faults: the fault-injection suite at full size (not in CI; `make test`
 ## runs each scenario small): 100+ concurrent simulated calls per fault, the

@@ -7,7 +7,7 @@
 #   scripts/install-deps.sh test    # build + redis-server, PostgreSQL, baresip, chromium + chromedriver, tansu, Asterisk
 #   scripts/install-deps.sh tansu-sqlite  # only the SQLite-storage tansu of the SASL test
 #   scripts/install-deps.sh asterisk  # only the real Asterisk of the tests (built once)
-#   scripts/install-deps.sh bench   # build + wrk and curl (the API benchmark)
+#   scripts/install-deps.sh bench   # build + wrk and curl (the API benchmark), sipp (the SIP benchmark)
 set -euo pipefail
 
 want=()
@@ -33,6 +33,8 @@ fi
 if [ "${1:-build}" = bench ]; then
   need wrk wrk
   need curl curl
+  # The SIP callers of `make bench-sip` (Debian's SIPp).
+  need sipp sip-tester
 fi
 
 if [ ${#want[@]} -gt 0 ]; then

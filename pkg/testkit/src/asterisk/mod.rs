@@ -47,6 +47,10 @@ pub struct AsteriskOptions {
     pub extra_modules: Vec<String>,
     /// Whether to enable AMI (on a free loopback port).
     pub ami: bool,
+    /// RTP ports to reserve (`rtp.conf`): each call takes about four (its
+    /// SIP or Local channel's RTP and RTCP, the externalMedia channel's).
+    /// Rounded up to whole slots of 200; the default is one slot.
+    pub rtp_ports: u16,
 }
 
 impl Default for AsteriskOptions {
@@ -58,6 +62,7 @@ impl Default for AsteriskOptions {
             extensions: String::new(),
             extra_modules: Vec::new(),
             ami: false,
+            rtp_ports: rtp::SLOT_PORTS,
         }
     }
 }
@@ -86,7 +91,7 @@ impl AsteriskServer {
     /// Starts an instance with `options`.
     pub fn start_with(options: AsteriskOptions) -> Result<Self, HarnessError> {
         let prefix = asterisk_prefix()?;
-        let rtp = rtp::RtpSlot::claim()?;
+        let rtp = rtp::RtpSlot::claim(options.rtp_ports)?;
         let mut last = String::new();
         // A free port can be taken before Asterisk binds it: retry with new ones.
         for _ in 0..5 {
