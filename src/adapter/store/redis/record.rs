@@ -33,6 +33,13 @@ pub(super) struct StoredCall {
     pub(super) gateway_instance: String,
     /// Compared and set by the write script: higher wins.
     pub(super) version: u64,
+    /// The lease's fencing token of the writer (0, omitted: no HA).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(super) fence: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn time(t: SystemTime) -> String {
@@ -44,7 +51,7 @@ fn parse(s: &str) -> Option<SystemTime> {
 }
 
 impl StoredCall {
-    pub(super) fn new(c: &CallSummary, gateway_instance: &str, version: u64) -> Self {
+    pub(super) fn new(c: &CallSummary, gateway_instance: &str, version: u64, fence: u64) -> Self {
         Self {
             call_id: c.call_id.clone(),
             tenant_id: c.tenant_id.clone(),
@@ -62,6 +69,7 @@ impl StoredCall {
             answered_by: c.answered_by,
             gateway_instance: gateway_instance.to_owned(),
             version,
+            fence,
         }
     }
 

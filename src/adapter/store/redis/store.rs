@@ -115,6 +115,12 @@ impl RedisCallStore {
         })
     }
 
+    /// Makes every later write carry the lease's fencing token: Redis then
+    /// refuses it once a newer holder has written the call.
+    pub fn fence_with(&self, fence: Arc<crate::application::lease::Fence>) {
+        self.shared.backend.fence_with(fence);
+    }
+
     /// A connection to the store's Redis, for tools and tests.
     pub fn connection(&self) -> ConnectionManager {
         self.shared.backend.conn()
