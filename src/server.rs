@@ -5,6 +5,7 @@
 //! a global, so tests drive the whole lifecycle in-process.
 
 mod data;
+mod ha;
 mod metrics;
 mod speech;
 mod wiring;
@@ -69,6 +70,8 @@ pub struct Gateway {
     events: data::Events,
     idempotency: Arc<dyn IdempotencyStore>,
     console: Arc<ConsoleHub>,
+    /// With `[ha] enabled`: the lease, which decides when the events socket opens.
+    ha: Option<(ha::Ha, ha::RoleMetrics)>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -104,8 +107,12 @@ impl Gateway {
         stream_cfg.backoff_min = stream_cfg.backoff_min.min(stream_cfg.backoff_max);
         // The data adapters report into readiness before the HTTP state exists.
         let readiness = Arc::new(Readiness::default());
-        let data = data::build(&config, &readiness, metrics.registry_mut()).await?;
+        let mut data = data::build(&config, &readiness, metrics.registry_mut()).await?;
         let mut deps = wiring::session_deps(&config, ari.clone(), &data, metrics.registry_mut())?;
+        let ha = data.ha.take().map(|ha| {
+            deps.telephony = ha.fenced(deps.telephony.clone());
+            (ha, ha::RoleMetrics::register(metrics.registry_mut()))
+        });
         // The console sees every call event on its way out.
         let console = Arc::new(ConsoleHub::default());
         deps.events = Arc::new(ConsoleTap::new(deps.events, console.clone()));
@@ -128,6 +135,7 @@ impl Gateway {
             events: data.events,
             idempotency: data.idempotency,
             console,
+            ha,
         })
     }
 
@@ -167,23 +175,42 @@ impl Gateway {
             events,
             idempotency,
             console,
+            ha,
         } = self;
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
         let (stop_stream, stream_stop_rx) = tokio::sync::watch::channel(false);
         let (items_tx, items) = mpsc::channel(1024);
         let (died_tx, mut died) = mpsc::unbounded_channel();
-        let stream = tokio::spawn(watched(
-            "ARI event stream",
-            ari_stream::run(
-                stream_cfg,
-                ari,
-                items_tx,
-                state.readiness.clone(),
-                stream_metrics,
-                stream_stop_rx,
+        let (stream, lease) = match ha {
+            None => (
+                tokio::spawn(watched(
+                    "ARI event stream",
+                    ari_stream::run(
+                        stream_cfg,
+                        ari,
+                        items_tx,
+                        state.readiness.clone(),
+                        stream_metrics,
+                        stream_stop_rx,
+                    ),
+                    died_tx.clone(),
+                )),
+                None,
             ),
-            died_tx.clone(),
-        ));
+            Some((ha, role_metrics)) => {
+                let lease = ha.start(role_metrics);
+                let s = ha::Stream {
+                    cfg: stream_cfg,
+                    ari,
+                    items: items_tx,
+                    readiness: state.readiness.clone(),
+                    metrics: stream_metrics,
+                };
+                let keeper = ha::keep_stream(s, lease.role.clone(), stream_stop_rx);
+                let task = tokio::spawn(watched("ARI event stream", keeper, died_tx.clone()));
+                (task, Some(lease))
+            }
+        };
         let stop = ShutdownSwitch::new();
         let consumer = tokio::spawn(watched(
             "call router",
@@ -237,6 +264,9 @@ impl Gateway {
                 tracing::error!(task = died.task, error = %died.error, "a core task stopped: exiting");
                 state.readiness.begin_drain();
                 let _ = stop_stream.send(true);
+                if let Some(lease) = lease {
+                    lease.release().await;
+                }
                 stop.advance(Stage::Close);
                 let _ = server.await;
                 return Err(ServerError::Task(format!("{}: {}", died.task, died.error)));
@@ -273,6 +303,11 @@ impl Gateway {
         // their hangups and DTMF. Closing it unregisters the app on Asterisk.
         let _ = stop_stream.send(true);
         let streamed = stream.await;
+        // The socket is closed: a standby may take the app (and the lease) now
+        // rather than when the lease expires.
+        if let Some(lease) = lease {
+            lease.release().await;
+        }
         let consumed = consumer.await;
         events.close().await;
         stop.advance(Stage::Close);

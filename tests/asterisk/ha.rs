@@ -1,0 +1,150 @@
+//! Two gateway processes on one real Asterisk and one Redis (`[ha]`): the
+//! lease makes one active (it holds the Stasis app and takes the calls) and
+//! the other standby (`/readyz` 200 with `"role":"standby"`, socket
+//! closed); when the active dies the standby takes the app within the
+//! lease's ttl, and a SIGTERM hands the lease over at once.
+
+use crate::{
+    calls::{DID, T, short_greeting},
+    gateway::{Gateway, GatewayConfig},
+    rig::{Rig, Setup},
+};
+use std::time::{Duration, Instant};
+use vg_testkit::{Caller, RedisServer, wait_until};
+
+const TTL: Duration = Duration::from_secs(3);
+const RENEW: Duration = Duration::from_millis(500);
+
+fn ha_config(base: &GatewayConfig, redis: &RedisServer, instance: &str) -> GatewayConfig {
+    let mut cfg = base.clone();
+    cfg.env.extend(
+        [
+            ("VOICEGW__REDIS__URL", redis.url()),
+            ("VOICEGW__REDIS__GATEWAY_INSTANCE", instance.to_owned()),
+            ("VOICEGW__HA__ENABLED", "true".to_owned()),
+            ("VOICEGW__HA__ASTERISK", "pbx-1".to_owned()),
+            ("VOICEGW__HA__LEASE_TTL", "3s".to_owned()),
+            ("VOICEGW__HA__RENEW_EVERY", "500ms".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    cfg
+}
+
+/// The role `/readyz` reports, with its status code.
+fn role(gw: &Gateway) -> (u16, String) {
+    let (code, body) = gw.get_text("/readyz");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    (code, v["role"].as_str().unwrap_or("").to_owned())
+}
+
+fn active(gw: &Gateway) -> bool {
+    role(gw) == (200, "active".to_owned())
+}
+
+/// A pair: `rig.gw` active (gw-a), the returned one standby (gw-b).
+fn pair(redis: &RedisServer) -> (Rig, Gateway, GatewayConfig) {
+    let base = short_greeting().gateway;
+    let a = ha_config(&base, redis, "gw-a");
+    let rig = Rig::start_with(Setup {
+        gateway: a,
+        ..Setup::default()
+    });
+    // A fresh Redis holds the lease back for one ttl (the grace after a
+    // Redis that lost its data), then gw-a takes it.
+    assert!(
+        wait_until(T, || active(&rig.gw)),
+        "gw-a never became active: {:?}",
+        role(&rig.gw)
+    );
+    let b_cfg = ha_config(&base, redis, "gw-b");
+    let b = Gateway::start(&rig.ast, &b_cfg);
+    assert_eq!(
+        role(&b),
+        (200, "standby".to_owned()),
+        "ready for the API, standby"
+    );
+    assert_eq!(
+        b.metric("voicegw_ha_role{role=\"standby\"}"),
+        1.0,
+        "the role metric"
+    );
+    assert_eq!(rig.gw.metric("voicegw_ha_role{role=\"active\"}"), 1.0);
+    (rig, b, b_cfg)
+}
+
+/// Places a call, waits for its greeting on `gw`, hangs up; returns its id.
+fn one_call(rig: &Rig, gw: &Gateway) -> String {
+    let before = gw
+        .events()
+        .iter()
+        .filter(|e| e["type"] == "call.started")
+        .count();
+    let call = rig
+        .ast
+        .call(Caller::listen(DID).max_duration(Duration::from_secs(60)))
+        .unwrap();
+    let id = gw.nth_call(before, T);
+    gw.until_type("tts.generated", Some(&id), T);
+    call.hangup().unwrap();
+    gw.until_type("call.ended", Some(&id), T);
+    id
+}
+
+#[test]
+fn ha_the_active_takes_the_calls_and_the_standby_takes_over_after_a_sigkill() {
+    let redis = RedisServer::start().expect("redis-server starts");
+    let (mut rig, b, _) = pair(&redis);
+    let first = one_call(&rig, &rig.gw);
+    assert!(
+        b.events().is_empty(),
+        "the standby saw nothing of the call: {:?}",
+        b.events()
+    );
+    assert_eq!(
+        rig.gw
+            .types_of(&first)
+            .iter()
+            .filter(|t| *t == "call.ended")
+            .count(),
+        1
+    );
+
+    rig.gw.kill();
+    let killed = Instant::now();
+    assert!(wait_until(T, || active(&b)), "the standby never took over");
+    let took = killed.elapsed();
+    eprintln!("standby active {took:?} after the SIGKILL (lease ttl {TTL:?}, renew {RENEW:?})");
+    // Expiry (at most the ttl after the last renewal) plus one try.
+    assert!(took <= TTL + 2 * RENEW + Duration::from_secs(1), "{took:?}");
+    assert!(b.metric("voicegw_ha_fencing_token") >= 2.0, "a newer token");
+    let second = one_call(&rig, &b);
+    assert_eq!(
+        b.types_of(&second)
+            .iter()
+            .filter(|t| *t == "call.ended")
+            .count(),
+        1
+    );
+    rig.gw = b;
+    rig.finish();
+}
+
+#[test]
+fn ha_a_sigterm_hands_the_lease_to_the_standby_at_once() {
+    let redis = RedisServer::start().expect("redis-server starts");
+    let (mut rig, b, _) = pair(&redis);
+    let took = rig.gw.terminate().expect("SIGTERM ends the process");
+    let exited = Instant::now();
+    assert!(wait_until(T, || active(&b)), "the standby never took over");
+    let handover = exited.elapsed();
+    eprintln!("SIGTERM: exited in {took:?}, standby active {handover:?} after the exit");
+    // Released, not expired: the standby's next try (every 500 ms) takes it.
+    assert!(
+        handover < TTL,
+        "{handover:?}: the lease expired rather than being released"
+    );
+    one_call(&rig, &b);
+    rig.gw = b;
+    rig.finish();
+}
