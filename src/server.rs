@@ -119,7 +119,10 @@ impl Gateway {
         let mut state = AppState::with_metrics(build, metrics);
         state.readiness = readiness;
         state.admission = Arc::new(CallAdmission::new(wiring::admission_limits(&config)));
-        let router = CallRouter::new(deps, state.admission.clone());
+        let mut router = CallRouter::new(deps, state.admission.clone());
+        if let Some((ha, _)) = &ha {
+            router = router.with_peers(ha.peers());
+        }
         let (control, control_rx) = RouterHandle::new(data.store);
         Ok(Self {
             config,

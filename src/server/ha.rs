@@ -37,6 +37,7 @@ pub(super) struct Ha {
     fence: Arc<Fence>,
     timing: LeaseTiming,
     asterisk: String,
+    me: String,
 }
 
 /// Builds the lease when `[ha] enabled`; the store's writes carry its token.
@@ -63,6 +64,7 @@ pub(super) fn build(
             renew_every: ha.renew_every.0,
         },
         asterisk,
+        me: redis.gateway_instance.clone(),
     }))
 }
 
@@ -70,6 +72,14 @@ impl Ha {
     /// Call control that only the holder may use.
     pub(super) fn fenced(&self, inner: Arc<dyn Telephony>) -> Arc<dyn Telephony> {
         Arc::new(lease::FencedTelephony::new(inner, self.fence.clone()))
+    }
+
+    /// Who else may have held the lease, for the router's takeovers.
+    pub(super) fn peers(&self) -> crate::application::router::Peers {
+        crate::application::router::Peers {
+            lease: self.lease.clone(),
+            me: self.me.clone(),
+        }
     }
 
     /// Starts the lease task: its role, and how to release it.

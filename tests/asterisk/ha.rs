@@ -148,3 +148,87 @@ fn ha_a_sigterm_hands_the_lease_to_the_standby_at_once() {
     rig.gw = b;
     rig.finish();
 }
+
+/// The active instance SIGKILLed mid-conversation: the standby takes the
+/// lease, re-attaches the call's audio (new media channel into the call's
+/// bridge), says `ha.resume_text`, and answers the caller's next turn; the
+/// call ends once, with one `call.ended`, published by the standby.
+#[test]
+fn ha_a_call_goes_on_with_the_standby_after_the_active_is_sigkilled() {
+    let redis = RedisServer::start().expect("redis-server starts");
+    let (mut rig, b, _) = pair(&redis);
+    let speech_at = Duration::from_secs(14);
+    let said = crate::audio::utterance(
+        &rig.ast,
+        "after-takeover",
+        speech_at,
+        Duration::from_millis(1200),
+        Duration::from_secs(15),
+    );
+    let call = rig.ast.call(Caller::play(DID, &said)).unwrap();
+    let id = rig.gw.nth_call(0, T);
+    rig.gw.until_type("tts.generated", Some(&id), T);
+    let answered = rig.gw.until_type("call.answered", Some(&id), T);
+    let answered_at = humantime::parse_rfc3339(answered["time"].as_str().unwrap()).unwrap();
+    // Let the greeting play out, then kill.
+    std::thread::sleep(Duration::from_secs(2));
+    let a_events = rig.gw.events();
+    rig.gw.kill();
+    let killed_at = std::time::SystemTime::now();
+    let kill_offset = killed_at.duration_since(answered_at).unwrap();
+    assert!(
+        kill_offset < speech_at,
+        "killed at {kill_offset:?}, after the caller spoke"
+    );
+    assert!(wait_until(T, || active(&b)), "the standby never took over");
+    // The standby resumes the call: it says the resume sentence, then
+    // answers the caller's turn.
+    b.until_event("the resume sentence and the answer", T, |_| {
+        b.types_of(&id)
+            .iter()
+            .filter(|t| *t == "tts.generated")
+            .count()
+            >= 2
+    });
+    b.until_type("stt.transcribed", Some(&id), T);
+    call.hangup().unwrap();
+    let ended = b.until_type("call.ended", Some(&id), T);
+    assert_eq!(ended["data"]["reason"], "caller_hangup", "{ended}");
+    let b_types = b.types_of(&id);
+    assert!(!b_types.contains(&"call.started".to_owned()), "{b_types:?}");
+    let ends = a_events
+        .iter()
+        .chain(b.events().iter())
+        .filter(|e| e["subject"] == id.as_str() && e["type"] == "call.ended")
+        .count();
+    assert_eq!(ends, 1, "exactly one call.ended");
+    let heard = call.heard(T).unwrap();
+    let spans = crate::audio::sentences(&heard);
+    let resumed = spans.iter().find(|(start, _)| *start > kill_offset);
+    let Some((back, _)) = resumed else {
+        panic!(
+            "no audio after the kill at {kill_offset:?}: {:?}",
+            crate::audio::secs(&spans)
+        );
+    };
+    eprintln!(
+        "killed at {:.2} s into the call; audio back at {:.2} s (gap {:.2} s); heard {:?}",
+        kill_offset.as_secs_f64(),
+        back.as_secs_f64(),
+        (*back - kill_offset).as_secs_f64(),
+        crate::audio::secs(&spans)
+    );
+    assert!(
+        *back < speech_at,
+        "the resume sentence came before the caller spoke"
+    );
+    assert!(
+        spans
+            .iter()
+            .any(|(start, _)| *start > speech_at + Duration::from_millis(1200)),
+        "the answer to the caller's turn reached the caller: {:?}",
+        crate::audio::secs(&spans)
+    );
+    rig.gw = b;
+    rig.finish();
+}

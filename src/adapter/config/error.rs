@@ -174,6 +174,7 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
             "1-64 characters from A-Z a-z 0-9 . _ -, the same on every instance of one Asterisk, e.g. pbx-1"
         }
         "ha.lease_ttl" => "a whole number with a unit, from 1s to 60s, e.g. 3s",
+        "ha.resume_text" => "a sentence of 1-500 characters, e.g. \"Sorry, where were we?\"",
         "ha.renew_every" => {
             "a whole number with a unit, at most a quarter of ha.lease_ttl, e.g. 500ms"
         }

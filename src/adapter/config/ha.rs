@@ -22,6 +22,9 @@ pub struct HaSection {
     pub lease_ttl: HumanDuration,
     /// How often the holder renews and a standby tries to take the lease.
     pub renew_every: HumanDuration,
+    /// Said to the caller of each call taken over, after the gap in its
+    /// audio; then the agent listens for the caller's next words.
+    pub resume_text: String,
 }
 
 impl Default for HaSection {
@@ -31,6 +34,7 @@ impl Default for HaSection {
             asterisk: None,
             lease_ttl: HumanDuration(Duration::from_secs(3)),
             renew_every: HumanDuration(Duration::from_millis(500)),
+            resume_text: "Sorry, where were we?".into(),
         }
     }
 }
@@ -51,6 +55,13 @@ pub(super) fn validate(c: &super::Config) -> Result<(), (&'static str, String)> 
                 "{every:?} is not between 1ms and a quarter of ha.lease_ttl ({:?})",
                 ttl / 4
             ),
+        ));
+    }
+    let text = ha.resume_text.trim();
+    if text.is_empty() || text.chars().count() > 500 || text.chars().any(char::is_control) {
+        return Err((
+            "ha.resume_text",
+            "must be 1-500 characters on one line (the caller hears it after a takeover)".into(),
         ));
     }
     if let Some(a) = &ha.asterisk

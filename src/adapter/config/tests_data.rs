@@ -326,6 +326,12 @@ fn each_bad_value_is_rejected_with_its_key() {
             "not between 1ms",
         ),
         (
+            "[ha]\nresume_text = \"  \"\n",
+            &[],
+            "ha.resume_text",
+            "must be 1-500 characters",
+        ),
+        (
             "[ha]\nenabled = \"yes\"\n",
             &[],
             "ha.enabled",

@@ -29,4 +29,7 @@ pub trait LeaseStore: Send + Sync {
     fn try_hold(&self, held: u64, ttl_ms: u64) -> BoxFuture<'_, Result<Attempt, LeaseError>>;
     /// Gives the lease up at once if `held` still holds it.
     fn release(&self, held: u64) -> BoxFuture<'_, Result<(), LeaseError>>;
+    /// Every instance that ever tried this lease (this one included): whose
+    /// live calls a new holder looks for.
+    fn members(&self) -> BoxFuture<'_, Result<Vec<String>, LeaseError>>;
 }

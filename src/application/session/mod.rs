@@ -29,6 +29,8 @@ mod latency;
 mod machine;
 pub(crate) mod providers;
 mod record;
+mod resume;
+pub use resume::Takeover;
 mod resources;
 pub(crate) use resources::ignore_gone;
 mod run;
@@ -214,9 +216,34 @@ pub fn spawn_inbound(
     permit: CallPermit,
     ended: mpsc::UnboundedSender<SessionEnded>,
 ) -> SessionHandle {
-    let call_id = match &call.outbound {
-        Some(o) => o.call_id.clone(),
-        None => CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id"),
+    spawn(deps, call, None, permit, ended)
+}
+
+/// Starts the session of a call taken over from another instance (`[ha]`):
+/// `call` is its caller as the record names it, `call.outbound` `None`.
+pub fn spawn_taken_over(
+    deps: SessionDeps,
+    call: InboundCall,
+    from: Takeover,
+    permit: CallPermit,
+    ended: mpsc::UnboundedSender<SessionEnded>,
+) -> SessionHandle {
+    spawn(deps, call, Some(from), permit, ended)
+}
+
+fn spawn(
+    deps: SessionDeps,
+    call: InboundCall,
+    takeover: Option<Takeover>,
+    permit: CallPermit,
+    ended: mpsc::UnboundedSender<SessionEnded>,
+) -> SessionHandle {
+    let call_id = match (&call.outbound, &takeover) {
+        (Some(o), _) => o.call_id.clone(),
+        (None, Some(t)) => t.record.call_id.clone(),
+        (None, None) => {
+            CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id")
+        }
     };
     let (tx, rx) = mpsc::channel(64);
     // `call.id` and `tenant.id` are the trace's attributes (OpenTelemetry
@@ -231,6 +258,7 @@ pub fn spawn_inbound(
     );
     let mut session = run::Session::new(deps, call_id.clone(), call.clone(), rx);
     session.permit = Some(permit);
+    session.takeover = takeover;
     session.own_commands = Some(tx.downgrade());
     session.trace(span.clone());
     tokio::spawn(

@@ -80,6 +80,8 @@ pub(super) struct Session {
     ended: Option<Ended>,
     /// The call's span: parent of its turn stages (see `trace`).
     pub(super) span: tracing::Span,
+    /// Set for a call taken over from another instance: resumed, not set up.
+    pub(super) takeover: Option<super::resume::Takeover>,
 }
 
 /// Why the loop woke.
@@ -141,13 +143,18 @@ impl Session {
             now,
             ended: None,
             span: tracing::Span::none(),
+            takeover: None,
         }
     }
 
     /// Runs the call to its end and releases everything.
     pub(super) async fn run(mut self) -> SessionEnded {
         self.effects.start(&self.deps, self.call_id.clone());
-        if self.setup().await {
+        let started = match self.takeover.take() {
+            Some(from) => self.resume(from).await,
+            None => self.setup().await,
+        };
+        if started {
             while let Some(Held::Command(c)) = self.held.pop_front() {
                 self.feed(Input::Command(c));
                 self.drain().await;

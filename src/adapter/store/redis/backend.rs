@@ -177,10 +177,19 @@ impl Backend {
     /// This instance's live calls, from its live index (`max` at most).
     /// A member whose record has gone (expired) is skipped.
     pub(super) async fn owned_live(&self, max: usize) -> Result<Vec<CallSummary>, String> {
+        self.live_of(&self.instance, max).await
+    }
+
+    /// The live calls `instance`'s index names.
+    pub(super) async fn live_of(
+        &self,
+        instance: &str,
+        max: usize,
+    ) -> Result<Vec<CallSummary>, String> {
         let mut conn = self.conn();
         let mut range = redis::cmd("ZRANGE");
         range
-            .arg(self.keys.gateway_live(&self.instance))
+            .arg(self.keys.gateway_live(instance))
             .arg(0)
             .arg(max.max(1) - 1);
         let members: Vec<String> = self.bounded(range.query_async(&mut conn)).await?;

@@ -3,7 +3,9 @@
 //! Keys (`P` is the key prefix, `A` the Asterisk's name):
 //! - `P:ha:A:lease`: `{holder}|{token}`, with the lease's time to live;
 //! - `P:ha:A:fence`: the fencing counter, incremented for each new holder;
-//! - `P:ha:A:grace`: while it lives, a free lease is not taken (see below).
+//! - `P:ha:A:grace`: while it lives, a free lease is not taken (see below);
+//! - `P:ha:A:members`: every instance that tried the lease (whose live
+//!   calls a new holder takes over).
 //!
 //! A Redis that restarts without its data loses the lease and the counter
 //! at once. Taking the lease then would be a takeover nobody needed (the
@@ -23,9 +25,10 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
-/// Takes, renews or keeps the lease. KEYS: lease, fence, grace. ARGV:
-/// holder, ttl (ms), token held (`0`: none). Returns the token held, or 0.
+/// Takes, renews or keeps the lease. KEYS: lease, fence, grace, members.
+/// ARGV: holder, ttl (ms), token held (`0`: none). Returns the token held, or 0.
 const TRY_HOLD: &str = r#"
+redis.call('SADD', KEYS[4], ARGV[1])
 local held = tonumber(ARGV[3])
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -63,7 +66,7 @@ return 0
 /// One Asterisk's lease, held under this instance's name.
 pub struct RedisLease {
     conn: ConnectionManager,
-    keys: [String; 3],
+    keys: [String; 4],
     holder: String,
     try_hold: Script,
     release: Script,
@@ -97,7 +100,7 @@ impl RedisLease {
         let base = format!("{}:ha:{asterisk}", config.key_prefix);
         Ok(Self {
             conn,
-            keys: ["lease", "fence", "grace"].map(|k| format!("{base}:{k}")),
+            keys: ["lease", "fence", "grace", "members"].map(|k| format!("{base}:{k}")),
             holder: config.gateway_instance.clone(),
             try_hold: Script::new(TRY_HOLD),
             release: Script::new(RELEASE),
@@ -121,7 +124,9 @@ impl LeaseStore for RedisLease {
     fn try_hold(&self, held: u64, ttl_ms: u64) -> BoxFuture<'_, Result<Attempt, LeaseError>> {
         Box::pin(async move {
             let mut inv = self.try_hold.prepare_invoke();
-            inv.key(&self.keys[0]).key(&self.keys[1]).key(&self.keys[2]);
+            for k in &self.keys {
+                inv.key(k);
+            }
             inv.arg(&self.holder).arg(ttl_ms).arg(held);
             let mut conn = self.conn.clone();
             let token: u64 = inv
@@ -132,6 +137,17 @@ impl LeaseStore for RedisLease {
                 0 => Attempt::Taken,
                 t => Attempt::Held(t),
             })
+        })
+    }
+
+    fn members(&self) -> BoxFuture<'_, Result<Vec<String>, LeaseError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            redis::cmd("SMEMBERS")
+                .arg(&self.keys[3])
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| LeaseError::Unavailable(e.to_string()))
         })
     }
 
