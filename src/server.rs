@@ -279,6 +279,11 @@ impl Gateway {
         let deadline = config.lifecycle.drain_deadline.0;
         state.readiness.begin_drain();
         state.admission.begin_drain();
+        // With a standby alive, the calls go to it now rather than drain here.
+        let lease = match lease {
+            Some(l) => l.hand_over().await,
+            None => None,
+        };
         tracing::info!(live_calls = state.admission.live_calls(), deadline = ?deadline, "draining");
         match tokio::time::timeout(deadline, state.admission.wait_idle()).await {
             Ok(()) => {

@@ -38,6 +38,8 @@ pub(super) struct Ha {
     timing: LeaseTiming,
     asterisk: String,
     me: String,
+    /// Bumped when the calls here are another instance's to run now.
+    hand_over: Arc<watch::Sender<u64>>,
 }
 
 /// Builds the lease when `[ha] enabled`; the store's writes carry its token.
@@ -65,6 +67,7 @@ pub(super) fn build(
         },
         asterisk,
         me: redis.gateway_instance.clone(),
+        hand_over: Arc::new(watch::channel(0).0),
     }))
 }
 
@@ -79,6 +82,7 @@ impl Ha {
         crate::application::router::Peers {
             lease: self.lease.clone(),
             me: self.me.clone(),
+            hand_over: self.hand_over.subscribe(),
         }
     }
 
@@ -88,10 +92,11 @@ impl Ha {
         let (release, release_rx) = oneshot::channel();
         metrics.show(Role::Standby);
         tokio::spawn(lease::run(
-            self.lease,
+            self.lease.clone(),
             self.timing,
             self.fence,
             role_tx,
+            self.hand_over.clone(),
             release_rx,
         ));
         let mut shown = role.clone();
@@ -102,7 +107,13 @@ impl Ha {
             }
         });
         tracing::debug!(asterisk = %self.asterisk, "lease task started");
-        Running { role, release }
+        Running {
+            role,
+            release,
+            lease: self.lease,
+            hand_over: self.hand_over,
+            ttl: self.timing.ttl,
+        }
     }
 }
 
@@ -110,9 +121,40 @@ impl Ha {
 pub(super) struct Running {
     pub(super) role: watch::Receiver<Role>,
     release: oneshot::Sender<oneshot::Sender<()>>,
+    lease: Arc<dyn LeaseStore>,
+    hand_over: Arc<watch::Sender<u64>>,
+    ttl: std::time::Duration,
 }
 
 impl Running {
+    /// A planned handover (SIGTERM): when this instance is active and a
+    /// standby tried the lease within the last ttl, the lease is released at
+    /// once and the router leaves its calls to the standby, which takes them
+    /// over at its next try. Returns `self` back when there is no one to
+    /// hand over to (the calls then drain here as usual).
+    pub(super) async fn hand_over(self) -> Option<Self> {
+        if !matches!(*self.role.borrow(), Role::Active { .. }) {
+            return Some(self);
+        }
+        let ttl_ms = self.ttl.as_millis() as u64;
+        match self.lease.standby_present(ttl_ms).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!("no standby seen within the lease's ttl: draining here");
+                return Some(self);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "standby not checked: draining here");
+                return Some(self);
+            }
+        }
+        tracing::warn!("planned handover: releasing the lease, the standby takes the calls");
+        let hand_over = self.hand_over.clone();
+        self.release().await;
+        hand_over.send_modify(|n| *n += 1);
+        None
+    }
+
     /// Releases the lease (a standby takes it at its next try) and waits
     /// until it is, or the store did not answer.
     pub(super) async fn release(self) {

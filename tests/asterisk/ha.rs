@@ -15,7 +15,12 @@ use vg_testkit::{Caller, RedisServer, wait_until};
 const TTL: Duration = Duration::from_secs(3);
 const RENEW: Duration = Duration::from_millis(500);
 
-fn ha_config(base: &GatewayConfig, redis: &RedisServer, instance: &str) -> GatewayConfig {
+fn ha_config_renewing(
+    base: &GatewayConfig,
+    redis: &RedisServer,
+    instance: &str,
+    renew: &str,
+) -> GatewayConfig {
     let mut cfg = base.clone();
     cfg.env.extend(
         [
@@ -24,7 +29,7 @@ fn ha_config(base: &GatewayConfig, redis: &RedisServer, instance: &str) -> Gatew
             ("VOICEGW__HA__ENABLED", "true".to_owned()),
             ("VOICEGW__HA__ASTERISK", "pbx-1".to_owned()),
             ("VOICEGW__HA__LEASE_TTL", "3s".to_owned()),
-            ("VOICEGW__HA__RENEW_EVERY", "500ms".to_owned()),
+            ("VOICEGW__HA__RENEW_EVERY", renew.to_owned()),
         ]
         .map(|(k, v)| (k.to_owned(), v)),
     );
@@ -44,8 +49,15 @@ fn active(gw: &Gateway) -> bool {
 
 /// A pair: `rig.gw` active (gw-a), the returned one standby (gw-b).
 fn pair(redis: &RedisServer) -> (Rig, Gateway, GatewayConfig) {
-    let base = short_greeting().gateway;
-    let a = ha_config(&base, redis, "gw-a");
+    pair_with(redis, short_greeting().gateway, "500ms")
+}
+
+fn pair_with(
+    redis: &RedisServer,
+    base: GatewayConfig,
+    renew: &str,
+) -> (Rig, Gateway, GatewayConfig) {
+    let a = ha_config_renewing(&base, redis, "gw-a", renew);
     let rig = Rig::start_with(Setup {
         gateway: a,
         ..Setup::default()
@@ -57,7 +69,7 @@ fn pair(redis: &RedisServer) -> (Rig, Gateway, GatewayConfig) {
         "gw-a never became active: {:?}",
         role(&rig.gw)
     );
-    let b_cfg = ha_config(&base, redis, "gw-b");
+    let b_cfg = ha_config_renewing(&base, redis, "gw-b", renew);
     let b = Gateway::start(&rig.ast, &b_cfg);
     assert_eq!(
         role(&b),
@@ -182,15 +194,22 @@ fn ha_a_call_goes_on_with_the_standby_after_the_active_is_sigkilled() {
     );
     assert!(wait_until(T, || active(&b)), "the standby never took over");
     // The standby resumes the call: it says the resume sentence, then
-    // answers the caller's turn.
-    b.until_event("the resume sentence and the answer", T, |_| {
-        b.types_of(&id)
+    // answers the caller's turn (a reprompt may come between).
+    b.until_type("tts.generated", Some(&id), T);
+    b.until_type("stt.transcribed", Some(&id), T);
+    let spoken_after_turn = |b: &Gateway| {
+        let types = b.types_of(&id);
+        let heard = types.iter().position(|t| t == "stt.transcribed").unwrap();
+        types[heard..]
             .iter()
             .filter(|t| *t == "tts.generated")
             .count()
-            >= 2
+    };
+    b.until_event("the answer to the caller's turn", T, |_| {
+        spoken_after_turn(&b) >= 1
     });
-    b.until_type("stt.transcribed", Some(&id), T);
+    // Let the answer play out to the caller's recording.
+    std::thread::sleep(Duration::from_secs(2));
     call.hangup().unwrap();
     let ended = b.until_type("call.ended", Some(&id), T);
     assert_eq!(ended["data"]["reason"], "caller_hangup", "{ended}");
@@ -227,6 +246,82 @@ fn ha_a_call_goes_on_with_the_standby_after_the_active_is_sigkilled() {
             .iter()
             .any(|(start, _)| *start > speech_at + Duration::from_millis(1200)),
         "the answer to the caller's turn reached the caller: {:?}",
+        crate::audio::secs(&spans)
+    );
+    rig.gw = b;
+    rig.finish();
+}
+
+/// A planned handover: SIGTERM to the active instance while its agent is
+/// speaking, with a standby alive. The lease is released at once, the
+/// standby takes the call over; the caller's recording shows the gap
+/// between the cut sentence and the resume sentence under a second, and
+/// the call ends once.
+#[test]
+fn ha_a_sigterm_hands_a_live_call_to_the_standby_with_a_short_gap() {
+    let redis = RedisServer::start().expect("redis-server starts");
+    let greeting = "Hello and welcome. This is a long greeting that goes on for a while, \
+                    so that the handover happens while the agent is still speaking to you.";
+    let base = GatewayConfig {
+        toml: format!("{}greeting = \"{greeting}\"\n", crate::gateway::ROUTES),
+        ..GatewayConfig::default()
+    };
+    let (mut rig, b, _) = pair_with(&redis, base, "250ms");
+    let call = rig
+        .ast
+        .call(Caller::listen(DID).max_duration(Duration::from_secs(60)))
+        .unwrap();
+    let id = rig.gw.nth_call(0, T);
+    let answered = rig.gw.until_type("call.answered", Some(&id), T);
+    let answered_at = humantime::parse_rfc3339(answered["time"].as_str().unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let term_offset = std::time::SystemTime::now()
+        .duration_since(answered_at)
+        .unwrap();
+    let a_events = rig.gw.events();
+    let took = rig.gw.terminate().expect("SIGTERM ends the process");
+    b.until_event("the resume sentence", T, |_| {
+        b.types_of(&id).iter().any(|t| t == "tts.generated")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    call.hangup().unwrap();
+    b.until_type("call.ended", Some(&id), T);
+    let ends = a_events
+        .iter()
+        .chain(b.events().iter())
+        .filter(|e| e["subject"] == id.as_str() && e["type"] == "call.ended")
+        .count();
+    assert_eq!(ends, 1, "exactly one call.ended");
+    let heard = call.heard(T).unwrap();
+    // Gaps under 100 ms are within a sentence; the handover's is longer.
+    let spans = heard.spans(crate::audio::SOUND_DBFS, Duration::from_millis(100));
+    let cut = spans
+        .iter()
+        .find(|(s, e)| *s < term_offset && *e >= term_offset - Duration::from_millis(200));
+    let Some((_, cut_end)) = cut else {
+        panic!(
+            "the agent was not speaking at the SIGTERM ({term_offset:?}): {:?}",
+            crate::audio::secs(&spans)
+        );
+    };
+    let back = spans.iter().find(|(s, _)| s > cut_end).map(|(s, _)| *s);
+    let Some(back) = back else {
+        panic!(
+            "no audio after the handover: {:?}",
+            crate::audio::secs(&spans)
+        );
+    };
+    let gap = back - *cut_end;
+    eprintln!(
+        "SIGTERM at {:.2} s (exit after {took:?}): speech cut at {:.2} s, back at {:.2} s: gap {:.3} s",
+        term_offset.as_secs_f64(),
+        cut_end.as_secs_f64(),
+        back.as_secs_f64(),
+        gap.as_secs_f64()
+    );
+    assert!(
+        gap < Duration::from_secs(1),
+        "gap {gap:?}: {:?}",
         crate::audio::secs(&spans)
     );
     rig.gw = b;

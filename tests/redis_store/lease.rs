@@ -92,6 +92,29 @@ async fn a_release_hands_the_lease_over_at_once_and_only_the_holder_can_release(
 }
 
 #[tokio::test]
+async fn members_and_a_live_standby_are_known() {
+    let redis = RedisServer::start().unwrap();
+    let (a, b) = (lease(&redis, "gw-a"), lease(&redis, "gw-b"));
+    let t1 = take(&a).await;
+    assert!(
+        !a.standby_present(TTL_MS).await.unwrap(),
+        "no other instance yet"
+    );
+    assert_eq!(b.try_hold(0, TTL_MS).await.unwrap(), Attempt::Taken);
+    assert!(a.standby_present(TTL_MS).await.unwrap(), "b tried just now");
+    let mut members = a.members().await.unwrap();
+    members.sort();
+    assert_eq!(members, ["gw-a", "gw-b"]);
+    // b stops trying: after the window it no longer counts as alive.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(a.try_hold(t1, TTL_MS).await.unwrap(), Attempt::Held(t1));
+    assert!(
+        !a.standby_present(200).await.unwrap(),
+        "b not seen for 300 ms"
+    );
+}
+
+#[tokio::test]
 async fn a_redis_restart_leaves_the_lease_with_its_holder() {
     let mut redis = RedisServer::start().unwrap();
     let port = redis.port();
@@ -172,11 +195,13 @@ async fn two_drivers_make_one_active_and_a_release_makes_the_other_active() {
         let (role_tx, role) = watch::channel(Role::Standby);
         let (release, release_rx) = oneshot::channel();
         let store: Arc<dyn LeaseStore> = Arc::new(lease(&redis, name));
+        let superseded = Arc::new(watch::channel(0).0);
         tokio::spawn(lease::run(
             store,
             timing,
             fence.clone(),
             role_tx,
+            superseded,
             release_rx,
         ));
         (fence, role, release)

@@ -22,11 +22,15 @@ pub struct LeaseHandle {
 /// Holds (or waits for) the lease until released. Every change of role is
 /// published on `role` and applied to `fence` first, so that a holder that
 /// lapses is fenced before anyone reads its new role.
+///
+/// `superseded` counts the times another holder took the lease from this
+/// one: the calls this instance still runs are the new holder's then.
 pub async fn run(
     store: Arc<dyn LeaseStore>,
     timing: LeaseTiming,
     fence: Arc<Fence>,
     role: watch::Sender<Role>,
+    superseded: Arc<watch::Sender<u64>>,
     mut release: oneshot::Receiver<oneshot::Sender<()>>,
 ) {
     let mut core = LeaseCore::new(timing, Instant::now().into_std());
@@ -46,6 +50,11 @@ pub async fn run(
                     tracing::warn!(error = %e, "lease not renewed");
                 }
                 core.on_result(result);
+                if core.take_superseded() {
+                    tracing::warn!("another instance holds the lease now: leaving it the calls");
+                    fence.deactivate();
+                    superseded.send_modify(|n| *n += 1);
+                }
             }
             () = sleep_until(wake) => {}
             done = &mut release => {

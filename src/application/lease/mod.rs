@@ -78,6 +78,9 @@ pub struct LeaseCore {
     /// When the attempt awaiting its answer was sent.
     in_flight: Option<Instant>,
     next_attempt: Instant,
+    /// Another holder took the lease this instance held: its calls are the
+    /// new holder's now (taken by [`Self::take_superseded`]).
+    superseded: bool,
 }
 
 impl LeaseCore {
@@ -89,6 +92,7 @@ impl LeaseCore {
             confirmed_at: None,
             in_flight: None,
             next_attempt: now,
+            superseded: false,
         }
     }
 
@@ -126,11 +130,17 @@ impl LeaseCore {
                 self.confirmed_at = Some(sent);
             }
             Ok(Attempt::Taken) => {
+                self.superseded |= self.token != 0;
                 self.token = 0;
                 self.confirmed_at = None;
             }
             Err(_) => {}
         }
+    }
+
+    /// Whether another holder took the lease from this instance since last asked.
+    pub fn take_superseded(&mut self) -> bool {
+        std::mem::take(&mut self.superseded)
     }
 
     /// Gives up the role at once (the lease is being released): returns the

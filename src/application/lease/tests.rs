@@ -77,9 +77,12 @@ fn another_holder_makes_it_standby_and_it_keeps_trying() {
     let mut c = LeaseCore::new(T, t0);
     c.poll_attempt(t0);
     c.on_result(Ok(Attempt::Held(4)));
+    assert!(!c.take_superseded());
     c.poll_attempt(t0 + ms(500));
     c.on_result(Ok(Attempt::Taken));
     assert_eq!(c.role(t0 + ms(501)), Role::Standby);
+    assert!(c.take_superseded(), "its calls are the new holder's");
+    assert!(!c.take_superseded(), "said once");
     assert_eq!(
         c.poll_attempt(t0 + ms(1000)),
         Some(0),

@@ -32,4 +32,7 @@ pub trait LeaseStore: Send + Sync {
     /// Every instance that ever tried this lease (this one included): whose
     /// live calls a new holder looks for.
     fn members(&self) -> BoxFuture<'_, Result<Vec<String>, LeaseError>>;
+    /// Whether another instance tried the lease within the last `within_ms`
+    /// (a standby, alive, ready to take the calls of a planned handover).
+    fn standby_present(&self, within_ms: u64) -> BoxFuture<'_, Result<bool, LeaseError>>;
 }

@@ -172,8 +172,10 @@ impl CallRouter {
         let mut stop_pending = true;
         // False while another connection holds the app: API requests are refused.
         let mut listening = true;
+        let mut hand_over = self.peers.as_ref().map(|p| p.hand_over.clone());
         loop {
             tokio::select! {
+                Some(()) = changed(&mut hand_over) => self.leave_calls(),
                 item = feed.recv() => match item.map(Into::into) {
                     Some(Feed::Event(e)) => {
                         if let Some(outcome) = self.on_event(&e).await {
@@ -413,6 +415,16 @@ fn not_listening() -> ControlError {
          it is shutting down); use another instance"
             .into(),
     )
+}
+
+/// The next change of `rx`; never, without one (or once its sender is gone).
+async fn changed(rx: &mut Option<tokio::sync::watch::Receiver<u64>>) -> Option<()> {
+    if let Some(r) = rx
+        && r.changed().await.is_ok()
+    {
+        return Some(());
+    }
+    std::future::pending().await
 }
 
 /// The router's clock. The router's task and its use cases (which await

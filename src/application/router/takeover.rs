@@ -32,6 +32,9 @@ pub struct Peers {
     pub lease: Arc<dyn LeaseStore>,
     /// This instance's name (its own calls are the leftovers' business).
     pub me: String,
+    /// Changes when the calls held here are another instance's to run
+    /// (planned handover, or the lease taken by a newer holder).
+    pub hand_over: tokio::sync::watch::Receiver<u64>,
 }
 
 impl std::fmt::Debug for Peers {
@@ -43,6 +46,19 @@ impl std::fmt::Debug for Peers {
 }
 
 impl CallRouter {
+    /// Leaves every answered call to the instance that holds the lease now.
+    pub(super) fn leave_calls(&self) {
+        tracing::warn!(
+            calls = self.calls.len(),
+            "leaving the calls to the new lease holder"
+        );
+        for h in self.calls.handles() {
+            let _ = h
+                .commands
+                .try_send(crate::application::session::SessionCommand::Abandon);
+        }
+    }
+
     /// Takes over (or ends) the other members' live calls. `None`: the
     /// store or the lease did not answer (tried again at the next resync).
     pub(super) async fn take_over(

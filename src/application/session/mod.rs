@@ -128,6 +128,10 @@ pub enum SessionCommand {
     PlaybackFinished,
     /// The call's externalMedia channel entered Stasis: it can be bridged now.
     MediaChannelReady,
+    /// Another instance holds the Asterisk's lease now and takes the call
+    /// over (`[ha]`): stop at once, leaving everything on Asterisk, with no
+    /// event and no hangup (the driver's, never the core's).
+    Abandon,
     /// The orchestrator said which agent has the conversation (the
     /// session's own lookup, beside the loop; never from the API).
     AgentIdentified(crate::application::ports::orchestrator::AgentInfo),

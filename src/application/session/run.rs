@@ -166,6 +166,7 @@ impl Session {
             // Caller audio (50 frames a second) and the backlog's sends need
             // neither the core nor the clock.
             match wake {
+                Wake::Command(Some(SessionCommand::Abandon)) => return self.abandon().await,
                 Wake::Media(Some(MediaEvent::Audio(frame))) => self.hear(&frame),
                 Wake::AudioSent => {}
                 wake => {
@@ -192,6 +193,27 @@ impl Session {
                 ended.barge_ins_resumed.backchannel,
                 ended.barge_ins_resumed.echo,
             ],
+        }
+    }
+
+    /// Leaves the call to the instance that took it over: the media leg
+    /// closes here, nothing on Asterisk is touched, nothing is published
+    /// (the new holder publishes the call's end). Writes already queued go
+    /// out; Redis refuses them once the new holder wrote (fencing token).
+    async fn abandon(mut self) -> SessionEnded {
+        tracing::warn!("call left to the instance that holds the Asterisk's lease now");
+        if let Some(leg) = self.res.leg.take() {
+            let _ = leg.try_send(MediaCommand::Close);
+        }
+        self.res = Resources::default();
+        self.effects.close().await;
+        SessionEnded {
+            caller: self.inbound.caller.clone(),
+            call_id: self.call_id.clone(),
+            reason: EndReason::Shutdown,
+            latencies: Vec::new(),
+            barge_in_delays_ms: Vec::new(),
+            barge_ins_resumed: [0; 3],
         }
     }
 

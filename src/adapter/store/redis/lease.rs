@@ -5,7 +5,9 @@
 //! - `P:ha:A:fence`: the fencing counter, incremented for each new holder;
 //! - `P:ha:A:grace`: while it lives, a free lease is not taken (see below);
 //! - `P:ha:A:members`: every instance that tried the lease (whose live
-//!   calls a new holder takes over).
+//!   calls a new holder takes over);
+//! - `P:ha:A:seen`: when each instance last tried it (ms, Redis's clock):
+//!   whether a standby is alive for a planned handover.
 //!
 //! A Redis that restarts without its data loses the lease and the counter
 //! at once. Taking the lease then would be a takeover nobody needed (the
@@ -25,10 +27,13 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
-/// Takes, renews or keeps the lease. KEYS: lease, fence, grace, members.
-/// ARGV: holder, ttl (ms), token held (`0`: none). Returns the token held, or 0.
+/// Takes, renews or keeps the lease. KEYS: lease, fence, grace, members,
+/// seen. ARGV: holder, ttl (ms), token held (`0`: none). Returns the token
+/// held, or 0.
 const TRY_HOLD: &str = r#"
 redis.call('SADD', KEYS[4], ARGV[1])
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[5], t[1] * 1000 + math.floor(t[2] / 1000), ARGV[1])
 local held = tonumber(ARGV[3])
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -55,6 +60,17 @@ redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
 return token
 "#;
 
+/// Whether another instance tried the lease lately. KEYS: seen. ARGV:
+/// this instance, within (ms). Returns 1 or 0.
+const STANDBY: &str = r#"
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf')) do
+  if m ~= ARGV[1] then return 1 end
+end
+return 0
+"#;
+
 /// Deletes the lease if this holder still holds it. KEYS: lease. ARGV: `{holder}|{token}`.
 const RELEASE: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -66,10 +82,11 @@ return 0
 /// One Asterisk's lease, held under this instance's name.
 pub struct RedisLease {
     conn: ConnectionManager,
-    keys: [String; 4],
+    keys: [String; 5],
     holder: String,
     try_hold: Script,
     release: Script,
+    standby: Script,
 }
 
 impl std::fmt::Debug for RedisLease {
@@ -100,10 +117,11 @@ impl RedisLease {
         let base = format!("{}:ha:{asterisk}", config.key_prefix);
         Ok(Self {
             conn,
-            keys: ["lease", "fence", "grace", "members"].map(|k| format!("{base}:{k}")),
+            keys: ["lease", "fence", "grace", "members", "seen"].map(|k| format!("{base}:{k}")),
             holder: config.gateway_instance.clone(),
             try_hold: Script::new(TRY_HOLD),
             release: Script::new(RELEASE),
+            standby: Script::new(STANDBY),
         })
     }
 }
@@ -147,6 +165,18 @@ impl LeaseStore for RedisLease {
                 .arg(&self.keys[3])
                 .query_async(&mut conn)
                 .await
+                .map_err(|e| LeaseError::Unavailable(e.to_string()))
+        })
+    }
+
+    fn standby_present(&self, within_ms: u64) -> BoxFuture<'_, Result<bool, LeaseError>> {
+        Box::pin(async move {
+            let mut inv = self.standby.prepare_invoke();
+            inv.key(&self.keys[4]).arg(&self.holder).arg(within_ms);
+            let mut conn = self.conn.clone();
+            inv.invoke_async::<i64>(&mut conn)
+                .await
+                .map(|n| n == 1)
                 .map_err(|e| LeaseError::Unavailable(e.to_string()))
         })
     }
