@@ -33,10 +33,10 @@ pub async fn run(
     superseded: Arc<watch::Sender<u64>>,
     mut release: oneshot::Receiver<oneshot::Sender<()>>,
 ) {
-    let mut core = LeaseCore::new(timing, Instant::now().into_std());
+    let mut core = LeaseCore::new(timing, read_clock());
     let mut pending: Option<Pending> = None;
     loop {
-        let now = Instant::now().into_std();
+        let now = read_clock();
         core.handle_timeout(now);
         if let Some(held) = core.poll_attempt(now) {
             pending = Some(attempt(store.clone(), held, timing));
@@ -73,6 +73,12 @@ pub async fn run(
             }
         }
     }
+}
+
+/// The driver reads the clock; the core is given it.
+#[allow(clippy::disallowed_methods)]
+fn read_clock() -> std::time::Instant {
+    Instant::now().into_std()
 }
 
 /// One attempt, bounded by `renew_every` so an answer that never comes
