@@ -193,6 +193,11 @@ impl Backend {
             .arg(0)
             .arg(max.max(1) - 1);
         let members: Vec<String> = self.bounded(range.query_async(&mut conn)).await?;
+        // An empty pipeline is an error to the client ("empty command"),
+        // which would count Redis as lost.
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for m in &members {
             let parsed = m
