@@ -279,7 +279,13 @@ fn ha_a_sigterm_hands_a_live_call_to_the_standby_with_a_short_gap() {
         .duration_since(answered_at)
         .unwrap();
     let a_events = rig.gw.events();
-    let took = rig.gw.terminate().expect("SIGTERM ends the process");
+    let Some(took) = rig.gw.terminate() else {
+        let log = rig.gw.log();
+        panic!(
+            "SIGTERM did not end the process: {:#?}",
+            &log[log.len().saturating_sub(25)..]
+        );
+    };
     b.until_event("the resume sentence", T, |_| {
         b.types_of(&id).iter().any(|t| t == "tts.generated")
     });
