@@ -5,6 +5,7 @@
 //! a global, so tests drive the whole lifecycle in-process.
 
 mod data;
+mod ha;
 mod metrics;
 mod speech;
 mod wiring;
@@ -71,6 +72,8 @@ pub struct Gateway {
     idempotency: Arc<dyn IdempotencyStore>,
     console: Arc<ConsoleHub>,
     history: Arc<dyn CallHistory>,
+    /// With `[ha] enabled`: the lease, which decides when the events socket opens.
+    ha: Option<(ha::Ha, ha::RoleMetrics)>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -106,15 +109,22 @@ impl Gateway {
         stream_cfg.backoff_min = stream_cfg.backoff_min.min(stream_cfg.backoff_max);
         // The data adapters report into readiness before the HTTP state exists.
         let readiness = Arc::new(Readiness::default());
-        let data = data::build(&config, &readiness, metrics.registry_mut()).await?;
+        let mut data = data::build(&config, &readiness, metrics.registry_mut()).await?;
         let mut deps = wiring::session_deps(&config, ari.clone(), &data, metrics.registry_mut())?;
+        let ha = data.ha.take().map(|ha| {
+            deps.telephony = ha.fenced(deps.telephony.clone());
+            (ha, ha::RoleMetrics::register(metrics.registry_mut()))
+        });
         // The console sees every call event on its way out.
         let console = Arc::new(ConsoleHub::default());
         deps.events = Arc::new(ConsoleTap::new(deps.events, console.clone()));
         let mut state = AppState::with_metrics(build, metrics);
         state.readiness = readiness;
         state.admission = Arc::new(CallAdmission::new(wiring::admission_limits(&config)));
-        let router = CallRouter::new(deps, state.admission.clone());
+        let mut router = CallRouter::new(deps, state.admission.clone());
+        if let Some((ha, _)) = &ha {
+            router = router.with_peers(ha.peers());
+        }
         let (control, control_rx) = RouterHandle::new(data.store, data.history.clone());
         Ok(Self {
             config,
@@ -131,6 +141,7 @@ impl Gateway {
             idempotency: data.idempotency,
             history: data.history,
             console,
+            ha,
         })
     }
 
@@ -171,23 +182,42 @@ impl Gateway {
             idempotency,
             console,
             history,
+            ha,
         } = self;
         let http_addr = listener.local_addr().map_err(ServerError::Serve)?;
         let (stop_stream, stream_stop_rx) = tokio::sync::watch::channel(false);
         let (items_tx, items) = mpsc::channel(1024);
         let (died_tx, mut died) = mpsc::unbounded_channel();
-        let stream = tokio::spawn(watched(
-            "ARI event stream",
-            ari_stream::run(
-                stream_cfg,
-                ari,
-                items_tx,
-                state.readiness.clone(),
-                stream_metrics,
-                stream_stop_rx,
+        let (stream, lease) = match ha {
+            None => (
+                tokio::spawn(watched(
+                    "ARI event stream",
+                    ari_stream::run(
+                        stream_cfg,
+                        ari,
+                        items_tx,
+                        state.readiness.clone(),
+                        stream_metrics,
+                        stream_stop_rx,
+                    ),
+                    died_tx.clone(),
+                )),
+                None,
             ),
-            died_tx.clone(),
-        ));
+            Some((ha, role_metrics)) => {
+                let lease = ha.start(role_metrics);
+                let s = ha::Stream {
+                    cfg: stream_cfg,
+                    ari,
+                    items: items_tx,
+                    readiness: state.readiness.clone(),
+                    metrics: stream_metrics,
+                };
+                let keeper = ha::keep_stream(s, lease.role.clone(), stream_stop_rx);
+                let task = tokio::spawn(watched("ARI event stream", keeper, died_tx.clone()));
+                (task, Some(lease))
+            }
+        };
         let stop = ShutdownSwitch::new();
         let consumer = tokio::spawn(watched(
             "call router",
@@ -242,6 +272,9 @@ impl Gateway {
                 tracing::error!(task = died.task, error = %died.error, "a core task stopped: exiting");
                 state.readiness.begin_drain();
                 let _ = stop_stream.send(true);
+                if let Some(lease) = lease {
+                    lease.release().await;
+                }
                 stop.advance(Stage::Close);
                 let _ = server.await;
                 return Err(ServerError::Task(format!("{}: {}", died.task, died.error)));
@@ -251,6 +284,11 @@ impl Gateway {
         let deadline = config.lifecycle.drain_deadline.0;
         state.readiness.begin_drain();
         state.admission.begin_drain();
+        // With a standby alive, the calls go to it now rather than drain here.
+        let lease = match lease {
+            Some(l) => l.hand_over().await,
+            None => None,
+        };
         tracing::info!(live_calls = state.admission.live_calls(), deadline = ?deadline, "draining");
         match tokio::time::timeout(deadline, state.admission.wait_idle()).await {
             Ok(()) => {
@@ -278,6 +316,11 @@ impl Gateway {
         // their hangups and DTMF. Closing it unregisters the app on Asterisk.
         let _ = stop_stream.send(true);
         let streamed = stream.await;
+        // The socket is closed: a standby may take the app (and the lease) now
+        // rather than when the lease expires.
+        if let Some(lease) = lease {
+            lease.release().await;
+        }
         let consumed = consumer.await;
         events.close().await;
         stop.advance(Stage::Close);

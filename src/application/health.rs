@@ -60,6 +60,10 @@ pub struct ReadinessReport {
     pub status: ReadyStatus,
     /// Each dependency by name.
     pub dependencies: BTreeMap<String, DependencyReport>,
+    /// `active` or `standby` with `[ha] enabled` (a standby is ready for the
+    /// API, not for calls: it does not hold the Asterisk's events socket).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<&'static str>,
     /// Live calls and the high-water mark, when the report was made with
     /// [`Readiness::report_with`].
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,6 +90,7 @@ pub struct Readiness {
 #[derive(Debug, Default)]
 struct Inner {
     draining: bool,
+    role: Option<&'static str>,
     deps: BTreeMap<String, DependencyReport>,
 }
 
@@ -113,6 +118,11 @@ impl Readiness {
                 state: DependencyState::Unknown,
             })
             .state = state;
+    }
+
+    /// Records the instance's high-availability role (`None`: not in a pair).
+    pub fn set_role(&self, role: Option<&'static str>) {
+        self.inner.write().expect("readiness lock poisoned").role = role;
     }
 
     /// Marks the instance as draining: not ready from now on, whatever the dependencies say.
@@ -143,6 +153,7 @@ impl Readiness {
         ReadinessReport {
             status,
             dependencies: inner.deps.clone(),
+            role: inner.role,
             calls: None,
         }
     }

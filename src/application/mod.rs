@@ -6,6 +6,7 @@ pub mod dial;
 pub mod dialing;
 pub mod dtmf_merge;
 pub mod health;
+pub mod lease;
 pub mod live_calls;
 pub mod own_ids;
 pub mod ports;

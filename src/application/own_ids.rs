@@ -11,6 +11,9 @@ use ari::{BridgeId, ChannelId};
 /// What every id of ours starts with.
 const OWN: &str = "vg-";
 const MEDIA: &str = "vg-m-";
+/// A call's externalMedia channel made by an instance that took the call
+/// over while the `vg-m-` one still existed (the next takeover goes back).
+const MEDIA_TAKEN_OVER: &str = "vg-n-";
 const OUTBOUND: &str = "vg-o-";
 const TRANSFER_LEG: &str = "vg-h-";
 const BRIDGE: &str = "vg-b-";
@@ -43,7 +46,7 @@ impl OwnChannel {
     pub fn parse(id: &ChannelId) -> Option<Self> {
         let base = local_base(id);
         let call = |prefix: &str| CallId::parse(base.strip_prefix(prefix)?).ok();
-        if let Some(c) = call(MEDIA) {
+        if let Some(c) = call(MEDIA).or_else(|| call(MEDIA_TAKEN_OVER)) {
             Some(Self::Media(c))
         } else if let Some(c) = call(OUTBOUND) {
             Some(Self::Outbound(c))
@@ -58,6 +61,17 @@ impl OwnChannel {
             Self::Media(c) | Self::Outbound(c) | Self::TransferLeg(c) => c,
         }
     }
+}
+
+/// The id of a new media channel for `call` whose media channel is `old`
+/// (a takeover): the other of `vg-m-` and `vg-n-`, so both can be in the
+/// call's bridge for a moment.
+pub fn next_media_channel(call: &CallId, old: &ChannelId) -> ChannelId {
+    let prefix = match old.as_str().starts_with(MEDIA_TAKEN_OVER) {
+        true => MEDIA,
+        false => MEDIA_TAKEN_OVER,
+    };
+    ChannelId::new(format!("{prefix}{call}"))
 }
 
 /// Whether `id` is a channel the gateway created (any `vg-` id, either half).
@@ -110,6 +124,15 @@ mod tests {
         assert_eq!(OwnChannel::TransferLeg(call()).id().as_str(), "vg-h-c1-x");
         assert_eq!(bridge_id(&call()).as_str(), "vg-b-c1-x");
         assert_eq!(parse_bridge(&bridge_id(&call())), Some(call()));
+    }
+
+    #[test]
+    fn a_taken_over_media_channel_alternates_and_is_still_the_media_channel() {
+        let first = OwnChannel::Media(call()).id();
+        let next = next_media_channel(&call(), &first);
+        assert_eq!(next.as_str(), "vg-n-c1-x");
+        assert_eq!(OwnChannel::parse(&next), Some(OwnChannel::Media(call())));
+        assert_eq!(next_media_channel(&call(), &next), first);
     }
 
     #[test]

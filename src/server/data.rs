@@ -80,6 +80,8 @@ pub(super) struct Data {
     pub(super) events: Events,
     pub(super) directory: Arc<dyn TenantDirectory>,
     pub(super) history: Arc<dyn CallHistory>,
+    /// The Asterisk's lease, with `[ha] enabled`.
+    pub(super) ha: Option<super::ha::Ha>,
 }
 
 /// Builds each data adapter the configuration selects. Redis and Kafka never
@@ -90,7 +92,7 @@ pub(super) async fn build(
     readiness: &Arc<Readiness>,
     registry: &mut Registry,
 ) -> Result<Data, ServerError> {
-    let (store, idempotency) = store(config, readiness, registry).await?;
+    let (store, idempotency, ha) = store(config, readiness, registry).await?;
     let events = events(config, readiness, registry).await?;
     let (pg_directory, history) = postgres(config, readiness, registry).await?;
     let directory = directory(config, pg_directory)?;
@@ -100,6 +102,7 @@ pub(super) async fn build(
         events,
         directory,
         history,
+        ha,
     })
 }
 
@@ -107,7 +110,14 @@ async fn store(
     config: &Config,
     readiness: &Arc<Readiness>,
     registry: &mut Registry,
-) -> Result<(Arc<dyn CallStore>, Arc<dyn IdempotencyStore>), ServerError> {
+) -> Result<
+    (
+        Arc<dyn CallStore>,
+        Arc<dyn IdempotencyStore>,
+        Option<super::ha::Ha>,
+    ),
+    ServerError,
+> {
     let r = &config.redis;
     let Some(url) = &r.url else {
         return Ok((
@@ -116,6 +126,7 @@ async fn store(
                 config.limits.ended_calls_kept as usize,
             )),
             Arc::new(MemoryIdempotency::new(MEMORY_IDEMPOTENCY_KEYS)),
+            None,
         ));
     };
     let cfg = RedisStoreConfig {
@@ -134,7 +145,8 @@ async fn store(
     let idempotency =
         RedisIdempotency::new(store.connection(), &r.key_prefix, r.op_timeout.0, metrics);
     tracing::info!(redis = %url, instance = %cfg.gateway_instance, "call store: redis");
-    Ok((Arc::new(store), Arc::new(idempotency)))
+    let ha = super::ha::build(config, &cfg, &store)?;
+    Ok((Arc::new(store), Arc::new(idempotency), ha))
 }
 
 async fn events(

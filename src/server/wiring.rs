@@ -156,6 +156,7 @@ pub(super) fn session_deps(
         dialing: crate::adapter::config::dialing_policy(config)
             .map_err(|(key, problem)| ServerError::Setup(format!("{key}: {problem}")))?,
         tts_first_byte_timeout: config.speech.first_byte_timeout.0,
+        resume_text: config.ha.resume_text.trim().to_owned(),
         ..SessionConfig::default()
     };
     // Resampled once, to the rate the call's audio leaves at.

@@ -27,6 +27,7 @@ mod gateway;
 mod google;
 #[path = "../common/google_fake.rs"]
 mod google_fake;
+mod ha;
 mod hold;
 mod openai;
 #[path = "../common/openai_fake.rs"]

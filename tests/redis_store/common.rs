@@ -41,6 +41,7 @@ pub(crate) fn rec(t: &str, id: &str, secs: u64, state: &str) -> CallSummary {
         // Kept and read back like the rest (an outbound call's screening).
         answered_by: (state == "ended")
             .then_some(voice_gateway::domain::screening::AnsweredBy::Machine),
+        resume: None,
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod common;
 mod idempotency;
+mod lease;
 mod outage;
 mod store;
 mod versions;

@@ -139,6 +139,29 @@ async fn a_call_taken_over_moves_between_gateway_indexes() {
 }
 
 #[tokio::test]
+async fn another_instances_live_calls_are_read_and_an_empty_index_is_no_outage() {
+    let redis = RedisServer::start().unwrap();
+    let a = store_on(&redis, "gw-a").await;
+    let b = store_on(&redis, "gw-b").await;
+    let mut r = rec("acme", "c1", 0, "active");
+    r.resume = Some(voice_gateway::application::ports::calls::Resume {
+        caller: "1795241008.163".into(),
+        conversation: Some("conv-1".into()),
+    });
+    a.store.put(r.clone()).await.unwrap();
+    a.store.put(rec("acme", "c2", 1, "ended")).await.unwrap();
+    // What a standby reads to take gw-a's calls over, takeover data included.
+    assert_eq!(b.store.live_of("gw-a", 10).await.unwrap(), [r]);
+    // Nothing live on gw-b: an empty answer, and Redis still counts as up.
+    assert!(b.store.owned_live(10).await.unwrap().is_empty());
+    assert!(b.store.live_of("gw-x", 10).await.unwrap().is_empty());
+    assert_eq!(
+        b.readiness.report().dependencies["redis"].state,
+        DependencyState::Up
+    );
+}
+
+#[tokio::test]
 async fn a_filter_that_matches_little_walks_the_index_in_bounded_steps() {
     let redis = RedisServer::start().unwrap();
     let f = store_on(&redis, "gw-a").await;

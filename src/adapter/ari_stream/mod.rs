@@ -25,5 +25,5 @@ mod url;
 mod tests;
 
 pub use backoff::Backoff;
-pub use supervisor::{EventStreamConfig, Resync, StreamItem, StreamMetrics, run};
+pub use supervisor::{EventStreamConfig, Resync, StreamItem, StreamMetrics, run, watch_channels};
 pub use url::events_url;

@@ -345,7 +345,7 @@ pub async fn run<R: Resync>(
 /// a call whose caller left would talk to no one until its silence timeout:
 /// so Asterisk is asked every `every` which channels remain, and the router
 /// reconciles as after a reconnect. Ends on `stop` or when the consumer goes.
-async fn watch_channels<R: Resync>(
+pub async fn watch_channels<R: Resync>(
     resync: &R,
     out: &mpsc::Sender<StreamItem>,
     stop: &mut watch::Receiver<bool>,

@@ -167,6 +167,17 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
             "a list of tenant_manager, postgres, routes, e.g. [\"tenant_manager\", \"routes\"]"
         }
         "http.listen" => "HOST:PORT, e.g. 127.0.0.1:8080",
+        "ha.enabled" => {
+            "true or false; true needs redis.url, redis.gateway_instance and ha.asterisk"
+        }
+        "ha.asterisk" => {
+            "1-64 characters from A-Z a-z 0-9 . _ -, the same on every instance of one Asterisk, e.g. pbx-1"
+        }
+        "ha.lease_ttl" => "a whole number with a unit, from 1s to 60s, e.g. 3s",
+        "ha.resume_text" => "a sentence of 1-500 characters, e.g. \"Sorry, where were we?\"",
+        "ha.renew_every" => {
+            "a whole number with a unit, at most a quarter of ha.lease_ttl, e.g. 500ms"
+        }
         "ari.url" => {
             "an http:// or https:// URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088"
         }

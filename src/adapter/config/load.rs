@@ -246,6 +246,7 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
         ));
     }
     super::data::validate(&c.redis, &c.kafka, &c.postgres)?;
+    super::ha::validate(c)?;
     super::tenant_manager::validate(&c.tenant_manager, &c.directory, c.postgres.url.is_some())?;
     if let Some(secret) = &c.auth.jwt_secret
         && secret.expose().len() < 32

@@ -9,6 +9,7 @@
 mod data;
 mod dialing;
 mod error;
+mod ha;
 mod load;
 mod model;
 mod overrides;
@@ -22,6 +23,7 @@ mod types;
 pub use data::{KafkaSection, PostgresSection, RedisSection};
 pub use dialing::policy as dialing_policy;
 pub use error::ConfigError;
+pub use ha::HaSection;
 pub use load::{ConfigSource, load, load_from_str};
 pub use model::{
     AriConfig, AuthSection, Config, DialingSection, EventsConfig, HttpConfig, LifecycleConfig,

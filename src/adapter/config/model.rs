@@ -51,6 +51,8 @@ pub struct Config {
     pub limits: LimitsSection,
     /// The Redis call store (absent URL: memory).
     pub redis: RedisSection,
+    /// An active and a standby instance per Asterisk (off by default).
+    pub ha: super::HaSection,
     /// Call events to Kafka (absent brokers: the `[events]` file).
     pub kafka: KafkaSection,
     /// PostgreSQL routing and call history (absent URL: `[[routes]]`, no history).
@@ -282,6 +284,7 @@ impl Default for Config {
             auth: AuthSection::default(),
             limits: LimitsSection::default(),
             redis: RedisSection::default(),
+            ha: super::HaSection::default(),
             kafka: KafkaSection::default(),
             postgres: PostgresSection::default(),
             tenant_manager: super::TenantManagerSection::default(),

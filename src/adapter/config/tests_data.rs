@@ -17,6 +17,23 @@ fn unset_addresses_mean_the_embedded_defaults() {
 }
 
 #[test]
+fn ha_is_off_by_default_and_a_valid_section_loads() {
+    let c = load_from_str("", env(&[])).unwrap();
+    assert!(!c.ha.enabled);
+    assert_eq!(c.ha.lease_ttl.0, Duration::from_secs(3));
+    assert_eq!(c.ha.renew_every.0, Duration::from_millis(500));
+    let c = load_from_str(
+        "[ha]\nenabled = true\nasterisk = \"pbx-1\"\nlease_ttl = \"4s\"\nrenew_every = \"1s\"\n\
+         [redis]\nurl = \"redis://r:6379\"\ngateway_instance = \"gw-1\"\n",
+        env(&[]),
+    )
+    .unwrap();
+    assert!(c.ha.enabled);
+    assert_eq!(c.ha.asterisk.as_deref(), Some("pbx-1"));
+    assert_eq!(c.ha.lease_ttl.0, Duration::from_secs(4));
+}
+
+#[test]
 fn the_environment_sets_each_engine() {
     let c = load_from_str(
         "",
@@ -253,6 +270,72 @@ fn each_bad_value_is_rejected_with_its_key() {
             &[],
             "kafka.properties",
             "/nonexistent/kafka-ca.pem",
+        ),
+        (
+            "[ha]\nenabled = true\n",
+            &[],
+            "ha.asterisk",
+            "must be set when ha.enabled",
+        ),
+        (
+            "[ha]\nenabled = true\nasterisk = \"pbx-1\"\n",
+            &[],
+            "ha.enabled",
+            "needs redis.url",
+        ),
+        (
+            "[ha]\nenabled = true\nasterisk = \"pbx-1\"\n[redis]\nurl = \"redis://r:6379\"\n",
+            &[],
+            "redis.gateway_instance",
+            "each instance needs its own name",
+        ),
+        (
+            "[ha]\nenabled = true\nasterisk = \"pbx-1\"\n[ari]\nreclaim_after = \"5s\"\n[redis]\nurl = \"redis://r:6379\"\ngateway_instance = \"gw-1\"\n",
+            &[],
+            "ari.reclaim_after",
+            "cannot be used with ha.enabled",
+        ),
+        (
+            "[ha]\nasterisk = \"pbx:1\"\n",
+            &[],
+            "ha.asterisk",
+            "is not 1-64",
+        ),
+        (
+            "[ha]\nasterisk = \"call\"\n",
+            &[],
+            "ha.asterisk",
+            "nor call or idem",
+        ),
+        (
+            "[ha]\nlease_ttl = \"500ms\"\n",
+            &[],
+            "ha.lease_ttl",
+            "not between 1s and 60s",
+        ),
+        (
+            "[ha]\nlease_ttl = \"2s\"\nrenew_every = \"1s\"\n",
+            &[],
+            "ha.renew_every",
+            "a quarter of ha.lease_ttl",
+        ),
+        (
+            "[ha]\nrenew_every = \"0s\"\n",
+            &[],
+            "ha.renew_every",
+            "not between 1ms",
+        ),
+        (
+            "[ha]\nresume_text = \"  \"\n",
+            &[],
+            "ha.resume_text",
+            "must be 1-500 characters",
+        ),
+        (
+            "[ha]\nenabled = \"yes\"\n",
+            &[],
+            "ha.enabled",
+            "invalid type",
         ),
         (
             "[auth]\njwks_url = \"http://idp/jwks\"\naudience = \"gw\"\n",

@@ -184,6 +184,7 @@ mod tests {
             end_reason: None,
             metadata: Default::default(),
             answered_by: None,
+            resume: None,
         }
     }
 

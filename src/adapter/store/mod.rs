@@ -4,5 +4,8 @@
 mod memory;
 mod redis;
 
-pub use self::redis::{Applied, RedisCallStore, RedisIdempotency, RedisStoreConfig, StoreMetrics};
+pub use self::redis::{
+    Applied, RedisCallStore, RedisIdempotency, RedisLease, RedisStoreConfig, StoreMetrics,
+    valid_lease_name,
+};
 pub use memory::MemoryCallStore;

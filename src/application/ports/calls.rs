@@ -71,6 +71,20 @@ pub struct CallSummary {
     /// `unknown` once decided.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answered_by: Option<crate::domain::screening::AnsweredBy>,
+    /// What another gateway instance needs to take the live call over
+    /// (`[ha]`); never shown by the API.
+    #[serde(skip)]
+    pub resume: Option<Resume>,
+}
+
+/// Where a live call stands on Asterisk and with the agent, so that another
+/// instance can re-attach its audio and go on with its conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Resume {
+    /// The caller's channel (the callee's, outbound).
+    pub caller: String,
+    /// The orchestrator's conversation, once opened.
+    pub conversation: Option<String>,
 }
 
 /// Which calls to list.

@@ -7,6 +7,7 @@ pub use cause::Cause;
 pub mod directory;
 pub mod events;
 pub mod history;
+pub mod lease;
 pub mod media;
 pub mod orchestrator;
 pub mod speech;

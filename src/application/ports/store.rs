@@ -35,4 +35,15 @@ pub trait CallStore: Send + Sync {
     /// The calls this instance's records name as its own and not ended:
     /// after a crash, what the process that died left live (at most `max`).
     fn owned_live(&self, max: usize) -> BoxFuture<'_, Result<Vec<CallSummary>, StoreError>>;
+    /// The live calls another instance's records name as its own (at most
+    /// `max`): what a standby takes over when that instance's lease lapsed.
+    /// Stores that only know this process (memory) know none.
+    fn live_of<'a>(
+        &'a self,
+        instance: &'a str,
+        max: usize,
+    ) -> BoxFuture<'a, Result<Vec<CallSummary>, StoreError>> {
+        let _ = (instance, max);
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }

@@ -235,6 +235,7 @@ fn summary(r: CallRecord) -> CallSummary {
         ended_at: Some(r.ended_at),
         metadata: Default::default(),
         answered_by: None,
+        resume: None,
     }
 }
 

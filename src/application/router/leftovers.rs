@@ -34,12 +34,12 @@ const MAX_LEFTOVERS: usize = 100_000;
 
 /// What Asterisk still has of one call.
 #[derive(Debug, Default)]
-struct Remains {
-    bridge: Option<BridgeId>,
-    channels: Vec<ChannelId>,
+pub(super) struct Remains {
+    pub(super) bridge: Option<BridgeId>,
+    pub(super) channels: Vec<ChannelId>,
     /// The caller's (or callee's) channel: the bridge member not ours.
-    caller: Option<ChannelId>,
-    handed_over: bool,
+    pub(super) caller: Option<ChannelId>,
+    pub(super) handed_over: bool,
 }
 
 impl CallRouter {
@@ -88,7 +88,7 @@ impl CallRouter {
 }
 
 /// Finds the call's bridge and channels in the snapshot.
-fn remains(call: &CallId, channels: &[ChannelId], bridges: &[Bridge]) -> Remains {
+pub(super) fn remains(call: &CallId, channels: &[ChannelId], bridges: &[Bridge]) -> Remains {
     let mut r = Remains::default();
     let bid = bridge_id(call);
     if let Some(b) = bridges.iter().find(|b| b.id == bid) {
@@ -112,7 +112,7 @@ fn remains(call: &CallId, channels: &[ChannelId], bridges: &[Bridge]) -> Remains
 }
 
 /// Hangs up what is left, then publishes, stores and records the end.
-async fn end_leftover(deps: SessionDeps, call: CallSummary, remains: Remains) {
+pub(super) async fn end_leftover(deps: SessionDeps, call: CallSummary, remains: Remains) {
     for c in &remains.channels {
         ignore_gone(
             "hang up a call left by an earlier process",

@@ -17,9 +17,11 @@ mod handed_over;
 mod leftovers;
 mod outbound;
 mod ringing_out;
+mod takeover;
 mod transfer;
 
 pub use control::{ControlRequest, RouterHandle};
+pub use takeover::Peers;
 
 use super::{
     admission::CallAdmission,
@@ -117,6 +119,11 @@ pub struct CallRouter {
     /// Whether the calls an earlier process of this instance left live have
     /// been looked for (at the first resync the store answers).
     leftovers_checked: bool,
+    /// With `[ha]`: the lease's members, whose calls are taken over.
+    peers: Option<Peers>,
+    /// The events socket (re)opened with `[ha]`: the other members' live
+    /// calls are looked for at the next resync.
+    takeover_due: bool,
 }
 
 impl CallRouter {
@@ -135,7 +142,15 @@ impl CallRouter {
             internal_tx,
             internal_rx,
             leftovers_checked: false,
+            peers: None,
+            takeover_due: false,
         }
+    }
+
+    /// Takes over the calls of `peers` each time this instance becomes active.
+    pub fn with_peers(mut self, peers: Peers) -> Self {
+        self.peers = Some(peers);
+        self
     }
 
     /// Calls held (answered or still ringing out).
@@ -157,8 +172,10 @@ impl CallRouter {
         let mut stop_pending = true;
         // False while another connection holds the app: API requests are refused.
         let mut listening = true;
+        let mut hand_over = self.peers.as_ref().map(|p| p.hand_over.clone());
         loop {
             tokio::select! {
+                Some(()) = changed(&mut hand_over) => self.leave_calls(),
                 item = feed.recv() => match item.map(Into::into) {
                     Some(Feed::Event(e)) => {
                         if let Some(outcome) = self.on_event(&e).await {
@@ -182,7 +199,10 @@ impl CallRouter {
                             report(&outcome);
                         }
                     }
-                    Some(Feed::Listening) => listening = true,
+                    Some(Feed::Listening) => {
+                        listening = true;
+                        self.takeover_due = self.peers.is_some();
+                    }
                     // The stream stopped (shutdown): likewise, then wait for
                     // the sessions below.
                     None => {
@@ -287,8 +307,17 @@ impl CallRouter {
             leftovers = ended.as_ref().map(Vec::len);
             outcomes.extend(ended.into_iter().flatten());
         }
+        let mut taken = None;
+        if self.takeover_due
+            && let Some(done) = self.take_over(channels, bridges).await
+        {
+            self.takeover_due = false;
+            taken = Some(done.len());
+            outcomes.extend(done);
+        }
         let handed_over = self.adopt_handed_over(bridges);
         tracing::info!(
+            taken,
             channels = channels.len(),
             bridges = bridges.len(),
             held = self.live(),
@@ -386,6 +415,16 @@ fn not_listening() -> ControlError {
          it is shutting down); use another instance"
             .into(),
     )
+}
+
+/// The next change of `rx`; never, without one (or once its sender is gone).
+async fn changed(rx: &mut Option<tokio::sync::watch::Receiver<u64>>) -> Option<()> {
+    if let Some(r) = rx
+        && r.changed().await.is_ok()
+    {
+        return Some(());
+    }
+    std::future::pending().await
 }
 
 /// The router's clock. The router's task and its use cases (which await

@@ -80,6 +80,9 @@ pub struct SessionConfig {
     /// Spoken, then the call ends, when the agent or the recogniser cannot be
     /// had at the start of an answered call; empty: it ends at once.
     pub unavailable_text: String,
+    /// Said to the caller of a call another instance took over (`[ha]`),
+    /// after the short gap in its audio; then the agent listens.
+    pub resume_text: String,
     /// A TTS stream that gives no audio this long after its first text fails.
     /// With a fallback chain each provider has this long (the chain switches
     /// by itself), plus one second for the chain to report its own failure.
@@ -166,6 +169,7 @@ impl Default for SessionConfig {
                 .into(),
             unavailable_text:
                 "Sorry, we can't take your call right now. Please try again later. Goodbye.".into(),
+            resume_text: "Sorry, where were we?".into(),
             tts_first_byte_timeout: Duration::from_secs(5),
             playback_drain_grace: Duration::from_secs(5),
             tts_failure_prompt: None,

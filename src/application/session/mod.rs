@@ -29,6 +29,8 @@ mod latency;
 mod machine;
 pub(crate) mod providers;
 mod record;
+mod resume;
+pub use resume::Takeover;
 mod resources;
 pub(crate) use resources::ignore_gone;
 mod run;
@@ -126,6 +128,10 @@ pub enum SessionCommand {
     PlaybackFinished,
     /// The call's externalMedia channel entered Stasis: it can be bridged now.
     MediaChannelReady,
+    /// Another instance holds the Asterisk's lease now and takes the call
+    /// over (`[ha]`): stop at once, leaving everything on Asterisk, with no
+    /// event and no hangup (the driver's, never the core's).
+    Abandon,
     /// The orchestrator said which agent has the conversation (the
     /// session's own lookup, beside the loop; never from the API).
     AgentIdentified(crate::application::ports::orchestrator::AgentInfo),
@@ -214,9 +220,34 @@ pub fn spawn_inbound(
     permit: CallPermit,
     ended: mpsc::UnboundedSender<SessionEnded>,
 ) -> SessionHandle {
-    let call_id = match &call.outbound {
-        Some(o) => o.call_id.clone(),
-        None => CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id"),
+    spawn(deps, call, None, permit, ended)
+}
+
+/// Starts the session of a call taken over from another instance (`[ha]`):
+/// `call` is its caller as the record names it, `call.outbound` `None`.
+pub fn spawn_taken_over(
+    deps: SessionDeps,
+    call: InboundCall,
+    from: Takeover,
+    permit: CallPermit,
+    ended: mpsc::UnboundedSender<SessionEnded>,
+) -> SessionHandle {
+    spawn(deps, call, Some(from), permit, ended)
+}
+
+fn spawn(
+    deps: SessionDeps,
+    call: InboundCall,
+    takeover: Option<Takeover>,
+    permit: CallPermit,
+    ended: mpsc::UnboundedSender<SessionEnded>,
+) -> SessionHandle {
+    let call_id = match (&call.outbound, &takeover) {
+        (Some(o), _) => o.call_id.clone(),
+        (None, Some(t)) => t.record.call_id.clone(),
+        (None, None) => {
+            CallId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid call id")
+        }
     };
     let (tx, rx) = mpsc::channel(64);
     // `call.id` and `tenant.id` are the trace's attributes (OpenTelemetry
@@ -231,6 +262,7 @@ pub fn spawn_inbound(
     );
     let mut session = run::Session::new(deps, call_id.clone(), call.clone(), rx);
     session.permit = Some(permit);
+    session.takeover = takeover;
     session.own_commands = Some(tx.downgrade());
     session.trace(span.clone());
     tokio::spawn(

@@ -45,5 +45,6 @@ pub fn summary(
         end_reason,
         metadata: metadata.clone(),
         answered_by: None,
+        resume: None,
     }
 }

@@ -80,6 +80,8 @@ pub(super) struct Session {
     ended: Option<Ended>,
     /// The call's span: parent of its turn stages (see `trace`).
     pub(super) span: tracing::Span,
+    /// Set for a call taken over from another instance: resumed, not set up.
+    pub(super) takeover: Option<super::resume::Takeover>,
 }
 
 /// Why the loop woke.
@@ -141,13 +143,18 @@ impl Session {
             now,
             ended: None,
             span: tracing::Span::none(),
+            takeover: None,
         }
     }
 
     /// Runs the call to its end and releases everything.
     pub(super) async fn run(mut self) -> SessionEnded {
         self.effects.start(&self.deps, self.call_id.clone());
-        if self.setup().await {
+        let started = match self.takeover.take() {
+            Some(from) => self.resume(from).await,
+            None => self.setup().await,
+        };
+        if started {
             while let Some(Held::Command(c)) = self.held.pop_front() {
                 self.feed(Input::Command(c));
                 self.drain().await;
@@ -159,6 +166,7 @@ impl Session {
             // Caller audio (50 frames a second) and the backlog's sends need
             // neither the core nor the clock.
             match wake {
+                Wake::Command(Some(SessionCommand::Abandon)) => return self.abandon().await,
                 Wake::Media(Some(MediaEvent::Audio(frame))) => self.hear(&frame),
                 Wake::AudioSent => {}
                 wake => {
@@ -185,6 +193,27 @@ impl Session {
                 ended.barge_ins_resumed.backchannel,
                 ended.barge_ins_resumed.echo,
             ],
+        }
+    }
+
+    /// Leaves the call to the instance that took it over: the media leg
+    /// closes here, nothing on Asterisk is touched, nothing is published
+    /// (the new holder publishes the call's end). Writes already queued go
+    /// out; Redis refuses them once the new holder wrote (fencing token).
+    async fn abandon(mut self) -> SessionEnded {
+        tracing::warn!("call left to the instance that holds the Asterisk's lease now");
+        if let Some(leg) = self.res.leg.take() {
+            let _ = leg.try_send(MediaCommand::Close);
+        }
+        self.res = Resources::default();
+        self.effects.close().await;
+        SessionEnded {
+            caller: self.inbound.caller.clone(),
+            call_id: self.call_id.clone(),
+            reason: EndReason::Shutdown,
+            latencies: Vec::new(),
+            barge_in_delays_ms: Vec::new(),
+            barge_ins_resumed: [0; 3],
         }
     }
 

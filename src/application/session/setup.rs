@@ -78,6 +78,7 @@ impl Session {
         let greeting = match conversation {
             Ok(c) => {
                 self.look_up_agent(&c.conversation_id);
+                self.core.conversation_opened(c.conversation_id.as_str());
                 self.conversation = Some(c.conversation_id);
                 route.greeting.clone().or(c.greeting)
             }
@@ -113,7 +114,11 @@ impl Session {
 
     /// Counts the call against its tenant's share of live calls; past it
     /// the call is refused (see `over_share`) and this is false.
-    async fn claim_share(&mut self, tenant: &crate::domain::TenantId, limit: Option<u32>) -> bool {
+    pub(super) async fn claim_share(
+        &mut self,
+        tenant: &crate::domain::TenantId,
+        limit: Option<u32>,
+    ) -> bool {
         match self
             .permit
             .as_mut()
@@ -195,7 +200,10 @@ impl Session {
     /// moment later; bridging it before then is refused (422 "Channel not in
     /// Stasis application"). Commands that arrive meanwhile are kept for the
     /// loop; a caller who hangs up ends the wait.
-    async fn wait_media_channel(&mut self, channel: &ari::ChannelId) -> Result<(), String> {
+    pub(super) async fn wait_media_channel(
+        &mut self,
+        channel: &ari::ChannelId,
+    ) -> Result<(), String> {
         let limit = self.deps.config.media_channel_timeout;
         let deadline = Instant::from_std(read_clock().at) + limit;
         loop {

@@ -84,6 +84,19 @@ impl Call {
         }
     }
 
+    /// A call answered elsewhere (by another gateway instance that died),
+    /// taken over in `Answered`: its conversation goes on from there.
+    pub fn resumed(direction: Direction, started_at: SystemTime, answered_at: SystemTime) -> Self {
+        Self {
+            direction,
+            state: CallState::Answered,
+            started_at,
+            answered_at: Some(answered_at),
+            ended_at: None,
+            turns: 0,
+        }
+    }
+
     /// Current state.
     pub fn state(&self) -> &CallState {
         &self.state

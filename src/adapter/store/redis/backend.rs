@@ -24,6 +24,8 @@ pub enum Applied {
     Stale,
     /// Ignored: the call has ended and this write would bring it back.
     Ended,
+    /// Ignored: a newer lease holder (a higher fencing token) wrote the call.
+    Fenced,
     /// Kept in memory: Redis is unreachable; written back when it returns.
     Pending,
 }
@@ -40,6 +42,8 @@ pub(super) struct Backend {
     /// `rediss://`: a timeout may be a server without TLS, which reads the
     /// handshake as a command and waits for its end.
     tls: bool,
+    /// The lease's fencing token each write carries (none: 0, no HA).
+    fence: std::sync::OnceLock<std::sync::Arc<crate::application::lease::Fence>>,
 }
 
 /// Calls one `LIST` script looks at, at most (about 1 ms of Redis time).
@@ -56,7 +60,17 @@ impl Backend {
             ended_ttl_secs: config.ended_ttl.as_secs().max(1),
             instance: config.gateway_instance.clone(),
             tls: config.url.starts_with("rediss://"),
+            fence: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Makes every later write carry `fence`'s token (once; later calls are ignored).
+    pub(super) fn fence_with(&self, fence: std::sync::Arc<crate::application::lease::Fence>) {
+        let _ = self.fence.set(fence);
+    }
+
+    fn fence_token(&self) -> u64 {
+        self.fence.get().map_or(0, |f| f.token())
     }
 
     pub(super) fn conn(&self) -> ConnectionManager {
@@ -87,7 +101,8 @@ impl Backend {
     }
 
     pub(super) async fn put(&self, c: &CallSummary, version: u64) -> Result<Applied, String> {
-        let json = serde_json::to_string(&StoredCall::new(c, &self.instance, version))
+        let fence = self.fence_token();
+        let json = serde_json::to_string(&StoredCall::new(c, &self.instance, version, fence))
             .map_err(|e| e.to_string())?;
         let (t, id) = (&c.tenant_id, &c.call_id);
         let mut inv = self.put.prepare_invoke();
@@ -105,12 +120,14 @@ impl Backend {
             .arg(self.ended_ttl_secs)
             .arg(&self.instance)
             .arg(Keys::gateway_member(t, id))
-            .arg(self.keys.gateway_prefix());
+            .arg(self.keys.gateway_prefix())
+            .arg(fence);
         let mut conn = self.conn();
         let code: i64 = self.bounded(inv.invoke_async(&mut conn)).await?;
         Ok(match code {
             1 => Applied::Written,
             0 => Applied::Stale,
+            -2 => Applied::Fenced,
             _ => Applied::Ended,
         })
     }
@@ -160,13 +177,27 @@ impl Backend {
     /// This instance's live calls, from its live index (`max` at most).
     /// A member whose record has gone (expired) is skipped.
     pub(super) async fn owned_live(&self, max: usize) -> Result<Vec<CallSummary>, String> {
+        self.live_of(&self.instance, max).await
+    }
+
+    /// The live calls `instance`'s index names.
+    pub(super) async fn live_of(
+        &self,
+        instance: &str,
+        max: usize,
+    ) -> Result<Vec<CallSummary>, String> {
         let mut conn = self.conn();
         let mut range = redis::cmd("ZRANGE");
         range
-            .arg(self.keys.gateway_live(&self.instance))
+            .arg(self.keys.gateway_live(instance))
             .arg(0)
             .arg(max.max(1) - 1);
         let members: Vec<String> = self.bounded(range.query_async(&mut conn)).await?;
+        // An empty pipeline is an error to the client ("empty command"),
+        // which would count Redis as lost.
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for m in &members {
             let parsed = m

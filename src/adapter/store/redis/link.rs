@@ -166,6 +166,7 @@ mod tests {
             end_reason: None,
             metadata: Default::default(),
             answered_by: None,
+            resume: None,
         }
     }
 

@@ -12,7 +12,8 @@
 //! - `P:{tenant}:calls`: every call still readable (live, or ended within its
 //!   TTL), newest first, for listing; `P:{tenant}:ended` holds when each ended
 //!   call leaves it;
-//! - `P:{tenant}:idem:{key}`: the API's idempotency keys.
+//! - `P:{tenant}:idem:{key}`: the API's idempotency keys;
+//! - `P:ha:{asterisk}:…`: the lease of each Asterisk (see [`RedisLease`]).
 //!
 //! Writes carry a version and go through one Lua script that compares and
 //! sets, so an older write never replaces a newer one and nothing revives an
@@ -23,6 +24,7 @@ mod backend;
 mod config;
 mod idempotency;
 mod keys;
+mod lease;
 mod link;
 mod metrics;
 mod record;
@@ -33,5 +35,6 @@ mod version;
 pub use backend::Applied;
 pub use config::RedisStoreConfig;
 pub use idempotency::RedisIdempotency;
+pub use lease::{RedisLease, valid_name as valid_lease_name};
 pub use metrics::StoreMetrics;
 pub use store::RedisCallStore;

@@ -3,7 +3,7 @@
 //! RFC 3339 with nanoseconds, so a record reads back exactly as written.
 
 use crate::{
-    application::ports::calls::CallSummary,
+    application::ports::calls::{CallSummary, Resume},
     domain::{AgentId, CallId, TenantId, call::Direction, screening::AnsweredBy},
 };
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,19 @@ pub(super) struct StoredCall {
     pub(super) gateway_instance: String,
     /// Compared and set by the write script: higher wins.
     pub(super) version: u64,
+    /// The caller's channel, for another instance to take the call over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resume_caller: Option<String>,
+    /// The orchestrator's conversation, likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resume_conversation: Option<String>,
+    /// The lease's fencing token of the writer (0, omitted: no HA).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(super) fence: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn time(t: SystemTime) -> String {
@@ -44,7 +57,7 @@ fn parse(s: &str) -> Option<SystemTime> {
 }
 
 impl StoredCall {
-    pub(super) fn new(c: &CallSummary, gateway_instance: &str, version: u64) -> Self {
+    pub(super) fn new(c: &CallSummary, gateway_instance: &str, version: u64, fence: u64) -> Self {
         Self {
             call_id: c.call_id.clone(),
             tenant_id: c.tenant_id.clone(),
@@ -62,6 +75,9 @@ impl StoredCall {
             answered_by: c.answered_by,
             gateway_instance: gateway_instance.to_owned(),
             version,
+            resume_caller: c.resume.as_ref().map(|r| r.caller.clone()),
+            resume_conversation: c.resume.as_ref().and_then(|r| r.conversation.clone()),
+            fence,
         }
     }
 
@@ -87,6 +103,10 @@ impl StoredCall {
             end_reason: self.end_reason,
             metadata: self.metadata,
             answered_by: self.answered_by,
+            resume: self.resume_caller.map(|caller| Resume {
+                caller,
+                conversation: self.resume_conversation,
+            }),
         })
     }
 

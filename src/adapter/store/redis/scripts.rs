@@ -5,11 +5,14 @@
 ///
 /// KEYS: call, tenant live, tenant calls, tenant ended, gateway live.
 /// ARGV: version, record JSON, state, ended (`1`/`0`), score, call id,
-/// ended TTL (s), gateway instance, gateway member, gateway key prefix.
-/// Returns 1 written, 0 stale (not newer), -1 refused (would revive an ended call).
+/// ended TTL (s), gateway instance, gateway member, gateway key prefix,
+/// fencing token (0 without HA).
+/// Returns 1 written, 0 stale (not newer), -1 refused (would revive an ended
+/// call), -2 fenced (a newer lease holder wrote the call).
 pub(super) const PUT: &str = r#"
-local cur = redis.call('HMGET', KEYS[1], 'v', 'ended', 'gw')
+local cur = redis.call('HMGET', KEYS[1], 'v', 'ended', 'gw', 'f')
 if cur[1] then
+  if cur[4] and tonumber(cur[4]) > tonumber(ARGV[11]) then return -2 end
   if tonumber(cur[1]) >= tonumber(ARGV[1]) then return 0 end
   if cur[2] == '1' and ARGV[4] ~= '1' then return -1 end
   if cur[3] and cur[3] ~= ARGV[8] then
@@ -17,7 +20,7 @@ if cur[1] then
   end
 end
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'record', ARGV[2], 'state', ARGV[3],
-  'ended', ARGV[4], 'gw', ARGV[8])
+  'ended', ARGV[4], 'gw', ARGV[8], 'f', ARGV[11])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
 local now = tonumber(redis.call('TIME')[1])
 if ARGV[4] == '1' then

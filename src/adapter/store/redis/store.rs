@@ -115,6 +115,12 @@ impl RedisCallStore {
         })
     }
 
+    /// Makes every later write carry the lease's fencing token: Redis then
+    /// refuses it once a newer holder has written the call.
+    pub fn fence_with(&self, fence: Arc<crate::application::lease::Fence>) {
+        self.shared.backend.fence_with(fence);
+    }
+
     /// A connection to the store's Redis, for tools and tests.
     pub fn connection(&self) -> ConnectionManager {
         self.shared.backend.conn()
@@ -246,6 +252,25 @@ impl CallStore for RedisCallStore {
 
     /// From Redis only: this process's memory knows nothing of a process
     /// that died, so without Redis there is no answer.
+    /// From Redis only, like [`Self::owned_live`].
+    fn live_of<'a>(
+        &'a self,
+        instance: &'a str,
+        max: usize,
+    ) -> BoxFuture<'a, Result<Vec<CallSummary>, StoreError>> {
+        Box::pin(async move {
+            self.shared.metrics.op("live_of");
+            self.shared
+                .backend
+                .live_of(instance, max)
+                .await
+                .map_err(|e| {
+                    self.shared.lost("live_of", &e);
+                    StoreError::Unavailable(crate::application::ports::Cause::msg(e))
+                })
+        })
+    }
+
     fn owned_live(&self, max: usize) -> BoxFuture<'_, Result<Vec<CallSummary>, StoreError>> {
         Box::pin(async move {
             self.shared.metrics.op("owned_live");

@@ -76,6 +76,8 @@ impl CallCore {
             SessionCommand::PlaybackFinished => {}
             // Only setup waits for it; a late duplicate means nothing.
             SessionCommand::MediaChannelReady => {}
+            // The driver stops on it before the core sees it.
+            SessionCommand::Abandon => {}
             SessionCommand::AgentIdentified(info) => self.agent_identified(info),
         }
     }

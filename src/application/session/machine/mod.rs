@@ -133,6 +133,9 @@ struct Who {
     answered_by: Option<crate::domain::screening::AnsweredBy>,
     /// The call's trace, when traces are exported.
     trace_id: Option<String>,
+    /// The orchestrator's conversation, once opened (kept in the record so
+    /// that another instance can go on with it).
+    conversation: Option<String>,
 }
 
 /// The recogniser as the core knows it.
@@ -195,6 +198,7 @@ impl CallCore {
                 tts_names: Vec::new(),
                 answered_by: None,
                 trace_id: None,
+                conversation: None,
             },
             call,
             conv: Conversation::Setup,

@@ -61,6 +61,10 @@ impl CallCore {
         );
         let record = CallSummary {
             answered_by: who.answered_by,
+            resume: Some(crate::application::ports::calls::Resume {
+                caller: who.inbound.caller.to_string(),
+                conversation: who.conversation.clone(),
+            }),
             ..record
         };
         self.emit(Effect::Save(record));

@@ -35,6 +35,17 @@ impl CallCore {
         self.who.tts_names = tts_names;
     }
 
+    /// The orchestrator opened the call's conversation.
+    pub(crate) fn conversation_opened(&mut self, id: &str) {
+        self.who.conversation = Some(id.to_owned());
+    }
+
+    /// The call is taken over from another instance: it was answered there
+    /// (`call.started` and `call.answered` went out then).
+    pub(crate) fn resumed(&mut self, call: crate::domain::call::Call) {
+        self.call = call;
+    }
+
     pub(crate) fn route(&self) -> Option<&Route> {
         self.who.route.as_ref()
     }

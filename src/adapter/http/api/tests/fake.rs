@@ -82,6 +82,7 @@ fn summary(
         end_reason: None,
         metadata,
         answered_by: None,
+        resume: None,
     }
 }
 

@@ -1,0 +1,135 @@
+//! Taking over a live call another gateway instance answered (`[ha]`): the
+//! caller and the call's bridge are still on Asterisk, the old media channel
+//! sends audio to a process that is gone. A new externalMedia channel toward
+//! this instance joins the bridge, the old one is hung up, the recogniser
+//! opens, and the conversation goes on under its conversation id with
+//! `session.resume_text` (`ha.resume_text`) said first.
+
+use super::run::Session;
+use crate::{
+    application::{
+        own_ids::{bridge_id, next_media_channel},
+        ports::{
+            calls::CallSummary,
+            media::{MediaCommand, MediaRequest},
+            orchestrator::ConversationId,
+            telephony::HangupCause,
+        },
+        session::{resources::ignore_gone, run::read_clock},
+    },
+    domain::call::{Call, EndReason},
+};
+use ari::ChannelId;
+
+/// A call to take over, as the router found it.
+#[derive(Debug, Clone)]
+pub struct Takeover {
+    /// Its record, as the instance that ran it last wrote it.
+    pub record: CallSummary,
+    /// Its conversation.
+    pub conversation: ConversationId,
+    /// The media channel the previous instance left in the bridge.
+    pub old_media: ChannelId,
+}
+
+impl Session {
+    /// Re-attaches the call. Returns false when it ended instead.
+    pub(super) async fn resume(&mut self, from: Takeover) -> bool {
+        self.res.caller = Some(self.inbound.caller.clone());
+        let route = match self.deps.directory.lookup(&self.inbound.did).await {
+            Ok(Some(route)) => route,
+            Ok(None) => {
+                self.end(
+                    EndReason::Error("taken over: the DID has no route any more".into()),
+                    true,
+                );
+                return false;
+            }
+            Err(e) => {
+                self.end(
+                    EndReason::Error(format!("taken over: tenant directory: {e}")),
+                    true,
+                );
+                return false;
+            }
+        };
+        let (stt_names, tts_names) = self.choose_speech(&route);
+        self.trace_tenant(&route.tenant);
+        self.core.routed(route.clone(), stt_names, tts_names);
+        if !self.claim_share(&route.tenant, route.max_live_calls).await {
+            return false;
+        }
+        let r = &from.record;
+        let answered = r.answered_at.unwrap_or(r.created_at);
+        self.core
+            .resumed(Call::resumed(r.direction, r.created_at, answered));
+        self.core.conversation_opened(from.conversation.as_str());
+        self.look_up_agent(&from.conversation);
+        self.conversation = Some(from.conversation.clone());
+        if let Err(e) = self.reattach_media(&from.old_media).await {
+            self.end(EndReason::Error(format!("taken over: {e}")), true);
+            return false;
+        }
+        self.now = read_clock();
+        if let Err(e) = self.open_stt().await {
+            self.end(EndReason::Error(format!("taken over: stt: {e}")), true);
+            return false;
+        }
+        self.now = read_clock();
+        let text = self.deps.config.resume_text.clone();
+        tracing::warn!(old_media = %from.old_media, "call taken over from another instance");
+        self.core.at(self.now).converse(Some(text));
+        !self.core.is_ended()
+    }
+
+    /// New media leg and channel into the call's existing bridge, then the
+    /// old channel hung up (both are in the bridge for a moment: no instant
+    /// with neither).
+    async fn reattach_media(&mut self, old: &ChannelId) -> Result<(), String> {
+        let cfg = self.deps.config.clone();
+        let (transport, format) = self
+            .core
+            .route()
+            .map_or((cfg.transport, cfg.wire_format), |r| {
+                r.media(cfg.transport, cfg.wire_format)
+            });
+        let leg = self
+            .deps
+            .media
+            .open(MediaRequest {
+                call: self.call_id.clone(),
+                transport,
+                format,
+                stt_rate: cfg.stt_rate,
+            })
+            .await
+            .map_err(|e| format!("media: {e}"))?;
+        let attach = leg.attach.clone();
+        self.leg_events = Some(leg.events);
+        self.res.leg = Some(leg.commands);
+        let t = self.deps.telephony.clone();
+        let bridge = bridge_id(&self.call_id);
+        self.res.bridge = Some(bridge.clone());
+        let media_channel = next_media_channel(&self.call_id, old);
+        self.res.media_channel = Some(media_channel.clone());
+        let created = t
+            .external_media(&media_channel, &attach, format)
+            .await
+            .map_err(|e| format!("externalMedia: {e}"))?;
+        if let Some(command) = created.leg_command() {
+            self.leg_send(command);
+        }
+        self.wait_media_channel(&media_channel).await?;
+        t.add_to_bridge(&bridge, &media_channel)
+            .await
+            .map_err(|e| format!("bridge media: {e}"))?;
+        if created.asterisk_rtp.is_none() {
+            self.leg_send(MediaCommand::Latch);
+        }
+        ignore_gone(
+            "hang up the media channel of the instance the call was taken from",
+            t.hangup(old, HangupCause::Normal).await,
+        );
+        Ok(())
+    }
+}
