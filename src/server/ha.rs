@@ -149,9 +149,10 @@ impl Running {
             }
         }
         tracing::warn!("planned handover: releasing the lease, the standby takes the calls");
-        let hand_over = self.hand_over.clone();
+        // The calls are left first: nothing here touches them once the
+        // standby can hold the lease.
+        self.hand_over.send_modify(|n| *n += 1);
         self.release().await;
-        hand_over.send_modify(|n| *n += 1);
         None
     }
 

@@ -232,6 +232,8 @@ impl CallRouter {
         }
         while self.live() > 0 {
             tokio::select! {
+                // The stream may stop before a planned handover is told here.
+                Some(()) = changed(&mut hand_over) => self.leave_calls(),
                 Some(end) = self.ended_rx.recv() => report(&self.on_ended(end)),
                 // Answered at once: nothing here can follow a call any more.
                 Some(req) = control.recv() => req.refuse(not_listening()),
