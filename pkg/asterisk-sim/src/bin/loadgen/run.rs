@@ -202,9 +202,9 @@ async fn one_model(cli: &Cli, model: CallerMedia) -> Io<Value> {
         "baseline": proc_json(&base.gw),
     });
     if cli.soak_calls > 0 {
-        crate::soak::run(&cli, &probe, &base, &mut calls, delays, &mut out).await?;
+        crate::soak::run(cli, &probe, &base, &mut calls, delays, &mut out).await?;
     } else {
-        let steps = ramp(&cli, &probe, &base.gw, &mut calls, delays).await?;
+        let steps = ramp(cli, &probe, &base.gw, &mut calls, delays).await?;
         out["highest_passing_calls"] = json!(highest_passing(&steps));
         out["steps"] = Value::Array(steps);
     }
