@@ -46,8 +46,12 @@ SIP_TURNS ?= 5
 
 ## bench-load: concurrent full-duplex calls ramped step by step through the
 ## gateway's release binary (fake speech with fixed delays, the simulator as
-## load generator over real UDP RTP); writes bench/results/<date>-load.{json,md,svg}.
-## Shorter: STEPS=100,500 STEP_SECS=20 make bench-load
+## load generator over real UDP RTP), for both caller models in one report:
+## continuous RTP first, then talkspurt-only (each with a fresh gateway), and
+## the gateway's RSS a minute after the calls end; writes
+## bench/results/<date>-load.{json,md} and <date>-load-<model>.svg.
+## Shorter: STEPS=100,500 STEP_SECS=20 make bench-load;
+## one model: ARGS="--caller-media continuous" (or talkspurt)
 bench-load: deps
 	$(CARGO) build --release -p voice-gateway --bin voice-gateway -p vg-asterisk-sim --bin loadgen
 	ulimit -n $$(ulimit -Hn) && $(TARGET_DIR)/release/loadgen --gateway $(TARGET_DIR)/release/voice-gateway \

@@ -14,7 +14,7 @@ use voice_gateway::{
         admission::CallAdmission,
         ports::{
             directory::TenantDirectory,
-            media::{AudioFrame, MAX_FRAME_SAMPLES, MediaEvent},
+            media::{CallerAudio, MediaEvent},
             orchestrator::AgentOrchestrator,
             speech::SpeechCatalog,
         },
@@ -213,14 +213,14 @@ impl Call {
         .unwrap();
         let frames = duration.as_millis() / 20;
         for n in 0..frames {
-            let mut pcm = [0i16; MAX_FRAME_SAMPLES];
-            for (i, s) in pcm.iter_mut().enumerate() {
-                let t = (n as usize * MAX_FRAME_SAMPLES + i) as f64 / 16_000.0;
-                *s = (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16;
-            }
-            let frame = AudioFrame {
+            let pcm = (0..320)
+                .map(|i| {
+                    let t = (n as usize * 320 + i) as f64 / 16_000.0;
+                    (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16
+                })
+                .collect();
+            let frame = CallerAudio {
                 pcm,
-                len: MAX_FRAME_SAMPLES as u16,
                 rate: 16_000,
                 at: Instant::now().into_std(),
             };

@@ -16,7 +16,7 @@ use voice_gateway::{
     },
     application::{
         ports::{
-            media::{AudioFrame, MAX_FRAME_SAMPLES, MediaEvent},
+            media::{CallerAudio, MediaEvent},
             speech::SttError,
         },
         session::SessionCommand,
@@ -105,9 +105,8 @@ async fn barge_in_with_writes_taking(write_delay: Duration) -> Figures {
 /// recogniser to fail.
 async fn caller_noise(call: &Call) {
     let tx = call.media.caller.lock().unwrap().clone().unwrap();
-    let frame = AudioFrame {
-        pcm: [0; MAX_FRAME_SAMPLES],
-        len: MAX_FRAME_SAMPLES as u16,
+    let frame = CallerAudio {
+        pcm: vec![0; 320],
         rate: 16_000,
         at: Instant::now().into_std(),
     };

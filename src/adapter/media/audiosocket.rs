@@ -305,7 +305,7 @@ impl AudioSocketWire {
                     tracing::debug!(call = %emit.call, rate, "AudioSocket audio at another rate dropped");
                 }
                 Message::Dtmf(digit) => {
-                    if emit.control(MediaEvent::Dtmf { digit }) == Flow::Stop {
+                    if emit.caller_event(MediaEvent::Dtmf { digit }) == Flow::Stop {
                         return Flow::Stop;
                     }
                 }

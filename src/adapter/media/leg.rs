@@ -124,7 +124,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
             let deadline = [
                 self.inbound.poll_timeout(),
                 self.outbound.poll_timeout(),
-                self.emit.tone_deadline(),
+                self.emit.deadline(),
             ]
             .into_iter()
             .flatten()
@@ -161,12 +161,15 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
                     self.wire
                         .handle(i, now, &mut self.inbound, &mut self.emit, &self.metrics)
                 }
-                Wake::Timer => self.emit.tone_timeout(now),
+                Wake::Timer => self.emit.timeout(now),
             };
             if flow == Flow::Stop || self.drive(&mut st, now).await == Flow::Stop {
                 break;
             }
         }
+        // Caller audio gathered goes up with the leg's end (the session may
+        // still be listening after a `Close`).
+        let _ = self.emit.flush_audio();
         self.sync(&mut st);
         self.metrics.legs_open.dec();
         tracing::debug!(call = %self.call, wire = ?self.wire, "media leg closed");
@@ -307,7 +310,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     /// Lets both pipelines catch up with `now` and delivers what they yield.
     async fn drive(&mut self, st: &mut State, now: Instant) -> Flow {
         self.inbound.handle_timeout(now);
-        if self.emit.inbound(&mut self.inbound) == Flow::Stop {
+        if self.emit.inbound(&mut self.inbound, now) == Flow::Stop {
             return Flow::Stop;
         }
         if std::mem::take(&mut st.wire_flush)

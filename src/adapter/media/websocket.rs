@@ -115,7 +115,7 @@ impl WebSocketWire {
                 self.xoff = false;
                 Flow::Continue
             }
-            Ok(Event::DtmfEnd(digit)) => emit.control(MediaEvent::Dtmf { digit }),
+            Ok(Event::DtmfEnd(digit)) => emit.caller_event(MediaEvent::Dtmf { digit }),
             Ok(Event::Error(e)) => {
                 tracing::warn!(call = %emit.call, error = e, "Asterisk's media WebSocket reports an error");
                 Flow::Continue

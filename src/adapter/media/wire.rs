@@ -23,7 +23,7 @@ pub(crate) fn take_pcm<V: VoiceActivityDetector>(
             // Built with a framed codec: never reached.
             Err(_) => break,
         }
-        if emit.inbound(inbound) == Flow::Stop {
+        if emit.inbound(inbound, now) == Flow::Stop {
             return Flow::Stop;
         }
     }

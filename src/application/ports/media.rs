@@ -27,8 +27,10 @@
 //! into it, the audio channel's capacity in chunks, and the session's own
 //! backlog (one TTS chunk, plus the failure prompt and the end marks).
 //!
-//! Audio frames travel by value in fixed arrays, so the per-frame path does not
-//! touch the heap.
+//! Caller audio travels in chunks of about 80 ms ([`CALLER_CHUNK`]), each one
+//! buffer moved from the leg through the session to the STT: a continuous
+//! caller costs the session and the recogniser a wake-up per chunk, not per
+//! 20 ms frame. VAD and DTMF events never wait behind a chunk.
 
 use super::orchestrator::BoxFuture;
 use super::telephony::{AudioTransport, WireFormat};
@@ -39,41 +41,52 @@ use std::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-/// Samples in the largest frame carried: 20 ms at 16 kHz.
-pub const MAX_FRAME_SAMPLES: usize = 320;
-
-/// 20 ms of caller audio at the STT rate.
-#[derive(Clone, Copy)]
-pub struct AudioFrame {
-    /// Samples; only the first `len` are valid.
-    pub pcm: [i16; MAX_FRAME_SAMPLES],
-    /// Valid samples.
-    pub len: u16,
+/// Caller audio at the STT rate, handed up in chunks of about
+/// [`CALLER_CHUNK`] (shorter before a VAD or DTMF event, which never waits
+/// behind audio, and at the leg's end). The samples go to the STT as they
+/// are: one buffer per chunk, moved, never copied on the way.
+#[derive(Clone)]
+pub struct CallerAudio {
+    /// Mono samples.
+    pub pcm: Vec<i16>,
     /// Sample rate.
     pub rate: u32,
-    /// Playout time of the frame's first sample.
+    /// Playout time of the chunk's first sample.
     pub at: Instant,
 }
 
-impl AudioFrame {
-    /// The valid samples.
+/// How much caller audio a leg gathers before handing it up: one event (a
+/// session wake-up, an STT push) per 80 ms instead of per 20 ms frame.
+pub const CALLER_CHUNK: Duration = Duration::from_millis(80);
+
+impl CallerAudio {
+    /// The samples.
     pub fn samples(&self) -> &[i16] {
-        &self.pcm[..usize::from(self.len)]
+        &self.pcm
+    }
+
+    /// Its length in time.
+    pub fn duration(&self) -> Duration {
+        Duration::from_nanos(self.pcm.len() as u64 * 1_000_000_000 / u64::from(self.rate.max(1)))
     }
 }
 
-impl std::fmt::Debug for AudioFrame {
+impl std::fmt::Debug for CallerAudio {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AudioFrame({} samples at {} Hz)", self.len, self.rate)
+        write!(
+            f,
+            "CallerAudio({} samples at {} Hz)",
+            self.pcm.len(),
+            self.rate
+        )
     }
 }
 
 /// What the media task reports.
 #[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)] // frames by value keep the per-frame path off the heap
 pub enum MediaEvent {
     /// Caller audio for STT.
-    Audio(AudioFrame),
+    Audio(CallerAudio),
     /// The VAD heard speech begin (at the first speech frame's time).
     SpeechStarted {
         /// Onset.

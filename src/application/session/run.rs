@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     application::ports::{
-        media::{AgentAudio, AudioChunk, AudioFrame, FlushReport, MediaCommand, MediaEvent},
+        media::{AgentAudio, AudioChunk, CallerAudio, FlushReport, MediaCommand, MediaEvent},
         orchestrator::{ConversationId, OrchestratorError, ReplyPart, ReplyStream},
         speech::{
             SpeechToText, SttError, SttEvent, SttSession, TextToSpeech, TtsEvent, TtsSession,
@@ -163,11 +163,11 @@ impl Session {
         self.drain().await;
         while self.ended.is_none() {
             let wake = self.next_wake().await;
-            // Caller audio (50 frames a second) and the backlog's sends need
+            // Caller audio (a chunk per 80 ms) and the backlog's sends need
             // neither the core nor the clock.
             match wake {
                 Wake::Command(Some(SessionCommand::Abandon)) => return self.abandon().await,
-                Wake::Media(Some(MediaEvent::Audio(frame))) => self.hear(&frame),
+                Wake::Media(Some(MediaEvent::Audio(chunk))) => self.hear(chunk),
                 Wake::AudioSent => {}
                 wake => {
                     self.now = read_clock();
@@ -323,8 +323,8 @@ impl Session {
     /// The leg's events other than audio are the core's.
     fn media_input(&mut self, event: MediaEvent) -> Option<Input> {
         match event {
-            MediaEvent::Audio(frame) => {
-                self.hear(&frame);
+            MediaEvent::Audio(chunk) => {
+                self.hear(chunk);
                 None
             }
             MediaEvent::SpeechStarted { at, echo } => Some(Input::SpeechStarted { at, echo }),
@@ -345,12 +345,12 @@ impl Session {
         }
     }
 
-    /// Caller audio goes straight to the recogniser.
-    fn hear(&mut self, frame: &AudioFrame) {
+    /// Caller audio goes straight to the recogniser, its buffer moved.
+    fn hear(&mut self, chunk: CallerAudio) {
         if let Some(stt) = &mut self.stt
-            && let Err(e) = stt.push_audio(frame.samples())
+            && let Err(e) = stt.push_audio(chunk.pcm)
         {
-            // An overrun drops one frame; a closed session is handled on recv.
+            // An overrun drops one chunk; a closed session is handled on recv.
             if !matches!(e, SttError::Overrun { .. }) {
                 tracing::debug!(error = %e, "frame not taken by STT");
             }

@@ -3,7 +3,6 @@
 use super::*;
 use crate::adapter::media::setup;
 use crate::application::ports::{media::Transport, telephony::WireFormat};
-use ::media::echo::{EchoConfig, EchoReference};
 use ::media::pacer::FRAME_DURATION;
 use ::media::vad::{EnergyConfig, EnergyVad, VadConfig};
 use std::net::SocketAddr;
@@ -42,7 +41,7 @@ impl Wire for Counting {
 
 /// The leg's channels' other ends, kept open.
 struct Ends {
-    _commands: mpsc::Sender<MediaCommand>,
+    commands: mpsc::Sender<MediaCommand>,
     _audio: mpsc::Sender<AgentAudio>,
     events: mpsc::Receiver<MediaEvent>,
 }
@@ -68,21 +67,14 @@ fn leg() -> (Leg<EnergyVad, Counting>, Ends) {
         call: call.clone(),
         inbound: InboundPipeline::new(inbound, vad).unwrap(),
         outbound: OutboundPipeline::new(outbound).unwrap(),
-        emit: Emitter {
-            events: events_tx,
-            metrics: metrics.clone(),
-            call,
-            wideband: false,
-            echo: EchoReference::new(EchoConfig::default()),
-            tones: None,
-        },
+        emit: Emitter::new(events_tx, metrics.clone(), call, false),
         commands,
         audio,
         play_lead: lead,
         metrics,
     };
     let ends = Ends {
-        _commands: commands_tx,
+        commands: commands_tx,
         _audio: audio_tx,
         events,
     };
@@ -187,4 +179,23 @@ async fn a_reply_longer_than_the_lead_plays_out_on_time() {
         std::iter::from_fn(|| ends.events.try_recv().ok())
             .any(|e| matches!(e, MediaEvent::PlaybackDrained { .. }))
     );
+}
+
+/// Caller audio gathered when the session closes the leg still goes up
+/// (the session may read it before it drops its end).
+#[tokio::test]
+async fn audio_gathered_goes_up_when_the_leg_closes() {
+    let (mut leg, mut ends) = leg();
+    let now = Instant::now();
+    assert_eq!(leg.emit.audio(&[7; 160], 8_000, now, now), Flow::Continue);
+    assert!(
+        ends.events.try_recv().is_err(),
+        "one frame is gathered, not sent"
+    );
+    ends.commands.send(MediaCommand::Close).await.unwrap();
+    leg.run().await;
+    match ends.events.try_recv() {
+        Ok(MediaEvent::Audio(c)) => assert_eq!((c.pcm, c.at), (vec![7; 160], now)),
+        other => panic!("expected the gathered audio, got {other:?}"),
+    }
 }

@@ -72,12 +72,25 @@ pub(crate) struct Cli {
     /// Every n-th caller turn talks over the agent's reply (0: never).
     #[arg(long, default_value_t = 3)]
     pub(crate) barge_every: u32,
-    /// Callers send media without pause (silence between utterances), as through
-    /// a mixing bridge; by default they send only while talking, as Asterisk does
-    /// on every transport in the two-party bridge with the gateway's externalMedia
-    /// channel.
-    #[arg(long, alias = "continuous-rtp")]
-    pub(crate) continuous_media: bool,
+    /// The callers' RTP: `both` (the default) measures continuous callers
+    /// (a packet every 20 ms for the whole call, silence between utterances,
+    /// as most phones and trunks send and Asterisk relays) and then, with a
+    /// fresh gateway, talkspurt-only callers (media only while talking, as
+    /// Asterisk sends in the two-party bridge when the phone suppresses
+    /// silence), in one report. A soak uses continuous callers for `both`.
+    #[arg(long, value_enum, default_value_t = CallerMedia::Both)]
+    pub(crate) caller_media: CallerMedia,
+    /// Measures continuous callers only (`--caller-media continuous`).
+    #[arg(long, alias = "continuous-media", conflicts_with = "caller_media")]
+    pub(crate) continuous_rtp: bool,
+    /// Seconds to wait after every call ended before the gateway's RSS is
+    /// read again ("RSS a minute after the load").
+    #[arg(long, default_value_t = 60)]
+    pub(crate) idle_secs: u64,
+    /// Runs one caller model and writes only its JSON here (the parent run of
+    /// `--caller-media both` merges them).
+    #[arg(long, hide = true)]
+    pub(crate) model_json: Option<PathBuf>,
     /// Timer tasks sending the callers' RTP in the simulator.
     #[arg(long, default_value_t = 4)]
     pub(crate) media_shards: usize,
@@ -94,6 +107,40 @@ pub(crate) struct Cli {
     /// WebSocket), turn latency and barge-in delay at the simulated caller.
     #[arg(long, value_enum, default_value_t = Transport::Rtp)]
     pub(crate) transport: Transport,
+}
+
+/// How the simulated callers send their RTP.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallerMedia {
+    /// Continuous, then talkspurt-only, each with its own gateway.
+    Both,
+    /// A packet every 20 ms for the whole call.
+    Continuous,
+    /// Packets only while the caller talks.
+    Talkspurt,
+}
+
+impl CallerMedia {
+    /// Its name on the command line and in the report.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CallerMedia::Both => "both",
+            CallerMedia::Continuous => "continuous",
+            CallerMedia::Talkspurt => "talkspurt",
+        }
+    }
+}
+
+impl Cli {
+    /// The caller models this run measures, in order.
+    pub(crate) fn models(&self) -> Vec<CallerMedia> {
+        match self.caller_media {
+            _ if self.continuous_rtp => vec![CallerMedia::Continuous],
+            CallerMedia::Both if self.soak_calls > 0 => vec![CallerMedia::Continuous],
+            CallerMedia::Both => vec![CallerMedia::Continuous, CallerMedia::Talkspurt],
+            one => vec![one],
+        }
+    }
 }
 
 /// `[media] transport` of the gateway under test.
@@ -208,6 +255,15 @@ mod tests {
             assert!(e.starts_with(flag), "{args:?}: {e}");
         }
         assert!(Cli::try_parse_from(["loadgen", "--steps", "x"]).is_err());
+        use CallerMedia::{Continuous, Talkspurt};
+        assert_eq!(cli(&[]).models(), vec![Continuous, Talkspurt]);
+        assert_eq!(cli(&["--continuous-rtp"]).models(), vec![Continuous]);
+        assert_eq!(
+            cli(&["--caller-media", "talkspurt"]).models(),
+            vec![Talkspurt]
+        );
+        assert_eq!(cli(&["--soak-calls", "5"]).models(), vec![Continuous]);
+        assert!(Cli::try_parse_from(["loadgen", "--caller-media", "x"]).is_err());
         assert_eq!(parse_range("60-180"), Ok((60, 180)));
     }
 }

@@ -41,6 +41,22 @@ pub(crate) fn machine() -> Value {
     })
 }
 
+/// One JSON of the runs of several caller models (`{"models": {name: run}}`),
+/// the first one's highest passing step on top.
+pub(crate) fn merged(runs: serde_json::Map<String, Value>) -> Value {
+    let highest: serde_json::Map<String, Value> = runs
+        .iter()
+        .map(|(k, v)| (k.clone(), v["highest_passing_calls"].clone()))
+        .collect();
+    json!({
+        "date": today(),
+        "machine": machine(),
+        "caller_models": runs.keys().collect::<Vec<_>>(),
+        "highest_passing_calls": highest,
+        "models": runs,
+    })
+}
+
 /// Writes the JSON and the report; prints where they are.
 pub(crate) fn write(cli: &Cli, out: &Value) -> std::io::Result<()> {
     std::fs::create_dir_all(&cli.out)?;
@@ -55,18 +71,45 @@ pub(crate) fn write(cli: &Cli, out: &Value) -> std::io::Result<()> {
     ));
     let json_path = stem.with_extension("json");
     std::fs::write(&json_path, serde_json::to_string_pretty(out)? + "\n")?;
-    let mut md = markdown(out);
-    if let Some(steps) = out["steps"].as_array() {
-        let svg = stem.with_extension("svg");
+    let runs: Vec<(String, &Value)> = match out["models"].as_object() {
+        Some(m) => m.iter().map(|(k, v)| (format!("-{k}"), v)).collect(),
+        None => vec![(String::new(), out)],
+    };
+    let mut md = String::new();
+    if runs.len() > 1 {
+        let _ = writeln!(
+            md,
+            "# Gateway capacity benchmark, {}: continuous and talkspurt-only callers\n\nMachine: {}\n\nHighest step meeting the targets, by caller model: {}\n",
+            cell(&out["date"]),
+            out["machine"],
+            out["highest_passing_calls"]
+        );
+    }
+    for (suffix, run) in runs {
+        let mut part = markdown(run);
+        if out.get("models").is_some() {
+            // One section per model under the common title.
+            part = part.replacen("# Gateway capacity benchmark", "## Callers' RTP", 1);
+            part = part.replacen(
+                &format!(", {}\n", cell(&run["date"])),
+                &format!(": {}\n", cell(&run["config"]["caller_media"])),
+                1,
+            );
+        }
+        md.push_str(&part);
+        let Some(steps) = run["steps"].as_array() else {
+            continue;
+        };
+        let svg = std::path::PathBuf::from(format!("{}{suffix}.svg", stem.display()));
         std::fs::write(&svg, crate::svg::plot(steps))?;
         let name = svg.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let _ = writeln!(
             md,
-            "\n![CPU per call and p99 jitter against concurrent calls]({name})"
+            "\n![CPU per call and p99 jitter against concurrent calls]({name})\n"
         );
         println!(
-            "highest step meeting the targets: {} calls",
-            out["highest_passing_calls"]
+            "highest step meeting the targets{suffix}: {} calls",
+            run["highest_passing_calls"]
         );
     }
     std::fs::write(stem.with_extension("md"), md)?;
@@ -200,6 +243,18 @@ pub(crate) fn markdown(out: &Value) -> String {
         cell(&out["returned_to_baseline"]),
         out["inside_gateway"]
     );
+    if let Some(r) = out.get("rss") {
+        let _ = writeln!(
+            md,
+            "RSS: baseline {} MiB, peak {} MiB, when the calls had ended {} MiB, {} s later {} MiB ({:+} % of the baseline).\n",
+            r["baseline_mib"],
+            r["peak_mib"],
+            r["after_calls_ended_mib"],
+            r["idle_secs"],
+            r["after_idle_mib"],
+            r["after_idle_vs_baseline_pct"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
     let _ = writeln!(
         md,
         "Per-step details are in the JSON file next to this one."
@@ -234,5 +289,21 @@ mod tests {
         let md = markdown(&partly);
         assert!(md.contains("Only 7 of 10 packets"), "{md}");
         assert!(md.contains("0.4 / – | – / 2.5 |"), "{md}");
+        let mut rss = out.clone();
+        rss["rss"] = json!({"baseline_mib": 20.0, "peak_mib": 300.0, "after_calls_ended_mib": 90.0,
+                            "idle_secs": 60, "after_idle_mib": 22.0, "after_idle_vs_baseline_pct": 10.0});
+        let md = markdown(&rss);
+        assert!(
+            md.contains("60 s later 22.0 MiB (+10 % of the baseline)"),
+            "{md}"
+        );
+        let both = merged(
+            [("continuous", out.clone()), ("talkspurt", out)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        );
+        assert_eq!(both["caller_models"], json!(["continuous", "talkspurt"]));
+        assert_eq!(both["highest_passing_calls"]["talkspurt"], json!(500));
     }
 }

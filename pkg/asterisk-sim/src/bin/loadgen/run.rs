@@ -9,12 +9,12 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use vg_asterisk_sim::{SimConfig, SimHandle, Simulator};
 
-use crate::Cli;
 use crate::caller::{self, Findings, Script};
 use crate::figures::{Targets, highest_passing, misses};
 use crate::gateway::{FakeDelays, Gateway};
 use crate::procfs::{ProcSample, clock_ticks, sample};
 use crate::window::{Probe, inside_figures, step_figures};
+use crate::{CallerMedia, Cli};
 
 type Io<T> = std::io::Result<T>;
 
@@ -68,12 +68,78 @@ pub(crate) fn legs(gw: &Gateway) -> f64 {
         .map_or(-1.0, |s| s.get("voicegw_media_legs_open"))
 }
 
+/// Runs each caller model of the command line; two run one after the other
+/// in child processes (a fresh simulator and gateway each, and the gateway
+/// at normal priority: the load generator renices itself once it is up).
 pub(crate) async fn main(cli: Cli) -> Io<()> {
+    let models = cli.models();
+    if let [model] = models[..] {
+        let out = one_model(&cli, model).await?;
+        return match &cli.model_json {
+            Some(path) => std::fs::write(path, serde_json::to_string_pretty(&out)? + "\n"),
+            None => crate::report::write(&cli, &out),
+        };
+    }
+    let mut runs = serde_json::Map::new();
+    for model in models {
+        runs.insert(model.as_str().into(), in_child(&cli, model)?);
+    }
+    crate::report::write(&cli, &crate::report::merged(runs))
+}
+
+/// This load generator again, for one model; its JSON.
+fn in_child(cli: &Cli, model: CallerMedia) -> Io<Value> {
+    let json = cli.out.join(format!(
+        ".loadgen-{}-{}.json",
+        std::process::id(),
+        model.as_str()
+    ));
+    std::fs::create_dir_all(&cli.out)?;
+    eprintln!("== caller model: {} ==", model.as_str());
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args(child_args(std::env::args_os().skip(1), model, &json))
+        .status()?;
+    if !status.success() {
+        return Err(std::io::Error::other(format!(
+            "the {} run exited with {status}",
+            model.as_str()
+        )));
+    }
+    let text = std::fs::read_to_string(&json)?;
+    std::fs::remove_file(&json)?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// `args` without `--caller-media`, then the one model and where its JSON goes.
+pub(crate) fn child_args(
+    args: impl Iterator<Item = std::ffi::OsString>,
+    model: CallerMedia,
+    json: &std::path::Path,
+) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    let mut args = args.peekable();
+    while let Some(a) = args.next() {
+        if a == "--caller-media" {
+            args.next();
+        } else if !a.to_string_lossy().starts_with("--caller-media=") {
+            out.push(a);
+        }
+    }
+    out.extend([
+        "--caller-media".into(),
+        model.as_str().into(),
+        "--model-json".into(),
+        json.into(),
+    ]);
+    out
+}
+
+async fn one_model(cli: &Cli, model: CallerMedia) -> Io<Value> {
     let sim = Arc::new(
         Simulator::start(SimConfig {
             record_payloads: false,
             record_packets: false,
-            continuous_media: cli.continuous_media,
+            continuous_media: model == CallerMedia::Continuous,
             caller_sends_silence: false,
             media_shards: cli.media_shards,
             ..SimConfig::default()
@@ -131,14 +197,14 @@ pub(crate) async fn main(cli: Cli) -> Io<()> {
             "step_secs": cli.step_secs, "settle_secs": cli.settle_secs,
             "fake_stt_final_ms": cli.stt_final_ms, "fake_tts_first_audio_ms": cli.tts_first_audio_ms,
             "endpointing_ms": cli.endpointing_ms, "vad_hangover_ms": cli.vad_hangover_ms, "barge_every": cli.barge_every,
-            "utterance_ms": script.utter_ms, "think_ms": script.think_ms, "barge_after_ms": script.barge_after_ms, "loadgen_nice": cli.nice, "caller_media": if cli.continuous_media { "continuous" } else { "while talking (Asterisk two-party bridge)" },
+            "utterance_ms": script.utter_ms, "think_ms": script.think_ms, "barge_after_ms": script.barge_after_ms, "loadgen_nice": cli.nice, "caller_media": match model { CallerMedia::Continuous => "continuous (a packet every 20 ms for the whole call)", _ => "talkspurt (while talking, Asterisk two-party bridge)" },
         },
         "baseline": proc_json(&base.gw),
     });
     if cli.soak_calls > 0 {
-        crate::soak::run(&cli, &probe, &base, &mut calls, delays, &mut out).await?;
+        crate::soak::run(cli, &probe, &base, &mut calls, delays, &mut out).await?;
     } else {
-        let steps = ramp(&cli, &probe, &base.gw, &mut calls, delays).await?;
+        let steps = ramp(cli, &probe, &base.gw, &mut calls, delays).await?;
         out["highest_passing_calls"] = json!(highest_passing(&steps));
         out["steps"] = Value::Array(steps);
     }
@@ -161,8 +227,51 @@ pub(crate) async fn main(cli: Cli) -> Io<()> {
     out["after"] = proc_json(&after.gw);
     out["returned_to_baseline"] = json!(settled.is_ok());
     out["inside_gateway"] = inside_figures(&after.scrape_since(&base));
+    // Does the allocator give the calls' memory back once they are gone?
+    eprintln!("calls ended; RSS again in {} s", cli.idle_secs);
+    tokio::time::sleep(Duration::from_secs(cli.idle_secs)).await;
+    let idle = sample(gw.pid(), probe.ticks)
+        .ok_or_else(|| std::io::Error::other("gateway process gone"))?;
+    out["rss"] = rss_figures(&out, &base.gw, &after.gw, &idle, cli.idle_secs);
     gw.stop(Duration::from_secs(30)).await?;
-    crate::report::write(&cli, &out)
+    Ok(out)
+}
+
+/// RSS at the baseline, its peak over the steps (or soak samples), right
+/// after the calls ended and `idle_secs` later.
+fn rss_figures(
+    out: &Value,
+    base: &ProcSample,
+    after: &ProcSample,
+    idle: &ProcSample,
+    idle_secs: u64,
+) -> Value {
+    let mib = |kib: u64| (kib as f64 / 1024.0 * 100.0).round() / 100.0;
+    let peak = out["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(
+            out.pointer("/soak/samples")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        )
+        .filter_map(|s| {
+            s.pointer("/gateway/rss_mib")
+                .or(s.get("rss_mib"))
+                .and_then(Value::as_f64)
+        })
+        .fold(mib(after.rss_kib), f64::max);
+    let over = (idle.rss_kib as f64 / base.rss_kib.max(1) as f64 - 1.0) * 100.0;
+    json!({
+        "baseline_mib": mib(base.rss_kib),
+        "peak_mib": peak,
+        "after_calls_ended_mib": mib(after.rss_kib),
+        "idle_secs": idle_secs,
+        "after_idle_mib": mib(idle.rss_kib),
+        "after_idle_vs_baseline_pct": (over * 10.0).round() / 10.0,
+    })
 }
 
 pub(crate) fn proc_json(p: &ProcSample) -> Value {

@@ -39,7 +39,8 @@ pub struct SttProviderEnd {
 }
 
 impl SttSession {
-    /// Input queue of one second of 20 ms frames.
+    /// Input queue of 50 pushes: a second of 20 ms frames, four of the
+    /// 80 ms chunks a media leg hands up (`ports::media::CALLER_CHUNK`).
     pub const DEFAULT_QUEUE_FRAMES: usize = 50;
 
     /// A session and its provider end; `queue_frames` (at least 2) bounds the
@@ -88,8 +89,9 @@ impl SttSession {
         &self.timing
     }
 
-    /// Queues a frame of mono PCM at the session's rate. Never waits: when the
-    /// provider is behind, the frame is dropped and counted and
+    /// Queues a frame or chunk of mono PCM at the session's rate (a `Vec` is
+    /// moved, not copied). Never waits: when the provider is behind, it is
+    /// dropped and counted and
     /// [`SttError::Overrun`] returned; after the end, [`SttError::Closed`].
     pub fn push_audio(&mut self, pcm: impl Into<Vec<i16>>) -> Result<(), SttError> {
         if self.ended {
