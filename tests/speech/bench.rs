@@ -26,6 +26,7 @@ fn ms(d: Duration) -> f64 {
 async fn bench_local_engines() {
     let servers = WyomingServers::start_with(WyomingOptions {
         initial_prompt: Some(PROMPT.into()),
+        ..WyomingOptions::default()
     })
     .unwrap();
     let mut ttfa = Vec::new();

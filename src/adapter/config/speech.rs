@@ -466,7 +466,7 @@ impl Default for FakeSection {
     }
 }
 
-/// `[speech.wyoming]`: the local servers (`wyoming-faster-whisper`,
+/// `[speech.wyoming]`: the local servers (Whisper via `scripts/whisper-server.py`,
 /// `wyoming-piper`); `make run` starts them on these addresses.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -1,5 +1,5 @@
 //! Adapters for the Wyoming protocol (Home Assistant / rhasspy), the embedded
-//! default's local speech engines: `wyoming-faster-whisper` for STT and
+//! default's local speech engines: Whisper (`scripts/whisper-server.py`) for STT and
 //! `wyoming-piper` for TTS. Configure them with the servers' `--uri`, e.g.
 //! `WyomingSttConfig::new("tcp://127.0.0.1:10300")` and
 //! `WyomingTtsConfig::new("tcp://127.0.0.1:10200")`.

@@ -20,7 +20,7 @@ use crate::{
 };
 use serde_json::{Value, json};
 use std::{fmt::Write as _, time::Duration};
-use vg_testkit::{Caller, WyomingOptions, WyomingServers, wav};
+use vg_testkit::{Caller, SttServer, WyomingOptions, WyomingServers, wav};
 
 /// Questions a caller might ask; none asks for a person or says goodbye, so
 /// the built-in agent answers each by repeating it.
@@ -76,8 +76,14 @@ struct Turn {
 #[ignore = "a benchmark of several minutes: make bench-turn"]
 fn bench_turn() {
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let stt_server = match std::env::var("VG_BENCH_STT") {
+        Ok(name) => SttServer::from_name(&name)
+            .unwrap_or_else(|| panic!("VG_BENCH_STT={name}: expected windowed or faster-whisper")),
+        Err(_) => SttServer::default(),
+    };
     let servers = WyomingServers::start_with(WyomingOptions {
         initial_prompt: None,
+        stt_server,
     })
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -115,6 +121,7 @@ fn bench_turn() {
     }
     rig.finish();
     let report = Report {
+        stt_server,
         turns,
         barge_ins,
         stages,
@@ -208,6 +215,7 @@ fn one_call(rig: &Rig, n: usize, questions: &[Vec<i16>], asked: &[&'static str])
 
 /// The whole run.
 struct Report {
+    stt_server: SttServer,
     turns: Vec<Turn>,
     barge_ins: Vec<Option<u64>>,
     stages: Vec<Value>,
@@ -297,7 +305,7 @@ impl Report {
         json!({
             "machine": {"cpus": std::thread::available_parallelism().map_or(0, usize::from),
                         "loadavg_before": self.load_before.trim(), "loadavg_after": self.load_after.trim()},
-            "engines": "Whisper tiny.en (wyoming-faster-whisper) + Piper en_US-joe-medium, built-in agent",
+            "engines": self.engines(),
             "figures": figures,
             "word_error_rate": self.wer(),
             "barge_ins_ms": self.barge_ins,
@@ -345,14 +353,26 @@ impl Report {
         md
     }
 
+    fn engines(&self) -> String {
+        let server = match self.stt_server {
+            SttServer::Windowed => "scripts/whisper-server.py, window sized to the utterance",
+            SttServer::FasterWhisper => "wyoming-faster-whisper, 30 s window",
+        };
+        format!("Whisper tiny.en ({server}) + Piper en_US-joe-medium, built-in agent")
+    }
+
     fn write(&self, dir: &std::path::Path) {
         let date = vg_testkit::faults::today();
-        let base = dir.join(format!("{date}-turn"));
+        let base = match self.stt_server {
+            SttServer::Windowed => dir.join(format!("{date}-turn")),
+            other => dir.join(format!("{date}-turn-{}", other.name())),
+        };
         let md = format!(
             "# Voice-to-voice latency on the real Asterisk, {date}\n\n\
-             `make bench-turn`: {} calls, {} turns, the embedded default's local engines.\n\n{}",
+             `make bench-turn`: {} calls, {} turns, {}.\n\n{}",
             self.turns.len() / PER_CALL,
             self.turns.len(),
+            self.engines(),
             self.markdown()
         );
         std::fs::write(base.with_extension("json"), format!("{:#}\n", self.json())).unwrap();

@@ -1,4 +1,4 @@
-//! Speech-to-text over Wyoming (`wyoming-faster-whisper`).
+//! Speech-to-text over Wyoming (`scripts/whisper-server.py`, `wyoming-faster-whisper`).
 //!
 //! Wyoming STT is not streaming: per utterance it takes `transcribe`,
 //! `audio-start`, `audio-chunk`s and `audio-stop`, answers one `transcript`
