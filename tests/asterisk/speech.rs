@@ -27,6 +27,7 @@ use voice_gateway::application::ports::speech::SttSampleRate;
 fn a_spoken_request_is_understood_and_answered_with_piper() {
     let servers = WyomingServers::start_with(WyomingOptions {
         initial_prompt: Some(PROMPT.into()),
+        ..WyomingOptions::default()
     })
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -190,6 +191,7 @@ fn missed(reference: &[String], heard: &[String]) -> usize {
 fn the_16_khz_transcript_over_audiosocket_is_at_least_as_accurate_as_over_rtp() {
     let servers = WyomingServers::start_with(WyomingOptions {
         initial_prompt: None,
+        ..WyomingOptions::default()
     })
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();

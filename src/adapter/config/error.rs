@@ -194,6 +194,7 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "media.jitter_min_delay" | "media.jitter_max_delay" => {
             "a whole number with a unit, e.g. 0ms or 200ms (min <= max <= 1s)"
         }
+        "media.vad_onset" => "20ms, 40ms, ... up to 200ms (whole 20 ms frames)",
         "media.rtp_port_range" => "START-END with 1 <= START <= END <= 65535, e.g. 20000-29999",
         "log.level" => "a tracing filter such as info, debug or info,voice_gateway=debug",
         "log.format" => "json or pretty",

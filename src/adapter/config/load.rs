@@ -434,6 +434,13 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             format!("{min:?} is above media.jitter_max_delay ({max:?})"),
         ));
     }
+    let onset = c.media.vad_onset.0;
+    if !onset.as_millis().is_multiple_of(20) || !(20..=200).contains(&onset.as_millis()) {
+        return Err((
+            "media.vad_onset",
+            format!("{onset:?} is not a multiple of 20 ms between 20 ms and 200 ms"),
+        ));
+    }
     if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&c.log.level) {
         return Err((
             "log.level",

@@ -182,6 +182,11 @@ pub struct MediaConfig {
     pub jitter_min_delay: HumanDuration,
     /// Most playout delay of the RTP jitter buffer, however bad the jitter.
     pub jitter_max_delay: HumanDuration,
+    /// Caller sound needed before the VAD declares speech (a multiple of
+    /// 20 ms, 20-200 ms): the first part of every barge-in's stop delay.
+    /// Shorter hears the caller sooner and pauses the agent on more clicks
+    /// (in `barge_in_mode = "pause"` a click only pauses it briefly).
+    pub vad_onset: HumanDuration,
 }
 
 /// The externalMedia transport (`rtp`, `audiosocket`, `websocket`).
@@ -203,6 +208,7 @@ impl Default for MediaConfig {
             audiosocket_port: 0,
             jitter_min_delay: HumanDuration(Duration::ZERO),
             jitter_max_delay: HumanDuration(Duration::from_millis(200)),
+            vad_onset: HumanDuration(crate::adapter::media::VAD_ONSET),
         }
     }
 }

@@ -259,6 +259,24 @@ fn each_bad_value_is_rejected_with_its_key() {
             "fewer than 2",
         ),
         (
+            "[media]\nvad_onset = \"30ms\"\n",
+            &[],
+            "media.vad_onset",
+            "not a multiple of 20 ms",
+        ),
+        (
+            "[media]\nvad_onset = \"0ms\"\n",
+            &[],
+            "media.vad_onset",
+            "between 20 ms and 200 ms",
+        ),
+        (
+            "[media]\nvad_onset = \"220ms\"\n",
+            &[],
+            "media.vad_onset",
+            "between 20 ms and 200 ms",
+        ),
+        (
             "[media]\njitter_min_delay = \"300ms\"\n",
             &[],
             "media.jitter_min_delay",
@@ -541,4 +559,15 @@ fn a_route_may_transfer_its_callers_at_a_start_failure() {
         .map(|r| r.start_failure_target().unwrap().map(|t| t.to_string()))
         .collect();
     assert_eq!(targets, [Some("200".into()), None, None]);
+}
+
+#[test]
+fn the_vad_onset_reaches_the_media_legs_in_whole_frames() {
+    use crate::adapter::media::UdpMediaConfig;
+    let default = load_from_str("", env(&[])).unwrap();
+    let legs = UdpMediaConfig::from_media_config(&default.media);
+    assert_eq!(legs.vad_timing.onset_frames, 2, "40 ms by default");
+    let set = load_from_str("[media]\nvad_onset = \"100ms\"\n", env(&[])).unwrap();
+    let legs = UdpMediaConfig::from_media_config(&set.media);
+    assert_eq!(legs.vad_timing.onset_frames, 5);
 }

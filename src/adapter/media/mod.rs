@@ -46,6 +46,6 @@ mod websocket;
 mod wire;
 
 pub use audiosocket::AudioSocketListener;
-pub use config::{PortRange, UdpMediaConfig, VadChoice};
+pub use config::{PortRange, UdpMediaConfig, VAD_ONSET, VadChoice, vad_timing};
 pub use endpoint::UdpMediaEndpoint;
 pub use metrics::MediaMetrics;
