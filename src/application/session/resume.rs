@@ -32,6 +32,13 @@ pub struct Takeover {
     pub old_media: ChannelId,
 }
 
+impl Takeover {
+    /// The highest event number the record covers: the call's events go on after it.
+    pub(super) fn sequence(&self) -> u64 {
+        self.record.resume.as_ref().map_or(0, |r| r.sequence)
+    }
+}
+
 impl Session {
     /// Re-attaches the call. Returns false when it ended instead.
     pub(super) async fn resume(&mut self, from: Takeover) -> bool {
