@@ -327,10 +327,16 @@ fn each_bad_value_is_rejected_with_its_key() {
             "not between 1ms",
         ),
         (
-            "[ha]\nadvertise_url = \"10.0.0.5:8080\"\n",
+            "[ha]\nadvertise_url = \"ftp://10.0.0.5:8080\"\n",
             &[],
             "ha.advertise_url",
             "not http:// or https://",
+        ),
+        (
+            "[ha]\nadvertise_url = \"10.0.0.5:8080\"\n",
+            &[],
+            "ha.advertise_url",
+            "is not a URL",
         ),
         (
             "[ha]\nadvertise_url = \"http://10.0.0.5:8080/v1\"\n",

@@ -27,6 +27,7 @@ mod drive;
 mod effects;
 mod latency;
 mod machine;
+mod media_channel;
 pub(crate) mod providers;
 mod record;
 mod resume;
