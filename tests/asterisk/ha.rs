@@ -85,6 +85,18 @@ fn pair_with(
     (rig, b, b_cfg)
 }
 
+/// The `sequence` of call `id`'s events, on `a` then on `b` (the events
+/// files outlive the processes).
+fn sequence(a: &Gateway, b: &Gateway, id: &str) -> Vec<u64> {
+    let numbers: Vec<u64> = (a.events().iter())
+        .chain(b.events().iter())
+        .filter(|e| e["subject"] == id)
+        .map(|e| e["sequence"].as_u64().expect("every event numbered"))
+        .collect();
+    eprintln!("sequence of {id} across gw-a and gw-b: {numbers:?}");
+    numbers
+}
+
 /// Places a call, waits for its greeting on `gw`, hangs up; returns its id.
 fn one_call(rig: &Rig, gw: &Gateway) -> String {
     let before = gw
@@ -221,6 +233,11 @@ fn ha_a_call_goes_on_with_the_standby_after_the_active_is_sigkilled() {
         .filter(|e| e["subject"] == id.as_str() && e["type"] == "call.ended")
         .count();
     assert_eq!(ends, 1, "exactly one call.ended");
+    // Its events go on numbering on the standby: after a SIGKILL a gap
+    // (events that died with gw-a) is possible, a number used twice is not.
+    let numbers = sequence(&rig.gw, &b, &id);
+    assert_eq!(numbers.first(), Some(&1), "{numbers:?}");
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
     let heard = call.heard(T).unwrap();
     let spans = crate::audio::sentences(&heard);
     let resumed = spans.iter().find(|(start, _)| *start > kill_offset);
@@ -298,6 +315,9 @@ fn ha_a_sigterm_hands_a_live_call_to_the_standby_with_a_short_gap() {
         .filter(|e| e["subject"] == id.as_str() && e["type"] == "call.ended")
         .count();
     assert_eq!(ends, 1, "exactly one call.ended");
+    // A planned handover loses no event: 1, 2, 3, … across both instances.
+    let numbers = sequence(&rig.gw, &b, &id);
+    assert_eq!(numbers, (1..=numbers.len() as u64).collect::<Vec<_>>());
     let heard = call.heard(T).unwrap();
     // Gaps under 100 ms are within a sentence; the handover's is longer.
     let spans = heard.spans(crate::audio::SOUND_DBFS, Duration::from_millis(100));

@@ -22,11 +22,10 @@ struct Node {
     base: String,
     events_file: String,
     /// Until stopped (its events stay readable).
-    running: Option<(
-        tokio::sync::oneshot::Sender<()>,
-        tokio::task::JoinHandle<Result<(), voice_gateway::server::ServerError>>,
-    )>,
+    running: Option<(tokio::sync::oneshot::Sender<()>, Running)>,
 }
+
+type Running = tokio::task::JoinHandle<Result<(), voice_gateway::server::ServerError>>;
 
 /// A free loopback port: the instance must know its own URL before it binds.
 fn free_port() -> u16 {
