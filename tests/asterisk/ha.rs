@@ -43,7 +43,7 @@ fn role(gw: &Gateway) -> (u16, String) {
     (code, v["role"].as_str().unwrap_or("").to_owned())
 }
 
-fn active(gw: &Gateway) -> bool {
+pub(crate) fn active(gw: &Gateway) -> bool {
     role(gw) == (200, "active".to_owned())
 }
 
@@ -57,10 +57,27 @@ fn pair_with(
     base: GatewayConfig,
     renew: &str,
 ) -> (Rig, Gateway, GatewayConfig) {
+    pair_in(
+        redis,
+        Setup {
+            gateway: base,
+            ..Setup::default()
+        },
+        renew,
+    )
+}
+
+/// [`pair_with`] on a rig of `setup` (its dialplan, its gateway's config).
+pub(crate) fn pair_in(
+    redis: &RedisServer,
+    setup: Setup,
+    renew: &str,
+) -> (Rig, Gateway, GatewayConfig) {
+    let base = setup.gateway.clone();
     let a = ha_config_renewing(&base, redis, "gw-a", renew);
     let rig = Rig::start_with(Setup {
         gateway: a,
-        ..Setup::default()
+        ..setup
     });
     // A fresh Redis holds the lease back for one ttl (the grace after a
     // Redis that lost its data), then gw-a takes it.
