@@ -9,7 +9,6 @@ use crate::{
     calls::{DID, T},
     gateway::Gateway,
     ha::{active, pair_in},
-    rig::Rig,
     transfers::{PERSON, person_heard, transfer, transfer_setup, until_active},
 };
 use serde_json::Value;
