@@ -188,6 +188,10 @@ impl Gateway {
         let (stop_stream, stream_stop_rx) = tokio::sync::watch::channel(false);
         let (items_tx, items) = mpsc::channel(1024);
         let (died_tx, mut died) = mpsc::unbounded_channel();
+        let forward = match &ha {
+            Some((ha, _)) => ha.forwarder()?,
+            None => None,
+        };
         let (stream, lease) = match ha {
             None => (
                 tokio::spawn(watched(
@@ -238,8 +242,14 @@ impl Gateway {
                 tracing::info!(url = %format!("http://{http_addr}/console"), "operator console");
                 http::router(state.clone())
                     .merge(
-                        http::api::api_router_with(Arc::new(control), api, idempotency, clock)
-                            .map_err(|e| ServerError::Setup(format!("call API: {e}")))?,
+                        http::api::api_router_forwarding(
+                            Arc::new(control),
+                            api,
+                            idempotency,
+                            clock,
+                            forward,
+                        )
+                        .map_err(|e| ServerError::Setup(format!("call API: {e}")))?,
                     )
                     .merge(console)
             }

@@ -15,12 +15,13 @@ use crate::{
         ari::AriClient,
         ari_stream::{self, EventStreamConfig, StreamItem, StreamMetrics},
         config::Config,
-        store::{RedisCallStore, RedisLease, RedisStoreConfig},
+        http::api::forward::Forwarder,
+        store::{RedisCallStore, RedisLease, RedisPeers, RedisStoreConfig},
     },
     application::{
         health::Readiness,
         lease::{self, Fence, LeaseTiming, Role},
-        ports::{lease::LeaseStore, telephony::Telephony},
+        ports::{lease::LeaseStore, peers::Peers, telephony::Telephony},
     },
 };
 use prometheus_client::{
@@ -40,6 +41,9 @@ pub(super) struct Ha {
     me: String,
     /// Bumped when the calls here are another instance's to run now.
     hand_over: Arc<watch::Sender<u64>>,
+    /// `ha.advertise_url`: this instance's API URL, kept in Redis, and the
+    /// other instances found there.
+    advertise: Option<(String, Arc<dyn Peers>)>,
 }
 
 /// Builds the lease when `[ha] enabled`; the store's writes carry its token.
@@ -57,6 +61,10 @@ pub(super) fn build(
         .map_err(|e| ServerError::Setup(format!("ha.asterisk: {e}")))?;
     let fence = Arc::new(Fence::default());
     store.fence_with(fence.clone());
+    let advertise = ha.advertise_url.clone().map(|url| {
+        let peers: Arc<dyn Peers> = Arc::new(RedisPeers::new(store.connection(), redis, &asterisk));
+        (url.trim_end_matches('/').to_owned(), peers)
+    });
     tracing::info!(%asterisk, instance = %redis.gateway_instance, ttl = ?ha.lease_ttl.0, "high availability: competing for the Asterisk's lease");
     Ok(Some(Ha {
         lease: Arc::new(lease),
@@ -68,6 +76,7 @@ pub(super) fn build(
         asterisk,
         me: redis.gateway_instance.clone(),
         hand_over: Arc::new(watch::channel(0).0),
+        advertise,
     }))
 }
 
@@ -86,8 +95,22 @@ impl Ha {
         }
     }
 
+    /// Where the call API sends requests for other instances, with
+    /// `ha.advertise_url` (without it nothing is forwarded).
+    pub(super) fn forwarder(&self) -> Result<Option<Forwarder>, ServerError> {
+        let Some((_, peers)) = &self.advertise else {
+            return Ok(None);
+        };
+        Forwarder::new(peers.clone(), self.me.clone())
+            .map(Some)
+            .map_err(|e| ServerError::Setup(format!("ha.advertise_url: {e}")))
+    }
+
     /// Starts the lease task: its role, and how to release it.
     pub(super) fn start(self, metrics: RoleMetrics) -> Running {
+        if let Some((url, peers)) = self.advertise.clone() {
+            tokio::spawn(advertise(url, peers, self.timing.ttl));
+        }
         let (role_tx, role) = watch::channel(Role::Standby);
         let (release, release_rx) = oneshot::channel();
         metrics.show(Role::Standby);
@@ -163,6 +186,27 @@ impl Running {
         if self.release.send(done_tx).is_ok() {
             let _ = done.await;
         }
+    }
+}
+
+/// Keeps this instance's API URL in Redis: renewed every lease ttl, kept
+/// three ttls, so it lapses soon after the instance is gone.
+async fn advertise(url: String, peers: Arc<dyn Peers>, ttl: std::time::Duration) {
+    let mut failing = false;
+    loop {
+        match peers.advertise(&url, ttl * 3).await {
+            Ok(()) if failing => {
+                tracing::info!(%url, "API URL advertised again");
+                failing = false;
+            }
+            Ok(()) => {}
+            Err(e) if !failing => {
+                tracing::warn!(%url, error = %e, "API URL not advertised: requests for calls here are not forwarded from other instances until it is");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(ttl).await;
     }
 }
 

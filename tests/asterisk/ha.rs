@@ -43,7 +43,7 @@ fn role(gw: &Gateway) -> (u16, String) {
     (code, v["role"].as_str().unwrap_or("").to_owned())
 }
 
-fn active(gw: &Gateway) -> bool {
+pub(crate) fn active(gw: &Gateway) -> bool {
     role(gw) == (200, "active".to_owned())
 }
 
@@ -57,10 +57,27 @@ fn pair_with(
     base: GatewayConfig,
     renew: &str,
 ) -> (Rig, Gateway, GatewayConfig) {
+    pair_in(
+        redis,
+        Setup {
+            gateway: base,
+            ..Setup::default()
+        },
+        renew,
+    )
+}
+
+/// [`pair_with`] on a rig of `setup` (its dialplan, its gateway's config).
+pub(crate) fn pair_in(
+    redis: &RedisServer,
+    setup: Setup,
+    renew: &str,
+) -> (Rig, Gateway, GatewayConfig) {
+    let base = setup.gateway.clone();
     let a = ha_config_renewing(&base, redis, "gw-a", renew);
     let rig = Rig::start_with(Setup {
         gateway: a,
-        ..Setup::default()
+        ..setup
     });
     // A fresh Redis holds the lease back for one ttl (the grace after a
     // Redis that lost its data), then gw-a takes it.
@@ -83,6 +100,18 @@ fn pair_with(
     );
     assert_eq!(rig.gw.metric("voicegw_ha_role{role=\"active\"}"), 1.0);
     (rig, b, b_cfg)
+}
+
+/// The `sequence` of call `id`'s events, on `a` then on `b` (the events
+/// files outlive the processes).
+fn sequence(a: &Gateway, b: &Gateway, id: &str) -> Vec<u64> {
+    let numbers: Vec<u64> = (a.events().iter())
+        .chain(b.events().iter())
+        .filter(|e| e["subject"] == id)
+        .map(|e| e["sequence"].as_u64().expect("every event numbered"))
+        .collect();
+    eprintln!("sequence of {id} across gw-a and gw-b: {numbers:?}");
+    numbers
 }
 
 /// Places a call, waits for its greeting on `gw`, hangs up; returns its id.
@@ -221,6 +250,11 @@ fn ha_a_call_goes_on_with_the_standby_after_the_active_is_sigkilled() {
         .filter(|e| e["subject"] == id.as_str() && e["type"] == "call.ended")
         .count();
     assert_eq!(ends, 1, "exactly one call.ended");
+    // Its events go on numbering on the standby: after a SIGKILL a gap
+    // (events that died with gw-a) is possible, a number used twice is not.
+    let numbers = sequence(&rig.gw, &b, &id);
+    assert_eq!(numbers.first(), Some(&1), "{numbers:?}");
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
     let heard = call.heard(T).unwrap();
     let spans = crate::audio::sentences(&heard);
     let resumed = spans.iter().find(|(start, _)| *start > kill_offset);
@@ -298,6 +332,9 @@ fn ha_a_sigterm_hands_a_live_call_to_the_standby_with_a_short_gap() {
         .filter(|e| e["subject"] == id.as_str() && e["type"] == "call.ended")
         .count();
     assert_eq!(ends, 1, "exactly one call.ended");
+    // A planned handover loses no event: 1, 2, 3, … across both instances.
+    let numbers = sequence(&rig.gw, &b, &id);
+    assert_eq!(numbers, (1..=numbers.len() as u64).collect::<Vec<_>>());
     let heard = call.heard(T).unwrap();
     // Gaps under 100 ms are within a sentence; the handover's is longer.
     let spans = heard.spans(crate::audio::SOUND_DBFS, Duration::from_millis(100));

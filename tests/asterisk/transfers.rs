@@ -15,7 +15,7 @@ use vg_testkit::{AsteriskServer, Caller, wait_until, wav};
 /// E.164 numbers or digit-only extensions).
 const DESK: &str = "200";
 /// `[session.transfer_endpoints]` names: a person who answers, one who does not.
-const PERSON: &str = "300";
+pub(crate) const PERSON: &str = "300";
 const NOBODY: &str = "301";
 const UNAVAILABLE: &str = "Nobody is free to take your call right now.";
 
@@ -38,7 +38,7 @@ exten => ring,1,Ringing()
  same => n,Hangup()
 "#;
 
-fn transfer_setup() -> Setup {
+pub(crate) fn transfer_setup() -> Setup {
     let toml = format!(
         "{ROUTES}\n[session]\ntransfer_context = \"vg-transfer\"\n\
          transfer_ring_timeout = \"3s\"\ntransfer_unavailable_text = \"{UNAVAILABLE}\"\n\
@@ -56,7 +56,7 @@ fn transfer_setup() -> Setup {
 }
 
 /// Waits until the call's record says `active` (answered, media up).
-fn until_active(rig: &Rig, id: &str) {
+pub(crate) fn until_active(rig: &Rig, id: &str) {
     let mut last = Value::Null;
     let active = wait_until(T, || {
         last = rig.gw.call_record(id);
@@ -65,7 +65,7 @@ fn until_active(rig: &Rig, id: &str) {
     assert!(active, "the call never became active: {last}");
 }
 
-fn transfer(rig: &Rig, id: &str, target: &str, mode: &str) {
+pub(crate) fn transfer(rig: &Rig, id: &str, target: &str, mode: &str) {
     let (status, body) = rig.gw.http(
         "POST",
         &format!("/v1/calls/{id}/transfer"),
@@ -120,7 +120,7 @@ fn a_blind_transfer_continues_the_caller_in_the_transfer_context() {
 }
 
 /// What the person heard (its `person-*-rx.wav`).
-fn person_heard(ast: &AsteriskServer) -> wav::Wav {
+pub(crate) fn person_heard(ast: &AsteriskServer) -> wav::Wav {
     crate::audio::recorded_heard(ast, "person-", T)
 }
 

@@ -24,6 +24,7 @@ mod failures;
 mod google;
 #[path = "../common/google_fake.rs"]
 mod google_fake;
+mod ha;
 mod harness;
 mod lifecycle;
 #[path = "../common/metrics.rs"]

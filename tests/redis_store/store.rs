@@ -147,6 +147,7 @@ async fn another_instances_live_calls_are_read_and_an_empty_index_is_no_outage()
     r.resume = Some(voice_gateway::application::ports::calls::Resume {
         caller: "1795241008.163".into(),
         conversation: Some("conv-1".into()),
+        sequence: 17,
     });
     a.store.put(r.clone()).await.unwrap();
     a.store.put(rec("acme", "c2", 1, "ended")).await.unwrap();

@@ -173,6 +173,9 @@ pub(super) fn expected_form(key: &str) -> Option<&'static str> {
         "ha.asterisk" => {
             "1-64 characters from A-Z a-z 0-9 . _ -, the same on every instance of one Asterisk, e.g. pbx-1"
         }
+        "ha.advertise_url" => {
+            "this instance's API base as the other instances reach it, http(s)://HOST:PORT, e.g. http://10.0.0.5:8080"
+        }
         "ha.lease_ttl" => "a whole number with a unit, from 1s to 60s, e.g. 3s",
         "ha.resume_text" => "a sentence of 1-500 characters, e.g. \"Sorry, where were we?\"",
         "ha.renew_every" => {

@@ -25,6 +25,12 @@ pub struct HaSection {
     /// Said to the caller of each call taken over, after the gap in its
     /// audio; then the agent listens for the caller's next words.
     pub resume_text: String,
+    /// This instance's call API as the other instances reach it (e.g.
+    /// `http://10.0.0.5:8080`): kept in Redis, so that a control request
+    /// for a call another instance owns, or an originate on a standby, is
+    /// forwarded there. Absent: nothing is forwarded (a standby answers 503).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertise_url: Option<String>,
 }
 
 impl Default for HaSection {
@@ -35,6 +41,7 @@ impl Default for HaSection {
             lease_ttl: HumanDuration(Duration::from_secs(3)),
             renew_every: HumanDuration(Duration::from_millis(500)),
             resume_text: "Sorry, where were we?".into(),
+            advertise_url: None,
         }
     }
 }
@@ -72,6 +79,9 @@ pub(super) fn validate(c: &super::Config) -> Result<(), (&'static str, String)> 
             format!("{a:?} is not 1-64 letters, digits, - _ or . (nor call or idem)"),
         ));
     }
+    if let Some(u) = &ha.advertise_url {
+        advertise_url(u).map_err(|e| ("ha.advertise_url", e))?;
+    }
     if !ha.enabled {
         return Ok(());
     }
@@ -94,6 +104,29 @@ pub(super) fn validate(c: &super::Config) -> Result<(), (&'static str, String)> 
         return Err((
             "ari.reclaim_after",
             "cannot be used with ha.enabled: the lease decides who holds the Stasis app".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// An `http://` or `https://` URL with a host and a port or none, and no
+/// path, query, fragment or credentials: the base the API paths go after.
+fn advertise_url(u: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(u).map_err(|e| format!("{u:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{u:?} is not http:// or https://"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{u:?} has no host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "{u:?} carries credentials; the caller's token is forwarded instead"
+        ));
+    }
+    if parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "{u:?} has a path, query or fragment; give the base only, e.g. http://10.0.0.5:8080"
         ));
     }
     Ok(())

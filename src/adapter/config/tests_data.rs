@@ -23,7 +23,7 @@ fn ha_is_off_by_default_and_a_valid_section_loads() {
     assert_eq!(c.ha.lease_ttl.0, Duration::from_secs(3));
     assert_eq!(c.ha.renew_every.0, Duration::from_millis(500));
     let c = load_from_str(
-        "[ha]\nenabled = true\nasterisk = \"pbx-1\"\nlease_ttl = \"4s\"\nrenew_every = \"1s\"\n\
+        "[ha]\nenabled = true\nasterisk = \"pbx-1\"\nadvertise_url = \"http://10.0.0.5:8080\"\nlease_ttl = \"4s\"\nrenew_every = \"1s\"\n\
          [redis]\nurl = \"redis://r:6379\"\ngateway_instance = \"gw-1\"\n",
         env(&[]),
     )
@@ -31,6 +31,7 @@ fn ha_is_off_by_default_and_a_valid_section_loads() {
     assert!(c.ha.enabled);
     assert_eq!(c.ha.asterisk.as_deref(), Some("pbx-1"));
     assert_eq!(c.ha.lease_ttl.0, Duration::from_secs(4));
+    assert_eq!(c.ha.advertise_url.as_deref(), Some("http://10.0.0.5:8080"));
 }
 
 #[test]
@@ -324,6 +325,30 @@ fn each_bad_value_is_rejected_with_its_key() {
             &[],
             "ha.renew_every",
             "not between 1ms",
+        ),
+        (
+            "[ha]\nadvertise_url = \"ftp://10.0.0.5:8080\"\n",
+            &[],
+            "ha.advertise_url",
+            "not http:// or https://",
+        ),
+        (
+            "[ha]\nadvertise_url = \"10.0.0.5:8080\"\n",
+            &[],
+            "ha.advertise_url",
+            "is not a URL",
+        ),
+        (
+            "[ha]\nadvertise_url = \"http://10.0.0.5:8080/v1\"\n",
+            &[],
+            "ha.advertise_url",
+            "has a path",
+        ),
+        (
+            "[ha]\nadvertise_url = \"http://u:p@10.0.0.5:8080\"\n",
+            &[],
+            "ha.advertise_url",
+            "carries credentials",
         ),
         (
             "[ha]\nresume_text = \"  \"\n",

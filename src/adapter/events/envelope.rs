@@ -9,7 +9,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The envelope of one event: `id` (unique, for de-duplication), `source` (the
 /// instance), `type` (from the catalog), `subject` (the call id), `time`
 /// (RFC 3339, UTC), `dataschema`, and `data` carrying the tenant id, the call id
-/// and the schema version beside the event's own fields.
+/// and the schema version beside the event's own fields; and the extension
+/// attribute `sequence`, the event's place among its call's events (an
+/// integer from 1, continued across a takeover), when it has one.
 pub fn envelope(event: &CallEvent, source: &str) -> Value {
     let mut data = match &event.data {
         Value::Object(m) => m.clone(),
@@ -23,7 +25,7 @@ pub fn envelope(event: &CallEvent, source: &str) -> Value {
     data.insert("tenant_id".into(), json!(event.tenant_id));
     data.insert("call_id".into(), json!(event.call_id));
     data.insert("schema_version".into(), json!(SCHEMA_VERSION));
-    json!({
+    let mut envelope = json!({
         "specversion": "1.0",
         "id": event.id,
         "source": source,
@@ -33,7 +35,11 @@ pub fn envelope(event: &CallEvent, source: &str) -> Value {
         "datacontenttype": "application/json",
         "dataschema": format!("urn:voice-gateway:schema:{}:v{SCHEMA_VERSION}", event.event_type.as_str()),
         "data": data,
-    })
+    });
+    if let Some(n) = event.sequence {
+        envelope["sequence"] = json!(n);
+    }
+    envelope
 }
 
 #[cfg(test)]
@@ -72,5 +78,7 @@ mod tests {
             json!({}),
         );
         assert_ne!(other.id, ev.id, "ids are unique");
+        assert!(e.get("sequence").is_none(), "unnumbered: no attribute");
+        assert_eq!(envelope(&other.numbered(7), "gw-1")["sequence"], 7);
     }
 }

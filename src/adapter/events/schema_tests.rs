@@ -343,7 +343,8 @@ fn every_event_data_variant_validates_against_its_schema() {
                     SystemTime::now(),
                     &context,
                     &data,
-                );
+                )
+                .numbered(checked as u64 + 1);
                 let env = envelope(&ev, "gw-1");
                 assert!(env["data"].is_object(), "{env}");
                 let errors = envelope_schema

@@ -7,11 +7,14 @@
 //!   direction, caller?, callee?, language, metadata}` → `application/json`
 //!   `{conversation_id, greeting?}`.
 //! - `POST {base}/api/v1/conversations/{id}/turns` with `{text, interrupted?,
-//!   heard_text?, dtmf?, superseded?, answered_by?}` → a reply in one of three
-//!   encodings, by `Content-Type`. `superseded: true`: the previous turn
-//!   request was sent ahead of the caller's end of turn and dropped unspoken
-//!   because the caller went on; this turn (whose text includes it) replaces
-//!   it. `answered_by` (`human | machine | unknown`): on every turn of an
+//!   heard_text?, dtmf?, superseded?, resumed_after_takeover?, answered_by?}`
+//!   → a reply in one of three encodings, by `Content-Type`. `superseded:
+//!   true`: the previous turn request was sent ahead of the caller's end of
+//!   turn and dropped unspoken because the caller went on; this turn (whose
+//!   text includes it) replaces it. `resumed_after_takeover: true`: the first
+//!   turn after another gateway instance took the call over; the reply in
+//!   flight when the first instance stopped, if any, was cut and what the
+//!   caller heard of it is unknown. `answered_by` (`human | machine | unknown`): on every turn of an
 //!   outbound call placed with `detect_machine`.
 //! - `POST {base}/api/v1/conversations/{id}/transfer` with `{target}` → any 2xx.
 //!

@@ -87,6 +87,8 @@ pub(super) struct TurnBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     superseded: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    resumed_after_takeover: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     answered_by: Option<crate::domain::screening::AnsweredBy>,
 }
 
@@ -98,6 +100,7 @@ impl From<Turn> for TurnBody {
             heard_text: t.heard_text,
             dtmf: t.dtmf,
             superseded: t.superseded,
+            resumed_after_takeover: t.resumed_after_takeover,
             answered_by: t.answered_by,
         }
     }

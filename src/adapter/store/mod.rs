@@ -5,7 +5,7 @@ mod memory;
 mod redis;
 
 pub use self::redis::{
-    Applied, RedisCallStore, RedisIdempotency, RedisLease, RedisStoreConfig, StoreMetrics,
-    valid_lease_name,
+    Applied, RedisCallStore, RedisIdempotency, RedisLease, RedisPeers, RedisStoreConfig,
+    StoreMetrics, valid_lease_name,
 };
 pub use memory::MemoryCallStore;

@@ -85,6 +85,11 @@ pub struct Resume {
     pub caller: String,
     /// The orchestrator's conversation, once opened.
     pub conversation: Option<String>,
+    /// The highest `sequence` the call's events may have used so far: it is
+    /// stored before the events it covers are published, so an instance
+    /// that takes the call over goes on from the next number and never
+    /// reuses one (0: none yet).
+    pub sequence: u64,
 }
 
 /// Which calls to list.

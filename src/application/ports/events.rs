@@ -24,6 +24,12 @@ pub struct CallEvent {
     /// The event's own fields (an object): an [`EventData`] serialised, or
     /// any object (tests, replays).
     pub data: serde_json::Value,
+    /// Its place among the call's events, from 1 (the CloudEvents extension
+    /// attribute `sequence`): given by whoever publishes the call's events
+    /// (its session's writer, the router before a session exists) and
+    /// continued from the call's record by an instance that takes it over.
+    /// `None` only for events built outside a call's flow (tests, replays).
+    pub sequence: Option<u64>,
 }
 
 impl CallEvent {
@@ -42,6 +48,15 @@ impl CallEvent {
             tenant_id,
             time,
             data,
+            sequence: None,
+        }
+    }
+
+    /// The same event, numbered `sequence` among its call's events.
+    pub fn numbered(self, sequence: u64) -> Self {
+        Self {
+            sequence: Some(sequence),
+            ..self
         }
     }
 

@@ -10,6 +10,7 @@ pub mod history;
 pub mod lease;
 pub mod media;
 pub mod orchestrator;
+pub mod peers;
 pub mod speech;
 pub mod store;
 pub mod telephony;

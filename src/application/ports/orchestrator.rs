@@ -131,6 +131,11 @@ pub struct Turn {
     /// dropped because the caller went on: this turn replaces it (its text
     /// holds the dropped one's), and the dropped reply was never spoken.
     pub superseded: Option<bool>,
+    /// `Some(true)` on the first turn after another gateway instance took
+    /// the call over (`[ha]`): the instance that served the call died or
+    /// handed it over, so the reply it was giving, if any, was cut where the
+    /// caller stopped hearing it, and what they heard of it is not known.
+    pub resumed_after_takeover: Option<bool>,
     /// Outbound calls screened for an answering machine (`detect_machine`):
     /// who answered, on every turn of the call.
     pub answered_by: Option<crate::domain::screening::AnsweredBy>,

@@ -136,6 +136,9 @@ pub(super) async fn end_leftover(deps: SessionDeps, call: CallSummary, remains: 
     summary.state = "ended".into();
     summary.ended_at = Some(now);
     summary.end_reason = Some(reason.label());
+    if let Some(r) = summary.resume.as_mut() {
+        r.sequence += 1;
+    }
     if let Err(e) = deps.store.put(summary).await {
         tracing::warn!(error = %e, "call record not stored");
     }
@@ -144,7 +147,8 @@ pub(super) async fn end_leftover(deps: SessionDeps, call: CallSummary, remains: 
     }
 }
 
-/// `call.ended` of a call whose turns died with the process: none counted.
+/// `call.ended` of a call whose turns died with the process: none counted;
+/// numbered after the last event its record covers.
 fn ended_event(call: &CallSummary, caller: Option<&ChannelId>, now: SystemTime) -> CallEvent {
     let since = call.answered_at.unwrap_or(call.created_at);
     let data = EventData::CallEnded(Ended {
@@ -161,6 +165,7 @@ fn ended_event(call: &CallSummary, caller: Option<&ChannelId>, now: SystemTime) 
         channel_id: caller.map(|c| c.to_string()),
         agent_id: call.agent_id.clone(),
     };
+    let published = call.resume.as_ref().map_or(0, |r| r.sequence);
     CallEvent::new(
         data.event_type(),
         call.call_id.clone(),
@@ -168,6 +173,7 @@ fn ended_event(call: &CallSummary, caller: Option<&ChannelId>, now: SystemTime) 
         now,
         data.to_json(&context),
     )
+    .numbered(published + 1)
 }
 
 fn history_record(call: &CallSummary, reason: &EndReason, now: SystemTime) -> CallRecord {

@@ -248,15 +248,18 @@ impl CallRouter {
         }
     }
 
-    /// Publishes one event of a call the router handles itself (before a session exists).
+    /// Publishes one event of a call the router handles itself (before a
+    /// session exists), the call's `sequence`-th.
     async fn publish(
         &self,
         call_id: &CallId,
         tenant: &TenantId,
         t: EventType,
         data: serde_json::Value,
+        sequence: u64,
     ) {
-        let ev = CallEvent::new(t, call_id.clone(), tenant.clone(), wall_clock(), data);
+        let ev = CallEvent::new(t, call_id.clone(), tenant.clone(), wall_clock(), data)
+            .numbered(sequence);
         if let Err(e) = self.deps.events.publish(ev).await {
             tracing::error!(%call_id, event = %t, error = %e, "call event not published");
         }

@@ -53,6 +53,8 @@ pub(super) struct Pending {
     /// When Asterisk accepted the originate: a snapshot asked for earlier
     /// cannot tell whether its channel is gone.
     placed_at: Option<SystemTime>,
+    /// The call's events published so far (the last one's `sequence`).
+    published: u64,
 }
 
 /// Follow-ups the router sends itself.
@@ -106,7 +108,7 @@ impl CallRouter {
             metadata: request.metadata.clone(),
         };
         let (t, data) = outbound_event(EventData::CallStarted(started), Some(agent.clone()));
-        self.publish(&call_id, &request.tenant, t, data).await;
+        self.publish(&call_id, &request.tenant, t, data, 1).await;
         let originate = OriginateRequest {
             channel_id: channel.clone(),
             endpoint,
@@ -140,6 +142,7 @@ impl CallRouter {
             agent,
             permit,
             placed_at: None,
+            published: 1,
         };
         let record = self.record(&pending);
         self.save(record.clone()).await;
@@ -254,12 +257,14 @@ impl CallRouter {
     }
 
     async fn ringing(&mut self, channel: &ChannelId) {
-        if let Some(p) = self.pending.get(channel) {
-            let (call_id, tenant) = (p.call_id.clone(), p.request.tenant.clone());
-            let (t, data) = outbound_event(EventData::CallRinging {}, None);
-            self.publish(&call_id, &tenant, t, data).await;
+        if let Some(p) = self.pending.get_mut(channel) {
+            p.published += 1;
+            let (call_id, tenant, n) = (p.call_id.clone(), p.request.tenant.clone(), p.published);
+            // The record first: it covers the event's number.
             let record = self.record(self.pending.get(channel).expect("present"));
             self.save(record).await;
+            let (t, data) = outbound_event(EventData::CallRinging {}, None);
+            self.publish(&call_id, &tenant, t, data, n).await;
         }
     }
 
@@ -300,7 +305,9 @@ impl CallRouter {
             format: None,
         };
         let (t, data) = outbound_event(EventData::CallAnswered(self.answered_data(&route)), None);
-        self.publish(&p.call_id, &p.request.tenant, t, data).await;
+        let published = p.published + 1;
+        self.publish(&p.call_id, &p.request.tenant, t, data, published)
+            .await;
         let party = InboundCall {
             caller: channel.clone(),
             channel_name: name.to_owned(),
@@ -317,6 +324,7 @@ impl CallRouter {
                 call: p.dial.call.clone(),
                 metadata: p.request.metadata.clone(),
                 detect_machine: p.request.detect_machine.clone(),
+                published,
             }),
         };
         let handle = spawn_inbound(self.deps.clone(), party, p.permit, self.ended_tx.clone());
@@ -392,7 +400,8 @@ impl CallRouter {
             trace_id: None,
         };
         let (t, data) = outbound_event(EventData::CallEnded(ended), None);
-        self.publish(&p.call_id, &p.request.tenant, t, data).await;
+        self.publish(&p.call_id, &p.request.tenant, t, data, p.published + 1)
+            .await;
         self.write_history(&p, &reason);
         drop(p.permit);
         Some(Outcome::Ended {
@@ -404,8 +413,10 @@ impl CallRouter {
         })
     }
 
+    /// The ringing call's record; it keeps the events' numbering (a call
+    /// ended by another process after a crash goes on from it).
     fn record(&self, p: &Pending) -> CallSummary {
-        summary(
+        let record = summary(
             &p.call_id,
             &p.request.tenant,
             &p.dial.call,
@@ -413,7 +424,15 @@ impl CallRouter {
             Some(p.request.to.to_string()),
             Some((p.agent.clone(), None)),
             &p.request.metadata,
-        )
+        );
+        CallSummary {
+            resume: Some(crate::application::ports::calls::Resume {
+                caller: OwnChannel::Outbound(p.call_id.clone()).id().to_string(),
+                conversation: None,
+                sequence: p.published,
+            }),
+            ..record
+        }
     }
 
     /// The unanswered call's history record. Written off the router's loop:

@@ -27,6 +27,7 @@ mod drive;
 mod effects;
 mod latency;
 mod machine;
+mod media_channel;
 pub(crate) mod providers;
 mod record;
 mod resume;
@@ -206,6 +207,9 @@ pub struct OutboundStart {
     pub metadata: std::collections::BTreeMap<String, String>,
     /// Screen the callee for an answering machine first, and what a machine gets.
     pub detect_machine: Option<crate::domain::screening::OnMachine>,
+    /// How many of the call's events the router published (numbered 1 to
+    /// this): the session's go on after them.
+    pub published: u64,
 }
 
 /// A stable label for metrics and events (an error's text goes in `detail`).

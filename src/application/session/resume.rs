@@ -9,12 +9,7 @@ use super::run::Session;
 use crate::{
     application::{
         own_ids::{bridge_id, next_media_channel},
-        ports::{
-            calls::CallSummary,
-            media::{MediaCommand, MediaRequest},
-            orchestrator::ConversationId,
-            telephony::HangupCause,
-        },
+        ports::{calls::CallSummary, orchestrator::ConversationId, telephony::HangupCause},
         session::{resources::ignore_gone, run::read_clock},
     },
     domain::call::{Call, EndReason},
@@ -30,6 +25,13 @@ pub struct Takeover {
     pub conversation: ConversationId,
     /// The media channel the previous instance left in the bridge.
     pub old_media: ChannelId,
+}
+
+impl Takeover {
+    /// The highest event number the record covers: the call's events go on after it.
+    pub(super) fn sequence(&self) -> u64 {
+        self.record.resume.as_ref().map_or(0, |r| r.sequence)
+    }
 }
 
 impl Session {
@@ -53,10 +55,7 @@ impl Session {
                 return false;
             }
         };
-        let (stt_names, tts_names) = self.choose_speech(&route);
-        self.trace_tenant(&route.tenant);
-        self.core.routed(route.clone(), stt_names, tts_names);
-        if !self.claim_share(&route.tenant, route.max_live_calls).await {
+        if !self.take_route(&route).await {
             return false;
         }
         let r = &from.record;
@@ -86,46 +85,15 @@ impl Session {
     /// old channel hung up (both are in the bridge for a moment: no instant
     /// with neither).
     async fn reattach_media(&mut self, old: &ChannelId) -> Result<(), String> {
-        let cfg = self.deps.config.clone();
-        let (transport, format) = self
-            .core
-            .route()
-            .map_or((cfg.transport, cfg.wire_format), |r| {
-                r.media(cfg.transport, cfg.wire_format)
-            });
-        let leg = self
-            .deps
-            .media
-            .open(MediaRequest {
-                call: self.call_id.clone(),
-                transport,
-                format,
-                stt_rate: cfg.stt_rate,
-            })
-            .await
-            .map_err(|e| format!("media: {e}"))?;
-        let attach = leg.attach.clone();
-        self.leg_events = Some(leg.events);
-        self.res.leg = Some(leg.commands);
+        let (_, format, attach) = self.open_leg().await?;
         let t = self.deps.telephony.clone();
         let bridge = bridge_id(&self.call_id);
         self.res.bridge = Some(bridge.clone());
         let media_channel = next_media_channel(&self.call_id, old);
-        self.res.media_channel = Some(media_channel.clone());
-        let created = t
-            .external_media(&media_channel, &attach, format)
-            .await
-            .map_err(|e| format!("externalMedia: {e}"))?;
-        if let Some(command) = created.leg_command() {
-            self.leg_send(command);
-        }
-        self.wait_media_channel(&media_channel).await?;
-        t.add_to_bridge(&bridge, &media_channel)
-            .await
-            .map_err(|e| format!("bridge media: {e}"))?;
-        if created.asterisk_rtp.is_none() {
-            self.leg_send(MediaCommand::Latch);
-        }
+        let latch = self
+            .create_media_channel(&media_channel, &attach, format)
+            .await?;
+        self.bridge_media(&bridge, &media_channel, latch).await?;
         ignore_gone(
             "hang up the media channel of the instance the call was taken from",
             t.hangup(old, HangupCause::Normal).await,

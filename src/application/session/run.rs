@@ -149,7 +149,13 @@ impl Session {
 
     /// Runs the call to its end and releases everything.
     pub(super) async fn run(mut self) -> SessionEnded {
-        self.effects.start(&self.deps, self.call_id.clone());
+        let (published, record) = match (&self.takeover, &self.inbound.outbound) {
+            (Some(from), _) => (from.sequence(), Some(from.record.clone())),
+            (None, Some(out)) => (out.published, None),
+            (None, None) => (0, None),
+        };
+        self.effects
+            .start(&self.deps, self.call_id.clone(), published, record);
         let started = match self.takeover.take() {
             Some(from) => self.resume(from).await,
             None => self.setup().await,

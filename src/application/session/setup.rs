@@ -1,24 +1,19 @@
 //! Taking an inbound call: route, conversation, media, answer, bridge, greeting.
 
 use super::{
-    SessionCommand,
-    machine::{Input, StartFailure},
-    run::{Held, Session, read_clock},
+    machine::StartFailure,
+    run::{Session, read_clock},
 };
 use crate::{
     application::{
         own_ids::{OwnChannel, bridge_id},
-        ports::{
-            media::{MediaCommand, MediaRequest},
-            orchestrator::CreateConversation,
-        },
+        ports::orchestrator::CreateConversation,
     },
     domain::{
         call::{CallInput, Direction, EndReason},
         events::EventData,
     },
 };
-use tokio::time::Instant;
 
 impl Session {
     /// Sets the call up. Returns false when the call ended during setup (the
@@ -43,10 +38,7 @@ impl Session {
                 return false;
             }
         };
-        let (stt_names, tts_names) = self.choose_speech(&route);
-        self.trace_tenant(&route.tenant);
-        self.core.routed(route.clone(), stt_names, tts_names);
-        if !self.claim_share(&route.tenant, route.max_live_calls).await {
+        if !self.take_route(&route).await {
             return false;
         }
         // An outbound call was started, and answered, by the router.
@@ -112,6 +104,19 @@ impl Session {
         !self.core.is_ended()
     }
 
+    /// The call follows `route`: its speech providers, its tenant in traces,
+    /// its share of the tenant's live calls. False when past that share (the
+    /// call is refused).
+    pub(super) async fn take_route(
+        &mut self,
+        route: &crate::application::ports::directory::Route,
+    ) -> bool {
+        let (stt_names, tts_names) = self.choose_speech(route);
+        self.trace_tenant(&route.tenant);
+        self.core.routed(route.clone(), stt_names, tts_names);
+        self.claim_share(&route.tenant, route.max_live_calls).await
+    }
+
     /// Counts the call against its tenant's share of live calls; past it
     /// the call is refused (see `over_share`) and this is false.
     pub(super) async fn claim_share(
@@ -134,28 +139,7 @@ impl Session {
 
     /// Answer, media leg, bridge, externalMedia. Errors name the step.
     async fn setup_media(&mut self) -> Result<(), String> {
-        let cfg = self.deps.config.clone();
-        let (transport, format) = self
-            .core
-            .route()
-            .map_or((cfg.transport, cfg.wire_format), |r| {
-                r.media(cfg.transport, cfg.wire_format)
-            });
-        let leg = self
-            .deps
-            .media
-            .open(MediaRequest {
-                call: self.call_id.clone(),
-                transport,
-                format,
-                stt_rate: cfg.stt_rate,
-            })
-            .await
-            .map_err(|e| format!("media: {e}"))?;
-        let attach = leg.attach.clone();
-        self.leg_events = Some(leg.events);
-        self.res.leg = Some(leg.commands);
-
+        let (transport, format, attach) = self.open_leg().await?;
         let t = self.deps.telephony.clone();
         // An answered outbound call is `Up` and already `Answered`.
         if self.inbound.outbound.is_none() {
@@ -173,62 +157,13 @@ impl Session {
             .map_err(|e| format!("bridge: {e}"))?;
         self.res.bridge = Some(bridge.clone());
         let media_channel = OwnChannel::Media(self.call_id.clone()).id();
-        self.res.media_channel = Some(media_channel.clone());
-        let created = t
-            .external_media(&media_channel, &attach, format)
-            .await
-            .map_err(|e| format!("externalMedia: {e}"))?;
-        if let Some(command) = created.leg_command() {
-            self.leg_send(command);
-        }
+        let latch = self
+            .create_media_channel(&media_channel, &attach, format)
+            .await?;
         t.add_to_bridge(&bridge, &self.inbound.caller)
             .await
             .map_err(|e| format!("bridge caller: {e}"))?;
-        self.wait_media_channel(&media_channel).await?;
-        t.add_to_bridge(&bridge, &media_channel)
-            .await
-            .map_err(|e| format!("bridge media: {e}"))?;
-        if created.asterisk_rtp.is_none() {
-            // Asterisk sends nothing before the bridge: the latch window opens now.
-            self.leg_send(MediaCommand::Latch);
-        }
-        Ok(())
-    }
-
-    /// Waits for the externalMedia channel's `StasisStart`. Asterisk answers
-    /// `POST /channels/externalMedia` first and puts the channel into Stasis a
-    /// moment later; bridging it before then is refused (422 "Channel not in
-    /// Stasis application"). Commands that arrive meanwhile are kept for the
-    /// loop; a caller who hangs up ends the wait.
-    pub(super) async fn wait_media_channel(
-        &mut self,
-        channel: &ari::ChannelId,
-    ) -> Result<(), String> {
-        let limit = self.deps.config.media_channel_timeout;
-        let deadline = Instant::from_std(read_clock().at) + limit;
-        loop {
-            let command = match tokio::time::timeout_at(deadline, self.commands.recv()).await {
-                Ok(Some(c)) => c,
-                Ok(None) => return Err("the call's command channel closed".into()),
-                Err(_) => {
-                    return Err(format!(
-                        "externalMedia channel {channel} did not enter Stasis within {} ms",
-                        limit.as_millis()
-                    ));
-                }
-            };
-            match command {
-                SessionCommand::MediaChannelReady => return Ok(()),
-                SessionCommand::CallerGone
-                | SessionCommand::ChannelLost
-                | SessionCommand::Hangup(_) => {
-                    self.now = read_clock();
-                    self.feed(Input::Command(command));
-                    return Err("the call ended during setup".into());
-                }
-                other => self.held.push_back(Held::Command(other)),
-            }
-        }
+        self.bridge_media(&bridge, &media_channel, latch).await
     }
 
     pub(super) fn started_data(&self) -> EventData {

@@ -5,6 +5,7 @@ use super::{
     auth::{Reader, Writer},
     dto::{CallPage, CallView, CreateCallRequest},
     extract::{CallIdPath, JsonBody, ListParams},
+    forward::Relay,
     idempotency::{self, Begin},
     problem::{ApiError, Problem},
     validate,
@@ -63,6 +64,10 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let key = idempotency::key_from(&headers)?;
     let print = fingerprint(&body);
+    let asked = Asked {
+        headers: headers.clone(),
+        body: serde_json::to_value(&body).ok(),
+    };
     let request = validate::originate(p.tenant.clone(), body)?;
     if let Some(key) = &key {
         match s
@@ -80,7 +85,7 @@ pub(crate) async fn create(
     // limit slot and the idempotency key's outcome down with its handler
     // while the call it asked for still dials.
     let placing = tokio::spawn(async move {
-        let outcome = originate(&s, request).await;
+        let outcome = originate(&s, request, asked).await;
         match (&outcome, &key) {
             (Ok(view), Some(k)) => {
                 s.idempotency
@@ -98,9 +103,16 @@ pub(crate) async fn create(
     outcome.map(|v| created(StatusCode::CREATED, v))
 }
 
+/// The originate as the caller sent it, to forward it unchanged.
+struct Asked {
+    headers: HeaderMap,
+    body: Option<serde_json::Value>,
+}
+
 async fn originate(
     s: &ApiState,
     request: crate::application::ports::calls::OriginateCall,
+    asked: Asked,
 ) -> Result<CallView, ApiError> {
     let tenant = request.tenant.clone();
     // Only at the limit: drop tracked calls that have ended since.
@@ -112,9 +124,38 @@ async fn originate(
         }
     }
     let slot = s.limits.acquire(&tenant, (s.clock)())?;
-    let call = s.control.originate(request).await?;
-    slot.confirm(call.call_id.clone());
-    Ok(call.into())
+    let view: CallView = match s.control.originate(request).await {
+        Ok(call) => call.into(),
+        Err(e @ ControlError::NotListening(_)) if s.forward.is_some() => {
+            to_active(s, e, asked).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Ok(id) = crate::domain::CallId::parse(&view.call_id) {
+        slot.confirm(id);
+    }
+    Ok(view)
+}
+
+/// A standby's originate, placed by the active instance of the Asterisk.
+async fn to_active(s: &ApiState, local: ControlError, asked: Asked) -> Result<CallView, ApiError> {
+    let Some(forward) = &s.forward else {
+        return Err(local.into());
+    };
+    let relay = Relay {
+        path: "/v1/calls".into(),
+        headers: &asked.headers,
+        body: asked.body,
+    };
+    let answer = forward.originate(local, relay).await?;
+    if !answer.status.is_success() {
+        return Err(ApiError::Relayed(Box::new(answer)));
+    }
+    serde_json::from_slice(&answer.body).map_err(|e| {
+        ApiError::Unreachable(format!(
+            "the active instance answered something unreadable: {e}"
+        ))
+    })
 }
 
 /// One call of the caller's tenant: from the call store, else (ended and

@@ -13,6 +13,7 @@ pub mod config;
 mod docs;
 pub mod dto;
 mod extract;
+pub mod forward;
 pub mod idempotency;
 mod limits;
 pub mod problem;
@@ -63,6 +64,8 @@ pub(crate) struct ApiState {
     limits: limits::Limits,
     idempotency: Arc<dyn IdempotencyStore>,
     clock: Clock,
+    /// `[ha]`: where requests for other instances go.
+    forward: Option<forward::Forwarder>,
 }
 
 /// The call API with the system clock and an in-memory idempotency store.
@@ -79,6 +82,18 @@ pub fn api_router_with(
     idempotency: Arc<dyn IdempotencyStore>,
     clock: Clock,
 ) -> Result<Router, ApiBuildError> {
+    api_router_forwarding(control, cfg, idempotency, clock, None)
+}
+
+/// [`api_router_with`] that sends requests for other instances on through
+/// `forward` (`[ha]`, see [`forward`]).
+pub fn api_router_forwarding(
+    control: Arc<dyn CallControl>,
+    cfg: ApiConfig,
+    idempotency: Arc<dyn IdempotencyStore>,
+    clock: Clock,
+    forward: Option<forward::Forwarder>,
+) -> Result<Router, ApiBuildError> {
     let auth = authenticator(&cfg, clock.clone())?;
     let state = Arc::new(ApiState {
         control,
@@ -86,6 +101,7 @@ pub fn api_router_with(
         limits: limits::Limits::new(cfg.limits.clone()),
         idempotency,
         clock,
+        forward,
     });
     let (calls, spec) = OpenApiRouter::with_openapi(docs::base())
         .routes(routes!(calls::create, calls::list))

@@ -107,6 +107,13 @@ pub enum ApiError {
     /// it may name internal hosts).
     #[error("the call history is unavailable")]
     HistoryUnavailable,
+    /// The request is for another instance (`[ha]`), which could not be
+    /// found or reached; the message says which and why.
+    #[error("{0}")]
+    Unreachable(String),
+    /// Another instance's answer to a forwarded request, passed on as it is.
+    #[error("answered by another instance: {}", .0.status)]
+    Relayed(Box<super::forward::Answer>),
 }
 
 /// Seconds a client waits before retrying an originate refused at capacity.
@@ -201,6 +208,14 @@ impl ApiError {
                 "Call history unavailable",
                 None,
             ),
+            Self::Unreachable(_) => (
+                S::SERVICE_UNAVAILABLE,
+                "owner-unreachable",
+                "The instance that can answer is unreachable",
+                None,
+            ),
+            // Only for the log: the response is the other instance's own.
+            Self::Relayed(a) => (a.status, "relayed", "Answered by another instance", None),
         }
     }
 

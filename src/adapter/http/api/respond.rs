@@ -9,6 +9,9 @@ use axum::{
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Self::Relayed(answer) = self {
+            return answer.into_response();
+        }
         let problem = self.problem();
         if let Self::Unavailable(cause) = &self {
             // The cause stays in the log: it may name internal hosts.

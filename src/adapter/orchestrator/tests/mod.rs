@@ -123,13 +123,14 @@ async fn turn_fields_are_sent_only_when_set() {
         heard_text: Some("Hello th".into()),
         dtmf: Some("5".into()),
         superseded: Some(true),
+        resumed_after_takeover: Some(true),
         answered_by: Some(crate::domain::screening::AnsweredBy::Machine),
     };
     let _: Vec<_> = client.send_turn(&id(), t).collect().await;
     let body = script.seen.lock().unwrap()[0].body.clone();
     assert_eq!(
         body,
-        serde_json::json!({"text": "json", "interrupted": true, "heard_text": "Hello th", "dtmf": "5", "superseded": true, "answered_by": "machine"})
+        serde_json::json!({"text": "json", "interrupted": true, "heard_text": "Hello th", "dtmf": "5", "superseded": true, "resumed_after_takeover": true, "answered_by": "machine"})
     );
 }
 

@@ -48,6 +48,11 @@ impl Keys {
         format!("{}{instance}:live", self.gateway_prefix())
     }
 
+    /// `P:gw:{instance}:api`: the call API base URL the instance advertises.
+    pub(super) fn gateway_api(&self, instance: &str) -> String {
+        format!("{}{instance}:api", self.gateway_prefix())
+    }
+
     /// The member of a gateway's live index: calls of all tenants share it.
     pub(super) fn gateway_member(tenant: &TenantId, call: &CallId) -> String {
         format!("{tenant}:{call}")

@@ -13,7 +13,9 @@
 //!   TTL), newest first, for listing; `P:{tenant}:ended` holds when each ended
 //!   call leaves it;
 //! - `P:{tenant}:idem:{key}`: the API's idempotency keys;
-//! - `P:ha:{asterisk}:…`: the lease of each Asterisk (see [`RedisLease`]).
+//! - `P:ha:{asterisk}:…`: the lease of each Asterisk (see [`RedisLease`]);
+//! - `P:gw:{instance}:api`: the call API URL an instance advertises (`[ha]`,
+//!   see [`RedisPeers`]).
 //!
 //! Writes carry a version and go through one Lua script that compares and
 //! sets, so an older write never replaces a newer one and nothing revives an
@@ -27,6 +29,7 @@ mod keys;
 mod lease;
 mod link;
 mod metrics;
+mod peers;
 mod record;
 mod scripts;
 mod store;
@@ -37,4 +40,5 @@ pub use config::RedisStoreConfig;
 pub use idempotency::RedisIdempotency;
 pub use lease::{RedisLease, valid_name as valid_lease_name};
 pub use metrics::StoreMetrics;
+pub use peers::RedisPeers;
 pub use store::RedisCallStore;

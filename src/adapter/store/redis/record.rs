@@ -39,6 +39,9 @@ pub(super) struct StoredCall {
     /// The orchestrator's conversation, likewise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     resume_conversation: Option<String>,
+    /// The highest event sequence number the call may have used (0, omitted: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    sequence: u64,
     /// The lease's fencing token of the writer (0, omitted: no HA).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub(super) fence: u64,
@@ -77,6 +80,7 @@ impl StoredCall {
             version,
             resume_caller: c.resume.as_ref().map(|r| r.caller.clone()),
             resume_conversation: c.resume.as_ref().and_then(|r| r.conversation.clone()),
+            sequence: c.resume.as_ref().map_or(0, |r| r.sequence),
             fence,
         }
     }
@@ -106,6 +110,7 @@ impl StoredCall {
             resume: self.resume_caller.map(|caller| Resume {
                 caller,
                 conversation: self.resume_conversation,
+                sequence: self.sequence,
             }),
         })
     }

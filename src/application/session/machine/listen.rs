@@ -274,6 +274,7 @@ impl CallCore {
             heard_text: interrupted,
             dtmf,
             superseded: std::mem::take(&mut self.superseded).then_some(true),
+            resumed_after_takeover: std::mem::take(&mut self.taken_over).then_some(true),
             answered_by: self.who.answered_by,
         };
         self.request_reply(turn);

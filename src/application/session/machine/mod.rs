@@ -106,6 +106,9 @@ pub(crate) struct CallCore {
     /// A turn sent ahead was dropped because the caller went on: the next
     /// turn tells the agent so.
     superseded: bool,
+    /// The call was taken over from another instance and no turn went out
+    /// since: the next turn tells the agent its reply in flight was cut.
+    taken_over: bool,
     /// The reply stream open is a speculative turn's.
     ahead: bool,
     log: TurnLog,
@@ -212,6 +215,7 @@ impl CallCore {
             reprompts: 0,
             interrupted: None,
             superseded: false,
+            taken_over: false,
             ahead: false,
             log: TurnLog::default(),
             keys: keys::Keys::default(),

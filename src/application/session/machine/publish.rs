@@ -64,6 +64,8 @@ impl CallCore {
             resume: Some(crate::application::ports::calls::Resume {
                 caller: who.inbound.caller.to_string(),
                 conversation: who.conversation.clone(),
+                // Set by the call's writer, which numbers its events.
+                sequence: 0,
             }),
             ..record
         };

@@ -42,8 +42,10 @@ impl CallCore {
 
     /// The call is taken over from another instance: it was answered there
     /// (`call.started` and `call.answered` went out then).
+    /// The next turn says so to the agent (`resumed_after_takeover`).
     pub(crate) fn resumed(&mut self, call: crate::domain::call::Call) {
         self.call = call;
+        self.taken_over = true;
     }
 
     pub(crate) fn route(&self) -> Option<&Route> {

@@ -50,6 +50,7 @@ impl CallCore {
             heard_text: self.interrupted.clone(),
             dtmf: None,
             superseded: self.superseded.then_some(true),
+            resumed_after_takeover: self.taken_over.then_some(true),
             answered_by: self.who.answered_by,
         };
         self.ahead = true;
@@ -122,6 +123,7 @@ impl CallCore {
     pub(super) fn adopt_speculation(&mut self, speculation: Speculation) {
         self.interrupted = None;
         self.superseded = false;
+        self.taken_over = false;
         self.start_reply();
         for input in speculation.held {
             self.dispatch(input);

@@ -5,6 +5,7 @@
 mod hold;
 mod random;
 mod table;
+mod takeover;
 
 use super::{CallCore, Effect, Input, Now};
 use crate::{

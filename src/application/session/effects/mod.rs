@@ -8,6 +8,14 @@
 //! the order submitted: events keep their order, and a record is written
 //! before the event that follows it, as when the loop awaited each.
 //!
+//! The writer numbers the call's events (`sequence`, from 1, or on from the
+//! number a taken-over call's record holds) and keeps the highest number it
+//! gave in the call's record, written *before* the events it covers are
+//! published: an instance that takes the call over after this one died goes
+//! on from there, so no number is used twice, and a gap only stands for
+//! events that died unpublished with the process. What is queued together is
+//! written together: one record write covers the whole batch.
+//!
 //! The channel is unbounded so that submitting never waits; what it holds is
 //! bounded by the call itself (a few writes per turn). `close` lets the end
 //! of the call wait for every write before the session reports its end.
@@ -48,13 +56,22 @@ pub(super) struct Effects {
     task: Option<JoinHandle<()>>,
 }
 
-/// What the writer needs of the session's ports.
+/// What the writer needs of the session's ports, and its numbering.
 struct Writer {
     call_id: CallId,
     store: Arc<dyn CallStore>,
     events: Arc<dyn EventPublisher>,
     history: Arc<dyn CallHistory>,
+    /// The last sequence number given to an event.
+    numbered: u64,
+    /// The highest number the stored record covers.
+    covered: u64,
+    /// The last record written, written again when events need a higher cover.
+    record: Option<CallSummary>,
 }
+
+/// Most writes taken in one batch.
+const BATCH: usize = 64;
 
 impl Effects {
     /// Effects submitted before `start` wait in the channel.
@@ -68,14 +85,26 @@ impl Effects {
     }
 
     /// Spawns the writer, in the caller's span (the call's), so its logs
-    /// carry the call.
-    pub(super) fn start(&mut self, deps: &SessionDeps, call_id: CallId) {
+    /// carry the call. The call's events are numbered from `published + 1`
+    /// (`published`: what the router used already, or what the record of a
+    /// call taken over covers; that `record` is the one written again when
+    /// events need a higher cover before the session writes its own).
+    pub(super) fn start(
+        &mut self,
+        deps: &SessionDeps,
+        call_id: CallId,
+        published: u64,
+        record: Option<CallSummary>,
+    ) {
         let Some(rx) = self.rx.take() else { return };
         let writer = Writer {
             call_id,
             store: deps.store.clone(),
             events: deps.events.clone(),
             history: deps.history.clone(),
+            numbered: published,
+            covered: published,
+            record,
         };
         self.task = Some(tokio::spawn(
             writer.run(rx).instrument(tracing::Span::current()),
@@ -106,16 +135,53 @@ impl Effects {
 }
 
 impl Writer {
-    async fn run(self, mut rx: mpsc::UnboundedReceiver<Write>) {
-        while let Some(effect) = rx.recv().await {
-            self.apply(effect).await;
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Write>) {
+        let mut batch = Vec::new();
+        while rx.recv_many(&mut batch, BATCH).await > 0 {
+            self.number(&mut batch);
+            for effect in batch.drain(..) {
+                self.apply(effect).await;
+            }
+        }
+    }
+
+    /// Numbers the batch's events and stamps its records with the batch's
+    /// highest number; when an event comes before any record of the batch,
+    /// the last record is queued again ahead of it, stamped likewise.
+    fn number(&mut self, batch: &mut Vec<Write>) {
+        let first = batch.iter().position(|w| matches!(w, Write::Event(_)));
+        let top = self.numbered
+            + batch
+                .iter()
+                .filter(|w| matches!(w, Write::Event(_)))
+                .count() as u64;
+        for w in batch.iter_mut() {
+            match w {
+                Write::Event(ev) if ev.sequence.is_none() => {
+                    self.numbered += 1;
+                    ev.sequence = Some(self.numbered);
+                }
+                Write::Record(r) => stamp(r, top),
+                _ => {}
+            }
+        }
+        let covered_first =
+            first.is_some_and(|at| batch[..at].iter().any(|w| matches!(w, Write::Record(_))));
+        if let (Some(at), false) = (first, covered_first)
+            && top > self.covered
+            && let Some(mut r) = self.record.clone()
+        {
+            stamp(&mut r, top);
+            batch.insert(at, Write::Record(r));
         }
     }
 
     /// Failures are logged, never fatal to the call.
-    async fn apply(&self, effect: Write) {
+    async fn apply(&mut self, effect: Write) {
         match effect {
             Write::Record(record) => {
+                self.covered = record.resume.as_ref().map_or(0, |r| r.sequence);
+                self.record = Some(record.clone());
                 if let Err(e) = self.store.put(record).await {
                     tracing::warn!(call_id = %self.call_id, error = %e, "call record not stored");
                 }
@@ -141,3 +207,13 @@ impl Writer {
         }
     }
 }
+
+/// Sets the highest event number `record` covers.
+fn stamp(record: &mut CallSummary, sequence: u64) {
+    if let Some(r) = record.resume.as_mut() {
+        r.sequence = sequence;
+    }
+}
+
+#[cfg(test)]
+mod tests;
