@@ -167,6 +167,14 @@ async fn serve_answers_health_and_exits_0_on_sigterm() {
     let base = format!("http://{addr}");
 
     assert_eq!(get_json(&base, "/healthz").await.0, 200);
+    assert!(
+        thread_names(child.id())
+            .iter()
+            .any(|n| n == "jemalloc_bg_thd"),
+        "jemalloc's background purge thread runs (memory of a load goes back \
+         to the system while idle): {:?}",
+        thread_names(child.id())
+    );
     let body = wait_for(&base, "/readyz", |c, b| {
         c == 503 && b["dependencies"]["ari"]["state"] == "down"
     })
@@ -436,4 +444,13 @@ fn check_config_names_googles_missing_credentials_and_masks_its_key() {
         out.contains("[speech.google]") && !out.contains("AIza-secret"),
         "{out}"
     );
+}
+
+/// The names of a process's threads (`/proc/PID/task/*/comm`).
+fn thread_names(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim_end().to_owned())
+        .collect()
 }
