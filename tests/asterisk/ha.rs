@@ -15,15 +15,6 @@ use vg_testkit::{Caller, RedisServer, wait_until};
 pub(crate) const TTL: Duration = Duration::from_secs(3);
 const RENEW: Duration = Duration::from_millis(500);
 
-pub(crate) fn ha_config_renewing(
-    base: &GatewayConfig,
-    redis: &RedisServer,
-    instance: &str,
-    renew: &str,
-) -> GatewayConfig {
-    ha_config_timed(base, redis, instance, "3s", renew)
-}
-
 /// `[ha]` on `redis` as `instance`, with a lease of `ttl` renewed every `renew`.
 pub(crate) fn ha_config_timed(
     base: &GatewayConfig,

@@ -9,7 +9,7 @@ use crate::{
     calls::{DID, T},
     gateway::{Gateway, GatewayConfig, ROUTES},
     ha::{active, ha_config_timed, pair_timed, role},
-    rig::Rig,
+    rig::{Rig, Setup},
 };
 use serde_json::Value;
 use std::{
@@ -387,7 +387,7 @@ fn ha_the_old_active_restarted_during_the_takeover_stands_by_or_takes_over_alone
 #[test]
 fn ha_redis_restarted_under_a_live_call_takes_nothing_over() {
     let mut redis = RedisServer::start().expect("redis-server starts");
-    let (mut rig, b, _) = pair_timed(&redis, conversation_config(), LEASE_TTL, RENEW);
+    let (rig, b, _) = pair_timed(&redis, conversation_config(), LEASE_TTL, RENEW);
     let speech_at = Duration::from_secs(12);
     let said = utterance(&rig.ast, "after-redis", speech_at, QUESTION, T);
     let calls = place(&rig, &rig.gw, 1, &said, 0);
@@ -425,5 +425,45 @@ fn ha_redis_restarted_under_a_live_call_takes_nothing_over() {
         .collect();
     assert!(took.is_empty(), "the standby took the lease: {took:?}");
     drop(b);
+    rig.finish();
+}
+
+/// One `[ha]` instance alone, SIGKILLed with calls up and started again
+/// under the same name: once the lease expired it takes it back and
+/// resumes the calls its earlier process left (not ends them, as a
+/// gateway without `[ha]` does), each question answered, one `call.ended`.
+#[test]
+fn ha_an_instance_restarted_alone_resumes_its_own_calls() {
+    let redis = RedisServer::start().expect("redis-server starts");
+    let a_cfg = ha_config_timed(&conversation_config(), &redis, "gw-a", LEASE_TTL, RENEW);
+    let mut rig = Rig::start_with(Setup {
+        gateway: a_cfg.clone(),
+        ..Setup::default()
+    });
+    assert!(
+        wait_until(T, || active(&rig.gw)),
+        "gw-a never became active"
+    );
+    let speech_at = Duration::from_secs(14);
+    let said = utterance(&rig.ast, "after-own-restart", speech_at, QUESTION, T);
+    let calls = place(&rig, &rig.gw, 2, &said, 0);
+    stored_in_conversation(&rig.gw, &calls);
+    let before = rig.gw.events();
+    rig.gw.kill();
+    rig.gw = Gateway::start(&rig.ast, &a_cfg);
+    assert!(wait_until(T, || active(&rig.gw)), "never active again");
+    for c in &calls {
+        rig.gw
+            .until_event("the answer to the caller's question", T, |_| {
+                turn_answered(&rig.gw, &c.id)
+            });
+    }
+    hang_up_all(&rig.gw, &calls);
+    let after = rig.gw.events();
+    for c in &calls {
+        assert_eq!(ends_of(&before, &c.id) + ends_of(&after, &c.id), 1);
+        let ended = rig.gw.until_type("call.ended", Some(&c.id), T);
+        assert_eq!(ended["data"]["reason"], "caller_hangup", "{ended}");
+    }
     rig.finish();
 }
