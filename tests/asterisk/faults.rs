@@ -653,7 +653,9 @@ fn real_ha_takeover_kills() {
     events.extend(rig.gw.events());
     events.extend(standby.events());
     let mut tally = Tally::default();
-    let (mut from_expiry, mut from_kill, mut missing) = (Vec::new(), Vec::new(), 0);
+    let (mut from_expiry, mut from_kill) = (Vec::new(), Vec::new());
+    // Per kill, the callers whose recording has no sound after it.
+    let mut silent = vec![0usize; done.len()];
     for c in &calls {
         let ends: Vec<_> = events
             .iter()
@@ -662,9 +664,9 @@ fn real_ha_takeover_kills() {
         assert_eq!(ends.len(), 1, "call {}: {ends:?}", c.id);
         assert_eq!(ends[0]["data"]["reason"], "caller_hangup", "{}", ends[0]);
         let heard = c.call.heard(T).unwrap();
-        for kill in &done {
+        for (k, kill) in done.iter().enumerate() {
             let Some(back) = back_after(&heard, c.offset(kill.at)) else {
-                missing += 1;
+                silent[k] += 1;
                 continue;
             };
             from_kill.push((back - c.offset(kill.at)).as_secs_f64());
@@ -679,13 +681,14 @@ fn real_ha_takeover_kills() {
     // Started, answered, the greeting, one resume sentence per kill, ended.
     let expected = n as u64 * (EVENTS_PER_CALL + kills as u64);
     let outcome = tally.outcome("real-ha-takeover-kills", n as u64, expected);
-    let lost = outcome.calls_lost + missing;
+    let missing: usize = silent.iter().sum();
     outcome
         .note(format!(
             "real Asterisk, two [ha] instances (lease ttl {LEASE_TTL}, renew {RENEW}), {n} live \
              calls, {kills} SIGKILLs of the active instance alternating, each restarted as the \
              standby: lease expiry to audio back p50 {e50:.2} s, p99 {e99:.2} s; kill to audio \
-             back p50 {k50:.2} s, p99 {k99:.2} s; over {} gaps; calls lost {lost}",
+             back p50 {k50:.2} s, p99 {k99:.2} s; over {} gaps; callers who heard nothing \
+             after a kill, by kill: {silent:?}",
             from_kill.len()
         ))
         .check();
