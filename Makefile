@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test test-asterisk test-asterisk-soak bench bench-api bench-speech bench-load bench-soak bench-faults bench-turn bench-sip lint fmt deps deps-test check-config clean
+.PHONY: run test test-asterisk test-asterisk-soak test-ha bench bench-api bench-speech bench-load bench-soak bench-faults bench-turn bench-sip lint fmt deps deps-test check-config clean
 
 ## run: build (release) and run the gateway on its embedded defaults; with
 ## [speech] on "wyoming" (the default) it first sets up and starts the local
@@ -26,6 +26,15 @@ test-asterisk: deps-test
 test-asterisk-soak: deps-test
 	VG_SEQUENTIAL_CALLS=$(or $(ASTERISK_CALLS),200) $(CARGO) test -p voice-gateway --test asterisk \
 		calls_in_a_row_all_set_up -- --nocapture
+
+## test-ha: issue 23's acceptance at its size on the real Asterisk: two [ha]
+## instances, 20 live calls, SIGKILL of the active one (every caller hears
+## the agent again within 3 s, its question answered, one call.ended per
+## call). Needs the machine to itself: 20 recorded calls fill two cores.
+test-ha: deps-test
+	$(CARGO) build -p voice-gateway --bin voice-gateway
+	$(CARGO) test -p voice-gateway --test asterisk \
+		ha_takeover::ha_twenty_live_calls_go_on_with_the_standby_after_a_sigkill -- --ignored --exact --nocapture
 
 ## bench: criterion micro-benchmarks of the media path, the local speech
 ## engines' figures, then the load benchmark
@@ -94,7 +103,9 @@ bench-sip:
 
 ## bench-faults: the fault-injection suite at full size (not in CI; `make test`
 ## runs each scenario small): 100+ concurrent simulated calls per fault, the
-## Asterisk ones also with 10 real calls; writes bench/results/<date>-faults.{json,md}
+## Asterisk ones also with 10 real calls, the [ha] takeover with 50 live calls
+## through 20 SIGKILLs (lease expiry and kill to audio back p50/p99, calls
+## lost, in its notes); writes bench/results/<date>-faults.{json,md}
 bench-faults: deps-test
 	rm -rf $(TARGET_DIR)/faults
 	VG_FAULTS=full VG_FAULTS_OUT=$(abspath $(TARGET_DIR))/faults $(CARGO) test -p voice-gateway \

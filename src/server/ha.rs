@@ -57,7 +57,7 @@ pub(super) fn build(
         return Ok(None);
     }
     let asterisk = ha.asterisk.clone().unwrap_or_default();
-    let lease = RedisLease::new(redis, &asterisk)
+    let lease = RedisLease::new(redis, &asterisk, ha.renew_every.0)
         .map_err(|e| ServerError::Setup(format!("ha.asterisk: {e}")))?;
     let fence = Arc::new(Fence::default());
     store.fence_with(fence.clone());

@@ -562,3 +562,137 @@ fn an_unreachable_orchestrator_at_the_start_transfers_the_caller_where_the_route
     assert!(!rig.gw.types_of(&id).contains(&"tts.generated".to_owned()));
     rig.finish();
 }
+
+/// Milliseconds the Asterisk's lease has left in Redis (`PTTL`).
+fn lease_left(redis: &vg_testkit::RedisServer) -> Duration {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let ms: i64 = redis::cmd("PTTL")
+        .arg("vg:ha:pbx-1:lease")
+        .query(&mut conn)
+        .unwrap();
+    Duration::from_millis(ms.max(0) as u64)
+}
+
+/// p50 and p99 (nearest rank) of `v`, sorted in place.
+fn p50_p99(v: &mut [f64]) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let rank = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+    (rank(0.50), rank(0.99))
+}
+
+/// One SIGKILL of the holder in the takeover scenario.
+struct Kill {
+    at: std::time::SystemTime,
+    /// When the lease expired (its `PTTL` read just before the kill).
+    expiry: std::time::SystemTime,
+}
+
+/// Takeover under repeated kills (issue 23): two `[ha]` instances, 5 live
+/// calls (full: 50; `VG_HA_CALLS`), the active instance SIGKILLed 2 times
+/// (full: 20; `VG_HA_KILLS`),
+/// alternately gw-a and gw-b, each killed one started again as the new
+/// standby. Every call must go on through every kill and end once; the
+/// callers' recordings give the time from each lease expiry (and each
+/// kill) to the agent's voice back.
+#[test]
+fn real_ha_takeover_kills() {
+    use crate::{ha::*, ha_takeover::*};
+    let scale = Scale::from_env();
+    // VG_HA_CALLS / VG_HA_KILLS: other sizes, for a machine that cannot
+    // carry 50 recorded calls.
+    let size = |var: &str, small, full| {
+        let set = std::env::var(var).ok().and_then(|v| v.parse().ok());
+        set.unwrap_or(scale.pick(small, full))
+    };
+    let (n, kills): (usize, usize) = (size("VG_HA_CALLS", 5, 50), size("VG_HA_KILLS", 2, 20));
+    let redis = vg_testkit::RedisServer::start().expect("redis-server starts");
+    let base = conversation_config();
+    let (mut rig, b, _) = pair_timed(&redis, base.clone(), LEASE_TTL, RENEW);
+    let cfg = |name: &str| ha_config_timed(&base, &redis, name, LEASE_TTL, RENEW);
+    let quiet = utterance(&rig.ast, "quiet", T, Duration::ZERO, T);
+    let calls = place(&rig, &rig.gw, n, &quiet, 0);
+    stored_in_conversation(&b, &calls);
+    // rig.gw holds the lease, `standby` waits; `names` are theirs.
+    let (mut standby, mut names) = (b, ("gw-a", "gw-b"));
+    let mut events: Vec<serde_json::Value> = Vec::new();
+    let mut done = Vec::new();
+    for k in 0..kills {
+        let left = lease_left(&redis);
+        events.extend(rig.gw.events());
+        rig.gw.kill();
+        let at = std::time::SystemTime::now();
+        done.push(Kill {
+            at,
+            expiry: at + left,
+        });
+        assert!(wait_until(T, || active(&standby)), "kill {k}: no takeover");
+        for c in &calls {
+            standby.until_event("the resume sentence", T, |_| {
+                standby.types_of(&c.id).iter().any(|t| t == "tts.generated")
+            });
+        }
+        assert!(
+            wait_until(T, || media_per_bridge(&rig).iter().all(|(_, m)| *m == 1)),
+            "kill {k}: media channels {:?}",
+            media_per_bridge(&rig)
+        );
+        // The killed instance comes back as the standby.
+        let again = Gateway::start(&rig.ast, &cfg(names.0));
+        assert_eq!(role(&again).1, "standby", "kill {k}: restarted as standby");
+        let killed = std::mem::replace(&mut rig.gw, std::mem::replace(&mut standby, again));
+        drop(killed);
+        names = (names.1, names.0);
+    }
+    for c in &calls {
+        c.call.hangup().unwrap();
+    }
+    for c in &calls {
+        rig.gw.until_type("call.ended", Some(&c.id), T);
+    }
+    events.extend(rig.gw.events());
+    events.extend(standby.events());
+    let mut tally = Tally::default();
+    let (mut from_expiry, mut from_kill) = (Vec::new(), Vec::new());
+    // Per kill, the callers whose recording has no sound after it.
+    let mut silent = vec![0usize; done.len()];
+    for c in &calls {
+        let ends: Vec<_> = events
+            .iter()
+            .filter(|e| e["subject"] == c.id.as_str() && e["type"] == "call.ended")
+            .collect();
+        assert_eq!(ends.len(), 1, "call {}: {ends:?}", c.id);
+        assert_eq!(ends[0]["data"]["reason"], "caller_hangup", "{}", ends[0]);
+        let heard = c.call.heard(T).unwrap();
+        for (k, kill) in done.iter().enumerate() {
+            let Some(back) = back_after(&heard, c.offset(kill.at)) else {
+                silent[k] += 1;
+                continue;
+            };
+            from_kill.push((back - c.offset(kill.at)).as_secs_f64());
+            from_expiry.push((back.saturating_sub(c.offset(kill.expiry))).as_secs_f64());
+        }
+    }
+    for e in &events {
+        tally.add(e);
+    }
+    let (e50, e99) = p50_p99(&mut from_expiry);
+    let (k50, k99) = p50_p99(&mut from_kill);
+    // Started, answered, the greeting, one resume sentence per kill, ended.
+    let expected = n as u64 * (EVENTS_PER_CALL + kills as u64);
+    let outcome = tally.outcome("real-ha-takeover-kills", n as u64, expected);
+    let missing: usize = silent.iter().sum();
+    outcome
+        .note(format!(
+            "real Asterisk, two [ha] instances (lease ttl {LEASE_TTL}, renew {RENEW}), {n} live \
+             calls, {kills} SIGKILLs of the active instance alternating, each restarted as the \
+             standby: lease expiry to audio back p50 {e50:.2} s, p99 {e99:.2} s; kill to audio \
+             back p50 {k50:.2} s, p99 {k99:.2} s; over {} gaps; callers who heard nothing \
+             after a kill, by kill: {silent:?}",
+            from_kill.len()
+        ))
+        .check();
+    assert_eq!(missing, 0, "a caller heard nothing after a kill");
+    drop(standby);
+    rig.finish();
+}

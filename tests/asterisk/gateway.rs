@@ -350,6 +350,12 @@ impl Gateway {
 
 impl Drop for Gateway {
     fn drop(&mut self) {
+        // VG_DUMP_LOG=<dir>: keep each gateway's whole log there, for
+        // debugging a test (the assertions show only the tail).
+        if let Ok(dir) = std::env::var("VG_DUMP_LOG") {
+            let name = self.base.replace([':', '/', '.'], "_");
+            let _ = std::fs::write(format!("{dir}/{name}.log"), self.log().join("\n"));
+        }
         self.stop();
     }
 }

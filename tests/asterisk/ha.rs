@@ -12,13 +12,15 @@ use crate::{
 use std::time::{Duration, Instant};
 use vg_testkit::{Caller, RedisServer, wait_until};
 
-const TTL: Duration = Duration::from_secs(3);
+pub(crate) const TTL: Duration = Duration::from_secs(3);
 const RENEW: Duration = Duration::from_millis(500);
 
-fn ha_config_renewing(
+/// `[ha]` on `redis` as `instance`, with a lease of `ttl` renewed every `renew`.
+pub(crate) fn ha_config_timed(
     base: &GatewayConfig,
     redis: &RedisServer,
     instance: &str,
+    ttl: &str,
     renew: &str,
 ) -> GatewayConfig {
     let mut cfg = base.clone();
@@ -28,7 +30,7 @@ fn ha_config_renewing(
             ("VOICEGW__REDIS__GATEWAY_INSTANCE", instance.to_owned()),
             ("VOICEGW__HA__ENABLED", "true".to_owned()),
             ("VOICEGW__HA__ASTERISK", "pbx-1".to_owned()),
-            ("VOICEGW__HA__LEASE_TTL", "3s".to_owned()),
+            ("VOICEGW__HA__LEASE_TTL", ttl.to_owned()),
             ("VOICEGW__HA__RENEW_EVERY", renew.to_owned()),
         ]
         .map(|(k, v)| (k.to_owned(), v)),
@@ -37,7 +39,7 @@ fn ha_config_renewing(
 }
 
 /// The role `/readyz` reports, with its status code.
-fn role(gw: &Gateway) -> (u16, String) {
+pub(crate) fn role(gw: &Gateway) -> (u16, String) {
     let (code, body) = gw.get_text("/readyz");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
     (code, v["role"].as_str().unwrap_or("").to_owned())
@@ -52,19 +54,26 @@ fn pair(redis: &RedisServer) -> (Rig, Gateway, GatewayConfig) {
     pair_with(redis, short_greeting().gateway, "500ms")
 }
 
-fn pair_with(
+pub(crate) fn pair_with(
     redis: &RedisServer,
     base: GatewayConfig,
     renew: &str,
 ) -> (Rig, Gateway, GatewayConfig) {
-    pair_in(
-        redis,
-        Setup {
-            gateway: base,
-            ..Setup::default()
-        },
-        renew,
-    )
+    pair_timed(redis, base, "3s", renew)
+}
+
+/// A pair with a lease of `ttl`, renewed every `renew`.
+pub(crate) fn pair_timed(
+    redis: &RedisServer,
+    base: GatewayConfig,
+    ttl: &str,
+    renew: &str,
+) -> (Rig, Gateway, GatewayConfig) {
+    let setup = Setup {
+        gateway: base,
+        ..Setup::default()
+    };
+    pair_in_timed(redis, setup, ttl, renew)
 }
 
 /// [`pair_with`] on a rig of `setup` (its dialplan, its gateway's config).
@@ -73,8 +82,18 @@ pub(crate) fn pair_in(
     setup: Setup,
     renew: &str,
 ) -> (Rig, Gateway, GatewayConfig) {
+    pair_in_timed(redis, setup, "3s", renew)
+}
+
+/// [`pair_in`] with a lease of `ttl`.
+pub(crate) fn pair_in_timed(
+    redis: &RedisServer,
+    setup: Setup,
+    ttl: &str,
+    renew: &str,
+) -> (Rig, Gateway, GatewayConfig) {
     let base = setup.gateway.clone();
-    let a = ha_config_renewing(&base, redis, "gw-a", renew);
+    let a = ha_config_timed(&base, redis, "gw-a", ttl, renew);
     let rig = Rig::start_with(Setup {
         gateway: a,
         ..setup
@@ -86,7 +105,7 @@ pub(crate) fn pair_in(
         "gw-a never became active: {:?}",
         role(&rig.gw)
     );
-    let b_cfg = ha_config_renewing(&base, redis, "gw-b", renew);
+    let b_cfg = ha_config_timed(&base, redis, "gw-b", ttl, renew);
     let b = Gateway::start(&rig.ast, &b_cfg);
     assert_eq!(
         role(&b),

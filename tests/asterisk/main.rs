@@ -28,6 +28,7 @@ mod google;
 #[path = "../common/google_fake.rs"]
 mod google_fake;
 mod ha;
+mod ha_takeover;
 mod ha_transfer;
 mod hold;
 mod openai;

@@ -23,7 +23,7 @@ use voice_gateway::{
 const TTL_MS: u64 = 1000;
 
 fn lease(redis: &RedisServer, instance: &str) -> RedisLease {
-    RedisLease::new(&config(redis, instance), "pbx-1").unwrap()
+    RedisLease::new(&config(redis, instance), "pbx-1", std::time::Duration::ZERO).unwrap()
 }
 
 /// Tries (taking, token 0) until the lease is held; a fresh Redis first

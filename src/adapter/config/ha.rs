@@ -38,7 +38,7 @@ impl Default for HaSection {
         Self {
             enabled: false,
             asterisk: None,
-            lease_ttl: HumanDuration(Duration::from_secs(3)),
+            lease_ttl: HumanDuration(Duration::from_secs(2)),
             renew_every: HumanDuration(Duration::from_millis(500)),
             resume_text: "Sorry, where were we?".into(),
             advertise_url: None,

@@ -20,7 +20,7 @@ fn unset_addresses_mean_the_embedded_defaults() {
 fn ha_is_off_by_default_and_a_valid_section_loads() {
     let c = load_from_str("", env(&[])).unwrap();
     assert!(!c.ha.enabled);
-    assert_eq!(c.ha.lease_ttl.0, Duration::from_secs(3));
+    assert_eq!(c.ha.lease_ttl.0, Duration::from_secs(2));
     assert_eq!(c.ha.renew_every.0, Duration::from_millis(500));
     let c = load_from_str(
         "[ha]\nenabled = true\nasterisk = \"pbx-1\"\nadvertise_url = \"http://10.0.0.5:8080\"\nlease_ttl = \"4s\"\nrenew_every = \"1s\"\n\

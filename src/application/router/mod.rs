@@ -306,7 +306,10 @@ impl CallRouter {
         let outbound = self.reconcile_ringing(&snapshot).await;
         let mut outcomes = outbound;
         let mut leftovers = None;
-        if !self.leftovers_checked {
+        // With `[ha]`, the calls an earlier process of this instance left
+        // are taken over like any member's (a restarted instance that wins
+        // the lease resumes them), not ended.
+        if !self.leftovers_checked && self.peers.is_none() {
             let ended = self.end_leftovers(channels, bridges).await;
             self.leftovers_checked = ended.is_some();
             leftovers = ended.as_ref().map(Vec::len);

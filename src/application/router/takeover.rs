@@ -1,6 +1,7 @@
 //! Taking over the live calls of the instances that held this Asterisk's
 //! lease before (`[ha]`): at the first resync after this instance became
-//! active, each live call another member's records name is either resumed
+//! active, each live call a member's records name (this instance's own
+//! too: an earlier process of it may have left them) is either resumed
 //! (`session::spawn_taken_over`: its audio re-attached, its conversation
 //! continued) or, when it cannot be (its caller gone, an outbound or
 //! ringing call, no conversation yet, no room), ended as a leftover
@@ -24,13 +25,15 @@ use std::{collections::HashSet, sync::Arc};
 
 /// Records read per member at most.
 const MAX_TAKEN: usize = 100_000;
+/// Calls re-attached at once in a takeover (see `Session::resume`).
+const REATTACH_AT_ONCE: usize = 4;
 
 /// Who else may have held the lease: set with `[ha] enabled`.
 #[derive(Clone)]
 pub struct Peers {
     /// The lease, which knows its members.
     pub lease: Arc<dyn LeaseStore>,
-    /// This instance's name (its own calls are the leftovers' business).
+    /// This instance's name.
     pub me: String,
     /// Changes when the calls held here are another instance's to run
     /// (planned handover, or the lease taken by a newer holder).
@@ -75,7 +78,10 @@ impl CallRouter {
             }
         };
         let mut outcomes = Vec::new();
-        for member in members.iter().filter(|m| **m != peers.me) {
+        let reattach = Arc::new(tokio::sync::Semaphore::new(REATTACH_AT_ONCE));
+        // This instance's own records too: those an earlier process of it
+        // left (the calls held here now are skipped below).
+        for member in &members {
             let calls = match self.deps.store.live_of(member, MAX_TAKEN).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -84,7 +90,7 @@ impl CallRouter {
                 }
             };
             for call in calls {
-                outcomes.extend(self.take_over_one(call, channels, bridges));
+                outcomes.extend(self.take_over_one(call, channels, bridges, &reattach));
             }
         }
         Some(outcomes)
@@ -95,8 +101,11 @@ impl CallRouter {
         call: CallSummary,
         channels: &[ChannelId],
         bridges: &[Bridge],
+        reattach: &Arc<tokio::sync::Semaphore>,
     ) -> Option<Outcome> {
-        let held: HashSet<&CallId> = self.calls.handles().map(|h| &h.call_id).collect();
+        let held: HashSet<&CallId> = (self.calls.handles().map(|h| &h.call_id))
+            .chain(self.pending.values().map(|p| p.call_id()))
+            .collect();
         if held.contains(&call.call_id) {
             return None;
         }
@@ -104,7 +113,7 @@ impl CallRouter {
         if remains.handed_over {
             return None;
         }
-        match resumable(&call, &remains, bridges) {
+        match resumable(&call, &remains, bridges, reattach) {
             Ok((inbound, from)) => match self.admission.try_admit() {
                 Ok(permit) => {
                     let channel = inbound.caller.clone();
@@ -145,6 +154,7 @@ fn resumable(
     call: &CallSummary,
     remains: &Remains,
     bridges: &[Bridge],
+    reattach: &Arc<tokio::sync::Semaphore>,
 ) -> Result<(InboundCall, Takeover), &'static str> {
     if call.direction != Direction::Inbound {
         return Err("outbound calls are not taken over");
@@ -194,6 +204,7 @@ fn resumable(
         record: call.clone(),
         conversation,
         old_media,
+        reattach: reattach.clone(),
     };
     Ok((inbound, from))
 }

@@ -15,6 +15,8 @@ use crate::{
     domain::call::{Call, EndReason},
 };
 use ari::ChannelId;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// A call to take over, as the router found it.
 #[derive(Debug, Clone)]
@@ -25,6 +27,8 @@ pub struct Takeover {
     pub conversation: ConversationId,
     /// The media channel the previous instance left in the bridge.
     pub old_media: ChannelId,
+    /// Shared by the calls taken over together: how many re-attach at once.
+    pub reattach: Arc<Semaphore>,
 }
 
 impl Takeover {
@@ -65,7 +69,13 @@ impl Session {
         self.core.conversation_opened(from.conversation.as_str());
         self.look_up_agent(&from.conversation);
         self.conversation = Some(from.conversation.clone());
-        if let Err(e) = self.reattach_media(&from.old_media).await {
+        // Re-attaching is a handful of ARI requests per call; 20 calls' at
+        // once kept a loaded Asterisk from answering any within the request
+        // timeout (calls lost), a few at a time each answers quickly.
+        let turn = from.reattach.acquire().await;
+        let reattached = self.reattach_media(&from.old_media).await;
+        drop(turn);
+        if let Err(e) = reattached {
             self.end(EndReason::Error(format!("taken over: {e}")), true);
             return false;
         }

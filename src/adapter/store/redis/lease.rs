@@ -26,6 +26,7 @@ use redis::{
     Script,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
+use std::time::Duration;
 
 /// Takes, renews or keeps the lease. KEYS: lease, fence, grace, members,
 /// seen. ARGV: holder, ttl (ms), token held (`0`: none). Returns the token
@@ -101,15 +102,26 @@ impl std::fmt::Debug for RedisLease {
 impl RedisLease {
     /// The lease of `asterisk`, held as `config.gateway_instance`. Connects
     /// lazily: an unreachable Redis means standby, not an error.
-    pub fn new(config: &RedisStoreConfig, asterisk: &str) -> Result<Self, LeaseError> {
+    ///
+    /// Each answer is waited for up to `wait` (`ha.renew_every`, the
+    /// driver's own bound on an attempt), not the store's `op_timeout`: on a
+    /// loaded machine a renewal answered in 300 ms still holds the lease,
+    /// and an active instance that counted it as lost would fence itself
+    /// and close its events socket under live calls.
+    pub fn new(
+        config: &RedisStoreConfig,
+        asterisk: &str,
+        wait: Duration,
+    ) -> Result<Self, LeaseError> {
         let bad = LeaseError::Unavailable;
         if !valid_name(asterisk) {
             return Err(bad(format!("unusable Asterisk name {asterisk:?}")));
         }
         let client = client(config).map_err(bad)?;
+        let wait = wait.max(config.op_timeout);
         let manager = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.op_timeout))
-            .set_response_timeout(Some(config.op_timeout))
+            .set_connection_timeout(Some(wait))
+            .set_response_timeout(Some(wait))
             .set_number_of_retries(1)
             .set_max_delay(config.op_timeout);
         let conn = ConnectionManager::new_lazy_with_config(client, manager)
