@@ -152,6 +152,21 @@ impl Sim {
         self.now.wall += by;
     }
 
+    /// The caller says `text` while the call listens; the agent thinks.
+    pub(super) fn say(&mut self, text: &str) {
+        self.input(Input::SpeechStarted {
+            at: self.now.at,
+            echo: false,
+        });
+        self.input(Input::SpeechEnded { at: self.now.at });
+        self.fire();
+        self.input(Input::SttFinal {
+            text: text.into(),
+            confidence: Some(0.9),
+        });
+        assert_eq!(self.phase(), Some(Phase::Thinking));
+    }
+
     /// Moves the clock to the next deadline and handles it; false if none.
     pub(super) fn fire(&mut self) -> bool {
         let Some(at) = self.core.poll_timeout() else {

@@ -1105,21 +1105,6 @@ fn without_an_apology_a_call_whose_recogniser_fails_at_the_start_ends_at_once() 
     assert!(!n.iter().any(|e| e.starts_with("Speak")), "{n:?}");
 }
 
-/// The caller says `text` while the call listens; the agent thinks.
-fn say(sim: &mut Sim, text: &str) {
-    sim.input(Input::SpeechStarted {
-        at: sim.now.at,
-        echo: false,
-    });
-    sim.input(Input::SpeechEnded { at: sim.now.at });
-    sim.fire();
-    sim.input(Input::SttFinal {
-        text: text.into(),
-        confidence: Some(0.9),
-    });
-    assert_eq!(sim.phase(), Some(Phase::Thinking));
-}
-
 /// The `stt.transcribed` events among `out`: (turn, text, time).
 fn transcripts(out: &[Effect]) -> Vec<(u64, String, std::time::SystemTime)> {
     out.iter()
@@ -1137,7 +1122,7 @@ fn transcripts(out: &[Effect]) -> Vec<(u64, String, std::time::SystemTime)> {
 #[test]
 fn a_card_read_over_two_turns_leaves_neither_part_in_clear() {
     let mut sim = listening();
-    say(&mut sim, "my card is 4111 1111");
+    sim.say("my card is 4111 1111");
     let first = sim.take();
     // Held: its tail may be the start of a card the next turn completes.
     assert_eq!(transcripts(&first), []);
@@ -1150,7 +1135,7 @@ fn a_card_read_over_two_turns_leaves_neither_part_in_clear() {
     sim.input(Input::PlaybackDrained);
     assert_eq!(sim.phase(), Some(Phase::Listening));
     sim.advance(Duration::from_secs(3));
-    say(&mut sim, "1111 1111");
+    sim.say("1111 1111");
     let out = sim.take();
     let got = transcripts(&out);
     assert_eq!(
@@ -1172,7 +1157,7 @@ fn a_card_read_over_two_turns_leaves_neither_part_in_clear() {
 #[test]
 fn a_held_turn_goes_out_before_the_end_or_a_key() {
     let mut sim = listening();
-    say(&mut sim, "my order is 123456");
+    sim.say("my order is 123456");
     assert_eq!(transcripts(&sim.take()), []);
     sim.input(Input::Command(SessionCommand::CallerGone));
     let out = sim.take();
@@ -1182,7 +1167,7 @@ fn a_held_turn_goes_out_before_the_end_or_a_key() {
     assert_eq!(transcripts(&out)[0].1, "my order is 123456");
 
     let mut sim = listening();
-    say(&mut sim, "it is 4111 1111");
+    sim.say("it is 4111 1111");
     sim.take();
     sim.input(Input::Dtmf('1'));
     let n = names(&sim.take());

@@ -20,17 +20,7 @@ fn resumed(cfg: SessionConfig) -> Sim {
 
 /// The caller speaks `text`; the turn request it makes.
 fn turn(sim: &mut Sim, text: &str) -> Turn {
-    sim.input(Input::SpeechStarted {
-        at: sim.now.at,
-        echo: false,
-    });
-    sim.input(Input::SpeechEnded { at: sim.now.at });
-    sim.fire();
-    sim.input(Input::SttFinal {
-        text: text.into(),
-        confidence: Some(0.9),
-    });
-    assert_eq!(sim.phase(), Some(Phase::Thinking));
+    sim.say(text);
     let turns: Vec<Turn> = (sim.take().into_iter())
         .filter_map(|e| match e {
             Effect::SendTurn(t) => Some(t),
