@@ -30,10 +30,11 @@ test-asterisk-soak: deps-test
 ## test-ha: issue 23's acceptance at its size on the real Asterisk: two [ha]
 ## instances, 20 live calls, SIGKILL of the active one (every caller hears
 ## the agent again within 3 s, its question answered, one call.ended per
-## call). Needs the machine to itself: 20 recorded calls fill two cores.
+## call). Needs the machine to itself: 20 recorded calls fill two cores, so
+## the gateways are release builds.
 test-ha: deps-test
-	$(CARGO) build -p voice-gateway --bin voice-gateway
-	$(CARGO) test -p voice-gateway --test asterisk \
+	$(CARGO) build --release -p voice-gateway --bin voice-gateway
+	VG_GATEWAY_BIN=$(TARGET_DIR)/release/voice-gateway $(CARGO) test -p voice-gateway --test asterisk \
 		ha_takeover::ha_twenty_live_calls_go_on_with_the_standby_after_a_sigkill -- --ignored --exact --nocapture
 
 ## bench: criterion micro-benchmarks of the media path, the local speech

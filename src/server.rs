@@ -209,7 +209,7 @@ impl Gateway {
                 None,
             ),
             Some((ha, role_metrics)) => {
-                let lease = ha.start(role_metrics);
+                let lease = ha.start(role_metrics)?;
                 let s = ha::Stream {
                     cfg: stream_cfg,
                     ari,

@@ -34,7 +34,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 /// The lease of this instance's Asterisk, before it runs.
 pub(super) struct Ha {
+    /// The lease for the rest of the gateway (members, a live standby).
     lease: Arc<dyn LeaseStore>,
+    /// The same lease on a connection of its own, for the lease task's
+    /// thread (built there).
+    renewals: Box<dyn FnOnce() -> Result<Arc<dyn LeaseStore>, ServerError> + Send>,
     fence: Arc<Fence>,
     timing: LeaseTiming,
     asterisk: String,
@@ -59,6 +63,14 @@ pub(super) fn build(
     let asterisk = ha.asterisk.clone().unwrap_or_default();
     let lease = RedisLease::new(redis, &asterisk, ha.renew_every.0)
         .map_err(|e| ServerError::Setup(format!("ha.asterisk: {e}")))?;
+    let renewals = {
+        let (redis, asterisk, wait) = (redis.clone(), asterisk.clone(), ha.renew_every.0);
+        Box::new(move || {
+            RedisLease::new(&redis, &asterisk, wait)
+                .map(|l| Arc::new(l) as Arc<dyn LeaseStore>)
+                .map_err(|e| ServerError::Setup(format!("ha.asterisk: {e}")))
+        })
+    };
     let fence = Arc::new(Fence::default());
     store.fence_with(fence.clone());
     let advertise = ha.advertise_url.clone().map(|url| {
@@ -68,6 +80,7 @@ pub(super) fn build(
     tracing::info!(%asterisk, instance = %redis.gateway_instance, ttl = ?ha.lease_ttl.0, "high availability: competing for the Asterisk's lease");
     Ok(Some(Ha {
         lease: Arc::new(lease),
+        renewals,
         fence,
         timing: LeaseTiming {
             ttl: ha.lease_ttl.0,
@@ -107,21 +120,22 @@ impl Ha {
     }
 
     /// Starts the lease task: its role, and how to release it.
-    pub(super) fn start(self, metrics: RoleMetrics) -> Running {
+    pub(super) fn start(self, metrics: RoleMetrics) -> Result<Running, ServerError> {
         if let Some((url, peers)) = self.advertise.clone() {
             tokio::spawn(advertise(url, peers, self.timing.ttl));
         }
         let (role_tx, role) = watch::channel(Role::Standby);
         let (release, release_rx) = oneshot::channel();
         metrics.show(Role::Standby);
-        tokio::spawn(lease::run(
-            self.lease.clone(),
+        lease::spawn(
+            self.renewals,
             self.timing,
             self.fence,
             role_tx,
             self.hand_over.clone(),
             release_rx,
-        ));
+        )
+        .map_err(ServerError::Setup)?;
         let mut shown = role.clone();
         tokio::spawn(async move {
             while shown.changed().await.is_ok() {
@@ -130,13 +144,13 @@ impl Ha {
             }
         });
         tracing::debug!(asterisk = %self.asterisk, "lease task started");
-        Running {
+        Ok(Running {
             role,
             release,
             lease: self.lease,
             hand_over: self.hand_over,
             ttl: self.timing.ttl,
-        }
+        })
     }
 }
 

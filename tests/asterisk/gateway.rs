@@ -16,6 +16,13 @@ use std::{
 use vg_testkit::{AsteriskServer, wait_until};
 
 const BIN: &str = env!("CARGO_BIN_EXE_voice-gateway");
+
+/// The gateway binary: cargo's build for these tests, or `VG_GATEWAY_BIN`
+/// (`make test-ha` runs a release build: two debug gateways with 20 calls
+/// each fill a core).
+fn binary() -> PathBuf {
+    std::env::var_os("VG_GATEWAY_BIN").map_or_else(|| PathBuf::from(BIN), PathBuf::from)
+}
 /// HS256 secret of the test tokens (at least 32 bytes).
 const JWT_SECRET: &str = "real-asterisk-tests-secret-0123456789";
 /// Log lines that mean audio or state was lost; none may appear in any test.
@@ -61,7 +68,7 @@ impl Gateway {
         let file = dir.path().join("gateway.toml");
         std::fs::write(&file, &cfg.toml).unwrap();
         let first = NEXT_PORTS.fetch_add(100, Ordering::Relaxed);
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(binary());
         cmd.arg("--config")
             .arg(&file)
             .env("VOICEGW__HTTP__LISTEN", "127.0.0.1:0")

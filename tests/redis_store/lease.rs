@@ -160,8 +160,9 @@ async fn records_of_an_older_holder_are_refused_once_a_newer_one_wrote() {
         store_on(&redis, "gw-b").await,
     );
     let (old_fence, new_fence) = (Arc::new(Fence::default()), Arc::new(Fence::default()));
-    old_fence.activate(3);
-    new_fence.activate(4);
+    let later = Instant::now() + Duration::from_secs(600);
+    old_fence.activate(3, later);
+    new_fence.activate(4, later);
     old.store.fence_with(old_fence.clone());
     new.store.fence_with(new_fence);
     async fn put(s: &RedisCallStore, state: &str, v: u64) -> Result<Applied, StoreError> {
@@ -242,4 +243,87 @@ async fn two_drivers_make_one_active_and_a_release_makes_the_other_active() {
     }
     assert!(other_fence.is_active());
     eprintln!("handover after release: {:?}", released.elapsed());
+}
+
+/// A gateway whose runtime cannot run a task for three ttls (every worker
+/// busy, as in a process starved by its calls or a busy machine) keeps its
+/// lease: the renewals run on a thread of their own, so the fence stays open
+/// and no standby can take the Asterisk.
+#[test]
+fn a_starved_runtime_keeps_its_lease() {
+    let redis = RedisServer::start().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let timing = LeaseTiming {
+        ttl: Duration::from_millis(TTL_MS),
+        renew_every: Duration::from_millis(200),
+    };
+    let fence = Arc::new(Fence::default());
+    let (role_tx, mut role) = watch::channel(Role::Standby);
+    let (_release, release_rx) = oneshot::channel();
+    let store = || Ok::<_, String>(Arc::new(lease(&redis, "gw-a")) as Arc<dyn LeaseStore>);
+    let superseded = Arc::new(watch::channel(0).0);
+    lease::spawn(
+        store,
+        timing,
+        fence.clone(),
+        role_tx,
+        superseded,
+        release_rx,
+    )
+    .unwrap();
+    let token = runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if let Role::Active { token } = *role.borrow_and_update() {
+                    return token;
+                }
+                role.changed().await.unwrap();
+            }
+        })
+        .await
+        .expect("never active")
+    });
+    // Both workers blocked for 3 ttls.
+    let starve = || {
+        let fence = fence.clone();
+        runtime.spawn(async move {
+            #[allow(clippy::disallowed_methods)]
+            std::thread::sleep(Duration::from_millis(3 * TTL_MS));
+            fence.is_active()
+        })
+    };
+    let (a, b) = (starve(), starve());
+    let (a, b) = runtime.block_on(async { (a.await.unwrap(), b.await.unwrap()) });
+    assert!(a && b, "the fence closed while the runtime was starved");
+    assert!(
+        !role.has_changed().unwrap(),
+        "the role changed: {:?}",
+        *role.borrow()
+    );
+    let attempt = runtime
+        .block_on(async { lease(&redis, "gw-b").try_hold(0, TTL_MS).await })
+        .unwrap();
+    assert_eq!(attempt, Attempt::Taken, "a standby took the lease");
+    assert!(fence.is_active() && fence.token() == token);
+}
+
+/// The fence closes at its deadline by itself: a lease task that is late
+/// cannot leave this instance acting on Asterisk after its lease may have
+/// passed to another.
+#[test]
+fn the_fence_closes_at_its_deadline_without_the_lease_task() {
+    let fence = Fence::default();
+    assert!(!fence.is_active(), "never activated");
+    fence.activate(5, Instant::now() + Duration::from_secs(600));
+    assert!(fence.is_active());
+    fence.activate(5, Instant::now() - Duration::from_millis(1));
+    assert!(!fence.is_active(), "past its deadline");
+    assert_eq!(fence.token(), 5, "the token stays for the records");
+    fence.activate(6, Instant::now() + Duration::from_secs(600));
+    fence.deactivate();
+    assert!(!fence.is_active());
 }

@@ -75,6 +75,39 @@ pub async fn run(
     }
 }
 
+/// Runs [`run`] on a thread of its own, with a runtime of its own.
+///
+/// The lease must be renewed on time whatever else the process does: on the
+/// gateway's runtime a renewal waits behind every ready call task, and a
+/// process busy with hundreds of calls (or starved by a busy machine) lets
+/// its lease lapse, closes its events socket under live calls and comes
+/// back a moment later. Here it only waits for the OS to schedule one
+/// mostly idle thread. `store` is built in this runtime's context, so that
+/// the connection it opens is driven here too.
+pub fn spawn<E: std::fmt::Display>(
+    store: impl FnOnce() -> Result<Arc<dyn LeaseStore>, E>,
+    timing: LeaseTiming,
+    fence: Arc<Fence>,
+    role: watch::Sender<Role>,
+    superseded: Arc<watch::Sender<u64>>,
+    release: oneshot::Receiver<oneshot::Sender<()>>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("the lease task's runtime: {e}"))?;
+    let store = {
+        let _here = runtime.enter();
+        store().map_err(|e| e.to_string())?
+    };
+    std::thread::Builder::new()
+        .name("vg-lease".into())
+        .spawn(move || {
+            runtime.block_on(run(store, timing, fence, role, superseded, release));
+        })
+        .map_err(|e| format!("the lease task's thread: {e}"))
+}
+
 /// The driver reads the clock; the core is given it.
 #[allow(clippy::disallowed_methods)]
 fn read_clock() -> std::time::Instant {
@@ -99,9 +132,9 @@ fn attempt(store: Arc<dyn LeaseStore>, held: u64, timing: LeaseTiming) -> Pendin
 /// Applies the role to the fence, then tells whoever watches (only changes).
 fn publish(core: &LeaseCore, now: std::time::Instant, fence: &Fence, role: &watch::Sender<Role>) {
     let current = core.role(now);
-    match current {
-        Role::Active { token } => fence.activate(token),
-        Role::Standby => fence.deactivate(),
+    match (current, core.active_until()) {
+        (Role::Active { token }, Some(until)) => fence.activate(token, until),
+        _ => fence.deactivate(),
     }
     role.send_if_modified(|r| {
         if *r == current {

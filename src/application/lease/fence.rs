@@ -9,41 +9,74 @@ use crate::application::ports::{
     },
 };
 use ari::{BridgeId, ChannelId};
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, AtomicU64, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
 };
 
 /// Whether this instance may act now, and the fencing token its writes carry.
-#[derive(Debug, Default)]
+///
+/// Active means "until a deadline", not a flag: the lease task sets the
+/// deadline (half a ttl after its last confirmed renewal was sent) and every
+/// check reads the clock. A lease task that is late (a starved process)
+/// cannot leave a stale "active" behind: the fence closes on time anyway.
+#[derive(Debug)]
 pub struct Fence {
-    active: AtomicBool,
+    /// What `until` counts from.
+    base: Instant,
+    /// Nanoseconds after `base` until which this instance may act (0: not active).
+    until: AtomicU64,
     /// The last token held (kept while standby: records written then are
     /// refused by the store once a newer holder wrote).
     token: AtomicU64,
 }
 
+impl Default for Fence {
+    fn default() -> Self {
+        Self {
+            base: read_clock(),
+            until: AtomicU64::new(0),
+            token: AtomicU64::new(0),
+        }
+    }
+}
+
 impl Fence {
-    /// Active under `token`.
-    pub fn activate(&self, token: u64) {
+    /// Active under `token` until `until`.
+    pub fn activate(&self, token: u64, until: Instant) {
+        let nanos = until.saturating_duration_since(self.base).as_nanos();
         self.token.store(token, Ordering::SeqCst);
-        self.active.store(true, Ordering::SeqCst);
+        self.until.store(
+            u64::try_from(nanos).unwrap_or(u64::MAX).max(1),
+            Ordering::SeqCst,
+        );
     }
 
     /// No longer active.
     pub fn deactivate(&self) {
-        self.active.store(false, Ordering::SeqCst);
+        self.until.store(0, Ordering::SeqCst);
     }
 
-    /// Whether Asterisk may be acted on.
+    /// Whether Asterisk may be acted on now.
     pub fn is_active(&self) -> bool {
-        self.active.load(Ordering::SeqCst)
+        let until = self.until.load(Ordering::SeqCst);
+        until != 0
+            && read_clock().saturating_duration_since(self.base).as_nanos() < u128::from(until)
     }
 
     /// The fencing token for records (0: never held).
     pub fn token(&self) -> u64 {
         self.token.load(Ordering::SeqCst)
     }
+}
+
+/// The fence is checked against the clock, like a driver.
+#[allow(clippy::disallowed_methods)]
+fn read_clock() -> Instant {
+    Instant::now()
 }
 
 /// Call control that refuses every request while this instance is not

@@ -22,7 +22,7 @@
 mod driver;
 mod fence;
 
-pub use driver::{LeaseHandle, run};
+pub use driver::{LeaseHandle, run, spawn};
 pub use fence::{Fence, FencedTelephony};
 
 pub use super::ports::lease::{Attempt, LeaseError};
@@ -104,6 +104,14 @@ impl LeaseCore {
                 Role::Active { token: self.token }
             }
             _ => Role::Standby,
+        }
+    }
+
+    /// Until when the role is active (`None`: standby), for the [`Fence`].
+    pub fn active_until(&self) -> Option<Instant> {
+        match self.confirmed_at {
+            Some(at) if self.token != 0 => Some(at + self.timing.active_for()),
+            _ => None,
         }
     }
 
