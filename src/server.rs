@@ -296,7 +296,7 @@ impl Gateway {
         state.admission.begin_drain();
         // With a standby alive, the calls go to it now rather than drain here.
         let lease = match lease {
-            Some(l) => l.hand_over().await,
+            Some(l) => l.hand_over(state.admission.wait_idle()).await,
             None => None,
         };
         tracing::info!(live_calls = state.admission.live_calls(), deadline = ?deadline, "draining");

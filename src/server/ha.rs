@@ -154,6 +154,10 @@ impl Ha {
     }
 }
 
+/// How long a planned handover waits for the sessions it leaves to write
+/// their last records before it releases the lease.
+const LEAVE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// The running lease task.
 pub(super) struct Running {
     pub(super) role: watch::Receiver<Role>,
@@ -169,7 +173,12 @@ impl Running {
     /// once and the router leaves its calls to the standby, which takes them
     /// over at its next try. Returns `self` back when there is no one to
     /// hand over to (the calls then drain here as usual).
-    pub(super) async fn hand_over(self) -> Option<Self> {
+    ///
+    /// `left` resolves once the sessions here have stopped, their last
+    /// record writes done: those records cover the event numbers used here,
+    /// and the standby must read them to go on numbering. It is waited for
+    /// up to [`LEAVE_WAIT`] (the caller's gap grows by that wait).
+    pub(super) async fn hand_over(self, left: impl Future<Output = ()>) -> Option<Self> {
         if !matches!(*self.role.borrow(), Role::Active { .. }) {
             return Some(self);
         }
@@ -189,6 +198,9 @@ impl Running {
         // The calls are left first: nothing here touches them once the
         // standby can hold the lease.
         self.hand_over.send_modify(|n| *n += 1);
+        if tokio::time::timeout(LEAVE_WAIT, left).await.is_err() {
+            tracing::warn!(wait = ?LEAVE_WAIT, "sessions still writing: releasing the lease anyway");
+        }
         self.release().await;
         None
     }
