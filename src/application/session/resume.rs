@@ -1,9 +1,9 @@
 //! Taking over a live call another gateway instance answered (`[ha]`): the
 //! caller and the call's bridge are still on Asterisk, the old media channel
 //! sends audio to a process that is gone. A new externalMedia channel toward
-//! this instance joins the bridge, the old one is hung up, the recogniser
-//! opens, and the conversation goes on under its conversation id with
-//! `session.resume_text` (`ha.resume_text`) said first.
+//! this instance joins the bridge, the recogniser opens, the conversation
+//! goes on under its conversation id with `session.resume_text`
+//! (`ha.resume_text`) said first, and the old channel is hung up.
 
 use super::run::Session;
 use crate::{
@@ -88,26 +88,38 @@ impl Session {
         let text = self.deps.config.resume_text.clone();
         tracing::warn!(old_media = %from.old_media, "call taken over from another instance");
         self.core.at(self.now).converse(Some(text));
+        self.hang_up_old_media(from.old_media);
         !self.core.is_ended()
     }
 
-    /// New media leg and channel into the call's existing bridge, then the
-    /// old channel hung up (both are in the bridge for a moment: no instant
-    /// with neither).
+    /// The old media channel goes once the call is back: the caller's audio
+    /// does not wait for its hangup, nor does the next call's re-attach (a
+    /// loaded Asterisk took up to `ari.request_timeout` to answer one). It
+    /// sits silent in the bridge meanwhile: its process is gone.
+    fn hang_up_old_media(&self, old: ChannelId) {
+        let t = self.deps.telephony.clone();
+        let span = tracing::Span::current();
+        tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                ignore_gone(
+                    "hang up the media channel of the instance the call was taken from",
+                    t.hangup(&old, HangupCause::Normal).await,
+                );
+            },
+            span,
+        ));
+    }
+
+    /// New media leg and channel into the call's existing bridge (the old
+    /// channel is hung up after: no instant with neither).
     async fn reattach_media(&mut self, old: &ChannelId) -> Result<(), String> {
         let (_, format, attach) = self.open_leg().await?;
-        let t = self.deps.telephony.clone();
         let bridge = bridge_id(&self.call_id);
         self.res.bridge = Some(bridge.clone());
         let media_channel = next_media_channel(&self.call_id, old);
         let latch = self
             .create_media_channel(&media_channel, &attach, format)
             .await?;
-        self.bridge_media(&bridge, &media_channel, latch).await?;
-        ignore_gone(
-            "hang up the media channel of the instance the call was taken from",
-            t.hangup(old, HangupCause::Normal).await,
-        );
-        Ok(())
+        self.bridge_media(&bridge, &media_channel, latch).await
     }
 }
