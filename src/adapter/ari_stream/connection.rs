@@ -110,24 +110,15 @@ pub(super) async fn pump(
     let mut ping = tokio::time::interval(cfg.ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.reset(); // the first tick would fire at once
-    // Set when a ping goes out with nothing heard since; any frame clears it.
-    let mut unanswered_since: Option<Instant> = None;
+    let mut pings = PingWatch::default();
     let ended = loop {
+        // Biased: what the socket holds is read before a ping's deadline is
+        // judged (see `PingWatch`).
         tokio::select! {
+            biased;
             _ = stop.changed() => break Ended::Stopped,
-            _ = ping.tick() => {
-                if let Some(since) = unanswered_since
-                    && since.elapsed() >= cfg.pong_timeout
-                {
-                    break Ended::Dead;
-                }
-                unanswered_since.get_or_insert_with(Instant::now);
-                if let Err(e) = ws.send(Message::Ping(Vec::new().into())).await {
-                    break Ended::Error(e.to_string());
-                }
-            }
             msg = ws.next() => {
-                unanswered_since = None;
+                pings.heard();
                 match msg {
                     None => break Ended::Closed { code: None },
                     Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)) => {
@@ -145,6 +136,14 @@ pub(super) async fn pump(
                     }
                     Some(Ok(Message::Binary(_))) => { metrics.unexpected_frames.inc(); }
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                }
+            }
+            _ = ping.tick() => {
+                if pings.tick(Instant::now(), cfg.pong_timeout) == Verdict::Dead {
+                    break Ended::Dead;
+                }
+                if let Err(e) = ws.send(Message::Ping(Vec::new().into())).await {
+                    break Ended::Error(e.to_string());
                 }
             }
         }
@@ -178,5 +177,49 @@ async fn deliver(
             tracing::warn!(error = %e, event = %sample, "undecodable ARI event skipped");
             None
         }
+    }
+}
+
+/// Whether the connection still answers: pings sent with nothing heard since.
+///
+/// Dead takes two pings in a row unanswered *and* the pong timeout passed
+/// since the first. A process starved for longer than the timeout (its
+/// runtime busy, the machine loaded) wakes at one tick with the pong of its
+/// last ping unread: by time alone it would call a live connection dead,
+/// reconnect, and lose every hangup in between (20 calls ended
+/// `channel_lost` so, under load, on the real Asterisk). The second ping
+/// gives the socket one more interval to show it is alive.
+#[derive(Debug, Default)]
+pub(super) struct PingWatch {
+    /// When the first unanswered ping went out.
+    since: Option<Instant>,
+    /// Pings sent since anything was heard.
+    unanswered: u32,
+}
+
+/// What a ping tick decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Send a ping.
+    Ping,
+    /// Nothing heard for two pings and the timeout: reconnect.
+    Dead,
+}
+
+impl PingWatch {
+    /// A frame came: the connection is alive.
+    pub(super) fn heard(&mut self) {
+        self.since = None;
+        self.unanswered = 0;
+    }
+
+    /// A tick at `now`.
+    pub(super) fn tick(&mut self, now: Instant, timeout: std::time::Duration) -> Verdict {
+        if self.unanswered >= 2 && self.since.is_some_and(|s| now.duration_since(s) >= timeout) {
+            return Verdict::Dead;
+        }
+        self.since.get_or_insert(now);
+        self.unanswered += 1;
+        Verdict::Ping
     }
 }

@@ -375,3 +375,37 @@ async fn wrong_credentials_show_in_readiness_and_are_retried() {
         .unwrap()
         .unwrap();
 }
+
+/// A reader starved past the pong timeout wakes at one tick with its last
+/// ping's pong unread: it pings again instead of calling the connection
+/// dead (by time alone it did, and 20 calls on the real Asterisk ended
+/// `channel_lost`). Two pings unanswered past the timeout are dead.
+#[test]
+fn one_late_tick_is_a_ping_two_unanswered_past_the_timeout_are_dead() {
+    use super::connection::{PingWatch, Verdict};
+    let timeout = Duration::from_secs(3);
+    let t0 = tokio::time::Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let mut w = PingWatch::default();
+    assert_eq!(w.tick(at(0), timeout), Verdict::Ping);
+    // Starved for 10 s: the first tick after it pings again.
+    assert_eq!(w.tick(at(10_000), timeout), Verdict::Ping);
+    // The pong was waiting: heard, alive.
+    w.heard();
+    assert_eq!(w.tick(at(12_000), timeout), Verdict::Ping);
+    assert_eq!(
+        w.tick(at(14_000), timeout),
+        Verdict::Ping,
+        "2 s: within the timeout"
+    );
+    assert_eq!(
+        w.tick(at(16_000), timeout),
+        Verdict::Dead,
+        "two unanswered, 4 s"
+    );
+    // A silent connection at the defaults is found dead at the third tick,
+    // as before: 4 s after its first unanswered ping.
+    let mut w = PingWatch::default();
+    let verdicts: Vec<Verdict> = [0, 2_000, 4_000].map(|ms| w.tick(at(ms), timeout)).into();
+    assert_eq!(verdicts, [Verdict::Ping, Verdict::Ping, Verdict::Dead]);
+}
