@@ -184,6 +184,33 @@ async fn records_of_an_older_holder_are_refused_once_a_newer_one_wrote() {
     );
 }
 
+/// A lease task as the gateway runs it (its own thread), holding as `name`.
+fn driver(
+    redis: &RedisServer,
+    name: &str,
+    timing: LeaseTiming,
+) -> (
+    Arc<Fence>,
+    watch::Receiver<Role>,
+    oneshot::Sender<oneshot::Sender<()>>,
+) {
+    let fence = Arc::new(Fence::default());
+    let (role_tx, role) = watch::channel(Role::Standby);
+    let (release, release_rx) = oneshot::channel();
+    let store = || Ok::<_, String>(Arc::new(lease(redis, name)) as Arc<dyn LeaseStore>);
+    let superseded = Arc::new(watch::channel(0).0);
+    lease::spawn(
+        store,
+        timing,
+        fence.clone(),
+        role_tx,
+        superseded,
+        release_rx,
+    )
+    .unwrap();
+    (fence, role, release)
+}
+
 #[tokio::test]
 async fn two_drivers_make_one_active_and_a_release_makes_the_other_active() {
     let redis = RedisServer::start().unwrap();
@@ -191,23 +218,10 @@ async fn two_drivers_make_one_active_and_a_release_makes_the_other_active() {
         ttl: Duration::from_millis(TTL_MS),
         renew_every: Duration::from_millis(200),
     };
-    let start = |name: &str| {
-        let fence = Arc::new(Fence::default());
-        let (role_tx, role) = watch::channel(Role::Standby);
-        let (release, release_rx) = oneshot::channel();
-        let store: Arc<dyn LeaseStore> = Arc::new(lease(&redis, name));
-        let superseded = Arc::new(watch::channel(0).0);
-        tokio::spawn(lease::run(
-            store,
-            timing,
-            fence.clone(),
-            role_tx,
-            superseded,
-            release_rx,
-        ));
-        (fence, role, release)
-    };
-    let mut drivers = vec![start("gw-a"), start("gw-b")];
+    let mut drivers = vec![
+        driver(&redis, "gw-a", timing),
+        driver(&redis, "gw-b", timing),
+    ];
     let active = |r: &watch::Receiver<Role>| matches!(*r.borrow(), Role::Active { .. });
     let actives = |d: &[(Arc<Fence>, watch::Receiver<Role>, _)]| {
         d.iter().filter(|(_, r, _)| active(r)).count()
@@ -261,20 +275,7 @@ fn a_starved_runtime_keeps_its_lease() {
         ttl: Duration::from_millis(TTL_MS),
         renew_every: Duration::from_millis(200),
     };
-    let fence = Arc::new(Fence::default());
-    let (role_tx, mut role) = watch::channel(Role::Standby);
-    let (_release, release_rx) = oneshot::channel();
-    let store = || Ok::<_, String>(Arc::new(lease(&redis, "gw-a")) as Arc<dyn LeaseStore>);
-    let superseded = Arc::new(watch::channel(0).0);
-    lease::spawn(
-        store,
-        timing,
-        fence.clone(),
-        role_tx,
-        superseded,
-        release_rx,
-    )
-    .unwrap();
+    let (fence, mut role, _release) = driver(&redis, "gw-a", timing);
     let token = runtime.block_on(async {
         tokio::time::timeout(Duration::from_secs(5), async {
             loop {
