@@ -99,10 +99,8 @@ impl LeaseCore {
     /// The role at `now`: active only while the last confirmation is recent
     /// enough (a result that came late does not make it active).
     pub fn role(&self, now: Instant) -> Role {
-        match self.confirmed_at {
-            Some(at) if now < at + self.timing.active_for() && self.token != 0 => {
-                Role::Active { token: self.token }
-            }
+        match self.active_until() {
+            Some(until) if now < until => Role::Active { token: self.token },
             _ => Role::Standby,
         }
     }
