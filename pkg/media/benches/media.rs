@@ -5,6 +5,8 @@
 //! - `media/inbound_frame_earshot`: the same with the earshot VAD.
 //! - `media/outbound_frame`: one 20 ms chunk of 24 kHz PCM → 24→8 kHz →
 //!   µ-law → pacer → one serialized RTP packet.
+//! - `media/resample_8k_16k_frame`, `media/resample_24k_8k_frame`: the
+//!   polyphase FIR alone, the largest part of both.
 //!
 //! Time is synthetic: each iteration advances a base `Instant` by 20 ms, so
 //! every iteration is one frame of a steady call (one in, one out).
@@ -115,5 +117,21 @@ fn tone_detector(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, inbound, outbound, tone_detector);
+/// The FIR resampler alone: caller audio up to the STT's rate (every frame
+/// of every call), agent audio down to the wire's.
+fn resample(c: &mut Criterion) {
+    for (from, to, name) in [
+        (8000, 16000, "media/resample_8k_16k_frame"),
+        (24000, 8000, "media/resample_24k_8k_frame"),
+    ] {
+        let mut r = vg_media::resample::FrameResampler::new(from, to).unwrap();
+        let input = tone(r.input_len(), from);
+        let mut out = vec![0i16; r.output_len()];
+        c.bench_function(name, |b| {
+            b.iter(|| black_box(r.process(black_box(&input), &mut out).unwrap()))
+        });
+    }
+}
+
+criterion_group!(benches, inbound, outbound, resample, tone_detector);
 criterion_main!(benches);

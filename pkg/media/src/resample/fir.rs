@@ -7,8 +7,18 @@
 //! budget for caller audio → STT. A windowed-sinc polyphase filter of 32 taps
 //! per phase (scaled up for decimation) delays about 2 ms, keeps > 70 dB of
 //! stopband (Kaiser, β = 8) and runs as i16 × i16 → i32 dot products that the
-//! compiler vectorizes (`pmaddwd` on baseline x86-64). 22.05 kHz pairs (ratios
-//! like 441/160) stay on the FFT resampler.
+//! compiler vectorizes on baseline x86-64. 22.05 kHz pairs (ratios like
+//! 441/160) stay on the FFT resampler.
+//!
+//! # Doubling the rate: a half-band filter
+//! Every call's audio goes 8 → 16 kHz for the VAD and the STT, fifty frames a
+//! second. For L/M = 2/1 the prototype is a half-band filter (cutoff at the
+//! input's Nyquist, odd length): every other tap is zero but the centre, so
+//! one of the two phases is a pure delay and its outputs are copies of the
+//! input. Half the outputs then cost no multiply; the other phase keeps its
+//! 32 taps. Its -6 dB point is at 4 kHz, where µ-law telephone audio has no
+//! content left (the network band stops at 3.4 kHz); the image of 3 kHz at
+//! 5 kHz is still > 70 dB down.
 
 /// Taps per phase for a pure interpolator; decimators get `max(L, M)` times
 /// this in total so their cutoff is as sharp relative to the lower rate.
@@ -18,7 +28,9 @@ const BETA: f64 = 8.0;
 /// Cutoff as a fraction of the lower rate: the -6 dB point at 0.45 × rate
 /// (3.6 kHz for 8 kHz), leaving the transition band below Nyquist.
 const CUTOFF: f64 = 0.45;
-/// Fixed-point scale of the coefficients (Q15).
+/// Fixed-point scale of the coefficients: Q15, or Q14 for a filter whose
+/// taps add up (in magnitude) to more than the accumulators could hold at
+/// full-scale input (the half-band filter's sharp edge).
 const Q: u32 = 15;
 
 /// Rational L/M resampler: `up` phases of `taps` coefficients each.
@@ -31,6 +43,11 @@ pub(super) struct Fir {
     /// `taps - 1` samples of history followed by the current frame.
     buf: Box<[i16]>,
     delay: usize,
+    /// Per phase: the one tap of a phase that is a pure delay (the half-band
+    /// filter's centre), whose outputs are copied instead of filtered.
+    copy_tap: Box<[Option<usize>]>,
+    /// The coefficients' fixed-point scale (Q15 or Q14).
+    q: u32,
 }
 
 /// The reduced ratio `to/from` as (L, M) if a FIR serves it.
@@ -51,12 +68,27 @@ impl Fir {
         // Taps per phase: a multiple of 8 for the dot product's lanes.
         let taps = (TAPS * up.max(down)).div_ceil(up).next_multiple_of(8);
         let len = taps * up;
-        // Cutoff in cycles per sample at the interpolated rate L × from.
-        let fc = CUTOFF * f64::from(from_hz.min(to_hz)) / (up as f64 * f64::from(from_hz));
-        let mid = (len - 1) as f64 / 2.0;
+        let half_band = (up, down) == (2, 1);
+        // Cutoff in cycles per sample at the interpolated rate L × from: the
+        // input's Nyquist for a half-band filter.
+        let fc = if half_band {
+            0.25
+        } else {
+            CUTOFF * f64::from(from_hz.min(to_hz)) / (up as f64 * f64::from(from_hz))
+        };
+        // A half-band filter has odd length (the last tap of `len` stays
+        // zero), so that its centre falls on a tap.
+        let mid = if half_band {
+            (len - 2) as f64 / 2.0
+        } else {
+            (len - 1) as f64 / 2.0
+        };
         let proto: Vec<f64> = (0..len)
             .map(|k| {
                 let x = k as f64 - mid;
+                if x > mid {
+                    return 0.0;
+                }
                 let sinc = if x == 0.0 {
                     2.0 * fc
                 } else {
@@ -66,23 +98,50 @@ impl Fir {
                 sinc * bessel_i0(BETA * (1.0 - r * r).max(0.0).sqrt()) / bessel_i0(BETA)
             })
             .collect();
+        let phases: Vec<Vec<f64>> = (0..up)
+            .map(|p| {
+                let phase: Vec<f64> = (0..taps).map(|j| proto[p + j * up]).collect();
+                // Unit gain per phase: no DC ripple at the input rate.
+                let sum: f64 = phase.iter().sum();
+                phase.iter().map(|c| c / sum).collect()
+            })
+            .collect();
+        // The largest scale at which |Σ c·x| stays below 2^31 for any input.
+        let l1 = phases
+            .iter()
+            .map(|ph| ph.iter().map(|c| c.abs()).sum::<f64>())
+            .fold(0.0, f64::max);
+        let q = if l1 * 32768.0 * f64::from(1u32 << Q) < 0.99 * f64::from(i32::MAX) {
+            Q
+        } else {
+            Q - 1
+        };
         let mut coeffs = vec![0i16; len];
-        for p in 0..up {
-            let phase: Vec<f64> = (0..taps).map(|j| proto[p + j * up]).collect();
-            // Unit gain per phase: no DC ripple at the input rate.
-            let sum: f64 = phase.iter().sum();
+        for (p, phase) in phases.iter().enumerate() {
             for (k, c) in coeffs[p * taps..][..taps].iter_mut().enumerate() {
-                let v = phase[taps - 1 - k] / sum * f64::from(1u32 << Q);
+                let v = phase[taps - 1 - k] * f64::from(1u32 << q);
                 *c = v.round().clamp(-32768.0, 32767.0) as i16;
             }
         }
+        let copy_tap = coeffs
+            .chunks_exact(taps)
+            .map(|phase| {
+                let mut nonzero = phase.iter().enumerate().filter(|(_, c)| **c != 0);
+                match (nonzero.next(), nonzero.next()) {
+                    (Some((k, &c)), None) if i32::from(c) >= (1 << q) - 1 => Some(k),
+                    _ => None,
+                }
+            })
+            .collect();
         Self {
             up,
             down,
             taps,
             coeffs: coeffs.into_boxed_slice(),
             buf: vec![0; taps - 1 + n_in].into_boxed_slice(),
-            delay: ((len - 1) as f64 / 2.0 / down as f64).round() as usize,
+            delay: (mid / down as f64).round() as usize,
+            copy_tap,
+            q,
         }
     }
 
@@ -99,10 +158,15 @@ impl Fir {
         // Input index and phase of each output, stepped without a division.
         let (mut i, mut p) = (0, 0);
         for o in output.iter_mut() {
-            let x = &self.buf[i..i + self.taps];
-            let c = &self.coeffs[p * self.taps..][..self.taps];
-            let y = (dot(x, c) + (1 << (Q - 1))) >> Q;
-            *o = y.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+            *o = match self.copy_tap[p] {
+                Some(k) => self.buf[i + k],
+                None => {
+                    let x = &self.buf[i..i + self.taps];
+                    let c = &self.coeffs[p * self.taps..][..self.taps];
+                    let y = (dot(x, c) + (1 << (self.q - 1))) >> self.q;
+                    y.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
+                }
+            };
             p += self.down;
             while p >= self.up {
                 p -= self.up;
@@ -177,6 +241,42 @@ mod tests {
             r.process(&frame, &mut out[f * n_out..][..n_out]).unwrap();
         }
         out.split_off(n_out * 10)
+    }
+
+    #[test]
+    fn doubling_the_rate_copies_every_other_sample_and_filters_the_rest() {
+        let (up, down) = ratio(8000, 16000).unwrap();
+        let mut f = Fir::new(8000, 16000, up, down, 160);
+        let copied: Vec<usize> = f.copy_tap.iter().flatten().copied().collect();
+        assert_eq!(
+            copied.len(),
+            1,
+            "one phase of the half-band filter is a delay"
+        );
+        let p = f.copy_tap.iter().position(Option::is_some).unwrap();
+        // Noise-like input: nothing a filter would pass unchanged.
+        let x: Vec<i16> = (0..480u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 17) as i16)
+            .collect();
+        let mut y = vec![0i16; 960];
+        for (xs, ys) in x.chunks_exact(160).zip(y.chunks_exact_mut(320)) {
+            f.process(xs, ys);
+        }
+        let shift = f.taps - 1 - copied[0];
+        for i in shift..480 {
+            assert_eq!(y[2 * i + p], x[i - shift], "copied output {}", 2 * i + p);
+        }
+        // The other phase is filtered: not a copy of any input sample.
+        let other = (shift..480)
+            .filter(|&i| y[2 * i + 1 - p] != x[i - shift])
+            .count();
+        assert!(other > 400, "{other} of the other phase's outputs differ");
+        // No other pair has a phase that is a pure delay.
+        for &(from, to) in &[(16000, 8000), (8000, 24000), (24000, 8000), (16000, 48000)] {
+            let (up, down) = ratio(from, to).unwrap();
+            let g = Fir::new(from, to, up, down, frame_len(from));
+            assert!(g.copy_tap.iter().all(Option::is_none), "{from}->{to}");
+        }
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn one_khz_tone_keeps_frequency_level_and_continuity_for_every_pair() {
 #[test]
 fn delay_is_2_ms_on_the_fir_half_a_frame_on_the_fft_and_zero_for_passthrough() {
     let r = FrameResampler::new(8000, 16000).unwrap();
-    assert_eq!(r.delay(), 32); // 2 ms at 16 kHz (polyphase FIR)
+    assert_eq!(r.delay(), 31); // 2 ms at 16 kHz (half-band FIR)
     let r = FrameResampler::new(24000, 8000).unwrap();
     assert_eq!(r.delay(), 16); // 2 ms at 8 kHz
     let r = FrameResampler::new(22050, 8000).unwrap();
