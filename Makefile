@@ -106,7 +106,8 @@ bench-sip:
 ## runs each scenario small): 100+ concurrent simulated calls per fault, the
 ## Asterisk ones also with 10 real calls, the [ha] takeover with 50 live calls
 ## through 20 SIGKILLs (lease expiry and kill to audio back p50/p99, calls
-## lost, in its notes); writes bench/results/<date>-faults.{json,md}
+## lost, in its notes; VG_HA_CALLS=20 on a 2-core machine, where 50 recorded
+## callers overload Asterisk); writes bench/results/<date>-faults.{json,md}
 bench-faults: deps-test
 	rm -rf $(TARGET_DIR)/faults
 	VG_FAULTS=full VG_FAULTS_OUT=$(abspath $(TARGET_DIR))/faults $(CARGO) test -p voice-gateway \
