@@ -188,7 +188,8 @@ impl UdpMediaEndpoint {
             tracing::warn!(call = %request.call, "slin16 over UnicastRTP is one-way: Asterisk drops our PT 118");
         }
         Ok((
-            UdpWire::new(socket, lease, self.asterisk_hosts.clone()),
+            UdpWire::new(socket, lease, self.asterisk_hosts.clone())
+                .map_err(|e| MediaError::Bind(crate::application::ports::Cause::new(e)))?,
             local,
         ))
     }

@@ -107,3 +107,38 @@ async fn a_set_peer_refuses_anyone_else_from_the_first_packet() {
     };
     assert_eq!(peer, asterisk.addr());
 }
+
+/// Datagrams queued while the leg was not running (a stall, a burst from
+/// Asterisk) are read in batches: all of them, and the leg goes
+/// on waiting for more after a batch that emptied the queue and after one
+/// that filled every buffer.
+#[tokio::test]
+async fn a_burst_queued_while_the_leg_waited_is_read_whole() {
+    let ep = endpoint(1);
+    let mut leg = open(&ep).await;
+    let mut asterisk = Peer::new().await;
+    leg.commands
+        .control
+        .send(MediaCommand::SetPeer(asterisk.addr()))
+        .await
+        .unwrap();
+    // One thread: the leg's task runs only when this one waits, so each
+    // burst is queued whole before the leg reads any of it: 11 ends with a
+    // short batch, 4 with a full one (an empty read follows), 1 is short.
+    let mut sent = 0u32;
+    for burst in [11, 4, 1] {
+        for _ in 0..burst {
+            asterisk.send(leg.local, &tone_frame(sent)).await;
+            sent += 1;
+        }
+        until("the burst read", || {
+            ep.metrics().packets_in.get() == sent as u64
+        })
+        .await;
+    }
+    let MediaEvent::Latched { peer } = next_event(&mut leg).await else {
+        panic!("the latch comes with the peer's first packet");
+    };
+    assert_eq!(peer, asterisk.addr());
+    assert_eq!(ep.metrics().dropped_malformed.get(), 0);
+}
