@@ -142,3 +142,24 @@ async fn a_burst_queued_while_the_leg_waited_is_read_whole() {
     assert_eq!(peer, asterisk.addr());
     assert_eq!(ep.metrics().dropped_malformed.get(), 0);
 }
+
+/// An empty datagram (nothing to split at a stride) is still one bad
+/// packet: counted, and the leg goes on hearing its peer.
+#[tokio::test]
+async fn an_empty_datagram_is_counted_malformed_and_the_leg_goes_on() {
+    let ep = endpoint(1);
+    let leg = open(&ep).await;
+    let mut asterisk = Peer::new().await;
+    leg.commands
+        .control
+        .send(MediaCommand::SetPeer(asterisk.addr()))
+        .await
+        .unwrap();
+    asterisk.socket.send_to(&[], leg.local).await.unwrap();
+    until("the empty datagram to be counted", || {
+        ep.metrics().dropped_malformed.get() == 1
+    })
+    .await;
+    asterisk.send(leg.local, &SILENCE).await;
+    until("the peer's packet", || ep.metrics().packets_in.get() == 1).await;
+}
