@@ -98,11 +98,16 @@ pub(crate) fn resample(pcm: &[i16], from: u32, to: u32) -> Vec<i16> {
     out
 }
 
-/// Lower-case words without punctuation.
+/// Lower-case words without punctuation. Apostrophes inside a word go too:
+/// "Steven's" and "Stevens" sound the same, and which one Whisper writes is
+/// spelling, not hearing.
 pub(crate) fn words(text: &str) -> Vec<String> {
     text.split_whitespace()
         .map(|w| {
             w.trim_matches(|c: char| !c.is_alphanumeric())
+                .chars()
+                .filter(|c| !matches!(c, '\'' | '\u{2019}'))
+                .collect::<String>()
                 .to_lowercase()
         })
         .filter(|w| !w.is_empty())
