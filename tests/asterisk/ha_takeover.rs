@@ -8,10 +8,11 @@ use crate::{
     audio::{secs, sentences, utterance},
     calls::{DID, T},
     gateway::{Gateway, GatewayConfig, ROUTES},
-    ha::{active, ha_config_timed, pair_timed, role},
+    ha::{active, ha_config_timed, pair_in_timed, pair_timed, role},
+    outbound::{ANSWERS, callee_heard, originate, outbound_setup},
     rig::{Rig, Setup},
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::{
     path::Path,
     time::{Duration, SystemTime},
@@ -471,5 +472,79 @@ fn ha_an_instance_restarted_alone_resumes_its_own_calls() {
         let ended = rig.gw.until_type("call.ended", Some(&c.id), T);
         assert_eq!(ended["data"]["reason"], "caller_hangup", "{ended}");
     }
+    rig.finish();
+}
+
+/// An answered outbound call (placed through the API on the active
+/// instance) in conversation when the active instance is SIGKILLed: the
+/// standby takes it over with the tenant and agent of its request, the
+/// callee hears the resume sentence within 3 s of the kill, the call keeps
+/// its direction and the API client's metadata, and it ends once, by the
+/// standby's API.
+#[test]
+fn ha_an_answered_outbound_call_goes_on_with_the_standby_after_a_sigkill() {
+    let redis = RedisServer::start().expect("redis-server starts");
+    let setup = outbound_setup("[session]\nsilence_timeout = \"60s\"\n");
+    let (mut rig, b, _) = pair_in_timed(&redis, setup, LEASE_TTL, RENEW);
+    let view = originate(
+        &rig,
+        json!({"to": ANSWERS, "agent_id": "builtin", "metadata": {"crm": "case-42"}}),
+    );
+    let id = view["call_id"].as_str().unwrap().to_owned();
+    let answered = rig.gw.until_type("call.answered", Some(&id), T);
+    let answered = humantime::parse_rfc3339(answered["time"].as_str().unwrap()).unwrap();
+    // The greeting played out to the callee; the record says in conversation.
+    rig.gw.until_type("tts.generated", Some(&id), T);
+    let mut record = Value::Null;
+    assert!(
+        wait_until(T, || {
+            record = b.call_record(&id);
+            record["state"] == "active"
+        }),
+        "{record}"
+    );
+    let a_events = rig.gw.events();
+    rig.gw.kill();
+    let killed = SystemTime::now();
+    assert!(wait_until(T, || active(&b)), "the standby never took over");
+    let resumed = b.until_type("tts.generated", Some(&id), T);
+    assert_eq!(
+        resumed["data"]["text"], "Sorry, where were we?",
+        "{resumed}"
+    );
+    assert!(
+        media_per_bridge(&rig).iter().all(|(_, m)| *m == 1),
+        "one media channel in the call's bridge: {:?}",
+        media_per_bridge(&rig)
+    );
+    let record = b.call_record(&id);
+    assert_eq!(record["state"], "active", "{record}");
+    assert_eq!(record["direction"], "outbound", "{record}");
+    assert_eq!(record["metadata"]["crm"], "case-42", "{record}");
+    // Let the resume sentence play out to the callee's recording.
+    std::thread::sleep(Duration::from_secs(3));
+    let (status, body) = b.http("POST", &format!("/v1/calls/{id}/hangup"), None, true);
+    assert_eq!(status, 202, "{body}");
+    let ended = b.until_type("call.ended", Some(&id), T);
+    assert_eq!(ended["data"]["reason"], "agent_hangup", "{ended}");
+    assert_eq!(ended["data"]["direction"], "outbound", "{ended}");
+    assert_eq!(ends_of(&a_events, &id) + ends_of(&b.events(), &id), 1);
+    let heard = callee_heard(&rig.ast);
+    let at = killed.duration_since(answered).unwrap_or_default();
+    let spans = sentences(&heard);
+    let Some(back) = back_after(&heard, at) else {
+        panic!(
+            "the callee heard nothing after the kill at {at:?}: {:?}",
+            secs(&spans)
+        );
+    };
+    eprintln!(
+        "outbound call taken over: killed at {:.2} s, the callee heard the agent again {:.2} s \
+         after the kill",
+        at.as_secs_f64(),
+        (back - at).as_secs_f64()
+    );
+    assert!(back - at < AUDIO_BACK, "{:?}", secs(&spans));
+    rig.gw = b;
     rig.finish();
 }

@@ -50,7 +50,7 @@ pub(crate) fn outbound_setup(extra_toml: &str) -> Setup {
 }
 
 /// `POST /v1/calls`; asserts a 201 in state `originating`, returns the record.
-fn originate(rig: &Rig, body: Value) -> Value {
+pub(crate) fn originate(rig: &Rig, body: Value) -> Value {
     let (status, view) = rig.gw.http("POST", "/v1/calls", Some(body), true);
     assert_eq!(status, 201, "{view}");
     assert_eq!(view["state"], "originating", "{view}");
@@ -59,7 +59,7 @@ fn originate(rig: &Rig, body: Value) -> Value {
 }
 
 /// What the callee heard (its `callee-*-rx.wav`).
-fn callee_heard(ast: &AsteriskServer) -> wav::Wav {
+pub(crate) fn callee_heard(ast: &AsteriskServer) -> wav::Wav {
     crate::audio::recorded_heard(ast, "callee-", T)
 }
 

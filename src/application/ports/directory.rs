@@ -58,6 +58,29 @@ fn yes() -> bool {
 }
 
 impl Route {
+    /// An outbound call's: the tenant and agent the API request named, the
+    /// instance's speech, transport and format. Rebuilt from the call's
+    /// record when another instance takes the call over, so it holds
+    /// nothing the record does not.
+    pub fn outbound(tenant: TenantId, agent: AgentId) -> Self {
+        Self {
+            tenant,
+            agent,
+            greeting: None,
+            language: "en-US".into(),
+            stt: None,
+            tts: None,
+            stt_fallback: Vec::new(),
+            tts_fallback: Vec::new(),
+            secure_dtmf: false,
+            store_transcripts: true,
+            on_start_failure: None,
+            max_live_calls: None,
+            transport: None,
+            format: None,
+        }
+    }
+
     /// The call's transport and format: the route's, else the instance's.
     pub fn media(&self, transport: Transport, format: WireFormat) -> (Transport, WireFormat) {
         let t = self.transport.unwrap_or(transport);

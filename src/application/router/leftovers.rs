@@ -93,7 +93,11 @@ pub(super) fn remains(call: &CallId, channels: &[ChannelId], bridges: &[Bridge])
     let bid = bridge_id(call);
     if let Some(b) = bridges.iter().find(|b| b.id == bid) {
         r.bridge = Some(b.id.clone());
-        r.caller = b.channels.iter().find(|c| !is_own_channel(c)).cloned();
+        // The caller, or the callee an outbound call placed (`vg-o-`).
+        let outbound = OwnChannel::Outbound(call.clone()).id();
+        r.caller = (b.channels.iter())
+            .find(|c| !is_own_channel(c) || **c == outbound)
+            .cloned();
         r.handed_over = b
             .channels
             .iter()

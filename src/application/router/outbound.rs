@@ -288,22 +288,7 @@ impl CallRouter {
 
     async fn answered(&mut self, channel: &ChannelId, name: &str) -> Option<Outcome> {
         let p = self.pending.remove(channel)?;
-        let route = Route {
-            tenant: p.request.tenant.clone(),
-            agent: p.agent.clone(),
-            greeting: None,
-            language: "en-US".into(),
-            stt: None,
-            tts: None,
-            stt_fallback: Vec::new(),
-            tts_fallback: Vec::new(),
-            secure_dtmf: false,
-            store_transcripts: true,
-            on_start_failure: None,
-            max_live_calls: None,
-            transport: None,
-            format: None,
-        };
+        let route = Route::outbound(p.request.tenant.clone(), p.agent.clone());
         let (t, data) = outbound_event(EventData::CallAnswered(self.answered_data(&route)), None);
         let published = p.published + 1;
         self.publish(&p.call_id, &p.request.tenant, t, data, published)

@@ -3,8 +3,9 @@
 //! active, each live call a member's records name (this instance's own
 //! too: an earlier process of it may have left them) is either resumed
 //! (`session::spawn_taken_over`: its audio re-attached, its conversation
-//! continued) or, when it cannot be (its caller gone, an outbound or
-//! ringing call, no conversation yet, no room), ended as a leftover
+//! continued; an outbound call with the tenant and agent of its request)
+//! or, when it cannot be (its caller gone, ringing or being screened, no
+//! conversation yet, no room), ended as a leftover
 //! (`call.ended` reason `gateway_restart`). Calls handed to a person are
 //! left to the handed-over watch, as after a restart.
 
@@ -15,10 +16,14 @@ use super::{
 use crate::{
     application::{
         own_ids::{OwnChannel, is_own_channel},
+        ports::directory::Route,
         ports::{calls::CallSummary, lease::LeaseStore, orchestrator::ConversationId},
-        session::{InboundCall, Takeover, spawn_taken_over},
+        session::{InboundCall, OutboundStart, Takeover, spawn_taken_over},
     },
-    domain::{CallId, Did, call::Direction, call::EndReason},
+    domain::{
+        CallId, Did,
+        call::{Call, Direction, EndReason},
+    },
 };
 use ari::{Bridge, ChannelId};
 use std::{collections::HashSet, sync::Arc};
@@ -156,9 +161,6 @@ fn resumable(
     bridges: &[Bridge],
     reattach: &Arc<tokio::sync::Semaphore>,
 ) -> Result<(InboundCall, Takeover), &'static str> {
-    if call.direction != Direction::Inbound {
-        return Err("outbound calls are not taken over");
-    }
     if call.state != "active" {
         return Err("not in conversation (ringing, answering or transferring)");
     }
@@ -193,12 +195,33 @@ fn resumable(
         .as_deref()
         .and_then(|d| Did::parse(d).ok())
         .ok_or("no DID in the record")?;
+    // An outbound call goes on with the tenant and agent its request named
+    // (the route the router gave it, rebuilt); an inbound call's DID is
+    // looked up again.
+    let outbound = match call.direction {
+        Direction::Inbound => None,
+        Direction::Outbound => Some(OutboundStart {
+            call_id: call.call_id.clone(),
+            route: Route::outbound(
+                call.tenant_id.clone(),
+                call.agent_id.clone().ok_or("no agent in the record")?,
+            ),
+            call: Call::resumed(
+                Direction::Outbound,
+                call.created_at,
+                call.answered_at.unwrap_or(call.created_at),
+            ),
+            metadata: call.metadata.clone(),
+            detect_machine: None,
+            published: resume.sequence,
+        }),
+    };
     let inbound = InboundCall {
         caller,
         channel_name: String::new(),
         did,
         caller_number: call.from.clone().unwrap_or_default(),
-        outbound: None,
+        outbound,
     };
     let from = Takeover {
         record: call.clone(),

@@ -42,7 +42,12 @@ impl Session {
     /// Re-attaches the call. Returns false when it ended instead.
     pub(super) async fn resume(&mut self, from: Takeover) -> bool {
         self.res.caller = Some(self.inbound.caller.clone());
-        let route = match self.deps.directory.lookup(&self.inbound.did).await {
+        let looked_up = match self.core.route() {
+            // Outbound: the route of the API request, rebuilt from the record.
+            Some(route) => Ok(Some(route.clone())),
+            None => self.deps.directory.lookup(&self.inbound.did).await,
+        };
+        let route = match looked_up {
             Ok(Some(route)) => route,
             Ok(None) => {
                 self.end(
@@ -64,8 +69,10 @@ impl Session {
         }
         let r = &from.record;
         let answered = r.answered_at.unwrap_or(r.created_at);
-        self.core
-            .resumed(Call::resumed(r.direction, r.created_at, answered));
+        self.core.resumed(
+            Call::resumed(r.direction, r.created_at, answered),
+            r.answered_by,
+        );
         self.core.conversation_opened(from.conversation.as_str());
         self.look_up_agent(&from.conversation);
         self.conversation = Some(from.conversation.clone());

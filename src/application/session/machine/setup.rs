@@ -43,8 +43,14 @@ impl CallCore {
     /// The call is taken over from another instance: it was answered there
     /// (`call.started` and `call.answered` went out then).
     /// The next turn says so to the agent (`resumed_after_takeover`).
-    pub(crate) fn resumed(&mut self, call: crate::domain::call::Call) {
+    /// `answered_by`: the record's, for an outbound call that was screened.
+    pub(crate) fn resumed(
+        &mut self,
+        call: crate::domain::call::Call,
+        answered_by: Option<crate::domain::screening::AnsweredBy>,
+    ) {
         self.call = call;
+        self.who.answered_by = answered_by;
         self.taken_over = true;
     }
 

@@ -11,7 +11,8 @@ use crate::{
 fn resumed(cfg: SessionConfig) -> Sim {
     let mut sim = Sim::answered(cfg, None);
     let t = sim.now.wall;
-    sim.core.resumed(Call::resumed(Direction::Inbound, t, t));
+    sim.core
+        .resumed(Call::resumed(Direction::Inbound, t, t), None);
     sim.core.converse(None);
     sim.drain();
     sim.take();
