@@ -9,7 +9,7 @@ use crate::{
     calls::{DID, T},
     gateway::{Gateway, GatewayConfig, ROUTES},
     ha::{active, ha_config_timed, pair_in_timed, pair_timed, role},
-    outbound::{ANSWERS, callee_heard, originate, outbound_setup},
+    outbound::{ANSWERS, ANSWERS_LATE, RINGS, callee_heard, originate, outbound_setup},
     rig::{Rig, Setup},
 };
 use serde_json::{Value, json};
@@ -545,6 +545,68 @@ fn ha_an_answered_outbound_call_goes_on_with_the_standby_after_a_sigkill() {
         (back - at).as_secs_f64()
     );
     assert!(back - at < AUDIO_BACK, "{:?}", secs(&spans));
+    rig.gw = b;
+    rig.finish();
+}
+
+/// Two outbound calls ringing out when the active instance that placed them
+/// is SIGKILLed: the standby follows both on. The one the callee answers
+/// after the takeover (6 s of ringing) is answered by the standby, whose
+/// greeting the callee hears; the one never answered ends `no_answer` when
+/// its ring timeout passes, not `gateway_restart`. Each call's events are
+/// numbered on without a gap or a repeat across the two instances, and each
+/// ends once.
+#[test]
+fn ha_outbound_calls_ringing_out_go_on_with_the_standby_after_a_sigkill() {
+    let redis = RedisServer::start().expect("redis-server starts");
+    let (mut rig, b, _) = pair_in_timed(&redis, outbound_setup(""), LEASE_TTL, RENEW);
+    let late = originate(
+        &rig,
+        json!({"to": ANSWERS_LATE, "agent_id": "builtin", "metadata": {"crm": "case-7"}}),
+    );
+    let never = originate(
+        &rig,
+        json!({"to": RINGS, "agent_id": "builtin", "ring_timeout_secs": 10}),
+    );
+    let ids = [late, never].map(|v| v["call_id"].as_str().unwrap().to_owned());
+    for id in &ids {
+        rig.gw.until_type("call.ringing", Some(id), T);
+    }
+    let a_events = rig.gw.events();
+    rig.gw.kill();
+    assert!(wait_until(T, || active(&b)), "the standby never took over");
+    let [late, never] = &ids;
+    let answered = b.until_type("call.answered", Some(late), T);
+    assert_eq!(answered["data"]["direction"], "outbound", "{answered}");
+    b.until_type("tts.generated", Some(late), T);
+    let record = b.call_record(late);
+    assert_eq!(record["state"], "active", "{record}");
+    assert_eq!(record["metadata"]["crm"], "case-7", "{record}");
+    let ended = b.until_type("call.ended", Some(never), T);
+    assert_eq!(ended["data"]["reason"], "no_answer", "{ended}");
+    let (status, body) = b.http("POST", &format!("/v1/calls/{late}/hangup"), None, true);
+    assert_eq!(status, 202, "{body}");
+    b.until_type("call.ended", Some(late), T);
+    let b_events = b.events();
+    for id in &ids {
+        assert_eq!(ends_of(&a_events, id) + ends_of(&b_events, id), 1, "{id}");
+        let numbers: Vec<u64> = (a_events.iter().chain(&b_events))
+            .filter(|e| e["subject"] == id.as_str())
+            .map(|e| e["sequence"].as_u64().unwrap())
+            .collect();
+        let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
+        assert_eq!(
+            numbers, expected,
+            "call {id}: event numbers across the takeover"
+        );
+    }
+    let heard = callee_heard(&rig.ast);
+    let spans = sentences(&heard);
+    assert!(
+        spans.iter().any(|(s, e)| *e - *s > Duration::from_secs(1)),
+        "the callee heard the standby's greeting: {:?}",
+        secs(&spans)
+    );
     rig.gw = b;
     rig.finish();
 }

@@ -19,6 +19,8 @@ pub(crate) const ANSWERS: &str = "+15550000001";
 pub(crate) const BUSY: &str = "+15550000002";
 /// Rings and never answers.
 pub(crate) const RINGS: &str = "+15550000003";
+/// Rings for 6 s, then answers as [`ANSWERS`] does.
+pub(crate) const ANSWERS_LATE: &str = "+15550000004";
 
 /// The callees. The recordings folder is the sounds folder's sibling, so it
 /// is found from the harness's `VG_SILENCE` (`<dir>/sounds/vg-silence`).
@@ -33,6 +35,9 @@ exten => +15550000002,1,Busy(20)
 exten => +15550000003,1,Ringing()
  same => n,Wait(60)
  same => n,Hangup()
+exten => +15550000004,1,Ringing()
+ same => n,Wait(6)
+ same => n,Goto(vg-callee,+15550000001,1)
 "#;
 
 pub(crate) fn outbound_setup(extra_toml: &str) -> Setup {

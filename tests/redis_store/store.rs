@@ -3,9 +3,12 @@
 use crate::common::{call, raw, rec, store_on, tenant};
 use redis::AsyncCommands;
 use vg_testkit::RedisServer;
-use voice_gateway::application::{
-    health::DependencyState,
-    ports::{calls::ListFilter, store::CallStore},
+use voice_gateway::{
+    application::{
+        health::DependencyState,
+        ports::{calls::ListFilter, store::CallStore},
+    },
+    domain::{SayText, screening::OnMachine},
 };
 
 #[tokio::test]
@@ -148,6 +151,9 @@ async fn another_instances_live_calls_are_read_and_an_empty_index_is_no_outage()
         caller: "1795241008.163".into(),
         conversation: Some("conv-1".into()),
         sequence: 17,
+        screen: Some(OnMachine::Message(
+            SayText::parse("Please call us back.").unwrap(),
+        )),
     });
     a.store.put(r.clone()).await.unwrap();
     a.store.put(rec("acme", "c2", 1, "ended")).await.unwrap();

@@ -90,6 +90,10 @@ pub struct Resume {
     /// that takes the call over goes on from the next number and never
     /// reuses one (0: none yet).
     pub sequence: u64,
+    /// An outbound call still ringing: what its request's `detect_machine`
+    /// asked (`None`: no screening), so that its answer is screened the
+    /// same way by whichever instance sees it.
+    pub screen: Option<crate::domain::screening::OnMachine>,
 }
 
 /// Which calls to list.

@@ -303,8 +303,7 @@ impl CallRouter {
     async fn on_resynced(&mut self, snapshot: Snapshot<'_>, bridges: &[Bridge]) -> Vec<Outcome> {
         let channels = snapshot.channels;
         let gone = self.on_resync(channels);
-        let outbound = self.reconcile_ringing(&snapshot).await;
-        let mut outcomes = outbound;
+        let mut outcomes = Vec::new();
         let mut leftovers = None;
         // With `[ha]`, the calls an earlier process of this instance left
         // are taken over like any member's (a restarted instance that wins
@@ -323,6 +322,9 @@ impl CallRouter {
             taken = Some(done.len());
             outcomes.extend(done);
         }
+        // After the takeover: an outbound call it found ringing may have
+        // been answered already (its StasisStart came before it was known).
+        outcomes.extend(self.reconcile_ringing(&snapshot).await);
         let handed_over = self.adopt_handed_over(bridges);
         tracing::info!(
             taken,

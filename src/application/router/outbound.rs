@@ -22,7 +22,7 @@ use crate::{
         session::{InboundCall, OutboundStart, spawn_inbound, summary},
     },
     domain::{
-        AgentId, CallId, Did,
+        AgentId, CallId, Did, E164,
         call::{Direction, EndReason},
         events::{Answered, CallContext, Ended, EventData, EventType, Started},
     },
@@ -148,6 +148,60 @@ impl CallRouter {
         self.save(record.clone()).await;
         self.pending.insert(channel, pending);
         Ok(record)
+    }
+
+    /// Takes over an outbound call another instance placed and that still
+    /// rings out (its channel is in `channels`): followed from here as if
+    /// placed here, with the agent, metadata and screening of its request
+    /// and its events numbered on from its record's. `Err`: why it cannot
+    /// be (it is then ended as a leftover).
+    pub(super) fn ringing_taken_over(
+        &mut self,
+        call: &CallSummary,
+        channels: &[ChannelId],
+    ) -> Result<(), String> {
+        let channel = OwnChannel::Outbound(call.call_id.clone()).id();
+        if !channels.contains(&channel) {
+            return Err("its channel is gone".into());
+        }
+        let resume = call
+            .resume
+            .as_ref()
+            .ok_or("no takeover data in the record")?;
+        let to = (call.to.as_deref())
+            .and_then(|t| E164::parse(t).ok())
+            .ok_or("no callee number in the record")?;
+        let from = match call.from.as_deref() {
+            None | Some("") => None,
+            Some(f) => Some(E164::parse(f).map_err(|e| format!("caller id in the record: {e}"))?),
+        };
+        let agent = call.agent_id.clone().ok_or("no agent in the record")?;
+        let permit = (self.admission)
+            .try_admit_for(&call.tenant_id)
+            .map_err(|e| e.to_string())?;
+        let request = OriginateCall {
+            tenant: call.tenant_id.clone(),
+            to,
+            from,
+            agent: Some(agent.clone()),
+            // Asterisk times the ringing out: it was given at the originate.
+            ring_timeout: std::time::Duration::ZERO,
+            metadata: call.metadata.clone(),
+            detect_machine: resume.screen.clone(),
+        };
+        let pending = Pending {
+            call_id: call.call_id.clone(),
+            dial: Dialling::taken_over(call.created_at, call.state == "ringing"),
+            request,
+            agent,
+            permit,
+            // Placed before any snapshot this instance asks for.
+            placed_at: Some(call.created_at),
+            published: resume.sequence,
+        };
+        tracing::warn!(call_id = %call.call_id, state = %call.state, "outbound call ringing out taken over from another instance");
+        self.pending.insert(channel, pending);
+        Ok(())
     }
 
     /// The tenant may dial `to` and present `from` (a configured caller id or
@@ -415,6 +469,7 @@ impl CallRouter {
                 caller: OwnChannel::Outbound(p.call_id.clone()).id().to_string(),
                 conversation: None,
                 sequence: p.published,
+                screen: p.request.detect_machine.clone(),
             }),
             ..record
         }

@@ -49,6 +49,17 @@ impl Dialling {
         }
     }
 
+    /// A call another instance placed, taken over while it rings out:
+    /// `originating` from `started` on, `ringing` too when its record says
+    /// so (its `call.ringing` went out then).
+    pub(super) fn taken_over(started: SystemTime, ringing: bool) -> Self {
+        let mut d = Self::originate(started);
+        if ringing {
+            let _ = d.ringing(started);
+        }
+        d
+    }
+
     /// Applies one progress at `now`.
     pub(super) fn step(&mut self, progress: &Progress, now: SystemTime) -> Step {
         match progress {

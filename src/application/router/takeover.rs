@@ -3,9 +3,10 @@
 //! active, each live call a member's records name (this instance's own
 //! too: an earlier process of it may have left them) is either resumed
 //! (`session::spawn_taken_over`: its audio re-attached, its conversation
-//! continued; an outbound call with the tenant and agent of its request)
-//! or, when it cannot be (its caller gone, ringing or being screened, no
-//! conversation yet, no room), ended as a leftover
+//! continued; an outbound call with the tenant and agent of its request;
+//! an outbound call still ringing out is followed on as if placed here)
+//! or, when it cannot be (its caller gone, inbound and not answered yet,
+//! being screened, no conversation yet, no room), ended as a leftover
 //! (`call.ended` reason `gateway_restart`). Calls handed to a person are
 //! left to the handed-over watch, as after a restart.
 
@@ -117,6 +118,14 @@ impl CallRouter {
         let remains = remains(&call.call_id, channels, bridges);
         if remains.handed_over {
             return None;
+        }
+        if call.direction == Direction::Outbound
+            && matches!(call.state.as_str(), "originating" | "ringing")
+        {
+            return match self.ringing_taken_over(&call, channels) {
+                Ok(()) => None,
+                Err(why) => Some(self.end_taken(call, remains, &why)),
+            };
         }
         match resumable(&call, &remains, bridges, reattach) {
             Ok((inbound, from)) => match self.admission.try_admit() {

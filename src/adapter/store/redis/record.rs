@@ -4,7 +4,11 @@
 
 use crate::{
     application::ports::calls::{CallSummary, Resume},
-    domain::{AgentId, CallId, TenantId, call::Direction, screening::AnsweredBy},
+    domain::{
+        AgentId, CallId, SayText, TenantId,
+        call::Direction,
+        screening::{AnsweredBy, OnMachine},
+    },
 };
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, time::SystemTime};
@@ -39,12 +43,43 @@ pub(super) struct StoredCall {
     /// The orchestrator's conversation, likewise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     resume_conversation: Option<String>,
+    /// An outbound call still ringing: the screening its request asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resume_screen: Option<StoredScreen>,
     /// The highest event sequence number the call may have used (0, omitted: none).
     #[serde(default, skip_serializing_if = "is_zero")]
     sequence: u64,
     /// The lease's fencing token of the writer (0, omitted: no HA).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub(super) fence: u64,
+}
+
+/// [`OnMachine`] as stored: `{"on_machine":"message","text":"..."}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "on_machine", content = "text", rename_all = "snake_case")]
+enum StoredScreen {
+    Continue,
+    Hangup,
+    Message(String),
+}
+
+impl StoredScreen {
+    fn new(on: &OnMachine) -> Self {
+        match on {
+            OnMachine::Continue => Self::Continue,
+            OnMachine::Hangup => Self::Hangup,
+            OnMachine::Message(text) => Self::Message(text.as_str().to_owned()),
+        }
+    }
+
+    /// `None` for a message that is no longer a valid one.
+    fn on_machine(self) -> Option<OnMachine> {
+        Some(match self {
+            Self::Continue => OnMachine::Continue,
+            Self::Hangup => OnMachine::Hangup,
+            Self::Message(text) => OnMachine::Message(SayText::parse(text).ok()?),
+        })
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -80,6 +115,9 @@ impl StoredCall {
             version,
             resume_caller: c.resume.as_ref().map(|r| r.caller.clone()),
             resume_conversation: c.resume.as_ref().and_then(|r| r.conversation.clone()),
+            resume_screen: (c.resume.as_ref())
+                .and_then(|r| r.screen.as_ref())
+                .map(StoredScreen::new),
             sequence: c.resume.as_ref().map_or(0, |r| r.sequence),
             fence,
         }
@@ -111,6 +149,7 @@ impl StoredCall {
                 caller,
                 conversation: self.resume_conversation,
                 sequence: self.sequence,
+                screen: self.resume_screen.and_then(StoredScreen::on_machine),
             }),
         })
     }

@@ -66,6 +66,8 @@ impl CallCore {
                 conversation: who.conversation.clone(),
                 // Set by the call's writer, which numbers its events.
                 sequence: 0,
+                // Answered: screened here already, or not at all.
+                screen: None,
             }),
             ..record
         };
