@@ -8,8 +8,12 @@ use crate::{
     audio::{secs, sentences, utterance},
     calls::{DID, T},
     gateway::Gateway,
-    ha::{active, pair_in},
-    transfers::{PERSON, person_heard, transfer, transfer_setup, until_active},
+    ha::{active, pair_in, pair_in_timed},
+    ha_takeover::{LEASE_TTL, RENEW},
+    transfers::{
+        PERSON, PERSON_LATE, person_heard, transfer, transfer_setup, transfer_setup_ringing,
+        until_active,
+    },
 };
 use serde_json::Value;
 use std::time::Duration;
@@ -97,6 +101,73 @@ fn ha_a_call_handed_to_a_person_stays_bridged_through_a_sigkill() {
         1,
         "one call.ended"
     );
+    rig.gw = b;
+    rig.finish();
+}
+
+/// The active instance SIGKILLed while the person of an attended transfer
+/// is being rung (their phone rings 6 s): the caller is not dropped. The
+/// standby takes the call over still waiting for that person, who answers
+/// after the takeover and is connected to the caller by the standby; the
+/// call ends once (`transferred`, from the standby), and the new holder
+/// hangs the person up when the caller leaves.
+#[test]
+fn ha_a_transfer_ringing_at_a_sigkill_is_connected_by_the_standby() {
+    let redis = RedisServer::start().expect("redis-server starts");
+    let (mut rig, b, _) = pair_in_timed(&redis, transfer_setup_ringing("20s"), LEASE_TTL, RENEW);
+    // The caller speaks once the person is on (for the person's
+    // recording), then hangs up.
+    let said = utterance(
+        &rig.ast,
+        "to-late-person",
+        Duration::from_secs(14),
+        Duration::from_secs(2),
+        Duration::from_secs(17),
+    );
+    let call = rig
+        .ast
+        .call(Caller::hangup_mid(DID, &said, Duration::from_secs(19)))
+        .unwrap();
+    let id = rig.gw.nth_call(0, T);
+    until_active(&rig, &id);
+    transfer(&rig, &id, PERSON_LATE, "attended");
+    let mut record = Value::Null;
+    let transferring = wait_until(T, || {
+        record = b.call_record(&id);
+        record["state"] == "transferring"
+    });
+    assert!(transferring, "{record}");
+    let a_events = rig.gw.events();
+    rig.gw.kill();
+    assert!(wait_until(T, || active(&b)), "the standby never took over");
+    let transferred = b.until_type("call.transferred", Some(&id), T);
+    assert_eq!(transferred["data"]["target"], PERSON_LATE, "{transferred}");
+    let ended = b.until_type("call.ended", Some(&id), T);
+    assert_eq!(ended["data"]["reason"], "transferred", "{ended}");
+    let (inbound, person) = (call.inbound_id(), format!("vg-h-{id}"));
+    assert!(
+        wait_until(T, || bridged(&rig.ast, &inbound, &person)),
+        "caller and person bridged by the standby"
+    );
+    call.wait_ended(T).unwrap();
+    rig.assert_asterisk_empty();
+    let heard = person_heard(&rig.ast);
+    let spans = sentences(&heard);
+    eprintln!(
+        "the person, answering after the takeover, heard {:?}",
+        secs(&spans)
+    );
+    assert!(
+        spans
+            .iter()
+            .any(|(start, end)| *end - *start > Duration::from_millis(1500)),
+        "the person heard the caller's 2 s: {:?}",
+        secs(&spans)
+    );
+    let ends = (a_events.iter().chain(&b.events()))
+        .filter(|e| e["subject"] == id.as_str() && e["type"] == "call.ended")
+        .count();
+    assert_eq!(ends, 1, "one call.ended");
     rig.gw = b;
     rig.finish();
 }

@@ -17,6 +17,8 @@ const DESK: &str = "200";
 /// `[session.transfer_endpoints]` names: a person who answers, one who does not.
 pub(crate) const PERSON: &str = "300";
 const NOBODY: &str = "301";
+/// A person whose phone rings 6 s, then who answers as [`PERSON`] does.
+pub(crate) const PERSON_LATE: &str = "302";
 const UNAVAILABLE: &str = "Nobody is free to take your call right now.";
 
 const DIALPLAN: &str = r#"
@@ -36,14 +38,23 @@ exten => agent,1,Answer()
 exten => ring,1,Ringing()
  same => n,Wait(60)
  same => n,Hangup()
+exten => late,1,Ringing()
+ same => n,Wait(6)
+ same => n,Goto(vg-person,agent,1)
 "#;
 
 pub(crate) fn transfer_setup() -> Setup {
+    transfer_setup_ringing("3s")
+}
+
+/// [`transfer_setup`] with the person's phone ringing up to `ring_timeout`.
+pub(crate) fn transfer_setup_ringing(ring_timeout: &str) -> Setup {
     let toml = format!(
         "{ROUTES}\n[session]\ntransfer_context = \"vg-transfer\"\n\
-         transfer_ring_timeout = \"3s\"\ntransfer_unavailable_text = \"{UNAVAILABLE}\"\n\
+         transfer_ring_timeout = \"{ring_timeout}\"\n\
+         transfer_unavailable_text = \"{UNAVAILABLE}\"\n\
          \n[session.transfer_endpoints]\n\"{PERSON}\" = \"Local/agent@vg-person\"\n\
-         \"{NOBODY}\" = \"Local/ring@vg-person\"\n"
+         \"{NOBODY}\" = \"Local/ring@vg-person\"\n\"{PERSON_LATE}\" = \"Local/late@vg-person\"\n"
     );
     Setup {
         extensions: DIALPLAN.into(),

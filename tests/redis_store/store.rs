@@ -8,7 +8,7 @@ use voice_gateway::{
         health::DependencyState,
         ports::{calls::ListFilter, store::CallStore},
     },
-    domain::{SayText, screening::OnMachine},
+    domain::{SayText, TransferTarget, screening::OnMachine},
 };
 
 #[tokio::test]
@@ -154,6 +154,7 @@ async fn another_instances_live_calls_are_read_and_an_empty_index_is_no_outage()
         screen: Some(OnMachine::Message(
             SayText::parse("Please call us back.").unwrap(),
         )),
+        transfer: Some(TransferTarget::parse("support").unwrap()),
     });
     a.store.put(r.clone()).await.unwrap();
     a.store.put(rec("acme", "c2", 1, "ended")).await.unwrap();

@@ -94,6 +94,9 @@ pub struct Resume {
     /// asked (`None`: no screening), so that its answer is screened the
     /// same way by whichever instance sees it.
     pub screen: Option<crate::domain::screening::OnMachine>,
+    /// A call in an attended transfer: whom the person's leg rings, so that
+    /// another instance follows the leg on instead of dropping the caller.
+    pub transfer: Option<crate::domain::TransferTarget>,
 }
 
 /// Which calls to list.

@@ -470,6 +470,7 @@ impl CallRouter {
                 conversation: None,
                 sequence: p.published,
                 screen: p.request.detect_machine.clone(),
+                transfer: None,
             }),
             ..record
         }

@@ -4,9 +4,11 @@
 //! too: an earlier process of it may have left them) is either resumed
 //! (`session::spawn_taken_over`: its audio re-attached, its conversation
 //! continued; an outbound call with the tenant and agent of its request;
-//! an outbound call still ringing out is followed on as if placed here)
-//! or, when it cannot be (its caller gone, inbound and not answered yet,
-//! being screened, no conversation yet, no room), ended as a leftover
+//! an outbound call still ringing out is followed on as if placed here; a
+//! call in an attended transfer waits on for its person) or, when it
+//! cannot be (its caller gone, inbound and not answered yet, being
+//! screened, in a blind transfer, no conversation yet, no room), ended as
+//! a leftover
 //! (`call.ended` reason `gateway_restart`). Calls handed to a person are
 //! left to the handed-over watch, as after a restart.
 
@@ -127,7 +129,7 @@ impl CallRouter {
                 Err(why) => Some(self.end_taken(call, remains, &why)),
             };
         }
-        match resumable(&call, &remains, bridges, reattach) {
+        match resumable(&call, &remains, channels, bridges, reattach) {
             Ok((inbound, from)) => match self.admission.try_admit() {
                 Ok(permit) => {
                     let channel = inbound.caller.clone();
@@ -167,16 +169,24 @@ impl CallRouter {
 fn resumable(
     call: &CallSummary,
     remains: &Remains,
+    channels: &[ChannelId],
     bridges: &[Bridge],
     reattach: &Arc<tokio::sync::Semaphore>,
 ) -> Result<(InboundCall, Takeover), &'static str> {
-    if call.state != "active" {
-        return Err("not in conversation (ringing, answering or transferring)");
-    }
     let resume = call
         .resume
         .as_ref()
         .ok_or("no takeover data in the record")?;
+    // In an attended transfer: the person's leg is followed on if it rings
+    // still (one in the bridge is a call handed over, not come here).
+    let transfer = match (call.state.as_str(), &resume.transfer) {
+        ("active", _) => None,
+        ("transferring", Some(target)) => {
+            let leg = OwnChannel::TransferLeg(call.call_id.clone()).id();
+            Some((target.clone(), channels.contains(&leg)))
+        }
+        _ => return Err("not in conversation (ringing, answering or a blind transfer)"),
+    };
     let conversation = resume
         .conversation
         .as_deref()
@@ -237,6 +247,7 @@ fn resumable(
         conversation,
         old_media,
         reattach: reattach.clone(),
+        transfer,
     };
     Ok((inbound, from))
 }

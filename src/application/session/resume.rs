@@ -3,16 +3,21 @@
 //! sends audio to a process that is gone. A new externalMedia channel toward
 //! this instance joins the bridge, the recogniser opens, the conversation
 //! goes on under its conversation id with `session.resume_text`
-//! (`ha.resume_text`) said first, and the old channel is hung up.
+//! (`ha.resume_text`) said first, and the old channel is hung up. A call
+//! taken over while the person of an attended transfer is being rung goes
+//! on waiting for that person instead, without a word.
 
 use super::run::Session;
 use crate::{
     application::{
-        own_ids::{bridge_id, next_media_channel},
+        own_ids::{OwnChannel, bridge_id, next_media_channel},
         ports::{calls::CallSummary, orchestrator::ConversationId, telephony::HangupCause},
         session::{resources::ignore_gone, run::read_clock},
     },
-    domain::call::{Call, EndReason},
+    domain::{
+        TransferTarget,
+        call::{Call, EndReason},
+    },
 };
 use ari::ChannelId;
 use std::sync::Arc;
@@ -29,6 +34,9 @@ pub struct Takeover {
     pub old_media: ChannelId,
     /// Shared by the calls taken over together: how many re-attach at once.
     pub reattach: Arc<Semaphore>,
+    /// A call taken over in an attended transfer: whom the person's leg
+    /// rings, and whether that leg is still on Asterisk.
+    pub transfer: Option<(TransferTarget, bool)>,
 }
 
 impl Takeover {
@@ -92,9 +100,20 @@ impl Session {
             return false;
         }
         self.now = read_clock();
-        let text = self.deps.config.resume_text.clone();
         tracing::warn!(old_media = %from.old_media, "call taken over from another instance");
-        self.core.at(self.now).converse(Some(text));
+        match from.transfer {
+            // The caller waits for the person: no resume sentence.
+            Some((target, leg_rings)) => {
+                if leg_rings {
+                    self.res.human = Some(OwnChannel::TransferLeg(self.call_id.clone()).id());
+                }
+                self.core.at(self.now).resume_transfer(target, leg_rings);
+            }
+            None => {
+                let text = self.deps.config.resume_text.clone();
+                self.core.at(self.now).converse(Some(text));
+            }
+        }
         self.hang_up_old_media(from.old_media);
         !self.core.is_ended()
     }

@@ -5,7 +5,7 @@
 use crate::{
     application::ports::calls::{CallSummary, Resume},
     domain::{
-        AgentId, CallId, SayText, TenantId,
+        AgentId, CallId, SayText, TenantId, TransferTarget,
         call::Direction,
         screening::{AnsweredBy, OnMachine},
     },
@@ -46,6 +46,9 @@ pub(super) struct StoredCall {
     /// An outbound call still ringing: the screening its request asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     resume_screen: Option<StoredScreen>,
+    /// A call in an attended transfer: the person's target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resume_transfer: Option<String>,
     /// The highest event sequence number the call may have used (0, omitted: none).
     #[serde(default, skip_serializing_if = "is_zero")]
     sequence: u64,
@@ -118,6 +121,9 @@ impl StoredCall {
             resume_screen: (c.resume.as_ref())
                 .and_then(|r| r.screen.as_ref())
                 .map(StoredScreen::new),
+            resume_transfer: (c.resume.as_ref())
+                .and_then(|r| r.transfer.as_ref())
+                .map(|t| t.as_str().to_owned()),
             sequence: c.resume.as_ref().map_or(0, |r| r.sequence),
             fence,
         }
@@ -150,6 +156,8 @@ impl StoredCall {
                 conversation: self.resume_conversation,
                 sequence: self.sequence,
                 screen: self.resume_screen.and_then(StoredScreen::on_machine),
+                transfer: (self.resume_transfer.as_deref())
+                    .and_then(|t| TransferTarget::parse(t).ok()),
             }),
         })
     }

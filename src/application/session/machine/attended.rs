@@ -78,6 +78,9 @@ impl CallCore {
             speech,
             joining: false,
         });
+        // Again, now with the target: what another instance needs to
+        // follow the person's leg on (`[ha]`).
+        self.save();
         let Some(endpoint) = self.cfg.attended_endpoint(&target) else {
             tracing::warn!(%target, "attended transfer target is neither E.164 nor configured");
             let reason = format!(
@@ -101,6 +104,42 @@ impl CallCore {
         self.timers.set(Timer::Ring, ring);
         tracing::info!(%target, "attended transfer: ringing the person");
         self.emit(Effect::Originate(request));
+    }
+
+    /// Taken over while the person's phone rang (`[ha]`): the call goes on
+    /// in `transferring` without a word to anyone (`call.escalated` went out
+    /// from the instance that began the transfer). `leg_rings`: the person's
+    /// leg is still there, followed from here under a full ring timeout;
+    /// else it ended while no instance held the call, and the transfer
+    /// failed: the agent tells the caller and the call goes on.
+    pub(crate) fn resume_transfer(&mut self, target: TransferTarget, leg_rings: bool) {
+        self.stt.open = true;
+        // Applied, not published: their events went out before.
+        for input in [
+            CallInput::Converse { greeting: false },
+            CallInput::TransferStarted,
+        ] {
+            if let Err(e) = self.call.apply(input, self.now.wall) {
+                tracing::warn!(error = %e, "taken over in a transfer: ignored transition");
+            }
+        }
+        self.conv = Conversation::Attended(Attended {
+            target,
+            last_status: None,
+            answered: false,
+            failed: None,
+            speech: None,
+            joining: false,
+        });
+        self.save();
+        if leg_rings {
+            let ring = self.now.at + self.cfg.transfer_ring_timeout + RING_GRACE;
+            self.timers.set(Timer::Ring, ring);
+            tracing::info!("attended transfer taken over: the person's phone rings on");
+        } else {
+            let why = "the person's leg ended while no instance held the call".to_owned();
+            self.transfer_unanswered(Unanswered::Failed, Some(why));
+        }
     }
 
     pub(super) fn originate_failed(&mut self, error: String) {

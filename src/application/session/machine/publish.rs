@@ -68,6 +68,10 @@ impl CallCore {
                 sequence: 0,
                 // Answered: screened here already, or not at all.
                 screen: None,
+                transfer: match &self.conv {
+                    super::conversation::Conversation::Attended(t) => Some(t.target.clone()),
+                    _ => None,
+                },
             }),
             ..record
         };
