@@ -73,6 +73,66 @@ fn the_events_socket_dropped_mid_call_and_the_call_goes_on() {
     rig.finish();
 }
 
+/// Asterisk answers each `POST /channels/externalMedia` only after the
+/// gateway's ARI request timeout (1 s here), though it creates the channel
+/// at once: what a loaded Asterisk did to a standby re-attaching 50 calls,
+/// which lost every such call. The call goes on: the gateway waits for the
+/// channel's `StasisStart`, latches onto its RTP, and the caller hears the
+/// greeting and has a turn answered.
+#[test]
+fn an_external_media_answer_later_than_the_request_timeout_loses_no_call() {
+    let mut setup = short_greeting();
+    setup.relay = true;
+    (setup.gateway.env).push(("VOICEGW__ARI__REQUEST_TIMEOUT".into(), "1s".into()));
+    let rig = Rig::start_with(setup);
+    let relay = rig.relay.as_ref().unwrap();
+    relay.slow_external_media(Duration::from_millis(2500));
+    let speech_at = Duration::from_secs(7);
+    let said = utterance(
+        &rig.ast,
+        "after-late-media",
+        speech_at,
+        Duration::from_millis(1200),
+        Duration::from_secs(10),
+    );
+    let call = rig.ast.call(Caller::play(DID, &said)).unwrap();
+    let id = rig.gw.nth_call(0, T);
+    rig.gw.until_type("tts.generated", Some(&id), T);
+    assert_eq!(relay.slowed(), 1, "the externalMedia answer was held back");
+    assert!(
+        rig.gw
+            .log()
+            .iter()
+            .any(|l| l.contains("externalMedia unanswered in time")),
+        "the request timed out: {:?}",
+        rig.gw.log().iter().rev().take(8).collect::<Vec<_>>()
+    );
+    rig.gw.until_type("stt.transcribed", Some(&id), T);
+    rig.gw.until_event("the answer played out", T, |_| {
+        rig.gw
+            .types_of(&id)
+            .iter()
+            .filter(|t| *t == "tts.generated")
+            .count()
+            >= 2
+    });
+    call.hangup().unwrap();
+    let ended = rig.gw.until_type("call.ended", Some(&id), T);
+    assert_eq!(ended["data"]["reason"], "caller_hangup", "{ended}");
+    let spans = sentences(&call.heard(T).unwrap());
+    assert!(
+        spans.iter().any(|(start, _)| *start < speech_at),
+        "the greeting reached the caller: {:?}",
+        secs(&spans)
+    );
+    assert!(
+        spans.iter().any(|(start, _)| *start > speech_at),
+        "the answer reached the caller: {:?}",
+        secs(&spans)
+    );
+    rig.finish();
+}
+
 /// Answers after ringing three seconds, then sends silence until hung up.
 const ANSWERS_LATE: &str = "+15550000004";
 

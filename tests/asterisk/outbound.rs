@@ -20,7 +20,7 @@ pub(crate) const BUSY: &str = "+15550000002";
 /// Rings and never answers.
 pub(crate) const RINGS: &str = "+15550000003";
 /// Rings for 6 s, then answers as [`ANSWERS`] does.
-pub(crate) const ANSWERS_LATE: &str = "+15550000004";
+pub(crate) const ANSWERS_LATE: &str = "+15550000005";
 
 /// The callees. The recordings folder is the sounds folder's sibling, so it
 /// is found from the harness's `VG_SILENCE` (`<dir>/sounds/vg-silence`).
@@ -35,7 +35,7 @@ exten => +15550000002,1,Busy(20)
 exten => +15550000003,1,Ringing()
  same => n,Wait(60)
  same => n,Hangup()
-exten => +15550000004,1,Ringing()
+exten => +15550000005,1,Ringing()
  same => n,Wait(6)
  same => n,Goto(vg-callee,+15550000001,1)
 "#;

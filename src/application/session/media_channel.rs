@@ -9,7 +9,7 @@ use super::{
 };
 use crate::application::ports::{
     media::{MediaCommand, MediaRequest, Transport},
-    telephony::{AudioTransport, WireFormat},
+    telephony::{AudioTransport, TelephonyError, WireFormat},
 };
 use ari::{BridgeId, ChannelId};
 use tokio::time::Instant;
@@ -47,6 +47,15 @@ impl Session {
     /// Creates the externalMedia `channel` toward the leg. Returns whether
     /// the leg must latch onto Asterisk's first packet (Asterisk did not say
     /// where it sends from).
+    ///
+    /// A request Asterisk did not answer in time is not one it refused: a
+    /// loaded Asterisk creates the channel all the same, late (seen at load
+    /// average 41, while a standby re-attached 50 calls: every such call
+    /// ended). So that is not an error here: the channel's `StasisStart`,
+    /// which [`Session::bridge_media`] waits for next, says whether it came,
+    /// and as its address went with the lost answer, the leg latches onto
+    /// its first packet. A WebSocket channel's connection id went too: that
+    /// transport cannot go on.
     pub(super) async fn create_media_channel(
         &mut self,
         channel: &ChannelId,
@@ -54,12 +63,22 @@ impl Session {
         format: WireFormat,
     ) -> Result<bool, String> {
         self.res.media_channel = Some(channel.clone());
-        let created = self
+        let asked = self
             .deps
             .telephony
             .external_media(channel, attach, format)
-            .await
-            .map_err(|e| format!("externalMedia: {e}"))?;
+            .await;
+        let created = match asked {
+            Ok(created) => created,
+            Err(TelephonyError::Unavailable(e)) if !matches!(attach, AudioTransport::WebSocket) => {
+                tracing::warn!(
+                    %channel, error = %e,
+                    "externalMedia unanswered in time: waiting for the channel to enter Stasis"
+                );
+                return Ok(true);
+            }
+            Err(e) => return Err(format!("externalMedia: {e}")),
+        };
         if let Some(command) = created.leg_command() {
             self.leg_send(command);
         }
