@@ -157,9 +157,13 @@ impl Emitter {
         }
     }
 
-    /// Resolves once the session dropped its receiver.
-    pub(crate) async fn closed(&self) {
-        self.events.closed().await;
+    /// Resolves once the session dropped its receiver. Owned (a sender of
+    /// its own), so the leg keeps one for its whole life: a fresh
+    /// `Sender::closed` per wake joined and left the channel's waiter list,
+    /// two lock round trips on every one of the leg's 50-100 wakes a second.
+    pub(crate) fn closed(&self) -> impl Future<Output = ()> + use<> {
+        let events = self.events.clone();
+        async move { events.closed().await }
     }
 
     /// Starts or stops listening for tones in audio at `rate`.

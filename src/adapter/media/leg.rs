@@ -119,7 +119,8 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         self.metrics.legs_open.inc();
         let mut st = State::new(Instant::now());
         let timer = tokio::time::sleep(Duration::ZERO);
-        tokio::pin!(timer);
+        let events_gone = self.emit.closed();
+        tokio::pin!(timer, events_gone);
         loop {
             let deadline = [
                 self.inbound.poll_timeout(),
@@ -145,7 +146,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
                 // packets or of audio.
                 biased;
                 c = self.commands.recv() => Wake::Command(c),
-                () = self.emit.closed() => Wake::EventsGone,
+                () = &mut events_gone => Wake::EventsGone,
                 a = self.audio.recv(), if wants_audio => Wake::Audio(a),
                 i = self.wire.recv() => Wake::Wire(i),
                 () = &mut timer, if deadline.is_some() => Wake::Timer,
