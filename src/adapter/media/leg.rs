@@ -11,6 +11,7 @@
 //! pacer holds.
 
 use super::emit::{Emitter, Flow};
+use super::gate::Gates;
 use super::metrics::{MediaMetrics, Synced};
 use super::wire::Wire;
 use crate::application::ports::media::{
@@ -19,7 +20,7 @@ use crate::application::ports::media::{
 use crate::domain::CallId;
 use ::media::pipeline::{InboundPipeline, OutboundPipeline};
 use ::media::vad::VoiceActivityDetector;
-use std::{time::Duration, time::Instant};
+use std::{future::poll_fn, time::Duration, time::Instant};
 use tokio::sync::mpsc;
 
 /// Room for one serialized outbound packet: RTP header plus 20 ms of slin16.
@@ -121,6 +122,9 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         let timer = tokio::time::sleep(Duration::ZERO);
         let events_gone = self.emit.closed();
         tokio::pin!(timer, events_gone);
+        // Polled only once they woke the leg (see `gate`); commands lead.
+        let gates = Gates::<3>::new();
+        let (commands, gone, audio) = (0, 1, 2);
         loop {
             let deadline = [
                 self.inbound.poll_timeout(),
@@ -145,9 +149,15 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
                 // Commands first: a flush must not wait behind a flood of
                 // packets or of audio.
                 biased;
-                c = self.commands.recv() => Wake::Command(c),
-                () = &mut events_gone => Wake::EventsGone,
-                a = self.audio.recv(), if wants_audio => Wake::Audio(a),
+                c = poll_fn(|cx| gates.poll(commands, cx, |cx| self.commands.poll_recv(cx))) => {
+                    Wake::Command(c)
+                }
+                () = poll_fn(|cx| gates.poll(gone, cx, |cx| events_gone.as_mut().poll(cx))) => {
+                    Wake::EventsGone
+                }
+                a = poll_fn(|cx| gates.poll(audio, cx, |cx| self.audio.poll_recv(cx))), if wants_audio => {
+                    Wake::Audio(a)
+                }
                 i = self.wire.recv() => Wake::Wire(i),
                 () = &mut timer, if deadline.is_some() => Wake::Timer,
             };

@@ -34,6 +34,7 @@ mod audiosocket;
 mod config;
 mod emit;
 mod endpoint;
+mod gate;
 mod leg;
 mod metrics;
 mod peer;
