@@ -44,7 +44,7 @@ pub(crate) fn config_text(http: SocketAddr, ari: &str, events: &Path, d: FakeDel
          [media]\nrtp_port_range = \"40000-49999\"\ntransport = \"{}\"\n\
          [log]\nlevel = \"warn\"\n\
          [events]\npath = \"{}\"\n\
-         [limits]\nmax_concurrent_calls = 100000\nended_calls_kept = 1000\n\
+         [limits]\nmax_live_calls = 100000\nmax_concurrent_calls = 100000\nended_calls_kept = 1000\n\
          [session]\nsilence_timeout = \"10m\"\nendpointing = \"{}ms\"\n\
          [speech]\nstt = \"fake\"\ntts = \"fake\"\n\
          [speech.fake]\nstt_final_delay = \"{}ms\"\ntts_first_audio_delay = \"{}ms\"\n\

@@ -31,7 +31,7 @@ pub(crate) fn config_text(
          [media]\nrtp_port_range = \"{}-{}\"\n\
          [log]\nlevel = \"warn\"\n\
          [events]\npath = \"{}\"\n\
-         [limits]\nmax_concurrent_calls = 100000\n\
+         [limits]\nmax_live_calls = 100000\nmax_concurrent_calls = 100000\n\
          [speech]\nstt = \"fake\"\ntts = \"fake\"\n\
          [[routes]]\ndid = \"*\"\ntenant = \"acme\"\nagent = \"builtin\"\n",
         rtp.0,
