@@ -151,7 +151,11 @@ mod tests {
         drop(tx);
         assert_eq!(wakes(&task), 2, "the close woke it");
         assert_eq!(round(&mut cx), Poll::Ready(None));
-        assert_eq!(polls, 1 + 3 + 1 + 1, "polled only when woken or after an item");
+        assert_eq!(
+            polls,
+            1 + 3 + 1 + 1,
+            "polled only when woken or after an item"
+        );
     }
 
     #[test]
@@ -172,7 +176,10 @@ mod tests {
             lead.poll_recv(cx)
         });
         assert!(next.is_pending());
-        assert_eq!(lead_polls, 0, "the leader did not wake the task: not polled");
+        assert_eq!(
+            lead_polls, 0,
+            "the leader did not wake the task: not polled"
+        );
         assert_eq!(
             gates.poll(1, &mut cx, |cx| rx.poll_recv(cx)),
             Poll::Ready(Some(9))
