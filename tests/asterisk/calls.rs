@@ -75,14 +75,7 @@ pub(crate) fn turn_answered(media: Media) {
     let heard_said = rig.gw.until_type("stt.transcribed", Some(&id), T);
     assert_eq!(heard_said["data"]["text"], "utterance 1", "{heard_said}");
     // The greeting's, then the answer's.
-    rig.gw.until_event("the answer played out", T, |_| {
-        rig.gw
-            .types_of(&id)
-            .iter()
-            .filter(|t| *t == "tts.generated")
-            .count()
-            >= 2
-    });
+    rig.gw.until_count("tts.generated", &id, 2, T);
     call.hangup().unwrap();
     rig.gw.until_type("call.ended", Some(&id), T);
     let heard = call.heard(T).unwrap();

@@ -52,14 +52,7 @@ fn the_events_socket_dropped_mid_call_and_the_call_goes_on() {
     );
     // The caller's turn, spoken after the drop, is heard and answered.
     rig.gw.until_type("stt.transcribed", Some(&id), T);
-    rig.gw.until_event("the answer played out", T, |_| {
-        rig.gw
-            .types_of(&id)
-            .iter()
-            .filter(|t| *t == "tts.generated")
-            .count()
-            >= 2
-    });
+    rig.gw.until_count("tts.generated", &id, 2, T);
     call.hangup().unwrap();
     let ended = rig.gw.until_type("call.ended", Some(&id), T);
     assert_eq!(ended["data"]["reason"], "caller_hangup", "{ended}");
@@ -108,14 +101,7 @@ fn an_external_media_answer_later_than_the_request_timeout_loses_no_call() {
         rig.gw.log().iter().rev().take(8).collect::<Vec<_>>()
     );
     rig.gw.until_type("stt.transcribed", Some(&id), T);
-    rig.gw.until_event("the answer played out", T, |_| {
-        rig.gw
-            .types_of(&id)
-            .iter()
-            .filter(|t| *t == "tts.generated")
-            .count()
-            >= 2
-    });
+    rig.gw.until_count("tts.generated", &id, 2, T);
     call.hangup().unwrap();
     let ended = rig.gw.until_type("call.ended", Some(&id), T);
     assert_eq!(ended["data"]["reason"], "caller_hangup", "{ended}");

@@ -162,6 +162,17 @@ impl Gateway {
             .collect()
     }
 
+    /// Waits until the call `id` has published `n` events of type `t`
+    /// (the greeting's and an answer's `tts.generated`: the answer played out).
+    pub(crate) fn until_count(&self, t: &str, id: &str, n: usize, timeout: Duration) {
+        let count = || self.types_of(id).iter().filter(|x| *x == t).count();
+        assert!(
+            wait_until(timeout, || count() >= n),
+            "timed out after {timeout:?} waiting for {n} {t} of call {id}; its events: {:?}",
+            self.types_of(id)
+        );
+    }
+
     /// Waits for the first event matching `pred`; fails with the events seen.
     pub(crate) fn until_event(
         &self,

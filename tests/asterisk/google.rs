@@ -47,14 +47,7 @@ fn one_turn(rig: &Rig, at: Duration) -> (String, serde_json::Value) {
     let call = rig.ast.call(Caller::play(DID, &said)).unwrap();
     let id = rig.gw.nth_call(0, T);
     let heard = rig.gw.until_type("stt.transcribed", Some(&id), T);
-    rig.gw.until_event("the answer played out", T, |_| {
-        rig.gw
-            .types_of(&id)
-            .iter()
-            .filter(|t| *t == "tts.generated")
-            .count()
-            >= 2
-    });
+    rig.gw.until_count("tts.generated", &id, 2, T);
     call.hangup().unwrap();
     let ended = rig.gw.until_type("call.ended", Some(&id), T);
     let failures = ["error.stt_failed", "error.tts_failed"];

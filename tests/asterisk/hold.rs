@@ -172,14 +172,7 @@ fn a_real_interruption_still_stops_the_agent_at_once_and_is_answered() {
     let barge = rig.gw.until_type("call.bargein", Some(&id), T);
     let heard_said = rig.gw.until_type("stt.transcribed", Some(&id), T);
     assert_eq!(heard_said["data"]["text"], "utterance 1", "{heard_said}");
-    rig.gw.until_event("the answer played out", T, |_| {
-        rig.gw
-            .types_of(&id)
-            .iter()
-            .filter(|t| *t == "tts.generated")
-            .count()
-            >= 2
-    });
+    rig.gw.until_count("tts.generated", &id, 2, T);
     call.hangup().unwrap();
     rig.gw.until_type("call.ended", Some(&id), T);
     let (heard, spoke) = (call.heard(T).unwrap(), call.said(T).unwrap());

@@ -35,14 +35,7 @@ fn a_real_call_arrives_as_one_trace_with_its_stages() {
     );
     let call = rig.ast.call(Caller::play(DID, &said)).unwrap();
     let id = rig.gw.nth_call(0, T);
-    rig.gw.until_event("the answer", T, |_| {
-        rig.gw
-            .types_of(&id)
-            .iter()
-            .filter(|t| *t == "tts.generated")
-            .count()
-            >= 2
-    });
+    rig.gw.until_count("tts.generated", &id, 2, T);
     call.hangup().unwrap();
     let ended = rig.gw.until_type("call.ended", Some(&id), T);
 

@@ -29,20 +29,11 @@ pub(super) const CALLER: &str = "caller-1";
 
 pub(super) fn route(greeting: Option<&str>) -> Route {
     Route {
-        tenant: TenantId::parse("acme").unwrap(),
-        agent: AgentId::parse("support").unwrap(),
         greeting: greeting.map(str::to_owned),
-        language: "en-US".into(),
-        stt: None,
-        tts: None,
-        stt_fallback: Vec::new(),
-        tts_fallback: Vec::new(),
-        secure_dtmf: false,
-        store_transcripts: true,
-        on_start_failure: None,
-        max_live_calls: None,
-        transport: None,
-        format: None,
+        ..Route::outbound(
+            TenantId::parse("acme").unwrap(),
+            AgentId::parse("support").unwrap(),
+        )
     }
 }
 
