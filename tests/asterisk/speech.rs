@@ -50,10 +50,13 @@ fn a_spoken_request_is_understood_and_answered_with_piper() {
         },
         ..Setup::default()
     });
-    // The caller waits for the greeting, then asks.
+    // The caller waits for the greeting, then asks. Two of the built-in
+    // agent's person words ("person", "billing"): CI once had Whisper tiny
+    // hear "transfer me to billing" without "billing", and the agent, given
+    // no person word, only repeated the request back.
     let request = runtime.block_on(synthesize(
         &servers.tts_uri(),
-        "please transfer me to billing",
+        "please transfer me to a person in billing",
     ));
     let mut pcm = wav::silence(Duration::from_secs(7), wav::RATE);
     pcm.extend(resample(&request.pcm, request.rate, wav::RATE));
@@ -74,10 +77,8 @@ fn a_spoken_request_is_understood_and_answered_with_piper() {
         .until_type("stt.transcribed", Some(&id), Duration::from_secs(60));
     let text = transcript["data"]["text"].as_str().unwrap_or_default();
     assert!(
-        words(text)
-            .iter()
-            .any(|w| w == "billing" || w == "transfer"),
-        "Whisper heard {text:?}"
+        words(text).iter().any(|w| w == "billing" || w == "person"),
+        "Whisper heard no person word in {text:?}"
     );
     let transferred = rig
         .gw
