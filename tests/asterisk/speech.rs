@@ -196,13 +196,14 @@ fn missed(reference: &[String], heard: &[String]) -> usize {
 /// The same 16 kHz recording of three sentences, spoken by a caller whose
 /// audio Asterisk plays as slin16: over AudioSocket slin16 it reaches Whisper
 /// at 16 kHz (every frame, end to end), over UnicastRTP µ-law through 8 kHz.
-/// The 16 kHz transcripts must be as accurate: at most 2 more of the 37
+/// The 16 kHz transcripts must be as accurate: at most 3 more of the 37
 /// words missed, and at most a fifth in all. Not "at least as accurate": on
-/// this Piper voice Whisper tiny's mistakes vary by a word or two from run
-/// to run on either path (measured: RTP 2-5 missed, AudioSocket 2-4; CI
-/// once saw "Please send" heard as "Place in" at 16 kHz only, and once
-/// "shipment of fresh fish" as "shaman to fresh fish"). Audio at the wrong
-/// rate or garbled on the way misses most words and fails both bounds.
+/// this Piper voice Whisper tiny's mistakes vary by up to three words from
+/// run to run on either path (measured: RTP 1-6 missed, AudioSocket 2-4;
+/// CI twice saw "Please send" heard as "Place in" at 16 kHz, and once
+/// "shipment of fresh fish" as "shaman to fresh fish"), so a tighter
+/// relative bound fails on that spread alone. Audio at the wrong rate or
+/// garbled on the way misses most words and fails both bounds.
 #[test]
 fn the_16_khz_transcript_over_audiosocket_is_as_accurate_as_over_rtp() {
     let servers = WyomingServers::start_with(WyomingOptions {
@@ -262,7 +263,7 @@ fn the_16_khz_transcript_over_audiosocket_is_as_accurate_as_over_rtp() {
     }
     let total = said.iter().map(|(_, r)| words(r).len()).sum::<usize>();
     assert!(
-        results[1] <= results[0] + 2 && results[1] * 5 <= total,
+        results[1] <= results[0] + 3 && results[1] * 5 <= total,
         "AudioSocket slin16 missed {} of {total} words, RTP µ-law {}",
         results[1],
         results[0]
