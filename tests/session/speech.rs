@@ -165,20 +165,13 @@ impl TenantDirectory for OneRoute {
 async fn a_database_route_naming_unusable_providers_gets_the_default() {
     let s = speech();
     let route = Route {
-        tenant: TenantId::parse("acme").unwrap(),
-        agent: AgentId::parse("builtin").unwrap(),
-        greeting: None,
-        language: "en-US".into(),
         stt: Some("whisper-9000".into()),
         tts: Some("elevenlabs".into()),
-        stt_fallback: Vec::new(),
         tts_fallback: vec!["wyoming".into()],
-        secure_dtmf: false,
-        store_transcripts: true,
-        on_start_failure: None,
-        max_live_calls: None,
-        transport: None,
-        format: None,
+        ..Route::outbound(
+            TenantId::parse("acme").unwrap(),
+            AgentId::parse("builtin").unwrap(),
+        )
     };
     let call = start(Options {
         directory: Some(Arc::new(OneRoute(route))),
