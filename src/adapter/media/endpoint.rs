@@ -7,6 +7,7 @@ use super::config::{UdpMediaConfig, VadChoice};
 use super::emit::Emitter;
 use super::leg::Leg;
 use super::metrics::MediaMetrics;
+use super::pace::{Direct, Outbound, Pacing};
 use super::pool::{BindError, PortPool};
 use super::setup;
 use super::udp::UdpWire;
@@ -33,6 +34,9 @@ pub struct UdpMediaEndpoint {
     /// `config.asterisk_hosts`, shared by every leg without a copy each.
     asterisk_hosts: Arc<[std::net::IpAddr]>,
     audiosocket: Option<AudioSocketListener>,
+    /// The thread that sends the UnicastRTP legs' packets (see `pace`);
+    /// `None` if it could not start, and the legs send themselves.
+    pacing: Option<Pacing>,
 }
 
 impl UdpMediaEndpoint {
@@ -44,6 +48,9 @@ impl UdpMediaEndpoint {
             config: Arc::new(config),
             metrics: MediaMetrics::default(),
             audiosocket: None,
+            pacing: Pacing::start()
+                .inspect_err(|e| tracing::warn!(error = %e, "media pacing thread not started: each RTP leg sends from its own task"))
+                .ok(),
         }
     }
 
@@ -140,6 +147,14 @@ impl UdpMediaEndpoint {
                 let attach = AudioTransport::Rtp {
                     external_host: local,
                 };
+                let direct =
+                    match self.pacing {
+                        Some(_) => Some(wire.direct().map_err(|e| {
+                            MediaError::Bind(crate::application::ports::Cause::new(e))
+                        })?),
+                        None => None,
+                    };
+                let outbound = (outbound, direct);
                 Ok(self.launch(request, inbound, outbound, wire, local, attach))
             }
             Transport::Audiosocket => {
@@ -155,7 +170,7 @@ impl UdpMediaEndpoint {
                     uuid: registration.id().to_string(),
                 };
                 let wire = AudioSocketWire::new(registration, matched, request.format.rate());
-                Ok(self.launch(request, inbound, outbound, wire, local, attach))
+                Ok(self.launch(request, inbound, (outbound, None), wire, local, attach))
             }
             Transport::Websocket => {
                 let wire = WebSocketWire::new(wire_name(request.format));
@@ -163,7 +178,7 @@ impl UdpMediaEndpoint {
                 Ok(self.launch(
                     request,
                     inbound,
-                    outbound,
+                    (outbound, None),
                     wire,
                     local,
                     AudioTransport::WebSocket,
@@ -199,7 +214,7 @@ impl UdpMediaEndpoint {
         &self,
         request: MediaRequest,
         inbound: InboundPipeline<V>,
-        outbound: OutboundPipeline,
+        (outbound, direct): (OutboundPipeline, Option<Direct>),
         wire: W,
         local: SocketAddr,
         attach: AudioTransport,
@@ -212,7 +227,8 @@ impl UdpMediaEndpoint {
             wire,
             call: request.call.clone(),
             inbound,
-            outbound,
+            pacing: direct.is_some().then(|| self.pacing.clone()).flatten(),
+            out: Outbound::new(outbound, direct, self.metrics.clone()),
             emit: Emitter::new(
                 events_tx,
                 self.metrics.clone(),

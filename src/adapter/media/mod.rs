@@ -37,6 +37,7 @@ mod endpoint;
 mod gate;
 mod leg;
 mod metrics;
+mod pace;
 mod peer;
 mod pool;
 mod setup;

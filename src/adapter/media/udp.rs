@@ -13,6 +13,7 @@
 
 use super::emit::{Emitter, Flow};
 use super::metrics::MediaMetrics;
+use super::pace::Direct;
 use super::peer::{PeerFilter, Verdict};
 use super::pool::PortLease;
 use super::wire::Wire;
@@ -68,6 +69,13 @@ impl UdpWire {
             meta: [RecvMeta::default(); BATCH],
             state,
         })
+    }
+
+    /// A second descriptor of the socket, for the pacing thread to send on.
+    pub(crate) fn direct(&self) -> io::Result<Direct> {
+        use std::os::fd::AsFd;
+        let fd = self.socket.as_fd().try_clone_to_owned()?;
+        Ok(Direct::new(std::net::UdpSocket::from(fd)))
     }
 
     /// Reads what the socket holds, up to [`BATCH`] buffers; `Ok(0)`: nothing.
@@ -199,6 +207,10 @@ impl Wire for UdpWire {
             return Ok(false);
         };
         self.socket.send_to(&buf[..n], dest).await.map(|_| true)
+    }
+
+    fn destination(&self) -> Option<SocketAddr> {
+        self.peer.destination()
     }
 
     fn set_peer(&mut self, addr: SocketAddr) {

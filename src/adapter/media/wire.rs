@@ -78,6 +78,12 @@ pub(crate) trait Wire: Debug + Send + 'static {
     /// by the connection itself ignore it.
     fn set_peer(&mut self, addr: SocketAddr);
 
+    /// Where the pacing thread sends this wire's packets, if it sends them
+    /// (UnicastRTP: the peer once known).
+    fn destination(&self) -> Option<SocketAddr> {
+        None
+    }
+
     /// Asterisk reported no address (`Latch`): take the first packet from
     /// its host within a second of `now`. Connection-based wires ignore it.
     fn latch(&mut self, _now: Instant) {}

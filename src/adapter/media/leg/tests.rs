@@ -66,7 +66,12 @@ fn leg() -> (Leg<EnergyVad, Counting>, Ends) {
         wire: Counting::default(),
         call: call.clone(),
         inbound: InboundPipeline::new(inbound, vad).unwrap(),
-        outbound: OutboundPipeline::new(outbound).unwrap(),
+        out: Outbound::new(
+            OutboundPipeline::new(outbound).unwrap(),
+            None,
+            metrics.clone(),
+        ),
+        pacing: None,
         emit: Emitter::new(events_tx, metrics.clone(), call, false),
         commands,
         audio,
@@ -107,11 +112,11 @@ async fn play_out(
     audio: &mut Vec<AgentAudio>,
 ) -> bool {
     for _ in 0..1_000 {
-        let wants_audio = st.pending.is_none() && leg.outbound.queued() < leg.play_lead;
+        let wants_audio = st.pending.is_none() && leg.out.lock().pipeline.queued() < leg.play_lead;
         if wants_audio && !audio.is_empty() {
             let a = audio.remove(0);
             leg.agent_audio(st, t, a);
-        } else if let Some(due) = leg.outbound.poll_timeout() {
+        } else if let Some(due) = leg.out.lock().pipeline.poll_timeout() {
             t = t.max(due);
         } else if !st.awaiting_drain {
             // Drained and reported, or stalled with audio left.
@@ -146,9 +151,9 @@ async fn a_wake_up_later_than_the_lead_goes_on_with_the_rest_of_the_chunk() {
     let late = t0 + Duration::from_millis(500);
     assert_eq!(leg.drive(&mut st, late).await, Flow::Continue);
     assert!(
-        leg.outbound.poll_timeout().is_some() || st.pending.is_none(),
+        leg.out.lock().pipeline.poll_timeout().is_some() || st.pending.is_none(),
         "audio waiting with no packet scheduled: queued {:?}, waiting {:?}",
-        leg.outbound.queued(),
+        leg.out.lock().pipeline.queued(),
         st.pending.as_ref().map(Pending::rest_duration)
     );
     assert!(
@@ -174,7 +179,7 @@ async fn a_reply_longer_than_the_lead_plays_out_on_time() {
         "the leg stalled"
     );
     assert_eq!(leg.wire.sent, 50);
-    assert_eq!(leg.outbound.stats().late_sends, 0);
+    assert_eq!(leg.out.lock().pipeline.stats().late_sends, 0);
     assert!(
         std::iter::from_fn(|| ends.events.try_recv().ok())
             .any(|e| matches!(e, MediaEvent::PlaybackDrained { .. }))

@@ -1,0 +1,199 @@
+//! The pacing thread on real loopback sockets.
+
+use super::*;
+use crate::adapter::media::setup;
+use crate::application::ports::{media::Transport, telephony::WireFormat};
+use ::media::rtp::RtpPacket;
+use std::future::poll_fn;
+
+/// Long enough for anything that should come; only ever waited out when a
+/// test fails.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// A µ-law leg's outbound side sending from its own socket to `peer`, with
+/// `ms` of agent audio queued (and its end, if `ends`).
+fn leg(ms: usize, ends: bool, peer: &UdpSocket) -> Arc<Outbound> {
+    let config = setup::outbound(Transport::Rtp, WireFormat::Ulaw, Duration::from_secs(3));
+    let mut pipeline = OutboundPipeline::new(config).unwrap();
+    let now = Instant::now();
+    let pcm: Vec<i16> = (0..ms * 8).map(|i| ((i % 40) as i16 - 20) * 500).collect();
+    pipeline.push_pcm(now, &pcm, 8_000).unwrap();
+    if ends {
+        pipeline.end_of_speech(now).unwrap();
+    }
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut direct = Direct::new(socket);
+    direct.peer = Some(peer.local_addr().unwrap());
+    Outbound::new(pipeline, Some(direct), MediaMetrics::default())
+}
+
+fn peer() -> UdpSocket {
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(PATIENCE)).unwrap();
+    peer
+}
+
+/// Hands the leg to the thread, as the leg's task does.
+fn schedule(pacing: &Pacing, out: &Arc<Outbound>) {
+    let due = out.lock().take_schedule().expect("a packet is due");
+    pacing.schedule(due, out);
+}
+
+/// The next packet's (sequence, marker), from the leg with source port `from`.
+fn next_packet(peer: &UdpSocket, from: u16) -> (u16, bool) {
+    let mut buf = [0u8; 2048];
+    loop {
+        let (n, addr) = peer.recv_from(&mut buf).expect("a packet within 5 s");
+        if addr.port() == from {
+            let p = RtpPacket::parse(&buf[..n]).unwrap();
+            return (p.header.sequence, p.header.marker);
+        }
+    }
+}
+
+fn port(out: &Outbound) -> u16 {
+    let st = out.lock();
+    let direct = st.direct.as_ref().unwrap();
+    direct.socket.local_addr().unwrap().port()
+}
+
+/// Waits for the thread to wake the leg.
+async fn signalled(out: &Outbound) {
+    tokio::time::timeout(PATIENCE, poll_fn(|cx| out.poll_signal(cx)))
+        .await
+        .expect("the thread woke the leg");
+}
+
+#[tokio::test]
+async fn the_thread_sends_each_packet_once_in_order_and_wakes_the_leg_for_the_first_and_the_drain()
+{
+    let pacing = Pacing::start().unwrap();
+    let peer = peer();
+    let out = leg(200, true, &peer);
+    {
+        let mut st = out.lock();
+        st.sent.want_first = true;
+        st.sent.want_drained = true;
+    }
+    schedule(&pacing, &out);
+    let from = port(&out);
+    signalled(&out).await;
+    assert!(
+        out.lock().sent.first.is_some(),
+        "woken for the first packet"
+    );
+    let sent = loop {
+        let st = out.lock();
+        if !st.scheduled {
+            break st.pipeline.stats().packets_sent;
+        }
+        drop(st);
+        signalled(&out).await;
+    };
+    assert!(sent >= 10, "200 ms of audio: {sent} packets");
+    let (first, marker) = next_packet(&peer, from);
+    assert!(marker, "the talkspurt's first packet carries the marker");
+    for i in 1..sent {
+        let (seq, _) = next_packet(&peer, from);
+        assert_eq!(seq, first.wrapping_add(i as u16), "in order, none twice");
+    }
+    let st = out.lock();
+    assert!(st.pipeline.poll_timeout().is_none() && !st.sent.want_drained);
+    assert!(st.sent.last.is_some());
+}
+
+/// A flush takes the lock the thread sends under: not a packet more goes out.
+#[tokio::test]
+async fn a_flush_stops_the_packets_at_once() {
+    let pacing = Pacing::start().unwrap();
+    let peer = peer();
+    let out = leg(2_000, false, &peer);
+    schedule(&pacing, &out);
+    let from = port(&out);
+    for _ in 0..3 {
+        next_packet(&peer, from);
+    }
+    let sent = {
+        let mut st = out.lock();
+        st.pipeline.flush();
+        st.pipeline.stats().packets_sent
+    };
+    for _ in 3..sent {
+        next_packet(&peer, from);
+    }
+    // Ten slots' worth: a packet would have come every 20 ms.
+    peer.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    let more = peer.recv_from(&mut buf);
+    assert!(more.is_err(), "a packet after the flush: {more:?}");
+}
+
+/// A leg whose task holds its lock (preempted mid-feed, say) does not hold
+/// up the packets of the others.
+#[tokio::test]
+async fn a_leg_holding_its_lock_holds_up_no_other_leg() {
+    let pacing = Pacing::start().unwrap();
+    let peer = peer();
+    let (held, free) = (leg(2_000, false, &peer), leg(2_000, false, &peer));
+    let (held_port, free_port) = (port(&held), port(&free));
+    let guard = held.lock();
+    let due = Instant::now();
+    pacing.schedule(due, &held);
+    schedule(&pacing, &free);
+    for _ in 0..5 {
+        next_packet(&peer, free_port);
+    }
+    drop(guard);
+    next_packet(&peer, held_port);
+}
+
+/// The thread's descriptor of a leg's socket closes with the leg, so the
+/// port can be bound again at once.
+#[test]
+fn closing_a_leg_frees_its_port() {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    let pipeline = OutboundPipeline::new(setup::outbound(
+        Transport::Rtp,
+        WireFormat::Ulaw,
+        Duration::from_secs(1),
+    ))
+    .unwrap();
+    let second = {
+        use std::os::fd::AsFd;
+        UdpSocket::from(socket.as_fd().try_clone_to_owned().unwrap())
+    };
+    let out = Outbound::new(pipeline, Some(Direct::new(second)), MediaMetrics::default());
+    drop(socket);
+    assert!(
+        UdpSocket::bind(addr).is_err(),
+        "the thread's descriptor keeps the port"
+    );
+    out.close();
+    UdpSocket::bind(addr).expect("the port is free once the leg closed");
+}
+
+/// Run as root (or with CAP_SYS_NICE), the thread has its nice value.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_thread_runs_at_its_nice_value_where_allowed() {
+    let pacing = Pacing::start().unwrap();
+    let tid = pacing.thread_id().expect("a thread id on Linux");
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+    // Fields after the command's closing parenthesis; nice is the 19th field.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let nice: i32 = fields[16].parse().unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .map(|c| u64::from_str_radix(c.trim(), 16).unwrap())
+        .unwrap();
+    // CAP_SYS_NICE is capability 23.
+    if caps & (1 << 23) != 0 {
+        assert_eq!(nice, NICE);
+    } else {
+        assert_eq!(nice, 0, "refused, the thread stays at the default");
+    }
+}
