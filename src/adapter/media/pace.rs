@@ -30,7 +30,9 @@
 //! the next slot later, and an early entry is put back at the right time.
 //!
 //! # Priority
-//! The thread asks for nice [`NICE`] (it needs `CAP_SYS_NICE`, or root):
+//! The thread asks for nice [`NICE`] (it needs `CAP_SYS_NICE`, or an
+//! `RLIMIT_NICE` of 30 or more: `ulimits: nice: 30` in docker-compose,
+//! `LimitNICE=30` under systemd):
 //! on two cores shared with the runtime's workers and a busy peer it was
 //! otherwise kept off the CPU for up to 20 ms at a time, and the pacing
 //! jitter p99 at 2,000 continuous-RTP calls was 7.1 ms; at nice -10 it was
@@ -357,7 +359,7 @@ fn raise_priority() -> Option<i32> {
     {
         let me = rustix::thread::gettid();
         if let Err(e) = rustix::process::setpriority_process(Some(me), NICE) {
-            tracing::warn!(error = %e, nice = NICE, "media pacing thread left at the default priority (it needs CAP_SYS_NICE): under load its packets may go out late");
+            tracing::warn!(error = %e, nice = NICE, "media pacing thread left at the default priority (it needs CAP_SYS_NICE or RLIMIT_NICE >= 30): under load its packets may go out late");
         }
         Some(me.as_raw_nonzero().get())
     }

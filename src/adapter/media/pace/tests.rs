@@ -190,8 +190,14 @@ fn the_thread_runs_at_its_nice_value_where_allowed() {
         .find_map(|l| l.strip_prefix("CapEff:"))
         .map(|c| u64::from_str_radix(c.trim(), 16).unwrap())
         .unwrap();
-    // CAP_SYS_NICE is capability 23.
-    if caps & (1 << 23) != 0 {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let rlimit_nice: i64 = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max nice priority"))
+        .and_then(|l| l.split_whitespace().next())
+        .map_or(0, |soft| soft.parse().unwrap_or(i64::MAX));
+    // CAP_SYS_NICE is capability 23; RLIMIT_NICE allows nice down to 20 - limit.
+    if caps & (1 << 23) != 0 || 20 - rlimit_nice <= i64::from(NICE) {
         assert_eq!(nice, NICE);
     } else {
         assert_eq!(nice, 0, "refused, the thread stays at the default");
