@@ -83,12 +83,14 @@ async fn the_thread_sends_each_packet_once_in_order_and_wakes_the_leg_for_the_fi
         "woken for the first packet"
     );
     let sent = loop {
-        let st = out.lock();
-        if !st.scheduled {
-            break st.pipeline.stats().packets_sent;
+        let done = {
+            let st = out.lock();
+            (!st.scheduled).then(|| st.pipeline.stats().packets_sent)
+        };
+        match done {
+            Some(sent) => break sent,
+            None => signalled(&out).await,
         }
-        drop(st);
-        signalled(&out).await;
     };
     assert!(sent >= 10, "200 ms of audio: {sent} packets");
     let (first, marker) = next_packet(&peer, from);
