@@ -18,7 +18,10 @@
 //!   resample to the STT rate (none for slin16 at 16 kHz), VAD → `Audio`,
 //!   `SpeechStarted/Ended`, `Dtmf`.
 //! - Outbound: agent audio (`AudioChunk::Pcm`) → resample, encode, pace → one
-//!   RTP packet or AudioSocket message per 20 ms. The audio channel is read
+//!   RTP packet or AudioSocket message per 20 ms. RTP packets go out from the
+//!   endpoint's pacing thread ([`pace`]) at their slots, whatever the
+//!   runtime's workers are busy with; AudioSocket and WebSocket frames from
+//!   the leg's task. The audio channel is read
 //!   only while the pacer holds less than `play_lead` (and, for AudioSocket,
 //!   once Asterisk connected), so a fast TTS waits upstream instead of losing
 //!   audio. `Flush` drops the queue, the chunk part-queued and any audio of

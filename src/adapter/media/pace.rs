@@ -430,7 +430,19 @@ fn run(shared: &Weak<PaceShared>) {
             let Some(Reverse(e)) = heap.pop() else {
                 break;
             };
-            match e.out.send_due(horizon) {
+            // A panic in one leg's pipeline must not end every leg's sending:
+            // that leg is given up (its lock is poisoned; the leg's task
+            // goes on with what it finds), the others go on.
+            let sent =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.out.send_due(horizon)));
+            let next = sent.unwrap_or_else(|_| {
+                tracing::error!(
+                    "media pacing thread: a leg's sending panicked; that leg sends no more"
+                );
+                e.out.close();
+                Next::Idle
+            });
+            match next {
                 Next::At(due) => {
                     n += 1;
                     heap.push(Reverse(Entry { due, n, out: e.out }));
