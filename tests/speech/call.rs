@@ -73,7 +73,14 @@ async fn a_caller_asking_for_billing_is_understood_and_hears_the_agent() {
     let running = tokio::spawn(gw.run(async {
         let _ = stopped.await;
     }));
-    let caller = synthesize(&servers.tts_uri(), "please transfer me to billing").await;
+    // Two of the built-in agent's person words ("person", "billing"): CI
+    // had Whisper tiny hear this request without "billing" once, and the
+    // agent, given no person word, did not transfer.
+    let caller = synthesize(
+        &servers.tts_uri(),
+        "please transfer me to a person in billing",
+    )
+    .await;
     let caller_8k = resample(&caller.pcm, caller.rate, 8000);
 
     until("the ARI app to connect", || {
@@ -98,7 +105,7 @@ async fn a_caller_asking_for_billing_is_understood_and_hears_the_agent() {
     let text = transcript["data"]["text"].as_str().unwrap_or_default();
     let said = words(text);
     assert!(
-        said.iter().any(|w| w == "billing" || w == "transfer"),
+        said.iter().any(|w| w == "billing" || w == "person"),
         "the gateway heard {text:?}"
     );
 
