@@ -73,7 +73,6 @@ struct State {
     /// The next packet sent is the first since the leg opened, drained or
     /// flushed: `FirstPacketSent` goes with it.
     announce_first: bool,
-    last_sent: Option<Instant>,
     synced: Synced,
     next_sync: Instant,
     /// The rest of a chunk the pacer had no room for yet.
@@ -127,7 +126,6 @@ impl State {
             tx: vec![0; TX_BUFFER].into_boxed_slice(),
             awaiting_drain: false,
             announce_first: true,
-            last_sent: None,
             synced: Synced::default(),
             next_sync: now + SYNC_EVERY,
             pending: None,
@@ -281,7 +279,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
                     _ => FlushReport {
                         dropped: Duration::ZERO,
                         sent: Duration::ZERO,
-                        last_packet_at: self.last_sent(st),
+                        last_packet_at: self.out.lock().sent.last,
                     },
                 };
                 // The session may have stopped waiting; nothing to undo then.
@@ -341,15 +339,6 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         Flow::Continue
     }
 
-    /// When the last packet went out.
-    fn last_sent(&self, st: &State) -> Option<Instant> {
-        if self.pacing.is_some() {
-            self.out.lock().sent.last
-        } else {
-            st.last_sent
-        }
-    }
-
     /// Barge-in: drops the pacer's queue, the resampler's partial frame and
     /// the chunk waiting to go in. Over UnicastRTP nothing is in flight
     /// beyond the queue: the thread sends only under the same lock.
@@ -367,16 +356,11 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         // The next reply's first packet is announced afresh.
         out.sent.first = None;
         out.sent.want_first = true;
-        let last_packet_at = if out.direct.is_some() {
-            out.sent.last
-        } else {
-            st.last_sent
-        };
         st.view = View::of(&out);
         FlushReport {
             dropped,
             sent,
-            last_packet_at,
+            last_packet_at: out.sent.last,
         }
     }
 
@@ -384,12 +368,13 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     async fn drive(&mut self, st: &mut State, now: Instant) -> Flow {
         // Over UnicastRTP: what the pacing thread sent first (the echo
         // reference wants it before the caller's audio is judged).
-        let drained = match self.pacing.clone() {
-            Some(pacing) => match self.paced(st, now, &pacing) {
-                Some(drained) => drained,
+        let paced_drained = if self.pacing.is_some() {
+            match self.paced(st, now) {
+                Some(drained) => Some(drained),
                 None => return Flow::Stop,
-            },
-            None => false,
+            }
+        } else {
+            None
         };
         self.inbound.handle_timeout(now);
         if self.emit.inbound(&mut self.inbound, now) == Flow::Stop {
@@ -400,20 +385,21 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         {
             tracing::debug!(call = %self.call, error = %e, "far-end flush failed");
         }
-        let drained = if self.pacing.is_some() {
-            drained
-        } else {
-            if self.send_due(st, now).await == Flow::Stop {
-                return Flow::Stop;
+        let drained = match paced_drained {
+            Some(drained) => drained,
+            None => {
+                if self.send_due(st, now).await == Flow::Stop {
+                    return Flow::Stop;
+                }
+                // A paused pacer holds its audio: it has not drained.
+                let out = self.out.lock();
+                out.pipeline.poll_timeout().is_none() && !out.pipeline.is_paused()
             }
-            // A paused pacer holds its audio: it has not drained.
-            let out = self.out.lock();
-            out.pipeline.poll_timeout().is_none() && !out.pipeline.is_paused()
         };
         if st.awaiting_drain && drained {
             st.awaiting_drain = false;
             st.announce_first = true;
-            let at = self.last_sent(st).unwrap_or(now);
+            let at = self.out.lock().sent.last.unwrap_or(now);
             tracing::debug!(call = %self.call, "agent audio drained");
             if self.emit.control(MediaEvent::PlaybackDrained { at }) == Flow::Stop {
                 return Flow::Stop;
@@ -434,7 +420,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     /// announce), tops the pacer up from the pending chunk, says what the
     /// leg waits for, and schedules the leg if it has a packet due and no
     /// entry. Whether the queue has drained; `None` if the session is gone.
-    fn paced(&mut self, st: &mut State, now: Instant, pacing: &Pacing) -> Option<bool> {
+    fn paced(&mut self, st: &mut State, now: Instant) -> Option<bool> {
         let mut out = self.out.lock();
         let OutState {
             pipeline,
@@ -465,7 +451,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
         st.view = View::of(&out);
         let announce = st.announce_first && first.is_some();
         drop(out);
-        if let Some(due) = due {
+        if let (Some(due), Some(pacing)) = (due, &self.pacing) {
             pacing.schedule(due, &self.out);
         }
         if announce && let Some(at) = first {
@@ -485,10 +471,14 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
     /// still waits, as nothing would schedule a packet or read more audio
     /// then, and the leg would stall mid-sentence for good.
     async fn send_due(&mut self, st: &mut State, now: Instant) -> Flow {
-        self.out.lock().pipeline.handle_timeout(now);
+        let mut sent = false;
         loop {
             let (n, level) = {
                 let mut out = self.out.lock();
+                if std::mem::take(&mut sent) {
+                    out.sent.last = Some(now);
+                }
+                out.pipeline.handle_timeout(now);
                 feed(&mut out.pipeline, st, self.play_lead, &self.call, now);
                 let next = out.pipeline.poll_transmit_into(&mut st.tx);
                 st.view = View::of(&out);
@@ -501,7 +491,8 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
                 Ok(true) => {
                     self.metrics.packets_out.inc();
                     self.emit.echo.record_sent(now, level);
-                    st.last_sent = Some(now);
+                    // Noted under the lock of the next round.
+                    sent = true;
                     if std::mem::take(&mut st.announce_first)
                         && self.emit.control(MediaEvent::FirstPacketSent { at: now }) == Flow::Stop
                     {

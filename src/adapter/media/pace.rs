@@ -230,7 +230,7 @@ impl Outbound {
     /// back: the leg's next slot, if it has one, or in a moment if the leg
     /// holds the lock now (its task may have been preempted holding it: the
     /// other legs' packets do not wait for it to run again).
-    fn send_due(&self, horizon: Instant) -> Next {
+    fn send_due(&self, now: Instant, horizon: Instant) -> Next {
         let mut guard = match self.state.try_lock() {
             Ok(guard) => guard,
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
@@ -242,18 +242,17 @@ impl Outbound {
             return Next::Idle;
         };
         st.pipeline.handle_timeout(horizon);
-        let mut sent_any = None;
+        let mut sent_any = false;
         while let Some(n) = st.pipeline.poll_transmit_into(&mut direct.tx) {
             let Some(peer) = direct.peer else {
                 self.metrics.dropped_no_peer.inc();
                 continue;
             };
-            let at = Instant::now();
             match direct.socket.send_to(&direct.tx[..n], peer) {
                 Ok(_) => {
                     self.metrics.packets_out.inc();
-                    st.sent.record(at, st.pipeline.last_level());
-                    sent_any.get_or_insert(at);
+                    st.sent.record(now, st.pipeline.last_level());
+                    sent_any = true;
                 }
                 // A full socket buffer (the peer's host is not reading) or
                 // an unreachable peer: this packet is lost, the next goes on.
@@ -264,10 +263,8 @@ impl Outbound {
         st.scheduled = next.is_some();
         let sent = &mut st.sent;
         let mut wake = false;
-        if let Some(at) = sent_any
-            && std::mem::take(&mut sent.want_first)
-        {
-            sent.first = Some(at);
+        if sent_any && std::mem::take(&mut sent.want_first) {
+            sent.first = Some(now);
             wake = true;
         }
         if sent.want_drained && next.is_none() && !st.pipeline.is_paused() {
@@ -425,7 +422,10 @@ fn run(shared: &Weak<PaceShared>) {
             n += 1;
             heap.push(Reverse(Entry { due, n, out }));
         }
-        let horizon = Instant::now() + EARLY;
+        // One clock read a round: the packets of a round leave within
+        // microseconds of each other.
+        let now = Instant::now();
+        let horizon = now + EARLY;
         while heap.peek().is_some_and(|Reverse(e)| e.due <= horizon) {
             let Some(Reverse(e)) = heap.pop() else {
                 break;
@@ -433,8 +433,9 @@ fn run(shared: &Weak<PaceShared>) {
             // A panic in one leg's pipeline must not end every leg's sending:
             // that leg is given up (its lock is poisoned; the leg's task
             // goes on with what it finds), the others go on.
-            let sent =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.out.send_due(horizon)));
+            let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                e.out.send_due(now, horizon)
+            }));
             let next = sent.unwrap_or_else(|_| {
                 tracing::error!(
                     "media pacing thread: a leg's sending panicked; that leg sends no more"
