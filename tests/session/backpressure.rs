@@ -1,6 +1,7 @@
 //! Agent audio produced much faster than real time (a local Piper voice) by
 //! a leg that takes it only as it plays: nothing is dropped, the session
-//! waits, and barge-in still cuts what waits upstream.
+//! waits, and barge-in still cuts what waits upstream. The synthesiser is
+//! asked for the wire's rate, not its voice's own.
 
 use crate::{
     fakes::FakeMedia,
@@ -12,7 +13,10 @@ use voice_gateway::adapter::{
     speech::fake::{FakeTts, FakeTtsConfig, synthesize},
 };
 
-const RATE: u32 = 22_050;
+/// The voice's own rate (a Piper voice's).
+const VOICE_RATE: u32 = 22_050;
+/// The rate the session asks for: the wire's (µ-law, 8 kHz).
+const RATE: u32 = 8_000;
 const LEAD: Duration = Duration::from_secs(2);
 
 /// A 20 s greeting, synthesised 1,000 times faster than real time in
@@ -27,7 +31,7 @@ fn fast_call() -> Call {
     start(Options {
         orchestrator: Some(Arc::new(agent)),
         tts: Some(FakeTts::new(FakeTtsConfig {
-            sample_rate: RATE,
+            sample_rate: VOICE_RATE,
             chunk: Duration::from_micros(46_440), // 1024 samples
             speedup: 1_000,
             first_audio_delay: Duration::from_millis(10),
@@ -65,6 +69,12 @@ async fn a_reply_faster_than_real_time_reaches_the_leg_whole() {
     assert!(expected > RATE as usize * 15, "a long reply: {expected}");
     assert_eq!(log.pcm.len(), expected, "every sample reached the leg");
     assert!(log.rates.len() > 300, "{} chunks", log.rates.len());
+    // Asked for linear PCM at the wire's rate: the leg resamples nothing.
+    assert!(
+        log.rates.iter().all(|&r| r == RATE),
+        "rates {:?}",
+        &log.rates[..3]
+    );
     // The leg never held more than its lead and one chunk.
     assert!(
         log.max_ahead <= LEAD + Duration::from_millis(47),

@@ -32,11 +32,7 @@ const MAX_WINDOW: usize = 32;
 
 /// The audio level of one frame: the RMS of its samples.
 pub fn frame_level(pcm: &[i16]) -> u16 {
-    if pcm.is_empty() {
-        return 0;
-    }
-    let sum: f64 = pcm.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
-    (sum / pcm.len() as f64).sqrt().min(f64::from(u16::MAX)) as u16
+    crate::level::rms(pcm).min(f64::from(u16::MAX)) as u16
 }
 
 /// How [`EchoReference::is_echo`] decides.

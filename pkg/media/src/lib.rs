@@ -14,6 +14,7 @@ pub mod codec;
 pub mod dtmf;
 pub mod echo;
 pub mod jitter;
+pub mod level;
 pub mod media_websocket;
 pub mod pacer;
 pub mod pipeline;

@@ -7,8 +7,22 @@ use super::{
 };
 use crate::application::ports::{
     speech::{SttConfig, SttSampleRate, TtsConfig, TtsOutput},
-    telephony::HangupCause,
+    telephony::{HangupCause, WireFormat},
 };
+
+/// What the synthesiser is asked for: linear PCM at the leg's wire rate,
+/// so the provider resamples (every provider adapter maps it to a format
+/// it offers) rather than the leg, fifty times a second per call (24 kHz
+/// down to 8 kHz was 6 % of the gateway's CPU at 2,000 calls). Before the
+/// leg is open, the voice's own.
+fn tts_output(wire: Option<WireFormat>) -> TtsOutput {
+    match wire {
+        Some(f) => TtsOutput::Linear16 {
+            sample_rate: f.rate(),
+        },
+        None => TtsOutput::Native,
+    }
+}
 
 impl Session {
     pub(super) async fn execute_speech(&mut self, effect: Effect) {
@@ -38,7 +52,7 @@ impl Session {
                 let cfg = TtsConfig {
                     voice: None,
                     language,
-                    output: TtsOutput::Native,
+                    output: tts_output(self.wire_format),
                 };
                 let tts = self.tts_provider.clone();
                 let opened = tts.open(cfg).await;

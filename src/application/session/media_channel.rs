@@ -40,6 +40,7 @@ impl Session {
             .await
             .map_err(|e| format!("media: {e}"))?;
         self.leg_events = Some(leg.events);
+        self.wire_format = Some(format);
         self.res.leg = Some(leg.commands);
         Ok((transport, format, leg.attach))
     }

@@ -17,6 +17,7 @@ use crate::{
         speech::{
             SpeechToText, SttError, SttEvent, SttSession, TextToSpeech, TtsEvent, TtsSession,
         },
+        telephony::WireFormat,
     },
     domain::{CallId, call::EndReason},
 };
@@ -54,6 +55,9 @@ pub(super) struct Session {
     /// The call's synthesiser: the instance default until the route chooses.
     pub(super) tts_provider: Arc<dyn TextToSpeech>,
     pub(super) tts: Option<TtsSession>,
+    /// The leg's wire format once it is open: the synthesiser is asked for
+    /// linear PCM at its rate.
+    pub(super) wire_format: Option<WireFormat>,
     pub(super) reply: Option<ReplyStream>,
     /// ARI and the media leg both report a key press: the first is taken.
     pub(super) dtmf_merge: crate::application::dtmf_merge::DtmfMerge,
@@ -139,6 +143,7 @@ impl Session {
             flush: None,
             effects: Effects::new(),
             audio_backlog: VecDeque::new(),
+            wire_format: None,
             audio_generation: 0,
             now,
             ended: None,

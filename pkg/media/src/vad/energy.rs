@@ -64,8 +64,7 @@ pub(crate) fn level_dbfs(pcm: &[i16]) -> f32 {
     if pcm.is_empty() {
         return -100.0;
     }
-    let sum: f64 = pcm.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
-    let mean = sum / pcm.len() as f64 / (f64::from(i16::MAX) * f64::from(i16::MAX));
+    let mean = crate::level::mean_square(pcm) / (f64::from(i16::MAX) * f64::from(i16::MAX));
     if mean <= 1e-10 {
         -100.0
     } else {

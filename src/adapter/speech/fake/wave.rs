@@ -77,11 +77,7 @@ fn letter(p: u32, sample_rate: u32, per_char: usize) -> Vec<i16> {
 
 /// Root mean square of a frame (0 for an empty one).
 pub fn rms(pcm: &[i16]) -> f64 {
-    if pcm.is_empty() {
-        return 0.0;
-    }
-    let sum: f64 = pcm.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
-    (sum / pcm.len() as f64).sqrt()
+    ::media::level::rms(pcm)
 }
 
 #[cfg(test)]

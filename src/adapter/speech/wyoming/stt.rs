@@ -125,11 +125,7 @@ fn pre_roll_len(rate: u32) -> usize {
 
 /// Whether `pcm` holds sound, not a quiet line.
 fn has_sound(pcm: &[i16]) -> bool {
-    if pcm.is_empty() {
-        return false;
-    }
-    let energy: f64 = pcm.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
-    energy / pcm.len() as f64 >= SOUND_RMS * SOUND_RMS
+    !pcm.is_empty() && ::media::level::mean_square(pcm) >= SOUND_RMS * SOUND_RMS
 }
 
 impl Task {
