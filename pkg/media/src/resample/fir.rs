@@ -177,23 +177,27 @@ impl Fir {
     /// Resamples one frame: `input` is the frame length given to `new`,
     /// `output` exactly the matching output length.
     pub(super) fn process(&mut self, input: &[i16], output: &mut [i16]) {
-        let hist = self.taps - 1;
-        self.buf[hist..].copy_from_slice(input);
-        if let Some(h) = self.half_band.as_mut() {
-            let n = input.len();
-            let filtered = 1 - h.copy_phase;
-            let c = &self.coeffs[filtered * self.taps..][..self.taps];
-            convolve(&self.buf, c, &mut h.acc[..n]);
-            let round = 1 << (self.q - 1);
-            let copied = &self.buf[h.copy_tap..][..n];
-            for ((pair, &a), &x) in output.chunks_exact_mut(2).zip(h.acc.iter()).zip(copied) {
-                let y = ((a + round) >> self.q).clamp(i32::from(i16::MIN), i32::from(i16::MAX));
-                pair[filtered] = y as i16;
-                pair[h.copy_phase] = x;
+        let n = input.len();
+        self.buf[self.taps - 1..].copy_from_slice(input);
+        match self.half_band.as_mut() {
+            Some(h) => {
+                let filtered = 1 - h.copy_phase;
+                let c = &self.coeffs[filtered * self.taps..][..self.taps];
+                convolve(&self.buf, c, &mut h.acc[..n]);
+                let copied = &self.buf[h.copy_tap..][..n];
+                for ((pair, &a), &x) in output.chunks_exact_mut(2).zip(h.acc.iter()).zip(copied) {
+                    pair[filtered] = descale(a, self.q);
+                    pair[h.copy_phase] = x;
+                }
             }
-            self.buf.copy_within(n.., 0);
-            return;
+            None => self.each_output(output),
         }
+        self.buf.copy_within(n.., 0);
+    }
+
+    /// The general path: output by output, each phase's dot product (or
+    /// copy) over the history and the frame in `buf`.
+    fn each_output(&self, output: &mut [i16]) {
         // Input index and phase of each output, stepped without a division.
         let (mut i, mut p) = (0, 0);
         for o in output.iter_mut() {
@@ -202,8 +206,7 @@ impl Fir {
                 None => {
                     let x = &self.buf[i..i + self.taps];
                     let c = &self.coeffs[p * self.taps..][..self.taps];
-                    let y = (dot(x, c) + (1 << (self.q - 1))) >> self.q;
-                    y.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
+                    descale(dot(x, c), self.q)
                 }
             };
             p += self.down;
@@ -212,14 +215,17 @@ impl Fir {
                 i += 1;
             }
         }
-        let n_in = input.len();
-        self.buf.copy_within(n_in.., 0);
     }
 
     /// Clears the history (a new, unrelated stream).
     pub(super) fn reset(&mut self) {
         self.buf.fill(0);
     }
+}
+
+/// A Q`q` accumulator back to a sample: rounded, saturated.
+fn descale(acc: i32, q: u32) -> i16 {
+    ((acc + (1 << (q - 1))) >> q).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
 }
 
 /// Σ x·c over equal-length slices whose length is a multiple of 8, in eight

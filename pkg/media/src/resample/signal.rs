@@ -9,10 +9,7 @@ pub(crate) fn tone(rate: u32, freq: f64, amp: f64, start: usize, n: usize) -> Ve
         .collect()
 }
 
-/// Root mean square.
-pub(crate) fn rms(x: &[i16]) -> f64 {
-    (x.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
-}
+pub(crate) use crate::level::rms;
 
 /// Level difference in dB between two RMS values.
 pub(crate) fn db(a: f64, b: f64) -> f64 {

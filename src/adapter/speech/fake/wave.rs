@@ -75,10 +75,7 @@ fn letter(p: u32, sample_rate: u32, per_char: usize) -> Vec<i16> {
         .collect()
 }
 
-/// Root mean square of a frame (0 for an empty one).
-pub fn rms(pcm: &[i16]) -> f64 {
-    ::media::level::rms(pcm)
-}
+pub use ::media::level::rms;
 
 #[cfg(test)]
 mod tests {
