@@ -434,6 +434,15 @@ fn validate_scalars(c: &Config) -> Result<(), (&'static str, String)> {
             format!("{min:?} is above media.jitter_max_delay ({max:?})"),
         ));
     }
+    if c.media.pacing_priority > 99 {
+        return Err((
+            "media.pacing_priority",
+            format!(
+                "{} is not 0 (not real-time) or a SCHED_FIFO priority from 1 to 99",
+                c.media.pacing_priority
+            ),
+        ));
+    }
     let onset = c.media.vad_onset.0;
     if !onset.as_millis().is_multiple_of(20) || !(20..=200).contains(&onset.as_millis()) {
         return Err((

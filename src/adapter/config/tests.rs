@@ -295,6 +295,18 @@ fn each_bad_value_is_rejected_with_its_key() {
             "not between 1 ms and 1 s",
         ),
         (
+            "[media]\npacing_priority = 100\n",
+            &[],
+            "media.pacing_priority",
+            "not 0 (not real-time) or a SCHED_FIFO priority from 1 to 99",
+        ),
+        (
+            "[media]\npacing_priority = -1\n",
+            &[],
+            "media.pacing_priority",
+            "",
+        ),
+        (
             "[media]\nformat = \"slin16\"\n",
             &[],
             "media.format",

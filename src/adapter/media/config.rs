@@ -59,6 +59,8 @@ pub struct UdpMediaConfig {
     /// Least and most playout delay of the RTP jitter buffer (between them,
     /// 4 × the measured jitter). Off RTP there is no jitter buffer.
     pub jitter_delay: (Duration, Duration),
+    /// `SCHED_FIFO` priority of the pacing thread (1-99); 0: not real-time.
+    pub pacing_priority: u8,
 }
 
 /// The gateway's default `media.vad_onset`: two frames. On the real Asterisk
@@ -98,6 +100,7 @@ impl UdpMediaConfig {
             max_queued: Duration::from_secs(3),
             asterisk_hosts: Vec::new(),
             jitter_delay: (Duration::ZERO, Duration::from_millis(200)),
+            pacing_priority: super::pace::REALTIME_PRIORITY,
         }
     }
 
@@ -107,6 +110,7 @@ impl UdpMediaConfig {
             advertise: media.advertise_address,
             jitter_delay: (media.jitter_min_delay.0, media.jitter_max_delay.0),
             vad_timing: vad_timing(media.vad_onset.0),
+            pacing_priority: media.pacing_priority,
             ..Self::new(media.bind_address, media.rtp_port_range)
         }
     }

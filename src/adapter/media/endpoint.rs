@@ -42,15 +42,16 @@ pub struct UdpMediaEndpoint {
 impl UdpMediaEndpoint {
     /// An endpoint with its own, unregistered counters.
     pub fn new(config: UdpMediaConfig) -> Self {
+        let pacing = Pacing::start(config.pacing_priority)
+            .inspect_err(|e| tracing::warn!(error = %e, "media pacing thread not started: each RTP leg sends from its own task"))
+            .ok();
         Self {
             pool: PortPool::new(config.ports, config.even_ports_only),
             asterisk_hosts: Arc::from(config.asterisk_hosts.as_slice()),
             config: Arc::new(config),
             metrics: MediaMetrics::default(),
             audiosocket: None,
-            pacing: Pacing::start()
-                .inspect_err(|e| tracing::warn!(error = %e, "media pacing thread not started: each RTP leg sends from its own task"))
-                .ok(),
+            pacing,
         }
     }
 

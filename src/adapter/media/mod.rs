@@ -54,3 +54,4 @@ pub use audiosocket::AudioSocketListener;
 pub use config::{PortRange, UdpMediaConfig, VAD_ONSET, VadChoice, vad_timing};
 pub use endpoint::UdpMediaEndpoint;
 pub use metrics::MediaMetrics;
+pub use pace::REALTIME_PRIORITY;

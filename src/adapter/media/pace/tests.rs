@@ -67,7 +67,7 @@ async fn signalled(out: &Outbound) {
 #[tokio::test]
 async fn the_thread_sends_each_packet_once_in_order_and_wakes_the_leg_for_the_first_and_the_drain()
 {
-    let pacing = Pacing::start().unwrap();
+    let pacing = Pacing::start(REALTIME_PRIORITY).unwrap();
     let peer = peer();
     let out = leg(200, true, &peer);
     {
@@ -107,7 +107,7 @@ async fn the_thread_sends_each_packet_once_in_order_and_wakes_the_leg_for_the_fi
 /// A flush takes the lock the thread sends under: not a packet more goes out.
 #[tokio::test]
 async fn a_flush_stops_the_packets_at_once() {
-    let pacing = Pacing::start().unwrap();
+    let pacing = Pacing::start(REALTIME_PRIORITY).unwrap();
     let peer = peer();
     let out = leg(2_000, false, &peer);
     schedule(&pacing, &out);
@@ -135,7 +135,7 @@ async fn a_flush_stops_the_packets_at_once() {
 /// up the packets of the others.
 #[tokio::test]
 async fn a_leg_holding_its_lock_holds_up_no_other_leg() {
-    let pacing = Pacing::start().unwrap();
+    let pacing = Pacing::start(REALTIME_PRIORITY).unwrap();
     let peer = peer();
     let (held, free) = (leg(2_000, false, &peer), leg(2_000, false, &peer));
     let (held_port, free_port) = (port(&held), port(&free));
@@ -176,16 +176,18 @@ fn closing_a_leg_frees_its_port() {
     UdpSocket::bind(addr).expect("the port is free once the leg closed");
 }
 
-/// Run as root (or with CAP_SYS_NICE), the thread has its nice value.
-#[cfg(target_os = "linux")]
-#[test]
-fn the_thread_runs_at_its_nice_value_where_allowed() {
-    let pacing = Pacing::start().unwrap();
-    let tid = pacing.thread_id().expect("a thread id on Linux");
+/// Fields of a thread's `/proc` stat after the command's closing parenthesis:
+/// field N of proc(5) is at N - 3.
+fn stat(tid: i32) -> Vec<String> {
     let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
-    // Fields after the command's closing parenthesis; nice is the 19th field.
-    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-    let nice: i32 = fields[16].parse().unwrap();
+    stat[stat.rfind(')').unwrap() + 2..]
+        .split(' ')
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What this process may ask for: (CAP_SYS_NICE, RLIMIT_RTPRIO, RLIMIT_NICE).
+fn allowed() -> (bool, i64, i64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let caps = status
         .lines()
@@ -193,15 +195,94 @@ fn the_thread_runs_at_its_nice_value_where_allowed() {
         .map(|c| u64::from_str_radix(c.trim(), 16).unwrap())
         .unwrap();
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
-    let rlimit_nice: i64 = limits
-        .lines()
-        .find_map(|l| l.strip_prefix("Max nice priority"))
-        .and_then(|l| l.split_whitespace().next())
-        .map_or(0, |soft| soft.parse().unwrap_or(i64::MAX));
-    // CAP_SYS_NICE is capability 23; RLIMIT_NICE allows nice down to 20 - limit.
-    if caps & (1 << 23) != 0 || 20 - rlimit_nice <= i64::from(NICE) {
-        assert_eq!(nice, NICE);
+    let limit = |name: &str| -> i64 {
+        limits
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|l| l.split_whitespace().next())
+            .map_or(0, |soft| soft.parse().unwrap_or(i64::MAX))
+    };
+    // CAP_SYS_NICE is capability 23.
+    (
+        caps & (1 << 23) != 0,
+        limit("Max realtime priority"),
+        limit("Max nice priority"),
+    )
+}
+
+/// (policy, rt_priority, nice) of the pacing thread started at `realtime`.
+fn scheduled_at(realtime: u8) -> (u32, u32, i32) {
+    let pacing = Pacing::start(realtime).unwrap();
+    let tid = pacing.thread_id().expect("a thread id on Linux");
+    let f = stat(tid);
+    (
+        f[38].parse().unwrap(),
+        f[37].parse().unwrap(),
+        f[16].parse().unwrap(),
+    )
+}
+
+/// SCHED_OTHER and SCHED_FIFO in proc(5)'s `policy`.
+const OTHER: u32 = 0;
+const FIFO: u32 = 1;
+
+/// Run as root (or with CAP_SYS_NICE, or RLIMIT_RTPRIO >= 10), the thread
+/// is real-time; otherwise it falls back to nice -10 where allowed.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_thread_runs_real_time_where_allowed_and_else_at_its_nice_value() {
+    let (cap, rtprio, rlimit_nice) = allowed();
+    let (policy, priority, nice) = scheduled_at(REALTIME_PRIORITY);
+    if cap || rtprio >= i64::from(REALTIME_PRIORITY) {
+        assert_eq!((policy, priority), (FIFO, u32::from(REALTIME_PRIORITY)));
+    } else if 20 - rlimit_nice <= i64::from(NICE) {
+        assert_eq!((policy, nice), (OTHER, NICE), "refused real-time: nice -10");
     } else {
-        assert_eq!(nice, 0, "refused, the thread stays at the default");
+        assert_eq!((policy, nice), (OTHER, 0), "refused both: the default");
     }
+}
+
+/// `media.pacing_priority = 0`: never real-time, nice -10 where allowed.
+#[cfg(target_os = "linux")]
+#[test]
+fn priority_zero_keeps_the_thread_off_real_time() {
+    let (cap, _, rlimit_nice) = allowed();
+    let (policy, priority, nice) = scheduled_at(0);
+    assert_eq!((policy, priority), (OTHER, 0));
+    if cap || 20 - rlimit_nice <= i64::from(NICE) {
+        assert_eq!(nice, NICE);
+    }
+}
+
+/// A leg whose task holds its lock is tried again [`BUSY_RETRY`] later, not
+/// at once: a real-time thread spinning on it kept the task holding the lock
+/// off its core, and packets went out tens of milliseconds late. Held for
+/// 500 ms, the lock cost the thread a few milliseconds of CPU; spinning
+/// (checked by retrying at once) it cost it most of the 500.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_leg_holding_its_lock_is_not_spun_on() {
+    let pacing = Pacing::start(REALTIME_PRIORITY).unwrap();
+    let tid = pacing.thread_id().expect("a thread id on Linux");
+    let peer = peer();
+    let out = leg(2_000, false, &peer);
+    let from = port(&out);
+    let cpu_ticks = || -> u64 {
+        let f = stat(tid);
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    };
+    {
+        let mut held = out.lock();
+        let due = held.take_schedule().expect("a packet is due");
+        pacing.schedule(due, &out);
+        let before = cpu_ticks();
+        std::thread::sleep(Duration::from_millis(500));
+        let spent = cpu_ticks() - before;
+        drop(held);
+        // Clock ticks of 10 ms: spinning spends 20-50 of them.
+        assert!(spent < 10, "the thread spent {spent} ticks on a held lock");
+    }
+    // Let go, the leg's packets go out.
+    let (_, marker) = next_packet(&peer, from);
+    assert!(marker, "the first packet of the reply");
 }
