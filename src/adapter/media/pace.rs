@@ -45,7 +45,7 @@
 //! rounds and sends a packet in a few microseconds, so the share it takes
 //! is the sending it did anyway; it never waits on a leg's lock (see
 //! [`BUSY_RETRY`]).
-
+//!
 //! AudioSocket and the media WebSocket write to a TCP stream through their
 //! task; their legs send themselves (no [`Direct`]).
 
