@@ -100,7 +100,7 @@ impl UdpMediaConfig {
             max_queued: Duration::from_secs(3),
             asterisk_hosts: Vec::new(),
             jitter_delay: (Duration::ZERO, Duration::from_millis(200)),
-            pacing_priority: super::pace::REALTIME_PRIORITY,
+            pacing_priority: 0,
         }
     }
 

@@ -30,16 +30,19 @@
 //! the next slot later, and an early entry is put back at the right time.
 //!
 //! # Priority
-//! The thread asks for the real-time policy `SCHED_FIFO` at a low priority
-//! (`media.pacing_priority`, 10 by default): it then runs as soon as a packet
-//! is due, ahead of every ordinary thread. On two cores shared with the
+//! With `media.pacing_priority` set (off by default; 10 suggested) the
+//! thread asks for the real-time policy `SCHED_FIFO` at that priority: it
+//! then runs as soon as a packet is due, ahead of every ordinary thread. On two cores shared with the
 //! runtime's workers and a busy peer, at 2,000 continuous-RTP calls, its
 //! pacing jitter p99 was 0.55 ms and the worst packet 5-6 ms late, against
 //! 3-4 ms and 10-15 ms at nice -10
 //! (`bench/results/2026-12-07-realtime-pacer/`). It needs `CAP_SYS_NICE` or an
 //! `RLIMIT_RTPRIO` of at least the priority (`ulimits: rtprio: 10` in
-//! docker-compose, `LimitRTPRIO=10` under systemd). Refused, or with the
-//! priority set to 0, it asks for nice [`NICE`] instead (`CAP_SYS_NICE` or
+//! docker-compose, `LimitRTPRIO=10` under systemd). It is off by default:
+//! once, in a clean-clone test run, a simulated call's gateway did nothing
+//! for 30 s while other tests' real-time threads ran, and that was not
+//! explained (`bench/results/2026-12-07-realtime-pacer/`). Off, refused, or
+//! with the priority 0, it asks for nice [`NICE`] instead (`CAP_SYS_NICE` or
 //! an `RLIMIT_NICE` of 30: `ulimits: nice: 30`, `LimitNICE=30`), and refused
 //! that too it runs at the default; it says which once. It sleeps between
 //! rounds and sends a packet in a few microseconds, so the share it takes
@@ -82,8 +85,8 @@ const TX_BUFFER: usize = 2048;
 const LOG: usize = 32;
 /// The thread's nice value when it is not real-time (see the module).
 pub(crate) const NICE: i32 = -10;
-/// `media.pacing_priority`'s default: the lowest band of `SCHED_FIFO`
-/// priorities (1-99), below the kernel's own real-time threads.
+/// The `SCHED_FIFO` priority suggested for `media.pacing_priority`: the
+/// lowest band (1-99), below the kernel's own real-time threads.
 pub const REALTIME_PRIORITY: u8 = 10;
 
 /// The socket a leg's packets go out on from the thread, and where to.
@@ -517,6 +520,10 @@ fn run(shared: &Weak<PaceShared>) {
                 Next::Idle
             });
             match next {
+                // All that was due by the horizon went out: asking again
+                // within it, the leg has nothing it can send now, and is
+                // tried next round rather than spun on.
+                Next::At(due) if due <= horizon => taken.push((now + BUSY_RETRY, e.out)),
                 Next::At(due) => {
                     n += 1;
                     heap.push(Reverse(Entry { due, n, out: e.out }));
