@@ -369,7 +369,7 @@ impl Pacing {
 
 /// The scheduling the thread got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Priority {
+enum Priority {
     /// `SCHED_FIFO` at this priority.
     Realtime(u8),
     /// The ordinary policy at nice [`NICE`].
