@@ -47,7 +47,10 @@
 //! that too it runs at the default; it says which once. It sleeps between
 //! rounds and sends a packet in a few microseconds, so the share it takes
 //! is the sending it did anyway; it never waits on a leg's lock (see
-//! [`BUSY_RETRY`]).
+//! [`BUSY_RETRY`]). Real-time, it watches itself: kept busy beyond
+//! [`WATCH_SHARE_PERCENT`] of a core for a second, it gives real-time up and
+//! logs an error ([`Watchdog`]), so that no fault of its own can starve the
+//! rest of the process.
 //!
 //! AudioSocket and the media WebSocket write to a TCP stream through their
 //! task; their legs send themselves (no [`Direct`]).
@@ -85,6 +88,14 @@ const TX_BUFFER: usize = 2048;
 const LOG: usize = 32;
 /// The thread's nice value when it is not real-time (see the module).
 pub(crate) const NICE: i32 = -10;
+/// The share of a core (in percent) the thread may keep busy over a
+/// [`WATCH_WINDOW`] while real-time. Sending takes a few percent; a thread
+/// busier than this is looping or cannot keep up either way, and at
+/// real-time it would starve the leg tasks it waits on: it gives real-time
+/// up (see [`Watchdog`]).
+const WATCH_SHARE_PERCENT: u32 = 90;
+/// The window [`WATCH_SHARE_PERCENT`] is judged over.
+const WATCH_WINDOW: Duration = Duration::from_secs(1);
 /// The `SCHED_FIFO` priority suggested for `media.pacing_priority`: the
 /// lowest band (1-99), below the kernel's own real-time threads.
 pub const REALTIME_PRIORITY: u8 = 10;
@@ -331,9 +342,10 @@ impl Pacing {
         let handle = std::thread::Builder::new()
             .name("vg-pacer".into())
             .spawn(move || {
-                let _ = tid_tx.send(raise_priority(realtime));
+                let (tid, got) = raise_priority(realtime);
+                let _ = tid_tx.send(tid);
                 if let Ok(shared) = rx.recv() {
-                    run(&shared);
+                    run(&shared, matches!(got, Priority::Realtime(_)));
                 }
             })?;
         let shared = Arc::new(PaceShared {
@@ -380,12 +392,13 @@ enum Priority {
 
 /// Makes this thread real-time at `realtime` (1-99; 0: do not ask), or else
 /// sets its nice value to [`NICE`] (Linux: both are per thread), saying what
-/// it got once; the thread's id.
-fn raise_priority(realtime: u8) -> Option<i32> {
+/// it got once; the thread's id, and what it got.
+fn raise_priority(realtime: u8) -> (Option<i32>, Priority) {
     #[cfg(target_os = "linux")]
     {
         let me = rustix::thread::gettid();
-        match scheduling(realtime) {
+        let got = scheduling(realtime);
+        match got {
             Priority::Realtime(p) => {
                 tracing::info!(
                     priority = p,
@@ -407,12 +420,70 @@ fn raise_priority(realtime: u8) -> Option<i32> {
                 );
             }
         }
-        Some(me.as_raw_nonzero().get())
+        (Some(me.as_raw_nonzero().get()), got)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = scheduling(realtime);
-        None
+        (None, scheduling(realtime))
+    }
+}
+
+/// Takes this thread off real-time: the ordinary policy, at nice [`NICE`]
+/// where allowed (else the default). Always allowed: giving real-time up
+/// needs no privilege.
+fn demote() -> Priority {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityOsValue, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    if let Err(e) = set_thread_priority_and_policy(
+        thread_native_id(),
+        ThreadPriority::Os(ThreadPriorityOsValue::default()),
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
+    ) {
+        tracing::error!(error = ?e, "media pacing thread: cannot give real-time up");
+    }
+    #[cfg(target_os = "linux")]
+    if rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICE).is_ok() {
+        return Priority::Nice;
+    }
+    Priority::Default
+}
+
+/// Watches how busy the real-time thread keeps its core. A real-time thread
+/// that loops runs ahead of every ordinary thread on its core, the leg tasks
+/// it waits on included, for as long as it loops; busy beyond
+/// [`WATCH_SHARE_PERCENT`] of a [`WATCH_WINDOW`] it gives real-time up.
+/// Its time is the wall time of its rounds: a real-time thread is not
+/// put off its core while it runs, so that is about its CPU time, with no
+/// system call to read it.
+#[derive(Debug)]
+struct Watchdog {
+    /// The window's start.
+    start: Instant,
+    /// Time spent in rounds since `start`.
+    busy: Duration,
+}
+
+impl Watchdog {
+    fn new(now: Instant) -> Self {
+        Self {
+            start: now,
+            busy: Duration::ZERO,
+        }
+    }
+
+    /// Counts a round that ran from `from` to `to`; once a window is over,
+    /// whether the thread was busy beyond its share of it.
+    fn round(&mut self, from: Instant, to: Instant) -> bool {
+        self.busy += to.saturating_duration_since(from);
+        let window = to.saturating_duration_since(self.start);
+        if window < WATCH_WINDOW {
+            return false;
+        }
+        let over = self.busy * 100 > window * WATCH_SHARE_PERCENT;
+        *self = Self::new(to);
+        over
     }
 }
 
@@ -481,11 +552,13 @@ impl Ord for Entry {
     }
 }
 
-/// The thread's loop: until the endpoint is gone.
-fn run(shared: &Weak<PaceShared>) {
+/// The thread's loop: until the endpoint is gone. `realtime`: the thread
+/// runs real-time, watched by a [`Watchdog`].
+fn run(shared: &Weak<PaceShared>, realtime: bool) {
     let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::new();
     let mut taken = Vec::new();
     let mut n = 0u64;
+    let mut watch = realtime.then(|| Watchdog::new(Instant::now()));
     loop {
         let Some(s) = shared.upgrade() else {
             return;
@@ -537,9 +610,19 @@ fn run(shared: &Weak<PaceShared>) {
             n += 1;
             heap.push(Reverse(Entry { due, n, out }));
         }
-        let wake = heap
-            .peek()
-            .map_or(Instant::now() + IDLE, |Reverse(e)| e.due);
+        let end = Instant::now();
+        if let Some(w) = watch.as_mut()
+            && w.round(now, end)
+        {
+            watch = None;
+            let got = demote();
+            tracing::error!(
+                share_percent = WATCH_SHARE_PERCENT,
+                now = ?got,
+                "media pacing thread kept its core busier than its share for a second: it gives real-time up, and packets may go out a few ms late under load"
+            );
+        }
+        let wake = heap.peek().map_or(end + IDLE, |Reverse(e)| e.due);
         // Said before the inbox is looked at again: an entry put in after
         // the look sees this and wakes the thread if it is due earlier.
         s.sleeps_until.store(since(s.base, wake), Ordering::SeqCst);
@@ -550,7 +633,7 @@ fn run(shared: &Weak<PaceShared>) {
             .is_empty();
         drop(s);
         if !waiting {
-            std::thread::park_timeout(wake.saturating_duration_since(Instant::now()).min(IDLE));
+            std::thread::park_timeout(wake.saturating_duration_since(end).min(IDLE));
         }
     }
 }

@@ -286,3 +286,70 @@ fn a_leg_holding_its_lock_is_not_spun_on() {
     let (_, marker) = next_packet(&peer, from);
     assert!(marker, "the first packet of the reply");
 }
+
+/// The watchdog's judgement: busy 95 % of a second is over the share, 50 %
+/// is not, one round that ran for two seconds (a loop) is; nothing is judged
+/// before a window is over.
+#[test]
+fn the_watchdog_judges_the_busy_share_of_each_second() {
+    let ms = Duration::from_millis;
+    let t0 = Instant::now();
+    // Rounds every 10 ms, each busy `busy` of them: the verdict of each.
+    let verdicts = |busy: Duration| -> Vec<bool> {
+        let mut w = Watchdog::new(t0);
+        (1..=200u32)
+            .map(|i| {
+                let end = t0 + ms(10) * i;
+                w.round(end - busy, end)
+            })
+            .collect()
+    };
+    let hot = verdicts(Duration::from_micros(9_500));
+    let over: Vec<usize> = (0..hot.len()).filter(|&i| hot[i]).collect();
+    assert_eq!(
+        over,
+        vec![99, 199],
+        "over the share once per window, when it ends"
+    );
+    assert!(
+        verdicts(ms(5)).iter().all(|over| !over),
+        "half a core is fine"
+    );
+    let mut w = Watchdog::new(t0);
+    assert!(!w.round(t0, t0 + ms(300)), "within the first window");
+    assert!(w.round(t0 + ms(300), t0 + ms(2_300)), "a round that looped");
+    assert!(!w.round(t0 + ms(2_300), t0 + ms(2_310)), "a new window");
+}
+
+/// A real-time thread that gives real-time up runs at the ordinary policy,
+/// at nice -10 where allowed.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_demoted_thread_is_no_longer_real_time() {
+    let (cap, rtprio, rlimit_nice) = allowed();
+    if !cap && rtprio < i64::from(REALTIME_PRIORITY) {
+        eprintln!("skipped: real-time is not allowed here");
+        return;
+    }
+    let (before, after, got) = std::thread::spawn(|| {
+        let tid = rustix::thread::gettid().as_raw_nonzero().get();
+        let policy = |tid| -> (u32, i32) {
+            let f = stat(tid);
+            (f[38].parse().unwrap(), f[16].parse().unwrap())
+        };
+        assert_eq!(
+            scheduling(REALTIME_PRIORITY),
+            Priority::Realtime(REALTIME_PRIORITY)
+        );
+        let before = policy(tid);
+        let got = demote();
+        (before, policy(tid), got)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(before.0, FIFO);
+    assert_eq!(after.0, OTHER, "off real-time");
+    if cap || 20 - rlimit_nice <= i64::from(NICE) {
+        assert_eq!((after.1, got), (NICE, Priority::Nice));
+    }
+}
