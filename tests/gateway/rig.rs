@@ -48,6 +48,7 @@ impl Rig {
     /// A gateway on a simulator that is already running (a second gateway
     /// process after the first one stopped).
     pub(crate) async fn start_on(sim: SimHandle, extra: &str, env: Vec<(String, String)>) -> Rig {
+        logs();
         let (user, pass) = sim.credentials();
         let events_file = events_path();
         let first = NEXT_PORTS.fetch_add(50, Ordering::Relaxed);
@@ -210,4 +211,16 @@ pub(crate) fn speech(ms: usize) -> Vec<i16> {
     (0..ms * 8)
         .map(|i| (9000.0 * (2.0 * std::f64::consts::PI * 300.0 * i as f64 / 8000.0).sin()) as i16)
         .collect()
+}
+
+/// With `VG_TEST_LOG` set (a `tracing` filter such as `info`), the gateways'
+/// logs go to the test's captured output: printed only for a test that
+/// fails. Each test's runtime threads inherit its capture.
+fn logs() {
+    if let Ok(filter) = std::env::var("VG_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
 }
