@@ -24,6 +24,11 @@
 //!   playing a long reply is woken about every 200 ms, not every 20.
 //! - A flush or pause takes the mutex, so it takes effect before the next
 //!   packet: nothing is ever handed to the thread ahead of its slot.
+//! - Talkspurts start on a grid of [`SLOT_STEP`](super::setup::SLOT_STEP)
+//!   shared by every leg ([`::media::pacer::SlotGrid`]): the legs' packets
+//!   fall due on at most ten moments of each 20 ms, and the thread wakes
+//!   once for all the packets due at each, instead of once for nearly every
+//!   packet when a few hundred calls talk.
 //!
 //! An entry in the heap is never later than its leg's next slot: anything
 //! that changes the schedule (a flush, a pause, a new talkspurt) only moves

@@ -2,12 +2,20 @@
 
 use crate::application::ports::{media::Transport, telephony::WireFormat};
 use ::media::jitter::{JitterConfig, Release};
-use ::media::pacer::PacerConfig;
+use ::media::pacer::{PacerConfig, SlotGrid};
 use ::media::pipeline::{InboundConfig, OutboundConfig, TelephoneCodec};
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration, time::Instant};
 
 /// Telephone-event payload type Asterisk uses (RFC 4733).
 const TELEPHONE_EVENT_PT: u8 = 101;
+
+/// The spacing of the grid UnicastRTP talkspurts start on ([`SlotGrid`]):
+/// the pacing thread then wakes at most ten times per 20 ms whatever the
+/// number of calls, and a reply's first packet waits at most this long.
+pub(crate) const SLOT_STEP: Duration = Duration::from_millis(2);
+
+/// The grid's origin, common to every leg of the process.
+static SLOT_EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 
 /// Caller audio in `format` → PCM at `stt_rate`. Every encoding Asterisk may
 /// send at the format's clock rate is taken (G.711 both laws, L16), so a
@@ -80,6 +88,12 @@ pub(crate) fn outbound(
             initial_sequence: (r >> 32) as u16,
             initial_timestamp: (r >> 48) as u32,
             max_queued,
+            // Over TCP the leg's own task sends, one leg per timer: no
+            // wake-ups to share.
+            slot_grid: (transport == Transport::Rtp).then(|| SlotGrid {
+                epoch: *SLOT_EPOCH,
+                step: SLOT_STEP,
+            }),
             ..PacerConfig::default()
         },
         telephone_event_payload_type: TELEPHONE_EVENT_PT,

@@ -1,6 +1,6 @@
 //! Pacer configuration.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How a [`Pacer`](super::Pacer) numbers, stamps and bounds the packets it sends.
 ///
@@ -28,6 +28,38 @@ pub struct PacerConfig {
     /// A producer stall longer than this ends the talkspurt: the next frame starts a
     /// new one (marker bit set) instead of resuming the old schedule.
     pub max_underrun_gap: Duration,
+    /// Slots on a grid shared with other pacers (`None`: a talkspurt starts at
+    /// once). See [`SlotGrid`].
+    pub slot_grid: Option<SlotGrid>,
+}
+
+/// A grid of instants, `epoch + k·step`, that talkspurts start on.
+///
+/// One thread sending for many pacers wakes once per distinct due time. Left
+/// to themselves, the talkspurts of a few hundred calls start at scattered
+/// instants, and their packets fall due at as many different moments of each
+/// 20 ms: the thread wakes for nearly every packet. On a grid of `step` they
+/// fall due on at most `20 ms / step` moments, and each wake sends all that
+/// is due then. A talkspurt's first packet waits at most `step` for its
+/// slot; every later packet keeps the exact 20 ms spacing. `step` should
+/// divide 20 ms, so that every slot of a talkspurt stays on the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotGrid {
+    /// Any instant common to the pacers sharing the grid.
+    pub epoch: Instant,
+    /// The grid's spacing.
+    pub step: Duration,
+}
+
+impl SlotGrid {
+    /// The first grid point at or after `t` (the epoch for an earlier `t`).
+    pub fn ceil(&self, t: Instant) -> Instant {
+        let step = self.step.as_nanos().max(1);
+        let since = t.saturating_duration_since(self.epoch).as_nanos();
+        let k = since.div_ceil(step);
+        let offset = u64::try_from(k * step).unwrap_or(u64::MAX);
+        self.epoch + Duration::from_nanos(offset)
+    }
 }
 
 impl Default for PacerConfig {
@@ -44,6 +76,7 @@ impl Default for PacerConfig {
             max_queued: Duration::from_secs(10),
             late_tolerance: Duration::from_millis(5),
             max_underrun_gap: Duration::from_millis(200),
+            slot_grid: None,
         }
     }
 }

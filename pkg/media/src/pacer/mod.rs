@@ -29,7 +29,7 @@ mod tests_prop;
 
 use std::time::{Duration, Instant};
 
-pub use config::PacerConfig;
+pub use config::{PacerConfig, SlotGrid};
 use queue::FrameQueue;
 
 use crate::rtp::RtpHeader;
@@ -151,7 +151,7 @@ impl Pacer {
     ///
     /// The first frame after idle opens a talkspurt whose first packet is due at
     /// once (or 20 ms after the previous packet, if that was sent less than 20 ms
-    /// ago). A frame that arrives after its slot has passed is an underrun: the
+    /// ago), or at the next point of the [`SlotGrid`] from then. A frame that arrives after its slot has passed is an underrun: the
     /// schedule skips the empty slots and goes on, or, after a stall longer than
     /// `max_underrun_gap`, a new talkspurt starts.
     pub fn push(&mut self, now: Instant, payload: &[u8]) -> Result<(), PushError> {
@@ -193,11 +193,12 @@ impl Pacer {
     }
 
     fn start_talkspurt(&mut self, now: Instant) {
+        let on_grid = |t: Instant| self.config.slot_grid.map_or(t, |g| g.ceil(t));
         let (start, ts_start) = match self.last_sent {
-            None => (now, self.config.initial_timestamp),
+            None => (on_grid(now), self.config.initial_timestamp),
             Some((last_slot, last_ts)) => {
                 // Never overlap the previous packet's 20 ms of audio.
-                let start = now.max(last_slot + FRAME_DURATION);
+                let start = on_grid(now.max(last_slot + FRAME_DURATION));
                 (
                     start,
                     last_ts.wrapping_add(self.samples_in(start - last_slot)),

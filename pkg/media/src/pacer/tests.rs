@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{FRAME_DURATION, Pacer, PacerConfig, PushError};
+use super::{FRAME_DURATION, Pacer, PacerConfig, PushError, SlotGrid};
 use crate::rtp::RtpHeader;
 
 fn ms(n: u64) -> Duration {
@@ -242,4 +242,39 @@ fn steady_state_does_not_allocate() {
     });
     assert_eq!(info.count_total, 0);
     assert!(sent > 0);
+}
+
+/// On a [`SlotGrid`] a talkspurt starts at the next grid point: its first
+/// packet waits less than a step, later packets keep their 20 ms spacing
+/// (still on the grid), and the timestamps follow the slots.
+#[test]
+fn talkspurts_start_on_the_slot_grid() {
+    let epoch = Instant::now();
+    let grid = SlotGrid { epoch, step: ms(2) };
+    let mut p = Pacer::new(PacerConfig {
+        slot_grid: Some(grid),
+        ..PacerConfig::default()
+    });
+    let t0 = epoch + Duration::from_micros(3_300);
+    p.push(t0, &[0]).unwrap();
+    p.push(t0, &[1]).unwrap();
+    p.end_talkspurt();
+    assert_eq!(p.poll_timeout(), Some(epoch + ms(4)), "the next grid point");
+    let first = run_until(&mut p, epoch + ms(100));
+    let dues: Vec<Instant> = first.iter().map(|s| s.1).collect();
+    assert_eq!(dues, [epoch + ms(4), epoch + ms(24)]);
+    // Silence, then a new talkspurt 57.5 ms after the epoch's 0: at 58 ms.
+    let t1 = epoch + Duration::from_micros(57_500);
+    p.push(t1, &[2]).unwrap();
+    assert_eq!(p.poll_timeout(), Some(epoch + ms(58)));
+    let s = drain(&mut p, epoch + ms(58));
+    assert!(s[0].0.marker);
+    assert_eq!(
+        s[0].0.timestamp.wrapping_sub(first[1].0.timestamp),
+        (58 - 24) * 8,
+        "the timestamp follows the slot"
+    );
+    // A grid point itself is its own ceiling; before the epoch, the epoch.
+    assert_eq!(grid.ceil(epoch + ms(6)), epoch + ms(6));
+    assert_eq!(grid.ceil(epoch), epoch);
 }
