@@ -115,6 +115,13 @@ impl Gateway {
             deps.telephony = ha.fenced(deps.telephony.clone());
             (ha, ha::RoleMetrics::register(metrics.registry_mut()))
         });
+        if ha.is_none() {
+            // Not ready until the ARI events socket is up. Declared here, not
+            // only by the stream's task: `/readyz` may be served before that
+            // task first runs, and with nothing declared it said ready. A
+            // call Asterisk sent then found no Stasis app and was lost.
+            readiness.register(&stream_cfg.dependency, true);
+        }
         // The console sees every call event on its way out.
         let console = Arc::new(ConsoleHub::default());
         deps.events = Arc::new(ConsoleTap::new(deps.events, console.clone()));

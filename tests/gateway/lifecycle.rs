@@ -2,7 +2,10 @@
 
 use crate::support::{get_json, test_config, wait_for};
 use std::time::Duration;
-use voice_gateway::{application::admission::AdmissionError, server::Gateway};
+use voice_gateway::{
+    application::{admission::AdmissionError, health::ReadyStatus},
+    server::Gateway,
+};
 
 #[tokio::test]
 async fn drain_turns_readyz_503_refuses_calls_and_waits_for_live_ones() {
@@ -47,6 +50,18 @@ async fn drain_turns_readyz_503_refuses_calls_and_waits_for_live_ones() {
         reqwest::get(format!("{base}/healthz")).await.is_err(),
         "HTTP stopped after the drain"
     );
+}
+
+/// Bound but not yet run, the gateway is not ready: its ARI events socket is
+/// declared and not up. Before, nothing was declared until the stream's task
+/// first ran, and a `/readyz` served before that said ready; a test that
+/// placed its call then lost it (Asterisk had no Stasis app to send it to).
+#[tokio::test]
+async fn a_gateway_is_not_ready_before_its_events_socket_is_up() {
+    let gw = Gateway::bind(test_config("30s")).await.unwrap();
+    let report = gw.state().readiness.report();
+    assert_eq!(report.status, ReadyStatus::NotReady, "{report:?}");
+    assert!(report.dependencies.contains_key("ari"), "{report:?}");
 }
 
 #[tokio::test]
