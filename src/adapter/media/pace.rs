@@ -43,10 +43,10 @@
 //! 3-4 ms and 10-15 ms at nice -10
 //! (`bench/results/2026-12-07-realtime-pacer/`). It needs `CAP_SYS_NICE` or an
 //! `RLIMIT_RTPRIO` of at least the priority (`ulimits: rtprio: 10` in
-//! docker-compose, `LimitRTPRIO=10` under systemd). It is off by default:
-//! once, in a clean-clone test run, a simulated call's gateway did nothing
-//! for 30 s while other tests' real-time threads ran, and that was not
-//! explained (`bench/results/2026-12-07-realtime-pacer/`). Off, refused, or
+//! docker-compose, `LimitRTPRIO=10` under systemd), so it is off by
+//! default. (A clean-clone test failure once blamed on it was a race in
+//! the gateway's readiness, since fixed; see
+//! `bench/results/2026-12-07-realtime-pacer/`.) Off, refused, or
 //! with the priority 0, it asks for nice [`NICE`] instead (`CAP_SYS_NICE` or
 //! an `RLIMIT_NICE` of 30: `ulimits: nice: 30`, `LimitNICE=30`), and refused
 //! that too it runs at the default; it says which once. It sleeps between
