@@ -187,9 +187,8 @@ pub struct MediaConfig {
     /// Shorter hears the caller sooner and pauses the agent on more clicks
     /// (in `barge_in_mode = "pause"` a click only pauses it briefly).
     pub vad_onset: HumanDuration,
-    /// `SCHED_FIFO` priority (1-99; 10 suggested) of the thread that sends
-    /// every RTP packet at its 20 ms slot; 0 (the default): not real-time,
-    /// nice -10. Needs
+    /// `SCHED_FIFO` priority (1-99; 10 by default) of the thread that sends
+    /// every RTP packet at its 20 ms slot; 0: not real-time, nice -10. Needs
     /// `CAP_SYS_NICE` or an `RLIMIT_RTPRIO` of at least this; refused, the
     /// thread falls back to nice -10 and says so at start.
     pub pacing_priority: u8,
@@ -215,7 +214,7 @@ impl Default for MediaConfig {
             jitter_min_delay: HumanDuration(Duration::ZERO),
             jitter_max_delay: HumanDuration(Duration::from_millis(200)),
             vad_onset: HumanDuration(crate::adapter::media::VAD_ONSET),
-            pacing_priority: 0,
+            pacing_priority: crate::adapter::media::REALTIME_PRIORITY,
         }
     }
 }

@@ -83,6 +83,7 @@ fn file_then_environment() {
     let c = load_from_str(text, env(&[])).unwrap();
     assert_eq!(c.http.listen.port(), 9000);
     assert_eq!(c.limits.ended_calls_kept, 10_000);
+    assert_eq!(c.media.pacing_priority, 10, "real-time pacing by default");
     assert_eq!(c.log.format, LogFormat::Json);
 
     let c = load_from_str(

@@ -35,7 +35,7 @@
 //! the next slot later, and an early entry is put back at the right time.
 //!
 //! # Priority
-//! With `media.pacing_priority` set (off by default; 10 suggested) the
+//! At `media.pacing_priority` (10 by default; 0 turns it off) the
 //! thread asks for the real-time policy `SCHED_FIFO` at that priority: it
 //! then runs as soon as a packet is due, ahead of every ordinary thread. On two cores shared with the
 //! runtime's workers and a busy peer, at 2,000 continuous-RTP calls, its
@@ -43,9 +43,9 @@
 //! 3-4 ms and 10-15 ms at nice -10
 //! (`bench/results/2026-12-07-realtime-pacer/`). It needs `CAP_SYS_NICE` or an
 //! `RLIMIT_RTPRIO` of at least the priority (`ulimits: rtprio: 10` in
-//! docker-compose, `LimitRTPRIO=10` under systemd), so it is off by
-//! default. (A clean-clone test failure once blamed on it was a race in
-//! the gateway's readiness, since fixed; see
+//! docker-compose, `LimitRTPRIO=10` under systemd). (It was opt-in for a
+//! while: a clean-clone test failure once blamed on it was a race in the
+//! gateway's readiness, since fixed; see
 //! `bench/results/2026-12-07-realtime-pacer/`.) Off, refused, or
 //! with the priority 0, it asks for nice [`NICE`] instead (`CAP_SYS_NICE` or
 //! an `RLIMIT_NICE` of 30: `ulimits: nice: 30`, `LimitNICE=30`), and refused
@@ -101,7 +101,7 @@ pub(crate) const NICE: i32 = -10;
 const WATCH_SHARE_PERCENT: u32 = 90;
 /// The window [`WATCH_SHARE_PERCENT`] is judged over.
 const WATCH_WINDOW: Duration = Duration::from_secs(1);
-/// The `SCHED_FIFO` priority suggested for `media.pacing_priority`: the
+/// `media.pacing_priority`'s default `SCHED_FIFO` priority: the
 /// lowest band (1-99), below the kernel's own real-time threads.
 pub const REALTIME_PRIORITY: u8 = 10;
 
