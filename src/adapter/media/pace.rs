@@ -448,11 +448,7 @@ fn demote() -> Priority {
     ) {
         tracing::error!(error = ?e, "media pacing thread: cannot give real-time up");
     }
-    #[cfg(target_os = "linux")]
-    if rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICE).is_ok() {
-        return Priority::Nice;
-    }
-    Priority::Default
+    nice_or_default()
 }
 
 /// Watches how busy the real-time thread keeps its core. A real-time thread
@@ -509,6 +505,11 @@ fn scheduling(realtime: u8) -> Priority {
     {
         return Priority::Realtime(realtime);
     }
+    nice_or_default()
+}
+
+/// Sets this thread's nice value to [`NICE`] if allowed.
+fn nice_or_default() -> Priority {
     #[cfg(target_os = "linux")]
     if rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICE).is_ok() {
         return Priority::Nice;
