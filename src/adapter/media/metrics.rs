@@ -37,6 +37,10 @@ pub struct MediaMetrics {
     /// the media WebSocket) and reached speech recognition at 16 kHz, with
     /// no 8 kHz step on the way: how much of the traffic is wideband.
     pub wideband_frames_in: Counter,
+    /// Times the pacing thread found a leg's lock held (its task was using
+    /// it) and came back later: many a second means leg tasks are preempted
+    /// while they hold it, a saturated host.
+    pub pacer_lock_busy: Counter,
     /// Legs open now.
     pub legs_open: Gauge,
 }
@@ -97,6 +101,11 @@ impl MediaMetrics {
                 "media_wideband_frames_in",
                 "Caller audio frames taken at 16 kHz end to end (no 8 kHz step)",
                 &m.wideband_frames_in,
+            ),
+            (
+                "media_pacer_lock_busy",
+                "Times the pacing thread found a leg's lock held and came back later",
+                &m.pacer_lock_busy,
             ),
         ];
         for (name, help, counter) in counters {

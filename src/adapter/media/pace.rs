@@ -79,11 +79,17 @@ use std::{
 /// Packets due this soon are sent now: the thread then sleeps at least this
 /// long between rounds instead of waking for every packet of every call.
 const EARLY: Duration = Duration::from_micros(500);
-/// How long after a round a leg that held its lock is tried again. Tried
-/// again at once, the thread spun until the leg's task let go, and a task
-/// that the thread itself had put off its core could not let go until it
-/// was moved to another: packets were then tens of milliseconds late.
+/// How long after a round a leg that held its lock is first tried again.
+/// Tried again at once, the thread spun until the leg's task let go, and a
+/// task that the thread itself had put off its core could not let go until
+/// it was moved to another: packets were then tens of milliseconds late.
+/// Each further try waits twice as long, up to [`BUSY_RETRY_MAX`].
 const BUSY_RETRY: Duration = Duration::from_micros(100);
+/// The longest wait between two tries of a leg that keeps its lock held (a
+/// task preempted holding it on a saturated host): its packet leaves at
+/// most this late after the lock is let go, and the thread wakes about a
+/// thousand times a second for it, not ten thousand.
+const BUSY_RETRY_MAX: Duration = Duration::from_micros(800);
 /// The longest sleep with nothing scheduled, after which the thread checks
 /// whether its endpoint is gone.
 const IDLE: Duration = Duration::from_millis(50);
@@ -535,7 +541,18 @@ struct Entry {
     due: Instant,
     /// Arrival order, for equal due times.
     n: u64,
+    /// Tries in a row that found the leg's lock held.
+    busy: u32,
     out: Arc<Outbound>,
+}
+
+/// How long after `busy` tries in a row that found a leg's lock held it is
+/// tried again: [`BUSY_RETRY`], doubled each time, at most
+/// [`BUSY_RETRY_MAX`].
+fn busy_retry(busy: u32) -> Duration {
+    BUSY_RETRY
+        .saturating_mul(1 << busy.saturating_sub(1).min(8))
+        .min(BUSY_RETRY_MAX)
 }
 
 impl PartialEq for Entry {
@@ -563,6 +580,8 @@ impl Ord for Entry {
 fn run(shared: &Weak<PaceShared>, realtime: bool) {
     let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::new();
     let mut taken = Vec::new();
+    // Legs to come back to after this round, not within it.
+    let mut later: Vec<Entry> = Vec::new();
     let mut n = 0u64;
     let mut watch = realtime.then(|| Watchdog::new(Instant::now()));
     loop {
@@ -575,7 +594,12 @@ fn run(shared: &Weak<PaceShared>, realtime: bool) {
         );
         for (due, out) in taken.drain(..) {
             n += 1;
-            heap.push(Reverse(Entry { due, n, out }));
+            heap.push(Reverse(Entry {
+                due,
+                n,
+                busy: 0,
+                out,
+            }));
         }
         // One clock read a round: the packets of a round leave within
         // microseconds of each other.
@@ -598,24 +622,38 @@ fn run(shared: &Weak<PaceShared>, realtime: bool) {
                 e.out.close();
                 Next::Idle
             });
+            n += 1;
             match next {
                 // All that was due by the horizon went out: asking again
                 // within it, the leg has nothing it can send now, and is
                 // tried next round rather than spun on.
-                Next::At(due) if due <= horizon => taken.push((now + BUSY_RETRY, e.out)),
-                Next::At(due) => {
-                    n += 1;
-                    heap.push(Reverse(Entry { due, n, out: e.out }));
+                Next::At(due) if due <= horizon => later.push(Entry {
+                    due: now + BUSY_RETRY,
+                    n,
+                    busy: 0,
+                    out: e.out,
+                }),
+                Next::At(due) => heap.push(Reverse(Entry {
+                    due,
+                    n,
+                    busy: 0,
+                    out: e.out,
+                })),
+                Next::Busy => {
+                    e.out.metrics.pacer_lock_busy.inc();
+                    let busy = e.busy.saturating_add(1);
+                    later.push(Entry {
+                        due: now + busy_retry(busy),
+                        n,
+                        busy,
+                        out: e.out,
+                    });
                 }
-                Next::Busy => taken.push((now + BUSY_RETRY, e.out)),
                 Next::Idle => {}
             }
         }
         // Legs that held their lock: tried again shortly.
-        for (due, out) in taken.drain(..) {
-            n += 1;
-            heap.push(Reverse(Entry { due, n, out }));
-        }
+        heap.extend(later.drain(..).map(Reverse));
         let end = Instant::now();
         if let Some(w) = watch.as_mut()
             && w.round(now, end)
