@@ -135,27 +135,22 @@ impl WebSocketWire {
 /// short pause, within [`CONNECT_TIMEOUT`] in all.
 async fn connect(url: String) -> Result<Box<Ws>, String> {
     let attempt = async || {
-        let mut request = url
-            .as_str()
-            .into_client_request()
-            .map_err(|e| e.to_string())?;
+        let mut request = url.as_str().into_client_request()?;
         request
             .headers_mut()
             .insert("sec-websocket-protocol", HeaderValue::from_static("media"));
         tokio_tungstenite::connect_async(request)
             .await
             .map(|(ws, _)| Box::new(ws))
-            .map_err(|e| format!("{url}: {e}"))
     };
     let attempts = async {
         let mut pause = Duration::from_millis(50);
         loop {
             match attempt().await {
                 Ok(ws) => return Ok(ws),
-                // A URL that does not parse will not parse next time either.
-                Err(e) if e.starts_with("URL error") => return Err(e),
+                Err(e) if is_final(&e) => return Err(format!("{url}: {e}")),
                 Err(e) => {
-                    tracing::debug!(error = %e, ?pause, "media WebSocket refused; trying again");
+                    tracing::debug!(%url, error = %e, ?pause, "media WebSocket refused; trying again");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(800));
                 }
@@ -167,6 +162,19 @@ async fn connect(url: String) -> Result<Box<Ws>, String> {
             "no handshake with {url} within {CONNECT_TIMEOUT:?}"
         )),
         Ok(result) => result,
+    }
+}
+
+/// Whether a failed attempt would fail the same way again: a URL that does
+/// not parse, or Asterisk answering the upgrade with a 4xx (no such
+/// connection id, or the request refused). A refused or reset connection or
+/// a 5xx is Asterisk's HTTP server busy with many calls set up at once, and
+/// is tried again.
+fn is_final(e: &tungstenite::Error) -> bool {
+    match e {
+        tungstenite::Error::Url(_) | tungstenite::Error::HttpFormat(_) => true,
+        tungstenite::Error::Http(response) => response.status().is_client_error(),
+        _ => false,
     }
 }
 
@@ -206,10 +214,13 @@ impl Wire for WebSocketWire {
                     None => Flow::Continue,
                 }
             }
+            // No audio either way for the whole call: the leg ends, and the
+            // session ends the call (`media leg ended`) rather than keep
+            // the caller on dead air.
             Input::Connected(Err(e)) => {
-                tracing::warn!(call = %emit.call, error = %e, "cannot open Asterisk's media WebSocket");
+                tracing::warn!(call = %emit.call, error = %e, "cannot open Asterisk's media WebSocket; the leg ends");
                 self.close(&emit.call, "connect failed");
-                Flow::Continue
+                Flow::Stop
             }
             Input::Message(Some(Ok(Message::Binary(audio)))) => {
                 if audio.len() > MAX_MESSAGE {

@@ -211,3 +211,48 @@ async fn media_xoff_holds_agent_audio_until_media_xon() {
         xon_at - at
     );
 }
+
+/// A media WebSocket that cannot be opened ends the leg, so the session ends
+/// the call instead of keeping the caller on dead air. (It once closed the
+/// wire and left the leg open, silent, with nothing said to the session.)
+/// Asterisk answering 404 (no such connection id) is final: no retry.
+#[tokio::test]
+async fn a_media_websocket_refused_with_404_ends_the_leg_at_once() {
+    let listener = TcpListener::bind((LOCAL, 0)).await.unwrap();
+    let url = format!("ws://{}/media/conn-1", listener.local_addr().unwrap());
+    let asked = tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        let mut request = vec![0u8; 4096];
+        let n = tokio::io::AsyncReadExt::read(&mut tcp, &mut request)
+            .await
+            .unwrap();
+        let response = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+        tokio::io::AsyncWriteExt::write_all(&mut tcp, response.as_bytes())
+            .await
+            .unwrap();
+        // A second attempt would be accepted here: none comes.
+        let again = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
+        (
+            String::from_utf8_lossy(&request[..n]).into_owned(),
+            again.is_ok(),
+        )
+    });
+    let mut leg = open_ws(url).await;
+    let ended = tokio::time::timeout(PATIENCE, leg.events.recv())
+        .await
+        .expect("the leg ends in time");
+    assert!(ended.is_none(), "no event, the leg ended: {ended:?}");
+    let (request, again) = asked.await.unwrap();
+    assert!(request.starts_with("GET /media/conn-1 "), "{request}");
+    assert!(!again, "a 404 is not tried again");
+}
+
+/// A URL that does not parse ends the leg at once too.
+#[tokio::test]
+async fn a_media_websocket_url_that_does_not_parse_ends_the_leg() {
+    let mut leg = open_ws("ws:///media/conn-1".into()).await;
+    let ended = tokio::time::timeout(PATIENCE, leg.events.recv())
+        .await
+        .expect("the leg ends in time");
+    assert!(ended.is_none(), "no event, the leg ended: {ended:?}");
+}
