@@ -22,13 +22,13 @@ use crate::{
     domain::{CallId, call::EndReason},
 };
 use futures_util::StreamExt;
-use std::{collections::VecDeque, sync::Arc};
+use std::{collections::VecDeque, pin::Pin, sync::Arc};
 use tokio::{
     sync::{
         mpsc::{self, error::TrySendError},
         oneshot,
     },
-    time::{Instant, sleep_until},
+    time::{Instant, Sleep, sleep_until},
 };
 
 /// A command that came while setup waited for Asterisk, for the loop.
@@ -76,6 +76,10 @@ pub(super) struct Session {
     /// While it is not empty the TTS stream is not read, so it holds at most
     /// one TTS chunk, plus the failure prompt and the end-of-speech marks.
     audio_backlog: VecDeque<AgentAudio>,
+    /// The core's next deadline, kept armed across wakes: made afresh each
+    /// wake, a timer was put into the runtime's wheel and taken out again
+    /// every time (a caller's audio alone wakes the loop 12 times a second).
+    timer: Option<Pin<Box<Sleep>>>,
     /// The flush generation of the audio sent now; barge-in bumps it.
     audio_generation: u64,
     /// The time of the current wake-up.
@@ -143,6 +147,7 @@ impl Session {
             flush: None,
             effects: Effects::new(),
             audio_backlog: VecDeque::new(),
+            timer: None,
             wire_format: None,
             audio_generation: 0,
             now,
@@ -251,6 +256,13 @@ impl Session {
     /// send, and the loop goes on serving everything else meanwhile.
     async fn next_wake(&mut self) -> Wake {
         let deadline = self.core.poll_timeout().map(Instant::from_std);
+        if let Some(d) = deadline {
+            match self.timer.as_mut() {
+                Some(t) if t.deadline() == d => {}
+                Some(t) => t.as_mut().reset(d),
+                None => self.timer = Some(Box::pin(sleep_until(d))),
+            }
+        }
         let Session {
             commands,
             leg_events,
@@ -260,6 +272,7 @@ impl Session {
             res,
             audio_backlog,
             flush,
+            timer,
             ..
         } = self;
         let backlog = !audio_backlog.is_empty();
@@ -283,7 +296,7 @@ impl Session {
             }
             e = recv_tts(tts), if !backlog => Wake::Tts(e),
             p = next_part(reply) => Wake::Reply(p),
-            () = sleep_opt(deadline) => Wake::Timer,
+            () = poll_timer(timer), if deadline.is_some() => Wake::Timer,
         }
     }
 
@@ -559,9 +572,9 @@ async fn next_part(r: &mut Option<ReplyStream>) -> Option<Result<ReplyPart, Orch
     }
 }
 
-async fn sleep_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => sleep_until(d).await,
+async fn poll_timer(timer: &mut Option<Pin<Box<Sleep>>>) {
+    match timer {
+        Some(t) => t.as_mut().await,
         None => std::future::pending().await,
     }
 }
