@@ -94,11 +94,17 @@ pub(crate) struct Cli {
     /// Timer tasks sending the callers' RTP in the simulator.
     #[arg(long, default_value_t = 4)]
     pub(crate) media_shards: usize,
-    /// Nice value the load generator takes once the gateway is up (0: none).
-    /// Both share this machine's cores; on the gateway's own hardware the
-    /// callers are elsewhere, so the gateway gets the CPU first (the callers'
-    /// own send timing then wobbles, which the gateway's jitter buffer is for).
-    #[arg(long, default_value_t = 10)]
+    /// Nice value the load generator takes once the gateway is up (0: none,
+    /// the default). It was 10 so that the gateway got the CPU first, but
+    /// the gateway's sending runs real-time now, and a starved generator
+    /// sends its callers' speech late: the VAD then hears a barge-in late,
+    /// and the figure measured the generator. At 2,000 continuous-RTP calls
+    /// barge-in p99 was 89-353 ms at nice 10 (3 of 9 runs over 150 ms, the
+    /// generator's own receive delay p99 up to 208 ms) and 60-124 ms at
+    /// nice 0 (5 of 5 within), with the same gateway CPU and jitter
+    /// (`bench/results/2026-12-07-session15/`). On the gateway's own
+    /// hardware the callers are elsewhere and do not stall.
+    #[arg(long, default_value_t = 0)]
     pub(crate) nice: u8,
     /// The externalMedia transport the gateway asks the simulator for
     /// (`[media] transport`; slin16 on audiosocket and websocket). Each is

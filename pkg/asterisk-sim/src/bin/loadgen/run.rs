@@ -70,7 +70,8 @@ pub(crate) fn legs(gw: &Gateway) -> f64 {
 
 /// Runs each caller model of the command line; two run one after the other
 /// in child processes (a fresh simulator and gateway each, and the gateway
-/// at normal priority: the load generator renices itself once it is up).
+/// at normal priority; with `--nice` the load generator renices itself once
+/// it is up).
 pub(crate) async fn main(cli: Cli) -> Io<()> {
     let models = cli.models();
     if let [model] = models[..] {
