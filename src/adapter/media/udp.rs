@@ -153,10 +153,12 @@ fn no_control_messages(socket: &UdpSocket) {
     use nix::sys::socket::{setsockopt, sockopt};
     let off = match socket.local_addr() {
         Ok(SocketAddr::V4(_)) => setsockopt(socket, sockopt::IpRecvTos, &false)
-            .and_then(|()| setsockopt(socket, sockopt::Ipv4PacketInfo, &false)),
+            .and_then(|()| setsockopt(socket, sockopt::Ipv4PacketInfo, &false))
+            .map_err(io::Error::from),
         Ok(SocketAddr::V6(_)) => setsockopt(socket, sockopt::Ipv6RecvTClass, &false)
-            .and_then(|()| setsockopt(socket, sockopt::Ipv6RecvPacketInfo, &false)),
-        Err(e) => Err(nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+            .and_then(|()| setsockopt(socket, sockopt::Ipv6RecvPacketInfo, &false))
+            .map_err(io::Error::from),
+        Err(e) => Err(e),
     };
     if let Err(e) = off {
         tracing::debug!(error = %e, "RTP socket keeps its per-datagram control messages");

@@ -237,11 +237,7 @@ async fn a_media_websocket_refused_with_404_ends_the_leg_at_once() {
             again.is_ok(),
         )
     });
-    let mut leg = open_ws(url).await;
-    let ended = tokio::time::timeout(PATIENCE, leg.events.recv())
-        .await
-        .expect("the leg ends in time");
-    assert!(ended.is_none(), "no event, the leg ended: {ended:?}");
+    assert_leg_ends(open_ws(url).await).await;
     let (request, again) = asked.await.unwrap();
     assert!(request.starts_with("GET /media/conn-1 "), "{request}");
     assert!(!again, "a 404 is not tried again");
@@ -250,7 +246,11 @@ async fn a_media_websocket_refused_with_404_ends_the_leg_at_once() {
 /// A URL that does not parse ends the leg at once too.
 #[tokio::test]
 async fn a_media_websocket_url_that_does_not_parse_ends_the_leg() {
-    let mut leg = open_ws("ws:///media/conn-1".into()).await;
+    assert_leg_ends(open_ws("ws:///media/conn-1".into()).await).await;
+}
+
+/// The leg ends (its events channel closes) with no event first.
+async fn assert_leg_ends(mut leg: MediaLeg) {
     let ended = tokio::time::timeout(PATIENCE, leg.events.recv())
         .await
         .expect("the leg ends in time");
