@@ -40,6 +40,11 @@ async fn greeting_then_a_turn_then_caller_hangup() {
         !call.media.log.lock().unwrap().latch,
         "no latch: the peer is known"
     );
+    assert_eq!(
+        call.media.log.lock().unwrap().listening,
+        Some(true),
+        "the leg was told to push caller audio to the recogniser"
+    );
 
     call.speak(Duration::from_millis(1200)).await;
     call.until(|c| c.count("tts.generated") == 2, "the reply played")

@@ -10,13 +10,16 @@
 //! logged as an error.
 //!
 //! Caller audio is gathered into chunks of [`CALLER_CHUNK`] ([`Batch`]): the
-//! session and its STT get one event per chunk, not per 20 ms frame. A VAD,
-//! DTMF or tone event first hands up the audio gathered so far, then goes at
+//! session and its STT get one event per chunk, not per 20 ms frame. Once the
+//! session names its recogniser (`MediaCommand::Listen`), the chunks go
+//! straight to it and the session is not woken for them at all. A VAD, DTMF
+//! or tone event first hands up the audio gathered so far, then goes at
 //! once: an onset is never delayed, and the audio before a speech end reaches
 //! the STT before the session finishes the utterance.
 
 use super::metrics::MediaMetrics;
 use crate::application::ports::media::{CALLER_CHUNK, CallerAudio, MediaEvent};
+use crate::application::ports::speech::{SttAudio, SttError};
 use crate::domain::CallId;
 use ::media::echo::{EchoReference, frame_level};
 use ::media::pipeline::{InboundOutput, InboundPipeline};
@@ -62,6 +65,18 @@ pub(crate) struct Emitter {
     pub(crate) tones: Option<ToneDetector>,
     /// Caller audio not handed up yet.
     pub(crate) batch: Batch,
+    /// Where caller audio goes: up to the session until it says
+    /// (`MediaCommand::Listen`), then to its recogniser, or nowhere.
+    pub(crate) audio_to: AudioTo,
+}
+
+/// Where a leg's caller audio goes.
+#[derive(Debug)]
+pub(crate) enum AudioTo {
+    /// Up to the session, as [`MediaEvent::Audio`].
+    Session,
+    /// Straight to the recogniser; dropped while there is none.
+    Stt(Option<SttAudio>),
 }
 
 /// Caller audio gathered for the next [`MediaEvent::Audio`].
@@ -154,7 +169,16 @@ impl Emitter {
             echo: EchoReference::new(::media::echo::EchoConfig::default()),
             tones: None,
             batch: Batch::new(CALLER_CHUNK),
+            audio_to: AudioTo::Session,
         }
+    }
+
+    /// Sends caller audio to `stt` from now on (`MediaCommand::Listen`).
+    /// What is gathered goes first, where audio went until now.
+    pub(crate) fn listen(&mut self, stt: Option<SttAudio>) -> Flow {
+        let flow = self.flush_audio();
+        self.audio_to = AudioTo::Stt(stt);
+        flow
     }
 
     /// Resolves once the session dropped its receiver. Owned (a sender of
@@ -291,10 +315,28 @@ impl Emitter {
         }
     }
 
-    /// Hands a chunk up without waiting; dropped (and counted in 20 ms
-    /// frames) when the session is behind.
-    fn send_audio(&self, chunk: CallerAudio) -> Flow {
+    /// Hands a chunk on without waiting: to the session, or straight to the
+    /// recogniser. Dropped (and counted in 20 ms frames) when the session is
+    /// behind; the recogniser counts its own drops.
+    fn send_audio(&mut self, chunk: CallerAudio) -> Flow {
         let frames = frames_in(chunk.pcm.len(), chunk.rate);
+        let stt = match &self.audio_to {
+            AudioTo::Session => return self.send_up(chunk, frames),
+            AudioTo::Stt(None) => return Flow::Continue,
+            AudioTo::Stt(Some(stt)) => stt,
+        };
+        match stt.push(chunk.pcm) {
+            Ok(()) => self.count_wideband(frames),
+            // The provider is behind: it dropped the chunk and counted it.
+            Err(SttError::Overrun { .. }) => {}
+            // The recogniser is gone; the session names the next one.
+            Err(_) => self.audio_to = AudioTo::Stt(None),
+        }
+        Flow::Continue
+    }
+
+    /// Hands a chunk up to the session as [`MediaEvent::Audio`].
+    fn send_up(&self, chunk: CallerAudio, frames: u64) -> Flow {
         let max = self.events.max_capacity();
         let queued = max - self.events.capacity();
         if queued >= audio_room(max, self.batch.frames()) {
@@ -302,17 +344,19 @@ impl Emitter {
             return Flow::Continue;
         }
         match self.events.try_send(MediaEvent::Audio(chunk)) {
-            Ok(()) => {
-                if self.wideband {
-                    self.metrics.wideband_frames_in.inc_by(frames);
-                }
-            }
+            Ok(()) => self.count_wideband(frames),
             Err(TrySendError::Full(_)) => {
                 self.metrics.audio_frames_dropped.inc_by(frames);
             }
             Err(TrySendError::Closed(_)) => return Flow::Stop,
         }
         Flow::Continue
+    }
+
+    fn count_wideband(&self, frames: u64) {
+        if self.wideband {
+            self.metrics.wideband_frames_in.inc_by(frames);
+        }
     }
 }
 
@@ -403,6 +447,45 @@ mod tests {
         }
         assert!(rx.try_recv().is_err(), "frames 8 and 9 are still gathered");
         assert_eq!(e.batch.deadline(), Some(t0 + FRAME * 8 + CALLER_CHUNK));
+    }
+
+    /// Once the session names its recogniser, chunks go straight to it and
+    /// none comes up (the session is not woken for audio); what was gathered
+    /// before goes up first. A speech end still comes after the audio before
+    /// it is in the recogniser. `Listen(None)` drops audio.
+    #[test]
+    fn audio_goes_straight_to_the_recogniser_named() {
+        use crate::application::ports::speech::{SttConfig, SttInput, SttSampleRate, SttSession};
+        let (mut e, mut rx) = emitter(64, CALLER_CHUNK);
+        let (session, mut stt) =
+            SttSession::channel(SttConfig::new("en-US", SttSampleRate::Hz16000), 50);
+        let t0 = Instant::now();
+        let at = |n: usize| t0 + FRAME * n as u32;
+        e.audio(&frame(0), 16_000, at(0), at(0));
+        assert_eq!(e.listen(Some(session.audio())), Flow::Continue);
+        assert!(matches!(rx.try_recv(), Ok(MediaEvent::Audio(c)) if c.pcm == frame(0)));
+        for n in 1..7 {
+            e.audio(&frame(n), 16_000, at(n), at(n));
+        }
+        let ended = e.event(|e| e.control(MediaEvent::SpeechEnded { at: at(6) }));
+        assert_eq!(ended, Flow::Continue);
+        assert!(matches!(rx.try_recv(), Ok(MediaEvent::SpeechEnded { .. })));
+        assert!(rx.try_recv().is_err(), "no audio came up");
+        let pushed: Vec<i16> = std::iter::from_fn(|| stt.input.try_recv().ok())
+            .flat_map(|i| match i {
+                SttInput::Audio(pcm) => pcm,
+                SttInput::Finish => panic!("no finish was asked"),
+            })
+            .collect();
+        assert_eq!(pushed, (1..7).flat_map(frame).collect::<Vec<_>>());
+        assert_eq!(session.timing().samples, 6 * 320);
+
+        e.listen(None);
+        for n in 7..12 {
+            e.audio(&frame(n), 16_000, at(n), at(n));
+        }
+        assert!(rx.try_recv().is_err() && stt.input.try_recv().is_err());
+        assert_eq!(e.metrics.audio_frames_dropped.get(), 0);
     }
 
     /// An onset goes up the moment it is heard, right after the audio before

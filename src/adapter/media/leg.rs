@@ -299,6 +299,7 @@ impl<V: VoiceActivityDetector, W: Wire> Leg<V, W> {
                 let rate = self.inbound.config().output_rate;
                 self.emit.watch_tones(on, rate);
             }
+            MediaCommand::Listen(stt) => return self.emit.listen(stt),
             MediaCommand::Close => return Flow::Stop,
         }
         Flow::Continue

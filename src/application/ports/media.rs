@@ -33,6 +33,7 @@
 //! 20 ms frame. VAD and DTMF events never wait behind a chunk.
 
 use super::orchestrator::BoxFuture;
+use super::speech::SttAudio;
 use super::telephony::{AudioTransport, WireFormat};
 use crate::domain::CallId;
 use std::{
@@ -187,6 +188,12 @@ pub enum MediaCommand {
     /// End a [`MediaCommand::PausePlayout`]: the held audio goes on from
     /// the first frame not sent.
     ResumePlayout,
+    /// Push the caller's audio straight to this recogniser from now on
+    /// (`None`: to none, as no recogniser is open), instead of handing it
+    /// up as [`MediaEvent::Audio`]: the session is then not woken for it.
+    /// Until the first `Listen` a leg hands its audio up. Either way the
+    /// audio before a VAD or DTMF event is in before the event goes.
+    Listen(Option<SttAudio>),
     /// End the leg.
     Close,
 }

@@ -49,7 +49,7 @@ mod tts;
 pub use super::orchestrator::BoxFuture;
 pub use catalog::{CatalogError, Chosen, SpeechCatalog, SpeechChoice};
 pub use stt::{
-    SpeechToText, SttConfig, SttError, SttEvent, SttInput, SttProviderEnd, SttSampleRate,
+    SpeechToText, SttAudio, SttConfig, SttError, SttEvent, SttInput, SttProviderEnd, SttSampleRate,
     SttSession, SttTiming,
 };
 pub use tts::{

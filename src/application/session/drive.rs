@@ -46,6 +46,7 @@ impl Session {
             Effect::CloseStt => {
                 if let Some(mut s) = self.stt.take() {
                     s.cancel();
+                    self.listen();
                 }
             }
             Effect::OpenTts { language } => {
@@ -188,6 +189,7 @@ impl Session {
             .await
             .map_err(|e| e.to_string())?;
         self.stt = Some(session);
+        self.listen();
         Ok(())
     }
 }

@@ -42,6 +42,7 @@ impl Session {
         self.leg_events = Some(leg.events);
         self.wire_format = Some(format);
         self.res.leg = Some(leg.commands);
+        self.listen();
         Ok((transport, format, leg.attach))
     }
 

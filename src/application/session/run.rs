@@ -392,10 +392,12 @@ impl Session {
             Some(SttEvent::SpeechStarted { .. }) => None,
             Some(SttEvent::Error(e)) => {
                 self.stt = None;
+                self.listen();
                 Some(Input::SttFailed(e.to_string()))
             }
             None => {
                 self.stt = None;
+                self.listen();
                 Some(Input::SttFailed("session closed".into()))
             }
         }
@@ -478,6 +480,17 @@ impl Session {
         {
             tracing::warn!(call_id = %self.call_id, error = %e, "media leg did not take a command");
         }
+    }
+
+    /// Tells the media leg where caller audio goes: straight to the open
+    /// recogniser, or nowhere while none is open. Said whenever either end
+    /// changes. Should the command be lost (a stuck leg), the leg goes on
+    /// handing its audio up, or drops it once a recogniser it was told of
+    /// is gone: `hear` still takes audio that comes up.
+    pub(super) fn listen(&self) {
+        self.leg_send(MediaCommand::Listen(
+            self.stt.as_ref().map(SttSession::audio),
+        ));
     }
 
     /// Sends agent audio to the media leg, in order, never dropping it: what

@@ -185,4 +185,4 @@ impl SttTiming {
 }
 
 mod session;
-pub use session::{SttProviderEnd, SttSession};
+pub use session::{SttAudio, SttProviderEnd, SttSession};

@@ -53,6 +53,41 @@ fn a_slow_provider_drops_frames_but_finish_still_fits() {
     assert_eq!(got[3], SttInput::Finish);
 }
 
+/// The media leg pushes through `audio()`: what it pushes counts in the
+/// session's timing and drops, and re-arms `finish` as the session's own
+/// pushes do, so every utterance still gets its `Finish`.
+#[test]
+fn audio_pushed_by_the_leg_counts_and_rearms_finish() {
+    let (mut session, mut end) = stt(3);
+    let leg = session.audio();
+    leg.push(vec![0i16; 160]).unwrap();
+    session.finish().unwrap();
+    session.finish().unwrap();
+    leg.push(vec![0i16; 160]).unwrap();
+    session.finish().unwrap();
+    let got: Vec<_> = std::iter::from_fn(|| end.input.try_recv().ok()).collect();
+    assert_eq!(
+        got.iter().filter(|i| **i == SttInput::Finish).count(),
+        2,
+        "{got:?}"
+    );
+    assert_eq!(got.last(), Some(&SttInput::Finish));
+    // Full up to the slot kept for `finish`: the leg's push is dropped.
+    leg.push(vec![0i16; 160]).unwrap();
+    leg.push(vec![0i16; 160]).unwrap();
+    leg.push(vec![0i16; 160]).unwrap();
+    assert_eq!(
+        leg.push(vec![0i16; 160]),
+        Err(SttError::Overrun { capacity: 3 })
+    );
+    let timing = session.timing();
+    assert_eq!((timing.samples, timing.dropped_frames), (800, 1));
+    assert!(timing.first_audio_at.is_some());
+    session.finish().unwrap();
+    drop(end);
+    assert_eq!(leg.push(vec![0i16; 160]), Err(SttError::Closed));
+}
+
 #[tokio::test(start_paused = true)]
 async fn stt_timing_measures_first_result_and_finish_to_final() {
     let (mut session, end) = stt(10);

@@ -4,6 +4,9 @@
 // provider's IO for its latency figures.
 #![allow(clippy::disallowed_methods)]
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -17,14 +20,68 @@ const EVENT_QUEUE: usize = 64;
 #[derive(Debug)]
 pub struct SttSession {
     config: SttConfig,
-    input: mpsc::Sender<SttInput>,
+    audio: SttAudio,
     events: mpsc::Receiver<SttEvent>,
-    capacity: usize,
     timing: SttTiming,
-    /// The last thing queued was `Finish`: a second one would be a no-op and
-    /// must not eat the slot kept for the next one.
-    finish_queued: bool,
+    /// The pushes accepted when the last `Finish` was queued: a second one
+    /// with no audio since would be a no-op and must not eat the slot kept
+    /// for the next one.
+    finished_at: Option<u64>,
     ended: bool,
+}
+
+/// The audio way into an [`SttSession`]: the media leg pushes the caller's
+/// audio through it straight to the provider, so the call task is not woken
+/// for every chunk (12.5 times a second per call). Clones share the
+/// session's counters; the session's own [`SttSession::push_audio`] goes
+/// the same way.
+#[derive(Debug, Clone)]
+pub struct SttAudio {
+    input: mpsc::Sender<SttInput>,
+    pushed: Arc<Pushed>,
+}
+
+/// What went through an [`SttAudio`], read into [`SttTiming`].
+#[derive(Debug, Default)]
+struct Pushed {
+    first_at: OnceLock<Instant>,
+    /// Pushes accepted (an empty one counts: it still re-arms `finish`).
+    pushes: AtomicU64,
+    samples: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl SttAudio {
+    /// Queues a chunk of mono PCM at the session's rate (a `Vec` is moved,
+    /// not copied). Never waits: when the provider is behind, it is dropped
+    /// and counted and [`SttError::Overrun`] returned; once the provider is
+    /// gone, [`SttError::Closed`].
+    pub fn push(&self, pcm: impl Into<Vec<i16>>) -> Result<(), SttError> {
+        let overrun = || {
+            self.pushed.dropped.fetch_add(1, Ordering::Relaxed);
+            SttError::Overrun {
+                capacity: self.input.max_capacity() - 1,
+            }
+        };
+        // The last free slot belongs to `finish`.
+        if self.input.capacity() <= 1 {
+            return Err(overrun());
+        }
+        let pcm = pcm.into();
+        let samples = pcm.len() as u64;
+        match self.input.try_send(SttInput::Audio(pcm)) {
+            Ok(()) => {
+                self.pushed.first_at.get_or_init(Instant::now);
+                self.pushed.samples.fetch_add(samples, Ordering::Relaxed);
+                // After the send: a `finish` that reads the count before it
+                // may queue a second `Finish` in a race, never miss one.
+                self.pushed.pushes.fetch_add(1, Ordering::Release);
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => Err(overrun()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SttError::Closed),
+        }
+    }
 }
 
 /// The provider's side of a session: read [`SttInput`]s, send [`SttEvent`]s.
@@ -52,9 +109,11 @@ impl SttSession {
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let session = Self {
             config,
-            input: input_tx,
+            audio: SttAudio {
+                input: input_tx,
+                pushed: Arc::default(),
+            },
             events: events_rx,
-            capacity,
             timing: SttTiming {
                 opened_at: Instant::now(),
                 first_audio_at: None,
@@ -64,7 +123,7 @@ impl SttSession {
                 dropped_frames: 0,
                 samples: 0,
             },
-            finish_queued: false,
+            finished_at: None,
             ended: false,
         };
         let end = SttProviderEnd {
@@ -85,8 +144,19 @@ impl SttSession {
     }
 
     /// When things happened so far.
-    pub fn timing(&self) -> &SttTiming {
-        &self.timing
+    pub fn timing(&self) -> SttTiming {
+        let pushed = &self.audio.pushed;
+        SttTiming {
+            first_audio_at: pushed.first_at.get().copied(),
+            samples: pushed.samples.load(Ordering::Relaxed),
+            dropped_frames: pushed.dropped.load(Ordering::Relaxed),
+            ..self.timing
+        }
+    }
+
+    /// The way in for caller audio, for the media leg to push to directly.
+    pub fn audio(&self) -> SttAudio {
+        self.audio.clone()
     }
 
     /// Queues a frame or chunk of mono PCM at the session's rate (a `Vec` is
@@ -97,30 +167,7 @@ impl SttSession {
         if self.ended {
             return Err(SttError::Closed);
         }
-        // The last free slot belongs to `finish`.
-        if self.input.capacity() <= 1 {
-            self.timing.dropped_frames += 1;
-            return Err(SttError::Overrun {
-                capacity: self.capacity - 1,
-            });
-        }
-        let pcm = pcm.into();
-        let samples = pcm.len() as u64;
-        match self.input.try_send(SttInput::Audio(pcm)) {
-            Ok(()) => {
-                self.timing.first_audio_at.get_or_insert_with(Instant::now);
-                self.timing.samples += samples;
-                self.finish_queued = false;
-                Ok(())
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.timing.dropped_frames += 1;
-                Err(SttError::Overrun {
-                    capacity: self.capacity - 1,
-                })
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SttError::Closed),
-        }
+        self.audio.push(pcm)
     }
 
     /// Ends the current utterance; the provider answers with one
@@ -130,13 +177,15 @@ impl SttSession {
         if self.ended {
             return Err(SttError::Closed);
         }
-        if self.finish_queued {
+        let pushes = self.audio.pushed.pushes.load(Ordering::Acquire);
+        if self.finished_at == Some(pushes) {
             return Ok(());
         }
-        self.input
+        self.audio
+            .input
             .try_send(SttInput::Finish)
             .map_err(|_| SttError::Closed)?;
-        self.finish_queued = true;
+        self.finished_at = Some(pushes);
         self.timing.last_finish_at = Some(Instant::now());
         Ok(())
     }
