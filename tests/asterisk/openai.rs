@@ -61,10 +61,12 @@ fn a_call_listening_with_openai_is_understood_and_transferred() {
         "the caller never reached [vg-transfer]: {transferred}"
     );
     let log = fake.log();
-    assert_eq!(log.sessions[0]["input_audio_format"], "pcm16");
-    // The caller's 1.2 s (at 48 bytes a millisecond), give or take the VAD's edges.
+    // A µ-law call is heard at its own 8 kHz: sent as G.711, not resampled
+    // to 24 kHz PCM.
+    assert_eq!(log.sessions[0]["input_audio_format"], "g711_ulaw");
+    // The caller's 1.2 s (at 8 bytes a millisecond), give or take the VAD's edges.
     assert!(
-        log.committed_bytes[0] >= 800 * 48,
+        log.committed_bytes[0] >= 800 * 8,
         "{:?}",
         log.committed_bytes
     );

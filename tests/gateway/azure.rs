@@ -39,10 +39,11 @@ async fn a_conversation_with_azure_as_primary_stt_and_tts() {
     let log = fake.log();
     assert!(log.tts[1].text.contains("hello there"), "{:?}", log.tts);
     assert_eq!(log.violations, Vec::<String>::new());
-    // One turn: the caller's second of speech, as 16 kHz PCM after the RIFF header.
+    // One turn: the caller's second of speech, as PCM after the RIFF header
+    // at the wire's 8 kHz (µ-law decoded, not upsampled).
     let turn = log.turns.iter().find(|t| t.ended).expect("an ended turn");
-    assert_eq!((turn.sample_rate, turn.mulaw), (16_000, false));
-    assert!(turn.audio_bytes >= 32_000, "{:?}", log.turns);
+    assert_eq!((turn.sample_rate, turn.mulaw), (8_000, false));
+    assert!(turn.audio_bytes >= 16_000, "{:?}", log.turns);
 
     rig.sim.caller_hangup(call);
     rig.all_released().await;

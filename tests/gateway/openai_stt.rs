@@ -38,13 +38,13 @@ async fn a_call_listens_with_openai_as_its_primary_recogniser() {
     rig.until_count("tts.generated", 2).await;
     let log = fake.log();
     assert_eq!(log.connections, 1);
-    // The session listens at 16 kHz: resampled to 24 kHz pcm16 (48 bytes a
+    // A µ-law call is heard at its 8 kHz: sent as G.711 (8 bytes a
     // millisecond), and the caller's 800 ms committed as one utterance.
-    assert_eq!(log.sessions[0]["input_audio_format"], "pcm16");
+    assert_eq!(log.sessions[0]["input_audio_format"], "g711_ulaw");
     assert_eq!(log.sessions[0]["turn_detection"], json!(null));
     assert_eq!(log.committed_bytes.len(), 1);
     assert!(
-        log.committed_bytes[0] >= 800 * 48,
+        log.committed_bytes[0] >= 800 * 8,
         "{:?}",
         log.committed_bytes
     );

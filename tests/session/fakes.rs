@@ -166,6 +166,8 @@ pub(crate) struct MediaLog {
     /// test's caller audio still comes up as events, which the session
     /// hands on too.
     pub(crate) listening: Option<bool>,
+    /// The rate the last leg was opened to deliver caller audio at.
+    pub(crate) stt_rate: Option<u32>,
 }
 
 /// A media endpoint whose leg plays agent audio in (virtual) real time and
@@ -197,11 +199,15 @@ impl Default for FakeMedia {
 }
 
 impl MediaEndpoint for FakeMedia {
-    fn open(&self, _: MediaRequest) -> BoxFuture<'_, Result<MediaLeg, MediaError>> {
+    fn open(&self, request: MediaRequest) -> BoxFuture<'_, Result<MediaLeg, MediaError>> {
         let (ev_tx, ev_rx) = mpsc::channel(256);
         let (control, control_rx) = mpsc::channel(64);
         let (audio, audio_rx) = mpsc::channel(self.audio_capacity);
-        self.log.lock().unwrap().opened += 1;
+        {
+            let mut log = self.log.lock().unwrap();
+            log.opened += 1;
+            log.stt_rate = Some(request.stt_rate);
+        }
         *self.caller.lock().unwrap() = Some(ev_tx.clone());
         let player = Player {
             log: self.log.clone(),

@@ -10,6 +10,7 @@ use voice_gateway::{
             AgentOrchestrator, BoxFuture, Conversation, ConversationId, CreateConversation,
             OrchestratorError, ReplyStream, TransferTarget, Turn,
         },
+        ports::speech::SttSampleRate,
         session::SessionCommand,
     },
     domain::call::EndReason,
@@ -44,6 +45,12 @@ async fn greeting_then_a_turn_then_caller_hangup() {
         call.media.log.lock().unwrap().listening,
         Some(true),
         "the leg was told to push caller audio to the recogniser"
+    );
+    // µ-law on the wire: the recogniser hears 8 kHz, not an upsampled copy.
+    assert_eq!(call.media.log.lock().unwrap().stt_rate, Some(8_000));
+    assert_eq!(
+        call.stt.log().last_config.map(|c| c.sample_rate),
+        Some(SttSampleRate::Hz8000)
     );
 
     call.speak(Duration::from_millis(1200)).await;

@@ -48,8 +48,6 @@ pub struct SessionConfig {
     pub transport: crate::application::ports::media::Transport,
     /// Address Asterisk should send RTP to; the leg's own address when `None`.
     pub advertise_ip: Option<IpAddr>,
-    /// Rate the STT receives caller audio at.
-    pub stt_rate: u32,
     /// Silence after the VAD's end of speech before the turn ends.
     pub endpointing: Duration,
     /// Ask for the transcript at the VAD's pause (before the end of speech);
@@ -153,7 +151,6 @@ impl Default for SessionConfig {
             wire_format: WireFormat::Ulaw,
             transport: Default::default(),
             advertise_ip: None,
-            stt_rate: 16_000,
             endpointing: Duration::from_millis(200),
             finish_on_pause: true,
             endpointing_incomplete: Duration::from_millis(800),

@@ -6,7 +6,7 @@ use super::{
     run::{Session, read_clock},
 };
 use crate::application::ports::{
-    speech::{SttConfig, SttSampleRate, TtsConfig, TtsOutput},
+    speech::{SttConfig, TtsConfig, TtsOutput},
     telephony::{HangupCause, WireFormat},
 };
 
@@ -178,14 +178,9 @@ impl Session {
             .core
             .route()
             .map_or("en-US".to_owned(), |r| r.language.clone());
-        let rate = if self.deps.config.stt_rate == 8_000 {
-            SttSampleRate::Hz8000
-        } else {
-            SttSampleRate::Hz16000
-        };
         let stt = self.stt_provider.clone();
         let session = stt
-            .open(SttConfig::new(language, rate))
+            .open(SttConfig::new(language, self.stt_rate))
             .await
             .map_err(|e| e.to_string())?;
         self.stt = Some(session);

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::application::ports::{
     media::{MediaCommand, MediaRequest, Transport},
+    speech::SttSampleRate,
     telephony::{AudioTransport, TelephonyError, WireFormat},
 };
 use ari::{BridgeId, ChannelId};
@@ -28,6 +29,10 @@ impl Session {
             .map_or((cfg.transport, cfg.wire_format), |r| {
                 r.media(cfg.transport, cfg.wire_format)
             });
+        // The recogniser hears the wire's rate unless it asks for another.
+        let stt_rate = self
+            .stt_provider
+            .sample_rate(SttSampleRate::of(format.rate()));
         let leg = self
             .deps
             .media
@@ -35,12 +40,13 @@ impl Session {
                 call: self.call_id.clone(),
                 transport,
                 format,
-                stt_rate: cfg.stt_rate,
+                stt_rate: stt_rate.hz(),
             })
             .await
             .map_err(|e| format!("media: {e}"))?;
         self.leg_events = Some(leg.events);
         self.wire_format = Some(format);
+        self.stt_rate = stt_rate;
         self.res.leg = Some(leg.commands);
         self.listen();
         Ok((transport, format, leg.attach))

@@ -15,7 +15,8 @@ use crate::{
         media::{AgentAudio, AudioChunk, CallerAudio, FlushReport, MediaCommand, MediaEvent},
         orchestrator::{ConversationId, OrchestratorError, ReplyPart, ReplyStream},
         speech::{
-            SpeechToText, SttError, SttEvent, SttSession, TextToSpeech, TtsEvent, TtsSession,
+            SpeechToText, SttError, SttEvent, SttSampleRate, SttSession, TextToSpeech, TtsEvent,
+            TtsSession,
         },
         telephony::WireFormat,
     },
@@ -58,6 +59,9 @@ pub(super) struct Session {
     /// The leg's wire format once it is open: the synthesiser is asked for
     /// linear PCM at its rate.
     pub(super) wire_format: Option<WireFormat>,
+    /// The rate the leg delivers caller audio at and the recogniser hears
+    /// (chosen when the leg opens: see `SpeechToText::sample_rate`).
+    pub(super) stt_rate: SttSampleRate,
     pub(super) reply: Option<ReplyStream>,
     /// ARI and the media leg both report a key press: the first is taken.
     pub(super) dtmf_merge: crate::application::dtmf_merge::DtmfMerge,
@@ -149,6 +153,7 @@ impl Session {
             audio_backlog: VecDeque::new(),
             timer: None,
             wire_format: None,
+            stt_rate: SttSampleRate::Hz16000,
             audio_generation: 0,
             now,
             ended: None,

@@ -13,7 +13,8 @@ use tokio::time::{Instant, sleep_until};
 
 use super::{FallbackConfig, Link, Member, SpeechMetrics, members, own_breakers};
 use crate::application::ports::speech::{
-    BoxFuture, SpeechToText, SttConfig, SttError, SttEvent, SttInput, SttProviderEnd, SttSession,
+    BoxFuture, SpeechToText, SttConfig, SttError, SttEvent, SttInput, SttProviderEnd,
+    SttSampleRate, SttSession,
 };
 
 const DIRECTION: &str = "stt";
@@ -96,6 +97,15 @@ impl SpeechToText for FallbackStt {
             tokio::spawn(task.run(end, index, inner));
             Ok(session)
         })
+    }
+
+    /// The highest any member asks for: each is opened at the chain's rate.
+    fn sample_rate(&self, wire: SttSampleRate) -> SttSampleRate {
+        self.members
+            .iter()
+            .map(|m| m.provider.sample_rate(wire))
+            .max_by_key(|r| r.hz())
+            .unwrap_or(wire)
     }
 }
 

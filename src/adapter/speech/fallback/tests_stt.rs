@@ -119,3 +119,40 @@ async fn when_every_provider_fails_open_fails() {
         Some(SttError::Connect("b".into()))
     );
 }
+
+/// A chain pushes at the highest rate any member asks for (each member is
+/// opened at the chain's rate): the wire's own unless Whisper is in it.
+#[test]
+fn a_chain_hears_the_highest_rate_a_member_asks_for() {
+    use crate::adapter::speech::wyoming::{WyomingStt, WyomingSttConfig};
+    let (_, _, fakes, _) = setup(FakeSttConfig::default());
+    assert_eq!(
+        fakes.sample_rate(SttSampleRate::Hz8000),
+        SttSampleRate::Hz8000
+    );
+    assert_eq!(
+        fakes.sample_rate(SttSampleRate::Hz16000),
+        SttSampleRate::Hz16000
+    );
+    let whisper = WyomingStt::new(WyomingSttConfig::new("127.0.0.1:1"));
+    assert_eq!(
+        whisper.sample_rate(SttSampleRate::Hz8000),
+        SttSampleRate::Hz16000
+    );
+    let providers: Vec<(String, Arc<dyn SpeechToText>)> = vec![
+        (
+            "fake".into(),
+            Arc::new(FakeStt::new(FakeSttConfig::default())),
+        ),
+        ("whisper".into(), Arc::new(whisper)),
+    ];
+    let chain = FallbackStt::new(
+        providers,
+        FallbackConfig::default(),
+        SpeechMetrics::default(),
+    );
+    assert_eq!(
+        chain.sample_rate(SttSampleRate::Hz8000),
+        SttSampleRate::Hz16000
+    );
+}

@@ -28,7 +28,8 @@ use tokio::time::{Instant, sleep_until};
 use super::connection::{Connection, ConnectionError};
 use super::messages::{self, Incoming};
 use crate::application::ports::speech::{
-    BoxFuture, SpeechToText, SttConfig, SttError, SttEvent, SttInput, SttProviderEnd, SttSession,
+    BoxFuture, SpeechToText, SttConfig, SttError, SttEvent, SttInput, SttProviderEnd,
+    SttSampleRate, SttSession,
 };
 
 /// Where and how to reach the server.
@@ -88,6 +89,13 @@ impl SpeechToText for WyomingStt {
             tokio::spawn(task.run(end));
             Ok(session)
         })
+    }
+
+    /// Whisper works at 16 kHz, and the Wyoming server brings other rates
+    /// there by linear interpolation (`audioop.ratecv`): the gateway's
+    /// filter does it better.
+    fn sample_rate(&self, _wire: SttSampleRate) -> SttSampleRate {
+        SttSampleRate::Hz16000
     }
 }
 

@@ -11,6 +11,17 @@ pub trait SpeechToText: Send + Sync {
     /// Connects and configures a recognition session. Resolves once the
     /// provider accepted the configuration; audio may be pushed right away.
     fn open(&self, config: SttConfig) -> BoxFuture<'_, Result<SttSession, SttError>>;
+
+    /// The rate to push a call's audio at, for a call whose wire carries
+    /// `wire`. By default the wire's own: telephony models are trained on
+    /// it, and upsampling 8 kHz audio adds nothing for the recogniser but
+    /// a resampler on every frame of every call (7 % of the gateway's CPU at
+    /// 2,000 calls), twice the bytes to send and 2 ms of filter delay. A
+    /// recogniser that works at 16 kHz and would upsample crudely itself
+    /// asks for 16 kHz.
+    fn sample_rate(&self, wire: SttSampleRate) -> SttSampleRate {
+        wire
+    }
 }
 
 /// The rate of the PCM a session carries (telephony narrow- or wide-band).
@@ -28,6 +39,15 @@ impl SttSampleRate {
         match self {
             Self::Hz8000 => 8_000,
             Self::Hz16000 => 16_000,
+        }
+    }
+
+    /// The rate of PCM at `hz`: 16 kHz and above are wideband.
+    pub fn of(hz: u32) -> Self {
+        if hz >= 16_000 {
+            Self::Hz16000
+        } else {
+            Self::Hz8000
         }
     }
 
