@@ -100,3 +100,68 @@ fn a_route_may_choose_audiosocket_while_the_instance_uses_rtp() {
     rig.gw.until_type("call.ended", Some(&id), T);
     rig.finish();
 }
+
+/// chan_websocket refuses the upgrade for a connection id it does not know
+/// (read in `chan_websocket.c`: 404), and the gateway takes a 4xx as final:
+/// the leg ends at once rather than retrying for 5 s, and its session then
+/// ends the call instead of leaving the caller on dead air. The real
+/// Asterisk answers so, not only the local stand-ins of the unit tests.
+#[test]
+#[allow(clippy::disallowed_methods)] // times the leg's end against the 5 s retry window
+fn a_media_websocket_with_an_unknown_connection_id_ends_its_leg_at_once() {
+    use crate::rig::Rig;
+    use std::time::{Duration, Instant};
+    use voice_gateway::adapter::config::PortRange;
+    use voice_gateway::adapter::media::{UdpMediaConfig, UdpMediaEndpoint};
+    use voice_gateway::application::ports::media::{
+        MediaCommand, MediaEndpoint, MediaRequest, Transport,
+    };
+    use voice_gateway::application::ports::telephony::WireFormat;
+    use voice_gateway::domain::CallId;
+
+    let rig = Rig::start();
+    let url = format!(
+        "ws://127.0.0.1:{}/media/no-such-connection",
+        rig.ast.http_port()
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let took = runtime.block_on(async {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .unwrap()
+            .port();
+        let endpoint = UdpMediaEndpoint::new(UdpMediaConfig::new(
+            [127, 0, 0, 1].into(),
+            PortRange {
+                start: port,
+                end: port,
+            },
+        ));
+        let mut leg = endpoint
+            .open(MediaRequest {
+                call: CallId::parse("unknown-ws-id").unwrap(),
+                transport: Transport::Websocket,
+                format: WireFormat::Slin16,
+                stt_rate: 16_000,
+            })
+            .await
+            .unwrap();
+        let asked = Instant::now();
+        leg.commands
+            .control
+            .send(MediaCommand::Connect(url))
+            .await
+            .unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            while leg.events.recv().await.is_some() {}
+        })
+        .await;
+        assert!(ended.is_ok(), "the leg never ended");
+        asked.elapsed()
+    });
+    assert!(
+        took < Duration::from_secs(2),
+        "the leg ended after {took:?}: a refusal was tried again until the 5 s timeout"
+    );
+    rig.finish();
+}
