@@ -162,10 +162,10 @@ pub(crate) struct MediaLog {
     pub(crate) max_ahead: Duration,
     /// The generation and samples of every chunk played, in order.
     pub(crate) generations: Vec<(u64, usize)>,
-    /// What the last `Listen` said: whether a recogniser was named. The
-    /// test's caller audio still comes up as events, which the session
+    /// What each `Listen` said, in order: whether a recogniser was named.
+    /// The test's caller audio still comes up as events, which the session
     /// hands on too.
-    pub(crate) listening: Option<bool>,
+    pub(crate) listens: Vec<bool>,
     /// The rate the last leg was opened to deliver caller audio at.
     pub(crate) stt_rate: Option<u32>,
 }
@@ -270,7 +270,7 @@ impl Player {
                     Some(MediaCommand::PausePlayout | MediaCommand::ResumePlayout) => {}
                     // No outbound call is screened here.
                     Some(MediaCommand::WatchTones(_)) => {}
-                    Some(MediaCommand::Listen(stt)) => self.log.lock().unwrap().listening = Some(stt.is_some()),
+                    Some(MediaCommand::Listen(stt)) => self.log.lock().unwrap().listens.push(stt.is_some()),
                     Some(MediaCommand::Flush { generation, reply }) => {
                         let report = match self.implied_flush.take() {
                             Some((g, report)) if g == generation => report,

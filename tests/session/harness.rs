@@ -13,16 +13,21 @@ use voice_gateway::{
     application::{
         admission::CallAdmission,
         ports::{
-            directory::TenantDirectory,
+            directory::{Route, TenantDirectory},
             media::{CallerAudio, MediaEvent},
             orchestrator::AgentOrchestrator,
             speech::SpeechCatalog,
         },
         session::{
-            InboundCall, SessionCommand, SessionConfig, SessionDeps, SessionEnded, spawn_inbound,
+            InboundCall, OutboundStart, SessionCommand, SessionConfig, SessionDeps, SessionEnded,
+            spawn_inbound,
         },
     },
-    domain::Did,
+    domain::{
+        AgentId, CallId, Did, TenantId,
+        call::{CallInput, Direction},
+        screening::OnMachine,
+    },
 };
 
 pub(crate) struct Call {
@@ -56,6 +61,9 @@ pub(crate) struct Options {
     pub(crate) media: Option<FakeMedia>,
     /// How long each store write and each event publish takes.
     pub(crate) write_delay: Duration,
+    /// An outbound call, answered, screened for a machine first when this
+    /// says what a machine gets.
+    pub(crate) outbound: Option<Option<OnMachine>>,
 }
 
 impl Default for Options {
@@ -78,7 +86,27 @@ impl Default for Options {
             media_ready: true,
             media: None,
             write_delay: Duration::ZERO,
+            outbound: None,
         }
+    }
+}
+
+/// An answered outbound call to `did` for acme's built-in agent.
+fn outbound_start(detect_machine: Option<OnMachine>) -> OutboundStart {
+    let now = std::time::SystemTime::now();
+    let mut call = voice_gateway::domain::call::Call::new(Direction::Outbound, now);
+    call.apply(CallInput::Originate, now).unwrap();
+    call.apply(CallInput::Answered, now).unwrap();
+    OutboundStart {
+        call_id: CallId::parse("out-1").unwrap(),
+        route: Route::outbound(
+            TenantId::parse("acme").unwrap(),
+            AgentId::parse("builtin").unwrap(),
+        ),
+        call,
+        metadata: Default::default(),
+        detect_machine,
+        published: 2,
     }
 }
 
@@ -128,7 +156,7 @@ pub(crate) fn start(opts: Options) -> Call {
         channel_name: "PJSIP/trunk-00000001".into(),
         did: Did::parse(opts.did).unwrap(),
         caller_number: "+15557654321".into(),
-        outbound: None,
+        outbound: opts.outbound.map(outbound_start),
     };
     let handle = spawn_inbound(deps, inbound, admission.try_admit().unwrap(), ended_tx);
     // What the router forwards once Asterisk puts the externalMedia channel
@@ -211,17 +239,20 @@ impl Call {
         })
         .await
         .unwrap();
+        // At the rate the leg was opened to deliver (the recogniser's).
+        let rate = self.media.log.lock().unwrap().stt_rate.unwrap_or(16_000);
+        let len = rate as usize / 50;
         let frames = duration.as_millis() / 20;
         for n in 0..frames {
-            let pcm = (0..320)
+            let pcm = (0..len)
                 .map(|i| {
-                    let t = (n as usize * 320 + i) as f64 / 16_000.0;
+                    let t = (n as usize * len + i) as f64 / f64::from(rate);
                     (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16
                 })
                 .collect();
             let frame = CallerAudio {
                 pcm,
-                rate: 16_000,
+                rate,
                 at: Instant::now().into_std(),
             };
             tx.send(MediaEvent::Audio(frame)).await.unwrap();

@@ -3,6 +3,7 @@
 
 use crate::harness::{Options, start};
 use std::{sync::Arc, time::Duration};
+use voice_gateway::domain::screening::OnMachine;
 use voice_gateway::{
     adapter::orchestrator::{BuiltinAgent, OrchestratorConfig},
     application::{
@@ -42,8 +43,8 @@ async fn greeting_then_a_turn_then_caller_hangup() {
         "no latch: the peer is known"
     );
     assert_eq!(
-        call.media.log.lock().unwrap().listening,
-        Some(true),
+        call.media.log.lock().unwrap().listens.last(),
+        Some(&true),
         "the leg was told to push caller audio to the recogniser"
     );
     // µ-law on the wire: the recogniser hears 8 kHz, not an upsampled copy.
@@ -490,5 +491,48 @@ async fn a_slow_orchestrator_does_not_hold_up_the_handover() {
     assert!(
         took < Duration::from_secs(1),
         "the handover waited {took:?}"
+    );
+}
+
+/// While an outbound call is screened for a machine the callee's words are
+/// not a turn: the leg is told to send the recogniser nothing from the
+/// screening's start to its verdict (the screening itself drops the audio
+/// that comes up), then to send it again.
+#[tokio::test(start_paused = true)]
+async fn a_screened_callee_is_not_heard_by_the_recogniser_before_the_verdict() {
+    let call = start(Options {
+        outbound: Some(Some(OnMachine::Hangup)),
+        ..Options::default()
+    });
+    call.until(
+        |c| c.media.log.lock().unwrap().listens.len() >= 3,
+        "the screening started",
+    )
+    .await;
+    assert_eq!(
+        (
+            call.media.log.lock().unwrap().listens.clone(),
+            call.count("call.screened")
+        ),
+        (vec![false, true, false], 0),
+        "no recogniser at the leg's opening, then the one opened, then none while screened"
+    );
+    // "Hello?", then waiting: a person.
+    call.speak(Duration::from_millis(600)).await;
+    call.until_event("call.screened").await;
+    assert_eq!(call.data("call.screened")["answered_by"], "human");
+    call.until(
+        |c| c.media.log.lock().unwrap().listens.len() >= 4,
+        "the recogniser named again",
+    )
+    .await;
+    assert_eq!(
+        call.media.log.lock().unwrap().listens,
+        [false, true, false, true]
+    );
+    assert_eq!(
+        call.stt.log().frames,
+        0,
+        "the recogniser heard the screening"
     );
 }

@@ -39,6 +39,9 @@ impl Session {
     pub(super) async fn screen(&mut self, on_machine: OnMachine, greeting: Option<String>) {
         let since = read_clock().at;
         self.leg_send(MediaCommand::WatchTones(true));
+        // The callee's words before the verdict are not a turn: the
+        // recogniser hears none of them (the screening drops what comes up).
+        self.leg_send(MediaCommand::Listen(None));
         let mut screener = Screener::new(self.deps.config.screening, since);
         let Some(verdict) = self.decide(&mut screener).await else {
             return;
@@ -63,11 +66,13 @@ impl Session {
                     return;
                 }
                 self.leg_send(MediaCommand::WatchTones(false));
+                self.listen();
                 self.now = read_clock();
                 self.core.at(self.now).leave_message(text.into_string());
             }
             _ => {
                 self.leg_send(MediaCommand::WatchTones(false));
+                self.listen();
                 self.now = read_clock();
                 self.core.at(self.now).converse(greeting);
             }
