@@ -48,6 +48,8 @@ impl LiveCalls {
     pub fn remove(&mut self, channel: &ChannelId) -> Option<SessionHandle> {
         let handle = self.calls.remove(channel)?;
         self.by_call.remove(&handle.call_id);
+        super::maps::shrink_after_peak(&mut self.calls);
+        super::maps::shrink_after_peak(&mut self.by_call);
         Some(handle)
     }
 

@@ -8,6 +8,7 @@ pub mod dtmf_merge;
 pub mod health;
 pub mod lease;
 pub mod live_calls;
+pub(crate) mod maps;
 pub mod own_ids;
 pub mod ports;
 pub mod router;

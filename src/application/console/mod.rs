@@ -144,6 +144,7 @@ impl ConsoleHub {
         if event.event_type == EventType::CallEnded
             && let Some(done) = s.live.remove(&event.call_id)
         {
+            crate::application::maps::shrink_after_peak(&mut s.live);
             // Only the replies the end cut short are new to the charts.
             let rest = done.latency.get(done.charted..).unwrap_or_default();
             s.window

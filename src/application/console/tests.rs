@@ -300,3 +300,36 @@ mod from_the_history {
         assert!(missing.contains(&json!("barge_in_figures")), "{missing:?}");
     }
 }
+
+/// The map of live calls grown for a load's peak gives its room back once
+/// the calls have ended.
+#[test]
+fn the_live_calls_map_shrinks_after_a_peak() {
+    let hub = ConsoleHub::default();
+    for i in 0..2_000u64 {
+        hub.observe(&ev(
+            &format!("c{i}"),
+            "acme",
+            EventType::CallStarted,
+            i,
+            json!({}),
+        ));
+    }
+    let peak = hub.lock().live.capacity();
+    for i in 0..2_000u64 {
+        hub.observe(&ev(
+            &format!("c{i}"),
+            "acme",
+            EventType::CallEnded,
+            2_000 + i,
+            json!({"reason": "x"}),
+        ));
+    }
+    let state = hub.lock();
+    assert!(state.live.is_empty());
+    assert!(
+        peak >= 2_000 && state.live.capacity() <= 128,
+        "{peak} -> {}",
+        state.live.capacity()
+    );
+}
